@@ -1,0 +1,62 @@
+"""What every command shares: the chosen workspace, output helpers, the error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drillkit.workspace import Workspace
+
+
+@dataclass
+class Globals:
+    workspace: Path | None = None
+    tz: str | None = None
+    debug: bool = False
+
+
+GLOBALS = Globals()
+
+
+def workspace() -> Workspace:
+    return Workspace.find(GLOBALS.workspace)
+
+
+def display_zone(ws: Workspace) -> str:
+    """`--tz`, else `drill.toml` timezone, else UTC; checked to be a known zone."""
+    from drillkit.timefmt import check_zone
+
+    return check_zone(GLOBALS.tz or ws.config().timezone)
+
+
+def print_json(document: Any) -> None:
+    import orjson
+
+    sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()
+
+
+def say(text: str = "") -> None:
+    """Human text to stdout."""
+    sys.stdout.write(text + "\n")
+
+
+def warn(text: str) -> None:
+    """Diagnostics to stderr."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def colour_ok() -> bool:
+    """Colour and cursor control only on a terminal and without NO_COLOR."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def default_user() -> str:
+    """`--by` default: `$DRILL_USER`, then the login name."""
+    import getpass
+
+    return os.environ.get("DRILL_USER") or getpass.getuser()

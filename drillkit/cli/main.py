@@ -1,0 +1,66 @@
+"""The typer app: global options, the command groups, and the one error boundary."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from drillkit import __version__
+from drillkit.cli import plans
+from drillkit.cli.common import GLOBALS, warn
+from drillkit.errors import DrillError, InvalidFile
+
+app = typer.Typer(
+    name="drill",
+    help="Incident response and emergency drills (应急预案与演练) from YAML playbooks.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"drill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    workspace: Path | None = typer.Option(
+        None, "--workspace", "-w", help="Workspace folder (default: $DRILL_WORKSPACE, else the current folder)."
+    ),
+    tz: str | None = typer.Option(None, "--tz", help="Display time zone, e.g. Asia/Shanghai (records stay UTC)."),
+    debug: bool = typer.Option(False, "--debug", help="Show a traceback on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Incident response and emergency drills (应急预案与演练) from YAML playbooks."""
+    GLOBALS.workspace, GLOBALS.tz, GLOBALS.debug = workspace, tz, debug
+
+
+plans.register(app)
+
+
+def run() -> None:
+    """Entry point: errors are shown once, on one line, with the SPEC §5 exit code."""
+    try:
+        app(standalone_mode=True)
+    except InvalidFile as bad:
+        if GLOBALS.debug:
+            raise
+        for problem in bad.problems:
+            warn(str(problem))
+        sys.exit(2)
+    except DrillError as err:
+        if GLOBALS.debug:
+            raise
+        warn(f"drill: {err}")
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        warn("drill: interrupted")
+        sys.exit(130)

@@ -1,0 +1,76 @@
+"""Plans: `validate`, `playbooks`, `show`, `init`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from drillkit.cli.common import print_json, say, warn, workspace
+
+
+class ShowFormat(StrEnum):
+    text = "text"
+    mermaid = "mermaid"
+    dot = "dot"
+    json = "json"
+
+
+def validate(paths: list[Path] | None = typer.Argument(None, help="Files to check (default: the whole workspace).")) -> None:
+    """Check playbooks and scenarios; print every problem as FILE:LINE:COLUMN: message."""
+    from drillkit.plans import Plans
+
+    ws = workspace()
+    problems = Plans(ws).validate(paths or [])
+    for problem in problems:
+        say(str(problem))
+    if problems:
+        warn(f"{len(problems)} problem(s) found")
+        raise typer.Exit(1)
+    warn("all plans are valid")
+
+
+def playbooks(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
+    """List playbooks: id, title, kind, version, last drill, next scheduled drill."""
+    from drillkit.catalog import playbook_rows
+
+    rows = playbook_rows(workspace())
+    if as_json:
+        print_json(rows)
+        return
+    from drillkit.export.table import table
+
+    say(table(["id", "title", "kind", "version", "last drill", "next drill"],
+              [[r["id"], r["title"], r["kind"], r["version"], r["last_drill"] or "-", r["next_drill"] or "-"] for r in rows]))
+
+
+def show(
+    playbook: str = typer.Argument(..., help="Playbook id."),
+    fmt: ShowFormat = typer.Option(ShowFormat.text, "--format", "-f", help="text, mermaid, dot or json."),
+) -> None:
+    """Show a playbook; mermaid and dot draw its states."""
+    from drillkit.export import plan
+    from drillkit.plans import Plans
+
+    found = Plans(workspace()).playbook(playbook)
+    if fmt is ShowFormat.json:
+        print_json(plan.as_json(found))
+        return
+    renderers = {ShowFormat.text: plan.as_text, ShowFormat.mermaid: plan.as_mermaid, ShowFormat.dot: plan.as_dot}
+    say(renderers[fmt](found))
+
+
+def init(folder: Path = typer.Argument(..., help="Folder for the new workspace.")) -> None:
+    """Create a new workspace with sample playbooks and scenarios."""
+    from drillkit.catalog import init_workspace
+
+    created = init_workspace(folder)
+    warn(f"created workspace {folder} with {created} sample files; try: drill --workspace {folder} validate")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(validate)
+    app.command()(playbooks)
+    app.command()(show)
+    app.command()(init)

@@ -1,0 +1,75 @@
+"""The only place that reads the time. Everything else is handed a Clock.
+
+`SystemClock` is the wall clock; `VirtualClock` only moves when told to (simulation and
+tests). `DRILL_FAKE_NOW` (an RFC 3339 time) pins the clock of a whole process, so a test can
+run `drill` commands "seven minutes later" without sleeping.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Wait; a virtual clock advances instead."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class VirtualClock:
+    """A clock that moves only when advanced or slept on."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=max(0.0, seconds))
+
+    def set(self, when: datetime) -> None:
+        self._now = max(self._now, when.astimezone(UTC))
+
+
+def parse_utc(text: str) -> datetime:
+    """An RFC 3339 / ISO 8601 time as aware UTC (naive input is taken as UTC)."""
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_utc(when: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds and `Z`."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def default_clock() -> Clock:
+    """The process clock: the wall clock, or a pinned one from `DRILL_FAKE_NOW`."""
+    fake = os.environ.get("DRILL_FAKE_NOW")
+    if fake:
+        return VirtualClock(parse_utc(fake))
+    return SystemClock()

@@ -1,0 +1,50 @@
+"""Durations with units: `90s`, `15m`, `1h30m`, `2d`. A bare number is an error."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration string; ValueError with a hint for anything else."""
+    match = _DURATION.match(text.strip())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(_hint(text))
+    return sum(int(n) * _UNITS[u] for n, u in zip(match.groups(), "dhms", strict=True) if n)
+
+
+def _hint(text: str) -> str:
+    if text.strip().isdigit():
+        return (
+            f"duration {text!r} has no unit: write it with units like '90s', '15m', "
+            "'1h30m' or '2d' (YAML reads 1:30 as the number 90)"
+        )
+    return f"duration {text!r} is not valid: use units d, h, m, s as in '90s', '15m', '1h30m', '2d'"
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest unit form of a whole number of seconds (`5400` → `1h30m`)."""
+    rest = round(seconds)
+    if rest == 0:
+        return "0s"
+    sign = "-" if rest < 0 else ""
+    rest = abs(rest)
+    parts = []
+    for unit, size in _UNITS.items():
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return sign + "".join(parts)
+
+
+def format_clock(seconds: float | None) -> str:
+    """Drill clock as `T+hh:mm:ss` (`T-` before the start)."""
+    if seconds is None:
+        return ""
+    sign = "-" if seconds < 0 else "+"
+    total = int(abs(seconds))
+    hours, rest = divmod(total, 3600)
+    return f"T{sign}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"

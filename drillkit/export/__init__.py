@@ -1,0 +1,1 @@
+"""Renderers: plans, timelines, after-action reports and figures."""

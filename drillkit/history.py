@@ -1,0 +1,25 @@
+"""What the records and schedules say across runs: last drill and next drill per playbook."""
+
+from __future__ import annotations
+
+from drillkit.workspace import Workspace
+
+
+def last_drills(ws: Workspace) -> dict[str, str]:
+    """Playbook id → start time (UTC, RFC 3339) of its latest drill run."""
+    from drillkit.record import run_summaries
+
+    latest: dict[str, str] = {}
+    for summary in run_summaries(ws):
+        if summary.mode == "drill" and summary.started > latest.get(summary.playbook, ""):
+            latest[summary.playbook] = summary.started
+    return latest
+
+
+def next_drills(ws: Workspace) -> dict[str, str]:
+    """Playbook id → the next scheduled fire (UTC, RFC 3339), from `logs/schedule.db`."""
+    if not (ws.logs / "schedule.db").exists():
+        return {}
+    from drillkit.schedstore import next_fires_by_playbook
+
+    return next_fires_by_playbook(ws)

@@ -1,0 +1,188 @@
+"""Strict YAML → models, with every problem mapped to FILE:LINE:COLUMN (SPEC §2, last rule).
+
+The YAML is read as a stream of parser events, not through a constructor: one document, at
+most 1 MiB and 32 levels deep, no anchors, aliases or tags, no duplicate keys, every scalar a
+string. Nothing in a file can name code to run, and nothing can recurse or expand without
+bound. The resulting plain tree carries the mark of every node so that pydantic's error
+locations and our own checks can point at the line and column they are about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from drillkit.errors import InvalidFile, Problem
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+_PLAIN_TAGS = {None, "!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_Loader: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+Path_ = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Document:
+    """A parsed file: the plain tree and the (line, column) of each node, 1-based."""
+
+    file: str
+    data: Any
+    marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Path_) -> tuple[int, int]:
+        """The mark of the longest prefix of `path` that exists in the file."""
+        for end in range(len(path), -1, -1):
+            mark = self.marks.get(tuple(path[:end]))
+            if mark is not None:
+                return mark
+        return (1, 1)
+
+    def problem(self, path: Path_, message: str) -> Problem:
+        line, column = self.where(path)
+        return Problem(file=self.file, line=line, column=column, message=message)
+
+
+class _YamlProblem(Exception):
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.column, self.message = line, column, message
+
+
+def _at(mark: Any) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1)
+
+
+def read_document(path: Path, display: str | None = None) -> Document:
+    """Read one YAML file strictly; InvalidFile (one problem) if it breaks a rule."""
+    name = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidFile([Problem(file=name, line=1, column=1, message=f"cannot read: {exc.strerror}")]) from None
+    try:
+        return Document(name, *_parse(raw))
+    except _YamlProblem as bad:
+        raise InvalidFile([Problem(file=name, line=bad.line, column=bad.column, message=bad.message)]) from None
+
+
+def _parse(raw: bytes) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    if len(raw) > MAX_BYTES:
+        raise _YamlProblem(1, 1, f"file is {len(raw)} bytes; at most {MAX_BYTES} (1 MiB) are allowed")
+    text = _decode(raw)
+    try:
+        return _Builder(yaml.parse(text, Loader=_Loader)).build()
+    except yaml.MarkedYAMLError as exc:
+        line, column = _at(exc.problem_mark) if exc.problem_mark else (1, 1)
+        raise _YamlProblem(line, column, f"YAML syntax: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise _YamlProblem(1, 1, f"YAML syntax: {exc}") from None
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise _YamlProblem(line, column, "file is not valid UTF-8 text") from None
+
+
+class _Builder:
+    """Builds the plain tree from parser events, enforcing the strict rules as it goes."""
+
+    def __init__(self, events: Iterator[yaml.Event]) -> None:
+        self.events = events
+        self.marks: dict[Path_, tuple[int, int]] = {}
+        self.documents = 0
+
+    def build(self) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+        data: Any = None
+        for event in self.events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                self.documents += 1
+                if self.documents > 1:
+                    raise _YamlProblem(*_at(event.start_mark), "only one YAML document is allowed")
+            elif isinstance(event, yaml.NodeEvent):
+                data = self._node(event, (), 1)
+        if self.documents == 0 or data is None:
+            raise _YamlProblem(1, 1, "file is empty: expected a mapping")
+        return data, self.marks
+
+    def _node(self, event: yaml.Event, path: Path_, depth: int) -> Any:
+        self._check_plain(event, depth)
+        self.marks.setdefault(path, _at(event.start_mark))
+        if isinstance(event, yaml.ScalarEvent):
+            return event.value
+        if isinstance(event, yaml.SequenceStartEvent):
+            return self._sequence(path, depth)
+        return self._mapping(path, depth)
+
+    def _check_plain(self, event: yaml.Event, depth: int) -> None:
+        where = _at(event.start_mark)
+        if isinstance(event, yaml.AliasEvent):
+            raise _YamlProblem(*where, "aliases (*name) are not allowed")
+        if depth > MAX_DEPTH:
+            raise _YamlProblem(*where, f"nesting is deeper than {MAX_DEPTH} levels")
+        if getattr(event, "anchor", None) is not None:
+            raise _YamlProblem(*where, "anchors (&name) are not allowed")
+        if getattr(event, "tag", None) not in _PLAIN_TAGS:
+            raise _YamlProblem(*where, f"tags ({event.tag}) are not allowed")  # type: ignore[attr-defined]
+
+    def _sequence(self, path: Path_, depth: int) -> list[Any]:
+        items: list[Any] = []
+        for event in self.events:
+            if isinstance(event, yaml.SequenceEndEvent):
+                return items
+            items.append(self._node(event, (*path, len(items)), depth + 1))
+        raise _YamlProblem(1, 1, "unexpected end of file")  # pragma: no cover - parser reports first
+
+    def _mapping(self, path: Path_, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for event in self.events:
+            if isinstance(event, yaml.MappingEndEvent):
+                return result
+            key = self._key(event, depth)
+            if key in result:
+                raise _YamlProblem(*_at(event.start_mark), f"duplicate key {key!r}")
+            self.marks[(*path, key)] = _at(event.start_mark)
+            result[key] = self._node(next(self.events), (*path, key), depth + 1)
+        raise _YamlProblem(1, 1, "unexpected end of file")  # pragma: no cover - parser reports first
+
+    def _key(self, event: yaml.Event, depth: int) -> str:
+        self._check_plain(event, depth + 1)
+        if not isinstance(event, yaml.ScalarEvent):
+            raise _YamlProblem(*_at(event.start_mark), "keys must be plain strings")
+        return str(event.value)
+
+
+def to_model(doc: Document, model: type[M]) -> tuple[M | None, list[Problem]]:
+    """Validate the tree against a model; every schema problem with its place."""
+    if not isinstance(doc.data, dict):
+        return None, [doc.problem((), "expected a mapping at the top level")]
+    try:
+        return model.model_validate(doc.data), []
+    except ValidationError as exc:
+        return None, [_schema_problem(doc, error) for error in exc.errors(include_url=False)]
+
+
+def _schema_problem(doc: Document, error: Any) -> Problem:
+    loc: Path_ = tuple(error["loc"])
+    where = ".".join(str(part) for part in loc) or "file"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}"
+    elif error["type"] == "missing":
+        message = f"missing key {loc[-1]!r}"
+    elif error["type"] == "literal_error":
+        message = f"{where}: {message}"
+    else:
+        message = f"{where}: {message}"
+    return doc.problem(loc, message)

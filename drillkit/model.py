@@ -1,0 +1,204 @@
+"""Playbooks and scenarios as frozen, validated values (SPEC §2, §3).
+
+Everything here is read from strings: the loader hands every YAML scalar over as text and the
+types below convert it (durations carry units, ids follow one pattern). Cross-references
+(undefined states, roles, items, severities) are checked in `checks.py`, where each problem
+can be mapped to its place in the file.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from drillkit.durations import parse_duration
+
+ID_PATTERN = r"^[^\W_][\w-]*$"
+FILE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
+FileId = Annotated[str, StringConstraints(pattern=FILE_ID_PATTERN, max_length=64)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+
+_DURATION_SCHEMA = {
+    "type": "string",
+    "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
+    "description": "a duration with units: 90s, 15m, 1h30m, 2d",
+}
+
+
+def _duration(value: object) -> int:
+    """Text with units from a file; whole seconds from a record's own copy of the playbook."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a duration must be a string with units like '15m' or '1h30m'")
+    return parse_duration(value)
+
+
+def _per_severity(value: object) -> dict[str, int]:
+    """`15m` or `{I: 10m, default: 30m}` → {severity or 'default': seconds}."""
+    if isinstance(value, dict):
+        return {str(key): _duration(item) for key, item in value.items()}
+    return {"default": _duration(value)}
+
+
+def _listify(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+Duration = Annotated[int, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+PerSeverity = Annotated[
+    dict[str, int],
+    BeforeValidator(_per_severity),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                _DURATION_SCHEMA,
+                {"type": "object", "additionalProperties": _DURATION_SCHEMA},
+            ],
+            "description": "a duration, or a mapping of severity ids (and 'default') to durations",
+        }
+    ),
+]
+IdList = Annotated[list[Id], BeforeValidator(_listify)]
+
+
+def _unique(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("each entry may appear only once")
+    return values
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Severity(Frozen):
+    label: Text
+
+
+class State(Frozen):
+    initial: bool = False
+    final: bool = False
+    owner: Id | None = None
+    deadline: PerSeverity | None = None
+    on_deadline: Id | None = None
+    checklist: dict[Id, Text] = Field(default_factory=dict)
+
+
+class Transition(Frozen):
+    trigger: Id
+    source: Annotated[IdList, AfterValidator(_unique)] = Field(alias="from", min_length=1)
+    to: Id
+    roles: Annotated[IdList, AfterValidator(_unique)] | None = None
+    requires: Annotated[IdList, AfterValidator(_unique)] = Field(default_factory=list)
+
+
+class Metric(Frozen):
+    source: str = Field(alias="from", description="a state id, or 'start'")
+    to: str = Field(description="a state id, or 'check:<item>'")
+    target: PerSeverity | None = None
+    owner: Id | None = None
+
+
+class Playbook(Frozen):
+    playbook: FileId
+    title: Text
+    kind: Literal["outage", "security"]
+    version: int = Field(ge=1)
+    exercise_every: Duration | None = None
+    severities: dict[Id, Severity] = Field(min_length=1)
+    roles: dict[Id, Text] = Field(default_factory=dict)
+    states: dict[Id, State] = Field(min_length=1)
+    transitions: list[Transition] = Field(min_length=1)
+    metrics: dict[Id, Metric] = Field(default_factory=dict)
+
+    @property
+    def initial_state(self) -> str:
+        return next(name for name, state in self.states.items() if state.initial)
+
+    def checklist_owner(self) -> dict[str, str]:
+        """Each checklist item → the state that lists it."""
+        return {item: name for name, state in self.states.items() for item in state.checklist}
+
+    def deadline(self, state: str, severity: str) -> int | None:
+        return for_severity(self.states[state].deadline, severity)
+
+    def target(self, metric: str, severity: str) -> int | None:
+        return for_severity(self.metrics[metric].target, severity)
+
+
+def for_severity(values: dict[str, int] | None, severity: str) -> int | None:
+    """The value for a severity, else its `default`, else None."""
+    if values is None:
+        return None
+    return values.get(severity, values.get("default"))
+
+
+class Expect(Frozen):
+    trigger: Id | None = None
+    check: Id | None = None
+    within: Duration
+    role: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Expect:
+        if (self.trigger is None) == (self.check is None):
+            raise ValueError("an expect names exactly one of 'trigger' or 'check'")
+        return self
+
+    @property
+    def action(self) -> str:
+        return f"trigger:{self.trigger}" if self.trigger else f"check:{self.check}"
+
+
+class Inject(Frozen):
+    id: Id
+    at: Duration
+    message: Text
+    expect: Expect | None = None
+
+
+class Step(Frozen):
+    at: Duration
+    by: Text
+    role: Id | None = None
+    trigger: Id | None = None
+    check: Id | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        if self.trigger is not None and self.check is not None:
+            raise ValueError("a script step names at most one of 'trigger' or 'check'")
+        if self.trigger is None and self.check is None and self.note is None:
+            raise ValueError("a script step needs a 'trigger', a 'check' or a 'note'")
+        return self
+
+
+class Scenario(Frozen):
+    scenario: FileId
+    title: Text
+    playbook: FileId
+    severity: Id
+    form: Literal["tabletop", "functional", "full-scale"]
+    participants: dict[Id, Text] = Field(default_factory=dict)
+    time_limit: Duration
+    injects: list[Inject] = Field(default_factory=list)
+    script: list[Step] = Field(default_factory=list)
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """The model as plain JSON data, with the file's own key names."""
+    return model.model_dump(mode="json", by_alias=True, exclude_defaults=False)

@@ -1,0 +1,105 @@
+"""Finding, loading and validating the workspace's playbooks and scenarios."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from drillkit.checks import check_playbook, check_scenario
+from drillkit.errors import InvalidFile, NotFound, Problem
+from drillkit.loader import Document, read_document, to_model
+from drillkit.model import Playbook, Scenario
+from drillkit.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Plans:
+    """The plans of one workspace."""
+
+    ws: Workspace
+
+    def playbook_ids(self) -> list[str]:
+        return sorted(p.stem for p in self.ws.playbooks.glob("*.yaml"))
+
+    def scenario_ids(self) -> list[str]:
+        return sorted(p.stem for p in self.ws.scenarios.glob("*.yaml"))
+
+    def playbook(self, playbook_id: str) -> Playbook:
+        """A valid playbook by id; NotFound or InvalidFile otherwise."""
+        path = self.ws.playbooks / f"{playbook_id}.yaml"
+        if not _safe_id(playbook_id) or not path.is_file():
+            raise NotFound(f"no playbook {playbook_id!r}; available: {', '.join(self.playbook_ids()) or '(none)'}")
+        found, problems = self._load_playbook(path)
+        if found is None or problems:
+            raise InvalidFile(problems)
+        return found
+
+    def scenario(self, scenario_id: str) -> tuple[Scenario, Playbook]:
+        """A valid scenario and its playbook by id."""
+        path = self.ws.scenarios / f"{scenario_id}.yaml"
+        if not _safe_id(scenario_id) or not path.is_file():
+            raise NotFound(f"no scenario {scenario_id!r}; available: {', '.join(self.scenario_ids()) or '(none)'}")
+        found, playbook, problems = self._load_scenario(path)
+        if found is None or playbook is None or problems:
+            raise InvalidFile(problems)
+        return found, playbook
+
+    def validate(self, paths: Iterable[Path] = ()) -> list[Problem]:
+        """Every problem in the given files (default: the whole workspace), in file order."""
+        chosen = list(paths) or sorted(self.ws.playbooks.glob("*.yaml")) + sorted(self.ws.scenarios.glob("*.yaml"))
+        problems: list[Problem] = []
+        for path in chosen:
+            problems.extend(self._validate_one(path))
+        return problems
+
+    def _validate_one(self, path: Path) -> list[Problem]:
+        if not path.is_file():
+            return [Problem(file=str(path), line=1, column=1, message="no such file")]
+        if self._is_scenario(path):
+            return self._load_scenario(path)[2]
+        return self._load_playbook(path)[1]
+
+    def _is_scenario(self, path: Path) -> bool:
+        if path.resolve().parent == self.ws.scenarios.resolve():
+            return True
+        if path.resolve().parent == self.ws.playbooks.resolve():
+            return False
+        head = path.read_bytes()[:4096].decode("utf-8", "replace")
+        return any(line.startswith("scenario:") for line in head.splitlines())
+
+    def _document(self, path: Path) -> tuple[Document | None, list[Problem]]:
+        try:
+            return read_document(path, self.ws.display(path)), []
+        except InvalidFile as bad:
+            return None, bad.problems
+
+    def _load_playbook(self, path: Path) -> tuple[Playbook | None, list[Problem]]:
+        doc, problems = self._document(path)
+        if doc is None:
+            return None, problems
+        found, problems = to_model(doc, Playbook)
+        if found is None:
+            return None, problems
+        return found, [doc.problem(where, message) for where, message in check_playbook(found, path.stem)]
+
+    def _load_scenario(self, path: Path) -> tuple[Scenario | None, Playbook | None, list[Problem]]:
+        doc, problems = self._document(path)
+        if doc is None:
+            return None, None, problems
+        found, problems = to_model(doc, Scenario)
+        if found is None:
+            return None, None, problems
+        playbook = self._playbook_or_none(found.playbook)
+        checked = [doc.problem(where, message) for where, message in check_scenario(found, playbook, path.stem)]
+        return found, playbook, checked
+
+    def _playbook_or_none(self, playbook_id: str) -> Playbook | None:
+        try:
+            return self.playbook(playbook_id)
+        except (NotFound, InvalidFile):
+            return None
+
+
+def _safe_id(value: str) -> bool:
+    return bool(value) and "/" not in value and "\\" not in value and not value.startswith(".")

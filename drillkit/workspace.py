@@ -1,0 +1,100 @@
+"""The workspace folder: where plans live, where records go, and `drill.toml` (SPEC §1)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drillkit.errors import UsageError
+
+FILE_MODE = 0o640
+DIR_MODE = 0o750
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """`drill.toml`, all keys optional."""
+
+    timezone: str = "UTC"
+    redact: tuple[str, ...] = ()
+    notify: tuple[dict[str, Any], ...] = ()
+    blackout: tuple[dict[str, Any], ...] = ()
+    key_file: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def find(cls, option: Path | None) -> Workspace:
+        """`--workspace`, else `$DRILL_WORKSPACE`, else the current folder."""
+        chosen = option or (Path(os.environ["DRILL_WORKSPACE"]) if os.environ.get("DRILL_WORKSPACE") else Path.cwd())
+        if not chosen.is_dir():
+            raise UsageError(f"workspace {chosen} is not a folder; pass --workspace DIR or set DRILL_WORKSPACE")
+        return cls(chosen.resolve())
+
+    @property
+    def playbooks(self) -> Path:
+        return self.root / "playbooks"
+
+    @property
+    def scenarios(self) -> Path:
+        return self.root / "scenarios"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def runs(self) -> Path:
+        return self.logs / "runs"
+
+    def run_file(self, run_id: str) -> Path:
+        return self.runs / f"{run_id}.jsonl"
+
+    def ensure_dir(self, path: Path) -> Path:
+        """Create a folder (and parents under the workspace) as 0750, whatever the umask."""
+        missing = []
+        cursor = path
+        while not cursor.exists():
+            missing.append(cursor)
+            cursor = cursor.parent
+        for folder in reversed(missing):
+            folder.mkdir(mode=DIR_MODE, exist_ok=True)
+            os.chmod(folder, DIR_MODE)
+        return path
+
+    def display(self, path: Path) -> str:
+        """A path as shown in messages: relative to the workspace when inside it."""
+        try:
+            return str(path.resolve().relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def config(self) -> Config:
+        path = self.root / "drill.toml"
+        if not path.exists():
+            return Config()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"drill.toml: {exc}") from None
+        return _config(data, self.root)
+
+
+def _config(data: dict[str, Any], root: Path) -> Config:
+    integrity = data.get("integrity", {})
+    key_file = integrity.get("key_file")
+    return Config(
+        timezone=str(data.get("timezone", "UTC")),
+        redact=tuple(str(p) for p in data.get("redact", {}).get("patterns", [])),
+        notify=tuple(data.get("notify", [])),
+        blackout=tuple(data.get("schedule", {}).get("blackout", [])),
+        key_file=(root / key_file) if key_file else None,
+        raw=data,
+    )
