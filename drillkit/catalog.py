@@ -24,10 +24,16 @@ def playbook_rows(ws: Workspace) -> list[dict[str, Any]]:
     rows = []
     for playbook_id in plans.playbook_ids():
         pb = plans.playbook(playbook_id)
-        rows.append({
-            "id": pb.playbook, "title": pb.title, "kind": pb.kind, "version": pb.version,
-            "last_drill": last.get(pb.playbook), "next_drill": upcoming.get(pb.playbook),
-        })
+        rows.append(
+            {
+                "id": pb.playbook,
+                "title": pb.title,
+                "kind": pb.kind,
+                "version": pb.version,
+                "last_drill": last.get(pb.playbook),
+                "next_drill": upcoming.get(pb.playbook),
+            }
+        )
     return rows
 
 

@@ -5,10 +5,10 @@ Each check yields (path, message); the caller maps the path to FILE:LINE:COLUMN.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from drillkit.loader import Path_
-from drillkit.model import Playbook, Scenario
+from drillkit.model import Inject, Playbook, Scenario, Step
 
 Found = Iterator[tuple[Path_, str]]
 
@@ -68,9 +68,9 @@ def _on_deadline(pb: Playbook, name: str) -> Found:
         yield (*path, "on_deadline"), "'on_deadline' needs a 'deadline' in the same state"
     leaving = {t.trigger for t in pb.transitions if name in t.source}
     if state.on_deadline not in leaving:
-        yield (*path, "on_deadline"), (
-            f"on_deadline trigger {state.on_deadline!r} does not leave state {name!r}; "
-            f"allowed: {_names(leaving)}"
+        yield (
+            (*path, "on_deadline"),
+            (f"on_deadline trigger {state.on_deadline!r} does not leave state {name!r}; allowed: {_names(leaving)}"),
         )
 
 
@@ -160,7 +160,8 @@ def check_scenario(sc: Scenario, pb: Playbook | None, stem: str | None) -> Found
 
 def _timing(sc: Scenario) -> Found:
     ids: set[str] = set()
-    for kind, entries in (("injects", sc.injects), ("script", sc.script)):
+    timed: tuple[tuple[str, Sequence[Inject | Step]], ...] = (("injects", sc.injects), ("script", sc.script))
+    for kind, entries in timed:
         last = 0
         for index, entry in enumerate(entries):
             if entry.at > sc.time_limit:

@@ -17,7 +17,9 @@ class ShowFormat(StrEnum):
     json = "json"
 
 
-def validate(paths: list[Path] | None = typer.Argument(None, help="Files to check (default: the whole workspace).")) -> None:
+def validate(
+    paths: list[Path] | None = typer.Argument(None, help="Files to check (default: the whole workspace)."),
+) -> None:
     """Check playbooks and scenarios; print every problem as FILE:LINE:COLUMN: message."""
     from drillkit.plans import Plans
 
@@ -41,8 +43,15 @@ def playbooks(as_json: bool = typer.Option(False, "--json", help="One JSON docum
         return
     from drillkit.export.table import table
 
-    say(table(["id", "title", "kind", "version", "last drill", "next drill"],
-              [[r["id"], r["title"], r["kind"], r["version"], r["last_drill"] or "-", r["next_drill"] or "-"] for r in rows]))
+    say(
+        table(
+            ["id", "title", "kind", "version", "last drill", "next drill"],
+            [
+                [r["id"], r["title"], r["kind"], r["version"], r["last_drill"] or "-", r["next_drill"] or "-"]
+                for r in rows
+            ],
+        )
+    )
 
 
 def show(

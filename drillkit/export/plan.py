@@ -27,8 +27,10 @@ def as_text(pb: Playbook) -> str:
     lines += ["", "States:"]
     for name, state in pb.states.items():
         marks = " [initial]" if state.initial else " [final]" if state.final else ""
-        lines.append(f"  {name}{marks}  owner: {state.owner or '-'}  deadline: {_per_severity(state.deadline)}"
-                     + (f"  on_deadline: {state.on_deadline}" if state.on_deadline else ""))
+        lines.append(
+            f"  {name}{marks}  owner: {state.owner or '-'}  deadline: {_per_severity(state.deadline)}"
+            + (f"  on_deadline: {state.on_deadline}" if state.on_deadline else "")
+        )
         lines += [f"    [ ] {item}: {text}" for item, text in state.checklist.items()]
     lines += ["", "Transitions:"]
     for tr in pb.transitions:
@@ -38,8 +40,10 @@ def as_text(pb: Playbook) -> str:
     if pb.metrics:
         lines += ["", "Metrics:"]
         for name, metric in pb.metrics.items():
-            lines.append(f"  {name}: {metric.source} -> {metric.to}  target: {_per_severity(metric.target)}"
-                         f"  owner: {metric.owner or '-'}")
+            lines.append(
+                f"  {name}: {metric.source} -> {metric.to}  target: {_per_severity(metric.target)}"
+                f"  owner: {metric.owner or '-'}"
+            )
     return "\n".join(lines)
 
 
@@ -69,11 +73,15 @@ def _dot_quote(text: str) -> str:
 
 
 def as_dot(pb: Playbook) -> str:
-    lines = [f"digraph {_dot_quote(pb.playbook)} {{", "    rankdir=LR;", '    node [shape=box, style=rounded, fontname="sans-serif"];']
+    lines = [
+        f"digraph {_dot_quote(pb.playbook)} {{",
+        "    rankdir=LR;",
+        '    node [shape=box, style=rounded, fontname="sans-serif"];',
+    ]
     for name, state in pb.states.items():
-        shape = ", peripheries=2" if state.final else ", style=\"rounded,bold\"" if state.initial else ""
+        shape = ", peripheries=2" if state.final else ', style="rounded,bold"' if state.initial else ""
         label = name + (f"\\n({state.owner})" if state.owner else "")
-        lines.append(f"    {_dot_quote(name)} [label=\"{label.replace(chr(34), '')}\"{shape}];")
+        lines.append(f'    {_dot_quote(name)} [label="{label.replace(chr(34), "")}"{shape}];')
     for tr in pb.transitions:
         for source in tr.source:
             lines.append(f"    {_dot_quote(source)} -> {_dot_quote(tr.to)} [label={_dot_quote(tr.trigger)}];")
