@@ -25,14 +25,19 @@ from drillkit.durations import parse_duration
 
 ID_PATTERN = r"^[^\W_][\w-]*$"
 FILE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+# ID_PATTERN for JSON Schema: editors use ECMA-262 regexes, where \w is ASCII only. Any
+# non-ASCII character is let through (the loader is the authority); ASCII keeps the same rule.
+JSON_ID_PATTERN = r"^[^\x00-\x2F\x3A-\x40\x5B-\x60\x7B-\x7F][^\x00-\x2C\x2E\x2F\x3A-\x40\x5B-\x5E\x60\x7B-\x7F]*$"
+_ID_SCHEMA = {"type": "string", "pattern": JSON_ID_PATTERN, "maxLength": 64}
 
-Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), WithJsonSchema(_ID_SCHEMA)]
 FileId = Annotated[str, StringConstraints(pattern=FILE_ID_PATTERN, max_length=64)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
 
 _DURATION_SCHEMA = {
     "type": "string",
     "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
+    "minLength": 2,
     "description": "a duration with units: 90s, 15m, 1h30m, 2d",
 }
 
@@ -65,13 +70,17 @@ PerSeverity = Annotated[
         {
             "anyOf": [
                 _DURATION_SCHEMA,
-                {"type": "object", "additionalProperties": _DURATION_SCHEMA},
+                {"type": "object", "propertyNames": _ID_SCHEMA, "additionalProperties": _DURATION_SCHEMA},
             ],
             "description": "a duration, or a mapping of severity ids (and 'default') to durations",
         }
     ),
 ]
-IdList = Annotated[list[Id], BeforeValidator(_listify)]
+IdList = Annotated[
+    list[Id],
+    BeforeValidator(_listify),
+    WithJsonSchema({"anyOf": [_ID_SCHEMA, {"type": "array", "items": _ID_SCHEMA, "uniqueItems": True}]}),
+]
 
 
 def _unique(values: list[str]) -> list[str]:
