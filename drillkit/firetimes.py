@@ -1,0 +1,321 @@
+"""When a schedule fires: cron, one-off and interval recurrences in an IANA zone, across DST.
+
+Cron times are wall-clock times in the schedule's zone, and each wall-clock time names exactly
+one instant:
+
+- a time that happens twice (inside the repeated hour when clocks go back) fires once, at its
+  first occurrence;
+- a time that never happens (inside the skipped hour when clocks go forward, such as 02:30 in
+  America/New_York on the spring-forward day) fires once, at the first valid instant after it,
+  which is the moment the clocks jump (03:00 local there).
+
+So a daily 00:00 fires every day, once. Several wall-clock times that fall into one skipped
+hour share that one instant and fire once together.
+
+Cron expressions have five fields (minute hour day-of-month month day-of-week) with `*`,
+lists, ranges, steps and English names (`mon`, `jan`); day-of-week 0 and 7 are Sunday. As in
+classic cron, when both day fields are restricted a day matching either one fires. The macros
+`@hourly`, `@daily`, `@weekly` (Monday 00:00), `@monthly` and `@yearly` are accepted.
+
+`every` recurrences count elapsed time, not wall-clock time: `--every 1d` fires 86 400 s apart
+from the moment the schedule was added, whatever the zone does.
+
+Blackout windows (`drill.toml`, `[schedule] blackout`) are wall-clock windows too, in their
+own `tz` (default: the workspace `timezone`), start included, end excluded:
+
+    [schedule]
+    blackout = [
+      {start = "2026-12-24T00:00", end = "2026-12-26T00:00", tz = "Asia/Shanghai"},
+      {days = ["sat", "sun"], from = "00:00", to = "24:00"},
+    ]
+
+A dated window has `start` and `end`; a weekly window has `from` and `to` (HH:MM, `to` later
+than `from`, `24:00` for the end of the day) and optional `days` (default: every day).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from drillkit.errors import UsageError
+from drillkit.timefmt import check_zone
+
+Kind = Literal["cron", "at", "every"]
+
+_SEARCH_DAYS = 366 * 9  # long enough for `0 0 29 2 *` across a skipped leap year (2100)
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_CRON_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+_MACROS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * mon",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+_FIELD = re.compile(r"^(?:(\*)|([a-z0-9]+)(?:-([a-z0-9]+))?)(?:/(\d+))?$")
+
+
+@dataclass(frozen=True)
+class CronSpec:
+    """A parsed cron expression: the allowed values of each field."""
+
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]  # Python weekday numbers: Monday 0 … Sunday 6
+    days_restricted: bool
+    weekdays_restricted: bool
+
+    def matches_day(self, day: date) -> bool:
+        if day.month not in self.months:
+            return False
+        by_date, by_weekday = day.day in self.days, day.weekday() in self.weekdays
+        if self.days_restricted and self.weekdays_restricted:
+            return by_date or by_weekday
+        return by_date and by_weekday
+
+    def times(self) -> list[time]:
+        """The wall-clock times of a matching day, earliest first."""
+        return [time(h, m) for h in sorted(self.hours) for m in sorted(self.minutes)]
+
+
+def parse_cron(expr: str) -> CronSpec:
+    """Parse five cron fields (or a macro); UsageError naming the bad field."""
+    text = _MACROS.get(expr.strip().lower(), expr.strip().lower())
+    fields = text.split()
+    if len(fields) != 5:
+        raise UsageError(f"cron expression {expr!r} needs five fields: minute hour day-of-month month day-of-week")
+    minute, hour, day, month, weekday = fields
+    cron_weekdays = _field(weekday, 0, 7, _CRON_DAYS, "day-of-week")
+    return CronSpec(
+        minutes=_field(minute, 0, 59, [], "minute"),
+        hours=_field(hour, 0, 23, [], "hour"),
+        days=_field(day, 1, 31, [], "day-of-month"),
+        months=_field(month, 1, 12, _MONTHS, "month", first=1),
+        weekdays=frozenset((d - 1) % 7 for d in cron_weekdays),
+        days_restricted=not day.startswith("*"),
+        weekdays_restricted=not weekday.startswith("*"),
+    )
+
+
+def _field(text: str, low: int, high: int, names: list[str], what: str, *, first: int = 0) -> frozenset[int]:
+    values: set[int] = set()
+    for part in text.split(","):
+        match = _FIELD.match(part)
+        if match is None:
+            raise UsageError(f"cron {what} field {text!r} is not valid: use *, 5, 1-5, */15, 1,15 or names")
+        star, start, end, step = match.groups()
+        lo = low if star else _value(start, names, first, what)
+        hi = high if star or (step and end is None) else _value(end or start, names, first, what)
+        if not low <= lo <= hi <= high or (step is not None and int(step) == 0):
+            raise UsageError(f"cron {what} field {text!r} is out of range {low}-{high}")
+        values.update(range(lo, hi + 1, int(step or 1)))
+    return frozenset(values)
+
+
+def _value(token: str, names: list[str], first: int, what: str) -> int:
+    if token.isdigit():
+        return int(token)
+    if token in names:
+        return names.index(token) + first
+    raise UsageError(f"cron {what} value {token!r} is not a number or a known name")
+
+
+def resolve_wall(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC instant a naive wall-clock time names in `zone` (rules in the module docstring)."""
+    first = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if first.astimezone(zone).replace(tzinfo=None) == wall:
+        return first
+    return _gap_end(wall, zone)
+
+
+def _gap_end(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The instant the clocks jump over a skipped wall time: binary search between the two readings."""
+    before = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    after = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    low, high = min(before, after), max(before, after)
+    offset_before = low.astimezone(zone).utcoffset()
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).utcoffset() == offset_before:
+            low = middle
+        else:
+            high = middle
+    return high.replace(microsecond=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recurrence:
+    """When one schedule fires: `cron`, a one-off `at`, or `every` N seconds from `anchor`."""
+
+    kind: Kind
+    expr: str
+    zone: str
+    anchor: datetime
+    _cron: CronSpec | None = field(default=None, repr=False, compare=False)
+    _at: datetime | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def make(cls, kind: str, expr: str, zone: str, anchor: datetime) -> Recurrence:
+        """A checked recurrence; UsageError for a bad expression or zone."""
+        check_zone(zone)
+        if kind == "cron":
+            return cls(kind="cron", expr=expr, zone=zone, anchor=anchor, _cron=parse_cron(expr))
+        if kind == "at":
+            return cls(kind="at", expr=expr, zone=zone, anchor=anchor, _at=parse_local(expr, zone))
+        if kind == "every":
+            if not expr.isdigit() or int(expr) <= 0:
+                raise UsageError(f"interval {expr!r} must be a positive number of seconds")
+            return cls(kind="every", expr=expr, zone=zone, anchor=anchor)
+        raise UsageError(f"unknown schedule kind {kind!r}; use cron, at or every")
+
+    def next_after(self, when: datetime) -> datetime | None:
+        """The first fire strictly after `when`, or None if there is none."""
+        if self._at is not None:
+            return self._at if self._at > when else None
+        if self._cron is None:
+            step = int(self.expr)
+            count = max(1, int((when - self.anchor).total_seconds() // step) + 1)
+            return self.anchor + timedelta(seconds=step * count)
+        return next(self._cron_forward(when), None)
+
+    def last_between(self, after: datetime, upto: datetime) -> datetime | None:
+        """The latest fire in (after, upto], or None; work grows with days, never with fires."""
+        if self._at is not None:
+            return self._at if after < self._at <= upto else None
+        if self._cron is None:
+            count = int((upto - self.anchor).total_seconds() // int(self.expr))
+            latest = self.anchor + timedelta(seconds=int(self.expr) * count)
+            return latest if count >= 1 and latest > after else None
+        return self._cron_backward(after, upto)
+
+    def fires(self, after: datetime, upto: datetime, limit: int) -> list[datetime]:
+        """Fires in (after, upto], earliest first, at most `limit` of them."""
+        found: list[datetime] = []
+        cursor = self.next_after(after)
+        while cursor is not None and cursor <= upto and len(found) < limit:
+            found.append(cursor)
+            cursor = self.next_after(cursor)
+        return found
+
+    def _cron_forward(self, when: datetime) -> Iterator[datetime]:
+        assert self._cron is not None
+        zone = ZoneInfo(self.zone)
+        day = when.astimezone(zone).date() - timedelta(days=1)
+        for offset in range(_SEARCH_DAYS):
+            current = day + timedelta(days=offset)
+            if self._cron.matches_day(current):
+                for wall in self._cron.times():
+                    instant = resolve_wall(datetime.combine(current, wall), zone)
+                    if instant > when:
+                        yield instant
+
+    def _cron_backward(self, after: datetime, upto: datetime) -> datetime | None:
+        assert self._cron is not None
+        zone = ZoneInfo(self.zone)
+        day = upto.astimezone(zone).date() + timedelta(days=1)
+        stop = after.astimezone(zone).date() - timedelta(days=1)
+        while day >= stop:
+            if self._cron.matches_day(day):
+                for wall in reversed(self._cron.times()):
+                    instant = resolve_wall(datetime.combine(day, wall), zone)
+                    if instant <= after:
+                        return None
+                    if instant <= upto:
+                        return instant
+            day -= timedelta(days=1)
+        return None
+
+
+def parse_local(text: str, zone: str) -> datetime:
+    """`2026-12-01T09:00` as wall-clock time in `zone` (or an explicit offset), as UTC."""
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"time {text!r} is not valid: use YYYY-MM-DDTHH:MM, optionally with an offset") from None
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(UTC)
+    return resolve_wall(parsed, ZoneInfo(zone))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Blackout:
+    """A window in which no scheduled drill starts: dated (`start`/`end`) or weekly (`days`, `from`/`to`)."""
+
+    zone: str
+    start: datetime | None = None
+    end: datetime | None = None
+    weekdays: frozenset[int] = frozenset(range(7))
+    daily_from: time | None = None
+    daily_to: time | None = None  # None with daily_from set: until the end of the day
+
+    def covers(self, when: datetime) -> bool:
+        if self.start is not None and self.end is not None:
+            return self.start <= when < self.end
+        local = when.astimezone(ZoneInfo(self.zone))
+        assert self.daily_from is not None
+        if local.weekday() not in self.weekdays or local.time().replace(tzinfo=None) < self.daily_from:
+            return False
+        return self.daily_to is None or local.time().replace(tzinfo=None) < self.daily_to
+
+    def describe(self) -> str:
+        if self.start is not None and self.end is not None:
+            return f"{self.start.isoformat()} to {self.end.isoformat()}"
+        days = ",".join(_WEEKDAYS[d] for d in sorted(self.weekdays))
+        until = self.daily_to.strftime("%H:%M") if self.daily_to else "24:00"
+        assert self.daily_from is not None
+        return f"{days} {self.daily_from.strftime('%H:%M')}-{until} {self.zone}"
+
+
+def parse_blackouts(raw: tuple[dict[str, Any], ...], default_zone: str) -> list[Blackout]:
+    """The `[schedule] blackout` windows of `drill.toml`; UsageError naming the bad one."""
+    return [_blackout(window, default_zone, number) for number, window in enumerate(raw, start=1)]
+
+
+def _blackout(window: dict[str, Any], default_zone: str, number: int) -> Blackout:
+    where = f"drill.toml [schedule] blackout window {number}"
+    if not isinstance(window, dict):
+        raise UsageError(f"{where} must be a table such as {{days = ['sat'], from = '00:00', to = '24:00'}}")
+    keys = set(window)
+    zone = check_zone(str(window.get("tz", default_zone)))
+    if keys <= {"start", "end", "tz"} and {"start", "end"} <= keys:
+        start, end = parse_local(str(window["start"]), zone), parse_local(str(window["end"]), zone)
+        if end <= start:
+            raise UsageError(f"{where}: end must be later than start")
+        return Blackout(zone=zone, start=start, end=end)
+    if keys <= {"days", "from", "to", "tz"} and {"from", "to"} <= keys:
+        daily_from, daily_to = _clock_time(window["from"], where), _clock_time(window["to"], where)
+        if daily_from is None or (daily_to is not None and daily_to <= daily_from):
+            raise UsageError(f"{where}: 'to' must be later than 'from' (use 24:00 for the end of the day)")
+        days = _weekdays(window.get("days"), where)
+        return Blackout(zone=zone, weekdays=days, daily_from=daily_from, daily_to=daily_to)
+    raise UsageError(f"{where} needs either start and end, or from and to (with optional days), and optional tz")
+
+
+def _clock_time(value: object, where: str) -> time | None:
+    """HH:MM; `24:00` (None) is the end of the day."""
+    text = str(value)
+    if text == "24:00":
+        return None
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{where}: {text!r} is not a time of day HH:MM") from None
+
+
+def _weekdays(value: object, where: str) -> frozenset[int]:
+    if value is None:
+        return frozenset(range(7))
+    names = [str(day).lower()[:3] for day in value] if isinstance(value, list) else []
+    if not names or any(name not in _WEEKDAYS for name in names):
+        raise UsageError(f"{where}: days must be a list like ['sat', 'sun']")
+    return frozenset(_WEEKDAYS.index(name) for name in names)
