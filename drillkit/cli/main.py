@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from drillkit import __version__
-from drillkit.cli import plans
+from drillkit.cli import notify, plans, runs
 from drillkit.cli.common import GLOBALS, warn
 from drillkit.errors import DrillError, InvalidFile
 
@@ -44,6 +44,8 @@ def main(
 
 
 plans.register(app)
+runs.register(app)
+notify.register(app)
 
 
 def run() -> None:

@@ -1,0 +1,198 @@
+"""Runs: `open`, `act`, `check`, `note`, `assign`, `severity`, `abort`, `status`, `runs`, `verify`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from drillkit.cli.common import default_user, print_json, say, warn, workspace
+
+RUN = typer.Argument(..., help="Run id (see `drill runs`).")
+BY = typer.Option(None, "--by", help="Who acts (default: $DRILL_USER, then the login name).")
+NOTE = typer.Option(None, "--note", help="Free-text note kept with the event.")
+
+
+def _apply(run: str, make: Callable[[Any], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    from drillkit.clock import default_clock
+    from drillkit.runs import apply
+
+    return apply(workspace(), default_clock(), run, make)
+
+
+def _confirm(events: list[dict[str, Any]]) -> None:
+    from drillkit.export.lines import event_line
+
+    for event in events:
+        warn(event_line(event))
+
+
+def open_(
+    playbook: str = typer.Argument(..., help="Playbook id."),
+    severity: str = typer.Option(..., "--severity", "-s", help="Severity id, e.g. II."),
+    title: str | None = typer.Option(None, "--title", help="Incident title (default: the playbook's)."),
+    assign: list[str] = typer.Option([], "--as", help="ROLE=NAME, repeatable."),
+    by: str | None = BY,
+) -> None:
+    """Open a real incident; prints the new run id alone on stdout."""
+    from drillkit.clock import default_clock
+    from drillkit.runs import open_incident
+
+    run_id = open_incident(workspace(), default_clock(), playbook, severity, by or default_user(), title, assign)
+    say(run_id)
+
+
+def act(
+    run: str = RUN,
+    trigger: str = typer.Argument(..., help="Trigger to fire."),
+    by: str | None = BY,
+    role: str | None = typer.Option(None, "--role", help="Role to act in (default: the one you hold)."),
+    note: str | None = NOTE,
+) -> None:
+    """Fire a transition."""
+    from drillkit import commands
+
+    _confirm(_apply(run, lambda rs: commands.act(rs, trigger, by or default_user(), role, note)))
+
+
+def check(
+    run: str = RUN,
+    item: str = typer.Argument(..., help="Checklist item id."),
+    by: str | None = BY,
+    role: str | None = typer.Option(None, "--role", help="Role to act in (default: the one you hold)."),
+    note: str | None = NOTE,
+) -> None:
+    """Mark a checklist item done."""
+    from drillkit import commands
+
+    _confirm(_apply(run, lambda rs: commands.check(rs, item, by or default_user(), role, note)))
+
+
+def note(run: str = RUN, text: str = typer.Argument(..., help="The note."), by: str | None = BY) -> None:
+    """Add a note to the record."""
+    from drillkit import commands
+
+    _confirm(_apply(run, lambda rs: commands.note(rs, text, by or default_user(), None)))
+
+
+def assign(
+    run: str = RUN,
+    role: str = typer.Argument(..., help="Role id."),
+    person: str = typer.Argument(..., help="Who takes the role."),
+    by: str | None = BY,
+) -> None:
+    """Give a role to a person (accountability follows from then on)."""
+    from drillkit import commands
+
+    _confirm(_apply(run, lambda rs: commands.assign(rs, role, person, by or default_user())))
+
+
+def severity(
+    run: str = RUN,
+    level: str = typer.Argument(..., help="New severity id."),
+    by: str | None = BY,
+    reason: str = typer.Option(..., "--reason", help="Why the severity changes."),
+) -> None:
+    """Change the run's severity."""
+    from drillkit import commands
+
+    _confirm(_apply(run, lambda rs: commands.severity(rs, level, by or default_user(), reason)))
+
+
+def abort(
+    run: str = RUN,
+    by: str | None = BY,
+    reason: str = typer.Option(..., "--reason", help="Why the run is aborted."),
+) -> None:
+    """End a run as aborted."""
+    from drillkit import commands
+
+    _confirm(_apply(run, lambda rs: commands.abort(rs, by or default_user(), reason)))
+
+
+def status(
+    run: str | None = typer.Argument(None, help="Run id (default: every run not ended)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """State, clocks, allowed triggers, open checklist items, deadlines and breaches."""
+    from drillkit.clock import default_clock
+    from drillkit.export.lines import status_text
+    from drillkit.record import RunRecord, open_runs
+    from drillkit.runs import catch_up
+    from drillkit.engine import RunState
+    from drillkit.status import status_document
+
+    ws, clock = workspace(), default_clock()
+    docs = []
+    for run_id in [run] if run else open_runs(ws):
+        catch_up(ws, clock, run_id)
+        events = RunRecord(ws, run_id).read()
+        docs.append(status_document(RunState.replay(events), events, clock.now()))
+    if as_json:
+        print_json(docs[0] if run else docs)
+        return
+    from drillkit.cli.common import display_zone
+
+    zone = display_zone(ws)
+    say("\n\n".join(status_text(doc, zone) for doc in docs) if docs else "no open runs")
+
+
+def runs(
+    since: str | None = typer.Option(None, "--since", help="Only runs started on or after DATE (YYYY-MM-DD)."),
+    playbook: str | None = typer.Option(None, "--playbook", help="Only runs of this playbook."),
+    mode: str | None = typer.Option(None, "--mode", help="incident, drill or simulation."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """The runs, newest first."""
+    from dataclasses import asdict
+
+    from drillkit.cli.common import display_zone
+    from drillkit.export.lines import runs_table
+    from drillkit.record import run_summaries
+    from drillkit.timefmt import since_filter
+
+    ws = workspace()
+    keep = since_filter(since)
+    found = [s for s in run_summaries(ws) if keep(s.started) and (playbook in (None, s.playbook))
+             and (mode in (None, s.mode))]
+    if as_json:
+        print_json([asdict(s) for s in found])
+        return
+    say(runs_table(found, display_zone(ws)) if found else "no runs")
+
+
+def verify(
+    runs: list[str] | None = typer.Argument(None, help="Run ids (default: every run)."),
+    all_runs: bool = typer.Option(False, "--all", help="Verify every record in the workspace."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """Check records' hash chains; exit 1 naming the first bad line of each bad record."""
+    from drillkit.record import check_run_id, workspace_key
+    from drillkit.verify import runs_to_verify, verify_file
+
+    ws = workspace()
+    ids = [check_run_id(r) for r in (runs or [])] if not all_runs else []
+    paths = runs_to_verify(ws.runs, ids)
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        from drillkit.errors import NotFound
+
+        raise NotFound(f"no run {missing[0].stem!r} (see `drill runs`)")
+    key = workspace_key(ws)
+    verdicts = [verify_file(p, key) for p in paths]
+    if as_json:
+        print_json([v.as_json() for v in verdicts])
+    else:
+        for v in verdicts:
+            where = f" at line {v.line}: {v.problem}" if v.verdict == "tampered" else ""
+            torn = f" (torn tail of {v.torn_bytes} bytes, set aside on the next append)" if v.torn_bytes else ""
+            say(f"{v.run}: {v.verdict}{where}{torn} — {v.events} events" + (f", head {v.head}" if v.head else ""))
+    if any(v.verdict == "tampered" for v in verdicts):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("open")(open_)
+    for command in (act, check, note, assign, severity, abort, status, runs, verify):
+        app.command()(command)

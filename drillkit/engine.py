@@ -1,0 +1,285 @@
+"""Replay a record into a run state, and decide what comes due (SPEC §4).
+
+The state of a run is whatever replaying its record gives. `RunState.apply` is the one place an
+event changes that state; `due_drafts` is the one place the system decides what came due (injects,
+state and metric deadline breaches, `on_deadline` triggers, the time limit) up to a drill time.
+Commands (`commands.py`), catch-up, the conductor and `drill simulate` all go through them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from drillkit.clock import parse_utc
+from drillkit.machine import Attempt, PlanMachine
+from drillkit.model import Playbook, Scenario, for_severity
+
+Event = dict[str, Any]
+LATE_AFTER = 1.0  # seconds of drill time after which a delivery counts as late
+
+
+@dataclass(frozen=True)
+class Done:
+    """A checklist item done: when, by whom, in which state."""
+
+    t: float
+    by: str
+    role: str | None
+    state: str
+
+
+@dataclass
+class RunState:
+    run: str
+    mode: str
+    playbook: Playbook
+    scenario: Scenario | None
+    severity: str
+    participants: dict[str, str]
+    speed: float
+    started: datetime
+    state: str
+    entered: float = 0.0
+    entry_seq: int = 1
+    first_entry: dict[str, float] = field(default_factory=dict)
+    checks: dict[str, Done] = field(default_factory=dict)
+    delivered: set[str] = field(default_factory=set)
+    handled: set[str] = field(default_factory=set)
+    outcome: str | None = None
+    seq: int = 0
+    head: str = ""
+    machine: PlanMachine = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.machine = PlanMachine(self.playbook)
+        self.first_entry.setdefault(self.state, 0.0)
+
+    @classmethod
+    def begin(cls, started: Event) -> RunState:
+        scenario = started.get("scenario")
+        return cls(
+            run=started["run"], mode=started["mode"], playbook=Playbook.model_validate(started["playbook"]),
+            scenario=Scenario.model_validate(scenario) if scenario else None, severity=started["severity"],
+            participants=dict(started.get("participants") or {}), speed=float(started.get("speed") or 1.0),
+            started=parse_utc(started["ts"]), state=started["state"], seq=started["seq"], head=started["hash"],
+        )
+
+    @classmethod
+    def replay(cls, events: list[Event]) -> RunState:
+        state = cls.begin(events[0])
+        for event in events[1:]:
+            state.apply(event)
+        return state
+
+    @property
+    def ended(self) -> bool:
+        return self.outcome is not None
+
+    def drill_time(self, now: datetime) -> float:
+        return round((now - self.started).total_seconds() * self.speed, 3)
+
+    def holder(self, role: str | None) -> str | None:
+        return self.participants.get(role) if role else None
+
+    def roles_of(self, person: str) -> list[str]:
+        return [role for role, holder in self.participants.items() if holder == person]
+
+    def apply(self, event: Event) -> None:
+        """Fold one event (recorded, or a draft carrying `t`) into the state."""
+        kind = event["event"]
+        t = float(event.get("due", event["t"])) if kind == "transition" else float(event["t"])
+        handler = _APPLY.get(kind)
+        if handler is not None:
+            handler(self, event, t)
+        if "seq" in event:
+            self.seq, self.head = event["seq"], event["hash"]
+
+    def allowed_triggers(self, role: str | None, system: bool = False) -> list[str]:
+        """Triggers that would pass their guards now for this role."""
+        done = set(self.checks)
+        return [
+            trigger for trigger in self.machine.triggers_from(self.state)
+            if self.machine.fire(self.state, trigger, Attempt(role=role, done=done, system=system)) is not None
+        ]
+
+    def open_items(self) -> list[str]:
+        return [item for item in self.playbook.checklist_owner() if item not in self.checks]
+
+
+def _enter(state: RunState, event: Event, t: float) -> None:
+    state.state = event["to"]
+    state.entered = t
+    state.entry_seq = event.get("seq", state.seq + 1)
+    state.first_entry.setdefault(event["to"], t)
+
+
+def _check(state: RunState, event: Event, t: float) -> None:
+    state.checks.setdefault(event["item"], Done(t, event["actor"], event.get("role"), event["state"]))
+
+
+def _assign(state: RunState, event: Event, t: float) -> None:
+    state.participants[event["role"]] = event["person"]
+
+
+def _severity(state: RunState, event: Event, t: float) -> None:
+    state.severity = event["to"]
+
+
+def _delivered(state: RunState, event: Event, t: float) -> None:
+    state.delivered.add(event["inject"])
+
+
+def _breached(state: RunState, event: Event, t: float) -> None:
+    state.handled.add(event["key"] if "key" in event else _breach_key(event))
+
+
+def _ended(state: RunState, event: Event, t: float) -> None:
+    state.outcome = event["outcome"]
+
+
+def _breach_key(event: Event) -> str:
+    if event.get("metric"):
+        return f"metric:{event['metric']}"
+    return f"state:{event['state']}@{event['due']}"
+
+
+_APPLY = {
+    "transition": _enter,
+    "check.done": _check,
+    "assigned": _assign,
+    "severity.changed": _severity,
+    "inject.delivered": _delivered,
+    "deadline.breached": _breached,
+    "run.ended": _ended,
+}
+
+
+# --- what comes due -------------------------------------------------------------------------
+
+@dataclass(frozen=True, order=True)
+class Due:
+    """One thing the system must record at drill time `at` (kinds sort injects first on ties)."""
+
+    at: float
+    rank: int
+    key: str
+
+
+def pending(state: RunState) -> list[Due]:
+    """Everything not yet recorded that will come due, given the state as it is now."""
+    if state.ended:
+        return []
+    found = _inject_dues(state) + _state_dues(state) + _metric_dues(state)
+    if state.scenario is not None:
+        found.append(Due(float(state.scenario.time_limit), 9, "time_limit"))
+    return sorted(found)
+
+
+def next_due(state: RunState) -> float | None:
+    """Drill time of the next thing due, or None."""
+    upcoming = pending(state)
+    return upcoming[0].at if upcoming else None
+
+
+def _inject_dues(state: RunState) -> list[Due]:
+    if state.scenario is None:
+        return []
+    return [Due(float(i.at), 0, f"inject:{i.id}") for i in state.scenario.injects if i.id not in state.delivered]
+
+
+def _state_dues(state: RunState) -> list[Due]:
+    limit = state.playbook.deadline(state.state, state.severity)
+    if limit is None:
+        return []
+    due = round(state.entered + limit, 3)
+    key = f"state:{state.state}@{due}"
+    return [] if key in state.handled else [Due(due, 1, key)]
+
+
+def _metric_dues(state: RunState) -> list[Due]:
+    found = []
+    for name, metric in state.playbook.metrics.items():
+        target = for_severity(metric.target, state.severity)
+        begin = 0.0 if metric.source == "start" else state.first_entry.get(metric.source)
+        key = f"metric:{name}"
+        if target is None or begin is None or key in state.handled or _reached(state, metric.to):
+            continue
+        found.append(Due(round(begin + target, 3), 2, key))
+    return found
+
+
+def _reached(state: RunState, target: str) -> bool:
+    if target.startswith("check:"):
+        return target.removeprefix("check:") in state.checks
+    return target in state.first_entry
+
+
+def due_drafts(state: RunState, now_t: float) -> list[Event]:
+    """Record, in due order, everything due by drill time `now_t`; applies each to `state`."""
+    drafts: list[Event] = []
+    while True:
+        upcoming = pending(state)
+        if not upcoming or upcoming[0].at > now_t:
+            return drafts
+        made = _make(state, upcoming[0], now_t)
+        for draft in made:
+            state.apply({**draft, "t": now_t})
+        drafts.extend(made)
+
+
+def _make(state: RunState, due: Due, now_t: float) -> list[Event]:
+    kind, _, name = due.key.partition(":")
+    late_by = round(max(0.0, now_t - due.at), 3)
+    if kind == "inject":
+        return [_inject_draft(state, name, due.at, late_by)]
+    if kind == "time_limit":
+        return [ended_draft(state, "timed-out", f"time limit reached at T+{due.at:.0f}s")]
+    owner = _owner(state, kind, name)
+    breach = {
+        "event": "deadline.breached", "actor": "system", "role": None, kind: name.split("@")[0],
+        "owner": owner, "assignee": state.holder(owner), "due": due.at, "late_by": late_by,
+    }
+    return [breach, *_on_deadline(state, due, late_by)] if kind == "state" else [breach]
+
+
+def _owner(state: RunState, kind: str, name: str) -> str | None:
+    if kind == "metric":
+        return state.playbook.metrics[name].owner
+    return state.playbook.states[name.split("@")[0]].owner
+
+
+def _inject_draft(state: RunState, inject_id: str, at: float, late_by: float) -> Event:
+    assert state.scenario is not None
+    inject = next(i for i in state.scenario.injects if i.id == inject_id)
+    return {
+        "event": "inject.delivered", "actor": "system", "role": None, "inject": inject.id,
+        "message": inject.message, "due": at, "late": late_by > LATE_AFTER,
+    }
+
+
+def _on_deadline(state: RunState, due: Due, late_by: float) -> list[Event]:
+    trigger = state.playbook.states[state.state].on_deadline
+    if trigger is None:
+        return []
+    target = state.machine.fire(state.state, trigger, Attempt(role=None, done=set(state.checks), system=True))
+    if target is None:
+        return []
+    move = {
+        "event": "transition", "actor": "system", "role": None, "trigger": trigger, "from": state.state,
+        "to": target, "note": f"on_deadline after {state.state!r} deadline", "due": due.at, "late_by": late_by,
+    }
+    return [move, *final_drafts(state, target)]
+
+
+def final_drafts(state: RunState, target: str) -> list[Event]:
+    """A transition into a final state ends the run as `resolved`."""
+    if state.playbook.states[target].final:
+        return [ended_draft(state, "resolved", f"final state {target!r} reached")]
+    return []
+
+
+def ended_draft(state: RunState, outcome: str, reason: str) -> Event:
+    """`run.ended`; `events` and `head` are filled in by the writer's chain position."""
+    return {"event": "run.ended", "actor": "system", "role": None, "outcome": outcome, "reason": reason}

@@ -1,0 +1,321 @@
+"""The run record: append-only, hash-chained JSON lines (SPEC §4).
+
+Writing goes through structlog: a processor chain stamps each event (`v`, `seq`, `ts`, `t`,
+`run`, `prev`), masks free text and renders the line with `hash` last; the "logger" at the end
+of the chain only collects the lines. `RunRecord.append` then holds an exclusive `flock` on the
+record while it sets a torn tail aside, replays, decides, writes every new line in one `write`
+and `fsync`s, so a command reports success only once its events are on disk.
+
+structlog's own file loggers flush but never fsync, so the durable write is ours.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from drillkit.clock import Clock, format_utc, parse_utc
+from drillkit.errors import NotFound, RecordError, UsageError
+from drillkit.redact import Redactor
+from drillkit.workspace import FILE_MODE, Workspace
+
+Event = dict[str, Any]
+Decide = Callable[[list[Event]], list[Event]]
+
+FORMAT_VERSION = 1
+GENESIS = "0" * 64
+HASH_MARK = b',"hash":"'
+RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+-[0-9a-f]{4}$")
+FREE_TEXT = frozenset({"message", "note", "text", "reason", "title", "label"})
+_HEAD = ("v", "seq", "ts", "t", "run", "event", "actor", "role")
+
+
+def check_run_id(run_id: str) -> str:
+    """Refuse anything that is not a run id before a file is touched."""
+    if not RUN_ID.match(run_id):
+        raise UsageError(f"{run_id!r} is not a run id; run ids look like 20261129T053000Z-core-network-outage-1a2b")
+    return run_id
+
+
+def line_hash(body: bytes, key: bytes | None) -> str:
+    """SHA-256 of the line's bytes before `,"hash":"` (HMAC-SHA256 with a key)."""
+    if key is None:
+        return hashlib.sha256(body).hexdigest()
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def workspace_key(ws: Workspace) -> bytes | None:
+    """The HMAC key named by `[integrity] key_file`, if any."""
+    key_file = ws.config().key_file
+    if key_file is None:
+        return None
+    try:
+        return key_file.read_bytes().strip()
+    except OSError as exc:
+        raise UsageError(f"drill.toml: [integrity] key_file {key_file}: {exc.strerror}") from None
+
+
+class Redacting:
+    """Masks personal data in free-text fields, recursively in embedded plans."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redact = redactor
+
+    def __call__(self, logger: object, method: str, event: Event) -> Event:
+        return {key: self._value(key, value) for key, value in event.items()}
+
+    def _value(self, key: str, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value) if key in FREE_TEXT else value
+        if isinstance(value, dict):
+            return {k: self._value(k, v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._value(key, item) for item in value]
+        return value
+
+
+@dataclass
+class Chain:
+    """Where the record stands: the last seq and hash, the run's start and clock speed."""
+
+    run: str
+    seq: int
+    prev: str
+    started: datetime | None
+    speed: float
+    key: bytes | None
+
+    def stamp(self, logger: object, method: str, event: Event) -> Event:
+        """Adds v, seq, ts, t, run in SPEC order; `now` was bound by the writer."""
+        now: datetime = event.pop("_now")
+        if self.started is None:
+            self.started = now
+        self.seq += 1
+        drill_t = round((now - self.started).total_seconds() * self.speed, 3)
+        head = {"v": FORMAT_VERSION, "seq": self.seq, "ts": format_utc(now), "t": drill_t, "run": self.run}
+        head["event"] = event.pop("event")
+        head["actor"] = event.pop("actor", "system")
+        head["role"] = event.pop("role", None)
+        if head["event"] == "run.ended":
+            event["events"], event["head"] = self.seq, self.prev
+        return head | event
+
+    def render(self, logger: object, method: str, event: Event) -> bytes:
+        """The line: the event with `prev`, then `,"hash":"<hex>"}` and a newline."""
+        event["prev"] = self.prev
+        body = orjson.dumps(event)[:-1]
+        digest = line_hash(body, self.key)
+        self.prev = digest
+        return body + HASH_MARK + digest.encode() + b'"}\n'
+
+
+class _Lines:
+    """The end of the structlog chain: collects rendered lines for one write."""
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def msg(self, line: bytes) -> None:
+        self.lines.append(line)
+
+
+def render_lines(chain: Chain, redactor: Redactor, drafts: list[Event], now: datetime) -> list[bytes]:
+    """Stamp, mask and chain drafts into record lines through structlog."""
+    import structlog
+
+    sink = _Lines()
+    log = structlog.wrap_logger(
+        sink,
+        processors=[chain.stamp, Redacting(redactor), chain.render],
+        wrapper_class=structlog.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    for draft in drafts:
+        fields = dict(draft)
+        log.msg(fields.pop("event"), _now=now, **fields)
+    return sink.lines
+
+
+def parse_lines(data: bytes) -> tuple[list[Event], bytes]:
+    """Complete lines as events, and a torn tail (bytes after the last newline)."""
+    end = data.rfind(b"\n") + 1
+    events = []
+    for number, line in enumerate(data[:end].splitlines(), start=1):
+        try:
+            events.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            raise RecordError(f"line {number} of the record is not valid JSON (run `drill verify`)") from None
+    return events, data[end:]
+
+
+class RunRecord:
+    """One run's record file: read it, create it, append to it under its lock."""
+
+    def __init__(self, ws: Workspace, run_id: str) -> None:
+        self.ws = ws
+        self.run_id = check_run_id(run_id)
+        self.path = ws.run_file(run_id)
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def read(self) -> list[Event]:
+        """Every complete event (a torn tail is not an event)."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"no run {self.run_id!r} (see `drill runs`)") from None
+        return parse_lines(data)[0]
+
+    def create(self, first: Event, clock: Clock) -> Event:
+        """Write `run.started` into a new file; fails if the run exists."""
+        self.ws.ensure_dir(self.path.parent)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, FILE_MODE)
+        except FileExistsError:
+            raise RecordError(f"run {self.run_id} already exists") from None
+        os.fchmod(fd, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            chain = Chain(self.run_id, 0, GENESIS, None, float(first.get("speed", 1.0)), workspace_key(self.ws))
+            lines = render_lines(chain, self._redactor(), [first], clock.now())
+            _write_all(fd, b"".join(lines))
+        finally:
+            os.close(fd)
+        return orjson.loads(lines[0])  # type: ignore[no-any-return]
+
+    def append(self, decide: Decide, clock: Clock) -> list[Event]:
+        """Under the lock: repair, read, decide, write in one `write`, fsync. Returns the new events."""
+        with self._locked() as fd:
+            data = _read_fd(fd)
+            events, torn = parse_lines(data)
+            if not events:
+                raise RecordError(f"run {self.run_id} has no complete first event")
+            repaired = self._set_aside(fd, torn, len(data)) if torn else []
+            drafts = repaired + decide(events)
+            if not drafts:
+                return []
+            lines = render_lines(self._chain(events), self._redactor(), drafts, clock.now())
+            _write_all(fd, b"".join(lines))
+        return [orjson.loads(line) for line in lines]
+
+    @contextmanager
+    def _locked(self) -> Iterator[int]:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+        except FileNotFoundError:
+            raise NotFound(f"no run {self.run_id!r} (see `drill runs`)") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _set_aside(self, fd: int, torn: bytes, size: int) -> list[Event]:
+        """Move a torn last line to `<run>.jsonl.torn`, truncate it away, and say so."""
+        aside = self.path.with_name(self.path.name + ".torn")
+        side = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        try:
+            os.fchmod(side, FILE_MODE)
+            _write_all(side, torn + b"\n")
+        finally:
+            os.close(side)
+        os.ftruncate(fd, size - len(torn))
+        os.fsync(fd)
+        return [{"event": "record.repaired", "actor": "system", "role": None, "bytes": len(torn), "file": aside.name}]
+
+    def _chain(self, events: list[Event]) -> Chain:
+        first, last = events[0], events[-1]
+        return Chain(
+            self.run_id, last["seq"], last["hash"], parse_utc(first["ts"]),
+            float(first.get("speed") or 1.0), workspace_key(self.ws) if first.get("chain") == "hmac-sha256" else None,
+        )
+
+    def _redactor(self) -> Redactor:
+        return Redactor(self.ws.config().redact)
+
+
+def _read_fd(fd: int) -> bytes:
+    size = os.fstat(fd).st_size
+    return os.pread(fd, size, 0) if size else b""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """One `write` of every line, then fsync; any failure fails the command."""
+    try:
+        written = os.write(fd, data)
+        if written != len(data):
+            raise RecordError(f"short write to the record ({written} of {len(data)} bytes)")
+        os.fsync(fd)
+    except OSError as exc:
+        raise RecordError(f"cannot write the record: {exc.strerror}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSummary:
+    id: str
+    mode: str
+    playbook: str
+    title: str
+    severity: str
+    scenario: str | None
+    started: str
+    ended: str | None
+    outcome: str | None
+
+
+def run_summaries(ws: Workspace) -> list[RunSummary]:
+    """Every run, from its first and last lines only, newest first."""
+    found = []
+    for path in ws.runs.glob("*.jsonl") if ws.runs.is_dir() else []:
+        summary = _summary(path)
+        if summary is not None:
+            found.append(summary)
+    return sorted(found, key=lambda s: (s.started, s.id), reverse=True)
+
+
+def open_runs(ws: Workspace) -> list[str]:
+    """Ids of the runs that have not ended."""
+    return [s.id for s in run_summaries(ws) if s.ended is None]
+
+
+def _summary(path: Path) -> RunSummary | None:
+    first, last = _first_and_last(path)
+    if first is None or first.get("event") != "run.started" or not RUN_ID.match(path.stem):
+        return None
+    ended = last if last is not None and last.get("event") == "run.ended" else None
+    scenario = first.get("scenario") or {}
+    return RunSummary(
+        id=path.stem, mode=first["mode"], playbook=first["playbook"]["playbook"], title=first.get("title", ""),
+        severity=first["severity"], scenario=scenario.get("scenario"), started=first["ts"],
+        ended=ended["ts"] if ended else None, outcome=ended["outcome"] if ended else None,
+    )
+
+
+def _first_and_last(path: Path) -> tuple[Event | None, Event | None]:
+    """The first event, and the last complete one, reading only the head and the tail."""
+    try:
+        with path.open("rb") as handle:
+            first_line = handle.readline()
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - 65536))
+            tail = handle.read()
+    except OSError:
+        return None, None
+    try:
+        first = orjson.loads(first_line) if first_line.endswith(b"\n") else None
+        complete = tail[: tail.rfind(b"\n")].rsplit(b"\n", 1)[-1]
+        return first, orjson.loads(complete) if complete else first
+    except orjson.JSONDecodeError:
+        return first if "first" in locals() else None, None

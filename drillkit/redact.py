@@ -1,0 +1,75 @@
+"""Masking of personal data in free text, before anything is written or hashed (SPEC §4).
+
+Mainland mobile numbers, checksum-valid 18-digit resident ID numbers, e-mail addresses,
+IMSI (MCC 460) and Luhn-valid IMEI numbers, plus extra patterns from `drill.toml`.
+Structured fields (timestamps, hashes, ids, numbers) are never passed through here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_FIFTEEN = re.compile(r"(?<!\d)\d{15}(?!\d)")
+
+
+def _valid_resident_id(text: str) -> bool:
+    total = sum(int(d) * w for d, w in zip(text[:17], _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11] == text[17].upper()
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _mask_resident_id(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return text[:6] + "*" * 8 + text[14:] if _valid_resident_id(text) else text
+
+
+def _mask_mobile(match: re.Match[str]) -> str:
+    return f"{match.group(1)}****{match.group(3)}"
+
+
+def _mask_email(match: re.Match[str]) -> str:
+    local, _, domain = match.group(0).partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _mask_fifteen(match: re.Match[str]) -> str:
+    """IMSI (starts with China's MCC 460) or IMEI (Luhn-valid)."""
+    text = match.group(0)
+    if text.startswith("460") or _luhn(text):
+        return text[:5] + "*" * 6 + text[11:]
+    return text
+
+
+class Redactor:
+    """Applies the built-in masks and the workspace's extra patterns to free text."""
+
+    def __init__(self, extra: Iterable[str] = ()) -> None:
+        self._steps: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+            (_RESIDENT_ID, _mask_resident_id),
+            (_EMAIL, _mask_email),
+            (_FIFTEEN, _mask_fifteen),
+            (_MOBILE, _mask_mobile),
+        ]
+        self._steps += [(re.compile(pattern), _stars) for pattern in extra]
+
+    def __call__(self, text: str) -> str:
+        for pattern, mask in self._steps:
+            text = pattern.sub(mask, text)
+        return text
+
+
+def _stars(match: re.Match[str]) -> str:
+    return "*" * len(match.group(0))

@@ -1,0 +1,43 @@
+"""The status of a run as of now: a plain document for `drill status` and the live board."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from drillkit.clock import format_utc
+from drillkit.engine import Event, RunState, pending
+
+
+def status_document(rs: RunState, events: list[Event], now: datetime) -> dict[str, Any]:
+    now_t = rs.drill_time(now) if not rs.ended else float(events[-1]["t"])
+    state = rs.playbook.states[rs.state]
+    return {
+        "run": rs.run, "mode": rs.mode, "playbook": rs.playbook.playbook, "title": events[0].get("title"),
+        "severity": rs.severity, "state": rs.state, "owner": state.owner, "assignee": rs.holder(state.owner),
+        "participants": rs.participants, "started": events[0]["ts"], "now": format_utc(now), "clock": now_t,
+        "speed": rs.speed, "in_state_for": round(now_t - rs.entered, 3), "outcome": rs.outcome,
+        "allowed_triggers": {role: rs.allowed_triggers(role) for role in [*rs.playbook.roles, None]
+                             if role is None or role in rs.participants} if not rs.ended else {},
+        "open_items": rs.open_items(),
+        "deadlines": [] if rs.ended else _deadlines(rs, now_t),
+        "breaches": [_breach(e) for e in events if e["event"] == "deadline.breached"],
+        "events": len(events),
+    }
+
+
+def _deadlines(rs: RunState, now_t: float) -> list[dict[str, Any]]:
+    found = []
+    for due in pending(rs):
+        kind, _, name = due.key.partition(":")
+        if kind in ("state", "metric"):
+            found.append({"what": f"{kind}:{name.split('@')[0]}", "due": due.at, "left": round(due.at - now_t, 3)})
+        elif kind == "time_limit":
+            found.append({"what": "time_limit", "due": due.at, "left": round(due.at - now_t, 3)})
+    return found
+
+
+def _breach(event: Event) -> dict[str, Any]:
+    what = f"state:{event['state']}" if event.get("state") else f"metric:{event.get('metric')}"
+    return {"what": what, "owner": event.get("owner"), "assignee": event.get("assignee"), "due": event["due"],
+            "late_by": event["late_by"], "recorded": event["t"]}
