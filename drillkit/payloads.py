@@ -1,0 +1,231 @@
+"""Notification bodies: one event of a run → the JSON a notifier sends (SPEC §7).
+
+Pure functions, no I/O. `describe` turns an event into a `Message` (a headline and detail
+lines, marked `[DRILL / 演练]` for drills); `render` shapes a message the way each platform
+documents its incoming-webhook text or markdown message:
+
+- `json`: drillkit's own document (also what a `command` notifier reads on stdin);
+- `slack`: `{"text", "blocks": [section mrkdwn]}`, `&`, `<`, `>` escaped;
+- `dingtalk`: `{"msgtype": "markdown", "markdown": {"title", "text"}}`;
+- `wecom`: `{"msgtype": "markdown", "markdown": {"content"}}` (at most 4096 UTF-8 bytes);
+- `feishu`: `{"msg_type": "text", "content": {"text"}}` (no markdown type exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from drillkit.durations import format_clock
+
+DRILL_MARK = "[DRILL / 演练]"
+TEST_MARK = "[TEST / 测试]"
+FORMATS = ("json", "slack", "dingtalk", "wecom", "feishu")
+
+WECOM_MARKDOWN_BYTES = 4096
+DINGTALK_TEXT_BYTES = 18000
+FEISHU_TEXT_BYTES = 18000
+SLACK_SECTION_CHARS = 3000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Message:
+    """What one notification says, before a platform shapes it."""
+
+    key: str
+    headline: str
+    lines: tuple[str, ...]
+    run: str | None = None
+    mode: str | None = None
+    event: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join((self.headline, *self.lines))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunInfo:
+    """What a message needs to know about its run, from the record's `run.started`."""
+
+    run: str
+    mode: str
+    title: str
+
+    @classmethod
+    def from_started(cls, started: dict[str, Any]) -> RunInfo:
+        return cls(
+            run=str(started.get("run", "")), mode=str(started.get("mode", "")), title=str(started.get("title", ""))
+        )
+
+
+def mark(mode: str | None) -> str:
+    """The prefix every message of a run carries: drills (and simulations) are always marked."""
+    return f"{DRILL_MARK} " if mode in ("drill", "simulation") else ""
+
+
+def describe(event: dict[str, Any], info: RunInfo) -> Message:
+    """One event of a run as a message; its idempotency key is `<run>:<seq>`."""
+    summary = _SUMMARIES.get(str(event.get("event")), _generic)(event)
+    actor = str(event.get("actor", ""))
+    role = event.get("role") if event.get("event") != "assigned" else None
+    lines = (
+        f"Run: {info.title} · {info.run}" if info.title else f"Run: {info.run}",
+        f"Time: {event.get('ts', '')} ({format_clock(_number(event.get('t')))})",
+        f"By: {actor} ({role})" if role else f"By: {actor}",
+    )
+    return Message(
+        key=f"{info.run}:{event.get('seq')}",
+        headline=mark(info.mode) + summary,
+        lines=lines,
+        run=info.run,
+        mode=info.mode,
+        event=event,
+    )
+
+
+def probe_message(notifier: str, key: str, when: str) -> Message:
+    """The clearly marked message `drill notify test` sends."""
+    return Message(
+        key=key,
+        headline=f"{TEST_MARK} drillkit notifier {notifier} works",
+        lines=(f"Time: {when}", "This is a test message; no run is affected. 这是测试消息。"),
+    )
+
+
+def render(fmt: str, message: Message) -> dict[str, Any]:
+    """The body for one payload format (one of FORMATS)."""
+    return _RENDERERS[fmt](message)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _generic(event: dict[str, Any]) -> str:
+    return str(event.get("event", "event"))
+
+
+def _run_started(event: dict[str, Any]) -> str:
+    return f"Run opened: {event.get('title', '')}, severity {event.get('severity')}, state {event.get('state')}"
+
+
+def _inject(event: dict[str, Any]) -> str:
+    late = " (late)" if event.get("late") else ""
+    return f"Inject {event.get('inject')}{late}: {event.get('message', '')}"
+
+
+def _breach(event: dict[str, Any]) -> str:
+    what = f"state {event['state']}" if event.get("state") else f"metric {event.get('metric')}"
+    assignee = event.get("assignee") or "unassigned"
+    return f"Deadline breached: {what}, owner {event.get('owner')} ({assignee})"
+
+
+def _transition(event: dict[str, Any]) -> str:
+    note = f": {event['note']}" if event.get("note") else ""
+    return f"{event.get('from')} → {event.get('to')} ({event.get('trigger')}){note}"
+
+
+def _check(event: dict[str, Any]) -> str:
+    note = f": {event['note']}" if event.get("note") else ""
+    return f"Checklist item {event.get('item')} done in {event.get('state')}{note}"
+
+
+def _note(event: dict[str, Any]) -> str:
+    return f"Note: {event.get('text', '')}"
+
+
+def _assigned(event: dict[str, Any]) -> str:
+    return f"Role {event.get('role')} assigned to {event.get('person')}"
+
+
+def _severity(event: dict[str, Any]) -> str:
+    return f"Severity {event.get('from')} → {event.get('to')}: {event.get('reason', '')}"
+
+
+def _ended(event: dict[str, Any]) -> str:
+    reason = f": {event['reason']}" if event.get("reason") else ""
+    return f"Run ended, {event.get('outcome')}{reason}"
+
+
+def _repaired(event: dict[str, Any]) -> str:
+    return f"Record repaired: {event.get('bytes')} bytes set aside in {event.get('file')}"
+
+
+_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "run.started": _run_started,
+    "inject.delivered": _inject,
+    "deadline.breached": _breach,
+    "transition": _transition,
+    "check.done": _check,
+    "note": _note,
+    "assigned": _assigned,
+    "severity.changed": _severity,
+    "run.ended": _ended,
+    "record.repaired": _repaired,
+}
+
+
+def fit(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes without splitting a character."""
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text
+    ellipsis = "…"
+    cut = raw[: limit - len(ellipsis.encode("utf-8"))]
+    return cut.decode("utf-8", errors="ignore") + ellipsis
+
+
+def _json(message: Message) -> dict[str, Any]:
+    return {
+        "idempotency_key": message.key,
+        "run": message.run,
+        "mode": message.mode,
+        "drill": message.mode in ("drill", "simulation"),
+        "title": message.headline,
+        "text": message.text,
+        "event": message.event,
+    }
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _slack(message: Message) -> dict[str, Any]:
+    body = "\n".join((f"*{_slack_escape(message.headline)}*", *(_slack_escape(line) for line in message.lines)))
+    if len(body) > SLACK_SECTION_CHARS:
+        body = body[: SLACK_SECTION_CHARS - 1] + "…"
+    return {
+        "text": _slack_escape(message.headline),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": body}}],
+    }
+
+
+def _markdown(message: Message) -> str:
+    return "\n\n".join((f"**{message.headline}**", *(f"> {line}" for line in message.lines)))
+
+
+def _dingtalk(message: Message) -> dict[str, Any]:
+    return {
+        "msgtype": "markdown",
+        "markdown": {"title": fit(message.headline, 200), "text": fit(_markdown(message), DINGTALK_TEXT_BYTES)},
+    }
+
+
+def _wecom(message: Message) -> dict[str, Any]:
+    return {"msgtype": "markdown", "markdown": {"content": fit(_markdown(message), WECOM_MARKDOWN_BYTES)}}
+
+
+def _feishu(message: Message) -> dict[str, Any]:
+    return {"msg_type": "text", "content": {"text": fit(message.text, FEISHU_TEXT_BYTES)}}
+
+
+_RENDERERS: dict[str, Callable[[Message], dict[str, Any]]] = {
+    "json": _json,
+    "slack": _slack,
+    "dingtalk": _dingtalk,
+    "wecom": _wecom,
+    "feishu": _feishu,
+}
