@@ -127,6 +127,8 @@ def _reachability(pb: Playbook) -> Found:
         if name not in reached:
             yield ("states", name), f"state {name!r} cannot be reached from the initial state"
     finals = {name for name, state in pb.states.items() if state.final}
+    if not finals:
+        return  # already reported once by _initial_and_final
     for name in reached:
         if not finals & _closure(name, edges):
             yield ("states", name), f"no final state can be reached from state {name!r}"
@@ -199,7 +201,10 @@ def _script_refs(sc: Scenario, pb: Playbook) -> Found:
         path: Path_ = ("script", index)
         yield from _action_refs(pb, step.trigger, step.check, path)
         held = [role for role, person in sc.participants.items() if person == step.by]
-        if step.role is not None and step.role not in held:
+        if not held:
+            people = sorted(set(sc.participants.values()))
+            yield (*path, "by"), f"{step.by!r} is not a participant; participants: {_names(people)}"
+        elif step.role is not None and step.role not in held:
             yield (*path, "role"), f"{step.by!r} does not hold role {step.role!r}; holds: {_names(held)}"
         elif step.role is None and len(held) > 1:
             yield (*path, "by"), f"{step.by!r} holds several roles ({_names(held)}): add 'role:'"

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from drillkit.errors import InvalidFile, Problem
+from drillkit.model import FILE_ID_PATTERN
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -174,15 +175,21 @@ def to_model(doc: Document, model: type[M]) -> tuple[M | None, list[Problem]]:
 
 
 def _schema_problem(doc: Document, error: Any) -> Problem:
-    loc: Path_ = tuple(error["loc"])
+    loc: Path_ = tuple(part for part in error["loc"] if part != "[key]")
     where = ".".join(str(part) for part in loc) or "file"
     message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
+    if error["type"] == "string_pattern_mismatch":
+        message = f"{where}: {_id_rule(error['input'], error['ctx']['pattern'])}"
+    elif error["type"] == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}"
     elif error["type"] == "missing":
         message = f"missing key {loc[-1]!r}"
-    elif error["type"] == "literal_error":
-        message = f"{where}: {message}"
     else:
         message = f"{where}: {message}"
     return doc.problem(loc, message)
+
+
+def _id_rule(value: object, pattern: str) -> str:
+    if pattern == FILE_ID_PATTERN:
+        return f"{value!r} is not a valid file id: use lowercase letters, digits and '-'"
+    return f"{value!r} is not a valid id: use letters (any script), digits, '_' and '-'; start with a letter or digit"
