@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from drillkit.durations import format_duration
 from drillkit.loader import Path_
 from drillkit.model import Inject, Playbook, Scenario, Step
 
@@ -167,7 +168,7 @@ def _timing(sc: Scenario) -> Found:
         last = 0
         for index, entry in enumerate(entries):
             if entry.at > sc.time_limit:
-                yield (kind, index, "at"), f"'at' lies after the time_limit ({sc.time_limit}s)"
+                yield (kind, index, "at"), f"'at' lies after the time_limit ({format_duration(sc.time_limit)})"
             if entry.at < last:
                 yield (kind, index, "at"), f"{kind} must be in time order ('at' before the previous entry)"
             last = max(last, entry.at)
