@@ -1,0 +1,108 @@
+"""Shared fixtures: a fresh workspace, the real `drill` in a subprocess, a record's events.
+
+Every workspace made by the `workspace` fixture is checked at teardown: each record under its
+`logs/runs/` is verified by `drill verify --json` and by the independent verifier of SPEC §4
+(`tests/independent_verifier.py`), and the two must agree (verdict and first bad line).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.independent_verifier import verify_bytes
+
+DRILL = Path(sys.executable).with_name("drill")
+PLAYBOOK = "core-network-outage"
+FAKE_NOW = "2026-11-29T08:00:00Z"
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    """The complete lines of a record as events (a torn tail is left out)."""
+    data = path.read_bytes()
+    return [json.loads(line) for line in data[: data.rfind(b"\n") + 1].splitlines()]
+
+
+def workspace_key(root: Path) -> bytes | None:
+    """The HMAC key named by `[integrity] key_file`, trailing newline dropped (as `echo` leaves one)."""
+    toml = root / "drill.toml"
+    if not toml.is_file():
+        return None
+    key_file = tomllib.loads(toml.read_text(encoding="utf-8")).get("integrity", {}).get("key_file")
+    return (root / key_file).read_bytes().strip() if key_file else None
+
+
+@dataclass
+class Drill:
+    """Runs the installed `drill` against one workspace, in a subprocess."""
+
+    root: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
+        env |= {"DRILL_WORKSPACE": str(self.root), "NO_COLOR": "1", "DRILL_USER": "tester"}
+        return env | extra
+
+    def __call__(self, *args: str, ok: bool | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+        """`drill ARGS…`; `ok=True` asserts exit 0, `ok=False` a non-zero exit."""
+        done = subprocess.run(
+            [str(DRILL), *args], capture_output=True, text=True, env=self.env(**env), timeout=60, check=False
+        )
+        if ok is not None:
+            assert (done.returncode == 0) is ok, f"drill {' '.join(args)} -> {done.returncode}\n{done.stderr}"
+        return done
+
+    def open(self, *args: str, playbook: str = PLAYBOOK, severity: str = "II", **env: str) -> str:
+        """Open an incident (lead=alice, noc=bob, comms=carol unless `--as` is given); its run id."""
+        people = [] if "--as" in args else ["--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol"]
+        done = self("open", playbook, "--severity", severity, *people, *args, ok=True, **env)
+        return done.stdout.strip()
+
+    def record(self, run_id: str) -> Path:
+        return self.root / "logs" / "runs" / f"{run_id}.jsonl"
+
+    def events(self, run_id: str) -> list[dict[str, Any]]:
+        return read_events(self.record(run_id))
+
+
+def check_verifiers_agree(root: Path) -> int:
+    """`drill verify --all --json` and the independent verifier agree on every record; the count."""
+    runs = root / "logs" / "runs"
+    records = sorted(runs.glob("*.jsonl")) if runs.is_dir() else []
+    if not records:
+        return 0
+    done = Drill(root)("verify", "--all", "--json")
+    assert done.returncode in (0, 1), done.stderr
+    theirs = {v["run"]: v for v in json.loads(done.stdout)}
+    key = workspace_key(root)
+    for path in records:
+        ours = verify_bytes(path.read_bytes(), key)
+        got = theirs.get(path.stem)
+        assert got is not None, f"drill verify skipped {path.name}"
+        agree = (got["verdict"], got["line"]) == (ours.verdict, ours.line)
+        assert agree, f"{path.name}: drill verify says {got}, the independent verifier {ours}"
+    return len(records)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Iterator[Path]:
+    """A fresh workspace from `drill init`; its records are double-verified at teardown."""
+    root = tmp_path / "ws"
+    subprocess.run([str(DRILL), "init", str(root)], capture_output=True, check=True, timeout=60)
+    yield root
+    check_verifiers_agree(root)
+
+
+@pytest.fixture
+def drill(workspace: Path) -> Drill:
+    """`drill(…)` runs the real CLI in the fresh workspace."""
+    return Drill(workspace)
