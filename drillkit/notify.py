@@ -134,8 +134,8 @@ def _notifier(entry: Any, index: int) -> Notifier:
     common: dict[str, Any] = {
         "name": name,
         "kind": kind,
-        "events": _events(entry.get("events", DEFAULT_EVENTS), label),
-        "modes": _modes(entry.get("modes", MODES), label),
+        "events": _events(entry.get("events", list(DEFAULT_EVENTS)), label),
+        "modes": _modes(entry.get("modes", list(MODES)), label),
         "attempts": _attempts(entry.get("attempts", 5), label),
         "timeout": _seconds(entry.get("timeout", 5), "timeout", label, 0.001, 300),
         "backoff": _seconds(entry.get("backoff", 1), "backoff", label, 0, BACKOFF_CAP),
