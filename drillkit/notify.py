@@ -14,6 +14,7 @@ scrubbed, so no token reaches a record, an export or a log.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -71,10 +72,10 @@ class Notifier:
     kind: str
     events: frozenset[str]
     modes: frozenset[str]
-    command: tuple[str, ...] = ()
-    url: str = ""
+    command: tuple[str, ...] = field(default=(), repr=False)  # may hold a token: kept out of reprs and logs
+    url: str = field(default="", repr=False)
     format: str = "json"
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     attempts: int = 5
     timeout: float = 5.0
     backoff: float = 1.0
@@ -263,7 +264,11 @@ def redact_url(url: str) -> str:
     """A webhook as shown anywhere: scheme and host only (path and query may hold the token)."""
     parts = urlsplit(url)
     host = parts.hostname or "?"
-    return f"{parts.scheme}://{host}:{parts.port}" if parts.port else f"{parts.scheme}://{host}"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme}://{host}:{port}" if port else f"{parts.scheme}://{host}"
 
 
 def _snippet(raw: bytes) -> str:
@@ -288,7 +293,8 @@ def _post(notifier: Notifier, message: Message, secrets: _Secrets) -> None:
     url = secrets.expand(notifier.url)
     secrets.add_url(url)
     target = redact_url(url)
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DeliveryError("the url is not http:// or https:// once expanded", retry=False)
     headers = {
         "Content-Type": "application/json; charset=utf-8",
@@ -317,8 +323,8 @@ def _exchange(request: urllib.request.Request, notifier: Notifier, target: str) 
         raise DeliveryError(f"cannot reach {target}: {err.reason}", retry=True) from None
     except TimeoutError:
         raise _timed_out(notifier, target) from None
-    except OSError as err:
-        raise DeliveryError(f"connection to {target} failed: {err}", retry=True) from None
+    except (OSError, http.client.HTTPException) as err:
+        raise DeliveryError(f"connection to {target} failed: {err!r}", retry=True) from None
     except (ValueError, UnicodeError) as err:
         raise DeliveryError(f"cannot build the request: {err}", retry=False) from None
 
@@ -329,7 +335,10 @@ def _timed_out(notifier: Notifier, target: str) -> DeliveryError:
 
 def _http_error(err: urllib.error.HTTPError, target: str) -> DeliveryError:
     text = f"HTTP {err.code} from {target}"
-    detail = _snippet(err.read(RESPONSE_LIMIT))
+    try:
+        detail = _snippet(err.read(RESPONSE_LIMIT))
+    except (OSError, http.client.HTTPException):
+        detail = ""
     if detail:
         text += f": {detail}"
     if err.code == 429:

@@ -411,6 +411,25 @@ def test_an_event_is_delivered_once_per_process_and_not_again_once_recorded(ws: 
     assert len(outcomes(record)) == 1
 
 
+def test_a_delivery_cut_short_is_not_recorded_and_a_new_process_sends_it_again(ws: Workspace, hook: Hook) -> None:
+    record = start_run(ws)
+    hook.script = [(500, b"busy"), (200, b"ok")]
+    first = Outbox(ws, VirtualClock(START), [webhook(hook.url, events=["inject.delivered"], backoff=30)])
+    first.poll(RUN, record.read())
+    for _ in range(500):
+        if hook.got:
+            break
+        time.sleep(0.01)
+    assert not first.close(0)
+    assert outcomes(record) == []
+    second = Outbox(ws, VirtualClock(START), [webhook(hook.url, events=["inject.delivered"])])
+    assert second.poll(RUN, record.read()) == 1
+    assert second.close(10)
+    [sent] = outcomes(record)
+    assert (sent["event"], sent["attempts"]) == ("notify.sent", 1)
+    assert [headers["Idempotency-Key"] for _, headers, _ in hook.got] == [f"{RUN}:2", f"{RUN}:2"]
+
+
 def test_a_simulation_never_reaches_a_notifier(ws: Workspace, hook: Hook) -> None:
     record = start_run(ws, mode="simulation")
     outbox = Outbox(ws, VirtualClock(START), [webhook(hook.url, events=["run.started", "inject.delivered"])])
@@ -484,3 +503,19 @@ def test_notify_test_of_an_unknown_notifier_names_those_configured(ws: Workspace
     assert result.returncode == 2
     assert "no notifier 'pager'" in result.stderr
     assert "noc-group" in result.stderr
+
+
+def test_a_notifier_shows_no_url_header_or_command_when_printed() -> None:
+    notifier = webhook("https://hooks.example.invalid/services/T0/B0/s3cr3t-path-token", headers={"X-Key": "k-123456"})
+    assert "s3cr3t" not in repr(notifier)
+    assert "k-123456" not in repr(notifier)
+
+
+def test_a_connection_refused_is_retried_and_named_by_host_only() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    port = server.server_address[1]
+    server.server_close()
+    outcome = deliver(webhook(f"http://127.0.0.1:{port}/hook/abcdef123456", attempts=2), MESSAGE)
+    assert (outcome.ok, outcome.attempts) == (False, 2)
+    assert f"http://127.0.0.1:{port}" in str(outcome.error)
+    assert "abcdef123456" not in str(outcome.error)
