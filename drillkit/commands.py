@@ -25,8 +25,10 @@ def acting_role(rs: RunState, by: str, role: str | None) -> str | None:
     if role not in rs.playbook.roles:
         raise Rejected(f"unknown role {role!r}; roles of this playbook: {_names(list(rs.playbook.roles))}")
     if role not in held:
-        raise Rejected(f"{by} does not hold role {role!r} in this run (holds: {_names(held)}); "
-                       f"use `drill assign RUN {role} {by}` first")
+        raise Rejected(
+            f"{by} does not hold role {role!r} in this run (holds: {_names(held)}); "
+            f"use `drill assign RUN {role} {by}` first"
+        )
     return role
 
 
@@ -44,8 +46,15 @@ def act(rs: RunState, trigger: str, by: str, role: str | None, note: str | None)
     target = rs.machine.fire(rs.state, trigger, attempt)
     if target is None:
         raise Rejected(_act_refusal(rs, trigger, by, role, attempt.refusals))
-    move = {"event": "transition", "actor": by, "role": role, "trigger": trigger, "from": rs.state,
-            "to": target, "note": note}
+    move = {
+        "event": "transition",
+        "actor": by,
+        "role": role,
+        "trigger": trigger,
+        "from": rs.state,
+        "to": target,
+        "note": note,
+    }
     return [move, *final_drafts(rs, target)]
 
 
@@ -66,8 +75,10 @@ def check(rs: RunState, item: str, by: str, role: str | None, note: str | None) 
         raise Rejected(f"unknown checklist item {item!r}; open items: {_names(rs.open_items())}")
     if item in rs.checks:
         done = rs.checks[item]
-        raise Rejected(f"checklist item {item!r} was already done by {done.by} at T+{done.t:.0f}s; "
-                       f"open items: {_names(rs.open_items())}")
+        raise Rejected(
+            f"checklist item {item!r} was already done by {done.by} at T+{done.t:.0f}s; "
+            f"open items: {_names(rs.open_items())}"
+        )
     return [{"event": "check.done", "actor": by, "role": role, "item": item, "state": rs.state, "note": note}]
 
 
@@ -96,8 +107,16 @@ def severity(rs: RunState, to: str, by: str, reason: str) -> list[Event]:
         raise Rejected(f"severity is already {to}; allowed: {_names(set(rs.playbook.severities) - {to})}")
     if not reason.strip():
         raise Rejected("a severity change needs --reason")
-    return [{"event": "severity.changed", "actor": by, "role": acting_role(rs, by, None), "from": rs.severity,
-             "to": to, "reason": reason}]
+    return [
+        {
+            "event": "severity.changed",
+            "actor": by,
+            "role": acting_role(rs, by, None),
+            "from": rs.severity,
+            "to": to,
+            "reason": reason,
+        }
+    ]
 
 
 def abort(rs: RunState, by: str, reason: str) -> list[Event]:

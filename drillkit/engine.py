@@ -17,7 +17,7 @@ from drillkit.machine import Attempt, PlanMachine
 from drillkit.model import Playbook, Scenario, for_severity
 
 Event = dict[str, Any]
-LATE_AFTER = 1.0  # seconds of drill time after which a delivery counts as late
+LATE_AFTER = 1.0  # wall seconds after which a delivery counts as late
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,17 @@ class RunState:
     def begin(cls, started: Event) -> RunState:
         scenario = started.get("scenario")
         return cls(
-            run=started["run"], mode=started["mode"], playbook=Playbook.model_validate(started["playbook"]),
-            scenario=Scenario.model_validate(scenario) if scenario else None, severity=started["severity"],
-            participants=dict(started.get("participants") or {}), speed=float(started.get("speed") or 1.0),
-            started=parse_utc(started["ts"]), state=started["state"], seq=started["seq"], head=started["hash"],
+            run=started["run"],
+            mode=started["mode"],
+            playbook=Playbook.model_validate(started["playbook"]),
+            scenario=Scenario.model_validate(scenario) if scenario else None,
+            severity=started["severity"],
+            participants=dict(started.get("participants") or {}),
+            speed=float(started.get("speed") or 1.0),
+            started=parse_utc(started["ts"]),
+            state=started["state"],
+            seq=started["seq"],
+            head=started["hash"],
         )
 
     @classmethod
@@ -89,7 +96,7 @@ class RunState:
     def apply(self, event: Event) -> None:
         """Fold one event (recorded, or a draft carrying `t`) into the state."""
         kind = event["event"]
-        t = float(event.get("due", event["t"])) if kind == "transition" else float(event["t"])
+        t = effective_t(event)
         handler = _APPLY.get(kind)
         if handler is not None:
             handler(self, event, t)
@@ -100,12 +107,20 @@ class RunState:
         """Triggers that would pass their guards now for this role."""
         done = set(self.checks)
         return [
-            trigger for trigger in self.machine.triggers_from(self.state)
+            trigger
+            for trigger in self.machine.triggers_from(self.state)
             if self.machine.fire(self.state, trigger, Attempt(role=role, done=done, system=system)) is not None
         ]
 
     def open_items(self) -> list[str]:
         return [item for item in self.playbook.checklist_owner() if item not in self.checks]
+
+
+def effective_t(event: Event) -> float:
+    """When an event took effect: a system transition caught up late counts from its `due` time."""
+    if event["event"] == "transition" and "due" in event:
+        return float(event["due"])
+    return float(event["t"])
 
 
 def _enter(state: RunState, event: Event, t: float) -> None:
@@ -157,6 +172,7 @@ _APPLY = {
 
 
 # --- what comes due -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, order=True)
 class Due:
@@ -231,15 +247,22 @@ def due_drafts(state: RunState, now_t: float) -> list[Event]:
 
 def _make(state: RunState, due: Due, now_t: float) -> list[Event]:
     kind, _, name = due.key.partition(":")
-    late_by = round(max(0.0, now_t - due.at), 3)
+    late = now_t - due.at
+    late_by = round(late, 3) if late > LATE_AFTER * state.speed else 0.0  # within a wall second: on time
     if kind == "inject":
         return [_inject_draft(state, name, due.at, late_by)]
     if kind == "time_limit":
         return [ended_draft(state, "timed-out", f"time limit reached at T+{due.at:.0f}s")]
     owner = _owner(state, kind, name)
     breach = {
-        "event": "deadline.breached", "actor": "system", "role": None, kind: name.split("@")[0],
-        "owner": owner, "assignee": state.holder(owner), "due": due.at, "late_by": late_by,
+        "event": "deadline.breached",
+        "actor": "system",
+        "role": None,
+        kind: name.split("@")[0],
+        "owner": owner,
+        "assignee": state.holder(owner),
+        "due": due.at,
+        "late_by": late_by,
     }
     return [breach, *_on_deadline(state, due, late_by)] if kind == "state" else [breach]
 
@@ -247,15 +270,20 @@ def _make(state: RunState, due: Due, now_t: float) -> list[Event]:
 def _owner(state: RunState, kind: str, name: str) -> str | None:
     if kind == "metric":
         return state.playbook.metrics[name].owner
-    return state.playbook.states[name.split("@")[0]].owner
+    return state.playbook.states[name.split("@", maxsplit=1)[0]].owner
 
 
 def _inject_draft(state: RunState, inject_id: str, at: float, late_by: float) -> Event:
     assert state.scenario is not None
     inject = next(i for i in state.scenario.injects if i.id == inject_id)
     return {
-        "event": "inject.delivered", "actor": "system", "role": None, "inject": inject.id,
-        "message": inject.message, "due": at, "late": late_by > LATE_AFTER,
+        "event": "inject.delivered",
+        "actor": "system",
+        "role": None,
+        "inject": inject.id,
+        "message": inject.message,
+        "due": at,
+        "late": late_by > 0,
     }
 
 
@@ -267,8 +295,15 @@ def _on_deadline(state: RunState, due: Due, late_by: float) -> list[Event]:
     if target is None:
         return []
     move = {
-        "event": "transition", "actor": "system", "role": None, "trigger": trigger, "from": state.state,
-        "to": target, "note": f"on_deadline after {state.state!r} deadline", "due": due.at, "late_by": late_by,
+        "event": "transition",
+        "actor": "system",
+        "role": None,
+        "trigger": trigger,
+        "from": state.state,
+        "to": target,
+        "note": f"on_deadline after {state.state!r} deadline",
+        "due": due.at,
+        "late_by": late_by,
     }
     return [move, *final_drafts(state, target)]
 

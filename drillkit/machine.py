@@ -38,7 +38,9 @@ def _roles_guard(tr: Transition) -> Callable[[Any], bool]:
         attempt: Attempt = event.kwargs["attempt"]
         if attempt.system or tr.roles is None or attempt.role in tr.roles:
             return True
-        attempt.refusals.append(f"role {attempt.role or '(none)'} may not fire {tr.trigger!r}; allowed roles: {', '.join(tr.roles)}")
+        attempt.refusals.append(
+            f"role {attempt.role or '(none)'} may not fire {tr.trigger!r}; allowed roles: {', '.join(tr.roles)}"
+        )
         return False
 
     return roles_allowed
@@ -70,7 +72,7 @@ class PlanMachine:
         )
         for tr in pb.transitions:
             self._machine.add_transition(
-                tr.trigger, tr.source, tr.to, conditions=[_roles_guard(tr), _requires_guard(tr)]
+                tr.trigger, list[Any](tr.source), tr.to, conditions=[_roles_guard(tr), _requires_guard(tr)]
             )
 
     def triggers_from(self, state: str) -> list[str]:

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,7 +72,7 @@ class Redacting:
     def __init__(self, redactor: Redactor) -> None:
         self.redact = redactor
 
-    def __call__(self, logger: object, method: str, event: Event) -> Event:
+    def __call__(self, logger: object, method: str, event: MutableMapping[str, Any]) -> Event:
         return {key: self._value(key, value) for key, value in event.items()}
 
     def _value(self, key: str, value: Any) -> Any:
@@ -96,22 +96,23 @@ class Chain:
     speed: float
     key: bytes | None
 
-    def stamp(self, logger: object, method: str, event: Event) -> Event:
+    def stamp(self, logger: object, method: str, event: MutableMapping[str, Any]) -> Event:
         """Adds v, seq, ts, t, run in SPEC order; `now` was bound by the writer."""
         now: datetime = event.pop("_now")
         if self.started is None:
             self.started = now
         self.seq += 1
         drill_t = round((now - self.started).total_seconds() * self.speed, 3)
-        head = {"v": FORMAT_VERSION, "seq": self.seq, "ts": format_utc(now), "t": drill_t, "run": self.run}
+        head: Event = {"v": FORMAT_VERSION, "seq": self.seq, "ts": format_utc(now), "t": drill_t, "run": self.run}
         head["event"] = event.pop("event")
         head["actor"] = event.pop("actor", "system")
         head["role"] = event.pop("role", None)
         if head["event"] == "run.ended":
             event["events"], event["head"] = self.seq, self.prev
-        return head | event
+        head.update(event)
+        return head
 
-    def render(self, logger: object, method: str, event: Event) -> bytes:
+    def render(self, logger: object, method: str, event: MutableMapping[str, Any]) -> bytes:
         """The line: the event with `prev`, then `,"hash":"<hex>"}` and a newline."""
         event["prev"] = self.prev
         body = orjson.dumps(event)[:-1]
@@ -131,7 +132,9 @@ class _Lines:
 
 
 def render_lines(chain: Chain, redactor: Redactor, drafts: list[Event], now: datetime) -> list[bytes]:
-    """Stamp, mask and chain drafts into record lines through structlog."""
+    """Stamp, mask and chain drafts into record lines through structlog.
+
+    A draft may carry its own `_now` (a simulation writes a whole virtual run at once)."""
     import structlog
 
     sink = _Lines()
@@ -142,8 +145,8 @@ def render_lines(chain: Chain, redactor: Redactor, drafts: list[Event], now: dat
         cache_logger_on_first_use=False,
     )
     for draft in drafts:
-        fields = dict(draft)
-        log.msg(fields.pop("event"), _now=now, **fields)
+        fields = {"_now": now, **draft}
+        log.msg(fields.pop("event"), **fields)
     return sink.lines
 
 
@@ -178,8 +181,8 @@ class RunRecord:
             raise NotFound(f"no run {self.run_id!r} (see `drill runs`)") from None
         return parse_lines(data)[0]
 
-    def create(self, first: Event, clock: Clock) -> Event:
-        """Write `run.started` into a new file; fails if the run exists."""
+    def create(self, first: Event, clock: Clock, rest: list[Event] | None = None) -> Event:
+        """Write `run.started` (and any drafts that follow it) into a new file; fails if the run exists."""
         self.ws.ensure_dir(self.path.parent)
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, FILE_MODE)
@@ -189,7 +192,7 @@ class RunRecord:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             chain = Chain(self.run_id, 0, GENESIS, None, float(first.get("speed", 1.0)), workspace_key(self.ws))
-            lines = render_lines(chain, self._redactor(), [first], clock.now())
+            lines = render_lines(chain, self._redactor(), [first, *(rest or [])], clock.now())
             _write_all(fd, b"".join(lines))
         finally:
             os.close(fd)
@@ -238,8 +241,12 @@ class RunRecord:
     def _chain(self, events: list[Event]) -> Chain:
         first, last = events[0], events[-1]
         return Chain(
-            self.run_id, last["seq"], last["hash"], parse_utc(first["ts"]),
-            float(first.get("speed") or 1.0), workspace_key(self.ws) if first.get("chain") == "hmac-sha256" else None,
+            self.run_id,
+            last["seq"],
+            last["hash"],
+            parse_utc(first["ts"]),
+            float(first.get("speed") or 1.0),
+            workspace_key(self.ws) if first.get("chain") == "hmac-sha256" else None,
         )
 
     def _redactor(self) -> Redactor:
@@ -297,9 +304,15 @@ def _summary(path: Path) -> RunSummary | None:
     ended = last if last is not None and last.get("event") == "run.ended" else None
     scenario = first.get("scenario") or {}
     return RunSummary(
-        id=path.stem, mode=first["mode"], playbook=first["playbook"]["playbook"], title=first.get("title", ""),
-        severity=first["severity"], scenario=scenario.get("scenario"), started=first["ts"],
-        ended=ended["ts"] if ended else None, outcome=ended["outcome"] if ended else None,
+        id=path.stem,
+        mode=first["mode"],
+        playbook=first["playbook"]["playbook"],
+        title=first.get("title", ""),
+        severity=first["severity"],
+        scenario=scenario.get("scenario"),
+        started=first["ts"],
+        ended=ended["ts"] if ended else None,
+        outcome=ended["outcome"] if ended else None,
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from typing import Any
 
 from drillkit.clock import Clock
 from drillkit.engine import Event, RunState, due_drafts
@@ -40,27 +39,69 @@ def parse_assignments(pairs: list[str], pb: Playbook) -> dict[str, str]:
 
 
 def start_run(
-    ws: Workspace, clock: Clock, *, pb: Playbook, mode: str, severity: str, by: str,
-    title: str | None = None, scenario: Scenario | None = None, participants: dict[str, str] | None = None,
+    ws: Workspace,
+    clock: Clock,
+    *,
+    pb: Playbook,
+    mode: str,
+    severity: str,
+    by: str,
+    title: str | None = None,
+    scenario: Scenario | None = None,
+    participants: dict[str, str] | None = None,
     speed: float = 1.0,
 ) -> tuple[str, Event]:
     """Write `run.started` for a new run; returns its id and the event."""
-    if severity not in pb.severities:
-        raise UsageError(f"unknown severity {severity!r}; allowed: {', '.join(pb.severities)}")
-    if not 0 < speed <= 10_000:
-        raise UsageError(f"--speed {speed}: must be above 0 and at most 10000")
-    first: dict[str, Any] = {
-        "event": "run.started", "actor": by, "role": None, "mode": mode, "playbook": dump(pb),
-        "playbook_sha256": _plan_digest(ws, pb), "scenario": dump(scenario) if scenario else None,
-        "severity": severity, "participants": participants or {}, "speed": speed, "state": pb.initial_state,
-        "chain": "hmac-sha256" if workspace_key(ws) else "sha256",
-        "title": title or (scenario.title if scenario else pb.title),
-    }
+    first = started_draft(
+        ws,
+        pb=pb,
+        mode=mode,
+        severity=severity,
+        by=by,
+        title=title,
+        scenario=scenario,
+        participants=participants,
+        speed=speed,
+    )
     for _attempt in range(8):
         record = RunRecord(ws, new_run_id(pb.playbook, clock))
         if not record.exists():
             return record.run_id, record.create(first, clock)
     raise UsageError("could not find a free run id; try again")  # pragma: no cover - 8 collisions of 16 bits
+
+
+def started_draft(
+    ws: Workspace,
+    *,
+    pb: Playbook,
+    mode: str,
+    severity: str,
+    by: str,
+    title: str | None = None,
+    scenario: Scenario | None = None,
+    participants: dict[str, str] | None = None,
+    speed: float = 1.0,
+) -> Event:
+    """The `run.started` draft: the whole playbook and scenario as loaded, so the record explains itself."""
+    if severity not in pb.severities:
+        raise UsageError(f"unknown severity {severity!r}; allowed: {', '.join(pb.severities)}")
+    if not 0 < speed <= 10_000:
+        raise UsageError(f"--speed {speed}: must be above 0 and at most 10000")
+    return {
+        "event": "run.started",
+        "actor": by,
+        "role": None,
+        "mode": mode,
+        "playbook": dump(pb),
+        "playbook_sha256": _plan_digest(ws, pb),
+        "scenario": dump(scenario) if scenario else None,
+        "severity": severity,
+        "participants": participants or {},
+        "speed": speed,
+        "state": pb.initial_state,
+        "chain": "hmac-sha256" if workspace_key(ws) else "sha256",
+        "title": title or (scenario.title if scenario else pb.title),
+    }
 
 
 def _plan_digest(ws: Workspace, pb: Playbook) -> str:
@@ -70,13 +111,18 @@ def _plan_digest(ws: Workspace, pb: Playbook) -> str:
 
 
 def open_incident(
-    ws: Workspace, clock: Clock, playbook_id: str, severity: str, by: str,
-    title: str | None, assignments: list[str],
+    ws: Workspace,
+    clock: Clock,
+    playbook_id: str,
+    *,
+    severity: str,
+    by: str,
+    title: str | None,
+    assignments: list[str],
 ) -> str:
     pb = Plans(ws).playbook(playbook_id)
     people = parse_assignments(assignments, pb)
-    run_id, _ = start_run(ws, clock, pb=pb, mode="incident", severity=severity, by=by, title=title,
-                          participants=people)
+    run_id, _ = start_run(ws, clock, pb=pb, mode="incident", severity=severity, by=by, title=title, participants=people)
     return run_id
 
 

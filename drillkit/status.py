@@ -13,12 +13,28 @@ def status_document(rs: RunState, events: list[Event], now: datetime) -> dict[st
     now_t = rs.drill_time(now) if not rs.ended else float(events[-1]["t"])
     state = rs.playbook.states[rs.state]
     return {
-        "run": rs.run, "mode": rs.mode, "playbook": rs.playbook.playbook, "title": events[0].get("title"),
-        "severity": rs.severity, "state": rs.state, "owner": state.owner, "assignee": rs.holder(state.owner),
-        "participants": rs.participants, "started": events[0]["ts"], "now": format_utc(now), "clock": now_t,
-        "speed": rs.speed, "in_state_for": round(now_t - rs.entered, 3), "outcome": rs.outcome,
-        "allowed_triggers": {role: rs.allowed_triggers(role) for role in [*rs.playbook.roles, None]
-                             if role is None or role in rs.participants} if not rs.ended else {},
+        "run": rs.run,
+        "mode": rs.mode,
+        "playbook": rs.playbook.playbook,
+        "title": events[0].get("title"),
+        "severity": rs.severity,
+        "state": rs.state,
+        "owner": state.owner,
+        "assignee": rs.holder(state.owner),
+        "participants": rs.participants,
+        "started": events[0]["ts"],
+        "now": format_utc(now),
+        "clock": now_t,
+        "speed": rs.speed,
+        "in_state_for": round(now_t - rs.entered, 3),
+        "outcome": rs.outcome,
+        "allowed_triggers": {
+            role: rs.allowed_triggers(role)
+            for role in [*rs.playbook.roles, None]
+            if role is None or role in rs.participants
+        }
+        if not rs.ended
+        else {},
         "open_items": rs.open_items(),
         "deadlines": [] if rs.ended else _deadlines(rs, now_t),
         "breaches": [_breach(e) for e in events if e["event"] == "deadline.breached"],
@@ -39,5 +55,11 @@ def _deadlines(rs: RunState, now_t: float) -> list[dict[str, Any]]:
 
 def _breach(event: Event) -> dict[str, Any]:
     what = f"state:{event['state']}" if event.get("state") else f"metric:{event.get('metric')}"
-    return {"what": what, "owner": event.get("owner"), "assignee": event.get("assignee"), "due": event["due"],
-            "late_by": event["late_by"], "recorded": event["t"]}
+    return {
+        "what": what,
+        "owner": event.get("owner"),
+        "assignee": event.get("assignee"),
+        "due": event["due"],
+        "late_by": event["late_by"],
+        "recorded": event["t"],
+    }

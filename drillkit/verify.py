@@ -30,8 +30,15 @@ class Verdict:
     torn_bytes: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        return {"run": self.run, "verdict": self.verdict, "events": self.events, "head": self.head,
-                "line": self.line, "problem": self.problem, "torn_bytes": self.torn_bytes}
+        return {
+            "run": self.run,
+            "verdict": self.verdict,
+            "events": self.events,
+            "head": self.head,
+            "line": self.line,
+            "problem": self.problem,
+            "torn_bytes": self.torn_bytes,
+        }
 
 
 class _Bad(Exception):
@@ -48,10 +55,16 @@ def verify_file(path: Path, key: bytes | None) -> Verdict:
     try:
         head, ended = _walk(run, lines, key)
     except _Bad as bad:
-        return Verdict(run=run, verdict="tampered", events=len(lines), head=None, line=bad.line, problem=bad.problem,
-                       torn_bytes=len(data) - end)
-    return Verdict(run=run, verdict="ok" if ended else "open", events=len(lines), head=head,
-                   torn_bytes=len(data) - end)
+        return Verdict(
+            run=run,
+            verdict="tampered",
+            events=len(lines),
+            head=None,
+            line=bad.line,
+            problem=bad.problem,
+            torn_bytes=len(data) - end,
+        )
+    return Verdict(run=run, verdict="ok" if ended else "open", events=len(lines), head=head, torn_bytes=len(data) - end)
 
 
 def _walk(run: str, lines: list[bytes], key: bytes | None) -> tuple[str | None, bool]:
@@ -78,7 +91,7 @@ def _check_line(number: int, line: bytes, prev: str, key: bytes | None) -> dict[
     cut = line.rfind(HASH_MARK)
     if cut < 0 or not line.endswith(b'"}'):
         raise _Bad(number, 'hash check failed: no trailing "hash" member')
-    body, stored = line[:cut], line[cut + len(HASH_MARK):-2].decode("ascii", "replace")
+    body, stored = line[:cut], line[cut + len(HASH_MARK) : -2].decode("ascii", "replace")
     if len(stored) != 64 or not set(stored) <= _HEX or stored != line_hash(body, key):
         raise _Bad(number, "hash check failed: the line's bytes do not match its hash")
     try:

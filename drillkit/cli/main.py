@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from drillkit import __version__
-from drillkit.cli import notify, plans, runs
+from drillkit.cli import drills, notify, plans, runs, schedule
 from drillkit.cli.common import GLOBALS, warn
 from drillkit.errors import DrillError, InvalidFile
 
@@ -44,7 +44,9 @@ def main(
 
 
 plans.register(app)
+schedule.register(app)
 runs.register(app)
+drills.register(app)
 notify.register(app)
 
 

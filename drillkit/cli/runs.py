@@ -39,7 +39,15 @@ def open_(
     from drillkit.clock import default_clock
     from drillkit.runs import open_incident
 
-    run_id = open_incident(workspace(), default_clock(), playbook, severity, by or default_user(), title, assign)
+    run_id = open_incident(
+        workspace(),
+        default_clock(),
+        playbook,
+        severity=severity,
+        by=by or default_user(),
+        title=title,
+        assignments=assign,
+    )
     say(run_id)
 
 
@@ -117,10 +125,10 @@ def status(
 ) -> None:
     """State, clocks, allowed triggers, open checklist items, deadlines and breaches."""
     from drillkit.clock import default_clock
+    from drillkit.engine import RunState
     from drillkit.export.lines import status_text
     from drillkit.record import RunRecord, open_runs
     from drillkit.runs import catch_up
-    from drillkit.engine import RunState
     from drillkit.status import status_document
 
     ws, clock = workspace(), default_clock()
@@ -154,8 +162,11 @@ def runs(
 
     ws = workspace()
     keep = since_filter(since)
-    found = [s for s in run_summaries(ws) if keep(s.started) and (playbook in (None, s.playbook))
-             and (mode in (None, s.mode))]
+    found = [
+        s
+        for s in run_summaries(ws)
+        if keep(s.started) and (playbook in (None, s.playbook)) and (mode in (None, s.mode))
+    ]
     if as_json:
         print_json([asdict(s) for s in found])
         return

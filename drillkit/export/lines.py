@@ -22,17 +22,21 @@ def detail(event: dict[str, Any]) -> str:
 
 
 _DETAIL: dict[str, Any] = {
-    "run.started": lambda e: f"{e['mode']} of {e['playbook']['playbook']} v{e['playbook']['version']}, "
-    f"severity {e['severity']}, state {e['state']}",
+    "run.started": lambda e: (
+        f"{e['mode']} of {e['playbook']['playbook']} v{e['playbook']['version']}, "
+        f"severity {e['severity']}, state {e['state']}"
+    ),
     "inject.delivered": lambda e: f"[{e['inject']}] {e['message']}" + (" (late)" if e.get("late") else ""),
     "transition": lambda e: f"{e['trigger']}: {e['from']} -> {e['to']}" + (f" — {e['note']}" if e.get("note") else ""),
     "check.done": lambda e: f"{e['item']} done in {e['state']}" + (f" — {e['note']}" if e.get("note") else ""),
     "note": lambda e: e["text"],
     "assigned": lambda e: f"{e['role']} -> {e['person']}",
     "severity.changed": lambda e: f"{e['from']} -> {e['to']}: {e['reason']}",
-    "deadline.breached": lambda e: f"{'state ' + e['state'] if e.get('state') else 'metric ' + str(e.get('metric'))}"
-    f" due {format_clock(e['due'])}, owner {e.get('owner') or '-'} ({e.get('assignee') or 'unassigned'})"
-    + (f", recorded {format_duration(e['late_by'])} late" if e.get("late_by") else ""),
+    "deadline.breached": lambda e: (
+        f"{'state ' + e['state'] if e.get('state') else 'metric ' + str(e.get('metric'))}"
+        f" due {format_clock(e['due'])}, owner {e.get('owner') or '-'} ({e.get('assignee') or 'unassigned'})"
+        + (f", recorded {format_duration(e['late_by'])} late" if e.get("late_by") else "")
+    ),
     "notify.sent": lambda e: f"{e['notifier']} notified of #{e['of']} ({e['attempts']} attempt(s))",
     "notify.failed": lambda e: f"{e['notifier']} failed for #{e['of']}: {e.get('error')}",
     "record.repaired": lambda e: f"{e['bytes']} torn bytes set aside to {e['file']}",
@@ -64,15 +68,23 @@ def status_text(doc: dict[str, Any], zone: str) -> str:
         when = f"in {format_duration(left)}" if left >= 0 else f"overdue by {format_duration(-left)}"
         lines.append(f"  deadline {deadline['what']} at {format_clock(deadline['due'])} ({when})")
     for breach in doc["breaches"]:
-        lines.append(f"  BREACH {breach['what']} due {format_clock(breach['due'])}, owner {breach['owner'] or '-'}"
-                     f" ({breach['assignee'] or 'unassigned'})")
+        lines.append(
+            f"  BREACH {breach['what']} due {format_clock(breach['due'])}, owner {breach['owner'] or '-'}"
+            f" ({breach['assignee'] or 'unassigned'})"
+        )
     return "\n".join(lines)
 
 
 def runs_table(runs: Sequence[RunSummary], zone: str) -> str:
     rows = [
-        [r.id, r.mode if r.mode == "incident" else f"{r.mode} ({DRILL_MARK})", r.playbook, r.severity,
-         local(parse_utc(r.started), zone), r.outcome or "open"]
+        [
+            r.id,
+            r.mode if r.mode == "incident" else f"{r.mode} ({DRILL_MARK})",
+            r.playbook,
+            r.severity,
+            local(parse_utc(r.started), zone),
+            r.outcome or "open",
+        ]
         for r in runs
     ]
     return table(["run", "mode", "playbook", "severity", "started", "outcome"], rows)

@@ -1,0 +1,164 @@
+"""Drills: `start`, `resume`, `simulate`."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any
+
+import typer
+
+from drillkit.cli.common import colour_ok, default_user, print_json, say, warn, workspace
+
+
+def start(
+    scenario: str = typer.Argument(..., help="Scenario id."),
+    assign: list[str] = typer.Option([], "--as", help="ROLE=NAME, repeatable (overrides the scenario's participants)."),
+    speed: float = typer.Option(
+        1.0, "--speed", help="Drill clock speed: 10 runs ten times faster than the wall clock."
+    ),
+    detach: bool = typer.Option(False, "--detach", help="Print the run id and leave conducting to the scheduler."),
+    by: str | None = typer.Option(None, "--by", help="Who starts it (default: $DRILL_USER, then the login name)."),
+) -> None:
+    """Start a drill and conduct it in the foreground with a live board (Ctrl-C leaves it running)."""
+    from drillkit.clock import default_clock
+    from drillkit.drills import start_drill
+
+    ws, clock = workspace(), default_clock()
+    run_id = start_drill(ws, scenario, clock=clock, by=by or default_user(), assignments=assign, speed=speed)
+    if detach:
+        say(run_id)
+        return
+    warn(f"drill {run_id} started")
+    _conduct(run_id)
+
+
+def resume(run: str = typer.Argument(..., help="Run id.")) -> None:
+    """Conduct a running run in the foreground again; what came due meanwhile is recorded late, once."""
+    _conduct(run)
+
+
+def _conduct(run_id: str) -> None:
+    from drillkit.clock import default_clock
+    from drillkit.conductor import Conductor
+    from drillkit.notify import Outbox, load_notifiers
+
+    ws, clock = workspace(), default_clock()
+    screen = _Screen(colour_ok())
+    outbox = Outbox(ws, clock, load_notifiers(ws))
+    conductor = Conductor(ws, clock, listener=screen.events, outbox=outbox)
+    conductor.adopt_or_fail(run_id)
+    stop = _stop_flag()
+    try:
+        conductor.conduct(stop=lambda: stop["set"], every=lambda: screen.draw(conductor, run_id, clock.now()))
+        state = conductor.state(run_id)
+    finally:
+        conductor.close()
+        outbox.close(timeout=5.0)
+    if stop["set"]:
+        warn(f"left {run_id} running; conduct it again with: drill resume {run_id}")
+        return
+    _summary(run_id, state)
+
+
+def _stop_flag() -> dict[str, bool]:
+    """Ctrl-C and SIGTERM only set a flag: an append is never cut in half by an exception."""
+    flag = {"set": False}
+
+    def handler(signum: int, frame: Any) -> None:
+        flag["set"] = True
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return flag
+
+
+class _Screen:
+    """The board in place on a terminal; one plain line per event otherwise (NO_COLOR, pipes)."""
+
+    def __init__(self, live: bool) -> None:
+        self.live = live
+
+    def events(self, run_id: str, new: list[dict[str, Any]]) -> None:
+        if self.live:
+            return
+        from drillkit.export.lines import DRILL_MARK, event_line
+
+        for event in new:
+            mark = f"[{DRILL_MARK}] " if event["event"] == "run.started" and event["mode"] != "incident" else ""
+            say(mark + event_line(event))
+        sys.stdout.flush()
+
+    def draw(self, conductor: Any, run_id: str, now: Any) -> None:
+        if not self.live or conductor.state(run_id) is None:
+            return
+        from drillkit.board import board_lines
+
+        lines = board_lines(conductor.state(run_id), conductor.events(run_id), now)
+        sys.stdout.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
+        sys.stdout.flush()
+
+
+def _summary(run_id: str, state: Any) -> None:
+    from drillkit.metrics import all_met, run_document
+    from drillkit.record import RunRecord
+
+    document = run_document(RunRecord(workspace(), run_id).read(), {})
+    _print_verdicts(document)
+    if not all_met(document):
+        raise typer.Exit(1)
+
+
+def _print_verdicts(document: dict[str, Any]) -> None:
+    from drillkit.durations import format_clock, format_duration
+    from drillkit.export.lines import DRILL_MARK
+
+    run = document["run"]
+    mark = f"[{DRILL_MARK}] " if run["mode"] != "incident" else ""
+    say(f"{mark}{run['id']}: {run['outcome'] or 'open'} in state {run['state']}")
+    for metric in document["metrics"]:
+        value = format_duration(metric["value"]) if metric["value"] is not None else "not reached"
+        target = format_duration(metric["target"]) if metric["target"] is not None else "none"
+        say(f"  metric {metric['name']}: {value} (target {target}): {metric['verdict']}")
+    for expectation in document["expectations"]:
+        say(f"  inject {expectation['inject']} expects {expectation['expect']}: {expectation['verdict']}")
+    for breach in document["breaches"]:
+        say(
+            f"  breach {breach['what']} due {format_clock(breach['due'])}: owner {breach['owner'] or '-'}"
+            f" ({breach['assignee'] or 'unassigned'})"
+        )
+
+
+def simulate(
+    scenario: str = typer.Argument(..., help="Scenario id."),
+    as_json: bool = typer.Option(False, "--json", help="Print the SPEC §6 JSON document."),
+) -> None:
+    """Run the scenario's script on a virtual clock; exit 0 if every target and expectation is met."""
+    from drillkit.clock import default_clock
+    from drillkit.metrics import all_met, run_document
+    from drillkit.simulate import simulate as run_simulation
+
+    ws = workspace()
+    result = run_simulation(ws, default_clock(), scenario)
+    document = run_document(result.events, _integrity(ws, result.run_id))
+    for step, why in result.rejected:
+        warn(f"rejected step at T+{step.at}s by {step.by}: {why}")
+    if as_json:
+        print_json(document)
+    else:
+        _print_verdicts(document)
+    if result.rejected or not all_met(document):
+        raise typer.Exit(1)
+
+
+def _integrity(ws: Any, run_id: str) -> dict[str, Any]:
+    from drillkit.record import workspace_key
+    from drillkit.verify import verify_file
+
+    verdict = verify_file(ws.run_file(run_id), workspace_key(ws))
+    return {"verdict": verdict.verdict, "events": verdict.events, "head": verdict.head}
+
+
+def register(app: typer.Typer) -> None:
+    for command in (start, resume, simulate):
+        app.command()(command)

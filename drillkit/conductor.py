@@ -1,0 +1,150 @@
+"""The conductor: keeps live runs on time in one process (a foreground `drill start`/`resume`,
+or the scheduler for every detached run).
+
+For each adopted run it holds the run's conductor lock (one conductor per run), follows the record
+incrementally (so a `drill act` from another terminal is seen within one poll), and when something
+comes due (an inject, a deadline, an `on_deadline` trigger, the time limit) records it through
+the same locked append every command uses. The record stays the truth: a conductor killed at any
+moment is replaced by `drill resume`, whose catch-up records what came due meanwhile, once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from drillkit.clock import Clock
+from drillkit.engine import Event, RunState, next_due
+from drillkit.errors import Conflict
+from drillkit.record import RunRecord, parse_lines
+from drillkit.runs import catch_up
+from drillkit.workspace import FILE_MODE, Workspace
+
+POLL = 0.2  # seconds between looks at records others may append to
+
+Listener = Callable[[str, list[Event]], None]
+
+
+class Outbox(Protocol):
+    def poll(self, run_id: str, events: list[Event]) -> object: ...
+
+
+@dataclass
+class _Live:
+    record: RunRecord
+    lock_fd: int
+    offset: int = 0
+    size: int = -1
+    events: list[Event] = field(default_factory=list)
+    state: RunState | None = None
+
+
+class Conductor:
+    def __init__(
+        self, ws: Workspace, clock: Clock, listener: Listener | None = None, outbox: Outbox | None = None
+    ) -> None:
+        self.ws, self.clock = ws, clock
+        self.listener, self.outbox = listener, outbox
+        self.live: dict[str, _Live] = {}
+
+    def adopt(self, run_id: str) -> bool:
+        """Take the run's conductor lock; False if another conductor holds it."""
+        if run_id in self.live:
+            return True
+        record = RunRecord(self.ws, run_id)
+        record.read()  # NotFound for an unknown run, before any lock file is made
+        fd = os.open(record.path.with_suffix(".conductor"), os.O_RDWR | os.O_CREAT, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self.live[run_id] = _Live(record, fd)
+        self._follow(self.live[run_id])
+        return True
+
+    def adopt_or_fail(self, run_id: str) -> None:
+        if not self.adopt(run_id):
+            raise Conflict(f"run {run_id} is already being conducted by another process")
+
+    def state(self, run_id: str) -> RunState | None:
+        return self.live[run_id].state if run_id in self.live else None
+
+    def events(self, run_id: str) -> list[Event]:
+        return self.live[run_id].events if run_id in self.live else []
+
+    def tick(self) -> float:
+        """Record what is due in every run; seconds until the next thing is due (at most POLL)."""
+        wait = POLL
+        for run_id, live in list(self.live.items()):
+            self._follow(live)
+            wait = min(wait, self._due(live))
+            if live.state is not None and live.state.ended:
+                self._release(run_id)
+        return max(0.0, wait)
+
+    def _due(self, live: _Live) -> float:
+        state = live.state
+        if state is None or state.ended:
+            return POLL
+        upcoming = next_due(state)
+        if upcoming is None:
+            return POLL
+        when = state.started + timedelta(seconds=upcoming / state.speed)
+        left = (when - self.clock.now()).total_seconds()
+        if left > 0:
+            return left
+        catch_up(self.ws, self.clock, live.record.run_id)
+        self._follow(live)
+        return 0.0
+
+    def _follow(self, live: _Live) -> None:
+        """Read what was appended since last time (by us or anyone) and fold it in."""
+        size = os.stat(live.record.path).st_size
+        if size == live.size:
+            return
+        with live.record.path.open("rb") as handle:
+            handle.seek(live.offset)
+            data = handle.read()
+        new, torn = parse_lines(data)
+        live.offset += len(data) - len(torn)
+        live.size = size
+        if not new:
+            return
+        if live.state is None:
+            live.state = RunState.replay(new)
+        else:
+            for event in new:
+                live.state.apply(event)
+        live.events.extend(new)
+        self._tell(live.record.run_id, new, live.events)
+
+    def _tell(self, run_id: str, new: list[Event], everything: list[Event]) -> None:
+        if self.listener is not None:
+            self.listener(run_id, new)
+        if self.outbox is not None:
+            self.outbox.poll(run_id, everything)
+
+    def _release(self, run_id: str) -> None:
+        live = self.live.pop(run_id)
+        os.close(live.lock_fd)
+
+    def close(self) -> None:
+        for run_id in list(self.live):
+            self._release(run_id)
+
+    def running(self) -> list[str]:
+        return list(self.live)
+
+    def conduct(self, stop: Callable[[], bool] | None = None, every: Callable[[], Any] | None = None) -> None:
+        """Loop until every adopted run has ended (or `stop()` says so)."""
+        while self.live and not (stop and stop()):
+            wait = self.tick()
+            if every is not None:
+                every()
+            self.clock.sleep(min(wait, POLL))

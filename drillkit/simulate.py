@@ -1,0 +1,95 @@
+"""`drill simulate`: a scenario's script on a virtual clock, as fast as the machine allows.
+
+Injects, script steps, breaches and `on_deadline` triggers happen in drill-time order, exactly as
+the conductor would record them live (what is due at a moment is recorded before a step at the
+same moment). The whole record is written at once, in one write and fsync: the same scenario gives
+the same record every time, but for the run id and `ts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from drillkit import commands
+from drillkit.clock import Clock, VirtualClock, format_utc
+from drillkit.engine import Event, RunState, due_drafts, next_due
+from drillkit.errors import Rejected
+from drillkit.model import Playbook, Scenario, Step
+from drillkit.plans import Plans
+from drillkit.record import RunRecord
+from drillkit.runs import new_run_id, started_draft
+from drillkit.workspace import Workspace
+
+
+@dataclass
+class Simulation:
+    run_id: str
+    events: list[Event]
+    rejected: list[tuple[Step, str]] = field(default_factory=list)
+
+
+def simulate(ws: Workspace, clock: Clock, scenario_id: str) -> Simulation:
+    scenario, pb = Plans(ws).scenario(scenario_id)
+    virtual = VirtualClock(clock.now())
+    run_id = new_run_id(pb.playbook, virtual)
+    first = started_draft(
+        ws,
+        pb=pb,
+        mode="simulation",
+        severity=scenario.severity,
+        by="simulation",
+        scenario=scenario,
+        participants=dict(scenario.participants),
+    )
+    drafts, rejected = _play(run_id, first, pb, scenario, virtual)
+    record = RunRecord(ws, run_id)
+    record.create(first, virtual, drafts)
+    return Simulation(run_id, record.read(), rejected)
+
+
+def _play(
+    run_id: str,
+    first: Event,
+    pb: Playbook,
+    scenario: Scenario,
+    virtual: VirtualClock,
+) -> tuple[list[Event], list[tuple[Step, str]]]:
+    start = virtual.now()
+    rs = RunState.begin({**first, "run": run_id, "ts": format_utc(start), "t": 0.0, "seq": 1, "hash": ""})
+    drafts: list[Event] = []
+    rejected: list[tuple[Step, str]] = []
+    steps = list(scenario.script)
+    while not rs.ended:
+        due = next_due(rs)
+        step_at = float(steps[0].at) if steps else None
+        if due is not None and (step_at is None or due <= step_at):
+            made = due_drafts(rs, due)
+            now_t = due
+        elif step_at is not None:
+            made, why = _step(rs, steps.pop(0), step_at)
+            rejected.extend(why)
+            now_t = step_at
+        else:
+            break
+        drafts.extend({**draft, "_now": start + timedelta(seconds=now_t)} for draft in made)
+    return drafts, rejected
+
+
+def _step(rs: RunState, step: Step, now_t: float) -> tuple[list[Event], list[tuple[Step, str]]]:
+    """One script step as its person would type it; a rejection writes nothing."""
+    try:
+        made = _command(rs, step)
+    except Rejected as why:
+        return [], [(step, str(why))]
+    for draft in made:
+        rs.apply({**draft, "t": now_t})
+    return made, []
+
+
+def _command(rs: RunState, step: Step) -> list[Event]:
+    if step.trigger is not None:
+        return commands.act(rs, step.trigger, step.by, step.role, step.note)
+    if step.check is not None:
+        return commands.check(rs, step.check, step.by, step.role, step.note)
+    return commands.note(rs, step.note or "", step.by, step.role)
