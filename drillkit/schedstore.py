@@ -19,6 +19,7 @@ scheduler notices another process's change by polling one row.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from drillkit.firetimes import Recurrence
 from drillkit.workspace import FILE_MODE, Workspace
 
 DEFAULT_GRACE = 3600
+_SCHEDULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schedules (
@@ -269,6 +271,13 @@ class ScheduleStore:
             rows = self._db.execute("SELECT * FROM fires WHERE schedule = ? ORDER BY nominal", (schedule_id,))
         return [_fire(row) for row in rows]
 
+    def last_fires(self) -> dict[str, Fire]:
+        """Schedule id → its ledger row with the latest nominal time."""
+        rows = self._db.execute(
+            "SELECT * FROM fires AS f WHERE nominal = (SELECT MAX(nominal) FROM fires WHERE schedule = f.schedule)"
+        )
+        return {row["schedule"]: _fire(row) for row in rows}
+
     def linked_runs(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT run FROM fires WHERE run IS NOT NULL")}
 
@@ -321,6 +330,53 @@ def _fire(row: sqlite3.Row) -> Fire:
         missed_count=row["missed_count"],
         detail=row["detail"],
     )
+
+
+def new_schedule(
+    store: ScheduleStore,
+    ws: Workspace,
+    now: datetime,
+    *,
+    scenario: str,
+    when: tuple[str, str],
+    tz: str,
+    jitter: int = 0,
+    grace: int = DEFAULT_GRACE,
+    schedule_id: str | None = None,
+) -> Schedule:
+    """Check and add a schedule of a valid scenario; `when` is (kind, expression).
+
+    Only fires after `now` are owed: the cursor starts at the moment the schedule is added.
+    """
+    from drillkit.plans import Plans
+
+    Plans(ws).scenario(scenario)
+    chosen = schedule_id or _free_id(store, scenario)
+    if not _SCHEDULE_ID.match(chosen):
+        raise UsageError(f"schedule id {chosen!r} must be lowercase letters, digits and '-', at most 64")
+    anchor = now.replace(microsecond=0)
+    schedule = Schedule(
+        id=chosen,
+        scenario=scenario,
+        kind=when[0],
+        expr=when[1],
+        tz=tz,
+        jitter=jitter,
+        grace=grace,
+        anchor=anchor,
+        handled_until=anchor,
+        created=now,
+    )
+    if schedule.recurrence().next_after(now) is None:
+        raise UsageError(f"schedule {when[0]} {when[1]!r} never fires after now; nothing to schedule")
+    store.add(schedule)
+    return schedule
+
+
+def _free_id(store: ScheduleStore, scenario: str) -> str:
+    taken = {s.id for s in store.schedules()}
+    candidates = [scenario] + [f"{scenario}-{n}" for n in range(2, len(taken) + 3)]
+    return next(c for c in candidates if c not in taken)
 
 
 def next_fire(schedule: Schedule, now: datetime) -> datetime | None:

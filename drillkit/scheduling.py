@@ -29,7 +29,7 @@ import os
 import random
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -95,12 +95,15 @@ class DrillStarter:
 
 
 class RunConducting:
-    """The real conducting: `drillkit.conductor.Conductor` over the runs not ended."""
+    """The real conducting: `drillkit.conductor.Conductor` over the runs not ended, with notifications."""
 
-    def __init__(self, ws: Workspace, clock: Clock) -> None:
+    def __init__(self, ws: Workspace, clock: Clock, report: Callable[[str], None]) -> None:
         from drillkit.conductor import Conductor
+        from drillkit.notify import Outbox, load_notifiers
 
-        self._ws, self._conductor = ws, Conductor(ws, clock)
+        self._ws = ws
+        self._outbox = Outbox(ws, clock, load_notifiers(ws), report=report)
+        self._conductor = Conductor(ws, clock, outbox=self._outbox)
 
     def open_runs(self) -> list[str]:
         from drillkit.record import open_runs
@@ -108,13 +111,14 @@ class RunConducting:
         return open_runs(self._ws)
 
     def adopt(self, run_id: str) -> bool:
-        return bool(self._conductor.adopt(run_id))
+        return self._conductor.adopt(run_id)
 
     def tick(self) -> float:
-        return float(self._conductor.tick())
+        return self._conductor.tick()
 
     def close(self) -> None:
         self._conductor.close()
+        self._outbox.close(timeout=5.0)
 
 
 @contextmanager

@@ -1,0 +1,288 @@
+"""Schedule: `schedule add|list|remove|pause|resume|export` and the `scheduler` daemon."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from drillkit.cli.common import display_zone, print_json, say, warn, workspace
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from drillkit.schedstore import Fire, Schedule, ScheduleStore
+    from drillkit.workspace import Workspace
+
+schedule_app = typer.Typer(
+    help="Exercise schedules: drills that start by themselves (run `drill scheduler`).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+class ExportFormat(StrEnum):
+    ics = "ics"
+
+
+def _store(ws: Workspace) -> ScheduleStore:
+    from drillkit.schedstore import ScheduleStore
+
+    return ScheduleStore.open(ws)
+
+
+def _when(cron: str | None, at: str | None, every: str | None) -> tuple[str, str]:
+    """Exactly one of --cron, --at, --every, as (kind, expression)."""
+    from drillkit.errors import UsageError
+
+    given = [(kind, value) for kind, value in (("cron", cron), ("at", at), ("every", every)) if value is not None]
+    if len(given) != 1:
+        raise UsageError("give exactly one of --cron EXPR, --at DATETIME or --every DURATION")
+    kind, value = given[0]
+    return (kind, str(_seconds(value, "--every"))) if kind == "every" else (kind, value)
+
+
+def _seconds(text: str, option: str) -> int:
+    from drillkit.durations import parse_duration
+    from drillkit.errors import UsageError
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+
+
+@schedule_app.command("add")
+def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
+    scenario: str = typer.Argument(..., help="Scenario id."),
+    cron: str | None = typer.Option(None, "--cron", help="Cron expression in the zone, e.g. '0 9 * * mon'."),
+    at: str | None = typer.Option(None, "--at", help="One drill at this wall-clock time, e.g. 2026-12-01T09:00."),
+    every: str | None = typer.Option(None, "--every", help="Every DURATION of elapsed time from now, e.g. 30d."),
+    tz: str | None = typer.Option(None, "--tz", help="Zone of the times (default: the display zone)."),
+    jitter: str | None = typer.Option(None, "--jitter", help="Start at a random moment up to DURATION later."),
+    grace: str = typer.Option("1h", "--grace", help="How late a missed fire may still start."),
+    schedule_id: str | None = typer.Option(None, "--id", help="Schedule id (default: the scenario id)."),
+) -> None:
+    """Schedule a scenario's drill; prints the schedule id."""
+    from drillkit.clock import default_clock
+    from drillkit.schedstore import new_schedule, next_fire
+    from drillkit.timefmt import check_zone, local
+
+    ws, now = workspace(), default_clock().now()
+    zone = check_zone(tz) if tz else display_zone(ws)
+    store = _store(ws)
+    try:
+        schedule = new_schedule(
+            store,
+            ws,
+            now,
+            scenario=scenario,
+            when=_when(cron, at, every),
+            tz=zone,
+            jitter=_seconds(jitter, "--jitter") if jitter else 0,
+            grace=_seconds(grace, "--grace"),
+            schedule_id=schedule_id,
+        )
+    finally:
+        store.close()
+    say(schedule.id)
+    upcoming = next_fire(schedule, now)
+    warn(f"scheduled {scenario}; next drill {local(upcoming, display_zone(ws)) if upcoming else '-'}")
+
+
+def _rows(ws: Workspace, schedules: list[Schedule], zone: str) -> list[dict[str, Any]]:
+    from drillkit.clock import default_clock
+
+    now = default_clock().now()
+    store = _store(ws)
+    try:
+        last = store.last_fires()
+    finally:
+        store.close()
+    return [_row(s, now, last.get(s.id), zone) for s in schedules]
+
+
+def _row(s: Schedule, now: datetime, last: Fire | None, zone: str) -> dict[str, Any]:
+    from drillkit.clock import format_utc
+    from drillkit.durations import format_duration
+    from drillkit.schedstore import next_fire
+    from drillkit.timefmt import local
+
+    upcoming = next_fire(s, now)
+    return {
+        "id": s.id,
+        "scenario": s.scenario,
+        "kind": s.kind,
+        "expr": format_duration(int(s.expr)) if s.kind == "every" else s.expr,
+        "tz": s.tz,
+        "jitter": s.jitter,
+        "grace": s.grace,
+        "paused": s.paused,
+        "next_fire": format_utc(upcoming) if upcoming else None,
+        "next_fire_local": local(upcoming, zone) if upcoming else None,
+        "last_fire": {"nominal": format_utc(last.nominal), "status": last.status, "run": last.run} if last else None,
+    }
+
+
+def _last_text(row: dict[str, Any]) -> str:
+    last = row["last_fire"]
+    return "-" if last is None else f"{last['status']} {last['nominal']}"
+
+
+@schedule_app.command("list")
+def list_schedules(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
+    """List schedules with their next fire time in the display zone."""
+    from drillkit.export.table import table
+
+    ws = workspace()
+    store = _store(ws)
+    try:
+        schedules = store.schedules()
+    finally:
+        store.close()
+    rows = _rows(ws, schedules, display_zone(ws))
+    if as_json:
+        print_json(rows)
+        return
+    headers = ["id", "scenario", "when", "tz", "state", "next fire", "last fire"]
+    say(
+        table(
+            headers,
+            [
+                [
+                    r["id"],
+                    r["scenario"],
+                    f"{r['kind']} {r['expr']}",
+                    r["tz"],
+                    "paused" if r["paused"] else "active",
+                    r["next_fire_local"] or "-",
+                    _last_text(r),
+                ]
+                for r in rows
+            ],
+        )
+    )
+
+
+def _change(schedule_id: str, action: str) -> None:
+    from drillkit.clock import default_clock
+
+    ws, now = workspace(), default_clock().now()
+    store = _store(ws)
+    try:
+        if action == "remove":
+            store.remove(schedule_id, now)
+        else:
+            store.set_paused(schedule_id, action == "pause", now)
+    finally:
+        store.close()
+    done = {"remove": "removed", "pause": "paused", "resume": "resumed"}[action]
+    warn(f"schedule {schedule_id}: {done}")
+
+
+@schedule_app.command("remove")
+def remove(schedule_id: str = typer.Argument(..., help="Schedule id.")) -> None:
+    """Delete a schedule (its fire ledger is kept)."""
+    _change(schedule_id, "remove")
+
+
+@schedule_app.command("pause")
+def pause(schedule_id: str = typer.Argument(..., help="Schedule id.")) -> None:
+    """Stop a schedule firing until it is resumed."""
+    _change(schedule_id, "pause")
+
+
+@schedule_app.command("resume")
+def resume(schedule_id: str = typer.Argument(..., help="Schedule id.")) -> None:
+    """Let a paused schedule fire again, from now on."""
+    _change(schedule_id, "resume")
+
+
+@schedule_app.command("export")
+def export(
+    fmt: ExportFormat = typer.Option(..., "--format", "-f", help="ics: an iCalendar file of the upcoming drills."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE instead of stdout."),
+) -> None:
+    """Export the upcoming scheduled drills as a calendar."""
+    from drillkit.clock import default_clock
+    from drillkit.ics import calendar, upcoming
+
+    ws, now = workspace(), default_clock().now()
+    store = _store(ws)
+    try:
+        schedules = store.schedules()
+    finally:
+        store.close()
+    text = calendar(upcoming(schedules, _titles(ws, schedules), now), now)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    _write_private(output, text)
+    warn(f"wrote {output}")
+
+
+def _titles(ws: Workspace, schedules: list[Schedule]) -> dict[str, tuple[str, int]]:
+    """Scenario id → (title, time limit in seconds) for the scenarios that load."""
+    from drillkit.errors import InvalidFile, NotFound
+    from drillkit.plans import Plans
+
+    plans, found = Plans(ws), {}
+    for scenario_id in {s.scenario for s in schedules}:
+        try:
+            scenario = plans.scenario(scenario_id)[0]
+        except (NotFound, InvalidFile):
+            continue
+        found[scenario_id] = (scenario.title, scenario.time_limit)
+    return found
+
+
+def _write_private(path: Path, text: str) -> None:
+    import os
+
+    from drillkit.workspace import FILE_MODE
+
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(descriptor, FILE_MODE)
+    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+def scheduler(
+    once: bool = typer.Option(False, "--once", help="Handle everything due now, then exit."),
+) -> None:
+    """The scheduler daemon: starts scheduled drills and conducts detached runs (exit 3 if one runs)."""
+    from drillkit import scheduling
+    from drillkit.clock import default_clock
+
+    ws, clock = workspace(), default_clock()
+    with scheduling.exclusive(ws):
+        log = scheduling.scheduler_log(ws, clock)
+        daemon = scheduling.Daemon(
+            ws=ws,
+            clock=clock,
+            starter=scheduling.DrillStarter(ws, clock),
+            conducting=scheduling.RunConducting(ws, clock, report=lambda text: log.warning("notify", detail=text)),
+            log=log,
+        )
+        if not once:
+            _stop_on_signals(daemon.stop)
+            warn("scheduler running; Ctrl-C or SIGTERM stops it (drills keep running)")
+        tally = scheduling.run(daemon, once=once)
+    warn("scheduler: " + (", ".join(f"{n} {status}" for status, n in sorted(tally.items())) or "nothing due"))
+
+
+def _stop_on_signals(stop: Callable[[], None]) -> None:
+    def handler(signum: int, frame: Any) -> None:
+        stop()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(schedule_app, name="schedule")
+    app.command()(scheduler)
