@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -164,3 +165,36 @@ def test_show_dot_renders_with_graphviz(playbook: str) -> None:
     shown = json.loads(_show("json", playbook))
     for state in shown["states"]:
         assert f">{state}</text>" in rendered.stdout
+
+
+def _fenced(language: str) -> list[str]:
+    text = (ROOT / "docs" / "format.md").read_text(encoding="utf-8")
+    return re.findall(rf"^```{language}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_format_reference_examples_validate(tmp_path: Path) -> None:
+    written = 0
+    for block in _fenced("yaml"):
+        head = re.match(r"(?:#.*\n)*(playbook|scenario): (\S+)\n", block)
+        if head:
+            folder = tmp_path / f"{head[1]}s"
+            folder.mkdir(exist_ok=True)
+            (folder / f"{head[2]}.yaml").write_text(block, encoding="utf-8")
+            written += 1
+    assert written == 2
+    result = _drill("--workspace", tmp_path, "validate")
+    assert result.exit_code == 0, result.stdout
+
+
+def test_format_reference_drill_toml_is_accepted(tmp_path: Path) -> None:
+    from drillkit.firetimes import parse_blackouts
+    from drillkit.notify import parse_notifiers
+    from drillkit.workspace import Workspace
+
+    (example,) = _fenced("toml")
+    (tmp_path / "drill.toml").write_text(example, encoding="utf-8")
+    config = Workspace(tmp_path).config()
+    assert config.timezone == "Asia/Shanghai"
+    assert [n.name for n in parse_notifiers(config.notify)] == ["noc-pager", "noc-group"]
+    assert len(parse_blackouts(config.blackout, config.timezone)) == 2
+    assert config.redact == ("工单号\\d{8}",)
