@@ -13,7 +13,10 @@ scrubbed, so no token reaches a record, an export or a log.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -28,7 +31,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 from drillkit import __version__
 from drillkit.clock import Clock, format_utc
@@ -56,7 +59,8 @@ OUTCOMES = ("notify.sent", "notify.failed")
 BACKOFF_CAP = 60.0
 RESPONSE_LIMIT = 65536
 _COMMON_KEYS = ("name", "kind", "events", "modes", "attempts", "timeout", "backoff")
-_KIND_KEYS = {"command": ("command",), "webhook": ("url", "format", "headers")}
+_KIND_KEYS = {"command": ("command",), "webhook": ("url", "format", "headers", "secret")}
+SIGNED_FORMATS = ("dingtalk", "feishu")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Platform error codes that mean "slow down, try again" (reference/webhooks.md).
@@ -76,6 +80,7 @@ class Notifier:
     url: str = field(default="", repr=False)
     format: str = "json"
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    secret: str = field(default="", repr=False)
     attempts: int = 5
     timeout: float = 5.0
     backoff: float = 1.0
@@ -143,11 +148,13 @@ def _notifier(entry: Any, index: int) -> Notifier:
     }
     if kind == "command":
         return Notifier(**common, command=_command(entry.get("command"), label))
+    fmt = _format(entry.get("format", "json"), label)
     return Notifier(
         **common,
         url=_url(entry.get("url"), label),
-        format=_format(entry.get("format", "json"), label),
+        format=fmt,
         headers=_headers(entry.get("headers", {}), label),
+        secret=_secret(entry.get("secret", ""), fmt, label),
     )
 
 
@@ -209,6 +216,15 @@ def _format(value: Any, label: str) -> str:
     if value not in FORMATS:
         raise _bad(label, f"format {value!r} is not allowed; use one of: {', '.join(FORMATS)}")
     return str(value)
+
+
+def _secret(value: Any, fmt: str, label: str) -> str:
+    """The signing secret (加签 / 签名校验) of a DingTalk or Feishu robot."""
+    if value and fmt not in SIGNED_FORMATS:
+        raise _bad(label, f"secret signs only formats {', '.join(SIGNED_FORMATS)}, not {fmt}")
+    if not isinstance(value, str):
+        raise _bad(label, 'secret must be a string, e.g. secret = "${DING_SECRET}"')
+    return value
 
 
 def _headers(value: Any, label: str) -> tuple[tuple[str, str], ...]:
@@ -289,7 +305,35 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
-def _post(notifier: Notifier, message: Message, secrets: _Secrets) -> None:
+def dingtalk_signed_url(url: str, secret: str, millis: int) -> str:
+    """DingTalk 加签: HMAC-SHA256(key=secret, msg="<ms>\\n<secret>"), Base64, URL-encoded once, as query."""
+    digest = hmac.new(secret.encode("utf-8"), f"{millis}\n{secret}".encode(), hashlib.sha256).digest()
+    sign = quote_plus(base64.b64encode(digest).decode("ascii"))
+    return f"{url}{'&' if urlsplit(url).query else '?'}timestamp={millis}&sign={sign}"
+
+
+def feishu_sign(secret: str, seconds: int) -> str:
+    """Feishu 签名校验: HMAC-SHA256 keyed by "<s>\\n<secret>" over an empty message, Base64."""
+    digest = hmac.new(f"{seconds}\n{secret}".encode(), b"", hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _signed(notifier: Notifier, url: str, body: dict[str, Any], secrets: _Secrets, clock: Clock) -> str:
+    """Sign a request with a fresh timestamp: DingTalk in the URL, Feishu in the body."""
+    secret = secrets.expand(notifier.secret)
+    secrets.values.add(secret)
+    now = clock.now().timestamp()
+    if notifier.format == "dingtalk":
+        signed = dingtalk_signed_url(url, secret, int(now * 1000))
+        secrets.add_url(signed)
+        return signed
+    body["timestamp"] = str(int(now))
+    body["sign"] = feishu_sign(secret, int(now))
+    secrets.values.add(body["sign"])
+    return url
+
+
+def _post(notifier: Notifier, message: Message, secrets: _Secrets, clock: Clock) -> None:
     url = secrets.expand(notifier.url)
     secrets.add_url(url)
     target = redact_url(url)
@@ -304,8 +348,11 @@ def _post(notifier: Notifier, message: Message, secrets: _Secrets) -> None:
     for key, value in notifier.headers:
         headers[key] = secrets.expand(value)
         secrets.values.add(headers[key])
-    body = json.dumps(render(notifier.format, message), ensure_ascii=False).encode("utf-8")
-    status, answer = _exchange(urllib.request.Request(url, data=body, headers=headers, method="POST"), notifier, target)
+    body = render(notifier.format, message)
+    if notifier.secret:
+        url = _signed(notifier, url, body, secrets, clock)
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    status, answer = _exchange(urllib.request.Request(url, data=raw, headers=headers, method="POST"), notifier, target)
     _check_answer(notifier.format, status, answer, target)
 
 
@@ -365,7 +412,7 @@ def _check_answer(fmt: str, status: int, answer: bytes, target: str) -> None:
     raise DeliveryError(text, retry=code in _RETRYABLE_CODES)
 
 
-def _run_command(notifier: Notifier, message: Message, secrets: _Secrets) -> None:
+def _run_command(notifier: Notifier, message: Message, secrets: _Secrets, clock: Clock) -> None:
     argv = [secrets.expand(arg) for arg in notifier.command]
     program = os.path.basename(notifier.command[0])
     body = json.dumps(render("json", message), ensure_ascii=False).encode("utf-8")
@@ -396,10 +443,10 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-_SENDERS: dict[str, Callable[[Notifier, Message, _Secrets], None]] = {"webhook": _post, "command": _run_command}
+_SENDERS: dict[str, Callable[[Notifier, Message, _Secrets, Clock], None]] = {"webhook": _post, "command": _run_command}
 
 
-def deliver(notifier: Notifier, message: Message, stop: threading.Event | None = None) -> Outcome:
+def deliver(notifier: Notifier, message: Message, clock: Clock, stop: threading.Event | None = None) -> Outcome:
     """Send with retries and exponential backoff; abandoned (nothing to record) if `stop` is set while waiting."""
     stop = stop or threading.Event()
     attempt = 0
@@ -407,7 +454,7 @@ def deliver(notifier: Notifier, message: Message, stop: threading.Event | None =
         attempt += 1
         secrets = _Secrets()
         try:
-            _SENDERS[notifier.kind](notifier, message, secrets)
+            _SENDERS[notifier.kind](notifier, message, secrets, clock)
         except DeliveryError as failure:
             error = secrets.scrub(str(failure))
             if not failure.retry or attempt >= notifier.attempts:
@@ -425,7 +472,7 @@ def send_probe(ws: Workspace, clock: Clock, name: str) -> Outcome:
         configured = ", ".join(notifiers) or "none"
         raise NotFound(f"no notifier {name!r} in drill.toml; configured: {configured}")
     when = format_utc(clock.now())
-    return deliver(notifiers[name], probe_message(name, key=f"test:{when}", when=when))
+    return deliver(notifiers[name], probe_message(name, key=f"test:{when}", when=when), clock)
 
 
 # --- the outbox ----------------------------------------------------------------------------
@@ -532,7 +579,7 @@ class Outbox:
 
     def _deliver(self, run_id: str, notifier: Notifier, message: Message, seq: int) -> None:
         try:
-            outcome = deliver(notifier, message, self._stop)
+            outcome = deliver(notifier, message, self._clock, self._stop)
             if not outcome.abandoned:
                 self._record(run_id, notifier.name, seq, outcome)
         except Exception as err:  # a worker must never fail silently: say what was lost

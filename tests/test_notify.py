@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import subprocess
 import sys
@@ -13,18 +16,30 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import pytest
 
 from drillkit.clock import VirtualClock
 from drillkit.errors import UsageError
-from drillkit.notify import Notifier, Outbox, deliver, due, load_notifiers, parse_notifiers, redact_url
+from drillkit.notify import (
+    Notifier,
+    Outbox,
+    deliver,
+    dingtalk_signed_url,
+    due,
+    feishu_sign,
+    load_notifiers,
+    parse_notifiers,
+    redact_url,
+)
 from drillkit.payloads import DRILL_MARK, Message
 from drillkit.record import RunRecord
 from drillkit.workspace import Workspace
 
 RUN = "20260301T080000Z-core-network-outage-1a2b"
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+CLOCK = VirtualClock(START)
 HANG = "hang"
 DRILL_BIN = Path(sys.executable).with_name("drill")
 
@@ -170,6 +185,7 @@ def test_notifiers_are_read_from_drill_toml(ws: Workspace) -> None:
         ({"format": "teams"}, ["format 'teams'", "dingtalk"]),
         ({"url": "ftp://example.invalid/x"}, ["https://"]),
         ({"command": ["/bin/true"]}, ["unknown key 'command'", "url"]),
+        ({"secret": "${S}"}, ["secret signs only formats dingtalk, feishu"]),
     ],
 )
 def test_a_bad_notifier_names_drill_toml_the_notifier_and_what_is_allowed(
@@ -242,14 +258,14 @@ def test_outcome_events_are_never_notified_even_when_failed() -> None:
 
 def test_webhook_retries_a_500_and_sends_the_idempotency_key_each_time(hook: Hook) -> None:
     hook.script = [(500, b"busy"), (200, b"ok")]
-    outcome = deliver(webhook(hook.url), MESSAGE)
+    outcome = deliver(webhook(hook.url), MESSAGE, CLOCK)
     assert (outcome.ok, outcome.attempts, outcome.error) == (True, 2, None)
     assert [headers["Idempotency-Key"] for _, headers, _ in hook.got] == [f"{RUN}:2", f"{RUN}:2"]
 
 
 def test_webhook_body_is_utf8_json_with_chinese_intact(hook: Hook) -> None:
     hook.script = [(200, b'{"errcode":0,"errmsg":"ok"}')]
-    assert deliver(webhook(hook.url, format="wecom"), MESSAGE).ok
+    assert deliver(webhook(hook.url, format="wecom"), MESSAGE, CLOCK).ok
     [(_, headers, raw)] = hook.got
     assert headers["Content-Type"] == "application/json; charset=utf-8"
     assert "核心网告警" in raw.decode("utf-8")
@@ -258,7 +274,7 @@ def test_webhook_body_is_utf8_json_with_chinese_intact(hook: Hook) -> None:
 
 def test_webhook_gives_up_after_the_configured_attempts(hook: Hook) -> None:
     hook.script = [(500, b"down")]
-    outcome = deliver(webhook(hook.url, attempts=4), MESSAGE)
+    outcome = deliver(webhook(hook.url, attempts=4), MESSAGE, CLOCK)
     assert (outcome.ok, outcome.attempts) == (False, 4)
     assert outcome.error is not None
     assert "HTTP 500" in outcome.error
@@ -267,28 +283,28 @@ def test_webhook_gives_up_after_the_configured_attempts(hook: Hook) -> None:
 
 def test_a_rejected_request_is_not_retried(hook: Hook) -> None:
     hook.script = [(404, b"channel_not_found")]
-    outcome = deliver(webhook(hook.url, format="slack"), MESSAGE)
+    outcome = deliver(webhook(hook.url, format="slack"), MESSAGE, CLOCK)
     assert (outcome.ok, outcome.attempts) == (False, 1)
     assert "channel_not_found" in str(outcome.error)
 
 
 def test_dingtalk_errors_inside_a_200_answer_are_failures(hook: Hook) -> None:
     hook.script = [(200, json.dumps({"errcode": 310000, "errmsg": "keywords not in content"}).encode())]
-    outcome = deliver(webhook(hook.url, format="dingtalk"), MESSAGE)
+    outcome = deliver(webhook(hook.url, format="dingtalk"), MESSAGE, CLOCK)
     assert (outcome.ok, outcome.attempts) == (False, 1)
     assert "errcode 310000" in str(outcome.error)
 
 
 def test_a_rate_limited_feishu_answer_is_retried(hook: Hook) -> None:
     hook.script = [(200, b'{"code":11232,"msg":"frequency limited"}'), (200, b'{"code":0,"msg":"success"}')]
-    outcome = deliver(webhook(hook.url, format="feishu"), MESSAGE)
+    outcome = deliver(webhook(hook.url, format="feishu"), MESSAGE, CLOCK)
     assert (outcome.ok, outcome.attempts) == (True, 2)
 
 
 def test_a_webhook_that_never_answers_times_out(hook: Hook) -> None:
     hook.script = [HANG]
     began = time.perf_counter()
-    outcome = deliver(webhook(hook.url, attempts=2, timeout=0.2), MESSAGE)
+    outcome = deliver(webhook(hook.url, attempts=2, timeout=0.2), MESSAGE, CLOCK)
     assert (outcome.ok, outcome.attempts) == (False, 2)
     assert "timed out" in str(outcome.error)
     assert time.perf_counter() - began < 3
@@ -299,7 +315,7 @@ def test_secrets_never_appear_in_errors(hook: Hook, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("NOC_HEADER", "Bearer hdr-77aa21bc")
     hook.script = [(500, b"bad token tok-3f9a8c7e51 for Bearer hdr-77aa21bc")]
     notifier = webhook(hook.url + "?access_token=${NOC_TOKEN}", headers={"Authorization": "${NOC_HEADER}"})
-    outcome = deliver(notifier, MESSAGE)
+    outcome = deliver(notifier, MESSAGE, CLOCK)
     path, headers, _ = hook.got[0]
     assert path.endswith("access_token=tok-3f9a8c7e51")
     assert headers["Authorization"] == "Bearer hdr-77aa21bc"
@@ -308,9 +324,55 @@ def test_secrets_never_appear_in_errors(hook: Hook, monkeypatch: pytest.MonkeyPa
     assert "HTTP 500 from http://127.0.0.1" in str(outcome.error)
 
 
+def test_dingtalk_signing_puts_timestamp_and_sign_in_the_query(hook: Hook, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DING_SECRET", "SEC0123456789abcdef")
+    hook.script = [(200, b'{"errcode":0,"errmsg":"ok"}')]
+    notifier = webhook(hook.url + "?access_token=t0ken123", format="dingtalk", secret="${DING_SECRET}")
+    assert deliver(notifier, MESSAGE, CLOCK).ok
+    query = parse_qs(urlsplit(hook.got[0][0]).query)
+    millis = int(START.timestamp() * 1000)
+    expected = hmac.new(b"SEC0123456789abcdef", f"{millis}\nSEC0123456789abcdef".encode(), hashlib.sha256).digest()
+    assert query["access_token"] == ["t0ken123"]
+    assert query["timestamp"] == [str(millis)]
+    assert query["sign"] == [base64.b64encode(expected).decode()]
+
+
+def test_dingtalk_sign_is_url_encoded_exactly_once() -> None:
+    signed = dingtalk_signed_url("https://oapi.dingtalk.com/robot/send?access_token=x", "SECabc", 1700000000000)
+    sign = signed.rsplit("sign=", 1)[1]
+    digest = hmac.new(b"SECabc", b"1700000000000\nSECabc", hashlib.sha256).digest()
+    assert unquote_plus(sign) == base64.b64encode(digest).decode()
+    assert sign.endswith("%3D")
+    assert "%25" not in sign
+
+
+def test_feishu_signing_puts_timestamp_and_sign_in_the_body(hook: Hook, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEISHU_SECRET", "feishu-secret-42")
+    hook.script = [(200, b'{"code":0,"msg":"success"}')]
+    assert deliver(webhook(hook.url, format="feishu", secret="${FEISHU_SECRET}"), MESSAGE, CLOCK).ok
+    [body] = hook.bodies()
+    seconds = int(START.timestamp())
+    key = f"{seconds}\nfeishu-secret-42".encode()
+    assert body["timestamp"] == str(seconds)
+    assert body["sign"] == base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+    assert body["sign"] == feishu_sign("feishu-secret-42", seconds)
+    assert body["msg_type"] == "text"
+
+
+def test_signing_secrets_never_appear_in_errors(hook: Hook, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DING_SECRET", "SECdeadbeef1234")
+    hook.script = [(500, hook.url.encode())]
+    notifier = webhook(hook.url, format="dingtalk", secret="${DING_SECRET}", attempts=1)
+    outcome = deliver(notifier, MESSAGE, CLOCK)
+    sign = parse_qs(urlsplit(hook.got[0][0]).query)["sign"][0]
+    assert "SECdeadbeef1234" not in str(outcome.error)
+    assert sign not in str(outcome.error)
+    assert "HTTP 500" in str(outcome.error)
+
+
 def test_a_missing_environment_variable_fails_at_once_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NOC_TOKEN", raising=False)
-    outcome = deliver(webhook("https://example.invalid/x?access_token=${NOC_TOKEN}"), MESSAGE)
+    outcome = deliver(webhook("https://example.invalid/x?access_token=${NOC_TOKEN}"), MESSAGE, CLOCK)
     assert (outcome.ok, outcome.attempts) == (False, 1)
     assert "NOC_TOKEN is not set" in str(outcome.error)
 
@@ -318,7 +380,7 @@ def test_a_missing_environment_variable_fails_at_once_naming_it(monkeypatch: pyt
 def test_a_command_reads_the_event_as_json_on_stdin(tmp_path: Path) -> None:
     out = tmp_path / "got.json"
     argv = [sys.executable, "-c", "import sys; open(sys.argv[1], 'wb').write(sys.stdin.buffer.read())", str(out)]
-    outcome = deliver(command(argv), MESSAGE)
+    outcome = deliver(command(argv), MESSAGE, CLOCK)
     assert outcome.ok
     body = json.loads(out.read_text(encoding="utf-8"))
     assert body["idempotency_key"] == f"{RUN}:2"
@@ -328,7 +390,7 @@ def test_a_command_reads_the_event_as_json_on_stdin(tmp_path: Path) -> None:
 def test_a_failing_command_is_retried_and_its_last_stderr_line_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAGER_KEY", "key-5b2e99d1")
     script = "import sys; sys.stderr.write('rejected ' + sys.argv[1] + '\\n'); sys.exit(3)"
-    outcome = deliver(command([sys.executable, "-c", script, "${PAGER_KEY}"], attempts=3), MESSAGE)
+    outcome = deliver(command([sys.executable, "-c", script, "${PAGER_KEY}"], attempts=3), MESSAGE, CLOCK)
     assert (outcome.ok, outcome.attempts) == (False, 3)
     assert "exited with status 3: rejected ***" in str(outcome.error)
 
@@ -336,13 +398,15 @@ def test_a_failing_command_is_retried_and_its_last_stderr_line_kept(monkeypatch:
 @pytest.mark.slow
 def test_a_command_that_hangs_is_killed_at_its_timeout() -> None:
     began = time.perf_counter()
-    outcome = deliver(command([sys.executable, "-c", "import time; time.sleep(30)"], attempts=1, timeout=0.5), MESSAGE)
+    outcome = deliver(
+        command([sys.executable, "-c", "import time; time.sleep(30)"], attempts=1, timeout=0.5), MESSAGE, CLOCK
+    )
     assert "timed out" in str(outcome.error)
     assert time.perf_counter() - began < 5
 
 
 def test_a_missing_program_fails_without_retries(tmp_path: Path) -> None:
-    outcome = deliver(command([str(tmp_path / "no-such-pager")]), MESSAGE)
+    outcome = deliver(command([str(tmp_path / "no-such-pager")]), MESSAGE, CLOCK)
     assert (outcome.ok, outcome.attempts) == (False, 1)
     assert "cannot run no-such-pager" in str(outcome.error)
 
@@ -515,7 +579,7 @@ def test_a_connection_refused_is_retried_and_named_by_host_only() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     port = server.server_address[1]
     server.server_close()
-    outcome = deliver(webhook(f"http://127.0.0.1:{port}/hook/abcdef123456", attempts=2), MESSAGE)
+    outcome = deliver(webhook(f"http://127.0.0.1:{port}/hook/abcdef123456", attempts=2), MESSAGE, CLOCK)
     assert (outcome.ok, outcome.attempts) == (False, 2)
     assert f"http://127.0.0.1:{port}" in str(outcome.error)
     assert "abcdef123456" not in str(outcome.error)
