@@ -2,15 +2,21 @@
 
 `run_document` gives the JSON document every export and `drill simulate --json` share. Times
 are drill-clock seconds since the run's start; a system transition caught up late counts from
-its `due` time, the moment it took effect.
+its `due` time, the moment it took effect. `state_spans` and `accountability` are the derived
+tables the human-readable exports add to it.
+
+The person held responsible for something due at drill time `t` is whoever held the owner role
+just before `t`: the run's participants, followed through every `assigned` event recorded
+earlier than `t` (a reassignment at the very moment a deadline passes comes too late for it).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from drillkit.engine import Event, RunState, effective_t
-from drillkit.model import Expect, Inject, for_severity
+from drillkit.model import Expect, Inject, Playbook, for_severity
 
 
 def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, Any]:
@@ -19,7 +25,7 @@ def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, An
         "run": _run(rs, events),
         "metrics": metric_rows(rs, events),
         "expectations": expectation_rows(rs, events),
-        "breaches": [_breach(e) for e in events if e["event"] == "deadline.breached"],
+        "breaches": [_breach(e, events) for e in events if e["event"] == "deadline.breached"],
         "checklist": _checklist(rs),
         "events": events,
         "integrity": integrity,
@@ -121,12 +127,12 @@ def _is_action(event: Event, expect: Expect) -> bool:
     return bool(event["event"] == "check.done" and event["item"] == expect.check)
 
 
-def _breach(event: Event) -> dict[str, Any]:
+def _breach(event: Event, events: list[Event]) -> dict[str, Any]:
     what = f"state:{event['state']}" if event.get("state") else f"metric:{event['metric']}"
     return {
         "what": what,
         "owner": event.get("owner"),
-        "assignee": event.get("assignee"),
+        "assignee": holder_at(events, event.get("owner"), float(event["due"])),
         "due": event["due"],
         "late_by": event["late_by"],
     }
@@ -151,3 +157,111 @@ def all_met(document: dict[str, Any]) -> bool:
     """Every metric target and inject expectation met (unmeasured metrics do not count)."""
     metrics_ok = all(str(m["verdict"]) in ("met", "unmeasured") for m in document["metrics"])
     return metrics_ok and all(str(e["verdict"]) == "met" for e in document["expectations"])
+
+
+def holder_at(events: list[Event], role: str | None, t: float) -> str | None:
+    """The person holding `role` just before drill time `t` (see the module docstring)."""
+    if role is None:
+        return None
+    person: str | None = (events[0].get("participants") or {}).get(role)
+    for event in events:
+        if event["event"] == "assigned" and event["role"] == role and float(event["t"]) < t:
+            person = event["person"]
+    return person
+
+
+@dataclass(frozen=True)
+class Span:
+    """One stay in a state, from entry to exit (or to the end of the record)."""
+
+    state: str
+    start: float
+    end: float
+    left: bool  # False for the stay the record ends in
+
+
+def state_spans(events: list[Event]) -> list[Span]:
+    """Every stay in a state, in order; an open run's last stay runs to its last event."""
+    spans: list[Span] = []
+    state, entered = events[0]["state"], 0.0
+    for event in events[1:]:
+        if event["event"] == "transition":
+            t = effective_t(event)
+            spans.append(Span(state, entered, t, True))
+            state, entered = event["to"], t
+    end = max(entered, float(events[-1]["t"]))
+    spans.append(Span(state, entered, end, False))
+    return spans
+
+
+def state_times(events: list[Event]) -> dict[str, float]:
+    """Total drill seconds spent in each state, in order of first entry."""
+    totals: dict[str, float] = {}
+    for span in state_spans(events):
+        totals[span.state] = round(totals.get(span.state, 0.0) + span.end - span.start, 3)
+    return totals
+
+
+def state_at(spans: list[Span], t: float) -> str:
+    """The state a run was in just before drill time `t` (where a deadline due at `t` lapsed)."""
+    for span in spans:
+        if span.start < t <= span.end:
+            return span.state
+    return spans[-1].state if t > 0 else spans[0].state
+
+
+def accountability(events: list[Event]) -> list[dict[str, Any]]:
+    """Every breach and every late or missed expectation: what, owner role, person, due, late by.
+
+    `late_by` is how long after `due` the obligation was finally met (a state left, a metric's
+    end reached, the expected action done); `None` when it never was.
+    """
+    rs = RunState.replay(events)
+    spans = state_spans(events)
+    metrics = {row["name"]: row for row in metric_rows(rs, events)}
+    rows = [_breach_row(e, events, spans, metrics) for e in events if e["event"] == "deadline.breached"]
+    lapsed = [row for row in expectation_rows(rs, events) if row["verdict"] in ("late", "missed")]
+    rows.extend(_expectation_row(rs, row, events, spans) for row in lapsed)
+    return sorted(rows, key=lambda row: float(row["due"]))
+
+
+def _breach_row(
+    event: Event, events: list[Event], spans: list[Span], metrics: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    due = float(event["due"])
+    if event.get("metric"):
+        metric = metrics[event["metric"]]
+        late_by = _late(metric["value"], metric["target"])
+        what = f"metric:{event['metric']}"
+    else:
+        stay = next((s for s in spans if s.state == event["state"] and s.start < due <= s.end), None)
+        late_by = round(stay.end - due, 3) if stay is not None and stay.left else None
+        what = f"state:{event['state']}"
+    owner = event.get("owner")
+    return {"what": what, "owner": owner, "person": holder_at(events, owner, due), "due": due, "late_by": late_by}
+
+
+def _late(value: float | None, target: int | None) -> float | None:
+    return round(value - target, 3) if value is not None and target is not None else None
+
+
+def _expectation_row(rs: RunState, row: dict[str, Any], events: list[Event], spans: list[Span]) -> dict[str, Any]:
+    due = float(row["due"])
+    owner = row["role"] or _expectation_owner(rs.playbook, row["expect"], state_at(spans, due))
+    return {
+        "what": f"inject:{row['inject']} {row['expect']}",
+        "owner": owner,
+        "person": holder_at(events, owner, due),
+        "due": due,
+        "late_by": _late(row["at"], row["due"]) if row["at"] is not None else None,
+    }
+
+
+def _expectation_owner(pb: Playbook, action: str, state: str) -> str | None:
+    """Who answers for an expected action with no `role`: a checklist item's state owner, or the
+    owner of the state the trigger should have left (the one the run was in, if it applies)."""
+    kind, _, name = action.partition(":")
+    if kind == "check":
+        return pb.states[pb.checklist_owner()[name]].owner
+    sources = [source for t in pb.transitions if t.trigger == name for source in t.source]
+    return pb.states[state if state in sources else sources[0]].owner
