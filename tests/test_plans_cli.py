@@ -198,3 +198,28 @@ def test_format_reference_drill_toml_is_accepted(tmp_path: Path) -> None:
     assert [n.name for n in parse_notifiers(config.notify)] == ["noc-pager", "noc-group"]
     assert len(parse_blackouts(config.blackout, config.timezone)) == 2
     assert config.redact == ("工单号\\d{8}",)
+
+
+def _promised_exit(scenario: Path) -> int | None:
+    """The exit code of `drill simulate` that a sample's header comment promises, if any."""
+    header = scenario.read_text(encoding="utf-8").split("\nscenario:")[0]
+    promise = re.search(r"`drill simulate [\w-]+`(?::| exits) (?:exit )?([01])", header)
+    return int(promise[1]) if promise else None
+
+
+PROMISES = [(p, code) for p in sorted((ROOT / "scenarios").glob("*.yaml")) if (code := _promised_exit(p)) is not None]
+
+
+def test_late_acknowledgement_samples_promise_a_failure() -> None:
+    promised = {path.stem: code for path, code in PROMISES}
+    late = [p.stem for p in (ROOT / "scenarios").glob("*-late-ack.yaml")]
+    assert late
+    assert all(promised.get(stem) == 1 for stem in late)
+    assert 0 in promised.values()
+
+
+@pytest.mark.parametrize(("scenario", "code"), PROMISES, ids=[p.stem for p, _ in PROMISES])
+def test_sample_scenario_simulates_as_its_comment_promises(scenario: Path, code: int, tmp_path: Path) -> None:
+    assert _drill("init", tmp_path / "ws").exit_code == 0
+    result = _drill("--workspace", tmp_path / "ws", "simulate", scenario.stem)
+    assert result.exit_code == code, result.stdout + result.stderr
