@@ -583,3 +583,16 @@ def test_a_connection_refused_is_retried_and_named_by_host_only() -> None:
     assert (outcome.ok, outcome.attempts) == (False, 2)
     assert f"http://127.0.0.1:{port}" in str(outcome.error)
     assert "abcdef123456" not in str(outcome.error)
+
+
+def test_an_outcome_after_the_run_ended_is_reported_not_recorded(ws: Workspace, hook: Hook) -> None:
+    record = start_run(ws)
+    ended = {"event": "run.ended", "actor": "system", "role": None, "outcome": "aborted", "reason": "test"}
+    record.append(lambda events: [ended], CLOCK)
+    reports: list[str] = []
+    outbox = Outbox(ws, CLOCK, [webhook(hook.url, events=["run.ended"])], report=reports.append)
+    assert outbox.poll(RUN, record.read()) == 1
+    assert outbox.close(10)
+    assert len(hook.got) == 1
+    assert record.read()[-1]["event"] == "run.ended"
+    assert reports == [f"drill: notifier noc-group: sent (1 attempt) for event 3 of run {RUN}, after it ended"]

@@ -18,15 +18,12 @@ notify_app = typer.Typer(
 def send_test(name: str = typer.Argument(..., help="Notifier name from drill.toml.")) -> None:
     """Send a clearly marked test message ([TEST / 测试]) through one notifier now."""
     from drillkit.clock import default_clock
-    from drillkit.notify import send_probe
+    from drillkit.notify import describe_outcome, send_probe
 
     outcome = send_probe(workspace(), default_clock(), name)
-    tries = f"{outcome.attempts} attempt{'s' if outcome.attempts != 1 else ''}"
-    if outcome.ok:
-        warn(f"notifier {name}: test message sent ({tries})")
-        return
-    warn(f"notifier {name}: test message failed after {tries}: {outcome.error}")
-    raise typer.Exit(1)
+    warn(f"notifier {name}: test message {describe_outcome(outcome)}")
+    if not outcome.ok:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
