@@ -36,9 +36,11 @@ than `from`, `24:00` for the end of the day) and optional `days` (default: every
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -83,9 +85,10 @@ class CronSpec:
             return by_date or by_weekday
         return by_date and by_weekday
 
-    def times(self) -> list[time]:
+    @cached_property
+    def times(self) -> tuple[time, ...]:
         """The wall-clock times of a matching day, earliest first."""
-        return [time(h, m) for h in sorted(self.hours) for m in sorted(self.minutes)]
+        return tuple(time(h, m) for h in sorted(self.hours) for m in sorted(self.minutes))
 
 
 def parse_cron(expr: str) -> CronSpec:
@@ -214,10 +217,12 @@ class Recurrence:
         for offset in range(_SEARCH_DAYS):
             current = day + timedelta(days=offset)
             if self._cron.matches_day(current):
-                for wall in self._cron.times():
-                    instant = resolve_wall(datetime.combine(current, wall), zone)
-                    if instant > when:
-                        yield instant
+                times = self._cron.times
+                first = bisect_right(
+                    range(len(times)), when, key=lambda i: resolve_wall(datetime.combine(current, times[i]), zone)
+                )
+                for wall in times[first:]:
+                    yield resolve_wall(datetime.combine(current, wall), zone)
 
     def _cron_backward(self, after: datetime, upto: datetime) -> datetime | None:
         assert self._cron is not None
@@ -226,7 +231,7 @@ class Recurrence:
         stop = after.astimezone(zone).date() - timedelta(days=1)
         while day >= stop:
             if self._cron.matches_day(day):
-                for wall in reversed(self._cron.times()):
+                for wall in reversed(self._cron.times):
                     instant = resolve_wall(datetime.combine(day, wall), zone)
                     if instant <= after:
                         return None

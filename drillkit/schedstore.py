@@ -108,7 +108,8 @@ class ScheduleStore:
 
     def __init__(self, path: Path) -> None:
         _create_private(path)
-        self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        # One thread at a time uses a store, but not always the one that opened it (a serving thread).
+        self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA busy_timeout = 30000")
         self._db.execute("PRAGMA journal_mode = WAL")

@@ -141,22 +141,23 @@ def exclusive(ws: Workspace) -> Iterator[None]:
         os.close(descriptor)
 
 
-def scheduler_log(ws: Workspace, clock: Clock) -> FilteringBoundLogger:
-    """A JSON-lines logger to `logs/scheduler.jsonl` (0640), stamped from `clock`."""
+@contextmanager
+def scheduler_log(ws: Workspace, clock: Clock) -> Iterator[FilteringBoundLogger]:
+    """A JSON-lines logger to `logs/scheduler.jsonl` (0640), stamped from `clock`, open while in use."""
     path = ws.ensure_dir(ws.logs) / "scheduler.jsonl"
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
     os.fchmod(descriptor, FILE_MODE)
-    handle = os.fdopen(descriptor, "a", encoding="utf-8")
 
     def stamp(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
         return {"ts": format_utc(clock.now()), "level": method, **event}
 
-    logger = structlog.wrap_logger(
-        structlog.WriteLogger(handle),
-        processors=[stamp, structlog.processors.JSONRenderer(ensure_ascii=False)],
-        wrapper_class=structlog.make_filtering_bound_logger(0),
-    )
-    return cast(FilteringBoundLogger, logger)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+        logger = structlog.wrap_logger(
+            structlog.WriteLogger(handle),
+            processors=[stamp, structlog.processors.JSONRenderer(ensure_ascii=False)],
+            wrapper_class=structlog.make_filtering_bound_logger(0),
+        )
+        yield cast(FilteringBoundLogger, logger)
 
 
 class _FireTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no type hints

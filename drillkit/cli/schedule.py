@@ -259,8 +259,7 @@ def scheduler(
     from drillkit.clock import default_clock
 
     ws, clock = workspace(), default_clock()
-    with scheduling.exclusive(ws):
-        log = scheduling.scheduler_log(ws, clock)
+    with scheduling.exclusive(ws), scheduling.scheduler_log(ws, clock) as log:
         daemon = scheduling.Daemon(
             ws=ws,
             clock=clock,
