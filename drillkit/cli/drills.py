@@ -135,12 +135,13 @@ def simulate(
 ) -> None:
     """Run the scenario's script on a virtual clock; exit 0 if every target and expectation is met."""
     from drillkit.clock import default_clock
+    from drillkit.export.runview import integrity
     from drillkit.metrics import all_met, run_document
     from drillkit.simulate import simulate as run_simulation
 
     ws = workspace()
     result = run_simulation(ws, default_clock(), scenario)
-    document = run_document(result.events, _integrity(ws, result.run_id))
+    document = run_document(result.events, integrity(ws, result.run_id))
     for step, why in result.rejected:
         warn(f"rejected step at T+{step.at}s by {step.by}: {why}")
     if as_json:
@@ -149,14 +150,6 @@ def simulate(
         _print_verdicts(document)
     if result.rejected or not all_met(document):
         raise typer.Exit(1)
-
-
-def _integrity(ws: Any, run_id: str) -> dict[str, Any]:
-    from drillkit.record import workspace_key
-    from drillkit.verify import verify_file
-
-    verdict = verify_file(ws.run_file(run_id), workspace_key(ws))
-    return {"verdict": verdict.verdict, "events": verdict.events, "head": verdict.head}
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from drillkit import __version__
-from drillkit.cli import drills, notify, plans, runs, schedule
+from drillkit.cli import drills, notify, plans, review, runs, schedule
 from drillkit.cli.common import GLOBALS, warn
 from drillkit.errors import DrillError, InvalidFile
 
@@ -48,6 +48,7 @@ schedule.register(app)
 runs.register(app)
 drills.register(app)
 notify.register(app)
+review.register(app)
 
 
 def run() -> None:

@@ -1,0 +1,90 @@
+"""One run as the exports see it: the SPEC §6 document, the derived tables, zone and language.
+
+The record is read once; `verify` reads the file again for the integrity footer, so a record
+altered between the two reads shows as tampered, never as verified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from drillkit.clock import parse_utc
+from drillkit.durations import format_clock, format_duration
+from drillkit.engine import Event, RunState
+from drillkit.export.labels import Labels
+from drillkit.export.lines import DRILL_MARK
+from drillkit.metrics import Span, accountability, run_document, state_spans, state_times
+from drillkit.model import Playbook
+from drillkit.timefmt import local
+from drillkit.workspace import Workspace
+
+DASH = "—"
+
+
+def integrity(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """The integrity part of the document: `drill verify`'s verdict, event count and head hash."""
+    from drillkit.record import workspace_key
+    from drillkit.verify import verify_file
+
+    verdict = verify_file(ws.run_file(run_id), workspace_key(ws))
+    return {"verdict": verdict.verdict, "events": verdict.events, "head": verdict.head}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunView:
+    document: dict[str, Any]
+    accountability: list[dict[str, Any]]
+    spans: list[Span]
+    state_times: dict[str, float]
+    playbook: Playbook
+    zone: str
+    labels: Labels
+
+    @property
+    def run(self) -> dict[str, Any]:
+        return dict(self.document["run"])
+
+    @property
+    def events(self) -> list[Event]:
+        return list(self.document["events"])
+
+    @property
+    def is_drill(self) -> bool:
+        return bool(self.run["mode"] != "incident")
+
+    def mark(self) -> str:
+        """`[DRILL / 演练] ` for drills and simulations, nothing for incidents."""
+        return f"[{DRILL_MARK}] " if self.is_drill else ""
+
+    def when(self, ts: str | None) -> str:
+        return local(parse_utc(ts), self.zone) if ts else DASH
+
+
+def load_view(ws: Workspace, run_id: str, *, zone: str, lang: str) -> RunView:
+    from drillkit.record import RunRecord
+
+    events = RunRecord(ws, run_id).read()
+    return build_view(events, integrity(ws, run_id), zone=zone, lang=lang)
+
+
+def build_view(events: list[Event], verified: dict[str, Any], *, zone: str, lang: str) -> RunView:
+    rs = RunState.replay(events)
+    return RunView(
+        document=run_document(events, verified),
+        accountability=accountability(events),
+        spans=state_spans(events),
+        state_times=state_times(events),
+        playbook=rs.playbook,
+        zone=zone,
+        labels=Labels(lang),
+    )
+
+
+def clock(seconds: float | None) -> str:
+    """`T+hh:mm:ss`, or a dash when absent."""
+    return format_clock(seconds) if seconds is not None else DASH
+
+
+def duration(seconds: float | None) -> str:
+    return format_duration(seconds) if seconds is not None else DASH
