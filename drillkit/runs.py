@@ -14,7 +14,6 @@ from drillkit.clock import Clock
 from drillkit.engine import Event, RunState, due_drafts
 from drillkit.errors import Rejected, UsageError
 from drillkit.model import Playbook, Scenario, dump
-from drillkit.plans import Plans
 from drillkit.record import RunRecord, workspace_key
 from drillkit.workspace import Workspace
 
@@ -120,6 +119,8 @@ def open_incident(
     title: str | None,
     assignments: list[str],
 ) -> str:
+    from drillkit.plans import Plans
+
     pb = Plans(ws).playbook(playbook_id)
     people = parse_assignments(assignments, pb)
     run_id, _ = start_run(ws, clock, pb=pb, mode="incident", severity=severity, by=by, title=title, participants=people)

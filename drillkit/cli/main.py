@@ -69,3 +69,8 @@ def run() -> None:
     except KeyboardInterrupt:
         warn("drill: interrupted")
         sys.exit(130)
+    except Exception as exc:  # the one boundary: a bug is reported in one line, not a traceback
+        if GLOBALS.debug:
+            raise
+        warn(f"drill: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        sys.exit(1)
