@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from drillkit.cli.common import display_zone, say, warn, workspace
+from drillkit.cli.common import display_zone, print_json, say, warn, workspace
 
 if TYPE_CHECKING:
     from drillkit.export.runview import RunView
@@ -20,6 +20,12 @@ class ExportFormat(StrEnum):
     html = "html"
     json = "json"
     csv = "csv"
+
+
+class ReportFormat(StrEnum):
+    md = "md"
+    json = "json"
+    html = "html"
 
 
 class Lang(StrEnum):
@@ -48,12 +54,7 @@ def export(
 ) -> None:
     """Export the post-incident timeline and after-action report; exit 1 if the record fails verification."""
     view = _view(run, lang, tz)
-    data = _render(view, fmt)
-    if output is None:
-        typer.echo(data, nl=False)
-    else:
-        write_private(output, data.encode("utf-8"))
-        warn(f"wrote {output}")
+    _emit(_render(view, fmt), output)
     _fail_if_tampered(view)
 
 
@@ -90,6 +91,90 @@ def _fail_if_tampered(view: RunView) -> None:
         raise typer.Exit(1)
 
 
+def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
+    since: str | None = typer.Option(None, "--since", help="Runs started on or after DATE (YYYY-MM-DD or a time)."),
+    until: str | None = typer.Option(None, "--until", help="Runs started before DATE; a bare date includes that day."),
+    playbook: str | None = typer.Option(None, "--playbook", help="Only this playbook's runs."),
+    fmt: ReportFormat = typer.Option(ReportFormat.md, "--format", "-f", help="md, json or html."),
+    include_drills: bool = typer.Option(False, "--include-drills", help="Count drills and simulations too."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE (0640) instead of stdout."),
+    lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
+) -> None:
+    """Figures across runs: runs by mode, metric medians, p90s and targets met, breaches, expectations."""
+    from drillkit.export import figures
+    from drillkit.export.labels import Labels
+    from drillkit.report import Selection, bound
+    from drillkit.report import report as build
+
+    ws = workspace()
+    selection = Selection(
+        since=bound(since, "--since"),
+        until=bound(until, "--until", end_of_day=True),
+        playbook=playbook,
+        include_drills=include_drills,
+    )
+    document = build(ws, selection)
+    say_in, zone = Labels(lang.value), display_zone(ws)
+    if fmt is ReportFormat.json:
+        import orjson
+
+        data = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+    elif fmt is ReportFormat.html:
+        data = figures.render_html(document, say_in, zone)
+    else:
+        data = figures.render_markdown(document, say_in, zone)
+    _emit(data, output)
+
+
+def coverage(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
+    """Every playbook's last drill, next scheduled drill and overdue status; exit 1 if any is overdue."""
+    from drillkit.clock import default_clock
+    from drillkit.coverage import coverage as build
+
+    ws = workspace()
+    rows = build(ws, default_clock())
+    if as_json:
+        print_json(rows)
+    else:
+        say(_coverage_table(rows, display_zone(ws)))
+    if any(row["overdue"] or row["status"] == "invalid" for row in rows):
+        raise typer.Exit(1)
+
+
+def _coverage_table(rows: list[dict[str, object]], zone: str) -> str:
+    from drillkit.clock import parse_utc
+    from drillkit.durations import format_duration
+    from drillkit.export.table import table
+    from drillkit.timefmt import local
+
+    def when(value: object) -> str:
+        return local(parse_utc(str(value)), zone) if value else "-"
+
+    return table(
+        ["playbook", "every", "last drill", "due by", "next scheduled", "status"],
+        [
+            [
+                row["playbook"],
+                format_duration(float(str(row["exercise_every"]))) if row["exercise_every"] else "-",
+                when(row["last_drill"]),
+                when(row["due_by"]),
+                when(row["next_drill"]),
+                row["status"],
+            ]
+            for row in rows
+        ],
+    )
+
+
+def _emit(data: str, output: Path | None) -> None:
+    """To stdout, or to FILE with nothing else on stdout."""
+    if output is None:
+        typer.echo(data, nl=False)
+        return
+    write_private(output, data.encode("utf-8"))
+    warn(f"wrote {output}")
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write a file as 0640 whatever the umask: to a temporary name, fsync'd, then renamed."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -104,5 +189,5 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    for command in (timeline, export):
+    for command in (timeline, export, report, coverage):
         app.command()(command)

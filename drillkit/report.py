@@ -1,0 +1,225 @@
+"""Figures across runs (`drill report`): per playbook and overall, runs by mode, each metric's
+median, p90 and share of targets met, breaches by owner role, and expectation verdicts.
+
+Each record is read once and reduced to a small summary. Summaries are kept in
+`logs/report-cache.json`, keyed by run id and valid while the record's last line hash (its head)
+is unchanged, so a second report reads only the tails of the records. Incident figures leave
+drills and simulations out unless asked for.
+
+Percentiles use the nearest-rank method: p90 is the smallest measured value that at least 90%
+of the measured values do not exceed. The median is the middle value (the mean of the two
+middle values for an even count).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from drillkit.errors import UsageError
+from drillkit.record import RUN_ID, parse_lines
+from drillkit.workspace import FILE_MODE, Workspace
+
+CACHE_FILE = "report-cache.json"
+CACHE_VERSION = 1
+Summary = dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Selection:
+    since: str | None = None  # inclusive, RFC 3339 UTC text
+    until: str | None = None  # exclusive
+    playbook: str | None = None
+    include_drills: bool = False
+
+    def admits(self, summary: Summary) -> bool:
+        started = str(summary["started"])
+        return (
+            (self.include_drills or summary["mode"] == "incident")
+            and (self.playbook is None or summary["playbook"] == self.playbook)
+            and (self.since is None or started >= self.since)
+            and (self.until is None or started < self.until)
+        )
+
+
+def bound(text: str | None, option: str, *, end_of_day: bool = False) -> str | None:
+    """A `--since`/`--until` value as RFC 3339 UTC text; a bare `--until` date includes that day."""
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: use a date like 2026-11-01 or a time like 2026-11-01T08:00Z") from None
+    if end_of_day and len(text) == 10:
+        when += timedelta(days=1)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def summarise(events: list[dict[str, Any]]) -> Summary:
+    """What the report needs of one run, from its events."""
+    from drillkit.metrics import run_document
+
+    document = run_document(events, {})
+    run = document["run"]
+    return {
+        "id": run["id"],
+        "mode": run["mode"],
+        "playbook": run["playbook"],
+        "started": run["started"],
+        "metrics": [{k: m[k] for k in ("name", "value", "target", "verdict")} for m in document["metrics"]],
+        "breaches": [b["owner"] for b in document["breaches"]],
+        "expectations": [e["verdict"] for e in document["expectations"]],
+    }
+
+
+def summaries(ws: Workspace) -> list[Summary]:
+    """A summary of every record, from the cache where the record's head is unchanged."""
+    cached = _read_cache(ws)
+    fresh: dict[str, dict[str, Any]] = {}
+    for path in sorted(ws.runs.glob("*.jsonl")) if ws.runs.is_dir() else []:
+        if not RUN_ID.match(path.stem):
+            continue
+        head = _head(path)
+        entry = cached.get(path.stem)
+        if head is None:
+            continue
+        if entry is None or entry.get("head") != head:
+            entry = {"head": head, "summary": _summarise_file(path)}
+        fresh[path.stem] = entry
+    if fresh != cached:
+        _write_cache(ws, fresh)
+    return [entry["summary"] for entry in fresh.values()]
+
+
+def _summarise_file(path: Path) -> Summary:
+    events, _torn = parse_lines(path.read_bytes())
+    return summarise(events)
+
+
+def _head(path: Path) -> str | None:
+    """The `hash` of the last complete line, read from the file's tail."""
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        handle.seek(max(0, size - 4096))
+        tail = handle.read()
+    complete = tail[: tail.rfind(b"\n")]
+    last = complete.rsplit(b"\n", 1)[-1]
+    cut = last.rfind(b',"hash":"')
+    return last[cut + 9 : cut + 73].decode("ascii", "replace") if cut >= 0 else None
+
+
+def _read_cache(ws: Workspace) -> dict[str, dict[str, Any]]:
+    try:
+        data = orjson.loads((ws.logs / CACHE_FILE).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+        return {}
+    return dict(data.get("runs") or {})
+
+
+def _write_cache(ws: Workspace, runs: dict[str, dict[str, Any]]) -> None:
+    """Best effort: a report is still right without its cache (a read-only workspace, a race)."""
+    target = ws.logs / CACHE_FILE
+    temporary = target.with_name(f".{CACHE_FILE}.{os.getpid()}.tmp")
+    try:
+        ws.ensure_dir(ws.logs)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)
+            os.write(fd, orjson.dumps({"version": CACHE_VERSION, "runs": runs}))
+        finally:
+            os.close(fd)
+        os.replace(temporary, target)
+    except OSError:
+        return
+
+
+def median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
+
+
+def p90(values: list[float]) -> float | None:
+    """Nearest-rank 90th percentile."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[math.ceil(0.9 * len(ordered)) - 1]
+
+
+def figures(runs: list[Summary]) -> dict[str, Any]:
+    """The figures of a set of runs (one playbook, or all of them)."""
+    return {
+        "runs": len(runs),
+        "by_mode": dict(sorted(Counter(r["mode"] for r in runs).items())),
+        "metrics": _metric_figures(runs),
+        "breaches_by_owner": dict(sorted(Counter(o or "-" for r in runs for o in r["breaches"]).items())),
+        "expectations": _verdicts(v for r in runs for v in r["expectations"]),
+    }
+
+
+def _metric_figures(runs: list[Summary]) -> list[dict[str, Any]]:
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        for metric in run["metrics"]:
+            by_name.setdefault(metric["name"], []).append(metric)
+    return [_metric(name, rows) for name, rows in by_name.items()]
+
+
+def _metric(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    values = [float(r["value"]) for r in rows if r["value"] is not None]
+    verdicts = Counter(str(r["verdict"]) for r in rows)
+    decided = verdicts["met"] + verdicts["missed"]
+    return {
+        "name": name,
+        "runs": len(rows),
+        "measured": len(values),
+        "median": median(values),
+        "p90": p90(values),
+        "met": verdicts["met"],
+        "missed": verdicts["missed"],
+        "share_met": round(verdicts["met"] / decided, 4) if decided else None,
+    }
+
+
+def _verdicts(verdicts: Iterable[str]) -> dict[str, int]:
+    counts = Counter(verdicts)
+    return {verdict: counts[verdict] for verdict in ("met", "late", "missed", "pending")}
+
+
+def report(ws: Workspace, selection: Selection) -> dict[str, Any]:
+    """The `drill report` document: the selection, the overall figures and each playbook's."""
+    chosen = sorted((s for s in summaries(ws) if selection.admits(s)), key=lambda s: (s["started"], s["id"]))
+    playbooks = sorted({s["playbook"] for s in chosen})
+    return {
+        "since": selection.since,
+        "until": selection.until,
+        "playbook": selection.playbook,
+        "include_drills": selection.include_drills,
+        "overall": figures(chosen),
+        "playbooks": {p: figures([s for s in chosen if s["playbook"] == p]) for p in playbooks},
+        "series": _series(chosen),
+    }
+
+
+def _series(runs: list[Summary]) -> list[dict[str, Any]]:
+    """Each playbook metric's measured values over time, for charts."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for run in runs:
+        for metric in run["metrics"]:
+            key = (run["playbook"], metric["name"])
+            line = found.setdefault(key, {"playbook": key[0], "metric": key[1], "points": []})
+            if metric["value"] is not None:
+                line["points"].append({"started": run["started"], "value": metric["value"], "target": metric["target"]})
+    return list(found.values())
