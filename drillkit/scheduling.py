@@ -6,12 +6,13 @@ the tables' `changed` counter moves. The decisions themselves are made from the 
 the clock, so a crash or a restart at any moment changes nothing about what is owed:
 
 - every pass looks at the fires of each active schedule after its `handled_until` cursor;
-- the latest due fire starts if it is within the schedule's grace time (late, if the daemon
-  was down), after a random delay of up to the schedule's jitter chosen once and stored;
-- older due fires, or the latest one past its grace, are recorded `missed` in ONE ledger row
-  per pass and schedule: its nominal time is the most recent missed fire, `missed_from` the
-  first, and `missed_count` how many (counting stops at 1000, so a years-long outage of an
-  every-minute schedule costs the same as a short one);
+- each due fire within the schedule's grace time is claimed and starts (late, if the daemon
+  was down), after a random delay of up to the schedule's jitter chosen once and stored; at
+  most 100 a pass and schedule, the rest wait for the next pass (the cursor says where);
+- due fires past their grace are recorded `missed` in ONE ledger row per pass and schedule:
+  its nominal time is the most recent missed fire, `missed_from` the first, and
+  `missed_count` how many (counting stops at 1000, so a years-long outage of an every-minute
+  schedule costs the same as a short one);
 - a fire whose start would fall in a blackout window is recorded `blackout` and not started;
 - a claimed fire not yet started when the daemon stopped is started by the next pass (if
   within grace, else recorded missed), unless a drill of its scenario started by a scheduler
@@ -49,6 +50,7 @@ from drillkit.schedstore import Fire, Schedule, ScheduleStore
 from drillkit.workspace import FILE_MODE, Workspace
 
 MISSED_COUNT_LIMIT = 1000
+START_LIMIT = 100
 _TINY = timedelta(microseconds=1)
 
 
@@ -266,21 +268,19 @@ class Daemon:
                 timer.add_job(self._wake.set, "date", run_date=fire.start_at, id=job_id, misfire_grace_time=None)
 
     def _decide(self, schedule: Schedule, now: datetime) -> None:
-        """Claim, skip or miss the fires due since the schedule's cursor (module docstring)."""
+        """Miss, claim or skip the fires due since the schedule's cursor (module docstring)."""
         recurrence = schedule.recurrence()
-        latest = recurrence.last_between(schedule.handled_until, now)
-        if latest is None:
-            return
-        first = recurrence.next_after(schedule.handled_until) or latest
+        cutoff = now - timedelta(seconds=schedule.grace)
         rows: list[Fire] = []
-        if (now - latest).total_seconds() > schedule.grace:
-            rows.append(self._missed(schedule, first, latest, now))
-        else:
-            earlier = recurrence.last_between(schedule.handled_until, latest - _TINY)
-            if earlier is not None:
-                rows.append(self._missed(schedule, first, earlier, now))
-            rows.append(self._due(schedule, latest, now))
-        won = self._store.decide(rows, schedule.id, latest)
+        last_missed = recurrence.last_between(schedule.handled_until, cutoff - _TINY)
+        if last_missed is not None:
+            first = recurrence.next_after(schedule.handled_until) or last_missed
+            rows.append(self._missed(schedule, first, last_missed, now))
+        due = recurrence.fires(max(schedule.handled_until, cutoff - _TINY), now, START_LIMIT)
+        rows += [self._due(schedule, nominal, now) for nominal in due]
+        if not rows:
+            return
+        won = self._store.decide(rows, schedule.id, due[-1] if due else rows[0].nominal)
         for row, ours in zip(rows, won, strict=True):
             if ours:
                 self._report_decision(row)

@@ -174,15 +174,19 @@ def test_a_fire_past_its_grace_is_recorded_missed_with_the_whole_outage(
     assert [e["count"] for e in log_events(ws) if e["event"] == "fire.missed"] == [4]
 
 
-def test_within_grace_the_latest_fire_starts_late_and_the_older_ones_are_missed(
+def test_fires_within_grace_start_late_and_older_ones_are_missed(
     ws: Workspace, clock: VirtualClock, starter: FileStarter, daemon: Daemon
 ) -> None:
-    add(ws, ("cron", "*/10 * * * *"))
+    add(ws, ("cron", "*/10 * * * *"), grace=900)
     clock.set(NOW + timedelta(minutes=45))
     daemon.run_pass()
     fires = ledger(ws)
-    assert [(f.status, f.nominal.minute, f.missed_count) for f in fires] == [("missed", 30, 3), ("started", 40, None)]
-    assert starter.runs() == ["run-0000"]
+    assert [(f.status, f.nominal.minute, f.missed_count) for f in fires] == [
+        ("missed", 20, 2),
+        ("started", 30, None),
+        ("started", 40, None),
+    ]
+    assert starter.runs() == ["run-0000", "run-0001"]
 
 
 def test_a_ten_year_outage_of_an_every_minute_schedule_is_one_bounded_row(

@@ -1,0 +1,215 @@
+"""`drill schedule …` and `drill scheduler` as users run them: real processes, real drills."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from icalendar import Calendar
+
+from drillkit.clock import format_utc, parse_utc
+from drillkit.schedstore import Fire, ScheduleStore
+from drillkit.workspace import Workspace
+from tests.conftest import DRILL, FAKE_NOW, Drill, read_events
+
+SCENARIO = "core-outage-q4"
+
+
+def ledger(root: Path) -> list[Fire]:
+    store = ScheduleStore.open(Workspace(root))
+    try:
+        return store.fires()
+    finally:
+        store.close()
+
+
+def log_events(root: Path) -> list[dict[str, Any]]:
+    path = root / "logs" / "scheduler.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def drill_runs(root: Path) -> list[str]:
+    """Runs whose first event was written whole."""
+    runs = root / "logs" / "runs"
+    return sorted(p.stem for p in runs.glob("*.jsonl") if p.read_bytes().split(b"\n", 1)[0].endswith(b"}"))
+
+
+@contextmanager
+def daemon(drill: Drill) -> Iterator[subprocess.Popen[str]]:
+    """A real `drill scheduler`, waited for until it logs its start, stopped with SIGTERM after."""
+    process = subprocess.Popen(
+        [str(DRILL), "scheduler"], env=drill.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not any(e["event"] == "scheduler.started" for e in log_events(drill.root)):
+            assert process.poll() is None, "scheduler exited early"
+            assert time.monotonic() < deadline, "scheduler did not start"
+            time.sleep(0.05)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+
+
+def test_add_list_pause_resume_remove(drill: Drill) -> None:
+    added = drill("schedule", "add", SCENARIO, "--cron", "0 9 * * mon", "--tz", "Asia/Shanghai", ok=True)
+    assert added.stdout == f"{SCENARIO}\n"
+    drill("schedule", "add", SCENARIO, "--every", "30d", "--id", "monthly", ok=True)
+    listed = json.loads(drill("--tz", "Europe/Berlin", "schedule", "list", "--json", ok=True).stdout)
+    assert [r["id"] for r in listed] == [SCENARIO, "monthly"]
+    weekly = listed[0]
+    assert weekly["next_fire"] == "2026-11-30T01:00:00.000Z"
+    assert weekly["next_fire_local"] == "2026-11-30 02:00:00 CET"
+    assert listed[1]["expr"] == "30d"
+    drill("schedule", "pause", "monthly", ok=True)
+    text = drill("schedule", "list", ok=True).stdout
+    assert "paused" in text
+    assert "2026-11-30 01:00:00 UTC" in text
+    drill("schedule", "resume", "monthly", ok=True)
+    drill("schedule", "remove", SCENARIO, ok=True)
+    assert [r["id"] for r in json.loads(drill("schedule", "list", "--json", ok=True).stdout)] == ["monthly"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["schedule", "add", SCENARIO], "exactly one of"),
+        (["schedule", "add", SCENARIO, "--cron", "61 * * * *"], "out of range"),
+        (["schedule", "add", SCENARIO, "--every", "90"], "no unit"),
+        (["schedule", "add", "nope", "--at", "2027-01-01T09:00"], "no scenario"),
+        (["schedule", "add", SCENARIO, "--at", "2027-01-01T09:00", "--tz", "Mars/Base"], "unknown time zone"),
+        (["schedule", "pause", "nope"], "no schedule 'nope'"),
+    ],
+)
+def test_bad_schedule_commands_exit_2_with_one_line(drill: Drill, args: list[str], message: str) -> None:
+    done = drill(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""
+
+
+def test_ics_export_has_one_event_per_upcoming_fire_in_its_zone(drill: Drill, tmp_path: Path) -> None:
+    drill("schedule", "add", SCENARIO, "--cron", "30 2 * * *", "--tz", "America/New_York", ok=True)
+    drill("schedule", "add", SCENARIO, "--at", "2027-03-01T10:00", "--tz", "Asia/Shanghai", "--id", "q1", ok=True)
+    out = tmp_path / "drills.ics"
+    drill("schedule", "export", "--format", "ics", "-o", str(out), ok=True)
+    calendar = Calendar.from_ical(out.read_bytes())
+    events = list(calendar.walk("VEVENT"))
+    daily = [e for e in events if str(e["UID"]).startswith(f"{SCENARIO}-")]
+    assert len(daily) == 366
+    assert len(events) == 367
+    starts = [e.decoded("DTSTART") for e in daily]
+    assert all(str(s.tzinfo) == "America/New_York" for s in starts)
+    assert {(s.hour, s.minute) for s in starts} == {(2, 30), (3, 0)}  # 03:00 on the spring-forward day
+    [q1] = [e for e in events if str(e["UID"]).startswith("q1-")]
+    assert q1.decoded("DTSTART").astimezone(UTC) == datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
+    assert str(q1["SUMMARY"]).startswith("[DRILL / 演练]")
+    assert {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")} == {"America/New_York", "Asia/Shanghai"}
+
+
+@pytest.mark.slow
+def test_a_schedule_added_while_the_daemon_runs_starts_one_drill_on_time(drill: Drill) -> None:
+    with daemon(drill) as process:
+        due = (datetime.now(UTC) + timedelta(seconds=5)).replace(microsecond=0)
+        drill("schedule", "add", SCENARIO, "--at", due.isoformat(), "--tz", "UTC", "--id", "soon", ok=True)
+        deadline = time.monotonic() + 12
+        while not drill_runs(drill.root) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert process.poll() is None
+    assert process.returncode == 0
+    [run] = drill_runs(drill.root)
+    started = parse_utc(read_events(drill.root / "logs" / "runs" / f"{run}.jsonl")[0]["ts"])
+    assert timedelta(0) <= started - due < timedelta(seconds=1)
+    [fire] = ledger(drill.root)
+    assert (fire.status, fire.run, fire.nominal) == ("started", run, due)
+    events = log_events(drill.root)
+    assert [e["run"] for e in events if e["event"] == "fire.started"] == [run]
+    assert events[-1]["event"] == "scheduler.stopped"
+
+
+@pytest.mark.slow
+def test_two_schedulers_at_once_one_runs_the_other_exits_3(drill: Drill) -> None:
+    both = [
+        subprocess.Popen([str(DRILL), "scheduler"], env=drill.env(), stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    deadline = time.monotonic() + 15
+    while all(p.poll() is None for p in both) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    refused = [p for p in both if p.poll() is not None]
+    running = [p for p in both if p.poll() is None]
+    assert [p.returncode for p in refused] == [3]
+    assert len(running) == 1
+    assert "another scheduler" in refused[0].communicate()[1]
+    running[0].send_signal(signal.SIGTERM)
+    running[0].communicate(timeout=15)
+    assert running[0].returncode == 0
+
+
+def _fake(minutes: float) -> str:
+    return format_utc(parse_utc(FAKE_NOW) + timedelta(minutes=minutes))
+
+
+def _accounted(fires: list[Fire], schedule: str) -> list[int]:
+    """Minutes after FAKE_NOW of every fire the ledger accounts for, a missed row counting for its range."""
+    base = parse_utc(FAKE_NOW)
+    minutes: list[int] = []
+    for fire in (f for f in fires if f.schedule == schedule):
+        first = fire.missed_from or fire.nominal
+        minutes += range(
+            int((first - base).total_seconds() // 60), int((fire.nominal - base).total_seconds() // 60) + 1
+        )
+    return sorted(minutes)
+
+
+@pytest.mark.slow
+def test_kill_9_around_fire_times_never_doubles_or_drops_a_fire(drill: Drill) -> None:
+    drill(
+        "schedule", "add", SCENARIO, "--cron", "* * * * *", "--tz", "UTC", "--id", "minutely", DRILL_FAKE_NOW=FAKE_NOW
+    )
+    drill(
+        "schedule",
+        "add",
+        "dns-outage-drill",
+        "--every",
+        "1m",
+        "--jitter",
+        "30s",
+        "--id",
+        "jittery",
+        DRILL_FAKE_NOW=FAKE_NOW,
+    )
+    chance = random.Random(6)
+    for cycle in range(1, 51):
+        process = subprocess.Popen(
+            [str(DRILL), "scheduler", "--once"],
+            env=drill.env(DRILL_FAKE_NOW=_fake(cycle + 0.01)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            process.wait(timeout=chance.uniform(0.15, 0.6))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(51.01))
+    drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(51.75))
+    fires = ledger(drill.root)
+    assert {f.status for f in fires} <= {"started", "missed"}
+    started = [f.run for f in fires if f.status == "started"]
+    assert len(started) == len(set(started))
+    assert sorted(r for r in started if r) == drill_runs(drill.root)
+    for schedule in ("minutely", "jittery"):
+        assert _accounted(fires, schedule) == list(range(1, 52)), schedule
