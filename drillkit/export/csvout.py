@@ -1,4 +1,9 @@
-"""The record as CSV: one row per event (SPEC §6 columns), UTF-8, times as recorded (UTC)."""
+"""The record as CSV: one row per event (SPEC §6 columns), UTF-8, times as recorded (UTC).
+
+A drill's or simulation's `run.started` row carries the `DRILL / 演练` mark in its detail. Text
+cells that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`) get a
+leading apostrophe, so opening the file never runs anything from the record.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import csv
 import io
 
 from drillkit.engine import Event
-from drillkit.export.lines import detail
+from drillkit.export.lines import DRILL_MARK, detail
 
 COLUMNS = ["seq", "ts", "t", "event", "actor", "role", "state_from", "state_to", "trigger", "item", "detail"]
 
@@ -20,17 +25,24 @@ def render(events: list[Event]) -> str:
 
 
 def _row(event: Event) -> list[object]:
-    started = event["event"] == "run.started"
-    return [
-        event["seq"],
-        event["ts"],
-        event["t"],
-        event["event"],
-        event["actor"],
-        event.get("role") or "",
-        event.get("from", "") if event["event"] == "transition" else "",
-        event["state"] if started else event.get("to", "") if event["event"] == "transition" else "",
-        event.get("trigger") or "",
-        event.get("item") or "",
-        detail(event),
-    ]
+    state_from, state_to = _states(event)
+    text = [event["actor"], event.get("role") or "", state_from, state_to, event.get("trigger") or ""]
+    text += [event.get("item") or "", _detail(event)]
+    return [event["seq"], event["ts"], event["t"], event["event"], *(_inert(cell) for cell in text)]
+
+
+def _states(event: Event) -> tuple[str, str]:
+    if event["event"] == "transition":
+        return event["from"], event["to"]
+    if event["event"] == "run.started":
+        return "", event["state"]
+    return "", ""
+
+
+def _detail(event: Event) -> str:
+    drill = event["event"] == "run.started" and event["mode"] != "incident"
+    return (f"[{DRILL_MARK}] " if drill else "") + detail(event)
+
+
+def _inert(cell: str) -> str:
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell
