@@ -15,9 +15,10 @@ the clock, so a crash or a restart at any moment changes nothing about what is o
   schedule costs the same as a short one);
 - a fire whose start would fall in a blackout window is recorded `blackout` and not started;
 - a claimed fire not yet started when the daemon stopped is started by the next pass (if
-  within grace, else recorded missed), unless a drill of its scenario started by a scheduler
-  since the claim is found without a ledger row: a crash between starting the drill and
-  writing the run id leaves exactly that, and the run is linked instead of started again.
+  within grace, else recorded missed), unless a drill of its scenario, started by the
+  scheduler at or after the fire's start time, is found without a ledger row: a crash between
+  starting the drill and writing the run id leaves exactly that, and the run is linked
+  instead of started again.
 
 Everything it does goes to `logs/scheduler.jsonl`, one JSON object a line, through a
 structlog logger configured here and nowhere else.
@@ -86,14 +87,16 @@ class DrillStarter:
         return start_drill(self._ws, scenario_id, clock=self._clock, by="scheduler", detach=True)
 
     def started_since(self, scenario_id: str, since: datetime) -> list[str]:
-        from drillkit.record import run_summaries
+        """Drills of the scenario that a scheduler started at or after `since`."""
+        from drillkit.record import RunRecord, run_summaries
 
         floor = format_utc(since.replace(microsecond=0))
-        return [
+        candidates = [
             s.id
             for s in run_summaries(self._ws)
             if s.mode == "drill" and s.scenario == scenario_id and s.started >= floor
         ]
+        return [run for run in candidates if RunRecord(self._ws, run).read()[0].get("actor") == "scheduler"]
 
 
 class RunConducting:
@@ -353,7 +356,7 @@ class Daemon:
         if (fire.schedule, fire.nominal) in self._claimed_here:
             return None
         linked = self._store.linked_runs()
-        found = [r for r in self.starter.started_since(schedule.scenario, fire.decided_at) if r not in linked]
+        found = [r for r in self.starter.started_since(schedule.scenario, fire.start_at) if r not in linked]
         return min(found, default=None)
 
     def _conduct(self) -> float:
