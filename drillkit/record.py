@@ -39,7 +39,7 @@ FORMAT_VERSION = 1
 GENESIS = "0" * 64
 HASH_MARK = b',"hash":"'
 RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+-[0-9a-f]{4}$")
-FREE_TEXT = frozenset({"message", "note", "text", "reason", "title", "label"})
+FREE_TEXT = frozenset({"message", "note", "text", "reason", "title", "label", "error"})
 _HEAD = ("v", "seq", "ts", "t", "run", "event", "actor", "role")
 
 
@@ -231,11 +231,16 @@ class RunRecord:
             events, torn = parse_lines(data)
             if not events:
                 raise RecordError(f"run {self.run_id} has no complete first event")
-            repaired = self._set_aside(fd, torn, len(data)) if torn else []
-            drafts = repaired + decide(events)
+            chunks, new_aside = self._unrecorded_tails(events, torn)
+            drafts = [_repaired(chunk, self._aside.name) for chunk in chunks] + decide(events)
             if not drafts:
                 return []
             lines = render_lines(self._chain(events), self._redactor(), drafts, clock.now())
+            # decided and rendered first: the torn tail leaves the record right before the write
+            if new_aside:
+                self._write_aside(new_aside)
+            if torn:
+                os.ftruncate(fd, len(data) - len(torn))
             _write_all(fd, b"".join(lines))
         return [orjson.loads(line) for line in lines]
 
@@ -251,18 +256,34 @@ class RunRecord:
         finally:
             os.close(fd)
 
-    def _set_aside(self, fd: int, torn: bytes, size: int) -> list[Event]:
-        """Move a torn last line to `<run>.jsonl.torn`, truncate it away, and say so."""
-        aside = self.path.with_name(self.path.name + ".torn")
-        side = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    @property
+    def _aside(self) -> Path:
+        return self.path.with_name(self.path.name + ".torn")
+
+    def _unrecorded_tails(self, events: list[Event], torn: bytes) -> tuple[list[bytes], bytes]:
+        """Torn tails to record now, and what to add to `<run>.jsonl.torn`.
+
+        A process killed after setting a tail aside but before its append was written left bytes
+        in the `.torn` file that no `record.repaired` accounts for: they are recorded now, and a
+        tail already set aside but not yet cut from the record is not set aside twice.
+        """
+        accounted = sum(int(e.get("bytes", 0)) + 1 for e in events if e.get("event") == "record.repaired")
+        try:
+            unrecorded = self._aside.read_bytes()[accounted:]
+        except FileNotFoundError:
+            unrecorded = b""
+        chunks = unrecorded.split(b"\n")[:-1]
+        if not torn or (chunks and chunks[-1] == torn):
+            return chunks, b""
+        return [*chunks, torn], torn + b"\n"
+
+    def _write_aside(self, data: bytes) -> None:
+        side = os.open(self._aside, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
         try:
             os.fchmod(side, FILE_MODE)
-            _write_all(side, torn + b"\n")
+            _write_all(side, data)
         finally:
             os.close(side)
-        os.ftruncate(fd, size - len(torn))
-        os.fsync(fd)
-        return [{"event": "record.repaired", "actor": "system", "role": None, "bytes": len(torn), "file": aside.name}]
 
     def _chain(self, events: list[Event]) -> Chain:
         first, last = events[0], events[-1]
@@ -286,6 +307,10 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _repaired(torn: bytes, file: str) -> Event:
+    return {"event": "record.repaired", "actor": "system", "role": None, "bytes": len(torn), "file": file}
 
 
 def _read_fd(fd: int) -> bytes:
