@@ -205,3 +205,32 @@ def test_files_0640_and_folders_0750_whatever_the_umask(tmp_path: Path, umask: i
             continue
         want = 0o750 if item.is_dir() else 0o640
         assert stat.S_IMODE(item.stat().st_mode) == want, f"{item.relative_to(tmp_path)} with umask {umask:03o}"
+
+
+def test_tail_set_aside_by_a_killed_process_is_still_recorded(drill: Drill) -> None:
+    """Killed after moving a torn tail to `.torn` but before its append: the next append records it."""
+    run = drill.open()
+    path = drill.record(run)
+    aside = path.with_name(path.name + ".torn")
+    aside.write_bytes(b'{"v":1,"seq":2,"t\n')  # set aside, record already cut, no record.repaired yet
+    drill("note", run, "next", "--by", "bob", ok=True)
+    events = drill.events(run)
+    assert [(e["event"], e.get("bytes")) for e in events] == [
+        ("run.started", None),
+        ("record.repaired", 17),
+        ("note", None),
+    ]
+    assert aside.read_bytes() == b'{"v":1,"seq":2,"t\n'
+
+
+def test_tail_set_aside_but_not_yet_cut_is_not_set_aside_twice(drill: Drill) -> None:
+    """Killed after writing `.torn` but before cutting the record: the tail is moved once, recorded once."""
+    run = drill.open()
+    path = drill.record(run)
+    aside = path.with_name(path.name + ".torn")
+    _tear(path, b'{"v":1,"seq":2,"t')
+    aside.write_bytes(b'{"v":1,"seq":2,"t\n')
+    drill("note", run, "next", "--by", "bob", ok=True)
+    assert aside.read_bytes() == b'{"v":1,"seq":2,"t\n'
+    kinds = [(e["event"], e.get("bytes")) for e in drill.events(run)]
+    assert kinds == [("run.started", None), ("record.repaired", 17), ("note", None)]
