@@ -17,6 +17,8 @@ from typing import Any
 
 MARK = b',"hash":"'
 GENESIS = "0" * 64
+# After run.ended only the outcomes of notifications (and a repair note) may follow.
+AFTER_END = {"notify.sent", "notify.failed", "record.repaired"}
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,12 @@ def verify_bytes(data: bytes, key: bytes | None = None) -> Result:
     prev, ended = GENESIS, False
     for number, line in enumerate(lines, start=1):
         event = _event(line, key if hmac_chain else None)
-        problem = "ended" if ended else event if isinstance(event, str) else _problem(number, event, prev)
+        if isinstance(event, str):
+            return Result("tampered", len(lines), number, event)
+        problem = _problem(number, event, prev)
+        if problem is None and ended and event.get("event") not in AFTER_END:
+            problem = "ended"
         if problem is not None:
             return Result("tampered", len(lines), number, problem)
-        assert isinstance(event, dict)
-        prev, ended = event["hash"], event.get("event") == "run.ended"
+        prev, ended = event["hash"], ended or event.get("event") == "run.ended"
     return Result("ok" if ended else "open", len(lines))
