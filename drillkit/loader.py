@@ -22,6 +22,7 @@ from drillkit.model import FILE_ID_PATTERN
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
+MAX_PROBLEMS = 200  # per file: a file with 60,000 stray keys says so in 201 lines, not 60,000
 _PLAIN_TAGS = {None, "!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _Loader: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
@@ -171,7 +172,11 @@ def to_model(doc: Document, model: type[M]) -> tuple[M | None, list[Problem]]:
     try:
         return model.model_validate(doc.data), []
     except ValidationError as exc:
-        return None, [_schema_problem(doc, error) for error in exc.errors(include_url=False)]
+        errors = exc.errors(include_url=False)
+    problems = [_schema_problem(doc, error) for error in errors[:MAX_PROBLEMS]]
+    if len(errors) > MAX_PROBLEMS:
+        problems.append(doc.problem((), f"... and {len(errors) - MAX_PROBLEMS} more problems in this file"))
+    return None, problems
 
 
 def _schema_problem(doc: Document, error: Any) -> Problem:

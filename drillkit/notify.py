@@ -588,30 +588,20 @@ class Outbox:
     def _record(self, run_id: str, name: str, seq: int, outcome: Outcome) -> None:
         """Append the outcome unless one is already recorded for (name, seq).
 
-        `drill verify` refuses any event after `run.ended`, so an outcome that arrives once the
-        run has ended is reported instead of recorded.
+        Outcomes may follow `run.ended`: the run's last events are delivered after it ends.
         """
         from drillkit.record import RunRecord
 
         draft = outcome_draft(name, seq, outcome)
-        ended = False
 
         def decide(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            nonlocal ended
-            if (name, seq) in delivered(events):
-                return []
-            ended = any(event.get("event") == "run.ended" for event in events)
-            return [] if ended else [draft]
+            return [] if (name, seq) in delivered(events) else [draft]
 
         try:
             RunRecord(self._ws, run_id).append(decide, self._clock)
         except DrillError as err:
             self._report(f"drill: notifier {name}: cannot record the outcome for event {seq} of run {run_id}: {err}")
             return
-        if ended:
-            self._report(
-                f"drill: notifier {name}: {describe_outcome(outcome)} for event {seq} of run {run_id}, after it ended"
-            )
 
 
 def describe_outcome(outcome: Outcome) -> str:

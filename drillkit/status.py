@@ -28,13 +28,8 @@ def status_document(rs: RunState, events: list[Event], now: datetime) -> dict[st
         "speed": rs.speed,
         "in_state_for": round(now_t - rs.entered, 3),
         "outcome": rs.outcome,
-        "allowed_triggers": {
-            role: rs.allowed_triggers(role)
-            for role in [*rs.playbook.roles, None]
-            if role is None or role in rs.participants
-        }
-        if not rs.ended
-        else {},
+        "allowed_triggers": {} if rs.ended else {role: rs.allowed_triggers(role) for role in rs.participants},
+        "allowed_without_role": [] if rs.ended else rs.allowed_triggers(None),
         "open_items": rs.open_items(),
         "deadlines": [] if rs.ended else _deadlines(rs, now_t),
         "breaches": [_breach(e) for e in events if e["event"] == "deadline.breached"],

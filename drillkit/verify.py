@@ -17,6 +17,8 @@ from drillkit.errors import UsageError
 from drillkit.record import GENESIS, HASH_MARK, RUN_ID, line_hash
 
 _HEX = frozenset("0123456789abcdef")
+# Deliveries of a run's last events finish after it ends; their outcomes still belong in its record.
+AFTER_END = frozenset({"notify.sent", "notify.failed", "record.repaired"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,16 +75,17 @@ def _walk(run: str, lines: list[bytes], key: bytes | None) -> tuple[str | None, 
         raise _Bad(1, "the record is empty")
     chain_key = _chain_key(run, lines[0], key)
     for number, line in enumerate(lines, start=1):
-        if ended:
-            raise _Bad(number, "an event follows run.ended")
         event = _check_line(number, line, prev, chain_key)
         if number == 1 and event.get("event") != "run.started":
             raise _Bad(1, "the first event is not run.started")
         if event.get("run") != run:
             raise _Bad(number, f"run is {event.get('run')!r}, not {run!r}")
-        ended = event.get("event") == "run.ended"
-        if ended and (event.get("events") != number or event.get("head") != prev):
-            raise _Bad(number, "run.ended does not match the record (events or head)")
+        if ended and event.get("event") not in AFTER_END:
+            raise _Bad(number, f"{event.get('event')} follows run.ended (only notification outcomes may)")
+        if event.get("event") == "run.ended":
+            if event.get("events") != number or event.get("head") != prev:
+                raise _Bad(number, "run.ended does not match the record (events or head)")
+            ended = True
         prev = event["hash"]
     return prev, ended
 

@@ -35,6 +35,7 @@ from drillkit.notify import (
 )
 from drillkit.payloads import DRILL_MARK, Message
 from drillkit.record import RunRecord
+from drillkit.verify import verify_file
 from drillkit.workspace import Workspace
 
 RUN = "20260301T080000Z-core-network-outage-1a2b"
@@ -585,14 +586,14 @@ def test_a_connection_refused_is_retried_and_named_by_host_only() -> None:
     assert "abcdef123456" not in str(outcome.error)
 
 
-def test_an_outcome_after_the_run_ended_is_reported_not_recorded(ws: Workspace, hook: Hook) -> None:
+def test_the_outcome_for_run_ended_is_recorded_after_it(ws: Workspace, hook: Hook) -> None:
     record = start_run(ws)
     ended = {"event": "run.ended", "actor": "system", "role": None, "outcome": "aborted", "reason": "test"}
     record.append(lambda events: [ended], CLOCK)
-    reports: list[str] = []
-    outbox = Outbox(ws, CLOCK, [webhook(hook.url, events=["run.ended"])], report=reports.append)
+    outbox = Outbox(ws, CLOCK, [webhook(hook.url, events=["run.ended"])])
     assert outbox.poll(RUN, record.read()) == 1
     assert outbox.close(10)
     assert len(hook.got) == 1
-    assert record.read()[-1]["event"] == "run.ended"
-    assert reports == [f"drill: notifier noc-group: sent (1 attempt) for event 3 of run {RUN}, after it ended"]
+    last = record.read()[-1]
+    assert (last["event"], last["of"], last["notifier"]) == ("notify.sent", 3, "noc-group")
+    assert verify_file(record.path, None).verdict == "ok"

@@ -127,7 +127,6 @@ def test_rejected_command_after_a_deadline_writes_nothing(drill: Drill) -> None:
     assert path.read_bytes() == before
 
 
-@pytest.mark.xfail(strict=True, reason="status.py puts a None key in allowed_triggers; orjson cannot dump it")
 def test_status_json_for_one_run(drill: Drill) -> None:
     run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
     drill("act", run, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
@@ -141,7 +140,6 @@ def test_status_json_for_one_run(drill: Drill) -> None:
     assert isinstance(doc["deadlines"], list)
 
 
-@pytest.mark.xfail(strict=True, reason="status.py puts a None key in allowed_triggers; orjson cannot dump it")
 def test_status_json_without_run_lists_open_runs(drill: Drill) -> None:
     first = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
     second = drill.open(DRILL_FAKE_NOW=FAKE_NOW)

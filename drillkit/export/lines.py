@@ -61,7 +61,9 @@ def status_text(doc: dict[str, Any], zone: str) -> str:
     if doc["outcome"]:
         lines.append(f"  ended: {doc['outcome']}")
     for role, triggers in doc["allowed_triggers"].items():
-        lines.append(f"  allowed for {role or 'anyone without a role'}: {', '.join(triggers) or '(none)'}")
+        lines.append(f"  allowed for {role}: {', '.join(triggers) or '(none)'}")
+    if not doc["outcome"]:
+        lines.append(f"  allowed without a role: {', '.join(doc['allowed_without_role']) or '(none)'}")
     lines.append(f"  open checklist items: {', '.join(doc['open_items']) or '(none)'}")
     for deadline in doc["deadlines"]:
         left = deadline["left"]
