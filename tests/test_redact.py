@@ -1,0 +1,81 @@
+"""Personal data is masked in free text before it is written or hashed (SPEC §4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drillkit.redact import Redactor
+from tests.conftest import FAKE_NOW, Drill
+
+MOBILE = "13812345678"
+RESIDENT_ID = "11010519491231002X"  # checksum-valid
+EMAIL = "zhang.wei@example.com"
+IMSI = "460001234567890"
+
+
+def test_note_is_masked_in_the_record_and_structured_fields_are_not(drill: Drill) -> None:
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    text = f"caller {MOBILE}, id {RESIDENT_ID}, mail {EMAIL}, imsi {IMSI}"
+    drill("note", run, text, "--by", "bob", ok=True, DRILL_FAKE_NOW="2026-11-29T08:00:12.345Z")
+    raw = drill.record(run).read_text(encoding="utf-8")
+    for secret in (MOBILE, RESIDENT_ID, EMAIL, IMSI, "zhang.wei"):
+        assert secret not in raw
+    note = drill.events(run)[-1]
+    assert note["text"] == "caller 138****5678, id 110105********002X, mail z***@example.com, imsi 46000******7890"
+    assert (note["ts"], note["t"], note["run"], note["seq"]) == ("2026-11-29T08:00:12.345Z", 12.345, run, 2)
+    assert len(note["hash"]) == 64
+    assert note["prev"] == drill.events(run)[0]["hash"]
+
+
+def test_masking_covers_titles_reasons_and_check_notes(drill: Drill) -> None:
+    run = drill.open("--title", f"outage reported by {MOBILE}")
+    drill("check", run, "bridge", "--by", "alice", "--note", f"bridge host {EMAIL}", ok=True)
+    drill("severity", run, "I", "--by", "alice", "--reason", f"VIP {RESIDENT_ID} affected", ok=True)
+    drill("abort", run, "--by", "alice", "--reason", "call back +86 138-1234-5678", ok=True)
+    raw = drill.record(run).read_text(encoding="utf-8")
+    for secret in (MOBILE, RESIDENT_ID, EMAIL, "138-1234-5678"):
+        assert secret not in raw
+    events = drill.events(run)
+    assert events[0]["title"] == "outage reported by 138****5678"
+    assert events[0]["run"] == run  # the run id (digits and all) is untouched
+
+
+def test_extra_patterns_from_drill_toml(workspace: Path) -> None:
+    (workspace / "drill.toml").write_text('[redact]\npatterns = ["TICKET-[0-9]+"]\n', encoding="utf-8")
+    drill = Drill(workspace)
+    run = drill.open()
+    drill("note", run, "see TICKET-4711", "--by", "bob", ok=True)
+    assert drill.events(run)[-1]["text"] == "see ***********"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (MOBILE, "138****5678"),
+        ("+8613812345678", "138****5678"),
+        (RESIDENT_ID.lower(), "110105********002x"),
+        (EMAIL, "z***@example.com"),
+        (IMSI, "46000******7890"),
+        ("490154203237518", "49015******7518"),  # Luhn-valid IMEI
+    ],
+)
+def test_masks(text: str, masked: str) -> None:
+    assert Redactor()(f"x {text} y") == f"x {masked} y"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "110105194912310021",  # 18 digits, wrong checksum: not a resident ID
+        "12812345678",  # not a mobile prefix
+        "2026-11-29T08:00:00.000Z",
+        "20261129T080000Z-core-network-outage-1a2b",
+        "a" * 64,
+        "490154203237519",  # 15 digits, neither IMSI nor Luhn-valid
+        "call 1381234567",  # ten digits
+    ],
+)
+def test_leaves_other_text_alone(text: str) -> None:
+    assert Redactor()(text) == text
