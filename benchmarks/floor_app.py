@@ -9,7 +9,9 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(name="floor", no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    name="floor", no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False, rich_markup_mode=None
+)
 
 
 @app.callback()
