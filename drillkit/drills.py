@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drillkit.clock import Clock
 from drillkit.plans import Plans
-from drillkit.runs import parse_assignments, start_run
+from drillkit.runs import parse_assignments, start_run, started_draft
 from drillkit.workspace import Workspace
 
 
@@ -16,20 +16,11 @@ def start_drill(
     by: str = "scheduler",
     assignments: list[str] | None = None,
     speed: float = 1.0,
-    detach: bool = True,
 ) -> str:
     """Write the drill's `run.started` and return its run id (conducting is the caller's)."""
     scenario, pb = Plans(ws).scenario(scenario_id)
     people = dict(scenario.participants) | parse_assignments(assignments or [], pb)
-    run_id, _ = start_run(
-        ws,
-        clock,
-        pb=pb,
-        mode="drill",
-        severity=scenario.severity,
-        by=by,
-        scenario=scenario,
-        participants=people,
-        speed=speed,
+    first = started_draft(
+        ws, pb=pb, mode="drill", severity=scenario.severity, by=by, scenario=scenario, participants=people, speed=speed
     )
-    return run_id
+    return start_run(ws, clock, first)

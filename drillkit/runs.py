@@ -37,35 +37,13 @@ def parse_assignments(pairs: list[str], pb: Playbook) -> dict[str, str]:
     return found
 
 
-def start_run(
-    ws: Workspace,
-    clock: Clock,
-    *,
-    pb: Playbook,
-    mode: str,
-    severity: str,
-    by: str,
-    title: str | None = None,
-    scenario: Scenario | None = None,
-    participants: dict[str, str] | None = None,
-    speed: float = 1.0,
-) -> tuple[str, Event]:
-    """Write `run.started` for a new run; returns its id and the event."""
-    first = started_draft(
-        ws,
-        pb=pb,
-        mode=mode,
-        severity=severity,
-        by=by,
-        title=title,
-        scenario=scenario,
-        participants=participants,
-        speed=speed,
-    )
+def start_run(ws: Workspace, clock: Clock, first: Event) -> str:
+    """Write a new run's `run.started` (from `started_draft`) under a fresh run id; the id."""
     for _attempt in range(8):
-        record = RunRecord(ws, new_run_id(pb.playbook, clock))
+        record = RunRecord(ws, new_run_id(first["playbook"]["playbook"], clock))
         if not record.exists():
-            return record.run_id, record.create(first, clock)
+            record.create(first, clock)
+            return record.run_id
     raise UsageError("could not find a free run id; try again")  # pragma: no cover - 8 collisions of 16 bits
 
 
@@ -123,8 +101,8 @@ def open_incident(
 
     pb = Plans(ws).playbook(playbook_id)
     people = parse_assignments(assignments, pb)
-    run_id, _ = start_run(ws, clock, pb=pb, mode="incident", severity=severity, by=by, title=title, participants=people)
-    return run_id
+    first = started_draft(ws, pb=pb, mode="incident", severity=severity, by=by, title=title, participants=people)
+    return start_run(ws, clock, first)
 
 
 def apply(ws: Workspace, clock: Clock, run_id: str, command: Command | None) -> list[Event]:

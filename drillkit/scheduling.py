@@ -84,7 +84,7 @@ class DrillStarter:
     def start(self, scenario_id: str) -> str:
         from drillkit.drills import start_drill
 
-        return start_drill(self._ws, scenario_id, clock=self._clock, by="scheduler", detach=True)
+        return start_drill(self._ws, scenario_id, clock=self._clock, by="scheduler")
 
     def started_since(self, scenario_id: str, since: datetime) -> list[str]:
         """Drills of the scenario that a scheduler started at or after `since`."""
