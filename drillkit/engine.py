@@ -15,6 +15,7 @@ from typing import Any
 from drillkit.clock import parse_utc
 from drillkit.machine import Attempt, PlanMachine
 from drillkit.model import Playbook, Scenario, for_severity
+from drillkit.record import AFTER_END
 
 Event = dict[str, Any]
 LATE_AFTER = 1.0  # wall seconds after which a delivery counts as late
@@ -114,6 +115,16 @@ class RunState:
 
     def open_items(self) -> list[str]:
         return [item for item in self.playbook.checklist_owner() if item not in self.checks]
+
+
+def last_event(events: list[Event]) -> Event:
+    """`run.ended` when the run has ended (notification outcomes may follow it), else the last event."""
+    for event in reversed(events):
+        if event["event"] == "run.ended":
+            return event
+        if event["event"] not in AFTER_END:
+            break
+    return events[-1]
 
 
 def effective_t(event: Event) -> float:

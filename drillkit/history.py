@@ -7,7 +7,7 @@ from drillkit.workspace import Workspace
 
 def last_drills(ws: Workspace) -> dict[str, str]:
     """Playbook id → start time (UTC, RFC 3339) of its latest drill run."""
-    from drillkit.record import run_summaries
+    from drillkit.runlist import run_summaries
 
     latest: dict[str, str] = {}
     for summary in run_summaries(ws):

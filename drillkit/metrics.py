@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drillkit.engine import Event, RunState, effective_t
+from drillkit.engine import Event, RunState, effective_t, last_event
 from drillkit.model import Expect, Inject, Playbook, for_severity
 
 
@@ -33,7 +33,7 @@ def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, An
 
 
 def _run(rs: RunState, events: list[Event]) -> dict[str, Any]:
-    first, last = events[0], events[-1]
+    first, last = events[0], last_event(events)
     return {
         "id": rs.run,
         "mode": rs.mode,
@@ -189,7 +189,7 @@ def state_spans(events: list[Event]) -> list[Span]:
             t = effective_t(event)
             spans.append(Span(state, entered, t, True))
             state, entered = event["to"], t
-    end = max(entered, float(events[-1]["t"]))
+    end = max(entered, float(last_event(events)["t"]))
     spans.append(Span(state, entered, end, False))
     return spans
 

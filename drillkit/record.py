@@ -39,6 +39,8 @@ FORMAT_VERSION = 1
 GENESIS = "0" * 64
 HASH_MARK = b',"hash":"'
 RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+-[0-9a-f]{4}$")
+# Deliveries of a run's last events finish after it ends; their outcomes still belong in its record.
+AFTER_END = frozenset({"notify.sent", "notify.failed", "record.repaired"})
 FREE_TEXT = frozenset({"message", "note", "text", "reason", "title", "label", "error"})
 _HEAD = ("v", "seq", "ts", "t", "run", "event", "actor", "role")
 
@@ -327,68 +329,3 @@ def _write_all(fd: int, data: bytes) -> None:
         os.fsync(fd)
     except OSError as exc:
         raise RecordError(f"cannot write the record: {exc.strerror}") from None
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunSummary:
-    id: str
-    mode: str
-    playbook: str
-    title: str
-    severity: str
-    scenario: str | None
-    started: str
-    ended: str | None
-    outcome: str | None
-
-
-def run_summaries(ws: Workspace) -> list[RunSummary]:
-    """Every run, from its first and last lines only, newest first."""
-    found = []
-    for path in ws.runs.glob("*.jsonl") if ws.runs.is_dir() else []:
-        summary = _summary(path)
-        if summary is not None:
-            found.append(summary)
-    return sorted(found, key=lambda s: (s.started, s.id), reverse=True)
-
-
-def open_runs(ws: Workspace) -> list[str]:
-    """Ids of the runs that have not ended."""
-    return [s.id for s in run_summaries(ws) if s.ended is None]
-
-
-def _summary(path: Path) -> RunSummary | None:
-    first, last = _first_and_last(path)
-    if first is None or first.get("event") != "run.started" or not RUN_ID.match(path.stem):
-        return None
-    ended = last if last is not None and last.get("event") == "run.ended" else None
-    scenario = first.get("scenario") or {}
-    return RunSummary(
-        id=path.stem,
-        mode=first["mode"],
-        playbook=first["playbook"]["playbook"],
-        title=first.get("title", ""),
-        severity=first["severity"],
-        scenario=scenario.get("scenario"),
-        started=first["ts"],
-        ended=ended["ts"] if ended else None,
-        outcome=ended["outcome"] if ended else None,
-    )
-
-
-def _first_and_last(path: Path) -> tuple[Event | None, Event | None]:
-    """The first event, and the last complete one, reading only the head and the tail."""
-    try:
-        with path.open("rb") as handle:
-            first_line = handle.readline()
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(max(0, size - 65536))
-            tail = handle.read()
-    except OSError:
-        return None, None
-    try:
-        first = orjson.loads(first_line) if first_line.endswith(b"\n") else None
-        complete = tail[: tail.rfind(b"\n")].rsplit(b"\n", 1)[-1]
-        return first, orjson.loads(complete) if complete else first
-    except orjson.JSONDecodeError:
-        return first if "first" in locals() else None, None

@@ -88,7 +88,8 @@ class DrillStarter:
 
     def started_since(self, scenario_id: str, since: datetime) -> list[str]:
         """Drills of the scenario that a scheduler started at or after `since`."""
-        from drillkit.record import RunRecord, run_summaries
+        from drillkit.record import RunRecord
+        from drillkit.runlist import run_summaries
 
         floor = format_utc(since.replace(microsecond=0))
         candidates = [
@@ -111,7 +112,7 @@ class RunConducting:
         self._conductor = Conductor(ws, clock, outbox=self._outbox)
 
     def open_runs(self) -> list[str]:
-        from drillkit.record import open_runs
+        from drillkit.runlist import open_runs
 
         return open_runs(self._ws)
 

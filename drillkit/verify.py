@@ -14,11 +14,9 @@ from typing import Any
 import orjson
 
 from drillkit.errors import UsageError
-from drillkit.record import GENESIS, HASH_MARK, RUN_ID, line_hash
+from drillkit.record import AFTER_END, GENESIS, HASH_MARK, RUN_ID, line_hash
 
 _HEX = frozenset("0123456789abcdef")
-# Deliveries of a run's last events finish after it ends; their outcomes still belong in its record.
-AFTER_END = frozenset({"notify.sent", "notify.failed", "record.repaired"})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -77,14 +77,26 @@ class Workspace:
             return str(path)
 
     def config(self) -> Config:
+        """`drill.toml`, read again only when the file changes (appends ask on every write)."""
         path = self.root / "drill.toml"
-        if not path.exists():
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
             return Config()
+        stamp = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        cached = _CONFIGS.get(stamp[0])
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UsageError(f"drill.toml: {exc}") from None
-        return _config(data, self.root)
+        config = _config(data, self.root)
+        _CONFIGS[stamp[0]] = (stamp, config)
+        return config
+
+
+_CONFIGS: dict[str, tuple[tuple[str, int, int, int], Config]] = {}
 
 
 def _config(data: dict[str, Any], root: Path) -> Config:

@@ -127,7 +127,8 @@ def status(
     from drillkit.clock import default_clock
     from drillkit.engine import RunState
     from drillkit.export.lines import status_text
-    from drillkit.record import RunRecord, open_runs
+    from drillkit.record import RunRecord
+    from drillkit.runlist import open_runs
     from drillkit.runs import catch_up
     from drillkit.status import status_document
 
@@ -157,7 +158,7 @@ def runs(
 
     from drillkit.cli.common import display_zone
     from drillkit.export.lines import runs_table
-    from drillkit.record import run_summaries
+    from drillkit.runlist import run_summaries
     from drillkit.timefmt import since_filter
 
     ws = workspace()

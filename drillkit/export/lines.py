@@ -8,7 +8,7 @@ from typing import Any
 from drillkit.clock import parse_utc
 from drillkit.durations import format_clock, format_duration
 from drillkit.export.table import table
-from drillkit.record import RunSummary
+from drillkit.runlist import RunSummary
 from drillkit.timefmt import local
 
 DRILL_MARK = "DRILL / 演练"

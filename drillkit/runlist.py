@@ -1,0 +1,91 @@
+"""The list of runs in a workspace, read from each record's first and last lines only."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from drillkit.record import AFTER_END, RUN_ID, Event
+from drillkit.workspace import Workspace
+
+TAIL_BYTES = 65536
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSummary:
+    id: str
+    mode: str
+    playbook: str
+    title: str
+    severity: str
+    scenario: str | None
+    started: str
+    ended: str | None
+    outcome: str | None
+
+
+def run_summaries(ws: Workspace) -> list[RunSummary]:
+    """Every run, from its first and last lines only, newest first."""
+    found = []
+    for path in ws.runs.glob("*.jsonl") if ws.runs.is_dir() else []:
+        summary = _summary(path)
+        if summary is not None:
+            found.append(summary)
+    return sorted(found, key=lambda s: (s.started, s.id), reverse=True)
+
+
+def open_runs(ws: Workspace) -> list[str]:
+    """Ids of the runs that have not ended."""
+    return [s.id for s in run_summaries(ws) if s.ended is None]
+
+
+def _summary(path: Path) -> RunSummary | None:
+    first, ended = _first_and_end(path)
+    if first is None or first.get("event") != "run.started" or not RUN_ID.match(path.stem):
+        return None
+    scenario = first.get("scenario") or {}
+    return RunSummary(
+        id=path.stem,
+        mode=first["mode"],
+        playbook=first["playbook"]["playbook"],
+        title=first.get("title", ""),
+        severity=first["severity"],
+        scenario=scenario.get("scenario"),
+        started=first["ts"],
+        ended=ended["ts"] if ended else None,
+        outcome=ended["outcome"] if ended else None,
+    )
+
+
+def _first_and_end(path: Path) -> tuple[Event | None, Event | None]:
+    """The first event, and `run.ended` if the run has ended, reading only the head and the tail."""
+    try:
+        with path.open("rb") as handle:
+            first_line = handle.readline()
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - TAIL_BYTES))
+            tail = handle.read()
+    except OSError:
+        return None, None
+    try:
+        first = orjson.loads(first_line) if first_line.endswith(b"\n") else None
+    except orjson.JSONDecodeError:
+        return None, None
+    return first, _end_in(tail)
+
+
+def _end_in(tail: bytes) -> Event | None:
+    """The `run.ended` event among the last complete lines (only notification outcomes may follow it)."""
+    for line in reversed(tail[: tail.rfind(b"\n")].split(b"\n")[1:]):
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        if event.get("event") == "run.ended":
+            return event  # type: ignore[no-any-return]
+        if event.get("event") not in AFTER_END:
+            return None
+    return None
