@@ -8,6 +8,7 @@ Commands (`commands.py`), catch-up, the conductor and `drill simulate` all go th
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -80,6 +81,13 @@ class RunState:
         for event in events[1:]:
             state.apply(event)
         return state
+
+    def copy(self) -> RunState:
+        """An independent copy to decide on (the playbook and its machine are shared: frozen)."""
+        twin = copy.copy(self)
+        twin.participants, twin.first_entry = dict(self.participants), dict(self.first_entry)
+        twin.checks, twin.delivered, twin.handled = dict(self.checks), set(self.delivered), set(self.handled)
+        return twin
 
     @property
     def ended(self) -> bool:

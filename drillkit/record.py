@@ -29,7 +29,7 @@ import orjson
 
 from drillkit.clock import Clock, format_utc, parse_utc
 from drillkit.errors import NotFound, RecordError, UsageError
-from drillkit.redact import Redactor
+from drillkit.redact import Redactor, redactor_for
 from drillkit.workspace import FILE_MODE, Workspace
 
 Event = dict[str, Any]
@@ -172,11 +172,11 @@ def render_lines(chain: Chain, redactor: Redactor, drafts: list[Event], now: dat
     return sink.lines
 
 
-def parse_lines(data: bytes) -> tuple[list[Event], bytes]:
+def parse_lines(data: bytes, first_line: int = 1) -> tuple[list[Event], bytes]:
     """Complete lines as events, and a torn tail (bytes after the last newline)."""
     end = data.rfind(b"\n") + 1
     events = []
-    for number, line in enumerate(data[:end].splitlines(), start=1):
+    for number, line in enumerate(data[:end].splitlines(), start=first_line):
         try:
             events.append(orjson.loads(line))
         except orjson.JSONDecodeError:
@@ -229,22 +229,23 @@ class RunRecord:
     def append(self, decide: Decide, clock: Clock) -> list[Event]:
         """Under the lock: repair, read, decide, write in one `write`, fsync. Returns the new events."""
         with self._locked() as fd:
-            data = _read_fd(fd)
-            events, torn = parse_lines(data)
-            if not events:
+            known, torn = _Known.read(fd, self.path)
+            if not known.events:
                 raise RecordError(f"run {self.run_id} has no complete first event")
-            chunks, new_aside = self._unrecorded_tails(events, torn)
-            drafts = [_repaired(chunk, self._aside.name) for chunk in chunks] + decide(events)
+            chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
+            drafts = [_repaired(chunk, self._aside.name) for chunk in chunks] + decide(known.events)
             if not drafts:
                 return []
-            lines = render_lines(self._chain(events), self._redactor(), drafts, clock.now())
+            lines = render_lines(self._chain(known.events), self._redactor(), drafts, clock.now())
             # decided and rendered first: the torn tail leaves the record right before the write
             if new_aside:
                 self._write_aside(new_aside)
             if torn:
-                os.ftruncate(fd, len(data) - len(torn))
+                os.ftruncate(fd, known.size)
             _write_all(fd, b"".join(lines))
-        return [orjson.loads(line) for line in lines]
+            written = [orjson.loads(line) for line in lines]
+            known.extend(written, lines)
+        return written
 
     @contextmanager
     def _locked(self) -> Iterator[int]:
@@ -262,14 +263,13 @@ class RunRecord:
     def _aside(self) -> Path:
         return self.path.with_name(self.path.name + ".torn")
 
-    def _unrecorded_tails(self, events: list[Event], torn: bytes) -> tuple[list[bytes], bytes]:
+    def _unrecorded_tails(self, accounted: int, torn: bytes) -> tuple[list[bytes], bytes]:
         """Torn tails to record now, and what to add to `<run>.jsonl.torn`.
 
         A process killed after setting a tail aside but before its append was written left bytes
         in the `.torn` file that no `record.repaired` accounts for: they are recorded now, and a
         tail already set aside but not yet cut from the record is not set aside twice.
         """
-        accounted = sum(int(e.get("bytes", 0)) + 1 for e in events if e.get("event") == "record.repaired")
         try:
             unrecorded = self._aside.read_bytes()[accounted:]
         except FileNotFoundError:
@@ -299,7 +299,7 @@ class RunRecord:
         )
 
     def _redactor(self) -> Redactor:
-        return Redactor(self.ws.config().redact)
+        return redactor_for(self.ws.config().redact)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -311,13 +311,67 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _repaired_bytes(events: list[Event]) -> int:
+    """Bytes the `.torn` file should hold for these `record.repaired` events (each tail and a newline)."""
+    return sum(int(e.get("bytes", 0)) + 1 for e in events if e.get("event") == "record.repaired")
+
+
+@dataclass
+class _Known:
+    """What this process has read of a record, so that the next append reads only what is new.
+
+    Checked before use: same file (device, inode), not shorter, and the last line read is still
+    where it was. Anything else (another file renamed into place, a rewrite) reads it all again.
+    """
+
+    ident: tuple[int, int]
+    size: int
+    last_line: bytes
+    events: list[Event]
+    repaired: int
+
+    @classmethod
+    def read(cls, fd: int, path: Path) -> tuple[_Known, bytes]:
+        """The record's events (incrementally when possible) and its torn tail."""
+        stat = os.fstat(fd)
+        known = _KNOWN.get(path)
+        if known is None or not known._still_valid(fd, stat):
+            known = cls((stat.st_dev, stat.st_ino), 0, b"", [], 0)
+        data = os.pread(fd, stat.st_size - known.size, known.size) if stat.st_size > known.size else b""
+        fresh, torn = parse_lines(data, first_line=len(known.events) + 1)
+        complete = data[: len(data) - len(torn)]
+        grown = cls(
+            known.ident,
+            known.size + len(complete),
+            _last_line(complete) if complete else known.last_line,
+            known.events + fresh,
+            known.repaired + _repaired_bytes(fresh),
+        )
+        _KNOWN[path] = grown
+        return grown, torn
+
+    def _still_valid(self, fd: int, stat: os.stat_result) -> bool:
+        if (stat.st_dev, stat.st_ino) != self.ident or stat.st_size < self.size:
+            return False
+        return os.pread(fd, len(self.last_line), self.size - len(self.last_line)) == self.last_line
+
+    def extend(self, written: list[Event], lines: list[bytes]) -> None:
+        """Account for lines this process just appended."""
+        self.events = self.events + written
+        self.size += sum(len(line) for line in lines)
+        self.last_line = lines[-1]
+        self.repaired += _repaired_bytes(written)
+
+
+_KNOWN: dict[Path, _Known] = {}
+
+
+def _last_line(complete: bytes) -> bytes:
+    return complete[complete.rfind(b"\n", 0, len(complete) - 1) + 1 :]
+
+
 def _repaired(torn: bytes, file: str) -> Event:
     return {"event": "record.repaired", "actor": "system", "role": None, "bytes": len(torn), "file": file}
-
-
-def _read_fd(fd: int) -> bytes:
-    size = os.fstat(fd).st_size
-    return os.pread(fd, size, 0) if size else b""
 
 
 def _write_all(fd: int, data: bytes) -> None:

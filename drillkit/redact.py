@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+from drillkit.errors import UsageError
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -73,3 +76,14 @@ class Redactor:
 
 def _stars(match: re.Match[str]) -> str:
     return "*" * len(match.group(0))
+
+
+@lru_cache(maxsize=16)
+def redactor_for(extra: tuple[str, ...]) -> Redactor:
+    """One compiled redactor per set of `drill.toml` patterns; a bad pattern is a usage error."""
+    try:
+        return Redactor(extra)
+    except re.error as exc:
+        raise UsageError(
+            f"drill.toml: [redact] patterns: {exc.pattern!r} is not a valid regular expression: {exc}"
+        ) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 
 from drillkit.clock import Clock
 from drillkit.engine import Event, RunState, due_drafts
@@ -109,9 +110,11 @@ def apply(ws: Workspace, clock: Clock, run_id: str, command: Command | None) -> 
     """Catch up, then the command (if any), in one locked append. Rejections write nothing."""
     record = RunRecord(ws, run_id)
     rejection: list[Rejected] = []
+    before: list[RunState] = []
 
     def decide(events: list[Event]) -> list[Event]:
-        state = RunState.replay(events)
+        before.append(_replayed(record.path, events))
+        state = before[0].copy()
         drafts = due_drafts(state, state.drill_time(clock.now()))
         if command is None:
             return drafts
@@ -124,7 +127,29 @@ def apply(ws: Workspace, clock: Clock, run_id: str, command: Command | None) -> 
     written = record.append(decide, clock)
     if rejection:
         raise rejection[0]
+    if before:
+        _remember(record.path, before[0], written)
     return written
+
+
+_STATES: dict[Path, RunState] = {}
+
+
+def _replayed(path: Path, events: list[Event]) -> RunState:
+    """The state after `events`: from this process's last look at the run when it still fits."""
+    known = _STATES.get(path)
+    if known is None or known.seq > len(events) or events[known.seq - 1]["hash"] != known.head:
+        return RunState.replay(events)
+    state = known.copy()
+    for event in events[known.seq :]:
+        state.apply(event)
+    return state
+
+
+def _remember(path: Path, state: RunState, written: list[Event]) -> None:
+    for event in written:
+        state.apply(event)
+    _STATES[path] = state
 
 
 def catch_up(ws: Workspace, clock: Clock, run_id: str) -> list[Event]:
