@@ -181,7 +181,7 @@ def verify(
 ) -> None:
     """Check records' hash chains; exit 1 naming the first bad line of each bad record."""
     from drillkit.record import check_run_id, workspace_key
-    from drillkit.verify import runs_to_verify, verify_file
+    from drillkit.verify import runs_to_verify, verify_files
 
     ws = workspace()
     ids = [check_run_id(r) for r in (runs or [])] if not all_runs else []
@@ -192,7 +192,7 @@ def verify(
 
         raise NotFound(f"no run {missing[0].stem!r} (see `drill runs`)")
     key = workspace_key(ws)
-    verdicts = [verify_file(p, key) for p in paths]
+    verdicts = verify_files(paths, key)
     if as_json:
         print_json([v.as_json() for v in verdicts])
     else:
