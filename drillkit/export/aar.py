@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drillkit.export.cells import DASH, clock, duration
 from drillkit.export.labels import Labels
 from drillkit.export.lines import detail
-from drillkit.export.runview import DASH, RunView, clock, duration
+from drillkit.export.runview import RunView
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,8 @@ from html import escape
 from typing import Any
 
 from drillkit.clock import parse_utc
-from drillkit.export import html as page
-from drillkit.export import markdown
+from drillkit.export.cells import DASH, duration
 from drillkit.export.labels import Labels
-from drillkit.export.runview import DASH, duration
 from drillkit.timefmt import local
 
 Table = tuple[str, list[str], list[list[str]]]
@@ -57,6 +55,8 @@ def blocks(document: dict[str, Any], say: Labels) -> list[tuple[str, dict[str, A
 
 
 def render_markdown(document: dict[str, Any], say: Labels, zone: str) -> str:
+    from drillkit.export import markdown
+
     lines = [f"# {markdown.escape(say('figures'))}", "", markdown.escape(period(document, say, zone)), ""]
     if not document["overall"]["runs"]:
         return "\n".join([*lines, markdown.escape(say("no_runs")), ""])
@@ -68,6 +68,8 @@ def render_markdown(document: dict[str, Any], say: Labels, zone: str) -> str:
 
 
 def render_html(document: dict[str, Any], say: Labels, zone: str) -> str:
+    from drillkit.export import html as page
+
     lang = "zh-CN" if say.lang == "zh" else "en"
     parts = [f"<p>{escape(period(document, say, zone))}</p>"]
     if not document["overall"]["runs"]:
@@ -85,6 +87,8 @@ def render_html(document: dict[str, Any], say: Labels, zone: str) -> str:
 
 
 def _block_html(name: str, block: dict[str, Any], series: list[dict[str, Any]], say: Labels) -> str:
+    from drillkit.export import html as page
+
     parts = [f"<section>\n<h2>{escape(name)}</h2>"]
     for heading, headers, rows in tables(block, say):
         parts.append(f"<h3>{escape(heading)}</h3>\n{page.table(headers, rows)}")

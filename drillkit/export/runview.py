@@ -10,16 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from drillkit.clock import parse_utc
-from drillkit.durations import format_clock, format_duration
 from drillkit.engine import Event, RunState
+from drillkit.export.cells import DASH
 from drillkit.export.labels import Labels
 from drillkit.export.lines import DRILL_MARK
 from drillkit.metrics import Span, accountability, run_document, state_spans, state_times
 from drillkit.model import Playbook
 from drillkit.timefmt import local
 from drillkit.workspace import Workspace
-
-DASH = "—"
 
 
 def integrity(ws: Workspace, run_id: str) -> dict[str, Any]:
@@ -79,12 +77,3 @@ def build_view(events: list[Event], verified: dict[str, Any], *, zone: str, lang
         zone=zone,
         labels=Labels(lang),
     )
-
-
-def clock(seconds: float | None) -> str:
-    """`T+hh:mm:ss`, or a dash when absent."""
-    return format_clock(seconds) if seconds is not None else DASH
-
-
-def duration(seconds: float | None) -> str:
-    return format_duration(seconds) if seconds is not None else DASH
