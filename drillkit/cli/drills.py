@@ -28,6 +28,7 @@ def start(
     run_id = start_drill(ws, scenario, clock=clock, by=by or default_user(), assignments=assign, speed=speed)
     if detach:
         say(run_id)
+        warn(f"conducted by `drill scheduler`; or conduct it here with: drill resume {run_id}")
         return
     warn(f"drill {run_id} started")
     _conduct(run_id)
@@ -78,25 +79,32 @@ class _Screen:
 
     def __init__(self, live: bool) -> None:
         self.live = live
+        self.shown = ""
+        self.mark = ""
 
     def events(self, run_id: str, new: list[dict[str, Any]]) -> None:
-        if self.live:
-            return
         from drillkit.export.lines import DRILL_MARK, event_line
 
         for event in new:
-            mark = f"[{DRILL_MARK}] " if event["event"] == "run.started" and event["mode"] != "incident" else ""
-            say(mark + event_line(event))
+            if event["event"] == "run.started" and event["mode"] != "incident":
+                self.mark = f"[{DRILL_MARK}] "
+            if not self.live:
+                say(self.mark + event_line(event))
         sys.stdout.flush()
 
     def draw(self, conductor: Any, run_id: str, now: Any) -> None:
+        """Redraw in place when something changed: home, each line cleared to its end, the rest cleared."""
         if not self.live or conductor.state(run_id) is None:
             return
         from drillkit.board import board_lines
 
-        lines = board_lines(conductor.state(run_id), conductor.events(run_id), now)
-        sys.stdout.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
-        sys.stdout.flush()
+        text = "".join(
+            f"{line}\x1b[K\n" for line in board_lines(conductor.state(run_id), conductor.events(run_id), now)
+        )
+        if text != self.shown:
+            sys.stdout.write(("\x1b[2J" if not self.shown else "") + "\x1b[H" + text + "\x1b[J")
+            sys.stdout.flush()
+            self.shown = text
 
 
 def _summary(run_id: str, state: Any) -> None:
