@@ -104,13 +104,12 @@ class RunState:
 
     def apply(self, event: Event) -> None:
         """Fold one event (recorded, or a draft carrying `t`) into the state."""
-        kind = event["event"]
-        t = effective_t(event)
-        handler = _APPLY.get(kind)
+        handler = _APPLY.get(event["event"])
         if handler is not None:
-            handler(self, event, t)
-        if "seq" in event:
-            self.seq, self.head = event["seq"], event["hash"]
+            handler(self, event, effective_t(event))
+        seq = event.get("seq")
+        if seq is not None:
+            self.seq, self.head = seq, event["hash"]
 
     def allowed_triggers(self, role: str | None, system: bool = False) -> list[str]:
         """Triggers that would pass their guards now for this role."""

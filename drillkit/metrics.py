@@ -90,7 +90,8 @@ def _metric_verdict(target: int | None, value: float | None, breached: bool, end
 def expectation_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
     if rs.scenario is None:
         return []
-    return [_expectation(rs, inject, inject.expect, events) for inject in rs.scenario.injects if inject.expect]
+    actions = [e for e in events if e["event"] in ("transition", "check.done")]
+    return [_expectation(rs, inject, inject.expect, actions) for inject in rs.scenario.injects if inject.expect]
 
 
 def _expectation(rs: RunState, inject: Inject, expect: Expect, events: list[Event]) -> dict[str, Any]:

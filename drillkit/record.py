@@ -175,13 +175,20 @@ def render_lines(chain: Chain, redactor: Redactor, drafts: list[Event], now: dat
 def parse_lines(data: bytes, first_line: int = 1) -> tuple[list[Event], bytes]:
     """Complete lines as events, and a torn tail (bytes after the last newline)."""
     end = data.rfind(b"\n") + 1
-    events = []
-    for number, line in enumerate(data[:end].splitlines(), start=first_line):
-        try:
-            events.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            raise RecordError(f"line {number} of the record is not valid JSON (run `drill verify`)") from None
-    return events, data[end:]
+    lines = data[:end].splitlines()
+    try:
+        return [orjson.loads(line) for line in lines], data[end:]
+    except orjson.JSONDecodeError:
+        number = first_line + next(n for n, line in enumerate(lines) if not _parses(line))
+        raise RecordError(f"line {number} of the record is not valid JSON (run `drill verify`)") from None
+
+
+def _parses(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 class RunRecord:
