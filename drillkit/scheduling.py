@@ -105,7 +105,8 @@ class RunConducting:
 
     def __init__(self, ws: Workspace, clock: Clock, report: Callable[[str], None]) -> None:
         from drillkit.conductor import Conductor
-        from drillkit.notify import Outbox, load_notifiers
+        from drillkit.notify.config import load_notifiers
+        from drillkit.notify.outbox import Outbox
 
         self._ws = ws
         self._outbox = Outbox(ws, clock, load_notifiers(ws), report=report)

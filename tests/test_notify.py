@@ -22,18 +22,12 @@ import pytest
 
 from drillkit.clock import VirtualClock
 from drillkit.errors import UsageError
-from drillkit.notify import (
-    Notifier,
-    Outbox,
-    deliver,
-    dingtalk_signed_url,
-    due,
-    feishu_sign,
-    load_notifiers,
-    parse_notifiers,
-    redact_url,
-)
-from drillkit.payloads import DRILL_MARK, Message
+from drillkit.notify.config import Notifier, load_notifiers, parse_notifiers
+from drillkit.notify.outbox import Outbox, due
+from drillkit.notify.payloads import DRILL_MARK, Message
+from drillkit.notify.secrets import redact_url
+from drillkit.notify.senders import deliver
+from drillkit.notify.webhook import dingtalk_signed_url, feishu_sign
 from drillkit.record import RunRecord
 from drillkit.verify import verify_file
 from drillkit.workspace import Workspace

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from drillkit.payloads import (
+from drillkit.notify.payloads import (
     DRILL_MARK,
     FORMATS,
     TEST_MARK,

@@ -188,7 +188,7 @@ def test_format_reference_examples_validate(tmp_path: Path) -> None:
 
 def test_format_reference_drill_toml_is_accepted(tmp_path: Path) -> None:
     from drillkit.firetimes import parse_blackouts
-    from drillkit.notify import parse_notifiers
+    from drillkit.notify.config import parse_notifiers
     from drillkit.workspace import Workspace
 
     (example,) = _fenced("toml")

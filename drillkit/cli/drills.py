@@ -42,7 +42,8 @@ def resume(run: str = typer.Argument(..., help="Run id.")) -> None:
 def _conduct(run_id: str) -> None:
     from drillkit.clock import default_clock
     from drillkit.conductor import Conductor
-    from drillkit.notify import Outbox, load_notifiers
+    from drillkit.notify.config import load_notifiers
+    from drillkit.notify.outbox import Outbox
 
     ws, clock = workspace(), default_clock()
     screen = _Screen(colour_ok())

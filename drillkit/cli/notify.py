@@ -18,7 +18,7 @@ notify_app = typer.Typer(
 def send_test(name: str = typer.Argument(..., help="Notifier name from drill.toml.")) -> None:
     """Send a clearly marked test message ([TEST / 测试]) through one notifier now."""
     from drillkit.clock import default_clock
-    from drillkit.notify import describe_outcome, send_probe
+    from drillkit.notify.senders import describe_outcome, send_probe
 
     outcome = send_probe(workspace(), default_clock(), name)
     warn(f"notifier {name}: test message {describe_outcome(outcome)}")

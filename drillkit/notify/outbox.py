@@ -1,0 +1,150 @@
+"""The outbox: the record is the outbox (SPEC §7).
+
+A conducting process calls `Outbox.poll(run_id, events)` from its loop; matching events with no
+`notify.sent`/`notify.failed` yet are handed to a small thread pool, delivered at least once
+with `<run>:<seq>` as the idempotency key, and the outcome is appended to the run's record.
+Nothing that writes an event waits on the network.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from drillkit.clock import Clock
+from drillkit.errors import DrillError
+from drillkit.notify.config import Notifier
+from drillkit.notify.payloads import Message, RunInfo, describe
+from drillkit.notify.senders import Outcome, deliver
+from drillkit.workspace import Workspace
+
+OUTCOMES = ("notify.sent", "notify.failed")
+
+
+def delivered(events: Iterable[dict[str, Any]]) -> set[tuple[str, int]]:
+    """(notifier, seq) pairs whose outcome is already in the record."""
+    return {(str(e.get("notifier")), int(e["of"])) for e in events if e.get("event") in OUTCOMES}
+
+
+def due(notifiers: Iterable[Notifier], events: list[dict[str, Any]]) -> list[tuple[Notifier, dict[str, Any]]]:
+    """(notifier, event) pairs that match and have no outcome recorded; none for simulations."""
+    if not events or events[0].get("event") != "run.started":
+        return []
+    mode = str(events[0].get("mode"))
+    done = delivered(events)
+    return [
+        (notifier, event)
+        for event in events
+        for notifier in notifiers
+        if notifier.wants(str(event.get("event")), mode) and (notifier.name, event.get("seq")) not in done
+    ]
+
+
+def outcome_draft(notifier: str, seq: int, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "event": "notify.sent" if outcome.ok else "notify.failed",
+        "actor": "system",
+        "role": None,
+        "notifier": notifier,
+        "of": seq,
+        "attempts": outcome.attempts,
+        "error": outcome.error,
+    }
+
+
+def _stderr(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+class Outbox:
+    """Delivers the matching events of runs from their records, in background threads.
+
+    Wiring: `outbox = Outbox(ws, clock, load_notifiers(ws))`; call `outbox.poll(run_id, events)`
+    with the events just read (or appended) in the conducting loop; `outbox.close(timeout)` on
+    the way out. `poll` returns at once; an event is claimed once per process, so a later poll
+    with an older read of the record does not send it twice.
+    """
+
+    def __init__(
+        self,
+        ws: Workspace,
+        clock: Clock,
+        notifiers: Iterable[Notifier],
+        *,
+        workers: int = 4,
+        report: Callable[[str], None] = _stderr,
+    ) -> None:
+        self._ws, self._clock, self._notifiers = ws, clock, tuple(notifiers)
+        self._report = report
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drill-notify")
+        self._lock = threading.Lock()
+        self._claimed: set[tuple[str, str, int]] = set()
+        self._futures: set[Future[None]] = set()
+        self._stop = threading.Event()
+        self._closed = False
+
+    def poll(self, run_id: str, events: list[dict[str, Any]]) -> int:
+        """Hand every undelivered matching event to the pool; the number handed over."""
+        if self._closed:
+            return 0
+        handed = 0
+        for notifier, event in due(self._notifiers, events):
+            claim = (run_id, notifier.name, int(event["seq"]))
+            with self._lock:
+                if claim in self._claimed:
+                    continue
+                self._claimed.add(claim)
+            message = describe(event, RunInfo.from_started(events[0]))
+            self._submit(run_id, notifier, message, claim[2])
+            handed += 1
+        return handed
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Wait up to `timeout` s for deliveries under way, then abandon the rest unrecorded
+        (the next conducting process delivers them again). True when none was abandoned."""
+        self._closed = True
+        with self._lock:
+            running = set(self._futures)
+        _, unfinished = wait(running, timeout=timeout)
+        self._stop.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        return not unfinished
+
+    def _submit(self, run_id: str, notifier: Notifier, message: Message, seq: int) -> None:
+        future = self._pool.submit(self._deliver, run_id, notifier, message, seq)
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def _deliver(self, run_id: str, notifier: Notifier, message: Message, seq: int) -> None:
+        try:
+            outcome = deliver(notifier, message, self._clock, self._stop)
+            if not outcome.abandoned:
+                self._record(run_id, notifier.name, seq, outcome)
+        except Exception as err:  # a worker must never fail silently: say what was lost
+            self._report(f"drill: notifier {notifier.name}: event {seq} of run {run_id}: {err}")
+
+    def _record(self, run_id: str, name: str, seq: int, outcome: Outcome) -> None:
+        """Append the outcome unless one is already recorded for (name, seq).
+
+        Outcomes may follow `run.ended`: the run's last events are delivered after it ends.
+        """
+        from drillkit.record import RunRecord
+
+        draft = outcome_draft(name, seq, outcome)
+
+        def decide(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [] if (name, seq) in delivered(events) else [draft]
+
+        try:
+            RunRecord(self._ws, run_id).append(decide, self._clock)
+        except DrillError as err:
+            self._report(f"drill: notifier {name}: cannot record the outcome for event {seq} of run {run_id}: {err}")
+            return

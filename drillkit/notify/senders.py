@@ -1,0 +1,66 @@
+"""Delivery: one message through one notifier, with retries and exponential backoff.
+
+Each attempt gets fresh `Secrets`; a failed attempt's error text is scrubbed before it is kept.
+`send_probe` is `drill notify test`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from drillkit.clock import Clock, format_utc
+from drillkit.errors import NotFound
+from drillkit.notify.command import run_command
+from drillkit.notify.config import Notifier, load_notifiers
+from drillkit.notify.payloads import Message, probe_message
+from drillkit.notify.secrets import DeliveryError, Secrets
+from drillkit.notify.webhook import post
+from drillkit.workspace import Workspace
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    ok: bool
+    attempts: int
+    error: str | None = None
+    abandoned: bool = False
+
+
+_SENDERS: dict[str, Callable[[Notifier, Message, Secrets, Clock], None]] = {"webhook": post, "command": run_command}
+
+
+def deliver(notifier: Notifier, message: Message, clock: Clock, stop: threading.Event | None = None) -> Outcome:
+    """Send with retries and exponential backoff; abandoned (nothing to record) if `stop` is set while waiting."""
+    stop = stop or threading.Event()
+    attempt = 0
+    while True:
+        attempt += 1
+        secrets = Secrets()
+        try:
+            _SENDERS[notifier.kind](notifier, message, secrets, clock)
+        except DeliveryError as failure:
+            error = secrets.scrub(str(failure))
+            if not failure.retry or attempt >= notifier.attempts:
+                return Outcome(ok=False, attempts=attempt, error=error)
+            if stop.wait(failure.wait if failure.wait is not None else notifier.delay(attempt)):
+                return Outcome(ok=False, attempts=attempt, error=error, abandoned=True)
+        else:
+            return Outcome(ok=True, attempts=attempt)
+
+
+def send_probe(ws: Workspace, clock: Clock, name: str) -> Outcome:
+    """`drill notify test NAME`: a `[TEST / 测试]` message through one notifier, now."""
+    notifiers = {notifier.name: notifier for notifier in load_notifiers(ws)}
+    if name not in notifiers:
+        configured = ", ".join(notifiers) or "none"
+        raise NotFound(f"no notifier {name!r} in drill.toml; configured: {configured}")
+    when = format_utc(clock.now())
+    return deliver(notifiers[name], probe_message(name, key=f"test:{when}", when=when), clock)
+
+
+def describe_outcome(outcome: Outcome) -> str:
+    """`sent (1 attempt)` or `failed after 3 attempts: …`, as `drill notify test` says it too."""
+    tries = f"{outcome.attempts} attempt{'s' if outcome.attempts != 1 else ''}"
+    return f"sent ({tries})" if outcome.ok else f"failed after {tries}: {outcome.error}"
