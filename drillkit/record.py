@@ -251,7 +251,7 @@ class RunRecord:
                 os.ftruncate(fd, known.size)
             _write_all(fd, b"".join(lines))
             written = [orjson.loads(line) for line in lines]
-            known.extend(written, lines)
+            known.extend(written, lines, sum(len(line) for line in lines))
         return written
 
     @contextmanager
@@ -268,7 +268,7 @@ class RunRecord:
 
     @property
     def _aside(self) -> Path:
-        return self.path.with_name(self.path.name + ".torn")
+        return Path(f"{self.path}.torn")
 
     def _unrecorded_tails(self, accounted: int, torn: bytes) -> tuple[list[bytes], bytes]:
         """Torn tails to record now, and what to add to `<run>.jsonl.torn`.
@@ -278,7 +278,8 @@ class RunRecord:
         tail already set aside but not yet cut from the record is not set aside twice.
         """
         try:
-            unrecorded = self._aside.read_bytes()[accounted:]
+            with open(f"{self.path}.torn", "rb") as aside:
+                unrecorded = aside.read()[accounted:]
         except FileNotFoundError:
             unrecorded = b""
         chunks = unrecorded.split(b"\n")[:-1]
@@ -347,27 +348,22 @@ class _Known:
         data = os.pread(fd, stat.st_size - known.size, known.size) if stat.st_size > known.size else b""
         fresh, torn = parse_lines(data, first_line=len(known.events) + 1)
         complete = data[: len(data) - len(torn)]
-        grown = cls(
-            known.ident,
-            known.size + len(complete),
-            _last_line(complete) if complete else known.last_line,
-            known.events + fresh,
-            known.repaired + _repaired_bytes(fresh),
-        )
-        _KNOWN[path] = grown
-        return grown, torn
+        if complete:
+            known.extend(fresh, [_last_line(complete)], len(complete))
+        _KNOWN[path] = known
+        return known, torn
 
     def _still_valid(self, fd: int, stat: os.stat_result) -> bool:
         if (stat.st_dev, stat.st_ino) != self.ident or stat.st_size < self.size:
             return False
         return os.pread(fd, len(self.last_line), self.size - len(self.last_line)) == self.last_line
 
-    def extend(self, written: list[Event], lines: list[bytes]) -> None:
-        """Account for lines this process just appended."""
-        self.events = self.events + written
-        self.size += sum(len(line) for line in lines)
+    def extend(self, events: list[Event], lines: list[bytes], size: int) -> None:
+        """Account for lines read or just appended (`size` bytes, ending with `lines[-1]`)."""
+        self.events.extend(events)
+        self.size += size
         self.last_line = lines[-1]
-        self.repaired += _repaired_bytes(written)
+        self.repaired += _repaired_bytes(events)
 
 
 _KNOWN: dict[Path, _Known] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,19 +39,19 @@ class Workspace:
             raise UsageError(f"workspace {chosen} is not a folder; pass --workspace DIR or set DRILL_WORKSPACE")
         return cls(chosen.resolve())
 
-    @property
+    @cached_property
     def playbooks(self) -> Path:
         return self.root / "playbooks"
 
-    @property
+    @cached_property
     def scenarios(self) -> Path:
         return self.root / "scenarios"
 
-    @property
+    @cached_property
     def logs(self) -> Path:
         return self.root / "logs"
 
-    @property
+    @cached_property
     def runs(self) -> Path:
         return self.logs / "runs"
 
