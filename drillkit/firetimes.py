@@ -145,7 +145,11 @@ def _gap_end(wall: datetime, zone: ZoneInfo) -> datetime:
     """The instant the clocks jump over a skipped wall time: binary search between the two readings."""
     before = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
     after = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    low, high = min(before, after), max(before, after)
+    return offset_change(zone, min(before, after), max(before, after))
+
+
+def offset_change(zone: ZoneInfo, low: datetime, high: datetime) -> datetime:
+    """The second a zone's UTC offset changes between two instants that have different offsets."""
     offset_before = low.astimezone(zone).utcoffset()
     while high - low > timedelta(seconds=1):
         middle = low + (high - low) / 2

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from drillkit.durations import format_duration
+from drillkit.firetimes import offset_change
 from drillkit.schedstore import Schedule
 
 HORIZON_DAYS = 366
@@ -118,20 +119,9 @@ def _transitions(tz: ZoneInfo, start: datetime, end: datetime) -> list[datetime]
     while day < end:
         following = day + timedelta(days=1)
         if day.astimezone(tz).utcoffset() != following.astimezone(tz).utcoffset():
-            found.append(_change_within(tz, day, following))
+            found.append(offset_change(tz, day, following))
         day = following
     return found
-
-
-def _change_within(tz: ZoneInfo, low: datetime, high: datetime) -> datetime:
-    offset = low.astimezone(tz).utcoffset()
-    while high - low > timedelta(seconds=1):
-        middle = low + (high - low) / 2
-        if middle.astimezone(tz).utcoffset() == offset:
-            low = middle
-        else:
-            high = middle
-    return high.replace(microsecond=0)
 
 
 def _offset(delta: timedelta | None) -> str:
