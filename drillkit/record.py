@@ -38,7 +38,7 @@ Decide = Callable[[list[Event]], list[Event]]
 FORMAT_VERSION = 1
 GENESIS = "0" * 64
 HASH_MARK = b',"hash":"'
-RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+-[0-9a-f]{4}$")
+RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+-[0-9a-f]{4}")  # matched with fullmatch
 # Deliveries of a run's last events finish after it ends; their outcomes still belong in its record.
 AFTER_END = frozenset({"notify.sent", "notify.failed", "record.repaired"})
 FREE_TEXT = frozenset({"message", "note", "text", "reason", "title", "label", "error"})
@@ -47,7 +47,7 @@ _HEAD = ("v", "seq", "ts", "t", "run", "event", "actor", "role")
 
 def check_run_id(run_id: str) -> str:
     """Refuse anything that is not a run id before a file is touched."""
-    if not RUN_ID.match(run_id):
+    if not RUN_ID.fullmatch(run_id):
         raise UsageError(f"{run_id!r} is not a run id; run ids look like 20261129T053000Z-core-network-outage-1a2b")
     return run_id
 
@@ -172,23 +172,37 @@ def render_lines(chain: Chain, redactor: Redactor, drafts: list[Event], now: dat
     return sink.lines
 
 
+_STARTED_FIELDS = ("run", "ts", "seq", "hash", "mode", "playbook", "severity", "state")
+
+
+def is_started(event: Event) -> bool:
+    """Whether an event is a whole `run.started`, the first line every record needs."""
+    return (
+        event.get("event") == "run.started"
+        and all(key in event for key in _STARTED_FIELDS)
+        and isinstance(event["playbook"], dict)
+    )
+
+
 def parse_lines(data: bytes, first_line: int = 1) -> tuple[list[Event], bytes]:
     """Complete lines as events, and a torn tail (bytes after the last newline)."""
     end = data.rfind(b"\n") + 1
     lines = data[:end].splitlines()
     try:
-        return [orjson.loads(line) for line in lines], data[end:]
+        events = [orjson.loads(line) for line in lines]
     except orjson.JSONDecodeError:
-        number = first_line + next(n for n, line in enumerate(lines) if not _parses(line))
-        raise RecordError(f"line {number} of the record is not valid JSON (run `drill verify`)") from None
+        events = []
+    if len(events) == len(lines) and all(type(event) is dict for event in events):
+        return events, data[end:]
+    number = first_line + next(n for n, line in enumerate(lines) if not _is_object(line))
+    raise RecordError(f"line {number} of the record is not a JSON object (run `drill verify`)")
 
 
-def _parses(line: bytes) -> bool:
+def _is_object(line: bytes) -> bool:
     try:
-        orjson.loads(line)
+        return type(orjson.loads(line)) is dict
     except orjson.JSONDecodeError:
         return False
-    return True
 
 
 class RunRecord:
@@ -203,12 +217,20 @@ class RunRecord:
         return self.path.is_file()
 
     def read(self) -> list[Event]:
-        """Every complete event (a torn tail is not an event)."""
+        """Every complete event (a torn tail is not an event); a record that cannot be a run fails."""
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
             raise NotFound(f"no run {self.run_id!r} (see `drill runs`)") from None
-        return parse_lines(data)[0]
+        except OSError as exc:
+            raise RecordError(f"cannot read the record of {self.run_id}: {exc.strerror}") from None
+        events = parse_lines(data)[0]
+        self._check_started(events)
+        return events
+
+    def _check_started(self, events: list[Event]) -> None:
+        if not events or not is_started(events[0]):
+            raise RecordError(f"the record of {self.run_id} does not start with a whole run.started (see drill verify)")
 
     def create(self, first: Event, clock: Clock, rest: list[Event] | None = None) -> Event:
         """Write `run.started` (and any drafts that follow it) as a new record; fails if the run exists.
@@ -237,8 +259,7 @@ class RunRecord:
         """Under the lock: repair, read, decide, write in one `write`, fsync. Returns the new events."""
         with self._locked() as fd:
             known, torn = _Known.read(fd, self.path)
-            if not known.events:
-                raise RecordError(f"run {self.run_id} has no complete first event")
+            self._check_started(known.events)
             chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
             drafts = [_repaired(chunk, self._aside.name) for chunk in chunks] + decide(known.events)
             if not drafts:
@@ -260,6 +281,8 @@ class RunRecord:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         except FileNotFoundError:
             raise NotFound(f"no run {self.run_id!r} (see `drill runs`)") from None
+        except OSError as exc:
+            raise RecordError(f"cannot open the record of {self.run_id}: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield fd

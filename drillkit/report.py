@@ -25,8 +25,8 @@ from typing import Any
 
 import orjson
 
-from drillkit.errors import UsageError
-from drillkit.record import RUN_ID, parse_lines
+from drillkit.errors import DrillError, UsageError
+from drillkit.record import RUN_ID, is_started, parse_lines
 from drillkit.workspace import FILE_MODE, Workspace
 
 CACHE_FILE = "report-cache.json"
@@ -88,7 +88,7 @@ def summaries(ws: Workspace) -> list[Summary]:
     cached = _read_cache(ws)
     fresh: dict[str, dict[str, Any]] = {}
     for path in sorted(ws.runs.glob("*.jsonl")) if ws.runs.is_dir() else []:
-        if not RUN_ID.match(path.stem):
+        if not RUN_ID.fullmatch(path.stem):
             continue
         head = _head(path)
         entry = cached.get(path.stem)
@@ -96,15 +96,20 @@ def summaries(ws: Workspace) -> list[Summary]:
             continue
         if entry is None or entry.get("head") != head:
             entry = {"head": head, "summary": _summarise_file(path)}
-        fresh[path.stem] = entry
+        if entry["summary"] is not None:
+            fresh[path.stem] = entry
     if fresh != cached:
         _write_cache(ws, fresh)
     return [entry["summary"] for entry in fresh.values()]
 
 
-def _summarise_file(path: Path) -> Summary:
-    events, _torn = parse_lines(path.read_bytes())
-    return summarise(events)
+def _summarise_file(path: Path) -> Summary | None:
+    """A record's summary; None for a record that is not a run (`drill verify` names it)."""
+    try:
+        events, _torn = parse_lines(path.read_bytes())
+        return summarise(events) if events and is_started(events[0]) else None
+    except (OSError, DrillError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _head(path: Path) -> str | None:

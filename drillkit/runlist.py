@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from drillkit.record import AFTER_END, RUN_ID, Event
+from drillkit.record import AFTER_END, RUN_ID, Event, is_started
 from drillkit.workspace import Workspace
 
 TAIL_BYTES = 65536
@@ -44,11 +44,18 @@ def open_runs(ws: Workspace) -> list[str]:
 
 def _summary(path: Path) -> RunSummary | None:
     first, ended = _first_and_end(path)
-    if first is None or first.get("event") != "run.started" or not RUN_ID.match(path.stem):
+    if first is None or not is_started(first) or not RUN_ID.fullmatch(path.stem):
         return None
+    try:
+        return _summary_of(path.stem, first, ended)
+    except (KeyError, TypeError, AttributeError):
+        return None  # not a run's record; `drill verify` names what is wrong with it
+
+
+def _summary_of(run_id: str, first: Event, ended: Event | None) -> RunSummary:
     scenario = first.get("scenario") or {}
     return RunSummary(
-        id=path.stem,
+        id=run_id,
         mode=first["mode"],
         playbook=first["playbook"]["playbook"],
         title=first.get("title", ""),
@@ -74,7 +81,7 @@ def _first_and_end(path: Path) -> tuple[Event | None, Event | None]:
         first = orjson.loads(first_line) if first_line.endswith(b"\n") else None
     except orjson.JSONDecodeError:
         return None, None
-    return first, _end_in(tail)
+    return (first, _end_in(tail)) if isinstance(first, dict) else (None, None)
 
 
 def _end_in(tail: bytes) -> Event | None:
@@ -84,8 +91,10 @@ def _end_in(tail: bytes) -> Event | None:
             event = orjson.loads(line)
         except orjson.JSONDecodeError:
             return None
-        if event.get("event") == "run.ended":
-            return event  # type: ignore[no-any-return]
+        if not isinstance(event, dict):
+            return None
+        if event.get("event") == "run.ended" and "outcome" in event and "ts" in event:
+            return event
         if event.get("event") not in AFTER_END:
             return None
     return None

@@ -52,7 +52,10 @@ class _Bad(Exception):
 
 def verify_file(path: Path, key: bytes | None) -> Verdict:
     run = path.name.removesuffix(".jsonl")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Verdict(run=run, verdict="tampered", events=0, head=None, line=1, problem=f"unreadable: {exc.strerror}")
     end = data.rfind(b"\n") + 1
     lines = data[:end].split(b"\n")[:-1]
     try:
@@ -152,4 +155,4 @@ def verify_files(paths: list[Path], key: bytes | None) -> list[Verdict]:
 def runs_to_verify(runs_dir: Path, ids: list[str]) -> list[Path]:
     if ids:
         return [runs_dir / f"{run}.jsonl" for run in ids]
-    return sorted(p for p in runs_dir.glob("*.jsonl") if RUN_ID.match(p.stem)) if runs_dir.is_dir() else []
+    return sorted(p for p in runs_dir.glob("*.jsonl") if RUN_ID.fullmatch(p.stem)) if runs_dir.is_dir() else []

@@ -186,7 +186,7 @@ def verify(
     ws = workspace()
     ids = [check_run_id(r) for r in (runs or [])] if not all_runs else []
     paths = runs_to_verify(ws.runs, ids)
-    missing = [p for p in paths if not p.is_file()]
+    missing = [p for p in paths if not p.exists()]
     if missing:
         from drillkit.errors import NotFound
 

@@ -1,0 +1,74 @@
+"""Records that are not runs: every command says so in one line; listings go on without them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Drill
+
+BAD_ID = "20261129T000000Z-core-network-outage-0005"
+DRILL = Path(sys.executable).with_name("drill")
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Drill:
+    """A workspace with one good incident; its records are not double-verified (some are broken on purpose)."""
+    root = tmp_path / "ws"
+    subprocess.run([str(DRILL), "init", str(root)], capture_output=True, check=True)
+    return Drill(root)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b'{"event":"run.started"}\n', b"[1,2]\n", b'{"v":1,"seq":1,"event":"note"}\n', b"\xff\xfe\n"],
+    ids=["empty", "partial-started", "list", "not-started", "not-utf8"],
+)
+def test_a_broken_record_is_named_not_crashed_on(broken: Drill, content: bytes) -> None:
+    good = broken.open()
+    (broken.root / "logs" / "runs" / f"{BAD_ID}.jsonl").write_bytes(content)
+    for listing in (
+        ["runs", "--json"],
+        ["status", "--json"],
+        ["coverage", "--json"],
+        ["playbooks", "--json"],
+        ["report", "--format", "json", "--include-drills"],
+    ):
+        done = broken(*listing)
+        assert "internal error" not in done.stderr, (listing, done.stderr)
+        json.loads(done.stdout)
+    assert [r["id"] for r in json.loads(broken("runs", "--json").stdout)] == [good]
+    for command in (
+        ["status", BAD_ID],
+        ["timeline", BAD_ID],
+        ["export", BAD_ID, "--format", "json"],
+        ["note", BAD_ID, "hello"],
+        ["resume", BAD_ID],
+    ):
+        done = broken(*command)
+        assert done.returncode in (1, 2), (command, done.returncode)
+        assert len(done.stderr.strip().splitlines()) == 1, (command, done.stderr)
+        assert "internal error" not in done.stderr
+    verdicts = {v["run"]: v["verdict"] for v in json.loads(broken("verify", "--all", "--json").stdout)}
+    assert verdicts == {good: "open", BAD_ID: "tampered"}
+
+
+def test_a_folder_in_place_of_a_record_is_reported(broken: Drill) -> None:
+    (broken.root / "logs" / "runs" / f"{BAD_ID}.jsonl").mkdir(parents=True)
+    done = broken("verify", BAD_ID)
+    assert done.returncode == 1
+    assert "tampered" in done.stdout
+    done = broken("note", BAD_ID, "hello")
+    assert done.returncode == 1
+    assert "cannot" in done.stderr
+
+
+def test_a_run_id_with_a_trailing_newline_is_not_a_run_id(broken: Drill) -> None:
+    run_id = broken.open()
+    done = broken("status", run_id + "\n")
+    assert done.returncode == 2
+    assert "is not a run id" in done.stderr
