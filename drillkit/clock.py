@@ -12,6 +12,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from drillkit.errors import UsageError
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -70,6 +72,11 @@ def format_utc(when: datetime) -> str:
 def default_clock() -> Clock:
     """The process clock: the wall clock, or a pinned one from `DRILL_FAKE_NOW`."""
     fake = os.environ.get("DRILL_FAKE_NOW")
-    if fake:
+    if not fake:
+        return SystemClock()
+    try:
         return VirtualClock(parse_utc(fake))
-    return SystemClock()
+    except (ValueError, OverflowError):
+        raise UsageError(
+            f"DRILL_FAKE_NOW {fake!r} is not a time; use RFC 3339 such as 2026-11-29T08:00:00Z, or unset it"
+        ) from None

@@ -1,0 +1,43 @@
+"""Bad input is refused at the door: exit 2, one line on stderr, nothing written under `logs/`."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.conftest import DRILL, FAKE_NOW, Drill
+
+
+def _logs(root: Path) -> dict[str, bytes]:
+    """Every file under `logs/` with its bytes."""
+    logs = root / "logs"
+    return {str(p.relative_to(logs)): p.read_bytes() for p in sorted(logs.rglob("*")) if p.is_file()}
+
+
+def _refused(drill: Drill, *args: str, **env: str) -> str:
+    """Runs a command that must be refused: exit 2, one stderr line, no stdout, `logs/` unchanged; the line."""
+    before = _logs(drill.root)
+    done = subprocess.run(
+        [str(DRILL), *args],
+        capture_output=True,
+        text=True,
+        env=drill.env(**({"DRILL_FAKE_NOW": FAKE_NOW} | env)),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert done.stdout == ""
+    assert _logs(drill.root) == before
+    return lines[0]
+
+
+def test_a_fake_now_that_is_not_a_time_names_the_variable_and_the_form(drill: Drill) -> None:
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    for garbage in ("garbage", "2026-13-01T00:00:00Z", "0001-01-01T00:00:00+01:00"):
+        line = _refused(drill, "open", "core-network-outage", "--severity", "II", DRILL_FAKE_NOW=garbage)
+        assert "DRILL_FAKE_NOW" in line
+        assert "2026-11-29T08:00:00Z" in line
+        assert "internal error" not in line
+        _refused(drill, "note", run, "hello", "--by", "bob", DRILL_FAKE_NOW=garbage)
