@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -41,3 +42,14 @@ def test_a_fake_now_that_is_not_a_time_names_the_variable_and_the_form(drill: Dr
         assert "2026-11-29T08:00:00Z" in line
         assert "internal error" not in line
         _refused(drill, "note", run, "hello", "--by", "bob", DRILL_FAKE_NOW=garbage)
+
+
+def test_an_argument_that_is_not_utf8_is_refused_naming_its_position(drill: Drill) -> None:
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    bad = os.fsdecode(b"\xff\xfe")
+    line = _refused(drill, "note", run, bad, "--by", "bob")
+    assert "argument 3" in line
+    assert "UTF-8" in line
+    assert "internal error" not in line
+    assert "argument 2" in _refused(drill, "open", bad, "--severity", "II")
+    assert "argument 5" in _refused(drill, "note", run, "hello", "--by", f"bob{bad}")

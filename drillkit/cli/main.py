@@ -55,8 +55,19 @@ notify.register(app)
 review.register(app)
 
 
+def _refuse_undecodable(args: list[str]) -> None:
+    """Arguments must be UTF-8 text: bytes that are not arrive as surrogates, and nothing may run on them."""
+    for position, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            warn(f"drill: argument {position} is not valid UTF-8 text; pass names, notes and ids as UTF-8")
+            sys.exit(2)
+
+
 def run() -> None:
     """Entry point: errors are shown once, on one line, with the SPEC §5 exit code."""
+    _refuse_undecodable(sys.argv[1:])
     try:
         app(standalone_mode=True)
     except InvalidFile as bad:
