@@ -26,7 +26,9 @@ def new_run_id(playbook_id: str, clock: Clock) -> str:
 
 
 def parse_assignments(pairs: list[str], pb: Playbook) -> dict[str, str]:
-    """`--as ROLE=NAME` pairs, each role known to the playbook."""
+    """`--as ROLE=NAME` pairs, each role known to the playbook and given once, each name a usable one."""
+    from drillkit.names import check_name
+
     found: dict[str, str] = {}
     for pair in pairs:
         role, sep, person = pair.partition("=")
@@ -34,7 +36,7 @@ def parse_assignments(pairs: list[str], pb: Playbook) -> dict[str, str]:
             raise UsageError(f"--as {pair!r}: write ROLE=NAME, e.g. --as lead=alice")
         if role not in pb.roles:
             raise UsageError(f"--as {pair!r}: unknown role {role!r}; roles: {', '.join(pb.roles)}")
-        found[role] = person.strip()
+        found[role] = check_name(person, f"--as {role}")
     return found
 
 

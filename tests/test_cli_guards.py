@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import DRILL, FAKE_NOW, Drill
 
 
@@ -53,3 +55,32 @@ def test_an_argument_that_is_not_utf8_is_refused_naming_its_position(drill: Dril
     assert "internal error" not in line
     assert "argument 2" in _refused(drill, "open", bad, "--severity", "II")
     assert "argument 5" in _refused(drill, "note", run, "hello", "--by", f"bob{bad}")
+
+
+BLANK_OR_CONTROL = ["", "   ", "\t", "bob\nmallory", "bob\x1b[31m", "bob\u2028"]
+
+
+@pytest.mark.parametrize("name", BLANK_OR_CONTROL, ids=repr)
+def test_a_blank_or_control_character_actor_is_refused(drill: Drill, name: str) -> None:
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    assert "--by" in _refused(drill, "note", run, "hello", "--by", name)
+    assert "--by" in _refused(drill, "act", run, "acknowledge", "--by", name)
+    assert "--by" in _refused(drill, "open", "core-network-outage", "--severity", "II", "--by", name)
+    assert "--by" in _refused(drill, "start", "core-outage-q4", "--detach", "--by", name)
+    if name:  # an empty DRILL_USER means "not set": the login name is used
+        assert "DRILL_USER" in _refused(drill, "note", run, "hello", DRILL_USER=name)
+        assert "DRILL_USER" in _refused(drill, "open", "core-network-outage", "--severity", "II", DRILL_USER=name)
+    assert "person" in _refused(drill, "assign", run, "lead", name, "--by", "bob")
+    if name.strip():
+        assert "--as lead" in _refused(drill, "open", "core-network-outage", "--severity", "II", "--as", f"lead={name}")
+    else:
+        assert "ROLE=NAME" in _refused(drill, "open", "core-network-outage", "--severity", "II", "--as", f"lead={name}")
+
+
+def test_a_name_is_recorded_without_surrounding_blanks(drill: Drill) -> None:
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    drill("note", run, "hello", "--by", "  bob ", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
+    drill("assign", run, "comms", " 王芳 ", "--by", "bob", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
+    note, assigned = drill.events(run)[-2:]
+    assert (note["event"], note["actor"]) == ("note", "bob")
+    assert (assigned["event"], assigned["person"]) == ("assigned", "王芳")

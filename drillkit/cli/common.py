@@ -55,8 +55,14 @@ def colour_ok() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def default_user() -> str:
-    """`--by` default: `$DRILL_USER`, then the login name."""
+def actor(by: str | None) -> str:
+    """Who acts: `--by`, else `$DRILL_USER`, else the login name; a blank or control character is refused."""
+    from drillkit.names import check_name
+
+    if by is not None:
+        return check_name(by, "--by")
+    if os.environ.get("DRILL_USER"):
+        return check_name(os.environ["DRILL_USER"], "DRILL_USER")
     import getpass
 
-    return os.environ.get("DRILL_USER") or getpass.getuser()
+    return check_name(getpass.getuser(), "the login name (set DRILL_USER or pass --by)")

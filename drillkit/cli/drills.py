@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from drillkit.cli.common import colour_ok, default_user, print_json, say, warn, workspace
+from drillkit.cli.common import actor, colour_ok, print_json, say, warn, workspace
 
 
 def start(
@@ -25,7 +25,7 @@ def start(
     from drillkit.drills import start_drill
 
     ws, clock = workspace(), default_clock()
-    run_id = start_drill(ws, scenario, clock=clock, by=by or default_user(), assignments=assign, speed=speed)
+    run_id = start_drill(ws, scenario, clock=clock, by=actor(by), assignments=assign, speed=speed)
     if detach:
         say(run_id)
         warn(f"conducted by `drill scheduler`; or conduct it here with: drill resume {run_id}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from drillkit.cli.common import default_user, print_json, say, warn, workspace
+from drillkit.cli.common import actor, print_json, say, warn, workspace
 
 RUN = typer.Argument(..., help="Run id (see `drill runs`).")
 BY = typer.Option(None, "--by", help="Who acts (default: $DRILL_USER, then the login name).")
@@ -44,7 +44,7 @@ def open_(
         default_clock(),
         playbook,
         severity=severity,
-        by=by or default_user(),
+        by=actor(by),
         title=title,
         assignments=assign,
     )
@@ -61,7 +61,8 @@ def act(
     """Fire a transition."""
     from drillkit import commands
 
-    _confirm(_apply(run, lambda rs: commands.act(rs, trigger, by or default_user(), role, note)))
+    who = actor(by)
+    _confirm(_apply(run, lambda rs: commands.act(rs, trigger, who, role, note)))
 
 
 def check(
@@ -74,14 +75,16 @@ def check(
     """Mark a checklist item done."""
     from drillkit import commands
 
-    _confirm(_apply(run, lambda rs: commands.check(rs, item, by or default_user(), role, note)))
+    who = actor(by)
+    _confirm(_apply(run, lambda rs: commands.check(rs, item, who, role, note)))
 
 
 def note(run: str = RUN, text: str = typer.Argument(..., help="The note."), by: str | None = BY) -> None:
     """Add a note to the record."""
     from drillkit import commands
 
-    _confirm(_apply(run, lambda rs: commands.note(rs, text, by or default_user(), None)))
+    who = actor(by)
+    _confirm(_apply(run, lambda rs: commands.note(rs, text, who, None)))
 
 
 def assign(
@@ -92,8 +95,10 @@ def assign(
 ) -> None:
     """Give a role to a person (accountability follows from then on)."""
     from drillkit import commands
+    from drillkit.names import check_name
 
-    _confirm(_apply(run, lambda rs: commands.assign(rs, role, person, by or default_user())))
+    who, name = actor(by), check_name(person, "person")
+    _confirm(_apply(run, lambda rs: commands.assign(rs, role, name, who)))
 
 
 def severity(
@@ -105,7 +110,8 @@ def severity(
     """Change the run's severity."""
     from drillkit import commands
 
-    _confirm(_apply(run, lambda rs: commands.severity(rs, level, by or default_user(), reason)))
+    who = actor(by)
+    _confirm(_apply(run, lambda rs: commands.severity(rs, level, who, reason)))
 
 
 def abort(
@@ -116,7 +122,8 @@ def abort(
     """End a run as aborted."""
     from drillkit import commands
 
-    _confirm(_apply(run, lambda rs: commands.abort(rs, by or default_user(), reason)))
+    who = actor(by)
+    _confirm(_apply(run, lambda rs: commands.abort(rs, who, reason)))
 
 
 def status(
