@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drillkit.errors import UsageError
 from drillkit.workspace import Workspace
 
 
@@ -23,3 +24,18 @@ def next_drills(ws: Workspace) -> dict[str, str]:
     from drillkit.schedstore import next_fires_by_playbook
 
     return next_fires_by_playbook(ws)
+
+
+def known_playbook(ws: Workspace, playbook_id: str) -> str:
+    """A `--playbook` filter: a playbook of the workspace or of a recorded run; UsageError naming them otherwise."""
+    from drillkit.plans import Plans
+
+    in_files = Plans(ws).playbook_ids()
+    if playbook_id in in_files:
+        return playbook_id
+    from drillkit.runlist import run_summaries
+
+    known = sorted(set(in_files) | {summary.playbook for summary in run_summaries(ws)})
+    if playbook_id not in known:
+        raise UsageError(f"--playbook {playbook_id!r}: no such playbook; known: {', '.join(known) or '(none)'}")
+    return playbook_id

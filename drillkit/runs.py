@@ -36,6 +36,8 @@ def parse_assignments(pairs: list[str], pb: Playbook) -> dict[str, str]:
             raise UsageError(f"--as {pair!r}: write ROLE=NAME, e.g. --as lead=alice")
         if role not in pb.roles:
             raise UsageError(f"--as {pair!r}: unknown role {role!r}; roles: {', '.join(pb.roles)}")
+        if role in found:
+            raise UsageError(f"--as {pair!r}: role {role!r} is given twice; give each role once")
         found[role] = check_name(person, f"--as {role}")
     return found
 

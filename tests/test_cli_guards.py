@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -84,3 +85,47 @@ def test_a_name_is_recorded_without_surrounding_blanks(drill: Drill) -> None:
     note, assigned = drill.events(run)[-2:]
     assert (note["event"], note["actor"]) == ("note", "bob")
     assert (assigned["event"], assigned["person"]) == ("assigned", "王芳")
+
+
+def test_runs_mode_is_a_choice(drill: Drill) -> None:
+    drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    done = drill("runs", "--mode", "bogus")
+    assert done.returncode == 2
+    assert "'bogus' is not one of 'incident', 'drill', 'simulation'" in done.stderr
+    assert done.stdout == ""
+    assert len(json.loads(drill("runs", "--mode", "incident", "--json", ok=True).stdout)) == 1
+    assert json.loads(drill("runs", "--mode", "drill", "--json", ok=True).stdout) == []
+
+
+@pytest.mark.parametrize("command", ["report", "runs"])
+def test_an_unknown_playbook_filter_names_the_known_ones(drill: Drill, command: str) -> None:
+    for bad in ("nope", "../x"):
+        line = _refused(drill, command, "--playbook", bad)
+        assert repr(bad) in line
+        assert "core-network-outage" in line
+        assert "customer-data-leak" in line
+
+
+def test_a_playbook_known_only_from_a_run_is_still_a_filter(drill: Drill, workspace: Path) -> None:
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    (workspace / "playbooks" / "core-network-outage.yaml").unlink()
+    listed = json.loads(drill("runs", "--playbook", "core-network-outage", "--json", ok=True).stdout)
+    assert [r["id"] for r in listed] == [run]
+    drill("report", "--playbook", "core-network-outage", "--format", "json", ok=True)
+    assert "core-network-outage" in _refused(drill, "report", "--playbook", "nope")
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [("2026-12-01", "2026-11-01"), ("2026-11-01T08:00Z", "2026-11-01T08:00Z"), ("2026-11-02", "2026-11-01T23:00Z")],
+)
+def test_report_since_after_until_is_refused(drill: Drill, since: str, until: str) -> None:
+    line = _refused(drill, "report", "--since", since, "--until", until)
+    assert f"--since {since} is not before --until {until}" in line
+    drill("report", "--since", "2026-11-01", "--until", "2026-11-01", ok=True)  # one whole day
+
+
+def test_a_role_given_twice_is_refused(drill: Drill) -> None:
+    twice = ("--as", "lead=a", "--as", "lead=b")
+    assert "'lead' is given twice" in _refused(drill, "open", "core-network-outage", "--severity", "II", *twice)
+    assert "'lead' is given twice" in _refused(drill, "start", "core-outage-q4", "--detach", *twice)

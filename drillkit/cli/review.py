@@ -101,16 +101,21 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
 ) -> None:
     """Figures across runs: runs by mode, metric medians, p90s and targets met, breaches, expectations."""
+    from drillkit.errors import UsageError
     from drillkit.export import figures
     from drillkit.export.labels import Labels
+    from drillkit.history import known_playbook
     from drillkit.report import Selection, bound
     from drillkit.report import report as build
 
     ws = workspace()
+    lower, upper = bound(since, "--since"), bound(until, "--until", end_of_day=True)
+    if lower is not None and upper is not None and lower >= upper:
+        raise UsageError(f"--since {since} is not before --until {until}; no run could match")
     selection = Selection(
-        since=bound(since, "--since"),
-        until=bound(until, "--until", end_of_day=True),
-        playbook=playbook,
+        since=lower,
+        until=upper,
+        playbook=known_playbook(ws, playbook) if playbook is not None else None,
         include_drills=include_drills,
     )
     document = build(ws, selection)

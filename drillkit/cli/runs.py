@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 import typer
@@ -12,6 +13,12 @@ from drillkit.cli.common import actor, print_json, say, warn, workspace
 RUN = typer.Argument(..., help="Run id (see `drill runs`).")
 BY = typer.Option(None, "--by", help="Who acts (default: $DRILL_USER, then the login name).")
 NOTE = typer.Option(None, "--note", help="Free-text note kept with the event.")
+
+
+class RunMode(StrEnum):
+    incident = "incident"
+    drill = "drill"
+    simulation = "simulation"
 
 
 def _apply(run: str, make: Callable[[Any], list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -157,7 +164,7 @@ def status(
 def runs(
     since: str | None = typer.Option(None, "--since", help="Only runs started on or after DATE (YYYY-MM-DD)."),
     playbook: str | None = typer.Option(None, "--playbook", help="Only runs of this playbook."),
-    mode: str | None = typer.Option(None, "--mode", help="incident, drill or simulation."),
+    mode: RunMode | None = typer.Option(None, "--mode", help="incident, drill or simulation."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """The runs, newest first."""
@@ -165,15 +172,19 @@ def runs(
 
     from drillkit.cli.common import display_zone
     from drillkit.export.lines import runs_table
+    from drillkit.history import known_playbook
     from drillkit.runlist import run_summaries
     from drillkit.timefmt import since_filter
 
     ws = workspace()
     keep = since_filter(since)
+    if playbook is not None:
+        known_playbook(ws, playbook)
+    wanted = mode.value if mode else None
     found = [
         s
         for s in run_summaries(ws)
-        if keep(s.started) and (playbook in (None, s.playbook)) and (mode in (None, s.mode))
+        if keep(s.started) and (playbook in (None, s.playbook)) and (wanted in (None, s.mode))
     ]
     if as_json:
         print_json([asdict(s) for s in found])
