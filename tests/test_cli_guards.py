@@ -129,3 +129,25 @@ def test_a_role_given_twice_is_refused(drill: Drill) -> None:
     twice = ("--as", "lead=a", "--as", "lead=b")
     assert "'lead' is given twice" in _refused(drill, "open", "core-network-outage", "--severity", "II", *twice)
     assert "'lead' is given twice" in _refused(drill, "start", "core-outage-q4", "--detach", *twice)
+
+
+def test_playbooks_and_schedule_list_show_times_in_the_display_zone(drill: Drill) -> None:
+    drill(
+        "schedule", "add", "core-outage-q4", "--at", "2026-11-29T08:30", "--tz", "UTC", ok=True, DRILL_FAKE_NOW=FAKE_NOW
+    )
+    later = ("--at", "2026-12-01T09:00", "--tz", "Asia/Shanghai", "--id", "later")
+    drill("schedule", "add", "core-outage-q4", *later, ok=True, DRILL_FAKE_NOW=FAKE_NOW)
+    drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW="2026-11-29T08:31:00Z")
+    shown = drill("--tz", "Asia/Shanghai", "playbooks", ok=True, DRILL_FAKE_NOW="2026-11-29T08:32:00Z").stdout
+    [row] = [line for line in shown.splitlines() if line.startswith("core-network-outage ")]
+    assert "2026-11-29 16:31:00 CST" in row  # last drill
+    assert "2026-12-01 09:00:00 CST" in row  # next drill
+    assert "Z" not in row.split("Core network outage")[1]
+    rows = json.loads(drill("playbooks", "--json", ok=True, DRILL_FAKE_NOW="2026-11-29T08:32:00Z").stdout)
+    [core] = [r for r in rows if r["id"] == "core-network-outage"]
+    assert (core["last_drill"], core["next_drill"]) == ("2026-11-29T08:31:00.000Z", "2026-12-01T01:00:00.000Z")
+    listed = drill("--tz", "Asia/Shanghai", "schedule", "list", ok=True, DRILL_FAKE_NOW="2026-11-29T08:32:00Z").stdout
+    assert "started 2026-11-29 16:30:00 CST" in listed
+    assert "2026-11-29T08:30:00.000Z" not in listed
+    fires = json.loads(drill("schedule", "list", "--json", ok=True, DRILL_FAKE_NOW="2026-11-29T08:32:00Z").stdout)
+    assert fires[0]["last_fire"]["nominal"] == "2026-11-29T08:30:00.000Z"

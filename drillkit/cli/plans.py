@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from drillkit.cli.common import print_json, say, warn, workspace
+from drillkit.cli.common import display_zone, print_json, say, warn, workspace
 
 
 class ShowFormat(StrEnum):
@@ -37,17 +37,25 @@ def playbooks(as_json: bool = typer.Option(False, "--json", help="One JSON docum
     """List playbooks: id, title, kind, version, last drill, next scheduled drill."""
     from drillkit.catalog import playbook_rows
 
-    rows = playbook_rows(workspace())
+    ws = workspace()
+    rows = playbook_rows(ws)
     if as_json:
         print_json(rows)
         return
+    from drillkit.clock import parse_utc
     from drillkit.export.table import table
+    from drillkit.timefmt import local
+
+    zone = display_zone(ws)
+
+    def when(value: str | None) -> str:
+        return local(parse_utc(value), zone) if value else "-"
 
     say(
         table(
             ["id", "title", "kind", "version", "last drill", "next drill"],
             [
-                [r["id"], r["title"], r["kind"], r["version"], r["last_drill"] or "-", r["next_drill"] or "-"]
+                [r["id"], r["title"], r["kind"], r["version"], when(r["last_drill"]), when(r["next_drill"])]
                 for r in rows
             ],
         )

@@ -128,9 +128,13 @@ def _row(s: Schedule, now: datetime, last: Fire | None, zone: str) -> dict[str, 
     }
 
 
-def _last_text(row: dict[str, Any]) -> str:
+def _last_text(row: dict[str, Any], zone: str) -> str:
+    """The last fire's status and nominal time in the display zone (the JSON keeps UTC)."""
+    from drillkit.clock import parse_utc
+    from drillkit.timefmt import local
+
     last = row["last_fire"]
-    return "-" if last is None else f"{last['status']} {last['nominal']}"
+    return "-" if last is None else f"{last['status']} {local(parse_utc(last['nominal']), zone)}"
 
 
 @schedule_app.command("list")
@@ -144,7 +148,8 @@ def list_schedules(as_json: bool = typer.Option(False, "--json", help="One JSON 
         schedules = store.schedules()
     finally:
         store.close()
-    rows = _rows(ws, schedules, display_zone(ws))
+    zone = display_zone(ws)
+    rows = _rows(ws, schedules, zone)
     if as_json:
         print_json(rows)
         return
@@ -160,7 +165,7 @@ def list_schedules(as_json: bool = typer.Option(False, "--json", help="One JSON 
                     r["tz"],
                     "paused" if r["paused"] else "active",
                     r["next_fire_local"] or "-",
-                    _last_text(r),
+                    _last_text(r, zone),
                 ]
                 for r in rows
             ],
