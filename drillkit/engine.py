@@ -44,7 +44,7 @@ class RunState:
     started: datetime
     state: str
     entered: float = 0.0
-    entry_seq: int = 1
+    severity_since: float = 0.0
     first_entry: dict[str, float] = field(default_factory=dict)
     checks: dict[str, Done] = field(default_factory=dict)
     delivered: set[str] = field(default_factory=set)
@@ -144,7 +144,6 @@ def effective_t(event: Event) -> float:
 def _enter(state: RunState, event: Event, t: float) -> None:
     state.state = event["to"]
     state.entered = t
-    state.entry_seq = event.get("seq", state.seq + 1)
     state.first_entry.setdefault(event["to"], t)
 
 
@@ -157,7 +156,7 @@ def _assign(state: RunState, event: Event, t: float) -> None:
 
 
 def _severity(state: RunState, event: Event, t: float) -> None:
-    state.severity = event["to"]
+    state.severity, state.severity_since = event["to"], t
 
 
 def _delivered(state: RunState, event: Event, t: float) -> None:
@@ -165,17 +164,18 @@ def _delivered(state: RunState, event: Event, t: float) -> None:
 
 
 def _breached(state: RunState, event: Event, t: float) -> None:
-    state.handled.add(event["key"] if "key" in event else _breach_key(event))
+    state.handled.add(_breach_key(state, event))
 
 
 def _ended(state: RunState, event: Event, t: float) -> None:
     state.outcome = event["outcome"]
 
 
-def _breach_key(event: Event) -> str:
+def _breach_key(state: RunState, event: Event) -> str:
+    """A metric breaches once a run; a state once per stay (it is recorded during that stay)."""
     if event.get("metric"):
         return f"metric:{event['metric']}"
-    return f"state:{event['state']}@{event['due']}"
+    return f"state:{event['state']}@{state.entered}"
 
 
 _APPLY = {
@@ -227,9 +227,13 @@ def _state_dues(state: RunState) -> list[Due]:
     limit = state.playbook.deadline(state.state, state.severity)
     if limit is None:
         return []
-    due = round(state.entered + limit, 3)
-    key = f"state:{state.state}@{due}"
-    return [] if key in state.handled else [Due(due, 1, key)]
+    key = f"state:{state.state}@{state.entered}"
+    return [] if key in state.handled else [Due(_not_before_severity(state, state.entered + limit), 1, key)]
+
+
+def _not_before_severity(state: RunState, due: float) -> float:
+    """A severity change tightens deadlines from the moment it is made, never before it."""
+    return round(max(due, state.severity_since), 3)
 
 
 def _metric_dues(state: RunState) -> list[Due]:
@@ -240,7 +244,7 @@ def _metric_dues(state: RunState) -> list[Due]:
         key = f"metric:{name}"
         if target is None or begin is None or key in state.handled or _reached(state, metric.to):
             continue
-        found.append(Due(round(begin + target, 3), 2, key))
+        found.append(Due(_not_before_severity(state, begin + target), 2, key))
     return found
 
 

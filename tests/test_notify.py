@@ -125,6 +125,7 @@ def start_run(ws: Workspace, mode: str = "drill") -> RunRecord:
             "actor": "alice",
             "role": None,
             "mode": mode,
+            "playbook": {"playbook": "core-network-outage", "version": 3},
             "title": "核心网故障",
             "severity": "II",
             "state": "detected",

@@ -1,0 +1,69 @@
+"""A severity change moves deadlines from the moment it is made; a stay in a state breaches once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.conftest import Drill
+
+START = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> str:
+    return (START + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def breaches(drill: Drill, run_id: str, state: str) -> list[float]:
+    return [e["due"] for e in drill.events(run_id) if e["event"] == "deadline.breached" and e.get("state") == state]
+
+
+def test_a_change_after_the_breach_does_not_breach_the_same_stay_again(drill: Drill) -> None:
+    run_id = drill.open(DRILL_FAKE_NOW=at(0))
+    drill("act", run_id, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(1))
+    drill("status", run_id, ok=True, DRILL_FAKE_NOW=at(20))
+    drill("severity", run_id, "I", "--by", "alice", "--reason", "two provinces", ok=True, DRILL_FAKE_NOW=at(21))
+    drill("check", run_id, "bridge", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(22))
+    drill("act", run_id, "mitigate", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(23))
+    assert breaches(drill, run_id, "triage") == [960.0]  # II: 15 min from T+1m
+
+
+def test_raising_severity_tightens_the_deadline_of_the_current_stay(drill: Drill) -> None:
+    run_id = drill.open(DRILL_FAKE_NOW=at(0))
+    drill("act", run_id, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(1))
+    drill("severity", run_id, "I", "--by", "alice", "--reason", "two provinces", ok=True, DRILL_FAKE_NOW=at(5))
+    drill("status", run_id, ok=True, DRILL_FAKE_NOW=at(12))
+    assert breaches(drill, run_id, "triage") == [660.0]  # I: 10 min from T+1m
+
+
+def test_a_deadline_already_passed_under_the_new_severity_comes_due_when_it_changes(drill: Drill) -> None:
+    run_id = drill.open(DRILL_FAKE_NOW=at(0))
+    drill("act", run_id, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(1))
+    drill("severity", run_id, "I", "--by", "alice", "--reason", "two provinces", ok=True, DRILL_FAKE_NOW=at(13))
+    drill("status", run_id, ok=True, DRILL_FAKE_NOW=at(14))
+    assert breaches(drill, run_id, "triage") == [780.0]  # not T+11m, before anyone knew
+
+
+def test_each_stay_in_a_state_can_breach_once(drill: Drill) -> None:
+    (drill.root / "playbooks" / "loop.yaml").write_text(
+        """playbook: loop
+title: Loop
+kind: outage
+version: 1
+severities: {II: {label: Major}}
+roles: {noc: NOC}
+states:
+  a: {initial: true, owner: noc, deadline: 5m}
+  b: {owner: noc}
+  done: {final: true}
+transitions:
+  - {trigger: go, from: a, to: b}
+  - {trigger: back, from: b, to: a}
+  - {trigger: finish, from: [a, b], to: done}
+""",
+        encoding="utf-8",
+    )
+    run_id = drill.open("--as", "noc=bob", playbook="loop", DRILL_FAKE_NOW=at(0))
+    drill("act", run_id, "go", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(6))
+    drill("act", run_id, "back", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(7))
+    drill("status", run_id, ok=True, DRILL_FAKE_NOW=at(20))
+    assert breaches(drill, run_id, "a") == [300.0, 720.0]
