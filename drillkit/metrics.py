@@ -20,12 +20,16 @@ from drillkit.model import Expect, Inject, Playbook, for_severity
 
 
 def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, Any]:
+    """The SPEC §6 document. A breach's `late_by` is the accountability figure: how long after
+    `due` the obligation was met (None while it is not); the event's own `late_by` says how
+    late the breach was recorded."""
     rs = RunState.replay(events)
+    metrics = metric_rows(rs, events)
     return {
         "run": _run(rs, events),
-        "metrics": metric_rows(rs, events),
+        "metrics": metrics,
         "expectations": expectation_rows(rs, events),
-        "breaches": [_breach(e, events) for e in events if e["event"] == "deadline.breached"],
+        "breaches": _breaches(events, state_spans(events), {row["name"]: row for row in metrics}),
         "checklist": _checklist(rs),
         "events": events,
         "integrity": integrity,
@@ -128,15 +132,10 @@ def _is_action(event: Event, expect: Expect) -> bool:
     return bool(event["event"] == "check.done" and event["item"] == expect.check)
 
 
-def _breach(event: Event, events: list[Event]) -> dict[str, Any]:
-    what = f"state:{event['state']}" if event.get("state") else f"metric:{event['metric']}"
-    return {
-        "what": what,
-        "owner": event.get("owner"),
-        "assignee": holder_at(events, event.get("owner"), float(event["due"])),
-        "due": event["due"],
-        "late_by": event["late_by"],
-    }
+def _breaches(events: list[Event], spans: list[Span], metrics: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = [_breach_row(e, events, spans, metrics) for e in events if e["event"] == "deadline.breached"]
+    keys = ("what", "owner", "assignee", "due", "late_by")
+    return [dict(zip(keys, (r["what"], r["owner"], r["person"], r["due"], r["late_by"]), strict=True)) for r in rows]
 
 
 def _checklist(rs: RunState) -> list[dict[str, Any]]:

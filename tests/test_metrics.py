@@ -72,8 +72,8 @@ def test_late_customer_notice(review_ws: Path) -> None:
         ("complaints", 1500.0, 1860.0, "carol", "late"),  # 10m + 15m
     ]
     assert [(b["what"], b["owner"], b["assignee"], b["due"], b["late_by"]) for b in document["breaches"]] == [
-        ("state:triage", "lead", "alice", 1080.0, 0.0),  # entered 3m + 15m (II)
-        ("metric:time_to_notify", "comms", "carol", 1800.0, 0.0),
+        ("state:triage", "lead", "alice", 1080.0, 1320.0),  # entered 3m + 15m (II); left at 40m
+        ("metric:time_to_notify", "comms", "carol", 1800.0, 60.0),  # reached at 31m
     ]
     assert accountability_table(document) == [
         ("state:triage", "lead", "alice", 1080.0, 1320.0),  # left triage at 40m: 2400 - 1080
@@ -152,9 +152,9 @@ def test_lead_handover_mid_run_moves_accountability(review_ws: Path) -> None:
         ("complaints", 1500.0, 2400.0, "carol", "late"),
     ]
     assert [(b["what"], b["assignee"], b["due"], b["late_by"]) for b in document["breaches"]] == [
-        ("state:triage", "alice", 1020.0, 180.0),  # recorded at 20m, 3m after it came due
+        ("state:triage", "alice", 1020.0, 540.0),  # triage left at 1560: 540 s late
         ("metric:time_to_notify", "carol", 1800.0, 600.0),
-        ("metric:time_to_mitigate", "erin", 7200.0, 300.0),  # lead since 25m
+        ("metric:time_to_mitigate", "erin", 7200.0, None),  # lead since 25m; never mitigated
     ]
     assert accountability_table(document) == [
         ("state:triage", "lead", "alice", 1020.0, 540.0),  # alice led until 25m; triage left at 1560
