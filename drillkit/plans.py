@@ -46,12 +46,19 @@ class Plans:
         return found, playbook
 
     def validate(self, paths: Iterable[Path] = ()) -> list[Problem]:
-        """Every problem in the given files (default: the whole workspace), in file order."""
-        chosen = list(paths) or sorted(self.ws.playbooks.glob("*.yaml")) + sorted(self.ws.scenarios.glob("*.yaml"))
-        problems: list[Problem] = []
+        """Every problem in the given files (default: the whole workspace with `drill.toml`), in file order."""
+        chosen = list(paths)
+        problems = [] if chosen else self._config_problems()
+        chosen = chosen or sorted(self.ws.playbooks.glob("*.yaml")) + sorted(self.ws.scenarios.glob("*.yaml"))
         for path in chosen:
             problems.extend(self._validate_one(path))
         return problems
+
+    def _config_problems(self) -> list[Problem]:
+        from drillkit.configcheck import config_problems
+
+        path = self.ws.root / "drill.toml"
+        return config_problems(path, self.ws.display(path), self.ws.root)
 
     def _validate_one(self, path: Path) -> list[Problem]:
         if not path.is_file():

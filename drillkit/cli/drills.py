@@ -23,8 +23,10 @@ def start(
     """Start a drill and conduct it in the foreground with a live board (Ctrl-C leaves it running)."""
     from drillkit.clock import default_clock
     from drillkit.drills import start_drill
+    from drillkit.notify.config import load_notifiers
 
     ws, clock = workspace(), default_clock()
+    load_notifiers(ws)  # a bad [[notify]] is refused before the run is written, not after
     run_id = start_drill(ws, scenario, clock=clock, by=actor(by), assignments=assign, speed=speed)
     if detach:
         say(run_id)
