@@ -72,3 +72,15 @@ def test_a_run_id_with_a_trailing_newline_is_not_a_run_id(broken: Drill) -> None
     done = broken("status", run_id + "\n")
     assert done.returncode == 2
     assert "is not a run id" in done.stderr
+
+
+def test_control_characters_in_notes_and_names_never_reach_the_terminal(broken: Drill) -> None:
+    run_id = broken.open()
+    done = broken("note", run_id, "x\x1b[31mred\x07", "--by", "eve")
+    assert done.returncode == 0
+    assert "\x1b" not in done.stderr
+    assert "\\x1b[31mred" in done.stderr
+    for command in (["timeline", run_id], ["status", run_id], ["runs"]):
+        shown = broken(*command)
+        assert "\x1b" not in shown.stdout + shown.stderr, command
+    assert any(e.get("text") == "x\x1b[31mred\x07" for e in broken.events(run_id))  # the record keeps it as said

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from drillkit.cli.common import actor, colour_ok, print_json, say, warn, workspace
+from drillkit.cli.common import actor, colour_ok, print_json, printable, say, warn, workspace
 
 
 def start(
@@ -101,9 +101,8 @@ class _Screen:
             return
         from drillkit.board import board_lines
 
-        text = "".join(
-            f"{line}\x1b[K\n" for line in board_lines(conductor.state(run_id), conductor.events(run_id), now)
-        )
+        lines = board_lines(conductor.state(run_id), conductor.events(run_id), now)
+        text = "".join(f"{printable(line)}\x1b[K\n" for line in lines)
         if text != self.shown:
             sys.stdout.write(("\x1b[2J" if not self.shown else "") + "\x1b[H" + text + "\x1b[J")
             sys.stdout.flush()
