@@ -16,9 +16,9 @@ from drillkit.errors import UsageError
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+_MOBILE = re.compile(r"(?<![0-9A-Za-z+])(\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?![0-9A-Za-z])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_FIFTEEN = re.compile(r"(?<!\d)\d{15}(?!\d)")
+_FIFTEEN = re.compile(r"(?<![0-9A-Za-z])(?:\d{15}|\d{2}-\d{6}-\d{6}-\d)(?![0-9A-Za-z])")
 
 
 def _valid_resident_id(text: str) -> bool:
@@ -40,7 +40,7 @@ def _mask_resident_id(match: re.Match[str]) -> str:
 
 
 def _mask_mobile(match: re.Match[str]) -> str:
-    return f"{match.group(1)}****{match.group(3)}"
+    return f"{match.group(1) or ''}{match.group(2)}****{match.group(4)}"
 
 
 def _mask_email(match: re.Match[str]) -> str:
@@ -49,11 +49,11 @@ def _mask_email(match: re.Match[str]) -> str:
 
 
 def _mask_fifteen(match: re.Match[str]) -> str:
-    """IMSI (starts with China's MCC 460) or IMEI (Luhn-valid)."""
-    text = match.group(0)
-    if text.startswith("460") or _luhn(text):
-        return text[:5] + "*" * 6 + text[11:]
-    return text
+    """IMSI (starts with China's MCC 460) or IMEI (Luhn-valid, also written `35-209900-176148-1`)."""
+    digits = match.group(0).replace("-", "")
+    if digits.startswith("460") or _luhn(digits):
+        return digits[:5] + "*" * 6 + digits[11:]
+    return match.group(0)
 
 
 class Redactor:

@@ -54,7 +54,7 @@ def test_extra_patterns_from_drill_toml(workspace: Path) -> None:
     ("text", "masked"),
     [
         (MOBILE, "138****5678"),
-        ("+8613812345678", "138****5678"),
+        ("+8613812345678", "+86138****5678"),
         (RESIDENT_ID.lower(), "110105********002x"),
         (EMAIL, "z***@example.com"),
         (IMSI, "46000******7890"),
@@ -79,3 +79,17 @@ def test_masks(text: str, masked: str) -> None:
 )
 def test_leaves_other_text_alone(text: str) -> None:
     assert Redactor()(text) == text
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ("+86 138 1234 5678", "+86 138****5678"),
+        ("电话13812345678请回电", "电话138****5678请回电"),
+        ("IMEI 35-209900-176148-1", "IMEI 35209******1481"),
+        ("commit ab13812345678cd0000", "commit ab13812345678cd0000"),
+        ("ticket 35-209900-176148-2", "ticket 35-209900-176148-2"),
+    ],
+)
+def test_masks_keep_their_context_and_leave_look_alikes(said: str, kept: str) -> None:
+    assert Redactor()(said) == kept
