@@ -43,23 +43,24 @@ def open_runs(ws: Workspace) -> list[str]:
 
 
 def _summary(path: Path) -> RunSummary | None:
-    first, ended = _first_and_end(path)
+    first, tail = _head_and_tail(path)
     if first is None or not is_started(first) or not RUN_ID.fullmatch(path.stem):
         return None
     try:
-        return _summary_of(path.stem, first, ended)
+        return _summary_of(path.stem, first, tail)
     except (KeyError, TypeError, AttributeError):
         return None  # not a run's record; `drill verify` names what is wrong with it
 
 
-def _summary_of(run_id: str, first: Event, ended: Event | None) -> RunSummary:
+def _summary_of(run_id: str, first: Event, tail: bytes) -> RunSummary:
     scenario = first.get("scenario") or {}
+    ended = _end_in(tail)
     return RunSummary(
         id=run_id,
         mode=first["mode"],
         playbook=first["playbook"]["playbook"],
         title=first.get("title", ""),
-        severity=first["severity"],
+        severity=_severity_in(tail) or first["severity"],
         scenario=scenario.get("scenario"),
         started=first["ts"],
         ended=ended["ts"] if ended else None,
@@ -67,21 +68,32 @@ def _summary_of(run_id: str, first: Event, ended: Event | None) -> RunSummary:
     )
 
 
-def _first_and_end(path: Path) -> tuple[Event | None, Event | None]:
-    """The first event, and `run.ended` if the run has ended, reading only the head and the tail."""
+def _head_and_tail(path: Path) -> tuple[Event | None, bytes]:
+    """The first event, and the last bytes of the record: all a listing reads."""
     try:
         with path.open("rb") as handle:
             first_line = handle.readline()
             size = os.fstat(handle.fileno()).st_size
             handle.seek(max(0, size - TAIL_BYTES))
             tail = handle.read()
-    except OSError:
-        return None, None
-    try:
         first = orjson.loads(first_line) if first_line.endswith(b"\n") else None
+    except (OSError, orjson.JSONDecodeError):
+        return None, b""
+    return (first, tail) if isinstance(first, dict) else (None, b"")
+
+
+def _severity_in(tail: bytes) -> str | None:
+    """The latest severity change in the tail (a change further back is not seen: the listing
+    shows the run's first severity then; `drill status` always has the current one)."""
+    at = tail.rfind(b'"event":"severity.changed"')
+    if at < 0:
+        return None
+    start, end = tail.rfind(b"\n", 0, at) + 1, tail.find(b"\n", at)
+    try:
+        event = orjson.loads(tail[start:end])
     except orjson.JSONDecodeError:
-        return None, None
-    return (first, _end_in(tail)) if isinstance(first, dict) else (None, None)
+        return None
+    return str(event["to"]) if isinstance(event, dict) and "to" in event else None
 
 
 def _end_in(tail: bytes) -> Event | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import Drill
@@ -67,3 +68,10 @@ transitions:
     drill("act", run_id, "back", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(7))
     drill("status", run_id, ok=True, DRILL_FAKE_NOW=at(20))
     assert breaches(drill, run_id, "a") == [300.0, 720.0]
+
+
+def test_the_runs_list_shows_the_current_severity(drill: Drill) -> None:
+    run_id = drill.open(DRILL_FAKE_NOW=at(0))
+    drill("severity", run_id, "I", "--by", "alice", "--reason", "two provinces", ok=True, DRILL_FAKE_NOW=at(5))
+    listed = json.loads(drill("runs", "--json", ok=True).stdout)
+    assert [(r["id"], r["severity"]) for r in listed] == [(run_id, "I")]
