@@ -101,13 +101,28 @@ _CONFIGS: dict[str, tuple[tuple[str, int, int, int], Config]] = {}
 
 
 def _config(data: dict[str, Any], root: Path) -> Config:
-    integrity = data.get("integrity", {})
-    key_file = integrity.get("key_file")
+    key_file = _table(data, "integrity").get("key_file")
+    if key_file is not None and not isinstance(key_file, str):
+        raise UsageError("drill.toml: [integrity] key_file must be a path in quotes; `drill validate` checks the file")
     return Config(
         timezone=str(data.get("timezone", "UTC")),
-        redact=tuple(str(p) for p in data.get("redact", {}).get("patterns", [])),
-        notify=tuple(data.get("notify", [])),
-        blackout=tuple(data.get("schedule", {}).get("blackout", [])),
+        redact=tuple(str(p) for p in _list(_table(data, "redact"), "patterns", "[redact] patterns")),
+        notify=tuple(_list(data, "notify", "[[notify]]")),
+        blackout=tuple(_list(_table(data, "schedule"), "blackout", "[schedule] blackout")),
         key_file=(root / key_file) if key_file else None,
         raw=data,
     )
+
+
+def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise UsageError(f"drill.toml: {name} must be a table ([{name}]); `drill validate` checks the file")
+    return value
+
+
+def _list(data: dict[str, Any], key: str, label: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise UsageError(f"drill.toml: {label} must be a list; `drill validate` checks the file")
+    return value

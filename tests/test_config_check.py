@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import FAKE_NOW, Drill
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,3 +112,16 @@ def test_the_format_reference_drill_toml_validates(drill: Drill, workspace: Path
     (workspace / "secrets" / "drill.key").write_text("k\n", encoding="utf-8")
     done = drill("validate", ok=True)
     assert done.stdout == ""
+
+
+WRONG_TYPES = ["redact = 1\n", "notify = 3\n", "[schedule]\nblackout = 'x'\n", "[integrity]\nkey_file = 1\n"]
+
+
+@pytest.mark.parametrize("toml", WRONG_TYPES)
+def test_a_wrong_typed_section_stops_commands_in_one_line(drill: Drill, toml: str) -> None:
+    (drill.root / "drill.toml").write_text(toml, encoding="utf-8")
+    done = drill("open", "core-network-outage", "--severity", "II")
+    assert done.returncode == 2
+    assert done.stderr.startswith("drill: drill.toml:")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not list((drill.root / "logs").rglob("*.jsonl"))
