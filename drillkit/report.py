@@ -30,7 +30,7 @@ from drillkit.record import RUN_ID, is_started, parse_lines
 from drillkit.workspace import FILE_MODE, Workspace
 
 CACHE_FILE = "report-cache.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 Summary = dict[str, Any]
 
 
@@ -84,23 +84,38 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
 
 
 def summaries(ws: Workspace) -> list[Summary]:
-    """A summary of every record, from the cache where the record's head is unchanged."""
+    """A summary of every record, from the cache where the record's head is unchanged.
+
+    A record whose size and modification time are as cached is not opened at all: records only
+    grow, so any append changes both."""
     cached = _read_cache(ws)
     fresh: dict[str, dict[str, Any]] = {}
     for path in sorted(ws.runs.glob("*.jsonl")) if ws.runs.is_dir() else []:
         if not RUN_ID.fullmatch(path.stem):
             continue
-        head = _head(path)
-        entry = cached.get(path.stem)
-        if head is None:
-            continue
-        if entry is None or entry.get("head") != head:
-            entry = {"head": head, "summary": _summarise_file(path)}
-        if entry["summary"] is not None:
+        entry = _entry(path, cached.get(path.stem))
+        if entry is not None and entry["summary"] is not None:
             fresh[path.stem] = entry
     if fresh != cached:
         _write_cache(ws, fresh)
     return [entry["summary"] for entry in fresh.values()]
+
+
+def _entry(path: Path, cached: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The cache entry for a record: the cached one while it still fits, else a fresh summary."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    stamp = [stat.st_size, stat.st_mtime_ns]
+    if cached is not None and cached.get("stamp") == stamp:
+        return cached
+    head = _head(path)
+    if head is None:
+        return None
+    if cached is not None and cached.get("head") == head:
+        return {**cached, "stamp": stamp}
+    return {"head": head, "stamp": stamp, "summary": _summarise_file(path)}
 
 
 def _summarise_file(path: Path) -> Summary | None:
@@ -114,10 +129,13 @@ def _summarise_file(path: Path) -> Summary | None:
 
 def _head(path: Path) -> str | None:
     """The `hash` of the last complete line, read from the file's tail."""
-    with path.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        handle.seek(max(0, size - 4096))
-        tail = handle.read()
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - 4096))
+            tail = handle.read()
+    except OSError:
+        return None
     complete = tail[: tail.rfind(b"\n")]
     last = complete.rsplit(b"\n", 1)[-1]
     cut = last.rfind(b',"hash":"')
