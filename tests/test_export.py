@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from drillkit.errors import UsageError
-from tests.test_metrics import invoke, review_ws
+from tests.test_metrics import invoke, review_ws, simulated
 
 __all__ = ["review_ws"]  # the fixture, used by name
 
@@ -187,3 +187,19 @@ def test_an_open_incident_exports_pending_verdicts(review_ws: Path) -> None:
     markdown = invoke(review_ws, "export", run, "--format", "md").stdout
     assert markdown.startswith("# Post-incident report: ")
     assert "DRILL" not in markdown
+
+
+def test_timeline_json_is_one_marked_document(review_ws: Path) -> None:
+    run = simulated(review_ws, "hand-late-comms")
+    done = invoke(review_ws, "--tz", "Asia/Shanghai", "timeline", run, "--json")
+    assert done.exit_code == 0, done.output
+    document = json.loads(done.stdout)
+    assert (document["run"], document["mode"], document["mark"], document["zone"]) == (
+        run,
+        "simulation",
+        "DRILL / 演练",
+        "Asia/Shanghai",
+    )
+    assert [row["seq"] for row in document["rows"]] == list(range(1, len(document["rows"]) + 1))
+    assert document["rows"][0]["local"].endswith("CST")
+    assert document["rows"][1]["clock"].startswith("T+")

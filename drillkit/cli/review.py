@@ -36,12 +36,16 @@ class Lang(StrEnum):
 def timeline(
     run: str = typer.Argument(..., help="Run id."),
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout: the timeline's rows."),
 ) -> None:
     """Show a run's timeline in the terminal (times in the display zone, drill clock T+hh:mm:ss)."""
     from drillkit.export import timeline as text
 
     view = _view(run, lang, None)
-    say(text.render(view))
+    if as_json:
+        print_json(text.document(view))
+    else:
+        say(text.render(view))
     _fail_if_tampered(view)
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from drillkit.durations import format_clock
 from drillkit.export.aar import footer, timeline, title
+from drillkit.export.lines import DRILL_MARK, detail
 from drillkit.export.runview import RunView
 from drillkit.export.table import table
 
@@ -10,3 +14,32 @@ from drillkit.export.table import table
 def render(view: RunView) -> str:
     section = timeline(view)
     return "\n".join([title(view), "", table(section.headers, section.rows), "", footer(view)])
+
+
+def document(view: RunView) -> dict[str, Any]:
+    """The timeline as data, marked like every other output of a drill."""
+    return {
+        "run": view.run["id"],
+        "mode": view.run["mode"],
+        "mark": DRILL_MARK if view.is_drill else None,
+        "zone": view.zone,
+        "rows": rows(view),
+    }
+
+
+def rows(view: RunView) -> list[dict[str, Any]]:
+    """Each event: UTC and display-zone time, drill clock, event, who, what."""
+    return [
+        {
+            "seq": event["seq"],
+            "ts": event["ts"],
+            "local": view.when(event["ts"]),
+            "t": event["t"],
+            "clock": format_clock(event["t"]),
+            "event": event["event"],
+            "actor": event["actor"],
+            "role": event.get("role"),
+            "detail": detail(event),
+        }
+        for event in view.events
+    ]
