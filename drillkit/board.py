@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from drillkit.durations import format_clock, format_duration
-from drillkit.engine import Event, RunState, last_event, pending
+from drillkit.engine import Event, RunState, effective_t, last_event, pending
 from drillkit.export.lines import DRILL_MARK, event_line
 
 RECENT = 8
 
 
 def board_lines(rs: RunState, events: list[Event], now: datetime) -> list[str]:
-    now_t = rs.drill_time(now) if not rs.ended else float(last_event(events)["t"])
+    now_t = rs.drill_time(now) if not rs.ended else effective_t(last_event(events))
     owner = rs.playbook.states[rs.state].owner
     title = events[0].get("title") or rs.playbook.title
     banner = f"[{DRILL_MARK}] " if rs.mode != "incident" else "[INCIDENT / 事件] "

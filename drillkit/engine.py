@@ -135,8 +135,9 @@ def last_event(events: list[Event]) -> Event:
 
 
 def effective_t(event: Event) -> float:
-    """When an event took effect: a system transition caught up late counts from its `due` time."""
-    if event["event"] == "transition" and "due" in event:
+    """When an event took effect: a system transition or time-limit end caught up late counts
+    from its `due` time."""
+    if event["event"] in ("transition", "run.ended") and "due" in event:
         return float(event["due"])
     return float(event["t"])
 
@@ -274,7 +275,7 @@ def _make(state: RunState, due: Due, now_t: float) -> list[Event]:
     if kind == "inject":
         return [_inject_draft(state, name, due.at, late_by)]
     if kind == "time_limit":
-        return [ended_draft(state, "timed-out", f"time limit reached at T+{due.at:.0f}s")]
+        return [{**ended_draft(state, "timed-out", f"time limit reached at T+{due.at:.0f}s"), "due": due.at}]
     owner = _owner(state, kind, name)
     breach = {
         "event": "deadline.breached",

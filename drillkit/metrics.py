@@ -92,10 +92,21 @@ def _metric_verdict(target: int | None, value: float | None, breached: bool, end
 
 
 def expectation_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
+    """Each inject's expectation. Once a run has ended, only those it could be judged on: the
+    inject was delivered, and the expected action happened or its window closed before the end
+    (an aborted drill charges no one for injects it never reached)."""
     if rs.scenario is None:
         return []
     actions = [e for e in events if e["event"] in ("transition", "check.done")]
-    return [_expectation(rs, inject, inject.expect, actions) for inject in rs.scenario.injects if inject.expect]
+    end = effective_t(last_event(events))
+    rows = []
+    for inject in rs.scenario.injects:
+        if inject.expect is None:
+            continue
+        row = _expectation(rs, inject, inject.expect, actions)
+        if not rs.ended or (inject.id in rs.delivered and (row["at"] is not None or row["due"] <= end)):
+            rows.append(row)
+    return rows
 
 
 def _expectation(rs: RunState, inject: Inject, expect: Expect, events: list[Event]) -> dict[str, Any]:
@@ -189,7 +200,7 @@ def state_spans(events: list[Event]) -> list[Span]:
             t = effective_t(event)
             spans.append(Span(state, entered, t, True))
             state, entered = event["to"], t
-    end = max(entered, float(last_event(events)["t"]))
+    end = max(entered, effective_t(last_event(events)))
     spans.append(Span(state, entered, end, False))
     return spans
 

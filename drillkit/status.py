@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from drillkit.clock import format_utc
-from drillkit.engine import Event, RunState, last_event, pending
+from drillkit.engine import Event, RunState, effective_t, last_event, pending
 
 
 def status_document(rs: RunState, events: list[Event], now: datetime) -> dict[str, Any]:
-    now_t = rs.drill_time(now) if not rs.ended else float(last_event(events)["t"])
+    now_t = rs.drill_time(now) if not rs.ended else effective_t(last_event(events))
     state = rs.playbook.states[rs.state]
     return {
         "run": rs.run,

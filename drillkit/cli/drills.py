@@ -48,8 +48,10 @@ def _conduct(run_id: str) -> None:
     from drillkit.notify.outbox import Outbox
 
     ws, clock = workspace(), default_clock()
-    screen = _Screen(colour_ok())
     outbox = Outbox(ws, clock, load_notifiers(ws))
+    if _deliver_if_ended(ws, run_id, outbox):
+        return
+    screen = _Screen(colour_ok())
     conductor = Conductor(ws, clock, listener=screen.events, outbox=outbox)
     conductor.adopt_or_fail(run_id)
     stop = _stop_flag()
@@ -63,6 +65,24 @@ def _conduct(run_id: str) -> None:
         warn(f"left {run_id} running; conduct it again with: drill resume {run_id}")
         return
     _summary(run_id, state)
+
+
+def _deliver_if_ended(ws: Any, run_id: str, outbox: Any) -> bool:
+    """An ended run has nothing left to conduct; only notifications still owed are delivered."""
+    from drillkit.engine import last_event
+    from drillkit.record import RunRecord
+
+    events = RunRecord(ws, run_id).read()
+    ended = last_event(events)
+    if ended["event"] != "run.ended":
+        return False
+    owed = outbox.poll(run_id, events)
+    outbox.close(timeout=30.0)
+    warn(
+        f"{run_id} has ended ({ended['outcome']}); nothing left to conduct"
+        + (f", {owed} notification(s) delivered" if owed else "")
+    )
+    return True
 
 
 def _stop_flag() -> dict[str, bool]:

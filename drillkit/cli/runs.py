@@ -46,8 +46,10 @@ def open_(
     from drillkit.clock import default_clock
     from drillkit.runs import open_incident
 
+    ws = workspace()
+    _warn_if_notifiers_broken(ws)
     run_id = open_incident(
-        workspace(),
+        ws,
         default_clock(),
         playbook,
         severity=severity,
@@ -56,6 +58,17 @@ def open_(
         assignments=assign,
     )
     say(run_id)
+
+
+def _warn_if_notifiers_broken(ws: Any) -> None:
+    """A real incident is opened even when drill.toml is broken, but not silently."""
+    from drillkit.errors import UsageError
+    from drillkit.notify.config import load_notifiers
+
+    try:
+        load_notifiers(ws)
+    except UsageError as err:
+        warn(f"drill: warning: {err}; no conductor or notifier will run until drill.toml is fixed")
 
 
 def act(

@@ -66,7 +66,7 @@ def _severity(view: RunView) -> str:
 
 def people(view: RunView) -> str:
     """`role: person` for each role, with reassignments as `role: first → next`."""
-    holders = {role: [person] for role, person in view.run["participants"].items()}
+    holders = {role: [person] for role, person in (view.events[0].get("participants") or {}).items()}
     for event in view.events:
         if event["event"] == "assigned":
             holders.setdefault(event["role"], []).append(event["person"])
