@@ -29,7 +29,7 @@ from pathlib import Path
 
 from drillkit.clock import Clock, default_clock, format_utc, parse_utc
 from drillkit.errors import NotFound, RecordError, UsageError
-from drillkit.firetimes import Recurrence
+from drillkit.firetimes import Blackout, Recurrence, parse_blackouts
 from drillkit.workspace import FILE_MODE, Workspace
 
 DEFAULT_GRACE = 3600
@@ -378,6 +378,12 @@ def _free_id(store: ScheduleStore, scenario: str) -> str:
     taken = {s.id for s in store.schedules()}
     candidates = [scenario] + [f"{scenario}-{n}" for n in range(2, len(taken) + 3)]
     return next(c for c in candidates if c not in taken)
+
+
+def blackouts(ws: Workspace) -> list[Blackout]:
+    """The blackout windows of `drill.toml` as it is now; UsageError for a bad file or window."""
+    config = ws.config()
+    return parse_blackouts(config.blackout, config.timezone)
 
 
 def next_fire(schedule: Schedule, now: datetime) -> datetime | None:

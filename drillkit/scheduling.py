@@ -46,8 +46,8 @@ from structlog.typing import EventDict, FilteringBoundLogger, WrappedLogger
 
 from drillkit.clock import Clock, format_utc
 from drillkit.errors import Conflict, DrillError
-from drillkit.firetimes import Blackout, Recurrence, parse_blackouts
-from drillkit.schedstore import Fire, Schedule, ScheduleStore
+from drillkit.firetimes import Blackout, Recurrence
+from drillkit.schedstore import Fire, Schedule, ScheduleStore, blackouts
 from drillkit.workspace import FILE_MODE, Workspace
 
 MISSED_COUNT_LIMIT = 1000
@@ -180,7 +180,15 @@ class _FireTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no
 
 @dataclass
 class Daemon:
-    """One scheduler over one workspace; the caller holds `exclusive(ws)` around it."""
+    """One scheduler over one workspace; the caller holds `exclusive(ws)` around it.
+
+    Blackout windows are read from `drill.toml` again at every pass (cheap: `ws.config()`
+    re-reads the file only when it changes), so a window added while the daemon runs counts
+    from the next pass. A `drill.toml` that stops parsing while the daemon runs is logged
+    (`config.error`, once per distinct error) and the last good windows stay in force; at
+    start a bad file is an error. Notifiers (`[[notify]]`) are read once, at start: a change
+    to them needs a restart of the daemon.
+    """
 
     ws: Workspace
     clock: Clock
@@ -192,14 +200,14 @@ class Daemon:
     tally: Counter[str] = field(default_factory=Counter)
     _store: ScheduleStore = field(init=False)
     _blackouts: list[Blackout] = field(init=False)
+    _config_error: str | None = field(default=None, init=False)
     _claimed_here: set[tuple[str, datetime]] = field(default_factory=set, init=False)
     _adopted: set[str] = field(default_factory=set, init=False)
     _wake: threading.Event = field(default_factory=threading.Event, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
 
     def __post_init__(self) -> None:
-        config = self.ws.config()
-        self._blackouts = parse_blackouts(config.blackout, config.timezone)
+        self._blackouts = blackouts(self.ws)
         self._store = ScheduleStore.open(self.ws)
 
     def stop(self) -> None:
@@ -214,6 +222,7 @@ class Daemon:
 
     def run_pass(self) -> float:
         """Decide and start everything due now, conduct; seconds until the conductor's next duty."""
+        self._refresh_blackouts()
         now = self.clock.now()
         schedules = {s.id: s for s in self._store.schedules()}
         for schedule in schedules.values():
@@ -224,6 +233,20 @@ class Daemon:
             if owner is not None and not owner.paused and fire.start_at <= now:
                 self._start(fire, owner, now)
         return self._conduct()
+
+    def _refresh_blackouts(self) -> None:
+        """The current windows of `drill.toml`; a bad file is logged once and the last good windows kept."""
+        try:
+            windows = blackouts(self.ws)
+        except (DrillError, OSError) as err:
+            if str(err) != self._config_error:
+                self._config_error = str(err)
+                self.log.error("config.error", error=str(err), detail="keeping the last good blackout windows")
+            return
+        self._config_error = None
+        if windows != self._blackouts:
+            self._blackouts = windows
+            self.log.info("blackouts.loaded", windows=[window.describe() for window in windows])
 
     def serve(self) -> None:
         """Run until `stop()`: APScheduler wakes the loop at fire times, polling catches changes."""

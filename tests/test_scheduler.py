@@ -218,6 +218,44 @@ def test_a_fire_inside_a_blackout_window_is_skipped_and_recorded(
     assert [e["event"] for e in log_events(ws)].count("fire.blackout") == 1
 
 
+def test_a_blackout_added_to_drill_toml_while_the_daemon_runs_counts_from_the_next_pass(
+    ws: Workspace, clock: VirtualClock, starter: FileStarter, daemon: Daemon
+) -> None:
+    add(ws, ("cron", "0 9 * * *"))
+    (ws.root / "drill.toml").write_text('[schedule]\nblackout = [{from = "08:30", to = "09:30"}]\n')
+    clock.set(datetime(2026, 11, 29, 9, 0, 1, tzinfo=UTC))
+    daemon.run_pass()
+    assert [(f.nominal.day, f.status) for f in ledger(ws)] == [(29, "blackout")]
+    assert starter.runs() == []
+    loaded = [e for e in log_events(ws) if e["event"] == "blackouts.loaded"]
+    assert [e["windows"] for e in loaded] == [["mon,tue,wed,thu,fri,sat,sun 08:30-09:30 UTC"]]
+
+
+def test_a_bad_drill_toml_while_the_daemon_runs_is_logged_once_and_the_last_good_windows_stay(
+    ws: Workspace, clock: VirtualClock, starter: FileStarter
+) -> None:
+    toml = ws.root / "drill.toml"
+    toml.write_text('[schedule]\nblackout = [{from = "08:30", to = "09:30"}]\n')
+    add(ws, ("cron", "0 9 * * *"))
+    with daemon_on(ws, clock, starter) as running:
+        toml.write_text('[schedule]\nblackout = [{from = "25:00", to = "26:00"}]\n')
+        clock.set(datetime(2026, 11, 29, 9, 0, 1, tzinfo=UTC))
+        running.run_pass()
+        toml.write_text("[schedule\n")  # not TOML at all
+        running.run_pass()
+        running.run_pass()
+        clock.set(datetime(2026, 11, 30, 9, 0, 1, tzinfo=UTC))
+        running.run_pass()
+        toml.write_text("")  # good again, and without windows
+        clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
+        running.run_pass()
+    assert [(f.nominal.day, f.status) for f in ledger(ws)] == [(29, "blackout"), (30, "blackout"), (1, "started")]
+    errors = [e for e in log_events(ws) if e["event"] == "config.error"]
+    assert [e["level"] for e in errors] == ["error", "error"]  # one per distinct error, not one per pass
+    assert "blackout window 1: '25:00' is not a time of day" in errors[0]["error"]
+    assert errors[1]["error"].startswith("drill.toml: ")
+
+
 def test_a_paused_schedule_does_not_fire_and_owes_nothing_when_resumed(
     ws: Workspace, clock: VirtualClock, starter: FileStarter, daemon: Daemon
 ) -> None:
