@@ -31,13 +31,14 @@ own `tz` (default: the workspace `timezone`), start included, end excluded:
 
 A dated window has `start` and `end`; a weekly window has `from` and `to` (HH:MM, `to` later
 than `from`, `24:00` for the end of the day) and optional `days` (default: every day).
+`clear_fires` gives the fires that will actually start: those outside every window.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
@@ -49,6 +50,8 @@ from drillkit.timefmt import check_zone
 
 Kind = Literal["cron", "at", "every"]
 
+BLACKOUT_SEARCH = 4096  # blacked-out fires looked past before "no next fire"
+_TINY = timedelta(microseconds=1)
 _SEARCH_DAYS = 366 * 9  # long enough for `0 0 29 2 *` across a skipped leap year (2100)
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -276,6 +279,23 @@ class Blackout:
             return False
         return self.daily_to is None or local.time().replace(tzinfo=None) < self.daily_to
 
+    def covered_until(self, when: datetime) -> datetime:
+        """An instant up to which this window, which covers `when`, certainly covers every instant.
+
+        A dated window: its end. A weekly window: the end of its stretch on `when`'s day, counted
+        in the UTC offset in force at `when`; if the zone changes its offset before then, `when`.
+        """
+        if self.end is not None:
+            return self.end
+        zone = ZoneInfo(self.zone)
+        local = when.astimezone(zone)
+        offset = local.utcoffset() or timedelta()
+        day_end = datetime.combine(local.date(), self.daily_to or time(0))
+        if self.daily_to is None:
+            day_end += timedelta(days=1)
+        until = (day_end - offset).replace(tzinfo=UTC)
+        return until if (until - _TINY).astimezone(zone).utcoffset() == offset else when
+
     def describe(self) -> str:
         if self.start is not None and self.end is not None:
             return f"{self.start.isoformat()} to {self.end.isoformat()}"
@@ -283,6 +303,33 @@ class Blackout:
         until = self.daily_to.strftime("%H:%M") if self.daily_to else "24:00"
         assert self.daily_from is not None
         return f"{days} {self.daily_from.strftime('%H:%M')}-{until} {self.zone}"
+
+
+def clear_fires(
+    recurrence: Recurrence, windows: Sequence[Blackout], after: datetime, *, search: int = BLACKOUT_SEARCH
+) -> Iterator[datetime]:
+    """The fires after `after` that will actually start, earliest first: nominal fire times in a
+    blackout window are left out. What every view of "the next fire" uses.
+
+    The daemon tests the fire's actual start (its nominal time plus the jitter it draws when the
+    fire comes due) against the windows; a view cannot know that jitter yet, so it tests the
+    nominal time. A jittered fire just before a window may still be skipped when it comes due.
+
+    The search is bounded: a fire inside a window moves the search to where that window ends,
+    and past `search` blacked-out fires it stops, so a schedule entirely inside a permanent
+    blackout has no next fire (instead of a search without end).
+    """
+    cursor, skipped = recurrence.next_after(after), 0
+    while cursor is not None:
+        window = next((w for w in windows if w.covers(cursor)), None)
+        if window is None:
+            yield cursor
+            cursor = recurrence.next_after(cursor)
+            continue
+        skipped += 1
+        if skipped > search:
+            return
+        cursor = recurrence.next_after(max(window.covered_until(cursor) - _TINY, cursor))
 
 
 def parse_blackouts(raw: tuple[dict[str, Any], ...], default_zone: str) -> list[Blackout]:

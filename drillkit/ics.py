@@ -3,19 +3,22 @@
 Each event starts at the schedule's nominal fire time, given as wall-clock time with the
 schedule's `TZID` (UTC times end in `Z`), and lasts the scenario's `time_limit`. Every zone
 named gets a `VTIMEZONE` with one observance per offset change in the exported span, so a
-calendar reader needs no zone database of its own. Paused schedules are left out; a schedule
-contributes at most `PER_SCHEDULE` events within `HORIZON_DAYS`.
+calendar reader needs no zone database of its own. Paused schedules are left out, and so are
+fires inside a blackout window (`schedstore.upcoming_fires`); a schedule contributes at most
+`PER_SCHEDULE` events within `HORIZON_DAYS`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice, takewhile
 from zoneinfo import ZoneInfo
 
 from drillkit.durations import format_duration
-from drillkit.firetimes import offset_change
-from drillkit.schedstore import Schedule
+from drillkit.firetimes import Blackout, offset_change
+from drillkit.schedstore import Schedule, upcoming_fires
 
 HORIZON_DAYS = 366
 PER_SCHEDULE = 500
@@ -32,15 +35,16 @@ class Upcoming:
     seconds: int
 
 
-def upcoming(schedules: list[Schedule], titles: dict[str, tuple[str, int]], now: datetime) -> list[Upcoming]:
-    """The fires of the active schedules from now to the horizon; `titles` maps scenario → (title, seconds)."""
+def upcoming(
+    schedules: list[Schedule], titles: dict[str, tuple[str, int]], now: datetime, windows: Sequence[Blackout]
+) -> list[Upcoming]:
+    """The fires that will start from now to the horizon; `titles` maps scenario → (title, seconds)."""
     horizon = now + timedelta(days=HORIZON_DAYS)
     events = []
     for schedule in schedules:
-        if schedule.paused:
-            continue
         title, seconds = titles.get(schedule.scenario, (schedule.scenario, 3600))
-        for start in schedule.recurrence().fires(now, horizon, PER_SCHEDULE):
+        starts = takewhile(lambda start: start <= horizon, upcoming_fires(schedule, now, windows))
+        for start in islice(starts, PER_SCHEDULE):
             events.append(Upcoming(schedule=schedule, start=start, title=title, seconds=seconds))
     return sorted(events, key=lambda e: (e.start, e.schedule.id))
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from drillkit.clock import Clock, default_clock, format_utc, parse_utc
 from drillkit.errors import NotFound, RecordError, UsageError
-from drillkit.firetimes import Blackout, Recurrence, parse_blackouts
+from drillkit.firetimes import Blackout, Recurrence, clear_fires, parse_blackouts
 from drillkit.workspace import FILE_MODE, Workspace
 
 DEFAULT_GRACE = 3600
@@ -386,19 +386,28 @@ def blackouts(ws: Workspace) -> list[Blackout]:
     return parse_blackouts(config.blackout, config.timezone)
 
 
-def next_fire(schedule: Schedule, now: datetime) -> datetime | None:
-    """The schedule's next nominal fire after now; None when paused or finished."""
+def upcoming_fires(schedule: Schedule, now: datetime, windows: Sequence[Blackout]) -> Iterator[datetime]:
+    """The schedule's fires after now that will start (none when paused), earliest first.
+
+    Fires in a blackout window are left out, by their nominal time (`firetimes.clear_fires`):
+    `drill schedule list`, the calendar export and `next_fires_by_playbook` all ask here.
+    """
     if schedule.paused:
-        return None
-    return schedule.recurrence().next_after(now)
+        return iter(())
+    return clear_fires(schedule.recurrence(), windows, now)
+
+
+def next_fire(schedule: Schedule, now: datetime, windows: Sequence[Blackout]) -> datetime | None:
+    """The schedule's next fire after now that will start; None when paused, finished or all blacked out."""
+    return next(upcoming_fires(schedule, now, windows), None)
 
 
 def next_fires_by_playbook(ws: Workspace, clock: Clock | None = None) -> dict[str, str]:
-    """Playbook id → the earliest next fire (UTC, RFC 3339) over the schedules of its scenarios.
+    """Playbook id → the earliest next fire that will start (UTC, RFC 3339) over its scenarios' schedules.
 
     Schedules whose scenario is missing or invalid are left out: they cannot start a drill.
     """
-    now = (clock or default_clock()).now()
+    now, windows = (clock or default_clock()).now(), blackouts(ws)
     store = ScheduleStore.open(ws)
     try:
         schedules = store.schedules()
@@ -407,7 +416,7 @@ def next_fires_by_playbook(ws: Workspace, clock: Clock | None = None) -> dict[st
     playbook_of = _playbooks_of({s.scenario for s in schedules}, ws)
     earliest: dict[str, datetime] = {}
     for schedule in schedules:
-        upcoming, playbook = next_fire(schedule, now), playbook_of.get(schedule.scenario)
+        upcoming, playbook = next_fire(schedule, now, windows), playbook_of.get(schedule.scenario)
         if upcoming is not None and playbook and (playbook not in earliest or upcoming < earliest[playbook]):
             earliest[playbook] = upcoming
     return {playbook: format_utc(when) for playbook, when in earliest.items()}

@@ -64,3 +64,15 @@ def test_text_lists_every_playbook_in_the_display_zone(review_ws: Path) -> None:
     assert "2026-11-01 16:00:00 CST" in core
     assert core.endswith(" ok")
     assert next(line for line in lines if line.startswith("customer-data-leak")).endswith("never drilled")
+
+
+def test_the_next_scheduled_drill_is_one_no_blackout_window_skips(review_ws: Path) -> None:
+    schedule = ("schedule", "add", "hand-missed-report", "--cron", "0 9 * * *", "--tz", "Asia/Shanghai")
+    assert invoke(review_ws, *schedule, now="2026-11-29T08:00:00Z").exit_code == 0
+    blackout = '[schedule]\nblackout = [{days = ["mon"], from = "00:00", to = "24:00", tz = "Asia/Shanghai"}]\n'
+    (review_ws / "drill.toml").write_text(blackout)
+    _, found = rows(review_ws, "2026-11-29T08:00:00Z")  # a Sunday, after 09:00 in Shanghai
+    assert found["customer-data-leak"]["next_drill"] == "2026-12-01T01:00:00.000Z"  # Tuesday, not Monday
+    listed = invoke(review_ws, "playbooks", "--json", now="2026-11-29T08:00:00Z")
+    assert "2026-11-30T01:00:00.000Z" not in listed.stdout
+    assert "2026-12-01T01:00:00.000Z" in listed.stdout

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time as walltime
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice, takewhile
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from drillkit.errors import UsageError
-from drillkit.firetimes import Recurrence, parse_blackouts, parse_cron, resolve_wall
+from drillkit.firetimes import Recurrence, clear_fires, parse_blackouts, parse_cron, resolve_wall
 
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -137,3 +140,41 @@ def test_blackout_windows_dated_and_weekly() -> None:
 def test_bad_blackout_windows_name_the_window(window: dict[str, object]) -> None:
     with pytest.raises(UsageError, match="blackout window 1"):
         parse_blackouts((window,), "UTC")
+
+
+BERLIN_WINDOWS: list[dict[str, Any]] = [
+    {"from": "02:30", "to": "04:00"},  # straddles both changes: 02:00-03:00 is skipped in March, repeated in October
+    {"from": "01:00", "to": "02:45"},
+    {"days": ["sat", "sun"], "from": "00:00", "to": "24:00"},
+    {"days": ["sun"], "from": "23:00", "to": "24:00"},
+    {"start": "2026-10-25T02:10", "end": "2026-10-25T02:20"},  # the first 02:10 to the first 02:20
+]
+
+
+@pytest.mark.parametrize("window", BERLIN_WINDOWS)
+@pytest.mark.parametrize("day", [datetime(2026, 3, 28, tzinfo=UTC), datetime(2026, 10, 24, tzinfo=UTC)])
+def test_clear_fires_leave_out_exactly_the_fires_a_window_covers(window: dict[str, Any], day: datetime) -> None:
+    windows = parse_blackouts((window,), "Europe/Berlin")
+    every_minute = Recurrence.make("cron", "* * * * *", "UTC", ANCHOR)
+    until = day + timedelta(days=2)  # the Sunday of a change, in Berlin, and the Saturday before
+    oracle = [f for f in every_minute.fires(day, until, 10_000) if not windows[0].covers(f)]
+    assert list(takewhile(lambda fire: fire <= until, clear_fires(every_minute, windows, day))) == oracle
+
+
+def test_a_long_window_is_jumped_over_and_a_permanent_one_has_no_next_fire() -> None:
+    every_minute = Recurrence.make("cron", "* * * * *", "Asia/Shanghai", ANCHOR)
+    holiday = parse_blackouts(({"start": "2026-01-01T00:00", "end": "2026-01-15T00:00"},), "Asia/Shanghai")
+    assert next(clear_fires(every_minute, holiday, ANCHOR)) == datetime(2026, 1, 14, 16, 0, tzinfo=UTC)
+    weekends = parse_blackouts(({"days": ["sat", "sun"], "from": "00:00", "to": "24:00"},), "UTC")
+    assert next(clear_fires(every_minute, weekends, datetime(2026, 1, 3, tzinfo=UTC))) == datetime(
+        2026, 1, 5, tzinfo=UTC
+    )
+    always = parse_blackouts(({"from": "00:00", "to": "24:00"},), "UTC")
+    began = walltime.monotonic()
+    assert next(clear_fires(every_minute, always, ANCHOR), None) is None
+    assert walltime.monotonic() - began < 5
+    hourly = Recurrence.make("every", "3600", "UTC", ANCHOR)
+    nights = parse_blackouts(({"from": "00:00", "to": "06:00"},), "UTC")
+    assert [f.hour for f in islice(clear_fires(hourly, nights, ANCHOR), 20)] == [*range(6, 24), 6, 7]
+    assert next(clear_fires(hourly, nights, ANCHOR, search=1)) == datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
+    assert next(clear_fires(hourly, nights, ANCHOR, search=0), None) is None

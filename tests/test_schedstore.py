@@ -158,3 +158,15 @@ def test_next_fires_by_playbook_skips_paused_and_broken_schedules(ws: Workspace)
     assert next_fires_by_playbook(ws, clock) == {"core-network-outage": "2026-11-30T01:00:00.000Z"}
     (ws.scenarios / f"{SCENARIO}.yaml").unlink()
     assert next_fires_by_playbook(ws, clock) == {}
+
+
+def test_next_fires_by_playbook_skip_fires_a_blackout_window_will_skip(ws: Workspace) -> None:
+    clock = VirtualClock(NOW)
+    _add(ws, when=("cron", "0 9 * * *"))  # 09:00 in Shanghai: 2026-11-30T01:00Z is next
+    toml = ws.root / "drill.toml"
+    toml.write_text(
+        'timezone = "Asia/Shanghai"\n[schedule]\nblackout = [{start = "2026-11-30T00:00", end = "2026-12-01T00:00"}]\n'
+    )
+    assert next_fires_by_playbook(ws, clock) == {"core-network-outage": "2026-12-01T01:00:00.000Z"}
+    toml.write_text('[schedule]\nblackout = [{from = "00:00", to = "24:00"}]\n')  # never again
+    assert next_fires_by_playbook(ws, clock) == {}

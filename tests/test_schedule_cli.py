@@ -118,6 +118,30 @@ def test_ics_export_has_one_event_per_upcoming_fire_in_its_zone(drill: Drill, tm
     assert {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")} == {"America/New_York", "Asia/Shanghai"}
 
 
+def test_list_and_export_show_only_fires_that_no_blackout_window_skips(drill: Drill, tmp_path: Path) -> None:
+    (drill.root / "drill.toml").write_text(
+        'timezone = "Asia/Shanghai"\n[schedule]\nblackout = [\n'
+        '  {start = "2026-11-30T00:00", end = "2026-12-02T00:00"},\n'
+        '  {days = ["sat", "sun"], from = "00:00", to = "24:00"},\n]\n'
+    )
+    drill("schedule", "add", SCENARIO, "--cron", "0 9 * * *", "--tz", "Asia/Shanghai", ok=True)
+    drill("schedule", "add", SCENARIO, "--cron", "0 10 * * sat", "--tz", "Asia/Shanghai", "--id", "weekend", ok=True)
+    daily, weekend = json.loads(drill("schedule", "list", "--json", ok=True).stdout)
+    assert daily["next_fire"] == "2026-12-02T01:00:00.000Z"  # 30 Nov and 1 Dec are blacked out
+    assert daily["next_fire_local"] == "2026-12-02 09:00:00 CST"
+    assert (weekend["id"], weekend["next_fire"], weekend["next_fire_local"]) == ("weekend", None, None)
+    assert "weekend" in drill("schedule", "list", ok=True).stdout
+    out = tmp_path / "drills.ics"
+    drill("schedule", "export", "--format", "ics", "-o", str(out), ok=True)
+    starts = [e.decoded("DTSTART") for e in Calendar.from_ical(out.read_bytes()).walk("VEVENT")]
+    assert starts[0].astimezone(UTC) == datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+    assert len(starts) == 366 - 2 - 2 * 52  # a year of days, less the dated window and the weekends
+    assert all(s.weekday() < 5 for s in starts)
+    (drill.root / "drill.toml").write_text("[schedule]\nblackout = 'x'\n")
+    broken = drill("schedule", "list")
+    assert (broken.returncode, broken.stdout) == (2, "")
+
+
 @pytest.mark.slow
 def test_a_schedule_added_while_the_daemon_runs_starts_one_drill_on_time(drill: Drill) -> None:
     with daemon(drill) as process:

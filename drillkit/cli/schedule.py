@@ -15,6 +15,7 @@ from drillkit.cli.common import display_zone, print_json, say, warn, workspace
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from drillkit.firetimes import Blackout
     from drillkit.schedstore import Fire, Schedule, ScheduleStore
     from drillkit.workspace import Workspace
 
@@ -69,10 +70,11 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 ) -> None:
     """Schedule a scenario's drill; prints the schedule id."""
     from drillkit.clock import default_clock
-    from drillkit.schedstore import new_schedule, next_fire
+    from drillkit.schedstore import blackouts, new_schedule, next_fire
     from drillkit.timefmt import check_zone, local
 
     ws, now = workspace(), default_clock().now()
+    windows = blackouts(ws)
     zone = check_zone(tz) if tz else display_zone(ws)
     store = _store(ws)
     try:
@@ -90,29 +92,31 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     finally:
         store.close()
     say(schedule.id)
-    upcoming = next_fire(schedule, now)
+    upcoming = next_fire(schedule, now, windows)
     warn(f"scheduled {scenario}; next drill {local(upcoming, display_zone(ws)) if upcoming else '-'}")
 
 
 def _rows(ws: Workspace, schedules: list[Schedule], zone: str) -> list[dict[str, Any]]:
     from drillkit.clock import default_clock
+    from drillkit.schedstore import blackouts
 
-    now = default_clock().now()
+    now, windows = default_clock().now(), blackouts(ws)
     store = _store(ws)
     try:
         last = store.last_fires()
     finally:
         store.close()
-    return [_row(s, now, last.get(s.id), zone) for s in schedules]
+    return [_row(s, now, windows, last.get(s.id), zone) for s in schedules]
 
 
-def _row(s: Schedule, now: datetime, last: Fire | None, zone: str) -> dict[str, Any]:
+def _row(s: Schedule, now: datetime, windows: list[Blackout], last: Fire | None, zone: str) -> dict[str, Any]:
+    """One schedule; its next fire is the next one that will start (blacked-out fires skipped)."""
     from drillkit.clock import format_utc
     from drillkit.durations import format_duration
     from drillkit.schedstore import next_fire
     from drillkit.timefmt import local
 
-    upcoming = next_fire(s, now)
+    upcoming = next_fire(s, now, windows)
     return {
         "id": s.id,
         "scenario": s.scenario,
@@ -139,7 +143,7 @@ def _last_text(row: dict[str, Any], zone: str) -> str:
 
 @schedule_app.command("list")
 def list_schedules(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
-    """List schedules with their next fire time in the display zone."""
+    """List schedules with their next fire time in the display zone (skipping fires in a blackout window)."""
     from drillkit.export.table import table
 
     ws = workspace()
@@ -212,17 +216,19 @@ def export(
     fmt: ExportFormat = typer.Option(..., "--format", "-f", help="ics: an iCalendar file of the upcoming drills."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE instead of stdout."),
 ) -> None:
-    """Export the upcoming scheduled drills as a calendar."""
+    """Export the upcoming scheduled drills as a calendar (fires inside a blackout window left out)."""
     from drillkit.clock import default_clock
     from drillkit.ics import calendar, upcoming
+    from drillkit.schedstore import blackouts
 
     ws, now = workspace(), default_clock().now()
+    windows = blackouts(ws)
     store = _store(ws)
     try:
         schedules = store.schedules()
     finally:
         store.close()
-    text = calendar(upcoming(schedules, _titles(ws, schedules), now), now)
+    text = calendar(upcoming(schedules, _titles(ws, schedules), now, windows), now)
     if output is None:
         typer.echo(text, nl=False)
         return
