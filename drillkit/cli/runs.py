@@ -63,10 +63,11 @@ def open_(
 def _warn_if_notifiers_broken(ws: Any) -> None:
     """A real incident is opened even when drill.toml is broken, but not silently."""
     from drillkit.errors import UsageError
-    from drillkit.notify.config import load_notifiers
+    from drillkit.notify.config import parse_notifiers
 
+    notifiers = ws.config().notify  # a drill.toml that cannot be read at all stops the command
     try:
-        load_notifiers(ws)
+        parse_notifiers(notifiers)
     except UsageError as err:
         warn(f"drill: warning: {err}; no conductor or notifier will run until drill.toml is fixed")
 
