@@ -51,6 +51,7 @@ from drillkit.schedstore import Fire, Schedule, ScheduleStore, blackouts
 from drillkit.workspace import FILE_MODE, Workspace
 
 MISSED_COUNT_LIMIT = 1000
+OWED_WINDOW = timedelta(days=1)
 START_LIMIT = 100
 _TINY = timedelta(microseconds=1)
 
@@ -111,6 +112,22 @@ class RunConducting:
         self._ws = ws
         self._outbox = Outbox(ws, clock, load_notifiers(ws), report=report)
         self._conductor = Conductor(ws, clock, outbox=self._outbox)
+        self._deliver_owed(clock)
+
+    def _deliver_owed(self, clock: Clock) -> None:
+        """Notifications still owed for runs that ended in the last day: a conductor killed just
+        after `run.ended` never recorded them, and no one conducts an ended run."""
+        from drillkit.record import RunRecord
+        from drillkit.runlist import run_summaries
+
+        since = format_utc(clock.now() - OWED_WINDOW)
+        for summary in run_summaries(self._ws):
+            if summary.ended is None or summary.ended < since or summary.mode == "simulation":
+                continue
+            try:
+                self._outbox.poll(summary.id, RunRecord(self._ws, summary.id).read())
+            except DrillError:
+                continue  # a record that cannot be read is `drill verify`'s to report
 
     def open_runs(self) -> list[str]:
         from drillkit.runlist import open_runs

@@ -1,0 +1,37 @@
+"""Notifications still owed for a run that ended while no conductor delivered them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tests.conftest import Drill
+
+RECEIVER = """\
+import json, sys
+message = json.load(sys.stdin)
+with open(sys.argv[1], "a", encoding="utf-8") as log:
+    log.write(message["idempotency_key"] + "\\n")
+"""
+
+
+def test_the_scheduler_delivers_what_an_ended_run_still_owes(drill: Drill, tmp_path: Path) -> None:
+    receiver, log = tmp_path / "receiver.py", tmp_path / "received.log"
+    receiver.write_text(RECEIVER, encoding="utf-8")
+    (drill.root / "drill.toml").write_text(
+        f'[[notify]]\nname = "pager"\nkind = "command"\ncommand = ["{sys.executable}", "{receiver}", "{log}"]\n'
+        'events = ["run.ended"]\n',
+        encoding="utf-8",
+    )
+    run_id = drill.open()
+    drill("abort", run_id, "--by", "alice", "--reason", "false alarm", ok=True)
+    ended = drill.events(run_id)[-1]
+    assert ended["event"] == "run.ended"
+
+    drill("scheduler", "--once", ok=True)
+
+    assert log.read_text(encoding="utf-8").split() == [f"{run_id}:{ended['seq']}"]
+    last = drill.events(run_id)[-1]
+    assert (last["event"], last["notifier"], last["of"]) == ("notify.sent", "pager", ended["seq"])
+    drill("scheduler", "--once", ok=True)  # owed once: nothing is sent again
+    assert log.read_text(encoding="utf-8").split() == [f"{run_id}:{ended['seq']}"]
