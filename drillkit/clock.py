@@ -33,9 +33,6 @@ class SystemClock:
         if seconds > 0:
             time.sleep(seconds)
 
-    def monotonic(self) -> float:
-        return time.monotonic()
-
 
 class VirtualClock:
     """A clock that moves only when advanced or slept on."""
@@ -53,6 +50,7 @@ class VirtualClock:
         self._now += timedelta(seconds=max(0.0, seconds))
 
     def set(self, when: datetime) -> None:
+        """Move to `when`; a virtual clock never goes back."""
         self._now = max(self._now, when.astimezone(UTC))
 
 

@@ -138,9 +138,6 @@ class Conductor:
         for run_id in list(self.live):
             self._release(run_id)
 
-    def running(self) -> list[str]:
-        return list(self.live)
-
     def conduct(self, stop: Callable[[], bool] | None = None, every: Callable[[], Any] | None = None) -> None:
         """Loop until every adopted run has ended (or `stop()` says so)."""
         while self.live and not (stop and stop()):

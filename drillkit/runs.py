@@ -158,9 +158,3 @@ def _remember(path: Path, state: RunState, written: list[Event]) -> None:
 
 def catch_up(ws: Workspace, clock: Clock, run_id: str) -> list[Event]:
     return apply(ws, clock, run_id, None)
-
-
-def current_state(ws: Workspace, clock: Clock, run_id: str) -> RunState:
-    """Catch up, then replay: the state as of now."""
-    catch_up(ws, clock, run_id)
-    return RunState.replay(RunRecord(ws, run_id).read())

@@ -74,6 +74,30 @@ class Drill:
         return read_events(self.record(run_id))
 
 
+RECEIVER = """\
+import json, os, sys, time
+message = json.load(sys.stdin)
+with open(sys.argv[1], "a", encoding="utf-8") as log:
+    log.write(message["idempotency_key"] + "\\n")
+    log.flush()
+    os.fsync(log.fileno())
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def command_notifier(root: Path, folder: Path, events: list[str], *, delay: float = 0.0, extra: str = "") -> Path:
+    """A `command` notifier named `pager` in the workspace's drill.toml that logs each idempotency
+    key it receives (after `delay` seconds of work); the log's path."""
+    receiver, log = folder / "receiver.py", folder / "received.log"
+    receiver.write_text(RECEIVER, encoding="utf-8")
+    command = json.dumps([sys.executable, str(receiver), str(log), str(delay)])
+    (root / "drill.toml").write_text(
+        f'[[notify]]\nname = "pager"\nkind = "command"\ncommand = {command}\nevents = {json.dumps(events)}\n{extra}',
+        encoding="utf-8",
+    )
+    return log
+
+
 def check_verifiers_agree(root: Path) -> int:
     """`drill verify --all --json` and the independent verifier agree on every record; the count."""
     runs = root / "logs" / "runs"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import random
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -14,18 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DRILL, Drill
+from tests.conftest import DRILL, Drill, command_notifier
 from tests.test_drills import wall_lateness, write_fast_drill
-
-RECEIVER = """\
-import json, os, sys, time
-message = json.load(sys.stdin)
-with open(sys.argv[1], "a", encoding="utf-8") as log:
-    log.write(message["idempotency_key"] + "\\n")
-    log.flush()
-    os.fsync(log.fileno())
-time.sleep(float(sys.argv[2]))
-"""
 
 
 class _Silent(http.server.BaseHTTPRequestHandler):
@@ -72,12 +61,8 @@ def test_a_notifier_that_never_answers_does_not_delay_injects(drill: Drill, sile
 
 @pytest.mark.slow
 def test_kill_9_between_delivery_and_recording_redelivers_with_the_same_key(drill: Drill, tmp_path: Path) -> None:
-    receiver, log = tmp_path / "receiver.py", tmp_path / "received.log"
-    receiver.write_text(RECEIVER, encoding="utf-8")
-    (drill.root / "drill.toml").write_text(
-        f'[[notify]]\nname = "pager"\nkind = "command"\ncommand = ["{sys.executable}", "{receiver}", "{log}", "0.4"]\n'
-        'events = ["inject.delivered"]\nmodes = ["drill"]\ntimeout = "10s"\n',
-        encoding="utf-8",
+    log = command_notifier(
+        drill.root, tmp_path, ["inject.delivered"], delay=0.4, extra='modes = ["drill"]\ntimeout = "10s"\n'
     )
     write_fast_drill(drill.root, limit="25m", every=15, count=99)
     run_id = drill("start", "fast-drill", "--detach", "--speed", "60", ok=True).stdout.strip()

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from tests.conftest import Drill
-
-RECEIVER = """\
-import json, sys
-message = json.load(sys.stdin)
-with open(sys.argv[1], "a", encoding="utf-8") as log:
-    log.write(message["idempotency_key"] + "\\n")
-"""
+from tests.conftest import Drill, command_notifier
 
 
 def test_the_scheduler_delivers_what_an_ended_run_still_owes(drill: Drill, tmp_path: Path) -> None:
-    receiver, log = tmp_path / "receiver.py", tmp_path / "received.log"
-    receiver.write_text(RECEIVER, encoding="utf-8")
-    (drill.root / "drill.toml").write_text(
-        f'[[notify]]\nname = "pager"\nkind = "command"\ncommand = ["{sys.executable}", "{receiver}", "{log}"]\n'
-        'events = ["run.ended"]\n',
-        encoding="utf-8",
-    )
+    log = command_notifier(drill.root, tmp_path, ["run.ended"])
     run_id = drill.open()
     drill("abort", run_id, "--by", "alice", "--reason", "false alarm", ok=True)
     ended = drill.events(run_id)[-1]
