@@ -64,7 +64,7 @@ def parse_utc(text: str) -> datetime:
 
 def format_utc(when: datetime) -> str:
     """RFC 3339 in UTC with milliseconds and `Z`."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def default_clock() -> Clock:

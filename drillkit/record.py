@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -77,7 +78,10 @@ class Redacting:
         self.redact = redactor
 
     def __call__(self, logger: object, method: str, event: MutableMapping[str, Any]) -> Event:
-        return {key: self._value(key, value) for key, value in event.items()}
+        for key, value in event.items():
+            if isinstance(value, (dict, list)) or (key in FREE_TEXT and isinstance(value, str)):
+                event[key] = self._value(key, value)
+        return dict(event)
 
     def _value(self, key: str, value: Any) -> Any:
         if isinstance(value, str):
@@ -154,34 +158,40 @@ def _structlog() -> ModuleType:
     return structlog
 
 
+@cache
+def _writer_class() -> Any:
+    """A structlog bound logger with the one method the record uses.
+
+    Built directly rather than through `wrap_logger`, whose lazy proxy binds a new logger on
+    every call: the append path is hot (every command, every conducted event)."""
+
+    class RecordWriter(_structlog().BoundLoggerBase):  # type: ignore[misc]
+        def msg(self, event: str, **fields: Any) -> Any:
+            return self._proxy_to_logger("msg", event, **fields)
+
+    return RecordWriter
+
+
 def render_lines(chain: Chain, redactor: Redactor, drafts: list[Event], now: datetime) -> list[bytes]:
     """Stamp, mask and chain drafts into record lines through structlog.
 
     A draft may carry its own `_now` (a simulation writes a whole virtual run at once)."""
     sink = _Lines()
-    log_module = _structlog()
-    log = log_module.wrap_logger(
-        sink,
-        processors=[chain.stamp, Redacting(redactor), chain.render],
-        wrapper_class=log_module.BoundLogger,
-        cache_logger_on_first_use=False,
-    )
+    log = _writer_class()(sink, [chain.stamp, Redacting(redactor), chain.render], {})
     for draft in drafts:
         fields = {"_now": now, **draft}
         log.msg(fields.pop("event"), **fields)
     return sink.lines
 
 
-_STARTED_FIELDS = ("run", "ts", "seq", "hash", "mode", "playbook", "severity", "state")
+_STARTED_FIELDS = frozenset(("run", "ts", "seq", "hash", "mode", "playbook", "severity", "state"))
 
 
 def is_started(event: Event) -> bool:
     """Whether an event is a whole `run.started`, the first line every record needs."""
-    return (
-        event.get("event") == "run.started"
-        and all(key in event for key in _STARTED_FIELDS)
-        and isinstance(event["playbook"], dict)
-    )
+    if event.get("event") != "run.started" or not event.keys() >= _STARTED_FIELDS:
+        return False
+    return isinstance(event["playbook"], dict)
 
 
 def parse_lines(data: bytes, first_line: int = 1) -> tuple[list[Event], bytes]:
@@ -212,6 +222,7 @@ class RunRecord:
         self.ws = ws
         self.run_id = check_run_id(run_id)
         self.path = ws.run_file(run_id)
+        self._aside_file = f"{self.path}.torn"
 
     def exists(self) -> bool:
         return self.path.is_file()
@@ -291,7 +302,7 @@ class RunRecord:
 
     @property
     def _aside(self) -> Path:
-        return Path(f"{self.path}.torn")
+        return Path(self._aside_file)
 
     def _unrecorded_tails(self, accounted: int, torn: bytes) -> tuple[list[bytes], bytes]:
         """Torn tails to record now, and what to add to `<run>.jsonl.torn`.
@@ -300,15 +311,19 @@ class RunRecord:
         in the `.torn` file that no `record.repaired` accounts for: they are recorded now, and a
         tail already set aside but not yet cut from the record is not set aside twice.
         """
-        try:
-            with open(f"{self.path}.torn", "rb") as aside:
-                unrecorded = aside.read()[accounted:]
-        except FileNotFoundError:
-            unrecorded = b""
-        chunks = unrecorded.split(b"\n")[:-1]
+        chunks = self._read_aside()[accounted:].split(b"\n")[:-1]
         if not torn or (chunks and chunks[-1] == torn):
             return chunks, b""
         return [*chunks, torn], torn + b"\n"
+
+    def _read_aside(self) -> bytes:
+        if not os.access(self._aside_file, os.F_OK):  # the usual case, asked without an exception
+            return b""
+        try:
+            with open(self._aside_file, "rb") as aside:
+                return aside.read()
+        except FileNotFoundError:
+            return b""
 
     def _write_aside(self, data: bytes) -> None:
         side = os.open(self._aside, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
@@ -368,7 +383,9 @@ class _Known:
         known = _KNOWN.get(path)
         if known is None or not known._still_valid(fd, stat):
             known = cls((stat.st_dev, stat.st_ino), 0, b"", [], 0)
-        data = os.pread(fd, stat.st_size - known.size, known.size) if stat.st_size > known.size else b""
+        if stat.st_size == known.size:
+            return known, b""
+        data = os.pread(fd, stat.st_size - known.size, known.size)
         fresh, torn = parse_lines(data, first_line=len(known.events) + 1)
         complete = data[: len(data) - len(torn)]
         if complete:

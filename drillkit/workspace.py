@@ -77,23 +77,27 @@ class Workspace:
         except ValueError:
             return str(path)
 
+    @cached_property
+    def _config_file(self) -> str:
+        return str(self.root / "drill.toml")
+
     def config(self) -> Config:
         """`drill.toml`, read again only when the file changes (appends ask on every write)."""
-        path = self.root / "drill.toml"
+        name = self._config_file
         try:
-            stat = path.stat()
+            stat = os.stat(name)
         except FileNotFoundError:
             return Config()
-        stamp = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        cached = _CONFIGS.get(stamp[0])
+        stamp = (name, stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        cached = _CONFIGS.get(name)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(Path(name).read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UsageError(f"drill.toml: {exc}") from None
         config = _config(data, self.root)
-        _CONFIGS[stamp[0]] = (stamp, config)
+        _CONFIGS[name] = (stamp, config)
         return config
 
 

@@ -93,3 +93,19 @@ def test_leaves_other_text_alone(text: str) -> None:
 )
 def test_masks_keep_their_context_and_leave_look_alikes(said: str, kept: str) -> None:
     assert Redactor()(said) == kept
+
+
+def test_the_quick_pass_never_skips_text_a_mask_would_change() -> None:
+    """Text without `@` or eleven digits skips the four masks; that must never hide a match."""
+    from random import Random
+
+    from drillkit import redact
+
+    rng = Random(7)
+    alphabet = "0123456789" * 4 + "--  ++@.xX/aZ٣０"
+    masks = [redact._RESIDENT_ID, redact._EMAIL, redact._FIFTEEN, redact._MOBILE]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(5, 30)))
+        if "@" not in text and redact._ELEVEN_DIGITS.search(text) is None:
+            assert not any(mask.search(text) for mask in masks), text
+    assert Redactor()(f"call +86 138-1234-5678 or {IMSI}") == "call +86 138****5678 or 46000******7890"
