@@ -64,7 +64,7 @@ def parse_utc(text: str) -> datetime:
 
 def format_utc(when: datetime) -> str:
     """RFC 3339 in UTC with milliseconds and `Z`."""
-    return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    return when.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00" becomes "Z"
 
 
 def default_clock() -> Clock:

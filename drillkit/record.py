@@ -79,7 +79,8 @@ class Redacting:
 
     def __call__(self, logger: object, method: str, event: MutableMapping[str, Any]) -> Event:
         for key, value in event.items():
-            if isinstance(value, (dict, list)) or (key in FREE_TEXT and isinstance(value, str)):
+            kind = type(value)
+            if kind is dict or kind is list or (kind is str and key in FREE_TEXT):
                 event[key] = self._value(key, value)
         return dict(event)
 
@@ -166,8 +167,8 @@ def _writer_class() -> Any:
     every call: the append path is hot (every command, every conducted event)."""
 
     class RecordWriter(_structlog().BoundLoggerBase):  # type: ignore[misc]
-        def msg(self, event: str, **fields: Any) -> Any:
-            return self._proxy_to_logger("msg", event, **fields)
+        def msg(self, **fields: Any) -> Any:
+            return self._proxy_to_logger("msg", **fields)
 
     return RecordWriter
 
@@ -179,8 +180,7 @@ def render_lines(chain: Chain, redactor: Redactor, drafts: list[Event], now: dat
     sink = _Lines()
     log = _writer_class()(sink, [chain.stamp, Redacting(redactor), chain.render], {})
     for draft in drafts:
-        fields = {"_now": now, **draft}
-        log.msg(fields.pop("event"), **fields)
+        log.msg(**{"_now": now, **draft})
     return sink.lines
 
 
@@ -222,7 +222,8 @@ class RunRecord:
         self.ws = ws
         self.run_id = check_run_id(run_id)
         self.path = ws.run_file(run_id)
-        self._aside_file = f"{self.path}.torn"
+        self.file = str(self.path)
+        self._aside_file = f"{self.file}.torn"
 
     def exists(self) -> bool:
         return self.path.is_file()
@@ -269,7 +270,7 @@ class RunRecord:
     def append(self, decide: Decide, clock: Clock) -> list[Event]:
         """Under the lock: repair, read, decide, write in one `write`, fsync. Returns the new events."""
         with self._locked() as fd:
-            known, torn = _Known.read(fd, self.path)
+            known, torn = _Known.read(fd, self.file)
             self._check_started(known.events)
             chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
             drafts = [_repaired(chunk, self._aside.name) for chunk in chunks] + decide(known.events)
@@ -377,7 +378,7 @@ class _Known:
     repaired: int
 
     @classmethod
-    def read(cls, fd: int, path: Path) -> tuple[_Known, bytes]:
+    def read(cls, fd: int, path: str) -> tuple[_Known, bytes]:
         """The record's events (incrementally when possible) and its torn tail."""
         stat = os.fstat(fd)
         known = _KNOWN.get(path)
@@ -406,7 +407,7 @@ class _Known:
         self.repaired += _repaired_bytes(events)
 
 
-_KNOWN: dict[Path, _Known] = {}
+_KNOWN: dict[str, _Known] = {}  # by record file name
 
 
 def _last_line(complete: bytes) -> bytes:

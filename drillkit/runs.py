@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from pathlib import Path
 
 from drillkit.clock import Clock
 from drillkit.engine import Event, RunState, due_drafts
@@ -117,7 +116,7 @@ def apply(ws: Workspace, clock: Clock, run_id: str, command: Command | None) -> 
     before: list[RunState] = []
 
     def decide(events: list[Event]) -> list[Event]:
-        before.append(_replayed(record.path, events))
+        before.append(_replayed(record.file, events))
         state = before[0].copy()
         drafts = due_drafts(state, state.drill_time(clock.now()))
         if command is None:
@@ -132,14 +131,14 @@ def apply(ws: Workspace, clock: Clock, run_id: str, command: Command | None) -> 
     if rejection:
         raise rejection[0]
     if before:
-        _remember(record.path, before[0], written)
+        _remember(record.file, before[0], written)
     return written
 
 
-_STATES: dict[Path, RunState] = {}
+_STATES: dict[str, RunState] = {}  # by record file name
 
 
-def _replayed(path: Path, events: list[Event]) -> RunState:
+def _replayed(path: str, events: list[Event]) -> RunState:
     """The state after `events`: from this process's last look at the run when it still fits."""
     known = _STATES.get(path)
     if known is None or known.seq > len(events) or events[known.seq - 1]["hash"] != known.head:
@@ -150,7 +149,7 @@ def _replayed(path: Path, events: list[Event]) -> RunState:
     return state
 
 
-def _remember(path: Path, state: RunState, written: list[Event]) -> None:
+def _remember(path: str, state: RunState, written: list[Event]) -> None:
     for event in written:
         state.apply(event)
     _STATES[path] = state
