@@ -39,6 +39,10 @@ class RecordError(DrillError):
     exit_code = 1
 
 
+class RunExists(RecordError):
+    """A record with this run id is already there (ids share a second and differ in 16 random bits)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Problem:
     """One validation problem, mapped to a place in a file."""

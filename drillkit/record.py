@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from drillkit.clock import Clock, format_utc, parse_utc
-from drillkit.errors import NotFound, RecordError, UsageError
+from drillkit.errors import NotFound, RecordError, RunExists, UsageError
 from drillkit.redact import Redactor, redactor_for
 from drillkit.workspace import FILE_MODE, Workspace
 
@@ -260,7 +260,7 @@ class RunRecord:
             _write_all(fd, b"".join(lines))
             os.link(temporary, self.path)
         except FileExistsError:
-            raise RecordError(f"run {self.run_id} already exists") from None
+            raise RunExists(f"run {self.run_id} already exists") from None
         finally:
             os.close(fd)
             temporary.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from drillkit.clock import Clock
 from drillkit.engine import Event, RunState, due_drafts
-from drillkit.errors import Rejected, UsageError
+from drillkit.errors import Rejected, RunExists, UsageError
 from drillkit.model import Playbook, Scenario, dump
 from drillkit.record import RunRecord, workspace_key
 from drillkit.workspace import Workspace
@@ -43,11 +43,21 @@ def parse_assignments(pairs: list[str], pb: Playbook) -> dict[str, str]:
 
 def start_run(ws: Workspace, clock: Clock, first: Event) -> str:
     """Write a new run's `run.started` (from `started_draft`) under a fresh run id; the id."""
+    return create_run(ws, first["playbook"]["playbook"], clock, lambda record: record.create(first, clock)).run_id
+
+
+def create_run(ws: Workspace, playbook_id: str, clock: Clock, write: Callable[[RunRecord], object]) -> RunRecord:
+    """`write` a new record under a fresh run id, trying another id when one is taken.
+
+    Ids made in the same second differ only in 16 random bits: a tool (or a test) starting
+    hundreds of runs a second meets a taken id now and then, and `create` refuses to overwrite."""
     for _attempt in range(8):
-        record = RunRecord(ws, new_run_id(first["playbook"]["playbook"], clock))
-        if not record.exists():
-            record.create(first, clock)
-            return record.run_id
+        record = RunRecord(ws, new_run_id(playbook_id, clock))
+        try:
+            write(record)
+        except RunExists:
+            continue
+        return record
     raise UsageError("could not find a free run id; try again")  # pragma: no cover - 8 collisions of 16 bits
 
 

@@ -18,7 +18,7 @@ from drillkit.errors import Rejected
 from drillkit.model import Playbook, Scenario, Step
 from drillkit.plans import Plans
 from drillkit.record import RunRecord
-from drillkit.runs import new_run_id, started_draft
+from drillkit.runs import create_run, started_draft
 from drillkit.workspace import Workspace
 
 
@@ -32,7 +32,6 @@ class Simulation:
 def simulate(ws: Workspace, clock: Clock, scenario_id: str) -> Simulation:
     scenario, pb = Plans(ws).scenario(scenario_id)
     virtual = VirtualClock(clock.now())
-    run_id = new_run_id(pb.playbook, virtual)
     first = started_draft(
         ws,
         pb=pb,
@@ -42,10 +41,14 @@ def simulate(ws: Workspace, clock: Clock, scenario_id: str) -> Simulation:
         scenario=scenario,
         participants=dict(scenario.participants),
     )
-    drafts, rejected = _play(run_id, first, pb, scenario, virtual)
-    record = RunRecord(ws, run_id)
-    record.create(first, virtual, drafts)
-    return Simulation(run_id, record.read(), rejected)
+    rejected: list[tuple[Step, str]] = []
+
+    def play_and_write(record: RunRecord) -> None:
+        drafts, rejected[:] = _play(record.run_id, first, pb, scenario, virtual)
+        record.create(first, virtual, drafts)
+
+    record = create_run(ws, pb.playbook, virtual, play_and_write)
+    return Simulation(record.run_id, record.read(), rejected)
 
 
 def _play(

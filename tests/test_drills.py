@@ -262,3 +262,23 @@ def test_resume_of_an_unknown_run_is_refused(drill: Drill) -> None:
     done = drill("resume", "../../etc/passwd")
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_taken_run_id_is_never_overwritten_a_new_one_is_drawn(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run ids of one second differ in 16 random bits; hundreds of simulations a second meet a taken one."""
+    from drillkit import runs
+    from drillkit.clock import VirtualClock
+    from drillkit.simulate import simulate
+    from drillkit.workspace import Workspace
+
+    draws = iter(["abcd", "abcd", "abcd", "beef"])
+    monkeypatch.setattr(runs.secrets, "token_hex", lambda _n: next(draws))
+    ws, clock = Workspace(workspace), VirtualClock(utc("2026-11-29T08:00:00Z"))
+    first = simulate(ws, clock, "core-outage-q4")
+    record = ws.run_file(first.run_id).read_bytes()
+    second = simulate(ws, clock, "core-outage-q4")
+    assert (first.run_id[-4:], second.run_id[-4:]) == ("abcd", "beef")
+    assert ws.run_file(first.run_id).read_bytes() == record
+    assert second.events[-1]["event"] == "run.ended"
