@@ -76,10 +76,22 @@ class Plans:
         return any(line.startswith("scenario:") for line in head.splitlines())
 
     def _document(self, path: Path) -> tuple[Document | None, list[Problem]]:
+        """The parsed file, parsed again only when it changes (a conductor or scheduler asks often)."""
         try:
-            return read_document(path, self.ws.display(path)), []
+            stat = path.stat()
+        except OSError:
+            stat = None
+        stamp = (self.ws.root, stat.st_mtime_ns, stat.st_size, stat.st_ino) if stat else None
+        cached = _PARSED.get(str(path))
+        if stamp is not None and cached is not None and cached[0] == stamp:
+            return cached[1][0], list(cached[1][1])
+        try:
+            parsed: tuple[Document | None, list[Problem]] = (read_document(path, self.ws.display(path)), [])
         except InvalidFile as bad:
-            return None, bad.problems
+            parsed = (None, bad.problems)
+        if stamp is not None:
+            _PARSED[str(path)] = (stamp, parsed)
+        return parsed
 
     def _load_playbook(self, path: Path) -> tuple[Playbook | None, list[Problem]]:
         doc, problems = self._document(path)
@@ -106,6 +118,9 @@ class Plans:
             return self.playbook(playbook_id)
         except (NotFound, InvalidFile):
             return None
+
+
+_PARSED: dict[str, tuple[tuple[Path, int, int, int], tuple[Document | None, list[Problem]]]] = {}
 
 
 def _safe_id(value: str) -> bool:

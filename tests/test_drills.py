@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import subprocess
@@ -268,13 +269,12 @@ def test_a_taken_run_id_is_never_overwritten_a_new_one_is_drawn(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Run ids of one second differ in 16 random bits; hundreds of simulations a second meet a taken one."""
-    from drillkit import runs
     from drillkit.clock import VirtualClock
     from drillkit.simulate import simulate
     from drillkit.workspace import Workspace
 
     draws = iter(["abcd", "abcd", "abcd", "beef"])
-    monkeypatch.setattr(runs.secrets, "token_hex", lambda _n: next(draws))
+    monkeypatch.setattr(secrets, "token_hex", lambda _n: next(draws))
     ws, clock = Workspace(workspace), VirtualClock(utc("2026-11-29T08:00:00Z"))
     first = simulate(ws, clock, "core-outage-q4")
     record = ws.run_file(first.run_id).read_bytes()

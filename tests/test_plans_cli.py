@@ -223,3 +223,21 @@ def test_sample_scenario_simulates_as_its_comment_promises(scenario: Path, code:
     assert _drill("init", tmp_path / "ws").exit_code == 0
     result = _drill("--workspace", tmp_path / "ws", "simulate", scenario.stem)
     assert result.exit_code == code, result.stdout + result.stderr
+
+
+def test_a_long_lived_process_sees_a_plan_edited_after_it_was_loaded(workspace: Path) -> None:
+    """Parsed plans are kept per process (the conductor and scheduler ask often) but never outlive an edit."""
+    from drillkit.errors import InvalidFile
+    from drillkit.plans import Plans
+    from drillkit.workspace import Workspace
+
+    plans, path = Plans(Workspace(workspace)), workspace / "playbooks" / "core-network-outage.yaml"
+    original = path.read_text(encoding="utf-8")
+    first = plans.playbook("core-network-outage").title
+    path.write_text(original.replace(f"title: {first}", "title: Edited while loaded", 1), encoding="utf-8")
+    assert plans.playbook("core-network-outage").title == "Edited while loaded"
+    path.write_text(original.replace("states:", "statez:", 1), encoding="utf-8")
+    with pytest.raises(InvalidFile):
+        plans.playbook("core-network-outage")
+    path.write_text(original, encoding="utf-8")
+    assert plans.playbook("core-network-outage").title == first
