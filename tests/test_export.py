@@ -39,7 +39,7 @@ SPEC_KEYS = {
 def fixed(review_ws: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The review workspace with two simulated records under fixed run ids (FAKE_NOW clock)."""
     for scenario, run_id in (("hand-late-comms", LATE_COMMS), ("hand-missed-report", MISSED_REPORT)):
-        monkeypatch.setattr("drillkit.simulate.new_run_id", lambda playbook, clock, chosen=run_id: chosen)
+        monkeypatch.setattr("drillkit.runs.new_run_id", lambda playbook, clock, chosen=run_id: chosen)
         done = invoke(review_ws, "simulate", scenario)
         assert done.exit_code == 1, done.output  # both scenarios miss targets on purpose
     return review_ws
