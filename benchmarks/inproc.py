@@ -8,6 +8,7 @@ import shutil
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from benchmarks.core import Budget, Figure
@@ -17,14 +18,39 @@ from benchmarks.workspaces import bench_workspace
 FILE_MODE = 0o640
 
 
-def append_figure(block: int, reps: int) -> Figure:
-    """Appends per second of `apply` with a note command, against raw write+fsync of the same lines."""
+def append_figures(block: int, reps: int) -> list[Figure]:
+    """Appends per second against raw write+fsync of the same lines: a whole command through
+    `runs.apply` (catch-up, decide, record), with the budget; the record writer alone, as context."""
     from drillkit.clock import SystemClock
+    from drillkit.record import RunRecord
     from drillkit.runs import apply
     from drillkit.workspace import Workspace
 
     root = bench_workspace("append")
     ws, clock = Workspace(root), SystemClock()
+
+    def command(run_id: str, n: int) -> None:
+        apply(ws, clock, run_id, _note_command(n))
+
+    def writer(run_id: str, n: int) -> None:
+        drafts = [{"event": "note", "actor": "bob", "role": "noc", "text": f"status {n}: BJ-3 ring flapping"}]
+        RunRecord(ws, run_id).append(lambda _events: drafts, clock)
+
+    try:
+        return [
+            _append_figure(root, "fsync'd appends (runs.apply, note)", command, block, reps, budget=Budget(">=", 0.8)),
+            _append_figure(root, "fsync'd appends (record writer alone)", writer, block, reps, budget=None),
+        ]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _append_figure(
+    root: Path, name: str, append: Callable[[str, int], None], block: int, reps: int, *, budget: Budget | None
+) -> Figure:
+    from drillkit.workspace import Workspace
+
+    ws = Workspace(root)
     raw = root / "raw.jsonl"
     lines: list[bytes] = []
 
@@ -34,7 +60,7 @@ def append_figure(block: int, reps: int) -> Figure:
         before = path.stat().st_size
         start = time.perf_counter()
         for n in range(block):
-            apply(ws, clock, run_id, _note_command(n))
+            append(run_id, n)
         elapsed = time.perf_counter() - start
         lines[:] = path.read_bytes()[before:].splitlines(keepends=True)
         return block / elapsed
@@ -50,17 +76,14 @@ def append_figure(block: int, reps: int) -> Figure:
         finally:
             os.close(fd)
 
-    try:
-        rates, floors = _blocks(product, floor, reps)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    rates, floors = _blocks(product, floor, reps)
     return Figure(
-        "fsync'd appends (runs.apply, note)",
+        name,
         "/s",
         statistics.median(rates),
         statistics.median(floors),
         "raw write+fsync, same lines",
-        Budget(">=", 0.8),
+        budget,
         reps,
         f"blocks of {block} appends to a fresh 10-event run",
     )
