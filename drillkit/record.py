@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -215,14 +215,20 @@ def _is_object(line: bytes) -> bool:
         return False
 
 
+@lru_cache(maxsize=1024)
+def _record_file(ws: Workspace, run_id: str) -> tuple[Path, str]:
+    """A checked run id's record file, as a path and as text (both asked on every append)."""
+    path = ws.run_file(check_run_id(run_id))
+    return path, str(path)
+
+
 class RunRecord:
     """One run's record file: read it, create it, append to it under its lock."""
 
     def __init__(self, ws: Workspace, run_id: str) -> None:
         self.ws = ws
-        self.run_id = check_run_id(run_id)
-        self.path = ws.run_file(run_id)
-        self.file = str(self.path)
+        self.run_id = run_id
+        self.path, self.file = _record_file(ws, run_id)
         self._aside_file = f"{self.file}.torn"
 
     def exists(self) -> bool:
@@ -276,7 +282,7 @@ class RunRecord:
             drafts = [_repaired(chunk, self._aside.name) for chunk in chunks] + decide(known.events)
             if not drafts:
                 return []
-            lines = render_lines(self._chain(known.events), self._redactor(), drafts, clock.now())
+            lines = render_lines(self._chain(known), self._redactor(), drafts, clock.now())
             # decided and rendered first: the torn tail leaves the record right before the write
             if new_aside:
                 self._write_aside(new_aside)
@@ -334,16 +340,10 @@ class RunRecord:
         finally:
             os.close(side)
 
-    def _chain(self, events: list[Event]) -> Chain:
-        first, last = events[0], events[-1]
-        return Chain(
-            self.run_id,
-            last["seq"],
-            last["hash"],
-            parse_utc(first["ts"]),
-            float(first.get("speed") or 1.0),
-            workspace_key(self.ws) if first.get("chain") == "hmac-sha256" else None,
-        )
+    def _chain(self, known: _Known) -> Chain:
+        last = known.events[-1]
+        started, speed, keyed = known.origin
+        return Chain(self.run_id, last["seq"], last["hash"], started, speed, workspace_key(self.ws) if keyed else None)
 
     def _redactor(self) -> Redactor:
         return redactor_for(self.ws.config().redact)
@@ -393,6 +393,12 @@ class _Known:
             known.extend(fresh, [_last_line(complete)], len(complete))
         _KNOWN[path] = known
         return known, torn
+
+    @cached_property
+    def origin(self) -> tuple[datetime, float, bool]:
+        """From `run.started`: when the run began, its clock speed, and whether lines are HMACs."""
+        first = self.events[0]
+        return parse_utc(first["ts"]), float(first.get("speed") or 1.0), first.get("chain") == "hmac-sha256"
 
     def _still_valid(self, fd: int, stat: os.stat_result) -> bool:
         if (stat.st_dev, stat.st_ino) != self.ident or stat.st_size < self.size:

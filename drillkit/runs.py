@@ -138,10 +138,10 @@ def apply(ws: Workspace, clock: Clock, run_id: str, command: Command | None) -> 
             return []
 
     written = record.append(decide, clock)
-    if rejection:
-        raise rejection[0]
     if before:
         _remember(record.file, before[0], written)
+    if rejection:
+        raise rejection[0]
     return written
 
 
@@ -149,14 +149,14 @@ _STATES: dict[str, RunState] = {}  # by record file name
 
 
 def _replayed(path: str, events: list[Event]) -> RunState:
-    """The state after `events`: from this process's last look at the run when it still fits."""
-    known = _STATES.get(path)
+    """The state after `events`: this process's last look at the run brought up to date, when it
+    still fits. It is taken out of the cache while in use: a failure on the way leaves no half state."""
+    known = _STATES.pop(path, None)
     if known is None or known.seq > len(events) or events[known.seq - 1]["hash"] != known.head:
         return RunState.replay(events)
-    state = known.copy()
     for event in events[known.seq :]:
-        state.apply(event)
-    return state
+        known.apply(event)
+    return known
 
 
 def _remember(path: str, state: RunState, written: list[Event]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,6 @@ class Config:
     notify: tuple[dict[str, Any], ...] = ()
     blackout: tuple[dict[str, Any], ...] = ()
     key_file: Path | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ class Workspace:
         try:
             stat = os.stat(name)
         except FileNotFoundError:
-            return Config()
+            return _NO_FILE
         stamp = (name, stat.st_mtime_ns, stat.st_size, stat.st_ino)
         cached = _CONFIGS.get(name)
         if cached is not None and cached[0] == stamp:
@@ -102,6 +101,7 @@ class Workspace:
 
 
 _CONFIGS: dict[str, tuple[tuple[str, int, int, int], Config]] = {}
+_NO_FILE = Config()
 
 
 def _config(data: dict[str, Any], root: Path) -> Config:
@@ -114,7 +114,6 @@ def _config(data: dict[str, Any], root: Path) -> Config:
         notify=tuple(_list(data, "notify", "[[notify]]")),
         blackout=tuple(_list(_table(data, "schedule"), "blackout", "[schedule] blackout")),
         key_file=(root / key_file) if key_file else None,
-        raw=data,
     )
 
 
