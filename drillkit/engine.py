@@ -8,7 +8,6 @@ Commands (`commands.py`), catch-up, the conductor and `drill simulate` all go th
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -84,7 +83,8 @@ class RunState:
 
     def copy(self) -> RunState:
         """An independent copy to decide on (the playbook and its machine are shared: frozen)."""
-        twin = copy.copy(self)
+        twin = RunState.__new__(RunState)
+        twin.__dict__.update(self.__dict__)  # copy.copy's generic path is three times slower here
         twin.participants, twin.first_entry = dict(self.participants), dict(self.first_entry)
         twin.checks, twin.delivered, twin.handled = dict(self.checks), set(self.delivered), set(self.handled)
         return twin
