@@ -125,16 +125,13 @@ class _Check:
             self.add(where, f"[integrity] key_file {value!r}: no such file (relative to the workspace)")
 
     def notify(self, value: Any) -> None:
-        from drillkit.notify.config import parse_notifiers
+        from drillkit.notify.config import checked_notifiers
 
         if not isinstance(value, list):
             self.add(self.find("notify"), "notify must be an array of tables: one [[notify]] per notifier")
             return
-        try:
-            parse_notifiers(value)
-        except UsageError as err:
-            bad = next(n for n in range(1, len(value) + 1) if not _parses(parse_notifiers, value[:n]))
-            self.add(self.nth_notifier(bad), _unprefixed(err))
+        for number, problem in checked_notifiers(value)[1]:
+            self.add(self.nth_notifier(number), _unprefixed(problem))
 
     def nth_notifier(self, number: int) -> tuple[int, int]:
         """The `[[notify]]` header of the number-th notifier, else the `notify` key."""
@@ -177,13 +174,6 @@ def _in(data: dict[str, Any], section: str, key: str) -> Any:
     table = data.get(section)
     return table.get(key) if isinstance(table, dict) else None
 
-
-def _parses(parse: Any, entries: list[Any]) -> bool:
-    try:
-        parse(entries)
-    except UsageError:
-        return False
-    return True
 
 
 def _unprefixed(err: UsageError) -> str:

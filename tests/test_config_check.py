@@ -36,6 +36,11 @@ name = "sim"
 kind = "command"
 command = ["true"]
 modes = ["simulation"]
+
+[[notify]]
+name = "pager"
+kind = "command"
+command = ["true"]
 """
 
 SIMULATION_NOTIFIER = '[[notify]]\nname = "sim"\nkind = "command"\ncommand = ["true"]\nmodes = ["simulation"]\n'
@@ -70,8 +75,9 @@ def test_validate_reports_every_drill_toml_problem_at_its_line(drill: Drill, wor
         "drill.toml:13:1: [integrity] key_file 'secrets/none.key': no such file (relative to the workspace)",
         "drill.toml:20:1: notifier 'sim': mode 'simulation' is not allowed (simulations never notify);"
         " allowed: incident, drill",
+        "drill.toml:26:1: notifier 'pager': the name is used twice; give each [[notify]] its own name",
     ]
-    assert done.stderr == "8 problem(s) found\n"
+    assert done.stderr == "9 problem(s) found\n"
 
 
 def test_validate_places_syntax_and_type_errors(drill: Drill, workspace: Path) -> None:

@@ -69,13 +69,28 @@ def load_notifiers(ws: Workspace) -> tuple[Notifier, ...]:
 
 def parse_notifiers(entries: Iterable[Any]) -> tuple[Notifier, ...]:
     """Every `[[notify]]` table, or a UsageError naming `drill.toml`, the notifier and what is allowed."""
-    notifiers = tuple(_notifier(entry, index) for index, entry in enumerate(entries, 1))
-    seen: set[str] = set()
-    for notifier in notifiers:
-        if notifier.name in seen:
-            raise _bad(f"notifier {notifier.name!r}", "the name is used twice; give each [[notify]] its own name")
-        seen.add(notifier.name)
+    notifiers, problems = checked_notifiers(entries)
+    if problems:
+        raise problems[0][1]
     return notifiers
+
+
+def checked_notifiers(entries: Iterable[Any]) -> tuple[tuple[Notifier, ...], list[tuple[int, UsageError]]]:
+    """The `[[notify]]` tables that are right, and each problem with the number of its table."""
+    notifiers: list[Notifier] = []
+    problems: list[tuple[int, UsageError]] = []
+    for index, entry in enumerate(entries, 1):
+        try:
+            notifier = _notifier(entry, index)
+        except UsageError as problem:
+            problems.append((index, problem))
+            continue
+        if any(known.name == notifier.name for known in notifiers):
+            used = _bad(f"notifier {notifier.name!r}", "the name is used twice; give each [[notify]] its own name")
+            problems.append((index, used))
+            continue
+        notifiers.append(notifier)
+    return tuple(notifiers), problems
 
 
 def _bad(label: str, problem: str) -> UsageError:
