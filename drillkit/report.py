@@ -31,6 +31,7 @@ from drillkit.workspace import FILE_MODE, Workspace
 
 CACHE_FILE = "report-cache.json"
 CACHE_VERSION = 2
+TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
 
 
@@ -90,52 +91,82 @@ def summaries(ws: Workspace) -> list[Summary]:
     grow, so any append changes both."""
     cached = _read_cache(ws)
     fresh: dict[str, dict[str, Any]] = {}
-    for path in sorted(ws.runs.glob("*.jsonl")) if ws.runs.is_dir() else []:
-        if not RUN_ID.fullmatch(path.stem):
-            continue
-        entry = _entry(path, cached.get(path.stem))
+    for run_id, file in _records(ws.runs):
+        entry = _entry(file, cached.get(run_id))
         if entry is not None and entry["summary"] is not None:
-            fresh[path.stem] = entry
+            fresh[run_id] = entry
     if fresh != cached:
         _write_cache(ws, fresh)
     return [entry["summary"] for entry in fresh.values()]
 
 
-def _entry(path: Path, cached: dict[str, Any] | None) -> dict[str, Any] | None:
+def _records(folder: Path) -> list[tuple[str, str]]:
+    """(run id, file name) of each record in the folder, by run id. Plain names, not `Path`s: a
+    repeated report over many records spends its time here."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [
+        (name[:-6], os.path.join(folder, name))
+        for name in names
+        if name.endswith(".jsonl") and RUN_ID.fullmatch(name[:-6])
+    ]
+
+
+def _entry(file: str, cached: dict[str, Any] | None) -> dict[str, Any] | None:
     """The cache entry for a record: the cached one while it still fits, else a fresh summary."""
     try:
-        stat = path.stat()
+        stat = os.stat(file)
     except OSError:
         return None
     stamp = [stat.st_size, stat.st_mtime_ns]
     if cached is not None and cached.get("stamp") == stamp:
         return cached
-    head = _head(path)
-    if head is None:
-        return None
-    if cached is not None and cached.get("head") == head:
-        return {**cached, "stamp": stamp}
-    return {"head": head, "stamp": stamp, "summary": _summarise_file(path)}
+    if cached is not None:
+        head = _read_head(file)
+        if head is None:
+            return None
+        if cached.get("head") == head:
+            return {**cached, "stamp": stamp}
+    return _fresh_entry(file, stamp)
 
 
-def _summarise_file(path: Path) -> Summary | None:
-    """A record's summary; None for a record that is not a run (`drill verify` names it)."""
+def _fresh_entry(file: str, stamp: list[int]) -> dict[str, Any] | None:
+    """A new entry from one read of the record: its head and its summary."""
     try:
-        events, _torn = parse_lines(path.read_bytes())
-        return summarise(events) if events and is_started(events[0]) else None
-    except (OSError, DrillError, KeyError, TypeError, ValueError):
-        return None
-
-
-def _head(path: Path) -> str | None:
-    """The `hash` of the last complete line, read from the file's tail."""
-    try:
-        with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(max(0, size - 4096))
-            tail = handle.read()
+        with open(file, "rb") as handle:
+            data = handle.read()
     except OSError:
         return None
+    head = _head(data[-TAIL:])
+    if head is None:
+        return None
+    return {"head": head, "stamp": stamp, "summary": _summarise_bytes(data)}
+
+
+def _summarise_bytes(data: bytes) -> Summary | None:
+    """A record's summary; None for a record that is not a run (`drill verify` names it)."""
+    try:
+        events, _torn = parse_lines(data)
+        return summarise(events) if events and is_started(events[0]) else None
+    except (DrillError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _read_head(file: str) -> str | None:
+    """A record's head, from its tail alone."""
+    try:
+        with open(file, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - TAIL))
+            return _head(handle.read())
+    except OSError:
+        return None
+
+
+def _head(tail: bytes) -> str | None:
+    """The `hash` of the last complete line in a record's tail."""
     complete = tail[: tail.rfind(b"\n")]
     last = complete.rsplit(b"\n", 1)[-1]
     cut = last.rfind(b',"hash":"')

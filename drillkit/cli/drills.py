@@ -1,7 +1,5 @@
 """Drills: `start`, `resume`, `simulate`."""
 
-from __future__ import annotations
-
 import signal
 import sys
 from typing import Any

@@ -1,7 +1,5 @@
 """Notifications: `drill notify test NAME`."""
 
-from __future__ import annotations
-
 import typer
 
 from drillkit.cli.common import warn, workspace

@@ -1,7 +1,5 @@
 """Plans: `validate`, `playbooks`, `show`, `init`."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from pathlib import Path
 

@@ -1,7 +1,5 @@
 """Review: `timeline`, `export`, `report`, `coverage` (SPEC §5, §6)."""
 
-from __future__ import annotations
-
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -62,7 +60,7 @@ def export(
     _fail_if_tampered(view)
 
 
-def _view(run: str, lang: Lang, tz: str | None) -> RunView:
+def _view(run: str, lang: Lang, tz: str | None) -> "RunView":
     from drillkit.export.runview import load_view
     from drillkit.timefmt import check_zone
 
@@ -71,7 +69,7 @@ def _view(run: str, lang: Lang, tz: str | None) -> RunView:
     return load_view(ws, run, zone=zone, lang=lang.value)
 
 
-def _render(view: RunView, fmt: ExportFormat) -> str:
+def _render(view: "RunView", fmt: ExportFormat) -> str:
     if fmt is ExportFormat.json:
         import orjson
 
@@ -89,7 +87,7 @@ def _render(view: RunView, fmt: ExportFormat) -> str:
     return markdown.render(view)
 
 
-def _fail_if_tampered(view: RunView) -> None:
+def _fail_if_tampered(view: "RunView") -> None:
     if view.document["integrity"]["verdict"] == "tampered":
         warn(f"drill: the record of {view.run['id']} fails verification (see `drill verify {view.run['id']}`)")
         raise typer.Exit(1)
@@ -106,8 +104,6 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 ) -> None:
     """Figures across runs: runs by mode, metric medians, p90s and targets met, breaches, expectations."""
     from drillkit.errors import UsageError
-    from drillkit.export import figures
-    from drillkit.export.labels import Labels
     from drillkit.history import known_playbook
     from drillkit.report import Selection, bound
     from drillkit.report import report as build
@@ -123,16 +119,20 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
         include_drills=include_drills,
     )
     document = build(ws, selection)
-    say_in, zone = Labels(lang.value), display_zone(ws)
+    _emit(_render_figures(document, fmt, lang, display_zone(ws)), output)
+
+
+def _render_figures(document: dict[str, object], fmt: ReportFormat, lang: Lang, zone: str) -> str:
+    """The report as text; JSON needs neither the renderers nor the labels (nor their imports)."""
     if fmt is ReportFormat.json:
         import orjson
 
-        data = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
-    elif fmt is ReportFormat.html:
-        data = figures.render_html(document, say_in, zone)
-    else:
-        data = figures.render_markdown(document, say_in, zone)
-    _emit(data, output)
+        return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+    from drillkit.export import figures
+    from drillkit.export.labels import Labels
+
+    render = figures.render_html if fmt is ReportFormat.html else figures.render_markdown
+    return render(document, Labels(lang.value), zone)
 
 
 def coverage(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:

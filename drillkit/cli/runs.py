@@ -1,7 +1,5 @@
 """Runs: `open`, `act`, `check`, `note`, `assign`, `severity`, `abort`, `status`, `runs`, `verify`."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any

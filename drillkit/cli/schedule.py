@@ -1,7 +1,5 @@
 """Schedule: `schedule add|list|remove|pause|resume|export` and the `scheduler` daemon."""
 
-from __future__ import annotations
-
 import signal
 from collections.abc import Callable
 from enum import StrEnum
@@ -30,7 +28,7 @@ class ExportFormat(StrEnum):
     ics = "ics"
 
 
-def _store(ws: Workspace) -> ScheduleStore:
+def _store(ws: "Workspace") -> "ScheduleStore":
     from drillkit.schedstore import ScheduleStore
 
     return ScheduleStore.open(ws)
@@ -96,7 +94,7 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     warn(f"scheduled {scenario}; next drill {local(upcoming, display_zone(ws)) if upcoming else '-'}")
 
 
-def _rows(ws: Workspace, schedules: list[Schedule], zone: str) -> list[dict[str, Any]]:
+def _rows(ws: "Workspace", schedules: "list[Schedule]", zone: str) -> list[dict[str, Any]]:
     from drillkit.clock import default_clock
     from drillkit.schedstore import blackouts
 
@@ -109,7 +107,7 @@ def _rows(ws: Workspace, schedules: list[Schedule], zone: str) -> list[dict[str,
     return [_row(s, now, windows, last.get(s.id), zone) for s in schedules]
 
 
-def _row(s: Schedule, now: datetime, windows: list[Blackout], last: Fire | None, zone: str) -> dict[str, Any]:
+def _row(s: "Schedule", now: "datetime", windows: "list[Blackout]", last: "Fire | None", zone: str) -> dict[str, Any]:
     """One schedule; its next fire is the next one that will start (blacked-out fires skipped)."""
     from drillkit.clock import format_utc
     from drillkit.durations import format_duration
@@ -236,7 +234,7 @@ def export(
     warn(f"wrote {output}")
 
 
-def _titles(ws: Workspace, schedules: list[Schedule]) -> dict[str, tuple[str, int]]:
+def _titles(ws: "Workspace", schedules: "list[Schedule]") -> dict[str, tuple[str, int]]:
     """Scenario id → (title, time limit in seconds) for the scenarios that load."""
     from drillkit.errors import InvalidFile, NotFound
     from drillkit.plans import Plans
