@@ -57,23 +57,42 @@ def _requires_guard(tr: Transition) -> Callable[[Any], bool]:
     return requirements_done
 
 
+def _build(pb: Playbook) -> Machine:
+    machine = Machine(
+        model=None,
+        states=list(pb.states),
+        initial=pb.initial_state,
+        auto_transitions=False,
+        send_event=True,
+        ignore_invalid_triggers=False,
+    )
+    for tr in pb.transitions:
+        machine.add_transition(
+            tr.trigger, list[Any](tr.source), tr.to, conditions=[_roles_guard(tr), _requires_guard(tr)]
+        )
+    return machine
+
+
+_BUILT: dict[str, Machine] = {}  # a playbook's JSON → its machine
+
+
+def _machine_of(pb: Playbook) -> Machine:
+    """The machine of a playbook, built once per process for equal playbooks: every run carries
+    its own copy, and a report replays a thousand runs of a handful of playbooks. Equal
+    playbooks have equal guards, and a decision leaves no trace on the machine."""
+    key = pb.model_dump_json()
+    machine = _BUILT.get(key)
+    if machine is None:
+        machine = _BUILT[key] = _build(pb)
+    return machine
+
+
 class PlanMachine:
     """Answers: which triggers leave a state, and where does a trigger go from it."""
 
     def __init__(self, pb: Playbook) -> None:
         self.playbook = pb
-        self._machine = Machine(
-            model=None,
-            states=list(pb.states),
-            initial=pb.initial_state,
-            auto_transitions=False,
-            send_event=True,
-            ignore_invalid_triggers=False,
-        )
-        for tr in pb.transitions:
-            self._machine.add_transition(
-                tr.trigger, list[Any](tr.source), tr.to, conditions=[_roles_guard(tr), _requires_guard(tr)]
-            )
+        self._machine = _machine_of(pb)
 
     def triggers_from(self, state: str) -> list[str]:
         return list(self._machine.get_triggers(state))
