@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from drillkit.clock import parse_utc
 from drillkit.machine import Attempt, PlanMachine
@@ -52,10 +52,12 @@ class RunState:
     seq: int = 0
     head: str = ""
     machine: PlanMachine = field(init=False, repr=False)
+    inject_order: list[tuple[float, str]] = field(init=False, repr=False)  # (at, id), in due order
 
     def __post_init__(self) -> None:
         self.machine = PlanMachine(self.playbook)
         self.first_entry.setdefault(self.state, 0.0)
+        self.inject_order = sorted((float(i.at), i.id) for i in self.scenario.injects) if self.scenario else []
 
     @classmethod
     def begin(cls, started: Event) -> RunState:
@@ -193,9 +195,10 @@ _APPLY = {
 # --- what comes due -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, order=True)
-class Due:
-    """One thing the system must record at drill time `at` (kinds sort injects first on ties)."""
+class Due(NamedTuple):
+    """One thing the system must record at drill time `at` (kinds sort injects first on ties).
+
+    A tuple: the conductor sorts every run's dues on each look, and tuples compare in C."""
 
     at: float
     rank: int
@@ -203,25 +206,39 @@ class Due:
 
 
 def pending(state: RunState) -> list[Due]:
-    """Everything not yet recorded that will come due, given the state as it is now."""
-    if state.ended:
-        return []
-    found = _inject_dues(state) + _state_dues(state) + _metric_dues(state)
-    if state.scenario is not None:
-        found.append(Due(float(state.scenario.time_limit), 9, "time_limit"))
-    return sorted(found)
+    """Everything not yet recorded that will come due, given the state as it is now, in due order."""
+    return sorted(_dues(state))
+
+
+def first_due(state: RunState) -> Due | None:
+    """What comes due next: the conductor asks of every run on each look, so only the first
+    inject not yet delivered is a candidate and nothing is sorted."""
+    return min(_dues(state, first_inject_only=True), default=None)
 
 
 def next_due(state: RunState) -> float | None:
     """Drill time of the next thing due, or None."""
-    upcoming = pending(state)
-    return upcoming[0].at if upcoming else None
+    upcoming = first_due(state)
+    return upcoming.at if upcoming else None
 
 
-def _inject_dues(state: RunState) -> list[Due]:
-    if state.scenario is None:
+def _dues(state: RunState, *, first_inject_only: bool = False) -> list[Due]:
+    if state.ended:
         return []
-    return [Due(float(i.at), 0, f"inject:{i.id}") for i in state.scenario.injects if i.id not in state.delivered]
+    found = _inject_dues(state, first_inject_only) + _state_dues(state) + _metric_dues(state)
+    if state.scenario is not None:
+        found.append(Due(float(state.scenario.time_limit), 9, "time_limit"))
+    return found
+
+
+def _inject_dues(state: RunState, first_only: bool) -> list[Due]:
+    found = []
+    for at, name in state.inject_order:
+        if name not in state.delivered:
+            found.append(Due(at, 0, f"inject:{name}"))
+            if first_only:
+                break
+    return found
 
 
 def _state_dues(state: RunState) -> list[Due]:
@@ -259,10 +276,10 @@ def due_drafts(state: RunState, now_t: float) -> list[Event]:
     """Record, in due order, everything due by drill time `now_t`; applies each to `state`."""
     drafts: list[Event] = []
     while True:
-        upcoming = pending(state)
-        if not upcoming or upcoming[0].at > now_t:
+        upcoming = first_due(state)
+        if upcoming is None or upcoming.at > now_t:
             return drafts
-        made = _make(state, upcoming[0], now_t)
+        made = _make(state, upcoming, now_t)
         for draft in made:
             state.apply({**draft, "t": now_t})
         drafts.extend(made)

@@ -8,6 +8,7 @@ paths, so a playbook naming `os.system` would run it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +75,7 @@ def _build(pb: Playbook) -> Machine:
 
 
 _BUILT: dict[str, Machine] = {}  # a playbook's JSON → its machine
+_FIRING = threading.Lock()
 
 
 def _machine_of(pb: Playbook) -> Machine:
@@ -101,13 +103,17 @@ class PlanMachine:
         return next((t for t in self.playbook.transitions if t.trigger == trigger and state in t.source), None)
 
     def fire(self, state: str, trigger: str, attempt: Attempt) -> str | None:
-        """The destination if the guards pass (else None, with `attempt.refusals`)."""
+        """The destination if the guards pass (else None, with `attempt.refusals`).
+
+        Runs of one playbook share a machine and the conductor records runs from several threads:
+        placing, firing and removing the cursor happen under one lock."""
         cursor = _Cursor()
-        self._machine.add_model(cursor, initial=state)
-        try:
-            moved = cursor.trigger(trigger, attempt=attempt)  # type: ignore[attr-defined]
-        except (MachineError, AttributeError):
-            return None
-        finally:
-            self._machine.remove_model(cursor)
+        with _FIRING:
+            self._machine.add_model(cursor, initial=state)
+            try:
+                moved = cursor.trigger(trigger, attempt=attempt)  # type: ignore[attr-defined]
+            except (MachineError, AttributeError):
+                return None
+            finally:
+                self._machine.remove_model(cursor)
         return cursor.state if moved else None

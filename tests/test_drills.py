@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DRILL, Drill
+from tests.conftest import DRILL, Drill, read_events
 
 FAST_DRILL = """\
 scenario: fast-drill
@@ -282,3 +282,29 @@ def test_a_taken_run_id_is_never_overwritten_a_new_one_is_drawn(
     assert (first.run_id[-4:], second.run_id[-4:]) == ("abcd", "beef")
     assert ws.run_file(first.run_id).read_bytes() == record
     assert second.events[-1]["event"] == "run.ended"
+
+
+def test_runs_due_together_are_each_recorded_once_in_order(workspace: Path) -> None:
+    """A conductor records runs that come due at the same moment side by side; each record stays whole."""
+    from drillkit.clock import VirtualClock
+    from drillkit.conductor import Conductor
+    from drillkit.drills import start_drill
+    from drillkit.workspace import Workspace
+
+    ws, clock = Workspace(workspace), VirtualClock(utc("2026-11-29T08:00:00Z"))
+    run_ids = [start_drill(ws, "core-outage-q4", clock=clock, by="lead") for _ in range(12)]
+    conductor = Conductor(ws, clock)
+    for run_id in run_ids:
+        conductor.adopt_or_fail(run_id)
+    try:
+        clock.advance(20 * 60)  # several injects and the acknowledgement deadline of every run are due
+        assert conductor.tick() == 0.0
+    finally:
+        conductor.close()
+    records = [read_events(ws.run_file(run_id)) for run_id in run_ids]
+    recorded = [[(e["event"], e.get("inject") or e.get("state")) for e in events] for events in records]
+    assert all(events == recorded[0] for events in recorded)
+    delivered = [name for event, name in recorded[0] if event == "inject.delivered"]
+    assert len(delivered) >= 2
+    assert len(set(delivered)) == len(delivered)
+    assert ("deadline.breached", "detected") in recorded[0]
