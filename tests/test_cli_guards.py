@@ -151,3 +151,22 @@ def test_playbooks_and_schedule_list_show_times_in_the_display_zone(drill: Drill
     assert "2026-11-29T08:30:00.000Z" not in listed
     fires = json.loads(drill("schedule", "list", "--json", ok=True, DRILL_FAKE_NOW="2026-11-29T08:32:00Z").stdout)
     assert fires[0]["last_fire"]["nominal"] == "2026-11-29T08:30:00.000Z"
+
+
+def test_an_output_file_in_a_missing_folder_is_refused_in_one_line(drill: Drill, workspace: Path) -> None:
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    drill("report", "--format", "json", ok=True)  # the report cache and the schedule store are made now,
+    drill("schedule", "export", "--format", "ics", ok=True)  # not by the refused commands
+    missing = workspace / "no-such-folder"
+    commands = {
+        "report": ("report", "--format", "json", "-o", str(missing / "report.json")),
+        "export": ("export", run, "--format", "md", "-o", str(missing / "aar.md")),
+        "schedule export": ("schedule", "export", "--format", "ics", "-o", str(missing / "drills.ics")),
+        "a folder": ("report", "--format", "json", "-o", str(workspace)),
+    }
+    for name, args in commands.items():
+        line = _refused(drill, *args)
+        assert line.startswith(f"drill: -o {args[-1]}: "), (name, line)
+        assert line.endswith("; name a file in a folder that exists and can be written"), (name, line)
+    assert not missing.exists()
+    assert not [p for p in workspace.iterdir() if p.name.endswith(".tmp")]

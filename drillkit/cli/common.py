@@ -59,6 +59,37 @@ def warn(text: str) -> None:
     sys.stderr.flush()
 
 
+def emit(text: str, output: Path | None) -> None:
+    """To stdout, or to FILE (0640, whole or not at all) with nothing else on stdout."""
+    if output is None:
+        import typer
+
+        typer.echo(text, nl=False)
+        return
+    write_private(output, text.encode("utf-8"))
+    warn(f"wrote {output}")
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file as 0640 whatever the umask: to a temporary name, fsync'd, then renamed.
+    A folder that is missing or not writable is a usage error naming the file."""
+    from drillkit.errors import UsageError
+
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        try:
+            os.fchmod(fd, 0o640)
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise UsageError(f"-o {path}: {exc.strerror}; name a file in a folder that exists and can be written") from None
+
+
 def colour_ok() -> bool:
     """Colour and cursor control only on a terminal and without NO_COLOR."""
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")

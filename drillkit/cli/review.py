@@ -1,13 +1,12 @@
 """Review: `timeline`, `export`, `report`, `coverage` (SPEC §5, §6)."""
 
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from drillkit.cli.common import display_zone, print_json, say, warn, workspace
+from drillkit.cli.common import display_zone, emit, print_json, say, warn, workspace
 
 if TYPE_CHECKING:
     from drillkit.export.runview import RunView
@@ -56,7 +55,7 @@ def export(
 ) -> None:
     """Export the post-incident timeline and after-action report; exit 1 if the record fails verification."""
     view = _view(run, lang, tz)
-    _emit(_render(view, fmt), output)
+    emit(_render(view, fmt), output)
     _fail_if_tampered(view)
 
 
@@ -119,7 +118,7 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
         include_drills=include_drills,
     )
     document = build(ws, selection)
-    _emit(_render_figures(document, fmt, lang, display_zone(ws)), output)
+    emit(_render_figures(document, fmt, lang, display_zone(ws)), output)
 
 
 def _render_figures(document: dict[str, object], fmt: ReportFormat, lang: Lang, zone: str) -> str:
@@ -173,28 +172,6 @@ def _coverage_table(rows: list[dict[str, object]], zone: str) -> str:
             for row in rows
         ],
     )
-
-
-def _emit(data: str, output: Path | None) -> None:
-    """To stdout, or to FILE with nothing else on stdout."""
-    if output is None:
-        typer.echo(data, nl=False)
-        return
-    write_private(output, data.encode("utf-8"))
-    warn(f"wrote {output}")
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a file as 0640 whatever the umask: to a temporary name, fsync'd, then renamed."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-    try:
-        os.fchmod(fd, 0o640)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
 
 
 def register(app: typer.Typer) -> None:

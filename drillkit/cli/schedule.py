@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from drillkit.cli.common import display_zone, print_json, say, warn, workspace
+from drillkit.cli.common import display_zone, emit, print_json, say, warn, workspace
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -227,11 +227,7 @@ def export(
     finally:
         store.close()
     text = calendar(upcoming(schedules, _titles(ws, schedules), now, windows), now)
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    _write_private(output, text)
-    warn(f"wrote {output}")
+    emit(text, output)
 
 
 def _titles(ws: "Workspace", schedules: "list[Schedule]") -> dict[str, tuple[str, int]]:
@@ -247,17 +243,6 @@ def _titles(ws: "Workspace", schedules: "list[Schedule]") -> dict[str, tuple[str
             continue
         found[scenario_id] = (scenario.title, scenario.time_limit)
     return found
-
-
-def _write_private(path: Path, text: str) -> None:
-    import os
-
-    from drillkit.workspace import FILE_MODE
-
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    os.fchmod(descriptor, FILE_MODE)
-    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
 
 
 def scheduler(
