@@ -237,3 +237,17 @@ def test_kill_9_around_fire_times_never_doubles_or_drops_a_fire(drill: Drill) ->
     assert sorted(r for r in started if r) == drill_runs(drill.root)
     for schedule in ("minutely", "jittery"):
         assert _accounted(fires, schedule) == list(range(1, 52)), schedule
+
+
+def test_a_stop_while_the_scheduler_starts_up_is_a_clean_exit(drill: Drill) -> None:
+    """SIGTERM right after the scheduler takes its lock (before it is serving) still ends it with exit 0."""
+    lock = drill.root / "logs" / "scheduler.lock"
+    for _ in range(5):
+        lock.unlink(missing_ok=True)
+        daemon = subprocess.Popen([str(DRILL), "scheduler"], env=drill.env(), stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip() == str(daemon.pid)):
+            time.sleep(0.001)
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=15)
+        assert daemon.returncode == 0

@@ -1,6 +1,7 @@
 """Schedule: `schedule add|list|remove|pause|resume|export` and the `scheduler` daemon."""
 
 import signal
+import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -253,6 +254,9 @@ def scheduler(
     from drillkit.clock import default_clock
 
     ws, clock = workspace(), default_clock()
+    early_stop = threading.Event()
+    if not once:  # a stop that comes while the scheduler starts up is kept, not fatal
+        _stop_on_signals(early_stop.set)
     with scheduling.exclusive(ws), scheduling.scheduler_log(ws, clock) as log:
         daemon = scheduling.Daemon(
             ws=ws,
@@ -263,6 +267,8 @@ def scheduler(
         )
         if not once:
             _stop_on_signals(daemon.stop)
+            if early_stop.is_set():
+                daemon.stop()
             warn("scheduler running; Ctrl-C or SIGTERM stops it (drills keep running)")
         tally = scheduling.run(daemon, once=once)
     warn("scheduler: " + (", ".join(f"{n} {status}" for status, n in sorted(tally.items())) or "nothing due"))
