@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
+
+import orjson
 
 from drillkit.clock import parse_utc
 from drillkit.machine import Attempt, PlanMachine
@@ -18,6 +20,7 @@ from drillkit.model import Playbook, Scenario, for_severity
 from drillkit.record import AFTER_END
 
 Event = dict[str, Any]
+PlanModel = TypeVar("PlanModel", Playbook, Scenario)
 LATE_AFTER = 1.0  # wall seconds after which a delivery counts as late
 
 
@@ -65,8 +68,8 @@ class RunState:
         return cls(
             run=started["run"],
             mode=started["mode"],
-            playbook=Playbook.model_validate(started["playbook"]),
-            scenario=Scenario.model_validate(scenario) if scenario else None,
+            playbook=_validated(Playbook, started["playbook"]),
+            scenario=_validated(Scenario, scenario) if scenario else None,
             severity=started["severity"],
             participants=dict(started.get("participants") or {}),
             speed=float(started.get("speed") or 1.0),
@@ -124,6 +127,19 @@ class RunState:
 
     def open_items(self) -> list[str]:
         return [item for item in self.playbook.checklist_owner() if item not in self.checks]
+
+
+_VALIDATED: dict[bytes, Any] = {}  # a plan's JSON → the frozen model
+
+
+def _validated(model: type[PlanModel], data: dict[str, Any]) -> PlanModel:
+    """The plan a record carries, validated once per process for equal plans: a report replays a
+    thousand runs of a handful of playbooks. The models are frozen, so sharing them is safe."""
+    key = model.__name__.encode() + orjson.dumps(data)
+    found = _VALIDATED.get(key)
+    if found is None:
+        found = _VALIDATED[key] = model.model_validate(data)
+    return found
 
 
 def last_event(events: list[Event]) -> Event:
