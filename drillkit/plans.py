@@ -80,18 +80,19 @@ class Plans:
         try:
             stat = path.stat()
         except OSError:
-            stat = None
-        stamp = (self.ws.root, stat.st_mtime_ns, stat.st_size, stat.st_ino) if stat else None
+            return self._parse(path)
+        stamp = (self.ws.root, stat.st_mtime_ns, stat.st_size, stat.st_ino)
         cached = _PARSED.get(str(path))
-        if stamp is not None and cached is not None and cached[0] == stamp:
-            return cached[1][0], list(cached[1][1])
+        if cached is None or cached[0] != stamp:
+            cached = _PARSED[str(path)] = (stamp, self._parse(path))
+        document, problems = cached[1]
+        return document, list(problems)  # the caller's own list: the cached one is never handed out
+
+    def _parse(self, path: Path) -> tuple[Document | None, list[Problem]]:
         try:
-            parsed: tuple[Document | None, list[Problem]] = (read_document(path, self.ws.display(path)), [])
+            return read_document(path, self.ws.display(path)), []
         except InvalidFile as bad:
-            parsed = (None, bad.problems)
-        if stamp is not None:
-            _PARSED[str(path)] = (stamp, parsed)
-        return parsed
+            return None, bad.problems
 
     def _load_playbook(self, path: Path) -> tuple[Playbook | None, list[Problem]]:
         doc, problems = self._document(path)
