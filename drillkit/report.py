@@ -19,7 +19,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +60,20 @@ def bound(text: str | None, option: str, *, end_of_day: bool = False) -> str | N
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(f"{option} {text!r}: use a date like 2026-11-01 or a time like 2026-11-01T08:00Z") from None
-    if end_of_day and len(text) == 10:
+    if end_of_day and _is_date(text):
         when += timedelta(days=1)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _is_date(text: str) -> bool:
+    """A date with no time of day (2026-11-01 or 20261101)."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def summarise(events: list[dict[str, Any]]) -> Summary:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import statistics
 from datetime import UTC, datetime, timedelta
@@ -128,7 +129,7 @@ def test_medians_and_p90s_equal_a_direct_computation(corpus: tuple[Path, dict[st
     everything = figures(root, "--include-drills")
     assert everything["overall"]["by_mode"] == {"drill": 200, "incident": 800}
     assert by_name(everything["overall"]) == expected(values["all"])
-    assert figures(root) == incidents  # the second report comes from the cache, unchanged
+    assert figures(root) == incidents  # a repeated report gives the same figures
 
 
 def test_since_until_and_playbook_select_runs(corpus: tuple[Path, dict[str, dict[str, list[float]]]]) -> None:
@@ -137,6 +138,7 @@ def test_since_until_and_playbook_select_runs(corpus: tuple[Path, dict[str, dict
     day = figures(root, "--since", "2026-01-02", "--until", "2026-01-02", "--include-drills")
     assert day["overall"]["runs"] == 24
     assert figures(root, "--since", "2026-01-02", "--until", "2026-01-02")["overall"]["runs"] == 24 - 5
+    assert figures(root, "--since", "20260102", "--until", "20260102")["overall"]["runs"] == 24 - 5  # basic format
     assert figures(root, "--playbook", "customer-data-leak")["overall"]["runs"] == 0
 
 
@@ -148,6 +150,23 @@ def test_cache_follows_a_record_that_grows(review_ws: Path) -> None:
     invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:02:00Z")
     first = figures(review_ws)["overall"]["metrics"][0]
     assert (first["measured"], first["median"], first["met"]) == (1, 120.0, 1)
+
+
+def test_a_record_whose_size_and_time_are_unchanged_is_not_read_again(review_ws: Path) -> None:
+    people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people).stdout.strip()
+    invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:02:00Z")
+    assert figures(review_ws)["overall"]["runs"] == 1
+    record = review_ws / "logs" / "runs" / f"{run}.jsonl"
+    original, stat = record.read_bytes(), record.stat()
+    try:
+        record.write_bytes(b"x" * len(original))  # what a re-read would see: not a run at all
+        os.utime(record, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert figures(review_ws)["overall"]["runs"] == 1  # the cached summary, file not opened
+        os.utime(record, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+        assert figures(review_ws)["overall"]["runs"] == 0  # a changed stamp is read again
+    finally:
+        record.write_bytes(original)
 
 
 def test_markdown_and_html_show_the_figures(corpus: tuple[Path, dict[str, dict[str, list[float]]]]) -> None:
