@@ -23,7 +23,7 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -124,6 +124,13 @@ class ScheduleStore:
         ws.ensure_dir(ws.logs)
         return cls(ws.logs / "schedule.db")
 
+    @classmethod
+    def open_existing(cls, ws: Workspace, schedule_id: str) -> ScheduleStore:
+        """The store, to change `schedule_id`: NotFound, creating nothing, when there is no store yet."""
+        if not (ws.logs / "schedule.db").is_file():
+            raise _unknown(schedule_id, [])
+        return cls.open(ws)
+
     def close(self) -> None:
         self._db.close()
 
@@ -177,8 +184,7 @@ class ScheduleStore:
     def get(self, schedule_id: str) -> Schedule:
         row = self._db.execute("SELECT * FROM schedules WHERE id = ?", (schedule_id,)).fetchone()
         if row is None:
-            known = ", ".join(s.id for s in self.schedules()) or "(none)"
-            raise NotFound(f"no schedule {schedule_id!r}; schedules: {known}")
+            raise _unknown(schedule_id, [s.id for s in self.schedules()])
         return _schedule(row)
 
     def remove(self, schedule_id: str, now: datetime) -> None:
@@ -349,15 +355,35 @@ def new_schedule(
 
     Only fires after `now` are owed: the cursor starts at the moment the schedule is added.
     """
+    checked = draft_schedule(
+        ws, now, scenario=scenario, when=when, tz=tz, jitter=jitter, grace=grace, schedule_id=schedule_id
+    )
+    schedule = replace(checked, id=schedule_id or _free_id(store, scenario))
+    _check_id(schedule.id)
+    store.add(schedule)
+    return schedule
+
+
+def draft_schedule(
+    ws: Workspace,
+    now: datetime,
+    *,
+    scenario: str,
+    when: tuple[str, str],
+    tz: str,
+    jitter: int = 0,
+    grace: int = DEFAULT_GRACE,
+    schedule_id: str | None = None,
+) -> Schedule:
+    """A schedule checked without the store (its id, when not given, is the scenario's until
+    `new_schedule` finds a free one): a refused `schedule add` creates nothing."""
     from drillkit.plans import Plans
 
     Plans(ws).scenario(scenario)
-    chosen = schedule_id or _free_id(store, scenario)
-    if not _SCHEDULE_ID.match(chosen):
-        raise UsageError(f"schedule id {chosen!r} must be lowercase letters, digits and '-', at most 64")
+    _check_id(schedule_id or scenario)
     anchor = now.replace(microsecond=0)
     schedule = Schedule(
-        id=chosen,
+        id=schedule_id or scenario,
         scenario=scenario,
         kind=when[0],
         expr=when[1],
@@ -370,8 +396,16 @@ def new_schedule(
     )
     if schedule.recurrence().next_after(now) is None:
         raise UsageError(f"schedule {when[0]} {when[1]!r} never fires after now; nothing to schedule")
-    store.add(schedule)
     return schedule
+
+
+def _check_id(schedule_id: str) -> None:
+    if not _SCHEDULE_ID.match(schedule_id):
+        raise UsageError(f"schedule id {schedule_id!r} must be lowercase letters, digits and '-', at most 64")
+
+
+def _unknown(schedule_id: str, known: list[str]) -> NotFound:
+    return NotFound(f"no schedule {schedule_id!r}; schedules: {', '.join(known) or '(none)'}")
 
 
 def _free_id(store: ScheduleStore, scenario: str) -> str:

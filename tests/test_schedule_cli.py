@@ -89,14 +89,21 @@ def test_add_list_pause_resume_remove(drill: Drill) -> None:
         (["schedule", "add", SCENARIO, "--every", "90"], "no unit"),
         (["schedule", "add", "nope", "--at", "2027-01-01T09:00"], "no scenario"),
         (["schedule", "add", SCENARIO, "--at", "2027-01-01T09:00", "--tz", "Mars/Base"], "unknown time zone"),
+        (["schedule", "add", SCENARIO, "--at", "2020-01-01T09:00"], "never fires after now"),
+        (["schedule", "add", SCENARIO, "--every", "30d", "--jitter", "soon"], "--jitter"),
+        (["schedule", "add", SCENARIO, "--every", "30d", "--id", "Not_An_Id"], "must be lowercase"),
         (["schedule", "pause", "nope"], "no schedule 'nope'"),
+        (["schedule", "remove", "nope"], "no schedule 'nope'"),
+        (["schedule", "resume", "nope"], "no schedule 'nope'"),
     ],
 )
 def test_bad_schedule_commands_exit_2_with_one_line(drill: Drill, args: list[str], message: str) -> None:
     done = drill(*args)
     assert done.returncode == 2
     assert message in done.stderr
+    assert len(done.stderr.splitlines()) == 1
     assert done.stdout == ""
+    assert not (drill.root / "logs" / "schedule.db").exists()  # a refused command creates nothing
 
 
 def test_ics_export_has_one_event_per_upcoming_fire_in_its_zone(drill: Drill, tmp_path: Path) -> None:

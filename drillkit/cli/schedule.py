@@ -69,25 +69,23 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 ) -> None:
     """Schedule a scenario's drill; prints the schedule id."""
     from drillkit.clock import default_clock
-    from drillkit.schedstore import blackouts, new_schedule, next_fire
+    from drillkit.schedstore import blackouts, draft_schedule, new_schedule, next_fire
     from drillkit.timefmt import check_zone, local
 
     ws, now = workspace(), default_clock().now()
     windows = blackouts(ws)
-    zone = check_zone(tz) if tz else display_zone(ws)
+    request: dict[str, Any] = {
+        "scenario": scenario,
+        "when": _when(cron, at, every),
+        "tz": check_zone(tz) if tz else display_zone(ws),
+        "jitter": _seconds(jitter, "--jitter") if jitter else 0,
+        "grace": _seconds(grace, "--grace"),
+        "schedule_id": schedule_id,
+    }
+    draft_schedule(ws, now, **request)  # a refused request creates no store
     store = _store(ws)
     try:
-        schedule = new_schedule(
-            store,
-            ws,
-            now,
-            scenario=scenario,
-            when=_when(cron, at, every),
-            tz=zone,
-            jitter=_seconds(jitter, "--jitter") if jitter else 0,
-            grace=_seconds(grace, "--grace"),
-            schedule_id=schedule_id,
-        )
+        schedule = new_schedule(store, ws, now, **request)
     finally:
         store.close()
     say(schedule.id)
@@ -178,9 +176,10 @@ def list_schedules(as_json: bool = typer.Option(False, "--json", help="One JSON 
 
 def _change(schedule_id: str, action: str) -> None:
     from drillkit.clock import default_clock
+    from drillkit.schedstore import ScheduleStore
 
     ws, now = workspace(), default_clock().now()
-    store = _store(ws)
+    store = ScheduleStore.open_existing(ws, schedule_id)
     try:
         if action == "remove":
             store.remove(schedule_id, now)
