@@ -29,7 +29,7 @@ def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, An
         "run": _run(rs, events),
         "metrics": metrics,
         "expectations": expectation_rows(rs, events),
-        "breaches": _breaches(events, state_spans(events), {row["name"]: row for row in metrics}),
+        "breaches": _breaches(events, state_spans(events), _metric_ends(rs)),
         "checklist": _checklist(rs),
         "events": events,
         "integrity": integrity,
@@ -55,13 +55,18 @@ def _run(rs: RunState, events: list[Event]) -> dict[str, Any]:
 
 
 def metric_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
+    """Each metric with the target in force when its end was reached (the run's severity at the
+    time; now, while it is not): a later severity change does not judge it again."""
     breached = {e["metric"] for e in events if e["event"] == "deadline.breached" and e.get("metric")}
     rows = []
     for name, metric in rs.playbook.metrics.items():
         begin = 0.0 if metric.source == "start" else rs.first_entry.get(metric.source)
         end = _reached_at(rs, metric.to)
         value = round(max(0.0, end - begin), 3) if begin is not None and end is not None else None
-        target = for_severity(metric.target, rs.severity)
+        severity, since = _severity_at(events, end) if end is not None else (rs.severity, rs.severity_since)
+        target = for_severity(metric.target, severity)
+        # a tightened target counts from the change, never before it (as the engine's deadlines do)
+        allowed = None if target is None else max(float(target), since - (begin or 0.0))
         rows.append(
             {
                 "name": name,
@@ -70,10 +75,24 @@ def metric_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
                 "owner": metric.owner,
                 "target": target,
                 "value": value,
-                "verdict": _metric_verdict(target, value, name in breached, rs.ended),
+                "verdict": _metric_verdict(allowed, value, name in breached, rs.ended),
             }
         )
     return rows
+
+
+def _severity_at(events: list[Event], t: float) -> tuple[str, float]:
+    """The severity in force at drill time `t`, and the drill time it took effect."""
+    severity, since = str(events[0]["severity"]), 0.0
+    for event in events:
+        if event["event"] == "severity.changed" and effective_t(event) <= t:
+            severity, since = str(event["to"]), effective_t(event)
+    return severity, since
+
+
+def _metric_ends(rs: RunState) -> dict[str, float | None]:
+    """When each metric's end was reached (None: not yet)."""
+    return {name: _reached_at(rs, metric.to) for name, metric in rs.playbook.metrics.items()}
 
 
 def _reached_at(rs: RunState, target: str) -> float | None:
@@ -83,11 +102,12 @@ def _reached_at(rs: RunState, target: str) -> float | None:
     return rs.first_entry.get(target)
 
 
-def _metric_verdict(target: int | None, value: float | None, breached: bool, ended: bool) -> str:
-    if target is None:
+def _metric_verdict(allowed: float | None, value: float | None, breached: bool, ended: bool) -> str:
+    """`allowed`: seconds from the metric's start to its due time; a recorded breach is final."""
+    if allowed is None:
         return "unmeasured"
     if value is not None:
-        return "met" if value <= target else "missed"
+        return "met" if value <= allowed and not breached else "missed"
     return "missed" if breached or ended else "pending"
 
 
@@ -143,8 +163,8 @@ def _is_action(event: Event, expect: Expect) -> bool:
     return bool(event["event"] == "check.done" and event["item"] == expect.check)
 
 
-def _breaches(events: list[Event], spans: list[Span], metrics: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = [_breach_row(e, events, spans, metrics) for e in events if e["event"] == "deadline.breached"]
+def _breaches(events: list[Event], spans: list[Span], reached_at: dict[str, float | None]) -> list[dict[str, Any]]:
+    rows = [_breach_row(e, events, spans, reached_at) for e in events if e["event"] == "deadline.breached"]
     keys = ("what", "owner", "assignee", "due", "late_by")
     return [dict(zip(keys, (r["what"], r["owner"], r["person"], r["due"], r["late_by"]), strict=True)) for r in rows]
 
@@ -229,20 +249,19 @@ def accountability(events: list[Event]) -> list[dict[str, Any]]:
     """
     rs = RunState.replay(events)
     spans = state_spans(events)
-    metrics = {row["name"]: row for row in metric_rows(rs, events)}
-    rows = [_breach_row(e, events, spans, metrics) for e in events if e["event"] == "deadline.breached"]
+    rows = [_breach_row(e, events, spans, _metric_ends(rs)) for e in events if e["event"] == "deadline.breached"]
     lapsed = [row for row in expectation_rows(rs, events) if row["verdict"] in ("late", "missed")]
     rows.extend(_expectation_row(rs, row, events, spans) for row in lapsed)
     return sorted(rows, key=lambda row: float(row["due"]))
 
 
 def _breach_row(
-    event: Event, events: list[Event], spans: list[Span], metrics: dict[str, dict[str, Any]]
+    event: Event, events: list[Event], spans: list[Span], reached_at: dict[str, float | None]
 ) -> dict[str, Any]:
     due = float(event["due"])
     if event.get("metric"):
-        metric = metrics[event["metric"]]
-        late_by = _late(metric["value"], metric["target"])
+        reached = reached_at.get(event["metric"])
+        late_by = round(reached - due, 3) if reached is not None else None
         what = f"metric:{event['metric']}"
     else:
         stay = next((s for s in spans if s.state == event["state"] and s.start < due <= s.end), None)

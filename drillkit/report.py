@@ -30,7 +30,7 @@ from drillkit.record import RUN_ID, is_started, parse_lines
 from drillkit.workspace import FILE_MODE, Workspace
 
 CACHE_FILE = "report-cache.json"
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # bumped when a summary would be computed differently
 TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
 

@@ -75,3 +75,16 @@ def test_the_runs_list_shows_the_current_severity(drill: Drill) -> None:
     drill("severity", run_id, "I", "--by", "alice", "--reason", "two provinces", ok=True, DRILL_FAKE_NOW=at(5))
     listed = json.loads(drill("runs", "--json", ok=True).stdout)
     assert [(r["id"], r["severity"]) for r in listed] == [(run_id, "I")]
+
+
+def test_a_metric_met_before_a_raise_stays_met_in_the_export(drill: Drill) -> None:
+    """Raising severity after mitigation does not judge time_to_mitigate against the tighter target."""
+    run_id = drill.open(DRILL_FAKE_NOW=at(0))
+    drill("act", run_id, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(1))
+    drill("check", run_id, "bridge", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(2))
+    drill("act", run_id, "mitigate", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(90))
+    drill("severity", run_id, "I", "--by", "alice", "--reason", "two provinces", ok=True, DRILL_FAKE_NOW=at(100))
+    document = json.loads(drill("export", run_id, "--format", "json", ok=True, DRILL_FAKE_NOW=at(101)).stdout)
+    [mitigate] = [m for m in document["metrics"] if m["name"] == "time_to_mitigate"]
+    assert (mitigate["target"], mitigate["value"], mitigate["verdict"]) == (7200, 5400.0, "met")  # II: 2h
+    assert not [b for b in document["breaches"] if b["what"] == "metric:time_to_mitigate"]
