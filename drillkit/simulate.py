@@ -76,6 +76,8 @@ def _play(
         else:
             break
         drafts.extend({**draft, "_now": start + timedelta(seconds=now_t)} for draft in made)
+    for step in steps:  # steps after the end are tried, as a person would, and refused (`commands.live`)
+        rejected.extend(_step(rs, step, float(step.at))[1])
     return drafts, rejected
 
 

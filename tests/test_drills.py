@@ -308,3 +308,19 @@ def test_runs_due_together_are_each_recorded_once_in_order(workspace: Path) -> N
     assert len(delivered) >= 2
     assert len(set(delivered)) == len(delivered)
     assert ("deadline.breached", "detected") in recorded[0]
+
+
+def test_a_step_after_the_run_ended_is_reported_as_rejected(drill: Drill) -> None:
+    path = drill.root / "scenarios" / "core-outage-q4.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "  - {at: 50m, by: alice, trigger: resolve}\n",
+            "  - {at: 50m, by: alice, trigger: resolve}\n  - {at: 55m, by: bob, note: too late}\n",
+        ),
+        encoding="utf-8",
+    )
+    done = drill("simulate", "core-outage-q4", "--json")
+    assert done.returncode == 1
+    assert "rejected step at T+3300s by bob" in done.stderr
+    assert "has ended (resolved)" in done.stderr
+    assert not [e for e in json.loads(done.stdout)["events"] if e.get("text") == "too late"]
