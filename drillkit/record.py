@@ -43,7 +43,7 @@ RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+-[0-9a-f]{4}")  # matched wit
 # Deliveries of a run's last events finish after it ends; their outcomes still belong in its record.
 AFTER_END = frozenset({"notify.sent", "notify.failed", "record.repaired"})
 FREE_TEXT = frozenset({"message", "note", "text", "reason", "title", "label", "error"})
-_HEAD = ("v", "seq", "ts", "t", "run", "event", "actor", "role")
+PROSE_MAPS = frozenset({"roles", "checklist"})  # in embedded plans: id → a description in prose
 
 
 def check_run_id(run_id: str) -> str:
@@ -88,6 +88,8 @@ class Redacting:
         if isinstance(value, str):
             return self.redact(value) if key in FREE_TEXT else value
         if isinstance(value, dict):
+            if key in PROSE_MAPS:
+                return {k: self.redact(v) if isinstance(v, str) else self._value(k, v) for k, v in value.items()}
             return {k: self._value(k, v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._value(key, item) for item in value]
@@ -231,9 +233,6 @@ class RunRecord:
         self.path, self.file = _record_file(ws, run_id)
         self._aside_file = f"{self.file}.torn"
 
-    def exists(self) -> bool:
-        return self.path.is_file()
-
     def read(self) -> list[Event]:
         """Every complete event (a torn tail is not an event); a record that cannot be a run fails."""
         try:
@@ -279,7 +278,7 @@ class RunRecord:
             known, torn = _Known.read(fd, self.file)
             self._check_started(known.events)
             chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
-            drafts = [_repaired(chunk, self._aside.name) for chunk in chunks] + decide(known.events)
+            drafts = [_repaired(chunk, Path(self._aside_file).name) for chunk in chunks] + decide(known.events)
             if not drafts:
                 return []
             lines = render_lines(self._chain(known), self._redactor(), drafts, clock.now())
@@ -307,10 +306,6 @@ class RunRecord:
         finally:
             os.close(fd)
 
-    @property
-    def _aside(self) -> Path:
-        return Path(self._aside_file)
-
     def _unrecorded_tails(self, accounted: int, torn: bytes) -> tuple[list[bytes], bytes]:
         """Torn tails to record now, and what to add to `<run>.jsonl.torn`.
 
@@ -333,7 +328,7 @@ class RunRecord:
             return b""
 
     def _write_aside(self, data: bytes) -> None:
-        side = os.open(self._aside, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        side = os.open(self._aside_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
         try:
             os.fchmod(side, FILE_MODE)
             _write_all(side, data)

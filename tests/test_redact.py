@@ -109,3 +109,18 @@ def test_the_quick_pass_never_skips_text_a_mask_would_change() -> None:
         if "@" not in text and redact._ELEVEN_DIGITS.search(text) is None:
             assert not any(mask.search(text) for mask in masks), text
     assert Redactor()(f"call +86 138-1234-5678 or {IMSI}") == "call +86 138****5678 or 46000******7890"
+
+
+def test_role_and_checklist_descriptions_in_the_embedded_playbook_are_masked(drill: Drill) -> None:
+    path = drill.root / "playbooks" / "core-network-outage.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("  noc: NOC engineer\n", f"  noc: NOC engineer, pager {MOBILE}\n", 1)
+    text = text.replace("      bridge: ", f"      bridge: mail {EMAIL}; ", 1)
+    path.write_text(text, encoding="utf-8")
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    raw = drill.record(run).read_text(encoding="utf-8")
+    assert MOBILE not in raw
+    assert EMAIL not in raw
+    playbook = drill.events(run)[0]["playbook"]
+    assert playbook["roles"]["noc"] == "NOC engineer, pager 138****5678"
+    assert playbook["states"]["triage"]["checklist"]["bridge"].startswith("mail z***@example.com; ")
