@@ -16,11 +16,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from drillkit.clock import Clock
 from drillkit.engine import Event, RunState, next_due
-from drillkit.errors import Conflict
+from drillkit.errors import Conflict, DrillError
 from drillkit.record import RunRecord, parse_lines
 from drillkit.runs import catch_up
 from drillkit.workspace import FILE_MODE, Workspace
@@ -29,6 +30,7 @@ POLL = 0.2  # seconds between looks at records others may append to
 WRITERS = 8  # runs recorded side by side when several come due together
 
 Listener = Callable[[str, list[Event]], None]
+Dropped = Callable[[str, DrillError], None]
 
 
 class Outbox(Protocol):
@@ -47,10 +49,17 @@ class _Live:
 
 class Conductor:
     def __init__(
-        self, ws: Workspace, clock: Clock, listener: Listener | None = None, outbox: Outbox | None = None
+        self,
+        ws: Workspace,
+        clock: Clock,
+        listener: Listener | None = None,
+        outbox: Outbox | None = None,
+        dropped: Dropped | None = None,
     ) -> None:
+        """`dropped`: told of a run that can no longer be read or recorded, which is then let go so
+        the others stay on time; without it such an error ends the conducting."""
         self.ws, self.clock = ws, clock
-        self.listener, self.outbox = listener, outbox
+        self.listener, self.outbox, self.dropped = listener, outbox, dropped
         self.live: dict[str, _Live] = {}
         self._pool: ThreadPoolExecutor | None = None
 
@@ -84,9 +93,10 @@ class Conductor:
     def tick(self) -> float:
         """Record what is due in every run; seconds until the next thing is due (at most POLL)."""
         wait, due = POLL, []
-        for live in self.live.values():
-            self._follow(live)
-            left = self._left(live)
+        for live in list(self.live.values()):
+            left = self._guarded(live, partial(self._look, live))
+            if left is None:
+                continue
             if left > 0:
                 wait = min(wait, left)
             else:
@@ -98,6 +108,10 @@ class Conductor:
             if live.state is not None and live.state.ended:
                 self._release(run_id)
         return max(0.0, wait)
+
+    def _look(self, live: _Live) -> float:
+        self._follow(live)
+        return self._left(live)
 
     def _left(self, live: _Live) -> float:
         """Seconds until the run's next due thing (0 or less: due now); POLL when nothing is."""
@@ -116,15 +130,29 @@ class Conductor:
         Runs due at the same moment are separate files: their appends run side by side, so one
         run's fsync does not wait for another's (with a hundred live runs whose injects fall due
         together, one after the other made the last run's inject a hundred fsyncs late)."""
+        def record(live: _Live) -> object:
+            return self._guarded(live, partial(catch_up, self.ws, self.clock, live.record.run_id))
+
         if len(lives) == 1:
-            catch_up(self.ws, self.clock, lives[0].record.run_id)
+            record(lives[0])
         else:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="drill-append")
-            run_ids = [live.record.run_id for live in lives]
-            list(self._pool.map(lambda run_id: catch_up(self.ws, self.clock, run_id), run_ids))
+            list(self._pool.map(record, lives))
         for live in lives:
-            self._follow(live)
+            if live.record.run_id in self.live:
+                self._guarded(live, partial(self._follow, live))
+
+    def _guarded(self, live: _Live, step: Callable[[], Any]) -> Any:
+        """`step`'s result; None when the run failed and was dropped (see `dropped`)."""
+        try:
+            return step()
+        except DrillError as error:
+            if self.dropped is None:
+                raise
+            self._release(live.record.run_id)
+            self.dropped(live.record.run_id, error)
+            return None
 
     def _follow(self, live: _Live) -> None:
         """Read what was appended since last time (by us or anyone) and fold it in."""
@@ -134,7 +162,7 @@ class Conductor:
         with live.record.path.open("rb") as handle:
             handle.seek(live.offset)
             data = handle.read()
-        new, torn = parse_lines(data)
+        new, torn = parse_lines(data, first_line=len(live.events) + 1)
         live.offset += len(data) - len(torn)
         live.size = size
         if not new:

@@ -104,14 +104,22 @@ class DrillStarter:
 class RunConducting:
     """The real conducting: `drillkit.conductor.Conductor` over the runs not ended, with notifications."""
 
-    def __init__(self, ws: Workspace, clock: Clock, report: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        clock: Clock,
+        report: Callable[[str], None],
+        dropped: Callable[[str, DrillError], None] | None = None,
+    ) -> None:
+        """`report`: notification trouble; `dropped`: a run whose record can no longer be read or
+        written, let go so that the other runs stay on time."""
         from drillkit.conductor import Conductor
         from drillkit.notify.config import load_notifiers
         from drillkit.notify.outbox import Outbox
 
         self._ws = ws
         self._outbox = Outbox(ws, clock, load_notifiers(ws), report=report)
-        self._conductor = Conductor(ws, clock, outbox=self._outbox)
+        self._conductor = Conductor(ws, clock, outbox=self._outbox, dropped=dropped)
         self._deliver_owed(clock)
 
     def _deliver_owed(self, clock: Clock) -> None:

@@ -324,3 +324,26 @@ def test_a_step_after_the_run_ended_is_reported_as_rejected(drill: Drill) -> Non
     assert "rejected step at T+3300s by bob" in done.stderr
     assert "has ended (resolved)" in done.stderr
     assert not [e for e in json.loads(done.stdout)["events"] if e.get("text") == "too late"]
+
+
+def test_a_run_whose_record_breaks_is_dropped_and_the_others_stay_on_time(workspace: Path) -> None:
+    from drillkit.clock import VirtualClock
+    from drillkit.conductor import Conductor
+    from drillkit.drills import start_drill
+    from drillkit.workspace import Workspace
+
+    ws, clock = Workspace(workspace), VirtualClock(utc("2026-11-29T08:00:00Z"))
+    broken, healthy = (start_drill(ws, "core-outage-q4", clock=clock, by="lead") for _ in range(2))
+    dropped: list[tuple[str, str]] = []
+    conductor = Conductor(ws, clock, dropped=lambda run, error: dropped.append((run, str(error))))
+    for run_id in (broken, healthy):
+        conductor.adopt_or_fail(run_id)
+    with ws.run_file(broken).open("ab") as record:
+        record.write(b"not json\n")
+    try:
+        clock.advance(20 * 60)
+        conductor.tick()
+    finally:
+        conductor.close()
+    assert dropped == [(broken, "line 2 of the record is not a JSON object (run `drill verify`)")]
+    assert [e["event"] for e in read_events(ws.run_file(healthy))].count("inject.delivered") >= 2

@@ -261,7 +261,12 @@ def scheduler(
             ws=ws,
             clock=clock,
             starter=scheduling.DrillStarter(ws, clock),
-            conducting=scheduling.RunConducting(ws, clock, report=lambda text: log.warning("notify", detail=text)),
+            conducting=scheduling.RunConducting(
+                ws,
+                clock,
+                report=lambda text: log.warning("notify", detail=text),
+                dropped=lambda run, error: log.error("run.dropped", run=run, error=str(error)),
+            ),
             log=log,
         )
         if not once:
