@@ -107,13 +107,18 @@ class ScheduleStore:
     """The tables of one workspace; open it with `ScheduleStore.open(ws)` and close it after."""
 
     def __init__(self, path: Path) -> None:
-        _create_private(path)
-        # One thread at a time uses a store, but not always the one that opened it (a serving thread).
-        self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA busy_timeout = 30000")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")
+        try:
+            _create_private(path)
+            # One thread at a time uses a store, but not always the one that opened it (a serving thread).
+            self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+        except (OSError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            needs = "the schedule store needs a logs/ folder you can write"
+            raise RecordError(f"logs/schedule.db: {reason}; {needs}") from None
         with self._write():
             for statement in _SCHEMA.split(";"):
                 if statement.strip():

@@ -258,3 +258,12 @@ def test_a_stop_while_the_scheduler_starts_up_is_a_clean_exit(drill: Drill) -> N
         daemon.send_signal(signal.SIGTERM)
         daemon.communicate(timeout=15)
         assert daemon.returncode == 0
+
+
+def test_a_schedule_store_that_cannot_be_opened_is_one_line_not_an_internal_error(drill: Drill) -> None:
+    (drill.root / "logs" / "schedule.db").mkdir(parents=True)  # what a store sqlite cannot open looks like
+    for args in (["schedule", "list"], ["playbooks"], ["coverage"]):
+        done = drill(*args)
+        assert done.returncode == 1, (args, done.stderr)
+        assert done.stderr.startswith("drill: logs/schedule.db: "), (args, done.stderr)
+        assert len(done.stderr.splitlines()) == 1, (args, done.stderr)
