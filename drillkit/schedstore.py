@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from drillkit.clock import Clock, default_clock, format_utc, parse_utc
 from drillkit.errors import NotFound, RecordError, UsageError
@@ -367,6 +368,17 @@ def new_schedule(
     _check_id(schedule.id)
     store.add(schedule)
     return schedule
+
+
+def add_schedule(ws: Workspace, now: datetime, **request: Any) -> Schedule:
+    """`new_schedule` for a command: the request is checked before the store is opened, so a
+    refused one creates nothing (`request`: the keywords of `new_schedule`)."""
+    draft_schedule(ws, now, **request)
+    store = ScheduleStore.open(ws)
+    try:
+        return new_schedule(store, ws, now, **request)
+    finally:
+        store.close()
 
 
 def draft_schedule(

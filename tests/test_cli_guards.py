@@ -170,3 +170,8 @@ def test_an_output_file_in_a_missing_folder_is_refused_in_one_line(drill: Drill,
         assert line.endswith("; name a file in a folder that exists and can be written"), (name, line)
     assert not missing.exists()
     assert not [p for p in workspace.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_verify_with_run_ids_and_all_is_refused(drill: Drill) -> None:
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    assert _refused(drill, "verify", "--all", run) == "drill: give run ids or --all, not both"

@@ -55,14 +55,13 @@ def _conduct(run_id: str) -> None:
     stop = _stop_flag()
     try:
         conductor.conduct(stop=lambda: stop["set"], every=lambda: screen.draw(conductor, run_id, clock.now()))
-        state = conductor.state(run_id)
     finally:
         conductor.close()
         outbox.close(timeout=5.0)
     if stop["set"]:
         warn(f"left {run_id} running; conduct it again with: drill resume {run_id}")
         return
-    _summary(run_id, state)
+    _summary(run_id)
 
 
 def _deliver_if_ended(ws: Any, run_id: str, outbox: Any) -> bool:
@@ -127,7 +126,7 @@ class _Screen:
             self.shown = text
 
 
-def _summary(run_id: str, state: Any) -> None:
+def _summary(run_id: str) -> None:
     from drillkit.metrics import all_met, run_document
     from drillkit.record import RunRecord
 

@@ -210,11 +210,14 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Check records' hash chains; exit 1 naming the first bad line of each bad record."""
+    from drillkit.errors import UsageError
     from drillkit.record import check_run_id, workspace_key
     from drillkit.verify import runs_to_verify, verify_files
 
+    if all_runs and runs:
+        raise UsageError("give run ids or --all, not both")
     ws = workspace()
-    ids = [check_run_id(r) for r in (runs or [])] if not all_runs else []
+    ids = [check_run_id(r) for r in (runs or [])]
     paths = runs_to_verify(ws.runs, ids)
     missing = [p for p in paths if not p.exists()]
     if missing:

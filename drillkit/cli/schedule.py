@@ -69,7 +69,7 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 ) -> None:
     """Schedule a scenario's drill; prints the schedule id."""
     from drillkit.clock import default_clock
-    from drillkit.schedstore import blackouts, draft_schedule, new_schedule, next_fire
+    from drillkit.schedstore import add_schedule, blackouts, next_fire
     from drillkit.timefmt import check_zone, local
 
     ws, now = workspace(), default_clock().now()
@@ -82,12 +82,7 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
         "grace": _seconds(grace, "--grace"),
         "schedule_id": schedule_id,
     }
-    draft_schedule(ws, now, **request)  # a refused request creates no store
-    store = _store(ws)
-    try:
-        schedule = new_schedule(store, ws, now, **request)
-    finally:
-        store.close()
+    schedule = add_schedule(ws, now, **request)
     say(schedule.id)
     upcoming = next_fire(schedule, now, windows)
     warn(f"scheduled {scenario}; next drill {local(upcoming, display_zone(ws)) if upcoming else '-'}")
