@@ -45,6 +45,17 @@ class Plans:
             raise InvalidFile(problems)
         return found, playbook
 
+    def loadable(self, scenario_ids: Iterable[str]) -> dict[str, tuple[Scenario, Playbook]]:
+        """The given scenarios that load, with their playbooks; the others are left out
+        (`drill validate` names what is wrong with them)."""
+        found = {}
+        for scenario_id in scenario_ids:
+            try:
+                found[scenario_id] = self.scenario(scenario_id)
+            except (NotFound, InvalidFile):
+                continue
+        return found
+
     def validate(self, paths: Iterable[Path] = ()) -> list[Problem]:
         """Every problem in the given files (default: the whole workspace with `drill.toml`), in file order."""
         chosen = list(paths)

@@ -475,13 +475,6 @@ def next_fires_by_playbook(ws: Workspace, clock: Clock | None = None) -> dict[st
 
 def _playbooks_of(scenarios: set[str], ws: Workspace) -> dict[str, str]:
     """Scenario id → its playbook id, for the scenarios that load."""
-    from drillkit.errors import InvalidFile
     from drillkit.plans import Plans
 
-    plans, found = Plans(ws), {}
-    for scenario in scenarios:
-        try:
-            found[scenario] = plans.scenario(scenario)[1].playbook
-        except (NotFound, InvalidFile):
-            continue
-    return found
+    return {scenario: playbook.playbook for scenario, (_s, playbook) in Plans(ws).loadable(scenarios).items()}

@@ -227,17 +227,10 @@ def export(
 
 def _titles(ws: "Workspace", schedules: "list[Schedule]") -> dict[str, tuple[str, int]]:
     """Scenario id → (title, time limit in seconds) for the scenarios that load."""
-    from drillkit.errors import InvalidFile, NotFound
     from drillkit.plans import Plans
 
-    plans, found = Plans(ws), {}
-    for scenario_id in {s.scenario for s in schedules}:
-        try:
-            scenario = plans.scenario(scenario_id)[0]
-        except (NotFound, InvalidFile):
-            continue
-        found[scenario_id] = (scenario.title, scenario.time_limit)
-    return found
+    loaded = Plans(ws).loadable({s.scenario for s in schedules})
+    return {scenario_id: (scenario.title, scenario.time_limit) for scenario_id, (scenario, _p) in loaded.items()}
 
 
 def scheduler(
