@@ -345,26 +345,13 @@ def _fire(row: sqlite3.Row) -> Fire:
     )
 
 
-def new_schedule(
-    store: ScheduleStore,
-    ws: Workspace,
-    now: datetime,
-    *,
-    scenario: str,
-    when: tuple[str, str],
-    tz: str,
-    jitter: int = 0,
-    grace: int = DEFAULT_GRACE,
-    schedule_id: str | None = None,
-) -> Schedule:
-    """Check and add a schedule of a valid scenario; `when` is (kind, expression).
+def new_schedule(store: ScheduleStore, ws: Workspace, now: datetime, **request: Any) -> Schedule:
+    """Check and add a schedule of a valid scenario (`request`: the keywords of `draft_schedule`).
 
     Only fires after `now` are owed: the cursor starts at the moment the schedule is added.
     """
-    checked = draft_schedule(
-        ws, now, scenario=scenario, when=when, tz=tz, jitter=jitter, grace=grace, schedule_id=schedule_id
-    )
-    schedule = replace(checked, id=schedule_id or _free_id(store, scenario))
+    checked = draft_schedule(ws, now, **request)
+    schedule = replace(checked, id=request.get("schedule_id") or _free_id(store, checked.scenario))
     _check_id(schedule.id)
     store.add(schedule)
     return schedule
@@ -372,7 +359,7 @@ def new_schedule(
 
 def add_schedule(ws: Workspace, now: datetime, **request: Any) -> Schedule:
     """`new_schedule` for a command: the request is checked before the store is opened, so a
-    refused one creates nothing (`request`: the keywords of `new_schedule`)."""
+    refused one creates nothing."""
     draft_schedule(ws, now, **request)
     store = ScheduleStore.open(ws)
     try:
@@ -392,8 +379,8 @@ def draft_schedule(
     grace: int = DEFAULT_GRACE,
     schedule_id: str | None = None,
 ) -> Schedule:
-    """A schedule checked without the store (its id, when not given, is the scenario's until
-    `new_schedule` finds a free one): a refused `schedule add` creates nothing."""
+    """A schedule checked without the store; `when` is (kind, expression). Its id, when not
+    given, is the scenario's until `new_schedule` finds a free one."""
     from drillkit.plans import Plans
 
     Plans(ws).scenario(scenario)
