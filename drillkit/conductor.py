@@ -130,6 +130,7 @@ class Conductor:
         Runs due at the same moment are separate files: their appends run side by side, so one
         run's fsync does not wait for another's (with a hundred live runs whose injects fall due
         together, one after the other made the last run's inject a hundred fsyncs late)."""
+
         def record(live: _Live) -> object:
             return self._guarded(live, partial(catch_up, self.ws, self.clock, live.record.run_id))
 

@@ -175,7 +175,6 @@ def _in(data: dict[str, Any], section: str, key: str) -> Any:
     return table.get(key) if isinstance(table, dict) else None
 
 
-
 def _unprefixed(err: UsageError) -> str:
     """The message without its leading `drill.toml` (the problem's place names the file)."""
     return re.sub(r"^drill\.toml:?\s*", "", str(err))

@@ -1,10 +1,10 @@
 """The run record: append-only, hash-chained JSON lines (SPEC §4).
 
-Writing goes through structlog: a processor chain stamps each event (`v`, `seq`, `ts`, `t`,
+Writing goes through structlog: its one processor stamps each event (`v`, `seq`, `ts`, `t`,
 `run`, `prev`), masks free text and renders the line with `hash` last; the "logger" at the end
-of the chain only collects the lines. `RunRecord.append` then holds an exclusive `flock` on the
-record while it sets a torn tail aside, replays, decides, writes every new line in one `write`
-and `fsync`s, so a command reports success only once its events are on disk.
+of the chain only collects the lines, with the events they hold. `RunRecord.append` then holds
+an exclusive `flock` on the record while it sets a torn tail aside, replays, decides, writes
+every new line in one `write` and `fsync`s, so a command reports success only once its events are on disk.
 
 structlog's own file loggers flush but never fsync, so the durable write is ours.
 """
@@ -17,8 +17,7 @@ import hmac
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, cached_property, lru_cache
@@ -71,29 +70,25 @@ def workspace_key(ws: Workspace) -> bytes | None:
         raise UsageError(f"drill.toml: [integrity] key_file {key_file}: {exc.strerror}") from None
 
 
-class Redacting:
-    """Masks personal data in free-text fields, recursively in embedded plans."""
+def mask_fields(redact: Redactor, fields: MutableMapping[str, Any]) -> None:
+    """Mask personal data in free-text fields in place, recursively in embedded plans (which
+    are rebuilt, so nothing written shares structure with a draft)."""
+    for key, value in fields.items():
+        kind = type(value)
+        if kind is dict or kind is list or (kind is str and key in FREE_TEXT):
+            fields[key] = _masked(redact, key, value)
 
-    def __init__(self, redactor: Redactor) -> None:
-        self.redact = redactor
 
-    def __call__(self, logger: object, method: str, event: MutableMapping[str, Any]) -> Event:
-        for key, value in event.items():
-            kind = type(value)
-            if kind is dict or kind is list or (kind is str and key in FREE_TEXT):
-                event[key] = self._value(key, value)
-        return dict(event)
-
-    def _value(self, key: str, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.redact(value) if key in FREE_TEXT else value
-        if isinstance(value, dict):
-            if key in PROSE_MAPS:
-                return {k: self.redact(v) if isinstance(v, str) else self._value(k, v) for k, v in value.items()}
-            return {k: self._value(k, v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._value(key, item) for item in value]
-        return value
+def _masked(redact: Redactor, key: str, value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value) if key in FREE_TEXT else value
+    if isinstance(value, dict):
+        if key in PROSE_MAPS:
+            return {k: redact(v) if isinstance(v, str) else _masked(redact, k, v) for k, v in value.items()}
+        return {k: _masked(redact, k, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(redact, key, item) for item in value]
+    return value
 
 
 @dataclass
@@ -107,36 +102,45 @@ class Chain:
     speed: float
     key: bytes | None
 
-    def stamp(self, logger: object, method: str, event: MutableMapping[str, Any]) -> Event:
-        """Adds v, seq, ts, t, run in SPEC order; `now` was bound by the writer."""
-        now: datetime = event.pop("_now")
+    def stamp(self, draft: MutableMapping[str, Any]) -> Event:
+        """The event in SPEC order: v, seq, ts, t, run, then the draft; `_now` was bound by the writer."""
+        now: datetime = draft.pop("_now")
         if self.started is None:
             self.started = now
         self.seq += 1
         drill_t = round((now - self.started).total_seconds() * self.speed, 3)
-        head: Event = {"v": FORMAT_VERSION, "seq": self.seq, "ts": format_utc(now), "t": drill_t, "run": self.run}
-        head["event"] = event.pop("event")
-        head["actor"] = event.pop("actor", "system")
-        head["role"] = event.pop("role", None)
-        if head["event"] == "run.ended":
-            event["events"], event["head"] = self.seq, self.prev
-        head.update(event)
-        return head
+        event: Event = {"v": FORMAT_VERSION, "seq": self.seq, "ts": format_utc(now), "t": drill_t, "run": self.run}
+        event["event"] = draft.pop("event")
+        event["actor"] = draft.pop("actor", "system")
+        event["role"] = draft.pop("role", None)
+        if event["event"] == "run.ended":
+            draft["events"], draft["head"] = self.seq, self.prev
+        event.update(draft)
+        return event
 
-    def render(self, logger: object, method: str, event: MutableMapping[str, Any]) -> bytes:
-        """The line: the event with `prev`, then `,"hash":"<hex>"}` and a newline."""
+    def seal(self, event: Event) -> bytes:
+        """The line: the event with `prev`, then `,"hash":"<hex>"}` and a newline; `hash` is
+        added to the event too, which is then exactly what reading the line back gives."""
         event["prev"] = self.prev
         body = orjson.dumps(event)[:-1]
-        digest = line_hash(body, self.key)
-        self.prev = digest
-        return body + HASH_MARK + digest.encode() + b'"}\n'
+        self.prev = event["hash"] = line_hash(body, self.key)
+        return body + HASH_MARK + self.prev.encode() + b'"}\n'
 
 
-class _Lines:
-    """The end of the structlog chain: collects rendered lines for one write."""
+class _Rendering:
+    """The record writer's one processor and its logger: mask, stamp and seal each event, and
+    collect the lines for one write with the events they hold (so nothing is parsed back)."""
 
-    def __init__(self) -> None:
+    def __init__(self, chain: Chain, redact: Redactor) -> None:
+        self.chain, self.redact = chain, redact
         self.lines: list[bytes] = []
+        self.events: list[Event] = []
+
+    def __call__(self, logger: object, method: str, draft: MutableMapping[str, Any]) -> bytes:
+        mask_fields(self.redact, draft)  # the draft's own fields: the stamp adds none to mask
+        event = self.chain.stamp(draft)
+        self.events.append(event)
+        return self.chain.seal(event)
 
     def msg(self, line: bytes) -> None:
         self.lines.append(line)
@@ -163,27 +167,33 @@ def _structlog() -> ModuleType:
 
 @cache
 def _writer_class() -> Any:
-    """A structlog bound logger with the one method the record uses.
+    """A structlog bound logger whose one method takes a draft as it is.
 
     Built directly rather than through `wrap_logger`, whose lazy proxy binds a new logger on
-    every call: the append path is hot (every command, every conducted event)."""
+    every call, and handing the draft to `_process_event` (structlog's hook for custom bound
+    loggers) rather than as keywords: the append path is hot (every command, every conducted
+    event)."""
 
     class RecordWriter(_structlog().BoundLoggerBase):  # type: ignore[misc]
-        def msg(self, **fields: Any) -> Any:
-            return self._proxy_to_logger("msg", **fields)
+        def msg(self, draft: Event) -> Any:
+            args, kw = self._process_event("msg", None, draft)
+            return self._logger.msg(*args, **kw)
 
     return RecordWriter
 
 
-def render_lines(chain: Chain, redactor: Redactor, drafts: list[Event], now: datetime) -> list[bytes]:
-    """Stamp, mask and chain drafts into record lines through structlog.
+def render_lines(
+    chain: Chain, redactor: Redactor, drafts: list[Event], now: datetime
+) -> tuple[list[bytes], list[Event]]:
+    """Mask, stamp and chain drafts through structlog: the record lines, and the events they hold.
 
-    A draft may carry its own `_now` (a simulation writes a whole virtual run at once)."""
-    sink = _Lines()
-    log = _writer_class()(sink, [chain.stamp, Redacting(redactor), chain.render], {})
+    `now` is bound as the writer's context; a draft may carry its own `_now` (a simulation
+    writes a whole virtual run at once)."""
+    rendering = _Rendering(chain, redactor)
+    log = _writer_class()(rendering, [rendering], {"_now": now})
     for draft in drafts:
-        log.msg(**{"_now": now, **draft})
-    return sink.lines
+        log.msg(draft)
+    return rendering.lines, rendering.events
 
 
 _STARTED_FIELDS = frozenset(("run", "ts", "seq", "hash", "mode", "playbook", "severity", "state"))
@@ -218,10 +228,11 @@ def _is_object(line: bytes) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def _record_file(ws: Workspace, run_id: str) -> tuple[Path, str]:
-    """A checked run id's record file, as a path and as text (both asked on every append)."""
+def _record_file(ws: Workspace, run_id: str) -> tuple[Path, str, str]:
+    """A checked run id's record file as a path and as text, and its `.torn` file (all asked
+    on every append)."""
     path = ws.run_file(check_run_id(run_id))
-    return path, str(path)
+    return path, str(path), f"{path}.torn"
 
 
 class RunRecord:
@@ -230,8 +241,7 @@ class RunRecord:
     def __init__(self, ws: Workspace, run_id: str) -> None:
         self.ws = ws
         self.run_id = run_id
-        self.path, self.file = _record_file(ws, run_id)
-        self._aside_file = f"{self.file}.torn"
+        self.path, self.file, self._aside_file = _record_file(ws, run_id)
 
     def read(self) -> list[Event]:
         """Every complete event (a torn tail is not an event); a record that cannot be a run fails."""
@@ -249,14 +259,15 @@ class RunRecord:
         if not events or not is_started(events[0]):
             raise RecordError(f"the record of {self.run_id} does not start with a whole run.started (see drill verify)")
 
-    def create(self, first: Event, clock: Clock, rest: list[Event] | None = None) -> Event:
-        """Write `run.started` (and any drafts that follow it) as a new record; fails if the run exists.
+    def create(self, first: Event, clock: Clock, rest: list[Event] | None = None) -> list[Event]:
+        """Write `run.started` (and any drafts that follow it) as a new record; fails if the run
+        exists. Returns the events written.
 
         The lines go to a temporary file that is fsync'd and then hard-linked into place: a
         crash leaves either no record or a whole one, never an empty or half-written first line.
         """
         chain = Chain(self.run_id, 0, GENESIS, None, float(first.get("speed", 1.0)), workspace_key(self.ws))
-        lines = render_lines(chain, self._redactor(), [first, *(rest or [])], clock.now())
+        lines, events = render_lines(chain, self._redactor(), [first, *(rest or [])], clock.now())
         folder = self.ws.ensure_dir(self.path.parent)
         temporary = folder / f".{self.run_id}.{os.getpid()}.new"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
@@ -270,30 +281,36 @@ class RunRecord:
             os.close(fd)
             temporary.unlink(missing_ok=True)
         _fsync_dir(folder)
-        return orjson.loads(lines[0])  # type: ignore[no-any-return]
+        return events
 
     def append(self, decide: Decide, clock: Clock) -> list[Event]:
         """Under the lock: repair, read, decide, write in one `write`, fsync. Returns the new events."""
-        with self._locked() as fd:
+        fd = self._open_locked()
+        try:
             known, torn = _Known.read(fd, self.file)
-            self._check_started(known.events)
+            if not known.started:
+                self._check_started(known.events)
+                known.started = True
             chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
-            drafts = [_repaired(chunk, Path(self._aside_file).name) for chunk in chunks] + decide(known.events)
+            repairs = [_repaired(chunk, Path(self._aside_file).name) for chunk in chunks]
+            drafts = repairs + decide(known.events) if repairs else decide(known.events)
             if not drafts:
                 return []
-            lines = render_lines(self._chain(known), self._redactor(), drafts, clock.now())
+            lines, written = render_lines(self._chain(known), self._redactor(), drafts, clock.now())
             # decided and rendered first: the torn tail leaves the record right before the write
             if new_aside:
                 self._write_aside(new_aside)
             if torn:
                 os.ftruncate(fd, known.size)
-            _write_all(fd, b"".join(lines))
-            written = [orjson.loads(line) for line in lines]
-            known.extend(written, lines, sum(len(line) for line in lines))
-        return written
+            data = b"".join(lines)
+            _write_all(fd, data)
+            known.extend(written, lines[-1], len(data))
+            return written
+        finally:
+            os.close(fd)
 
-    @contextmanager
-    def _locked(self) -> Iterator[int]:
+    def _open_locked(self) -> int:
+        """The record opened for appending, with its exclusive lock held (closing releases it)."""
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         except FileNotFoundError:
@@ -302,9 +319,10 @@ class RunRecord:
             raise RecordError(f"cannot open the record of {self.run_id}: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            yield fd
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
+        return fd
 
     def _unrecorded_tails(self, accounted: int, torn: bytes) -> tuple[list[bytes], bytes]:
         """Torn tails to record now, and what to add to `<run>.jsonl.torn`.
@@ -313,7 +331,10 @@ class RunRecord:
         in the `.torn` file that no `record.repaired` accounts for: they are recorded now, and a
         tail already set aside but not yet cut from the record is not set aside twice.
         """
-        chunks = self._read_aside()[accounted:].split(b"\n")[:-1]
+        aside = self._read_aside()
+        if not aside and not torn:  # the usual case
+            return [], b""
+        chunks = aside[accounted:].split(b"\n")[:-1]
         if not torn or (chunks and chunks[-1] == torn):
             return chunks, b""
         return [*chunks, torn], torn + b"\n"
@@ -371,6 +392,7 @@ class _Known:
     last_line: bytes
     events: list[Event]
     repaired: int
+    started: bool = False  # whether the first event was found to be a whole `run.started`
 
     @classmethod
     def read(cls, fd: int, path: str) -> tuple[_Known, bytes]:
@@ -385,7 +407,7 @@ class _Known:
         fresh, torn = parse_lines(data, first_line=len(known.events) + 1)
         complete = data[: len(data) - len(torn)]
         if complete:
-            known.extend(fresh, [_last_line(complete)], len(complete))
+            known.extend(fresh, _last_line(complete), len(complete))
         _KNOWN[path] = known
         return known, torn
 
@@ -400,11 +422,11 @@ class _Known:
             return False
         return os.pread(fd, len(self.last_line), self.size - len(self.last_line)) == self.last_line
 
-    def extend(self, events: list[Event], lines: list[bytes], size: int) -> None:
-        """Account for lines read or just appended (`size` bytes, ending with `lines[-1]`)."""
+    def extend(self, events: list[Event], last_line: bytes, size: int) -> None:
+        """Account for lines read or just appended (`size` bytes, ending with `last_line`)."""
         self.events.extend(events)
         self.size += size
-        self.last_line = lines[-1]
+        self.last_line = last_line
         self.repaired += _repaired_bytes(events)
 
 

@@ -42,13 +42,14 @@ def simulate(ws: Workspace, clock: Clock, scenario_id: str) -> Simulation:
         participants=dict(scenario.participants),
     )
     rejected: list[tuple[Step, str]] = []
+    written: list[Event] = []
 
     def play_and_write(record: RunRecord) -> None:
         drafts, rejected[:] = _play(record.run_id, first, pb, scenario, virtual)
-        record.create(first, virtual, drafts)
+        written[:] = record.create(first, virtual, drafts)
 
     record = create_run(ws, pb.playbook, virtual, play_and_write)
-    return Simulation(record.run_id, record.read(), rejected)
+    return Simulation(record.run_id, written, rejected)
 
 
 def _play(

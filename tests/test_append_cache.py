@@ -10,7 +10,9 @@ import pytest
 from drillkit import commands
 from drillkit.clock import SystemClock
 from drillkit.errors import Rejected
+from drillkit.record import RunRecord
 from drillkit.runs import apply
+from drillkit.simulate import simulate
 from drillkit.workspace import Workspace
 from tests.conftest import Drill
 
@@ -43,3 +45,21 @@ def test_a_record_replaced_under_the_same_name_is_read_again(drill: Drill) -> No
     events = drill.events(run_id)
     assert written[0]["seq"] == 3
     assert written[0]["prev"] == events[1]["hash"]
+
+
+def test_the_events_a_write_returns_are_what_a_reader_parses_from_the_record(drill: Drill) -> None:
+    """Writers hand back the events they rendered instead of parsing their own lines again:
+    every kind of event, masked text and embedded plans included, must come out the same."""
+    ws, clock = Workspace(drill.root), SystemClock()
+    simulation = simulate(ws, clock, "core-outage-q4")
+    assert simulation.events == RunRecord(ws, simulation.run_id).read()
+    run_id = drill.open()
+    written = [
+        *apply(ws, clock, run_id, partial(commands.note, text="call 13812345678 or a@b.cn", by="bob", role=None)),
+        *apply(ws, clock, run_id, lambda rs: commands.act(rs, "acknowledge", "bob", None, "on it")),
+        *apply(ws, clock, run_id, lambda rs: commands.check(rs, "bridge", "alice", None, None)),
+        *apply(ws, clock, run_id, lambda rs: commands.severity(rs, "I", "alice", "two provinces down")),
+    ]
+    events = RunRecord(ws, run_id).read()
+    assert written == events[-len(written) :]
+    assert "138****5678" in written[0]["text"]

@@ -55,7 +55,7 @@ def write_run(ws: Workspace, number: int, mode: str, times: dict[str, float]) ->
     ]
     drafts = [{**draft, "_now": begin + timedelta(seconds=at)} for at, draft in sorted(steps, key=lambda s: s[0])]
     chain = Chain(run_id, 0, GENESIS, None, 1.0, None)
-    lines = render_lines(chain, Redactor(()), [first, *drafts], begin)
+    lines = render_lines(chain, Redactor(()), [first, *drafts], begin)[0]
     ws.ensure_dir(ws.runs)
     (ws.runs / f"{run_id}.jsonl").write_bytes(b"".join(lines))
 
