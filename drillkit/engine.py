@@ -56,6 +56,8 @@ class RunState:
     head: str = ""
     machine: PlanMachine = field(init=False, repr=False)
     inject_order: list[tuple[float, str]] = field(init=False, repr=False)  # (at, id), in due order
+    upcoming: Due | None = field(default=None, init=False, repr=False)  # `first_due`, once known
+    upcoming_known: bool = field(default=False, init=False, repr=False)  # reset by every change
 
     def __post_init__(self) -> None:
         self.machine = PlanMachine(self.playbook)
@@ -112,6 +114,7 @@ class RunState:
         handler = _APPLY.get(event["event"])
         if handler is not None:
             handler(self, event, effective_t(event))
+            self.upcoming_known = False
         seq = event.get("seq")
         if seq is not None:
             self.seq, self.head = seq, event["hash"]
@@ -227,9 +230,19 @@ def pending(state: RunState) -> list[Due]:
 
 
 def first_due(state: RunState) -> Due | None:
-    """What comes due next: the conductor asks of every run on each look, so only the first
-    inject not yet delivered is a candidate and nothing is sorted."""
-    return min(_dues(state, first_inject_only=True), default=None)
+    """What comes due next. The conductor asks of every run on each look and every command asks
+    before it decides, so only the first inject not yet delivered is a candidate, nothing is
+    sorted, and the answer is kept on the state until an event changes it (`RunState.apply`)."""
+    if not state.upcoming_known:
+        state.upcoming = min(_dues(state, first_inject_only=True), default=None)
+        state.upcoming_known = True
+    return state.upcoming
+
+
+def falls_due(state: RunState, now_t: float) -> bool:
+    """Whether anything is due by drill time `now_t`."""
+    upcoming = first_due(state)
+    return upcoming is not None and upcoming.at <= now_t
 
 
 def next_due(state: RunState) -> float | None:
@@ -291,14 +304,12 @@ def _reached(state: RunState, target: str) -> bool:
 def due_drafts(state: RunState, now_t: float) -> list[Event]:
     """Record, in due order, everything due by drill time `now_t`; applies each to `state`."""
     drafts: list[Event] = []
-    while True:
-        upcoming = first_due(state)
-        if upcoming is None or upcoming.at > now_t:
-            return drafts
+    while (upcoming := first_due(state)) is not None and upcoming.at <= now_t:
         made = _make(state, upcoming, now_t)
         for draft in made:
             state.apply({**draft, "t": now_t})
         drafts.extend(made)
+    return drafts
 
 
 def _make(state: RunState, due: Due, now_t: float) -> list[Event]:

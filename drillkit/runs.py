@@ -11,13 +11,13 @@ import secrets
 from collections.abc import Callable
 
 from drillkit.clock import Clock
-from drillkit.engine import Event, RunState, due_drafts
+from drillkit.engine import Event, RunState, due_drafts, falls_due
 from drillkit.errors import Rejected, RunExists, UsageError
 from drillkit.model import Playbook, Scenario, dump
 from drillkit.record import RunRecord, workspace_key
 from drillkit.workspace import Workspace
 
-Command = Callable[[RunState], list[Event]]
+Command = Callable[[RunState], list[Event]]  # reads the state, returns drafts (never changes it)
 
 
 def new_run_id(playbook_id: str, clock: Clock) -> str:
@@ -126,9 +126,13 @@ def apply(ws: Workspace, clock: Clock, run_id: str, command: Command | None) -> 
     before: list[RunState] = []
 
     def decide(events: list[Event]) -> list[Event]:
-        before.append(_replayed(record.file, events))
-        state = before[0].copy()
-        drafts = due_drafts(state, state.drill_time(clock.now()))
+        state = _replayed(record.file, events)
+        before.append(state)
+        now_t = state.drill_time(clock.now())
+        drafts: list[Event] = []
+        if falls_due(state, now_t):  # catch-up changes the state decided on, not the one kept
+            state = state.copy()
+            drafts = due_drafts(state, now_t)
         if command is None:
             return drafts
         try:
