@@ -124,7 +124,7 @@ class Chain:
         event["prev"] = self.prev
         body = orjson.dumps(event)[:-1]
         self.prev = event["hash"] = line_hash(body, self.key)
-        return body + HASH_MARK + self.prev.encode() + b'"}\n'
+        return b"".join((body, HASH_MARK, self.prev.encode(), b'"}\n'))
 
 
 class _Rendering:
@@ -304,7 +304,7 @@ class RunRecord:
                 os.ftruncate(fd, known.size)
             data = b"".join(lines)
             _write_all(fd, data)
-            known.extend(written, lines[-1], len(data))
+            known.extend(written, lines[-1], len(data), _repaired_bytes(repairs) if repairs else 0)
             return written
         finally:
             os.close(fd)
@@ -407,7 +407,7 @@ class _Known:
         fresh, torn = parse_lines(data, first_line=len(known.events) + 1)
         complete = data[: len(data) - len(torn)]
         if complete:
-            known.extend(fresh, _last_line(complete), len(complete))
+            known.extend(fresh, _last_line(complete), len(complete), _repaired_bytes(fresh))
         _KNOWN[path] = known
         return known, torn
 
@@ -422,12 +422,13 @@ class _Known:
             return False
         return os.pread(fd, len(self.last_line), self.size - len(self.last_line)) == self.last_line
 
-    def extend(self, events: list[Event], last_line: bytes, size: int) -> None:
-        """Account for lines read or just appended (`size` bytes, ending with `last_line`)."""
+    def extend(self, events: list[Event], last_line: bytes, size: int, repaired: int) -> None:
+        """Account for lines read or just appended: `size` bytes ending with `last_line`, whose
+        `record.repaired` events account for `repaired` bytes of the `.torn` file."""
         self.events.extend(events)
         self.size += size
         self.last_line = last_line
-        self.repaired += _repaired_bytes(events)
+        self.repaired += repaired
 
 
 _KNOWN: dict[str, _Known] = {}  # by record file name
