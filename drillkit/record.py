@@ -1,10 +1,11 @@
 """The run record: append-only, hash-chained JSON lines (SPEC §4).
 
-Writing goes through structlog: its one processor stamps each event (`v`, `seq`, `ts`, `t`,
-`run`, `prev`), masks free text and renders the line with `hash` last; the "logger" at the end
-of the chain only collects the lines, with the events they hold. `RunRecord.append` then holds
-an exclusive `flock` on the record while it sets a torn tail aside, replays, decides, writes
-every new line in one `write` and `fsync`s, so a command reports success only once its events are on disk.
+Writing goes through structlog: its one processor masks the free text of each draft, stamps
+the event (`v`, `seq`, `ts`, `t`, `run`, `prev`) and renders the line with `hash` last; the
+"logger" at the end of the chain only collects the lines, with the events they hold.
+`RunRecord.append` then holds an exclusive `flock` on the record while it sets a torn tail
+aside, replays, decides, writes every new line in one `write` and `fsync`s, so a command
+reports success only once its events are on disk.
 
 structlog's own file loggers flush but never fsync, so the durable write is ours.
 """
@@ -293,7 +294,7 @@ class RunRecord:
                 known.started = True
             chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
             repairs = [_repaired(chunk, Path(self._aside_file).name) for chunk in chunks]
-            drafts = repairs + decide(known.events) if repairs else decide(known.events)
+            drafts = repairs + decide(known.events)
             if not drafts:
                 return []
             lines, written = render_lines(self._chain(known), self._redactor(), drafts, clock.now())
@@ -304,7 +305,7 @@ class RunRecord:
                 os.ftruncate(fd, known.size)
             data = b"".join(lines)
             _write_all(fd, data)
-            known.extend(written, lines[-1], len(data), _repaired_bytes(repairs) if repairs else 0)
+            known.extend(written, lines[-1], len(data), _repaired_bytes(repairs))
             return written
         finally:
             os.close(fd)
