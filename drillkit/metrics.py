@@ -57,13 +57,16 @@ def _run(rs: RunState, events: list[Event]) -> dict[str, Any]:
 def metric_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
     """Each metric with the target in force when its end was reached (the run's severity at the
     time; now, while it is not): a later severity change does not judge it again."""
-    breached = {e["metric"] for e in events if e["event"] == "deadline.breached" and e.get("metric")}
+    # one pass over the record (mostly notes) for all the metrics, not one per metric
+    judging = [e for e in events if e["event"] in ("deadline.breached", "severity.changed")]
+    breached = {e["metric"] for e in judging if e["event"] == "deadline.breached" and e.get("metric")}
+    changes = [e for e in judging if e["event"] == "severity.changed"]
     rows = []
     for name, metric in rs.playbook.metrics.items():
         begin = 0.0 if metric.source == "start" else rs.first_entry.get(metric.source)
         end = _reached_at(rs, metric.to)
         value = round(max(0.0, end - begin), 3) if begin is not None and end is not None else None
-        severity, since = _severity_at(events, end) if end is not None else (rs.severity, rs.severity_since)
+        severity, since = _severity_at(events[0], changes, end) if end is not None else (rs.severity, rs.severity_since)
         target = for_severity(metric.target, severity)
         # a tightened target counts from the change, never before it (as the engine's deadlines do)
         allowed = None if target is None else max(float(target), since - (begin or 0.0))
@@ -81,11 +84,12 @@ def metric_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
     return rows
 
 
-def _severity_at(events: list[Event], t: float) -> tuple[str, float]:
-    """The severity in force at drill time `t`, and the drill time it took effect."""
-    severity, since = str(events[0]["severity"]), 0.0
-    for event in events:
-        if event["event"] == "severity.changed" and effective_t(event) <= t:
+def _severity_at(started: Event, changes: list[Event], t: float) -> tuple[str, float]:
+    """The severity in force at drill time `t`, and the drill time it took effect, from the run's
+    first event and its `severity.changed` events."""
+    severity, since = str(started["severity"]), 0.0
+    for event in changes:
+        if effective_t(event) <= t:
             severity, since = str(event["to"]), effective_t(event)
     return severity, since
 

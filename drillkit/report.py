@@ -77,19 +77,21 @@ def _is_date(text: str) -> bool:
 
 
 def summarise(events: list[dict[str, Any]]) -> Summary:
-    """What the report needs of one run, from its events."""
-    from drillkit.metrics import run_document
+    """What the report needs of one run, from its events: the run document's metric rows,
+    expectation verdicts and breach owners, and none of the rest (who answered for each breach,
+    the state spans, the checklist), which a first report over many runs would pay for."""
+    from drillkit.engine import RunState
+    from drillkit.metrics import expectation_rows, metric_rows
 
-    document = run_document(events, {})
-    run = document["run"]
+    rs = RunState.replay(events)
     return {
-        "id": run["id"],
-        "mode": run["mode"],
-        "playbook": run["playbook"],
-        "started": run["started"],
-        "metrics": [{k: m[k] for k in ("name", "value", "target", "verdict")} for m in document["metrics"]],
-        "breaches": [b["owner"] for b in document["breaches"]],
-        "expectations": [e["verdict"] for e in document["expectations"]],
+        "id": rs.run,
+        "mode": rs.mode,
+        "playbook": rs.playbook.playbook,
+        "started": events[0]["ts"],
+        "metrics": [{k: m[k] for k in ("name", "value", "target", "verdict")} for m in metric_rows(rs, events)],
+        "breaches": [e.get("owner") for e in events if e["event"] == "deadline.breached"],
+        "expectations": [e["verdict"] for e in expectation_rows(rs, events)],
     }
 
 
