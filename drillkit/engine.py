@@ -85,7 +85,8 @@ class RunState:
     def replay(cls, events: list[Event]) -> RunState:
         state = cls.begin(events[0])
         for event in events[1:]:
-            state.apply(event)
+            state.fold(event)
+        state.seq, state.head = events[-1]["seq"], events[-1]["hash"]
         return state
 
     def copy(self) -> RunState:
@@ -110,14 +111,19 @@ class RunState:
         return [role for role, holder in self.participants.items() if holder == person]
 
     def apply(self, event: Event) -> None:
-        """Fold one event (recorded, or a draft carrying `t`) into the state."""
+        """Take one event (recorded, or a draft carrying `t`) into the state, and the record's
+        position if it was recorded."""
+        self.fold(event)
+        seq = event.get("seq")
+        if seq is not None:
+            self.seq, self.head = seq, event["hash"]
+
+    def fold(self, event: Event) -> None:
+        """What one event changes in the run (most events, notes above all, change nothing)."""
         handler = _APPLY.get(event["event"])
         if handler is not None:
             handler(self, event, effective_t(event))
             self.upcoming_known = False
-        seq = event.get("seq")
-        if seq is not None:
-            self.seq, self.head = seq, event["hash"]
 
     def allowed_triggers(self, role: str | None, system: bool = False) -> list[str]:
         """Triggers that would pass their guards now for this role."""
