@@ -16,6 +16,15 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    NodeEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 
 from drillkit.errors import InvalidFile, Problem
 from drillkit.model import FILE_ID_PATTERN
@@ -79,7 +88,7 @@ def _parse(raw: bytes) -> tuple[Any, dict[Path_, tuple[int, int]]]:
         raise _YamlProblem(1, 1, f"file is {len(raw)} bytes; at most {MAX_BYTES} (1 MiB) are allowed")
     text = _decode(raw)
     try:
-        return _Builder(yaml.parse(text, Loader=_Loader)).build()
+        return _build(text)
     except yaml.MarkedYAMLError as exc:
         line, column = _at(exc.problem_mark) if exc.problem_mark else (1, 1)
         raise _YamlProblem(line, column, f"YAML syntax: {exc.problem}") from None
@@ -97,8 +106,21 @@ def _decode(raw: bytes) -> str:
         raise _YamlProblem(line, column, "file is not valid UTF-8 text") from None
 
 
+def _build(text: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    """The tree of one file, its events taken straight from the parser: `yaml.parse` would put
+    a generator between them, a frame resumed per event."""
+    loader = _Loader(text)
+    try:
+        return _Builder(iter(loader.get_event, None)).build()
+    finally:
+        loader.dispose()
+
+
 class _Builder:
-    """Builds the plain tree from parser events, enforcing the strict rules as it goes."""
+    """Builds the plain tree from parser events, enforcing the strict rules as it goes.
+
+    Every node of every file passes through here (`drill validate` reads them all): events are
+    told apart by their exact class, and a node's mark is made only when it is recorded."""
 
     def __init__(self, events: Iterator[yaml.Event]) -> None:
         self.events = events
@@ -108,11 +130,11 @@ class _Builder:
     def build(self) -> tuple[Any, dict[Path_, tuple[int, int]]]:
         data: Any = None
         for event in self.events:
-            if isinstance(event, yaml.DocumentStartEvent):
+            if type(event) is DocumentStartEvent:
                 self.documents += 1
                 if self.documents > 1:
                     raise _YamlProblem(*_at(event.start_mark), "only one YAML document is allowed")
-            elif isinstance(event, yaml.NodeEvent):
+            elif isinstance(event, NodeEvent):
                 data = self._node(event, (), 1)
         if self.documents == 0 or data is None:
             raise _YamlProblem(1, 1, "file is empty: expected a mapping")
@@ -120,47 +142,55 @@ class _Builder:
 
     def _node(self, event: yaml.Event, path: Path_, depth: int) -> Any:
         self._check_plain(event, depth)
-        self.marks.setdefault(path, _at(event.start_mark))
-        if isinstance(event, yaml.ScalarEvent):
+        self.marks[path] = _at(event.start_mark)
+        return self._value(event, path, depth)
+
+    def _value(self, event: yaml.Event, path: Path_, depth: int) -> Any:
+        """A checked node's value; its mark is already recorded."""
+        if type(event) is ScalarEvent:
             return event.value
-        if isinstance(event, yaml.SequenceStartEvent):
+        if type(event) is SequenceStartEvent:
             return self._sequence(path, depth)
         return self._mapping(path, depth)
 
     def _check_plain(self, event: yaml.Event, depth: int) -> None:
-        where = _at(event.start_mark)
-        if isinstance(event, yaml.AliasEvent):
-            raise _YamlProblem(*where, "aliases (*name) are not allowed")
+        if type(event) is AliasEvent:
+            raise _YamlProblem(*_at(event.start_mark), "aliases (*name) are not allowed")
         if depth > MAX_DEPTH:
-            raise _YamlProblem(*where, f"nesting is deeper than {MAX_DEPTH} levels")
+            raise _YamlProblem(*_at(event.start_mark), f"nesting is deeper than {MAX_DEPTH} levels")
         if getattr(event, "anchor", None) is not None:
-            raise _YamlProblem(*where, "anchors (&name) are not allowed")
-        if getattr(event, "tag", None) not in _PLAIN_TAGS:
-            raise _YamlProblem(*where, f"tags ({event.tag}) are not allowed")  # type: ignore[attr-defined]
+            raise _YamlProblem(*_at(event.start_mark), "anchors (&name) are not allowed")
+        tag = getattr(event, "tag", None)
+        if tag not in _PLAIN_TAGS:
+            raise _YamlProblem(*_at(event.start_mark), f"tags ({tag}) are not allowed")
 
     def _sequence(self, path: Path_, depth: int) -> list[Any]:
         items: list[Any] = []
         for event in self.events:
-            if isinstance(event, yaml.SequenceEndEvent):
+            if type(event) is SequenceEndEvent:
                 return items
             items.append(self._node(event, (*path, len(items)), depth + 1))
         raise _YamlProblem(1, 1, "unexpected end of file")  # pragma: no cover - parser reports first
 
     def _mapping(self, path: Path_, depth: int) -> dict[str, Any]:
+        """A mapping; each value's mark is its key's, so that a problem with it points at the key."""
         result: dict[str, Any] = {}
         for event in self.events:
-            if isinstance(event, yaml.MappingEndEvent):
+            if type(event) is MappingEndEvent:
                 return result
             key = self._key(event, depth)
             if key in result:
                 raise _YamlProblem(*_at(event.start_mark), f"duplicate key {key!r}")
-            self.marks[(*path, key)] = _at(event.start_mark)
-            result[key] = self._node(next(self.events), (*path, key), depth + 1)
+            place = (*path, key)
+            self.marks[place] = _at(event.start_mark)
+            value = next(self.events)
+            self._check_plain(value, depth + 1)
+            result[key] = self._value(value, place, depth + 1)
         raise _YamlProblem(1, 1, "unexpected end of file")  # pragma: no cover - parser reports first
 
     def _key(self, event: yaml.Event, depth: int) -> str:
         self._check_plain(event, depth + 1)
-        if not isinstance(event, yaml.ScalarEvent):
+        if type(event) is not ScalarEvent:
             raise _YamlProblem(*_at(event.start_mark), "keys must be plain strings")
         return str(event.value)
 
