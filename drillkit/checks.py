@@ -130,8 +130,8 @@ def _reachability(pb: Playbook) -> Found:
     finals = {name for name, state in pb.states.items() if state.final}
     if not finals:
         return  # already reported once by _initial_and_final
-    for name in reached:
-        if not finals & _closure(name, edges):
+    for name in pb.states:  # in the file's order, so the report reads the same every run
+        if name in reached and not finals & _closure(name, edges):
             yield ("states", name), f"no final state can be reached from state {name!r}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -185,3 +186,31 @@ def test_every_hostile_input_is_handled_within_a_second(tmp_path: Path) -> None:
         problems = plans.validate([path])
         assert time.perf_counter() - started < 1.0, path.name
         assert problems, path.name
+
+
+def test_problems_come_in_the_same_order_whatever_the_hash_seed(tmp_path: Path) -> None:
+    """Several dead-end states are reported in the file's order, run after run."""
+    text = (CORPUS / "pb-dead-end-state.yaml").read_text(encoding="utf-8")
+    parked = [f"parked{n}" for n in range(6)]
+    text = text.replace("  parked: {owner: lead}\n", "".join(f"  {name}: {{owner: lead}}\n" for name in parked))
+    text = text.replace(
+        "  - {trigger: park, from: triage, to: parked}\n",
+        "".join(f"  - {{trigger: park{n}, from: triage, to: parked{n}}}\n" for n in range(6)),
+    )
+    (tmp_path / "playbooks").mkdir()
+    plan = tmp_path / "playbooks" / "pb-dead-end-state.yaml"
+    plan.write_text(text, encoding="utf-8")
+    drill = Path(sys.executable).parent / "drill"
+    outputs = set()
+    for seed in ("1", "2", "3", "4"):
+        result = subprocess.run(
+            [str(drill), "--workspace", str(tmp_path), "validate", str(plan)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert result.returncode == 1
+        outputs.add(result.stdout)
+    (output,) = outputs
+    assert [line.rsplit("'", 2)[1] for line in output.splitlines()] == parked
