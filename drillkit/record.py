@@ -71,7 +71,7 @@ def workspace_key(ws: Workspace) -> bytes | None:
         raise UsageError(f"drill.toml: [integrity] key_file {key_file}: {exc.strerror}") from None
 
 
-def mask_fields(redact: Redactor, fields: MutableMapping[str, Any]) -> None:
+def _mask_fields(redact: Redactor, fields: MutableMapping[str, Any]) -> None:
     """Mask personal data in free-text fields in place, recursively in embedded plans (which
     are rebuilt, so nothing written shares structure with a draft)."""
     for key, value in fields.items():
@@ -138,7 +138,7 @@ class _Rendering:
         self.events: list[Event] = []
 
     def __call__(self, logger: object, method: str, draft: MutableMapping[str, Any]) -> bytes:
-        mask_fields(self.redact, draft)  # the draft's own fields: the stamp adds none to mask
+        _mask_fields(self.redact, draft)  # the draft's own fields: the stamp adds none to mask
         event = self.chain.stamp(draft)
         self.events.append(event)
         return self.chain.seal(event)
