@@ -81,14 +81,20 @@ class Workspace:
         return str(self.root / "drill.toml")
 
     def config(self) -> Config:
-        """`drill.toml`, read again only when the file changes (appends ask on every write)."""
+        """`drill.toml`, read again only when the file changes (appends ask on every write).
+
+        A file found missing is asked after with `os.access`, which answers without raising:
+        a failing `os.stat` costs an exception, and most workspaces run without the file."""
         name = self._config_file
+        cached = _CONFIGS.get(name)
+        if cached is _MISSING and not os.access(name, os.F_OK):
+            return _NO_FILE
         try:
             stat = os.stat(name)
         except FileNotFoundError:
+            _CONFIGS[name] = _MISSING
             return _NO_FILE
         stamp = (name, stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        cached = _CONFIGS.get(name)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         try:
@@ -100,8 +106,9 @@ class Workspace:
         return config
 
 
-_CONFIGS: dict[str, tuple[tuple[str, int, int, int], Config]] = {}
 _NO_FILE = Config()
+_MISSING = (("", 0, 0, 0), _NO_FILE)  # what `_CONFIGS` holds for a file found missing
+_CONFIGS: dict[str, tuple[tuple[str, int, int, int], Config]] = {}
 
 
 def _config(data: dict[str, Any], root: Path) -> Config:

@@ -50,6 +50,32 @@ def test_extra_patterns_from_drill_toml(workspace: Path) -> None:
     assert drill.events(run)[-1]["text"] == "see ***********"
 
 
+def test_a_long_lived_process_follows_drill_toml_as_it_comes_and_goes(drill: Drill) -> None:
+    """The conductor appends for hours: a `drill.toml` written, changed or removed meanwhile
+    applies from the next append on."""
+    from drillkit import commands
+    from drillkit.clock import SystemClock
+    from drillkit.runs import apply
+    from drillkit.workspace import Workspace
+
+    run, ws, toml = drill.open(), Workspace(drill.root), drill.root / "drill.toml"
+    toml.unlink(missing_ok=True)
+
+    def noted(text: str) -> str:
+        (event,) = apply(ws, SystemClock(), run, lambda rs: commands.note(rs, text, "bob", None))
+        return str(event["text"])
+
+    assert noted("see TICKET-1") == "see TICKET-1"
+    toml.write_text('[redact]\npatterns = ["TICKET-[0-9]+"]\n', encoding="utf-8")
+    assert noted("see TICKET-2") == "see ********"
+    toml.write_text('[redact]\npatterns = ["see"]\n', encoding="utf-8")
+    assert noted("see TICKET-3") == "*** TICKET-3"
+    toml.unlink()
+    assert noted("see TICKET-4") == "see TICKET-4"
+    written = [e["text"] for e in drill.events(run)[-4:]]
+    assert written == ["see TICKET-1", "see ********", "*** TICKET-3", "see TICKET-4"]
+
+
 @pytest.mark.parametrize(
     ("text", "masked"),
     [
