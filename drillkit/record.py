@@ -76,7 +76,10 @@ def _mask_fields(redact: Redactor, fields: MutableMapping[str, Any]) -> None:
     are rebuilt, so nothing written shares structure with a draft)."""
     for key, value in fields.items():
         kind = type(value)
-        if kind is dict or kind is list or (kind is str and key in FREE_TEXT):
+        if kind is str:
+            if key in FREE_TEXT:
+                fields[key] = redact(value)
+        elif kind is dict or kind is list:
             fields[key] = _masked(redact, key, value)
 
 
@@ -299,8 +302,9 @@ class RunRecord:
                 self._check_started(known.events)
                 known.started = True
             chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
-            repairs = [_repaired(chunk, Path(self._aside_file).name) for chunk in chunks]
-            drafts = repairs + decide(known.events)
+            drafts = decide(known.events)
+            if chunks:  # the repairs go first
+                drafts = [_repaired(chunk, Path(self._aside_file).name) for chunk in chunks] + drafts
             if not drafts:
                 return []
             lines, written = render_lines(self._chain(known), self._redactor(), drafts, clock.now())
@@ -311,7 +315,7 @@ class RunRecord:
                 os.ftruncate(fd, known.size)
             data = b"".join(lines)
             _write_all(fd, data)
-            known.extend(written, lines[-1], len(data), _repaired_bytes(repairs))
+            known.extend(written, lines[-1], len(data), _repaired_bytes(written) if chunks else 0)
             return written
         finally:
             os.close(fd)
@@ -319,7 +323,7 @@ class RunRecord:
     def _open_locked(self) -> int:
         """The record opened for appending, with its exclusive lock held (closing releases it)."""
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+            fd = os.open(self.file, os.O_RDWR | os.O_APPEND)
         except FileNotFoundError:
             raise NotFound(f"no run {self.run_id!r} (see `drill runs`)") from None
         except OSError as exc:
