@@ -34,7 +34,7 @@ def append_figures(block: int, reps: int) -> list[Figure]:
 
     def writer(run_id: str, n: int) -> None:
         drafts = [{"event": "note", "actor": "bob", "role": "noc", "text": f"status {n}: BJ-3 ring flapping"}]
-        RunRecord(ws, run_id).append(lambda _events: drafts, clock)
+        RunRecord(ws, run_id).append(lambda _events, _now: drafts, clock)
 
     try:
         return [

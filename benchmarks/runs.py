@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from drillkit.clock import SystemClock
@@ -32,5 +33,5 @@ def make_run(root: Path, events: int) -> str:
     return run_id
 
 
-def _const(drafts: list[Event]) -> Callable[[list[Event]], list[Event]]:
-    return lambda _events: drafts
+def _const(drafts: list[Event]) -> Callable[[list[Event], datetime], list[Event]]:
+    return lambda _events, _now: drafts

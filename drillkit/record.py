@@ -34,7 +34,7 @@ from drillkit.redact import Redactor, redactor_for
 from drillkit.workspace import FILE_MODE, Workspace
 
 Event = dict[str, Any]
-Decide = Callable[[list[Event]], list[Event]]
+Decide = Callable[[list[Event], datetime], list[Event]]  # (the record's events, the time) → drafts
 
 FORMAT_VERSION = 1
 GENESIS = "0" * 64
@@ -302,12 +302,13 @@ class RunRecord:
                 self._check_started(known.events)
                 known.started = True
             chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
-            drafts = decide(known.events)
+            now = clock.now()  # read once under the lock: the time decided on is the time stamped
+            drafts = decide(known.events, now)
             if chunks:  # the repairs go first
                 drafts = [_repaired(chunk, Path(self._aside_file).name) for chunk in chunks] + drafts
             if not drafts:
                 return []
-            lines, written = render_lines(self._chain(known), self._redactor(), drafts, clock.now())
+            lines, written = render_lines(self._chain(known), self._redactor(), drafts, now)
             # decided and rendered first: the torn tail leaves the record right before the write
             if new_aside:
                 self._write_aside(new_aside)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 
 from drillkit.clock import Clock
 from drillkit.engine import Event, RunState, due_drafts, falls_due
@@ -125,10 +126,10 @@ def apply(ws: Workspace, clock: Clock, run_id: str, command: Command | None) -> 
     rejection: list[Rejected] = []
     before: list[RunState] = []
 
-    def decide(events: list[Event]) -> list[Event]:
+    def decide(events: list[Event], now: datetime) -> list[Event]:
         state = _replayed(record.file, events)
         before.append(state)
-        now_t = state.drill_time(clock.now())
+        now_t = state.drill_time(now)
         drafts: list[Event] = []
         if falls_due(state, now_t):  # catch-up changes the state decided on, not the one kept
             state = state.copy()

@@ -22,7 +22,7 @@ def test_an_outcome_after_the_end_leaves_the_run_ended(drill: Drill) -> None:
         "attempts": 1,
         "error": None,
     }
-    RunRecord(Workspace(drill.root), run_id).append(lambda events: [outcome], VirtualClock(parse_utc(FAKE_NOW)))
+    RunRecord(Workspace(drill.root), run_id).append(lambda events, now: [outcome], VirtualClock(parse_utc(FAKE_NOW)))
     assert drill.events(run_id)[-1]["event"] == "notify.sent"
 
     listed = json.loads(drill("runs", "--json", ok=True).stdout)

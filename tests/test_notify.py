@@ -143,7 +143,7 @@ def start_run(ws: Workspace, mode: str = "drill") -> RunRecord:
         "due": 0,
         "late": False,
     }
-    record.append(lambda events: [inject], clock)
+    record.append(lambda events, now: [inject], clock)
     return record
 
 
@@ -584,7 +584,7 @@ def test_a_connection_refused_is_retried_and_named_by_host_only() -> None:
 def test_the_outcome_for_run_ended_is_recorded_after_it(ws: Workspace, hook: Hook) -> None:
     record = start_run(ws)
     ended = {"event": "run.ended", "actor": "system", "role": None, "outcome": "aborted", "reason": "test"}
-    record.append(lambda events: [ended], CLOCK)
+    record.append(lambda events, now: [ended], CLOCK)
     outbox = Outbox(ws, CLOCK, [webhook(hook.url, events=["run.ended"])])
     assert outbox.poll(RUN, record.read()) == 1
     assert outbox.close(10)

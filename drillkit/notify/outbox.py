@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import datetime
 from typing import Any
 
 from drillkit.clock import Clock
@@ -140,7 +141,7 @@ class Outbox:
 
         draft = outcome_draft(name, seq, outcome)
 
-        def decide(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        def decide(events: list[dict[str, Any]], _now: datetime) -> list[dict[str, Any]]:
             return [] if (name, seq) in delivered(events) else [draft]
 
         try:
