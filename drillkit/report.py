@@ -3,8 +3,10 @@ median, p90 and share of targets met, breaches by owner role, and expectation ve
 
 Each record is read once and reduced to a small summary. Summaries are kept in
 `logs/report-cache.json`, keyed by run id and valid while the record's last line hash (its head)
-is unchanged, so a second report reads only the tails of the records. Incident figures leave
-drills and simulations out unless asked for.
+is unchanged, so a second report reads only the tails of the records. The last report's document
+is kept in `logs/report-last.json` with what it was made from (its selection and the size and
+modification time of every record): the same report asked again with nothing changed is read
+back whole. Incident figures leave drills and simulations out unless asked for.
 
 Percentiles use the nearest-rank method: p90 is the smallest measured value that at least 90%
 of the measured values do not exceed. The median is the middle value (the mean of the two
@@ -18,9 +20,8 @@ import os
 import statistics
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -30,7 +31,8 @@ from drillkit.record import RUN_ID, is_started, parse_lines
 from drillkit.workspace import FILE_MODE, Workspace
 
 CACHE_FILE = "report-cache.json"
-CACHE_VERSION = 3  # bumped when a summary would be computed differently
+LAST_FILE = "report-last.json"
+CACHE_VERSION = 4  # bumped when a summary or the figures would be computed differently
 TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
 
@@ -95,43 +97,46 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
     }
 
 
-def summaries(ws: Workspace) -> list[Summary]:
-    """A summary of every record, from the cache where the record's head is unchanged.
+Stamp = list[int]  # a record's [size, modification time in ns]: records only grow, so any append changes both
 
-    A record whose size and modification time are as cached is not opened at all: records only
-    grow, so any append changes both."""
-    cached = _read_cache(ws)
+
+def summaries(ws: Workspace, stamps: dict[str, tuple[str, Stamp]] | None = None) -> list[Summary]:
+    """A summary of every record (`stamps`: each record's file and stamp, when already taken),
+    from the cache where the record's head is unchanged.
+
+    A record whose stamp is as cached is not opened at all."""
+    cached = _read_json(ws, CACHE_FILE).get("runs") or {}
     fresh: dict[str, dict[str, Any]] = {}
-    for run_id, file in _records(ws.runs):
-        entry = _entry(file, cached.get(run_id))
+    for run_id, (file, stamp) in (_stamps(ws) if stamps is None else stamps).items():
+        entry = _entry(file, stamp, cached.get(run_id))
         if entry is not None and entry["summary"] is not None:
             fresh[run_id] = entry
     if fresh != cached:
-        _write_cache(ws, fresh)
+        _keep(ws, CACHE_FILE, {"version": CACHE_VERSION, "runs": fresh})
     return [entry["summary"] for entry in fresh.values()]
 
 
-def _records(folder: Path) -> list[tuple[str, str]]:
-    """(run id, file name) of each record in the folder, by run id. Plain names, not `Path`s: a
-    repeated report over many records spends its time here."""
+def _stamps(ws: Workspace) -> dict[str, tuple[str, Stamp]]:
+    """Each record's file name and stamp, by run id. Plain names, not `Path`s: a repeated report
+    over many records spends its time here."""
     try:
-        names = sorted(os.listdir(folder))
+        names = sorted(os.listdir(ws.runs))
     except OSError:
-        return []
-    return [
-        (name[:-6], os.path.join(folder, name))
-        for name in names
-        if name.endswith(".jsonl") and RUN_ID.fullmatch(name[:-6])
-    ]
+        return {}
+    found: dict[str, tuple[str, Stamp]] = {}
+    for name in names:
+        if name.endswith(".jsonl") and RUN_ID.fullmatch(name[:-6]):
+            file = os.path.join(ws.runs, name)
+            try:
+                stat = os.stat(file)
+            except OSError:
+                continue
+            found[name[:-6]] = (file, [stat.st_size, stat.st_mtime_ns])
+    return found
 
 
-def _entry(file: str, cached: dict[str, Any] | None) -> dict[str, Any] | None:
+def _entry(file: str, stamp: Stamp, cached: dict[str, Any] | None) -> dict[str, Any] | None:
     """The cache entry for a record: the cached one while it still fits, else a fresh summary."""
-    try:
-        stat = os.stat(file)
-    except OSError:
-        return None
-    stamp = [stat.st_size, stat.st_mtime_ns]
     if cached is not None and cached.get("stamp") == stamp:
         return cached
     if cached is not None:
@@ -184,26 +189,26 @@ def _head(tail: bytes) -> str | None:
     return last[cut + 9 : cut + 73].decode("ascii", "replace") if cut >= 0 else None
 
 
-def _read_cache(ws: Workspace) -> dict[str, dict[str, Any]]:
+def _read_json(ws: Workspace, name: str) -> dict[str, Any]:
+    """A cache file of this version's, or nothing."""
     try:
-        data = orjson.loads((ws.logs / CACHE_FILE).read_bytes())
+        data = orjson.loads((ws.logs / name).read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return {}
-    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
-        return {}
-    return dict(data.get("runs") or {})
+    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else {}
 
 
-def _write_cache(ws: Workspace, runs: dict[str, dict[str, Any]]) -> None:
-    """Best effort: a report is still right without its cache (a read-only workspace, a race)."""
-    target = ws.logs / CACHE_FILE
-    temporary = target.with_name(f".{CACHE_FILE}.{os.getpid()}.tmp")
+def _keep(ws: Workspace, name: str, data: dict[str, Any]) -> None:
+    """Write a cache file. Best effort: a report is still right without its caches (a read-only
+    workspace, a race)."""
+    target = ws.logs / name
+    temporary = target.with_name(f".{name}.{os.getpid()}.tmp")
     try:
         ws.ensure_dir(ws.logs)
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         try:
             os.fchmod(fd, FILE_MODE)
-            os.write(fd, orjson.dumps({"version": CACHE_VERSION, "runs": runs}))
+            os.write(fd, orjson.dumps(data))
         finally:
             os.close(fd)
         os.replace(temporary, target)
@@ -264,8 +269,21 @@ def _verdicts(verdicts: Iterable[str]) -> dict[str, int]:
 
 
 def report(ws: Workspace, selection: Selection) -> dict[str, Any]:
-    """The `drill report` document: the selection, the overall figures and each playbook's."""
-    chosen = sorted((s for s in summaries(ws) if selection.admits(s)), key=lambda s: (s["started"], s["id"]))
+    """The `drill report` document: the selection, the overall figures and each playbook's; the
+    last one read back when asked again of the same records (see the module's docstring)."""
+    stamps = _stamps(ws)
+    made_of = {"selection": asdict(selection), "records": {run_id: stamp for run_id, (_, stamp) in stamps.items()}}
+    last = _read_json(ws, LAST_FILE)
+    if last.get("made_of") == made_of:
+        kept: dict[str, Any] = last["document"]
+        return kept
+    document = _document(summaries(ws, stamps), selection)
+    _keep(ws, LAST_FILE, {"version": CACHE_VERSION, "made_of": made_of, "document": document})
+    return document
+
+
+def _document(runs: list[Summary], selection: Selection) -> dict[str, Any]:
+    chosen = sorted((s for s in runs if selection.admits(s)), key=lambda s: (s["started"], s["id"]))
     playbooks = sorted({s["playbook"] for s in chosen})
     return {
         "since": selection.since,

@@ -169,6 +169,39 @@ def test_a_record_whose_size_and_time_are_unchanged_is_not_read_again(review_ws:
         record.write_bytes(original)
 
 
+def test_the_same_report_asked_again_is_read_back_until_anything_changes(review_ws: Path) -> None:
+    people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people).stdout.strip()
+    invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:02:00Z")
+    assert figures(review_ws)["overall"]["runs"] == 1
+    last = review_ws / "logs" / "report-last.json"
+    assert last.stat().st_mode & 0o777 == 0o640
+    kept = json.loads(last.read_bytes())
+    kept["document"]["overall"]["runs"] = 99  # what only a read-back document can show
+    last.write_text(json.dumps(kept), encoding="utf-8")
+    assert figures(review_ws)["overall"]["runs"] == 99
+    assert figures(review_ws, "--include-drills")["overall"]["runs"] == 1  # another question
+    last.write_text(json.dumps(kept), encoding="utf-8")
+    assert invoke(review_ws, "note", run, "BJ-3 ring back", "--by", "bob").exit_code == 0
+    assert figures(review_ws)["overall"]["runs"] == 1  # a record changed
+    last.write_text(json.dumps(kept), encoding="utf-8")
+    invoke(review_ws, "open", "core-network-outage", "--severity", "III", *people)
+    assert figures(review_ws)["overall"]["runs"] == 2  # a record was added
+
+
+@pytest.mark.parametrize("args", [("--format", "json"), ("--format", "md", "--lang", "zh"), ("--format", "html")])
+def test_a_report_read_back_is_the_report_made_anew(
+    corpus: tuple[Path, dict[str, dict[str, list[float]]]], args: tuple[str, ...]
+) -> None:
+    root, _values = corpus
+    made = invoke(root, "report", "--include-drills", *args).stdout
+    again = invoke(root, "report", "--include-drills", *args).stdout
+    for cache in ("report-last.json", "report-cache.json"):
+        (root / "logs" / cache).unlink()
+    assert made == again == invoke(root, "report", "--include-drills", *args).stdout
+    assert "core-network-outage" in made
+
+
 def test_markdown_and_html_show_the_figures(corpus: tuple[Path, dict[str, dict[str, list[float]]]]) -> None:
     root, _values = corpus
     markdown = invoke(root, "report").stdout
