@@ -3,10 +3,11 @@ median, p90 and share of targets met, breaches by owner role, and expectation ve
 
 Each record is read once and reduced to a small summary. Summaries are kept in
 `logs/report-cache.json`, keyed by run id and valid while the record's last line hash (its head)
-is unchanged, so a second report reads only the tails of the records. The last report's document
-is kept in `logs/report-last.json` with what it was made from (its selection and the size and
-modification time of every record): the same report asked again with nothing changed is read
-back whole. Incident figures leave drills and simulations out unless asked for.
+is unchanged, so a second report reads only the tails of the records. The last report's text is
+kept in `logs/report-last.cache` under a digest of the question (the selection, the format,
+language and zone, and the size and modification time of every record): the same report asked
+again with nothing changed is read back whole. Incident figures leave drills and simulations
+out unless asked for.
 
 Percentiles use the nearest-rank method: p90 is the smallest measured value that at least 90%
 of the measured values do not exceed. The median is the middle value (the mean of the two
@@ -15,11 +16,11 @@ middle values for an even count).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
-import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -31,10 +32,11 @@ from drillkit.record import RUN_ID, is_started, parse_lines
 from drillkit.workspace import FILE_MODE, Workspace
 
 CACHE_FILE = "report-cache.json"
-LAST_FILE = "report-last.json"
+LAST_FILE = "report-last.cache"
 CACHE_VERSION = 4  # bumped when a summary or the figures would be computed differently
 TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
+Document = dict[str, Any]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,7 +114,7 @@ def summaries(ws: Workspace, stamps: dict[str, tuple[str, Stamp]] | None = None)
         if entry is not None and entry["summary"] is not None:
             fresh[run_id] = entry
     if fresh != cached:
-        _keep(ws, CACHE_FILE, {"version": CACHE_VERSION, "runs": fresh})
+        _keep(ws, CACHE_FILE, orjson.dumps({"version": CACHE_VERSION, "runs": fresh}))
     return [entry["summary"] for entry in fresh.values()]
 
 
@@ -120,18 +122,19 @@ def _stamps(ws: Workspace) -> dict[str, tuple[str, Stamp]]:
     """Each record's file name and stamp, by run id. Plain names, not `Path`s: a repeated report
     over many records spends its time here."""
     try:
-        names = sorted(os.listdir(ws.runs))
+        with os.scandir(ws.runs) as entries:
+            records = sorted(
+                (e.name[:-6], e) for e in entries if e.name.endswith(".jsonl") and RUN_ID.fullmatch(e.name[:-6])
+            )
     except OSError:
         return {}
     found: dict[str, tuple[str, Stamp]] = {}
-    for name in names:
-        if name.endswith(".jsonl") and RUN_ID.fullmatch(name[:-6]):
-            file = os.path.join(ws.runs, name)
-            try:
-                stat = os.stat(file)
-            except OSError:
-                continue
-            found[name[:-6]] = (file, [stat.st_size, stat.st_mtime_ns])
+    for run_id, entry in records:
+        try:
+            stat = entry.stat()
+        except OSError:
+            continue
+        found[run_id] = (entry.path, [stat.st_size, stat.st_mtime_ns])
     return found
 
 
@@ -198,7 +201,7 @@ def _read_json(ws: Workspace, name: str) -> dict[str, Any]:
     return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else {}
 
 
-def _keep(ws: Workspace, name: str, data: dict[str, Any]) -> None:
+def _keep(ws: Workspace, name: str, data: bytes) -> None:
     """Write a cache file. Best effort: a report is still right without its caches (a read-only
     workspace, a race)."""
     target = ws.logs / name
@@ -208,7 +211,7 @@ def _keep(ws: Workspace, name: str, data: dict[str, Any]) -> None:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         try:
             os.fchmod(fd, FILE_MODE)
-            os.write(fd, orjson.dumps(data))
+            os.write(fd, data)
         finally:
             os.close(fd)
         os.replace(temporary, target)
@@ -217,6 +220,8 @@ def _keep(ws: Workspace, name: str, data: dict[str, Any]) -> None:
 
 
 def median(values: list[float]) -> float | None:
+    import statistics  # here: a report read back whole computes no figures
+
     return round(statistics.median(values), 3) if values else None
 
 
@@ -268,21 +273,33 @@ def _verdicts(verdicts: Iterable[str]) -> dict[str, int]:
     return {verdict: counts[verdict] for verdict in ("met", "late", "missed", "pending")}
 
 
-def report(ws: Workspace, selection: Selection) -> dict[str, Any]:
-    """The `drill report` document: the selection, the overall figures and each playbook's; the
-    last one read back when asked again of the same records (see the module's docstring)."""
+def answer(ws: Workspace, selection: Selection, form: tuple[str, ...], render: Callable[[Document], str]) -> str:
+    """The report as `render` writes it (`form`: what else shapes the text: format, language,
+    zone); the last answer is read back when the same question is asked of unchanged records."""
     stamps = _stamps(ws)
-    made_of = {"selection": asdict(selection), "records": {run_id: stamp for run_id, (_, stamp) in stamps.items()}}
-    last = _read_json(ws, LAST_FILE)
-    if last.get("made_of") == made_of:
-        kept: dict[str, Any] = last["document"]
+    asked = {run_id: stamp for run_id, (_file, stamp) in stamps.items()}
+    question = hashlib.sha256(orjson.dumps([CACHE_VERSION, asdict(selection), form, asked])).hexdigest()
+    kept = _last_answer(ws, question)
+    if kept is not None:
         return kept
-    document = _document(summaries(ws, stamps), selection)
-    _keep(ws, LAST_FILE, {"version": CACHE_VERSION, "made_of": made_of, "document": document})
-    return document
+    text = render(report(ws, selection, stamps))
+    _keep(ws, LAST_FILE, f"{question}\n{text}".encode())
+    return text
 
 
-def _document(runs: list[Summary], selection: Selection) -> dict[str, Any]:
+def _last_answer(ws: Workspace, question: str) -> str | None:
+    """The text kept under `question`, if the last answer kept is to that question."""
+    try:
+        kept = (ws.logs / LAST_FILE).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    asked, newline, text = kept.partition("\n")
+    return text if newline and asked == question else None
+
+
+def report(ws: Workspace, selection: Selection, stamps: dict[str, tuple[str, Stamp]] | None = None) -> Document:
+    """The `drill report` document: the selection, the overall figures and each playbook's."""
+    runs = summaries(ws, stamps)
     chosen = sorted((s for s in runs if selection.admits(s)), key=lambda s: (s["started"], s["id"]))
     playbooks = sorted({s["playbook"] for s in chosen})
     return {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -97,6 +96,8 @@ class Workspace:
         stamp = (name, stat.st_mtime_ns, stat.st_size, stat.st_ino)
         if cached is not None and cached[0] == stamp:
             return cached[1]
+        import tomllib  # here: most workspaces have no drill.toml, and every command starts up
+
         try:
             data = tomllib.loads(Path(name).read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -174,19 +174,23 @@ def test_the_same_report_asked_again_is_read_back_until_anything_changes(review_
     run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people).stdout.strip()
     invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:02:00Z")
     assert figures(review_ws)["overall"]["runs"] == 1
-    last = review_ws / "logs" / "report-last.json"
+    last = review_ws / "logs" / "report-last.cache"
     assert last.stat().st_mode & 0o777 == 0o640
-    kept = json.loads(last.read_bytes())
-    kept["document"]["overall"]["runs"] = 99  # what only a read-back document can show
-    last.write_text(json.dumps(kept), encoding="utf-8")
+    question = last.read_text(encoding="utf-8").partition("\n")[0]
+    planted = f'{question}\n{{"overall": {{"runs": 99}}}}\n'  # what only a read-back answer can show
+
+    last.write_text(planted, encoding="utf-8")
     assert figures(review_ws)["overall"]["runs"] == 99
     assert figures(review_ws, "--include-drills")["overall"]["runs"] == 1  # another question
-    last.write_text(json.dumps(kept), encoding="utf-8")
+    assert invoke(review_ws, "report", "--format", "md").stdout.startswith("#")  # another form
+    last.write_text(planted, encoding="utf-8")
     assert invoke(review_ws, "note", run, "BJ-3 ring back", "--by", "bob").exit_code == 0
     assert figures(review_ws)["overall"]["runs"] == 1  # a record changed
-    last.write_text(json.dumps(kept), encoding="utf-8")
+    last.write_text(planted, encoding="utf-8")
     invoke(review_ws, "open", "core-network-outage", "--severity", "III", *people)
     assert figures(review_ws)["overall"]["runs"] == 2  # a record was added
+    last.write_bytes(question.encode() + b"\n\xff")
+    assert figures(review_ws)["overall"]["runs"] == 2  # a damaged answer is made anew
 
 
 @pytest.mark.parametrize("args", [("--format", "json"), ("--format", "md", "--lang", "zh"), ("--format", "html")])
@@ -196,7 +200,7 @@ def test_a_report_read_back_is_the_report_made_anew(
     root, _values = corpus
     made = invoke(root, "report", "--include-drills", *args).stdout
     again = invoke(root, "report", "--include-drills", *args).stdout
-    for cache in ("report-last.json", "report-cache.json"):
+    for cache in ("report-last.cache", "report-cache.json"):
         (root / "logs" / cache).unlink()
     assert made == again == invoke(root, "report", "--include-drills", *args).stdout
     assert "core-network-outage" in made

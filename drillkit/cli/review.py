@@ -104,8 +104,7 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     """Figures across runs: runs by mode, metric medians, p90s and targets met, breaches, expectations."""
     from drillkit.errors import UsageError
     from drillkit.history import known_playbook
-    from drillkit.report import Selection, bound
-    from drillkit.report import report as build
+    from drillkit.report import Selection, answer, bound
 
     ws = workspace()
     lower, upper = bound(since, "--since"), bound(until, "--until", end_of_day=True)
@@ -117,8 +116,10 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
         playbook=known_playbook(ws, playbook) if playbook is not None else None,
         include_drills=include_drills,
     )
-    document = build(ws, selection)
-    emit(_render_figures(document, fmt, lang, display_zone(ws)), output)
+    zone = display_zone(ws)
+    emit(
+        answer(ws, selection, (fmt.value, lang.value, zone), lambda doc: _render_figures(doc, fmt, lang, zone)), output
+    )
 
 
 def _render_figures(document: dict[str, object], fmt: ReportFormat, lang: Lang, zone: str) -> str:
