@@ -19,6 +19,10 @@ _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<![0-9A-Za-z+])(\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?![0-9A-Za-z])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _FIFTEEN = re.compile(r"(?<![0-9A-Za-z])(?:\d{15}|\d{2}-\d{6}-\d{6}-\d)(?![0-9A-Za-z])")
+# Full-width forms (U+FF01–FF5E) and the ideographic space, as Chinese input methods type them,
+# are read as their ASCII twins when looking for personal data: one character for one, so a match
+# in the twin text sits at the same place in the text as written.
+_ASCII_TWINS = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 # Every built-in mask needs an `@` or eleven digits (single `-` or space between them allowed):
 # text without either is passed by one search instead of four substitutions.
 _ELEVEN_DIGITS = re.compile(r"\d(?:[- ]?\d){10}")
@@ -72,12 +76,34 @@ class Redactor:
         self._extra = [re.compile(pattern) for pattern in extra]
 
     def __call__(self, text: str) -> str:
-        if "@" in text or _ELEVEN_DIGITS.search(text):
+        seen = text if text.isascii() else text.translate(_ASCII_TWINS)
+        if "@" in seen or _ELEVEN_DIGITS.search(seen):
             for pattern, mask in self._builtin:
-                text = pattern.sub(mask, text)
+                text, seen = _masked_in_both(pattern, mask, text, seen)
         for pattern in self._extra:
             text = pattern.sub(_stars, text)
         return text
+
+
+def _masked_in_both(
+    pattern: re.Pattern[str], mask: Callable[[re.Match[str]], str], text: str, seen: str
+) -> tuple[str, str]:
+    """`pattern` looked for in `seen` (the text with full-width forms read as ASCII) and masked
+    in both; what a mask leaves as it was stays as written."""
+    if seen is text:
+        text = pattern.sub(mask, text)
+        return text, text
+    written: list[str] = []
+    twin: list[str] = []
+    last = 0
+    for match in pattern.finditer(seen):
+        start, end = match.span()
+        masked = mask(match)
+        unchanged = masked == match.group(0)
+        written += (text[last:start], text[start:end] if unchanged else masked)
+        twin += (seen[last:start], masked)
+        last = end
+    return "".join(written) + text[last:], "".join(twin) + seen[last:]
 
 
 def _stars(match: re.Match[str]) -> str:

@@ -121,6 +121,26 @@ def test_masks_keep_their_context_and_leave_look_alikes(said: str, kept: str) ->
     assert Redactor()(said) == kept
 
 
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ("１３８１２３４５６７８", "138****5678"),
+        ("电话：１３８－１２３４－５６７８，请回电", "电话：138****5678，请回电"),
+        ("＋８６　１３８　１２３４　５６７８", "+86 138****5678"),
+        ("邮箱 ｚｈａｎｇ．ｗｅｉ＠ｅｘａｍｐｌｅ．ｃｏｍ", "邮箱 z***@example.com"),
+        ("身份证１１０１０５１９４９１２３１００２Ｘ", "身份证110105********002X"),
+        ("IMSI：４６０００１２３４５６７８９０", "IMSI：46000******7890"),
+        ("故障：ＢＪ－３环网（Ａ）", "故障：ＢＪ－３环网（Ａ）"),  # nothing personal: left as written
+        ("编号 ０１２３４５６７８９０", "编号 ０１２３４５６７８９０"),  # eleven digits, not a mobile
+        ("１１０１０５１９４９１２３１００２１ 与 13812345678", "１１０１０５１９４９１２３１００２１ 与 138****5678"),
+    ],
+)
+def test_full_width_forms_are_masked_as_their_ascii_twins(said: str, kept: str) -> None:
+    """Chinese input methods type full-width digits, `＠` and `－`: personal data written so is
+    masked all the same, and text around it stays as written."""
+    assert Redactor()(said) == kept
+
+
 def test_the_quick_pass_never_skips_text_a_mask_would_change() -> None:
     """Text without `@` or eleven digits skips the four masks; that must never hide a match."""
     from random import Random
