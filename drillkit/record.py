@@ -409,8 +409,10 @@ class _Known:
     @classmethod
     def read(cls, fd: int, path: str) -> tuple[_Known, bytes]:
         """The record's events (incrementally when possible) and its torn tail."""
-        stat = os.fstat(fd)
         known = _KNOWN.get(path)
+        if known is not None and known.size and known._caught_up(fd):
+            return known, b""
+        stat = os.fstat(fd)
         if known is None or not known._still_valid(fd, stat):
             known = cls((stat.st_dev, stat.st_ino), 0, b"", [], 0)
         if stat.st_size == known.size:
@@ -428,6 +430,11 @@ class _Known:
         """From `run.started`: when the run began, its clock speed, and whether lines are HMACs."""
         first = self.events[0]
         return parse_utc(first["ts"]), float(first.get("speed") or 1.0), first.get("chain") == "hmac-sha256"
+
+    def _caught_up(self, fd: int) -> bool:
+        """Whether the record still ends with the last line read: one read, no stat (the usual
+        case of an append, when this process wrote the last line itself)."""
+        return os.pread(fd, len(self.last_line) + 1, self.size - len(self.last_line)) == self.last_line
 
     def _still_valid(self, fd: int, stat: os.stat_result) -> bool:
         if (stat.st_dev, stat.st_ino) != self.ident or stat.st_size < self.size:
