@@ -43,7 +43,7 @@ def plan(s: Sizes) -> list[tuple[str, Callable[[], list[Figure]]]]:
 
     steps: list[tuple[str, Callable[[], list[Figure]]]] = [
         ("start-up", lambda: startup.startup_figures(s.reps, s.big_run)),
-        ("appends", lambda: inproc.append_figures(s.append_block, max(3, s.reps // 3))),
+        ("appends", lambda: inproc.append_figures(s.append_block, s.reps)),  # 0.1 s a pair: fsync noise wants many
         ("corpus", lambda: bulk.corpus_figures(s.corpus_events, s.corpus_per_run, s.corpus_reps)),
         ("validate", lambda: [bulk.validate_figure(s.playbooks, max(1, s.reps // 3))]),
         ("simulate", lambda: [inproc.simulate_figure(s.sim_block, max(3, s.reps // 3))]),
