@@ -77,15 +77,17 @@ def _append_figure(
             os.close(fd)
 
     rates, floors = _blocks(product, floor, reps)
+    rate, floor_rate = statistics.median(rates), statistics.median(floors)
+    above = 1e6 / rate - 1e6 / floor_rate  # what the ratio hides: it moves with the disk's fsync time
     return Figure(
         name,
         "/s",
-        statistics.median(rates),
-        statistics.median(floors),
+        rate,
+        floor_rate,
         "raw write+fsync, same lines",
         budget,
         reps,
-        f"blocks of {block} appends to a fresh 10-event run",
+        f"blocks of {block} appends to a fresh 10-event run; {above:.0f} µs per append above the raw loop's",
     )
 
 
