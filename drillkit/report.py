@@ -4,8 +4,8 @@ median, p90 and share of targets met, breaches by owner role, and expectation ve
 Each record is read once and reduced to a small summary. Summaries are kept in
 `logs/report-cache.json`, keyed by run id and valid while the record's last line hash (its head)
 is unchanged, so a second report reads only the tails of the records. The last report's text is
-kept in `logs/report-last.cache` under a digest of the question (the selection, the format,
-language and zone, and the size and modification time of every record): the same report asked
+kept in `logs/report-last.cache` under a digest of the question (drill's version, the selection,
+the format, language and zone, and the size and modification time of every record): the same report asked
 again with nothing changed is read back whole. Incident figures leave drills and simulations
 out unless asked for.
 
@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+import drillkit
 from drillkit.errors import DrillError, UsageError
 from drillkit.record import RUN_ID, is_started, parse_lines
 from drillkit.workspace import FILE_MODE, Workspace
@@ -278,7 +279,8 @@ def answer(ws: Workspace, selection: Selection, form: tuple[str, ...], render: C
     zone); the last answer is read back when the same question is asked of unchanged records."""
     stamps = _stamps(ws)
     asked = {run_id: stamp for run_id, (_file, stamp) in stamps.items()}
-    question = hashlib.sha256(orjson.dumps([CACHE_VERSION, asdict(selection), form, asked])).hexdigest()
+    version = [drillkit.__version__, CACHE_VERSION]  # another drill may render differently
+    question = hashlib.sha256(orjson.dumps([version, asdict(selection), form, asked])).hexdigest()
     kept = _last_answer(ws, question)
     if kept is not None:
         return kept

@@ -193,6 +193,21 @@ def test_the_same_report_asked_again_is_read_back_until_anything_changes(review_
     assert figures(review_ws)["overall"]["runs"] == 2  # a damaged answer is made anew
 
 
+def test_an_answer_kept_by_another_version_of_drill_is_made_anew(
+    review_ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import drillkit
+
+    invoke(review_ws, "open", "core-network-outage", "--severity", "II")
+    assert figures(review_ws)["overall"]["runs"] == 1
+    last = review_ws / "logs" / "report-last.cache"
+    question = last.read_text(encoding="utf-8").partition("\n")[0]
+    last.write_text(f'{question}\n{{"overall": {{"runs": 99}}}}\n', encoding="utf-8")
+    assert figures(review_ws)["overall"]["runs"] == 99
+    monkeypatch.setattr(drillkit, "__version__", "99.0.0")
+    assert figures(review_ws)["overall"]["runs"] == 1
+
+
 @pytest.mark.parametrize("args", [("--format", "json"), ("--format", "md", "--lang", "zh"), ("--format", "html")])
 def test_a_report_read_back_is_the_report_made_anew(
     corpus: tuple[Path, dict[str, dict[str, list[float]]]], args: tuple[str, ...]
