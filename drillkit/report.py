@@ -5,9 +5,9 @@ Each record is read once and reduced to a small summary. Summaries are kept in
 `logs/report-cache.json`, keyed by run id and valid while the record's last line hash (its head)
 is unchanged, so a second report reads only the tails of the records. The last report's text is
 kept in `logs/report-last.cache` under a digest of the question (drill's version, the selection,
-the format, language and zone, and the size and modification time of every record): the same report asked
-again with nothing changed is read back whole. Incident figures leave drills and simulations
-out unless asked for.
+the format, language and zone, and the size and modification time of every record): the same
+report asked again with nothing changed is read back whole. Incident figures leave drills and
+simulations out unless asked for.
 
 Percentiles use the nearest-rank method: p90 is the smallest measured value that at least 90%
 of the measured values do not exceed. The median is the middle value (the mean of the two
@@ -38,6 +38,8 @@ CACHE_VERSION = 4  # bumped when a summary or the figures would be computed diff
 TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
 Document = dict[str, Any]
+Stamp = list[int]  # a record's [size, modification time in ns]: records only grow, so any append changes both
+Stamps = dict[str, tuple[str, Stamp]]  # run id → (record file, stamp)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,15 +102,12 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
     }
 
 
-Stamp = list[int]  # a record's [size, modification time in ns]: records only grow, so any append changes both
-
-
-def summaries(ws: Workspace, stamps: dict[str, tuple[str, Stamp]] | None = None) -> list[Summary]:
+def summaries(ws: Workspace, stamps: Stamps | None = None) -> list[Summary]:
     """A summary of every record (`stamps`: each record's file and stamp, when already taken),
     from the cache where the record's head is unchanged.
 
     A record whose stamp is as cached is not opened at all."""
-    cached = _read_json(ws, CACHE_FILE).get("runs") or {}
+    cached = _read_cache(ws)
     fresh: dict[str, dict[str, Any]] = {}
     for run_id, (file, stamp) in (_stamps(ws) if stamps is None else stamps).items():
         entry = _entry(file, stamp, cached.get(run_id))
@@ -119,7 +118,7 @@ def summaries(ws: Workspace, stamps: dict[str, tuple[str, Stamp]] | None = None)
     return [entry["summary"] for entry in fresh.values()]
 
 
-def _stamps(ws: Workspace) -> dict[str, tuple[str, Stamp]]:
+def _stamps(ws: Workspace) -> Stamps:
     """Each record's file name and stamp, by run id. Plain names, not `Path`s: a repeated report
     over many records spends its time here."""
     try:
@@ -129,7 +128,7 @@ def _stamps(ws: Workspace) -> dict[str, tuple[str, Stamp]]:
             )
     except OSError:
         return {}
-    found: dict[str, tuple[str, Stamp]] = {}
+    found: Stamps = {}
     for run_id, entry in records:
         try:
             stat = entry.stat()
@@ -193,13 +192,14 @@ def _head(tail: bytes) -> str | None:
     return last[cut + 9 : cut + 73].decode("ascii", "replace") if cut >= 0 else None
 
 
-def _read_json(ws: Workspace, name: str) -> dict[str, Any]:
-    """A cache file of this version's, or nothing."""
+def _read_cache(ws: Workspace) -> dict[str, dict[str, Any]]:
     try:
-        data = orjson.loads((ws.logs / name).read_bytes())
+        data = orjson.loads((ws.logs / CACHE_FILE).read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return {}
-    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else {}
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+        return {}
+    return dict(data.get("runs") or {})
 
 
 def _keep(ws: Workspace, name: str, data: bytes) -> None:
@@ -299,7 +299,7 @@ def _last_answer(ws: Workspace, question: str) -> str | None:
     return text if newline and asked == question else None
 
 
-def report(ws: Workspace, selection: Selection, stamps: dict[str, tuple[str, Stamp]] | None = None) -> Document:
+def report(ws: Workspace, selection: Selection, stamps: Stamps | None = None) -> Document:
     """The `drill report` document: the selection, the overall figures and each playbook's."""
     runs = summaries(ws, stamps)
     chosen = sorted((s for s in runs if selection.admits(s)), key=lambda s: (s["started"], s["id"]))
