@@ -238,7 +238,7 @@ def pending(state: RunState) -> list[Due]:
 def first_due(state: RunState) -> Due | None:
     """What comes due next. The conductor asks of every run on each look and every command asks
     before it decides, so only the first inject not yet delivered is a candidate, nothing is
-    sorted, and the answer is kept on the state until an event changes it (`RunState.apply`)."""
+    sorted, and the answer is kept on the state until an event changes it (`RunState.fold`)."""
     if not state.upcoming_known:
         state.upcoming = min(_dues(state, first_inject_only=True), default=None)
         state.upcoming_known = True

@@ -395,8 +395,10 @@ def _repaired_bytes(events: list[Event]) -> int:
 class _Known:
     """What this process has read of a record, so that the next append reads only what is new.
 
-    Checked before use: same file (device, inode), not shorter, and the last line read is still
-    where it was. Anything else (another file renamed into place, a rewrite) reads it all again.
+    Checked before use. A record that still ends exactly with the last line read is taken as
+    it is (that line ends with the hash of every line before it), without a stat. Otherwise it
+    must be the same file (device, inode), not shorter, with the last line read still where it
+    was; anything else (another file renamed into place, a rewrite) reads it all again.
     """
 
     ident: tuple[int, int]

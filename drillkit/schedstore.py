@@ -350,22 +350,26 @@ def new_schedule(store: ScheduleStore, ws: Workspace, now: datetime, **request: 
 
     Only fires after `now` are owed: the cursor starts at the moment the schedule is added.
     """
-    checked = draft_schedule(ws, now, **request)
-    schedule = replace(checked, id=request.get("schedule_id") or _free_id(store, checked.scenario))
-    _check_id(schedule.id)
-    store.add(schedule)
-    return schedule
+    return _added(store, draft_schedule(ws, now, **request), request.get("schedule_id"))
 
 
 def add_schedule(ws: Workspace, now: datetime, **request: Any) -> Schedule:
     """`new_schedule` for a command: the request is checked before the store is opened, so a
     refused one creates nothing."""
-    draft_schedule(ws, now, **request)
+    checked = draft_schedule(ws, now, **request)
     store = ScheduleStore.open(ws)
     try:
-        return new_schedule(store, ws, now, **request)
+        return _added(store, checked, request.get("schedule_id"))
     finally:
         store.close()
+
+
+def _added(store: ScheduleStore, checked: Schedule, schedule_id: str | None) -> Schedule:
+    """A drafted schedule added under the id asked for, else the first free one after its scenario's."""
+    schedule = checked if schedule_id else replace(checked, id=_free_id(store, checked.scenario))
+    _check_id(schedule.id)
+    store.add(schedule)
+    return schedule
 
 
 def draft_schedule(
