@@ -189,6 +189,34 @@ def test_an_open_incident_exports_pending_verdicts(review_ws: Path) -> None:
     assert "DRILL" not in markdown
 
 
+def test_an_open_incident_is_exported_as_of_now(review_ws: Path) -> None:
+    """Export touches the run: a target passed while nobody watched is recorded as a late breach
+    first, so the report says missed, names the owner, and a second export writes nothing."""
+    people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "I", *people).stdout.strip()
+    invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:01:00Z")
+    record = review_ws / "logs" / "runs" / f"{run}.jsonl"
+    done = invoke(review_ws, "export", run, "--format", "json", now="2026-11-29T08:40:00Z")
+    assert done.exit_code == 0, done.output
+    document = json.loads(done.stdout)
+    assert [(m["name"], m["verdict"]) for m in document["metrics"]] == [
+        ("time_to_acknowledge", "met"),
+        ("time_to_mitigate", "pending"),
+        ("time_to_notify", "missed"),
+    ]
+    assert {"what": "metric:time_to_notify", "owner": "comms", "assignee": "carol", "due": 1800.0} in [
+        {key: breach[key] for key in ("what", "owner", "assignee", "due")} for breach in document["breaches"]
+    ]
+    recorded = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
+    late = [e for e in recorded if e["event"] == "deadline.breached" and e.get("metric") == "time_to_notify"]
+    assert [e["late_by"] for e in late] == [600]  # recorded by the export, ten minutes after it came due
+    assert document["integrity"] == {"verdict": "open", "events": len(recorded), "head": recorded[-1]["hash"]}
+    again = invoke(review_ws, "timeline", run, now="2026-11-29T08:40:00Z")
+    assert again.exit_code == 0, again.output
+    assert "time_to_notify" in again.stdout
+    assert len(record.read_text(encoding="utf-8").splitlines()) == len(recorded)
+
+
 def test_timeline_json_is_one_marked_document(review_ws: Path) -> None:
     run = simulated(review_ws, "hand-late-comms")
     done = invoke(review_ws, "--tz", "Asia/Shanghai", "timeline", run, "--json")

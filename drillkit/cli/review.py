@@ -1,5 +1,6 @@
 """Review: `timeline`, `export`, `report`, `coverage` (SPEC §5, §6)."""
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from drillkit.cli.common import display_zone, emit, print_json, say, warn, works
 
 if TYPE_CHECKING:
     from drillkit.export.runview import RunView
+    from drillkit.workspace import Workspace
 
 
 class ExportFormat(StrEnum):
@@ -65,7 +67,23 @@ def _view(run: str, lang: Lang, tz: str | None) -> "RunView":
 
     ws = workspace()
     zone = check_zone(tz) if tz else display_zone(ws)
-    return load_view(ws, run, zone=zone, lang=lang.value)
+    view = load_view(ws, run, zone=zone, lang=lang.value)
+    if view.document["integrity"]["verdict"] == "open" and _recorded_due(ws, run):
+        view = load_view(ws, run, zone=zone, lang=lang.value)
+    return view
+
+
+def _recorded_due(ws: "Workspace", run: str) -> bool:
+    """Record what came due in an open run while nobody watched, as every command that touches
+    a run does (SPEC §4), so the export judges it as of now. A reviewer who may only read the
+    record gets it as written, and is told so."""
+    from drillkit.clock import default_clock
+    from drillkit.runs import catch_up
+
+    if not os.access(ws.run_file(run), os.W_OK):
+        warn(f"drill: cannot record what came due in {run} (read-only); showing the record as written")
+        return False
+    return bool(catch_up(ws, default_clock(), run))
 
 
 def _render(view: "RunView", fmt: ExportFormat) -> str:
