@@ -68,22 +68,26 @@ def _view(run: str, lang: Lang, tz: str | None) -> "RunView":
     ws = workspace()
     zone = check_zone(tz) if tz else display_zone(ws)
     view = load_view(ws, run, zone=zone, lang=lang.value)
-    if view.document["integrity"]["verdict"] == "open" and _recorded_due(ws, run):
+    if view.document["integrity"]["verdict"] == "open" and _recorded_due(ws, view):
         view = load_view(ws, run, zone=zone, lang=lang.value)
     return view
 
 
-def _recorded_due(ws: "Workspace", run: str) -> bool:
+def _recorded_due(ws: "Workspace", view: "RunView") -> bool:
     """Record what came due in an open run while nobody watched, as every command that touches
     a run does (SPEC §4), so the export judges it as of now. A reviewer who may only read the
     record gets it as written, and is told so."""
     from drillkit.clock import default_clock
+    from drillkit.engine import RunState, falls_due
     from drillkit.runs import catch_up
 
-    if not os.access(ws.run_file(run), os.W_OK):
-        warn(f"drill: cannot record what came due in {run} (read-only); showing the record as written")
+    clock, state, run = default_clock(), RunState.replay(view.events), view.run["id"]
+    if not falls_due(state, state.drill_time(clock.now())):
         return False
-    return bool(catch_up(ws, default_clock(), run))
+    if not os.access(ws.run_file(run), os.W_OK):
+        warn(f"drill: {run} has deadlines or injects due that only a writer can record; showing the record as written")
+        return False
+    return bool(catch_up(ws, clock, run))
 
 
 def _render(view: "RunView", fmt: ExportFormat) -> str:
