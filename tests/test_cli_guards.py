@@ -158,8 +158,9 @@ def test_an_output_file_in_a_missing_folder_is_refused_in_one_line(drill: Drill,
     drill("report", "--format", "json", ok=True)  # the report cache and the schedule store are made now,
     drill("schedule", "export", "--format", "ics", ok=True)  # not by the refused commands
     missing = workspace / "no-such-folder"
+    last_answer = (workspace / "logs" / "report-last.cache").read_bytes()
     commands = {
-        "report": ("report", "--format", "json", "-o", str(missing / "report.json")),
+        "report": ("report", "--format", "json", "--since", "2026-01-01", "-o", str(missing / "report.json")),
         "export": ("export", run, "--format", "md", "-o", str(missing / "aar.md")),
         "schedule export": ("schedule", "export", "--format", "ics", "-o", str(missing / "drills.ics")),
         "a folder": ("report", "--format", "json", "-o", str(workspace)),
@@ -170,6 +171,7 @@ def test_an_output_file_in_a_missing_folder_is_refused_in_one_line(drill: Drill,
         assert line.endswith("; name a file in a folder that exists and can be written"), (name, line)
     assert not missing.exists()
     assert not [p for p in workspace.iterdir() if p.name.endswith(".tmp")]
+    assert (workspace / "logs" / "report-last.cache").read_bytes() == last_answer  # refused before it was built
 
 
 def test_verify_with_run_ids_and_all_is_refused(drill: Drill) -> None:

@@ -70,11 +70,31 @@ def emit(text: str, output: Path | None) -> None:
     warn(f"wrote {output}")
 
 
+def output_option() -> Any:
+    """`-o FILE`, checked when the command line is read: a report is not built for nowhere."""
+    import typer
+
+    return typer.Option(
+        None, "-o", "--output", help="Write to FILE (0640) instead of stdout.", callback=_writable_folder
+    )
+
+
+def _writable_folder(output: Path | None) -> Path | None:
+    if output is not None and not os.access(output.parent, os.W_OK | os.X_OK):
+        reason = "Permission denied" if output.parent.is_dir() else "No such file or directory"
+        raise _unwritable(output, reason)
+    return output
+
+
+def _unwritable(path: Path, reason: str) -> Exception:
+    from drillkit.errors import UsageError
+
+    return UsageError(f"-o {path}: {reason}; name a file in a folder that exists and can be written")
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write a file as 0640 whatever the umask: to a temporary name, fsync'd, then renamed.
     A folder that is missing or not writable is a usage error naming the file."""
-    from drillkit.errors import UsageError
-
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
@@ -87,7 +107,7 @@ def write_private(path: Path, data: bytes) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise UsageError(f"-o {path}: {exc.strerror}; name a file in a folder that exists and can be written") from None
+        raise _unwritable(path, str(exc.strerror)) from None
 
 
 def colour_ok() -> bool:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from drillkit.cli.common import display_zone, emit, print_json, say, warn, workspace
+from drillkit.cli.common import display_zone, emit, output_option, print_json, say, warn, workspace
 
 if TYPE_CHECKING:
     from drillkit.export.runview import RunView
@@ -51,7 +51,7 @@ def timeline(
 def export(
     run: str = typer.Argument(..., help="Run id."),
     fmt: ExportFormat = typer.Option(ExportFormat.md, "--format", "-f", help="md, html, json or csv."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE (0640) instead of stdout."),
+    output: Path | None = output_option(),
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
     tz: str | None = typer.Option(None, "--tz", help="Display time zone (default: the global --tz, drill.toml, UTC)."),
 ) -> None:
@@ -120,7 +120,7 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     playbook: str | None = typer.Option(None, "--playbook", help="Only this playbook's runs."),
     fmt: ReportFormat = typer.Option(ReportFormat.md, "--format", "-f", help="md, json or html."),
     include_drills: bool = typer.Option(False, "--include-drills", help="Count drills and simulations too."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE (0640) instead of stdout."),
+    output: Path | None = output_option(),
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
 ) -> None:
     """Figures across runs: runs by mode, metric medians, p90s and targets met, breaches, expectations."""

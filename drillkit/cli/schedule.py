@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from drillkit.cli.common import display_zone, emit, print_json, say, warn, workspace
+from drillkit.cli.common import display_zone, emit, output_option, print_json, say, warn, workspace
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -207,7 +207,7 @@ def resume(schedule_id: str = typer.Argument(..., help="Schedule id.")) -> None:
 @schedule_app.command("export")
 def export(
     fmt: ExportFormat = typer.Option(..., "--format", "-f", help="ics: an iCalendar file of the upcoming drills."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE instead of stdout."),
+    output: Path | None = output_option(),
 ) -> None:
     """Export the upcoming scheduled drills as a calendar (fires inside a blackout window left out)."""
     from drillkit.clock import default_clock
