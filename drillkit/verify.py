@@ -31,6 +31,7 @@ class Verdict:
     line: int | None = None
     problem: str | None = None
     torn_bytes: int = 0
+    chain: str | None = None  # how an intact record is chained: `sha256` or `hmac-sha256`
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +42,7 @@ class Verdict:
             "line": self.line,
             "problem": self.problem,
             "torn_bytes": self.torn_bytes,
+            "chain": self.chain,
         }
 
 
@@ -59,7 +61,7 @@ def verify_file(path: Path, key: bytes | None) -> Verdict:
     end = data.rfind(b"\n") + 1
     lines = data[:end].split(b"\n")[:-1]
     try:
-        head, ended = _walk(run, lines, key)
+        head, ended, keyed = _walk(run, lines, key)
     except _Bad as bad:
         return Verdict(
             run=run,
@@ -70,14 +72,23 @@ def verify_file(path: Path, key: bytes | None) -> Verdict:
             problem=bad.problem,
             torn_bytes=len(data) - end,
         )
-    return Verdict(run=run, verdict="ok" if ended else "open", events=len(lines), head=head, torn_bytes=len(data) - end)
+    return Verdict(
+        run=run,
+        verdict="ok" if ended else "open",
+        events=len(lines),
+        head=head,
+        torn_bytes=len(data) - end,
+        chain="hmac-sha256" if keyed else "sha256",
+    )
 
 
-def _walk(run: str, lines: list[bytes], key: bytes | None) -> tuple[str | None, bool]:
-    """Every check on every line, in one tight loop: verify reads gigabytes."""
+def _walk(run: str, lines: list[bytes], key: bytes | None) -> tuple[str | None, bool, bool]:
+    """Every check on every line, in one tight loop: verify reads gigabytes. The head, whether
+    the run has ended, and whether the lines are HMACs."""
     if not lines:
         raise _Bad(1, "the record is empty")
-    digest = _digester(_chain_key(run, lines[0], key))
+    chain_key = _chain_key(run, lines[0], key)
+    digest = _digester(chain_key)
     prev, ended = GENESIS, False
     for number, line in enumerate(lines, start=1):
         cut = line.rfind(HASH_MARK)
@@ -90,7 +101,7 @@ def _walk(run: str, lines: list[bytes], key: bytes | None) -> tuple[str | None, 
             raise _Bad(number, f"seq check failed: seq is {event.get('seq')!r}, expected {number}")
         ended = _check_event(run, number, event, prev, ended)
         prev = event["hash"]
-    return prev, ended
+    return prev, ended, chain_key is not None
 
 
 def _digester(key: bytes | None) -> Callable[[bytes], bytes]:

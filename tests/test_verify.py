@@ -183,7 +183,8 @@ def test_hmac_chain_verifies_with_its_key_only(workspace: Path) -> None:
     assert verify_bytes(data, b"s3cret-key-material").verdict == "open"
     assert verify_bytes(data, None).verdict == "tampered"  # a plain SHA-256 chain it is not
     done = drill("verify", run, "--json", ok=True)
-    assert json.loads(done.stdout)[0]["verdict"] == "open"
+    assert [(v["verdict"], v["chain"]) for v in json.loads(done.stdout)] == [("open", "hmac-sha256")]
+    assert drill("verify", run, ok=True).stdout.startswith(f"{run}: open — 2 events")
     (workspace / "key").write_bytes(b"the wrong key")
     done = drill("verify", run)
     assert done.returncode == 1
@@ -197,4 +198,5 @@ def test_sha256_record_is_not_accepted_as_hmac(workspace: Path) -> None:
     (workspace / "drill.toml").write_text('[integrity]\nkey_file = "key"\n', encoding="utf-8")
     assert read_events(path)[0]["chain"] == "sha256"
     done = Drill(workspace)("verify", path.stem, ok=True)
-    assert ": ok" in done.stdout
+    assert f"{path.stem}: ok (plain SHA-256, not the workspace key) — 4 events" in done.stdout
+    assert json.loads(Drill(workspace)("verify", path.stem, "--json", ok=True).stdout)[0]["chain"] == "sha256"

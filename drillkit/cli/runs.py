@@ -2,11 +2,14 @@
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from drillkit.cli.common import actor, print_json, say, warn, workspace
+
+if TYPE_CHECKING:
+    from drillkit.verify import Verdict
 
 RUN = typer.Argument(..., help="Run id (see `drill runs`).")
 BY = typer.Option(None, "--by", help="Who acts (default: $DRILL_USER, then the login name).")
@@ -230,11 +233,18 @@ def verify(
         print_json([v.as_json() for v in verdicts])
     else:
         for v in verdicts:
-            where = f" at line {v.line}: {v.problem}" if v.verdict == "tampered" else ""
-            torn = f" (torn tail of {v.torn_bytes} bytes, set aside on the next append)" if v.torn_bytes else ""
-            say(f"{v.run}: {v.verdict}{where}{torn} — {v.events} events" + (f", head {v.head}" if v.head else ""))
+            say(_verdict_line(v, keyed=key is not None))
     if any(v.verdict == "tampered" for v in verdicts):
         raise typer.Exit(1)
+
+
+def _verdict_line(v: "Verdict", *, keyed: bool) -> str:
+    """One record's verdict; in a workspace with a key, a record chained without it says so (a
+    reviewer should ask why: it may be older than the key, or rewritten by someone without it)."""
+    unkeyed = " (plain SHA-256, not the workspace key)" if keyed and v.chain == "sha256" else ""
+    where = f" at line {v.line}: {v.problem}" if v.verdict == "tampered" else ""
+    torn = f" (torn tail of {v.torn_bytes} bytes, set aside on the next append)" if v.torn_bytes else ""
+    return f"{v.run}: {v.verdict}{unkeyed}{where}{torn} — {v.events} events" + (f", head {v.head}" if v.head else "")
 
 
 def register(app: typer.Typer) -> None:
