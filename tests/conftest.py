@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +43,20 @@ def workspace_key(root: Path) -> bytes | None:
 
 @dataclass
 class Drill:
-    """Runs the installed `drill` against one workspace, in a subprocess."""
+    """Runs the installed `drill` against one workspace, in a subprocess (on the wall clock
+    unless `pinned`)."""
 
     root: Path
+    now: str | None = None
+
+    def pinned(self, now: str = FAKE_NOW) -> Drill:
+        """The same workspace with the clock pinned: for figures that depend on today's date."""
+        return replace(self, now=now)
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
         env |= {"DRILL_WORKSPACE": str(self.root), "NO_COLOR": "1", "DRILL_USER": "tester"}
+        env |= {"DRILL_FAKE_NOW": self.now} if self.now else {}
         return env | extra
 
     def __call__(self, *args: str, ok: bool | None = None, **env: str) -> subprocess.CompletedProcess[str]:

@@ -63,6 +63,7 @@ def daemon(drill: Drill) -> Iterator[subprocess.Popen[str]]:
 
 
 def test_add_list_pause_resume_remove(drill: Drill) -> None:
+    drill = drill.pinned()  # the expected fires are counted from FAKE_NOW
     added = drill("schedule", "add", SCENARIO, "--cron", "0 9 * * mon", "--tz", "Asia/Shanghai", ok=True)
     assert added.stdout == f"{SCENARIO}\n"
     drill("schedule", "add", SCENARIO, "--every", "30d", "--id", "monthly", ok=True)
@@ -107,6 +108,7 @@ def test_bad_schedule_commands_exit_2_with_one_line(drill: Drill, args: list[str
 
 
 def test_ics_export_has_one_event_per_upcoming_fire_in_its_zone(drill: Drill, tmp_path: Path) -> None:
+    drill = drill.pinned()  # the expected fires are counted from FAKE_NOW
     drill("schedule", "add", SCENARIO, "--cron", "30 2 * * *", "--tz", "America/New_York", ok=True)
     drill("schedule", "add", SCENARIO, "--at", "2027-03-01T10:00", "--tz", "Asia/Shanghai", "--id", "q1", ok=True)
     out = tmp_path / "drills.ics"
@@ -126,6 +128,7 @@ def test_ics_export_has_one_event_per_upcoming_fire_in_its_zone(drill: Drill, tm
 
 
 def test_list_and_export_show_only_fires_that_no_blackout_window_skips(drill: Drill, tmp_path: Path) -> None:
+    drill = drill.pinned()  # the expected fires are counted from FAKE_NOW
     (drill.root / "drill.toml").write_text(
         'timezone = "Asia/Shanghai"\n[schedule]\nblackout = [\n'
         '  {start = "2026-11-30T00:00", end = "2026-12-02T00:00"},\n'
