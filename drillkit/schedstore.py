@@ -105,30 +105,42 @@ class Fire:
 
 
 class ScheduleStore:
-    """The tables of one workspace; open it with `ScheduleStore.open(ws)` and close it after."""
+    """The tables of one workspace: `open(ws)` to change them, `reading(ws)` to look; close it after."""
 
-    def __init__(self, path: Path) -> None:
-        try:
-            _create_private(path)
-            # One thread at a time uses a store, but not always the one that opened it (a serving thread).
-            self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA busy_timeout = 30000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-        except (OSError, sqlite3.Error) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-            needs = "the schedule store needs a logs/ folder you can write"
-            raise RecordError(f"logs/schedule.db: {reason}; {needs}") from None
-        with self._write():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._db.row_factory = sqlite3.Row
 
     @classmethod
     def open(cls, ws: Workspace) -> ScheduleStore:
         ws.ensure_dir(ws.logs)
-        return cls(ws.logs / "schedule.db")
+        store = cls(_connect_to_write(ws.logs / "schedule.db"))
+        store._create_tables()
+        return store
+
+    @classmethod
+    @contextmanager
+    def reading(cls, ws: Workspace) -> Iterator[ScheduleStore]:
+        """The store as it stands, for a reader who may not be allowed to write: opened read-only
+        and never created; a workspace without one reads as an empty store."""
+        path = ws.logs / "schedule.db"
+        store = cls(_connect_to_read(path)) if path.exists() else cls._empty()
+        try:
+            yield store
+        finally:
+            store.close()
+
+    @classmethod
+    def _empty(cls) -> ScheduleStore:
+        store = cls(sqlite3.connect(":memory:", isolation_level=None))
+        store._create_tables()
+        return store
+
+    def _create_tables(self) -> None:
+        with self._write():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
 
     @classmethod
     def open_existing(cls, ws: Workspace, schedule_id: str) -> ScheduleStore:
@@ -295,6 +307,48 @@ class ScheduleStore:
         return {row[0] for row in self._db.execute("SELECT run FROM fires WHERE run IS NOT NULL")}
 
 
+def _connect_to_write(path: Path) -> sqlite3.Connection:
+    try:
+        _create_private(path)
+        # One thread at a time uses a store, but not always the one that opened it (a serving thread).
+        db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        needs = "the schedule store needs a logs/ folder you can write"
+        raise RecordError(f"logs/schedule.db: {reason}; {needs}") from None
+    return db
+
+
+def _connect_to_read(path: Path) -> sqlite3.Connection:
+    """A read-only connection. SQLite reads a WAL database through its `-shm` file, which only a
+    writer can create: when none is open (no `-wal` beside the file) and the folder is read-only,
+    the file is read as immutable, which is exact while nothing writes it."""
+    try:
+        return _probed(f"{path.as_uri()}?mode=ro")
+    except sqlite3.Error as exc:
+        if Path(f"{path}-wal").exists():
+            raise RecordError(f"logs/schedule.db: {exc}") from None
+    try:
+        return _probed(f"{path.as_uri()}?immutable=1")
+    except sqlite3.Error as exc:
+        raise RecordError(f"logs/schedule.db: {exc}") from None
+
+
+def _probed(uri: str) -> sqlite3.Connection:
+    """A connection that has read the schema, so a file it cannot read fails here, not mid-command."""
+    db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+    try:
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
+
+
 def _create_private(path: Path) -> None:
     """Create the database file 0640 whatever the umask (SQLite gives its -wal/-shm the same mode)."""
     if path.exists():
@@ -450,11 +504,8 @@ def next_fires_by_playbook(ws: Workspace, clock: Clock | None = None) -> dict[st
     Schedules whose scenario is missing or invalid are left out: they cannot start a drill.
     """
     now, windows = (clock or default_clock()).now(), blackouts(ws)
-    store = ScheduleStore.open(ws)
-    try:
+    with ScheduleStore.reading(ws) as store:
         schedules = store.schedules()
-    finally:
-        store.close()
     playbook_of = _playbooks_of({s.scenario for s in schedules}, ws)
     earliest: dict[str, datetime] = {}
     for schedule in schedules:

@@ -7,9 +7,13 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drillkit.workspace import Workspace
+
+if TYPE_CHECKING:
+    from drillkit.clock import Clock
+    from drillkit.record import Event
 
 
 @dataclass
@@ -57,6 +61,24 @@ def warn(text: str) -> None:
     """Diagnostics to stderr."""
     sys.stderr.write(printable(text) + "\n")
     sys.stderr.flush()
+
+
+def record_due(ws: Workspace, clock: Clock, run_id: str, events: list[Event]) -> bool:
+    """Record what came due in an open run while nobody watched, as every command that touches a
+    run does (SPEC §4), so what a reader is shown is as of now; True when anything was written.
+    A reader who may only read the record gets it as written, and is told so."""
+    from drillkit.engine import RunState, falls_due
+    from drillkit.runs import catch_up
+
+    state = RunState.replay(events)
+    if not falls_due(state, state.drill_time(clock.now())):
+        return False
+    if not os.access(ws.run_file(run_id), os.W_OK):
+        warn(
+            f"drill: {run_id} has deadlines or injects due that only a writer can record; showing the record as written"
+        )
+        return False
+    return bool(catch_up(ws, clock, run_id))
 
 
 def emit(text: str, output: Path | None) -> None:

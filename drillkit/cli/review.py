@@ -1,17 +1,15 @@
 """Review: `timeline`, `export`, `report`, `coverage` (SPEC §5, §6)."""
 
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from drillkit.cli.common import display_zone, emit, output_option, print_json, say, warn, workspace
+from drillkit.cli.common import display_zone, emit, output_option, print_json, record_due, say, warn, workspace
 
 if TYPE_CHECKING:
     from drillkit.export.runview import RunView
-    from drillkit.workspace import Workspace
 
 
 class ExportFormat(StrEnum):
@@ -62,32 +60,16 @@ def export(
 
 
 def _view(run: str, lang: Lang, tz: str | None) -> "RunView":
+    from drillkit.clock import default_clock
     from drillkit.export.runview import load_view
     from drillkit.timefmt import check_zone
 
     ws = workspace()
     zone = check_zone(tz) if tz else display_zone(ws)
     view = load_view(ws, run, zone=zone, lang=lang.value)
-    if view.document["integrity"]["verdict"] == "open" and _recorded_due(ws, view):
+    if view.document["integrity"]["verdict"] == "open" and record_due(ws, default_clock(), view.run["id"], view.events):
         view = load_view(ws, run, zone=zone, lang=lang.value)
     return view
-
-
-def _recorded_due(ws: "Workspace", view: "RunView") -> bool:
-    """Record what came due in an open run while nobody watched, as every command that touches
-    a run does (SPEC §4), so the export judges it as of now. A reviewer who may only read the
-    record gets it as written, and is told so."""
-    from drillkit.clock import default_clock
-    from drillkit.engine import RunState, falls_due
-    from drillkit.runs import catch_up
-
-    clock, state, run = default_clock(), RunState.replay(view.events), view.run["id"]
-    if not falls_due(state, state.drill_time(clock.now())):
-        return False
-    if not os.access(ws.run_file(run), os.W_OK):
-        warn(f"drill: {run} has deadlines or injects due that only a writer can record; showing the record as written")
-        return False
-    return bool(catch_up(ws, clock, run))
 
 
 def _render(view: "RunView", fmt: ExportFormat) -> str:

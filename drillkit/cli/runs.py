@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from drillkit.cli.common import actor, print_json, say, warn, workspace
+from drillkit.cli.common import actor, print_json, record_due, say, warn, workspace
 
 if TYPE_CHECKING:
     from drillkit.verify import Verdict
@@ -158,14 +158,14 @@ def status(
     from drillkit.export.lines import status_text
     from drillkit.record import RunRecord
     from drillkit.runlist import open_runs
-    from drillkit.runs import catch_up
     from drillkit.status import status_document
 
     ws, clock = workspace(), default_clock()
     docs = []
     for run_id in [run] if run else open_runs(ws):
-        catch_up(ws, clock, run_id)
         events = RunRecord(ws, run_id).read()
+        if record_due(ws, clock, run_id, events):
+            events = RunRecord(ws, run_id).read()
         docs.append(status_document(RunState.replay(events), events, clock.now()))
     if as_json:
         print_json(docs[0] if run else docs)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from drillkit.firetimes import Blackout
-    from drillkit.schedstore import Fire, Schedule, ScheduleStore
+    from drillkit.schedstore import Fire, Schedule
     from drillkit.workspace import Workspace
 
 schedule_app = typer.Typer(
@@ -27,12 +27,6 @@ schedule_app = typer.Typer(
 
 class ExportFormat(StrEnum):
     ics = "ics"
-
-
-def _store(ws: "Workspace") -> "ScheduleStore":
-    from drillkit.schedstore import ScheduleStore
-
-    return ScheduleStore.open(ws)
 
 
 def _when(cron: str | None, at: str | None, every: str | None) -> tuple[str, str]:
@@ -88,16 +82,14 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     warn(f"scheduled {scenario}; next drill {local(upcoming, display_zone(ws)) if upcoming else '-'}")
 
 
-def _rows(ws: "Workspace", schedules: "list[Schedule]", zone: str) -> list[dict[str, Any]]:
+def _rows(ws: "Workspace", zone: str) -> list[dict[str, Any]]:
+    """Every schedule as `schedule list` shows it, read in one look at the store."""
     from drillkit.clock import default_clock
-    from drillkit.schedstore import blackouts
+    from drillkit.schedstore import ScheduleStore, blackouts
 
     now, windows = default_clock().now(), blackouts(ws)
-    store = _store(ws)
-    try:
-        last = store.last_fires()
-    finally:
-        store.close()
+    with ScheduleStore.reading(ws) as store:
+        schedules, last = store.schedules(), store.last_fires()
     return [_row(s, now, windows, last.get(s.id), zone) for s in schedules]
 
 
@@ -139,13 +131,8 @@ def list_schedules(as_json: bool = typer.Option(False, "--json", help="One JSON 
     from drillkit.export.table import table
 
     ws = workspace()
-    store = _store(ws)
-    try:
-        schedules = store.schedules()
-    finally:
-        store.close()
     zone = display_zone(ws)
-    rows = _rows(ws, schedules, zone)
+    rows = _rows(ws, zone)
     if as_json:
         print_json(rows)
         return
@@ -212,15 +199,12 @@ def export(
     """Export the upcoming scheduled drills as a calendar (fires inside a blackout window left out)."""
     from drillkit.clock import default_clock
     from drillkit.ics import calendar, upcoming
-    from drillkit.schedstore import blackouts
+    from drillkit.schedstore import ScheduleStore, blackouts
 
     ws, now = workspace(), default_clock().now()
     windows = blackouts(ws)
-    store = _store(ws)
-    try:
+    with ScheduleStore.reading(ws) as store:
         schedules = store.schedules()
-    finally:
-        store.close()
     text = calendar(upcoming(schedules, _titles(ws, schedules), now, windows), now)
     emit(text, output)
 
