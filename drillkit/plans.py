@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 from drillkit.checks import check_playbook, check_scenario
 from drillkit.errors import InvalidFile, NotFound, Problem
 from drillkit.loader import Document, read_document, to_model
 from drillkit.model import Playbook, Scenario
 from drillkit.workspace import Workspace
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -122,10 +125,11 @@ class Plans:
         doc, problems = self._document(path) if cached else self._parse(path)
         if doc is None:
             return None, problems
-        found, problems = to_model(doc, Playbook)
+        found, problems = _once(path, "model", (doc,), lambda: to_model(doc, Playbook), keep=cached)
         if found is None:
-            return None, problems
-        return found, [doc.problem(where, message) for where, message in check_playbook(found, path.stem)]
+            return None, list(problems)
+        problems_of = partial(_playbook_problems, doc, found, path.stem)
+        return found, list(_once(path, "checks", (doc,), problems_of, keep=cached))
 
     def _load_scenario(
         self, path: Path, *, cached: bool = True
@@ -133,12 +137,12 @@ class Plans:
         doc, problems = self._document(path) if cached else self._parse(path)
         if doc is None:
             return None, None, problems
-        found, problems = to_model(doc, Scenario)
+        found, problems = _once(path, "model", (doc,), lambda: to_model(doc, Scenario), keep=cached)
         if found is None:
-            return None, None, problems
+            return None, None, list(problems)
         playbook = self._playbook_or_none(found.playbook)
-        checked = [doc.problem(where, message) for where, message in check_scenario(found, playbook, path.stem)]
-        return found, playbook, checked
+        problems_of = partial(_scenario_problems, doc, found, playbook, path.stem)
+        return found, playbook, list(_once(path, "checks", (doc, playbook), problems_of, keep=cached))
 
     def _playbook_or_none(self, playbook_id: str) -> Playbook | None:
         try:
@@ -148,6 +152,30 @@ class Plans:
 
 
 _PARSED: dict[str, tuple[tuple[Path, int, int, int], tuple[Document | None, list[Problem]]]] = {}
+
+
+_MADE: dict[tuple[str, str], tuple[tuple[object, ...], Any]] = {}
+
+
+def _once(path: Path, what: str, inputs: tuple[object, ...], make: Callable[[], T], *, keep: bool) -> T:
+    """`make()`, made again only when its inputs are not the very objects it was made from: the
+    parsed document (kept until its file changes) and, for a scenario's checks, its playbook.
+    Models are frozen, so one can serve every caller. `keep=False` keeps nothing (`validate`)."""
+    if not keep:
+        return make()
+    made = _MADE.get((str(path), what))
+    if made is None or len(made[0]) != len(inputs) or any(a is not b for a, b in zip(made[0], inputs, strict=True)):
+        made = _MADE[(str(path), what)] = (inputs, make())
+    result: T = made[1]
+    return result
+
+
+def _playbook_problems(doc: Document, pb: Playbook, stem: str) -> tuple[Problem, ...]:
+    return tuple(doc.problem(where, message) for where, message in check_playbook(pb, stem))
+
+
+def _scenario_problems(doc: Document, sc: Scenario, pb: Playbook | None, stem: str) -> tuple[Problem, ...]:
+    return tuple(doc.problem(where, message) for where, message in check_scenario(sc, pb, stem))
 
 
 def _safe_id(value: str) -> bool:

@@ -108,3 +108,34 @@ def test_a_record_copy_of_a_playbook_loads_again() -> None:
 
     playbook = Plans(Workspace(ROOT)).playbook("customer-data-leak")
     assert Playbook.model_validate(dump(playbook)) == playbook
+
+
+def test_loaded_plans_are_kept_until_a_file_changes(tmp_path: Path) -> None:
+    """A conductor or scheduler asks for the same plans again and again: they are validated once,
+    and an edit to the scenario or to its playbook is seen at the next ask."""
+    for folder in ("playbooks", "scenarios"):
+        (tmp_path / folder).mkdir()
+    playbook_file = tmp_path / "playbooks" / "core-network-outage.yaml"
+    scenario_file = tmp_path / "scenarios" / "core-outage-q4.yaml"
+    playbook_file.write_bytes((ROOT / "playbooks" / "core-network-outage.yaml").read_bytes())
+    scenario_file.write_bytes((ROOT / "scenarios" / "core-outage-q4.yaml").read_bytes())
+    plans = Plans(Workspace(tmp_path))
+    scenario, playbook = plans.scenario("core-outage-q4")
+    assert Plans(Workspace(tmp_path)).scenario("core-outage-q4") == (scenario, playbook)
+    assert Plans(Workspace(tmp_path)).scenario("core-outage-q4")[0] is scenario  # kept, not validated again
+
+    original = playbook_file.read_text(encoding="utf-8")
+    playbook_file.write_text(original.replace("title:", "title: Edited —", 1), encoding="utf-8")
+    edited = plans.scenario("core-outage-q4")[1]
+    assert edited.title.startswith("Edited —")
+
+    playbook_file.unlink()
+    with pytest.raises(InvalidFile) as gone:
+        plans.scenario("core-outage-q4")
+    assert "core-network-outage" in str(gone.value)
+
+    playbook_file.write_text(original, encoding="utf-8")
+    scenario_file.write_text(scenario_file.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    again, restored = plans.scenario("core-outage-q4")
+    assert again is not scenario
+    assert (again, restored) == (scenario, playbook)
