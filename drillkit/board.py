@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from drillkit.durations import format_clock, format_duration
-from drillkit.engine import Event, RunState, effective_t, last_event, pending
+from drillkit.engine import RunState, effective_t, last_event, pending
 from drillkit.export.lines import DRILL_MARK, event_line
+from drillkit.record import Event
 
 RECENT = 8
 

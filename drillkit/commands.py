@@ -3,9 +3,10 @@ rejection that names what is allowed now. Pure: no I/O, no clock."""
 
 from __future__ import annotations
 
-from drillkit.engine import Event, RunState, ended_draft, final_drafts
+from drillkit.engine import RunState, ended_draft, final_drafts
 from drillkit.errors import Rejected
 from drillkit.machine import Attempt
+from drillkit.record import Event
 
 
 def _names(values: list[str] | set[str]) -> str:

@@ -20,9 +20,9 @@ from functools import partial
 from typing import Any, Protocol
 
 from drillkit.clock import Clock
-from drillkit.engine import Event, RunState, next_due
+from drillkit.engine import RunState, next_due
 from drillkit.errors import Conflict, DrillError
-from drillkit.record import RunRecord, parse_lines
+from drillkit.record import Event, RunRecord, parse_lines
 from drillkit.runs import catch_up
 from drillkit.workspace import FILE_MODE, Workspace
 

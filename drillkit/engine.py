@@ -17,9 +17,8 @@ import orjson
 from drillkit.clock import parse_utc
 from drillkit.machine import Attempt, PlanMachine
 from drillkit.model import Playbook, Scenario, for_severity
-from drillkit.record import AFTER_END
+from drillkit.record import AFTER_END, Event
 
-Event = dict[str, Any]
 PlanModel = TypeVar("PlanModel", Playbook, Scenario)
 LATE_AFTER = 1.0  # wall seconds after which a delivery counts as late
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drillkit.engine import Event, RunState, effective_t, last_event
+from drillkit.engine import RunState, effective_t, last_event
 from drillkit.model import Expect, Inject, Playbook, for_severity
+from drillkit.record import Event
 
 
 def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, Any]:

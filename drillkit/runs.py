@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from drillkit.clock import Clock
-from drillkit.engine import Event, RunState, due_drafts, falls_due
+from drillkit.engine import RunState, due_drafts, falls_due
 from drillkit.errors import Rejected, RunExists, UsageError
 from drillkit.model import Playbook, Scenario, dump
-from drillkit.record import RunRecord, workspace_key
+from drillkit.record import Event, RunRecord, workspace_key
 from drillkit.workspace import Workspace
 
 Command = Callable[[RunState], list[Event]]  # reads the state, returns drafts (never changes it)

@@ -13,11 +13,11 @@ from datetime import timedelta
 
 from drillkit import commands
 from drillkit.clock import Clock, VirtualClock, format_utc
-from drillkit.engine import Event, RunState, due_drafts, next_due
+from drillkit.engine import RunState, due_drafts, next_due
 from drillkit.errors import Rejected
 from drillkit.model import Playbook, Scenario, Step
 from drillkit.plans import Plans
-from drillkit.record import RunRecord
+from drillkit.record import Event, RunRecord
 from drillkit.runs import create_run, started_draft
 from drillkit.workspace import Workspace
 

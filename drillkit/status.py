@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from drillkit.clock import format_utc
-from drillkit.engine import Event, RunState, effective_t, last_event, pending
+from drillkit.engine import RunState, effective_t, last_event, pending
+from drillkit.record import Event
 
 
 def status_document(rs: RunState, events: list[Event], now: datetime) -> dict[str, Any]:

@@ -18,9 +18,8 @@ from typing import Any
 
 import pytest
 
-from drillkit.engine import Event
 from drillkit.plans import Plans
-from drillkit.record import GENESIS, Chain, render_lines
+from drillkit.record import GENESIS, Chain, Event, render_lines
 from drillkit.redact import Redactor
 from drillkit.runs import started_draft
 from drillkit.workspace import Workspace

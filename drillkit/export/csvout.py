@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import io
 
-from drillkit.engine import Event
 from drillkit.export.lines import DRILL_MARK, detail
+from drillkit.record import Event
 
 COLUMNS = ["seq", "ts", "t", "event", "actor", "role", "state_from", "state_to", "trigger", "item", "detail"]
 

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from drillkit.clock import parse_utc
-from drillkit.engine import Event, RunState
+from drillkit.engine import RunState
 from drillkit.export.cells import DASH
 from drillkit.export.labels import Labels
 from drillkit.export.lines import DRILL_MARK
 from drillkit.metrics import Span, accountability, run_document, state_spans, state_times
 from drillkit.model import Playbook
+from drillkit.record import Event
 from drillkit.timefmt import local
 from drillkit.workspace import Workspace
 
