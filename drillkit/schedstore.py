@@ -122,9 +122,11 @@ class ScheduleStore:
     @contextmanager
     def reading(cls, ws: Workspace) -> Iterator[ScheduleStore]:
         """The store as it stands, for a reader who may not be allowed to write: opened read-only
-        and never created; a workspace without one reads as an empty store."""
+        and never created; a workspace without one, or with one a writer has not made its tables
+        in yet, reads as an empty store."""
         path = ws.logs / "schedule.db"
-        store = cls(_connect_to_read(path)) if path.exists() else cls._empty()
+        db = _connect_to_read(path) if path.exists() else None
+        store = cls(db) if db is not None else cls._empty()
         try:
             yield store
         finally:
@@ -322,10 +324,12 @@ def _connect_to_write(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _connect_to_read(path: Path) -> sqlite3.Connection:
-    """A read-only connection. SQLite reads a WAL database through its `-shm` file, which only a
-    writer can create: when none is open (no `-wal` beside the file) and the folder is read-only,
-    the file is read as immutable, which is exact while nothing writes it."""
+def _connect_to_read(path: Path) -> sqlite3.Connection | None:
+    """A read-only connection, or None when the file has no tables yet.
+
+    SQLite reads a WAL database through its `-shm` file, which only a writer can create: when
+    none is open (no `-wal` beside the file) and the folder is read-only, the file is read as
+    immutable, which is exact while nothing writes it."""
     try:
         return _probed(f"{path.as_uri()}?mode=ro")
     except sqlite3.Error as exc:
@@ -337,16 +341,20 @@ def _connect_to_read(path: Path) -> sqlite3.Connection:
         raise RecordError(f"logs/schedule.db: {exc}") from None
 
 
-def _probed(uri: str) -> sqlite3.Connection:
-    """A connection that has read the schema, so a file it cannot read fails here, not mid-command."""
+def _probed(uri: str) -> sqlite3.Connection | None:
+    """A connection that has read the schema, so a file it cannot read fails here, not mid-command;
+    None for a file without tables (the tables are made in one transaction: all or none)."""
     db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
     try:
         db.execute("PRAGMA busy_timeout = 30000")
-        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        [(tables,)] = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchall()
     except sqlite3.Error:
         db.close()
         raise
-    return db
+    if tables:
+        return db
+    db.close()
+    return None
 
 
 def _create_private(path: Path) -> None:

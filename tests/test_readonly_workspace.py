@@ -109,3 +109,17 @@ def test_reading_a_fresh_workspace_creates_no_schedule_store(drill: Drill) -> No
     drill("schedule", "list", ok=True)
     assert drill("coverage").returncode == 1  # nothing drilled yet
     assert not (drill.root / "logs" / "schedule.db").exists()
+
+
+def test_a_store_file_without_tables_reads_as_empty_and_a_damaged_one_is_one_line(drill: Drill) -> None:
+    store = drill.root / "logs" / "schedule.db"
+    store.parent.mkdir(exist_ok=True)
+    store.write_bytes(b"")  # a writer stopped between creating the file and its tables
+    assert json.loads(drill("schedule", "list", "--json", ok=True).stdout) == []
+    drill("playbooks", ok=True)
+    assert store.read_bytes() == b""
+    store.write_bytes(b"not a database, " * 512)
+    damaged = drill("schedule", "list")
+    assert (damaged.returncode, damaged.stdout) == (1, "")
+    assert damaged.stderr.startswith("drill: logs/schedule.db: ")
+    assert len(damaged.stderr.splitlines()) == 1
