@@ -164,7 +164,7 @@ def _once(path: Path, what: str, inputs: tuple[object, ...], make: Callable[[], 
     if not keep:
         return make()
     made = _MADE.get((str(path), what))
-    if made is None or len(made[0]) != len(inputs) or any(a is not b for a, b in zip(made[0], inputs, strict=True)):
+    if made is None or any(a is not b for a, b in zip(made[0], inputs, strict=True)):
         made = _MADE[(str(path), what)] = (inputs, make())
     result: T = made[1]
     return result

@@ -7,9 +7,11 @@ Every command that touches a run first records what came due while nobody watche
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from enum import Enum
 
 from drillkit.clock import Clock
 from drillkit.engine import RunState, due_drafts, falls_due
@@ -172,3 +174,22 @@ def _remember(path: str, state: RunState, written: list[Event]) -> None:
 
 def catch_up(ws: Workspace, clock: Clock, run_id: str) -> list[Event]:
     return apply(ws, clock, run_id, None)
+
+
+class ReaderCatchUp(Enum):
+    CURRENT = "nothing was due"
+    RECORDED = "what was due is recorded"
+    NOT_WRITABLE = "something is due that only a writer can record"
+
+
+def catch_up_for_reader(ws: Workspace, clock: Clock, run_id: str, events: list[Event]) -> ReaderCatchUp:
+    """`catch_up` for a command that shows a run (status, timeline, export): the lock is taken
+    only when something is due, and a reader who may not write the record is left to show it
+    as written."""
+    state = RunState.replay(events)
+    if not falls_due(state, state.drill_time(clock.now())):
+        return ReaderCatchUp.CURRENT
+    if not os.access(ws.run_file(run_id), os.W_OK):
+        return ReaderCatchUp.NOT_WRITABLE
+    catch_up(ws, clock, run_id)
+    return ReaderCatchUp.RECORDED

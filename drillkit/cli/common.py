@@ -64,21 +64,17 @@ def warn(text: str) -> None:
 
 
 def record_due(ws: Workspace, clock: Clock, run_id: str, events: list[Event]) -> bool:
-    """Record what came due in an open run while nobody watched, as every command that touches a
-    run does (SPEC §4), so what a reader is shown is as of now; True when anything was written.
-    A reader who may only read the record gets it as written, and is told so."""
-    from drillkit.engine import RunState, falls_due
-    from drillkit.runs import catch_up
+    """What came due in an open run recorded before it is shown (SPEC §4: every command that
+    touches a run); True when anything was written. A reader who may not write is told that
+    the run is shown as written."""
+    from drillkit.runs import ReaderCatchUp, catch_up_for_reader
 
-    state = RunState.replay(events)
-    if not falls_due(state, state.drill_time(clock.now())):
-        return False
-    if not os.access(ws.run_file(run_id), os.W_OK):
+    outcome = catch_up_for_reader(ws, clock, run_id, events)
+    if outcome is ReaderCatchUp.NOT_WRITABLE:
         warn(
             f"drill: {run_id} has deadlines or injects due that only a writer can record; showing the record as written"
         )
-        return False
-    return bool(catch_up(ws, clock, run_id))
+    return outcome is ReaderCatchUp.RECORDED
 
 
 def emit(text: str, output: Path | None) -> None:
