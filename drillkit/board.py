@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from drillkit.durations import format_clock, format_duration
-from drillkit.engine import RunState, effective_t, last_event, pending
+from drillkit.engine import RunState, deadlines_ahead, effective_t, last_event
 from drillkit.export.lines import DRILL_MARK, event_line
 from drillkit.record import Event
 
@@ -35,10 +35,9 @@ def board_lines(rs: RunState, events: list[Event], now: datetime) -> list[str]:
 
 
 def _next_deadline(rs: RunState, now_t: float) -> str:
-    for due in pending(rs):
-        kind, _, name = due.key.partition(":")
-        if kind in ("state", "metric", "time_limit"):
-            what = "time limit" if kind == "time_limit" else f"{kind} {name.split('@')[0]}"
-            left = due.at - now_t
-            return f"next deadline: {what} at {format_clock(due.at)} (in {format_duration(max(0.0, left))})"
-    return "next deadline: (none)"
+    ahead = deadlines_ahead(rs)
+    if not ahead:
+        return "next deadline: (none)"
+    what, at = ahead[0]
+    named = "time limit" if what == "time_limit" else what.replace(":", " ")
+    return f"next deadline: {named} at {format_clock(at)} (in {format_duration(max(0.0, at - now_t))})"

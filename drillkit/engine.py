@@ -234,6 +234,24 @@ def pending(state: RunState) -> list[Due]:
     return sorted(_dues(state))
 
 
+def deadlines_ahead(state: RunState) -> list[tuple[str, float]]:
+    """The deadlines still running, in due order, each as what (`state:NAME`, `metric:NAME` or
+    `time_limit`, as a breach names it) and its drill time."""
+    found = []
+    for due in pending(state):
+        kind, _, name = due.key.partition(":")
+        if kind in ("state", "metric"):
+            found.append((f"{kind}:{name.split('@')[0]}", due.at))
+        elif kind == "time_limit":
+            found.append((kind, due.at))
+    return found
+
+
+def breach_what(event: Event) -> str:
+    """What a `deadline.breached` event names: `metric:NAME` or `state:NAME`."""
+    return f"metric:{event['metric']}" if event.get("metric") else f"state:{event['state']}"
+
+
 def first_due(state: RunState) -> Due | None:
     """What comes due next. The conductor asks of every run on each look and every command asks
     before it decides, so only the first inject not yet delivered is a candidate, nothing is

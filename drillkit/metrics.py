@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drillkit.engine import RunState, effective_t, last_event
+from drillkit.engine import RunState, breach_what, effective_t, last_event
 from drillkit.model import Expect, Inject, Playbook, for_severity
 from drillkit.record import Event
 
@@ -267,13 +267,12 @@ def _breach_row(
     if event.get("metric"):
         reached = reached_at.get(event["metric"])
         late_by = round(reached - due, 3) if reached is not None else None
-        what = f"metric:{event['metric']}"
     else:
         stay = next((s for s in spans if s.state == event["state"] and s.start < due <= s.end), None)
         late_by = round(stay.end - due, 3) if stay is not None and stay.left else None
-        what = f"state:{event['state']}"
     owner = event.get("owner")
-    return {"what": what, "owner": owner, "person": holder_at(events, owner, due), "due": due, "late_by": late_by}
+    person = holder_at(events, owner, due)
+    return {"what": breach_what(event), "owner": owner, "person": person, "due": due, "late_by": late_by}
 
 
 def _late(value: float | None, target: int | None) -> float | None:

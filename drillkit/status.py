@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from drillkit.clock import format_utc
-from drillkit.engine import RunState, effective_t, last_event, pending
+from drillkit.engine import RunState, breach_what, deadlines_ahead, effective_t, last_event
 from drillkit.record import Event
 
 
@@ -39,20 +39,12 @@ def status_document(rs: RunState, events: list[Event], now: datetime) -> dict[st
 
 
 def _deadlines(rs: RunState, now_t: float) -> list[dict[str, Any]]:
-    found = []
-    for due in pending(rs):
-        kind, _, name = due.key.partition(":")
-        if kind in ("state", "metric"):
-            found.append({"what": f"{kind}:{name.split('@')[0]}", "due": due.at, "left": round(due.at - now_t, 3)})
-        elif kind == "time_limit":
-            found.append({"what": "time_limit", "due": due.at, "left": round(due.at - now_t, 3)})
-    return found
+    return [{"what": what, "due": at, "left": round(at - now_t, 3)} for what, at in deadlines_ahead(rs)]
 
 
 def _breach(event: Event) -> dict[str, Any]:
-    what = f"state:{event['state']}" if event.get("state") else f"metric:{event.get('metric')}"
     return {
-        "what": what,
+        "what": breach_what(event),
         "owner": event.get("owner"),
         "assignee": event.get("assignee"),
         "due": event["due"],
