@@ -7,7 +7,8 @@ from datetime import datetime
 
 from drillkit.durations import format_clock, format_duration
 from drillkit.engine import RunState, deadlines_ahead, effective_t, last_event
-from drillkit.export.lines import DRILL_MARK, event_line
+from drillkit.export.labels import drill_mark
+from drillkit.export.lines import event_line
 from drillkit.record import Event
 
 RECENT = 8
@@ -17,7 +18,7 @@ def board_lines(rs: RunState, events: list[Event], now: datetime) -> list[str]:
     now_t = rs.drill_time(now) if not rs.ended else effective_t(last_event(events))
     owner = rs.playbook.states[rs.state].owner
     title = events[0].get("title") or rs.playbook.title
-    banner = f"[{DRILL_MARK}] " if rs.mode != "incident" else "[INCIDENT / 事件] "
+    banner = drill_mark(rs.mode) or "[INCIDENT / 事件] "
     lines = [
         f"{banner}{title}",
         f"run {rs.run}   severity {rs.severity}   speed x{rs.speed:g}",

@@ -24,7 +24,7 @@ from drillkit.clock import VirtualClock
 from drillkit.errors import UsageError
 from drillkit.notify.config import Notifier, load_notifiers, parse_notifiers
 from drillkit.notify.outbox import Outbox, due
-from drillkit.notify.payloads import DRILL_MARK, Message
+from drillkit.notify.payloads import Message
 from drillkit.notify.secrets import redact_url
 from drillkit.notify.senders import deliver
 from drillkit.notify.webhook import dingtalk_signed_url, feishu_sign
@@ -32,6 +32,7 @@ from drillkit.record import RunRecord
 from drillkit.verify import verify_file
 from drillkit.workspace import Workspace
 
+DRILL_MARK = "[DRILL / 演练]"  # what every message of a drill starts with
 RUN = "20260301T080000Z-core-network-outage-1a2b"
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 CLOCK = VirtualClock(START)

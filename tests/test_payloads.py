@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from drillkit.notify.payloads import (
-    DRILL_MARK,
     FORMATS,
     TEST_MARK,
     WECOM_MARKDOWN_BYTES,
@@ -20,6 +19,7 @@ from drillkit.notify.payloads import (
     render,
 )
 
+DRILL_MARK = "[DRILL / 演练]"  # what every message of a drill starts with
 RUN = "20260301T080000Z-core-network-outage-1a2b"
 INJECT = {
     "v": 1,

@@ -103,11 +103,12 @@ class _Screen:
         self.mark = ""
 
     def events(self, run_id: str, new: list[dict[str, Any]]) -> None:
-        from drillkit.export.lines import DRILL_MARK, event_line
+        from drillkit.export.labels import drill_mark
+        from drillkit.export.lines import event_line
 
         for event in new:
-            if event["event"] == "run.started" and event["mode"] != "incident":
-                self.mark = f"[{DRILL_MARK}] "
+            if event["event"] == "run.started":
+                self.mark = drill_mark(event["mode"])
             if not self.live:
                 say(self.mark + event_line(event))
         sys.stdout.flush()
@@ -138,11 +139,10 @@ def _summary(run_id: str) -> None:
 
 def _print_verdicts(document: dict[str, Any]) -> None:
     from drillkit.durations import format_clock, format_duration
-    from drillkit.export.lines import DRILL_MARK
+    from drillkit.export.labels import drill_mark
 
     run = document["run"]
-    mark = f"[{DRILL_MARK}] " if run["mode"] != "incident" else ""
-    say(f"{mark}{run['id']}: {run['outcome'] or 'open'} in state {run['state']}")
+    say(f"{drill_mark(run['mode'])}{run['id']}: {run['outcome'] or 'open'} in state {run['state']}")
     for metric in document["metrics"]:
         value = format_duration(metric["value"]) if metric["value"] is not None else "not reached"
         target = format_duration(metric["target"]) if metric["target"] is not None else "none"

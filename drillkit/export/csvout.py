@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 
-from drillkit.export.lines import DRILL_MARK, detail
+from drillkit.export.labels import drill_mark
+from drillkit.export.lines import detail
 from drillkit.record import Event
 
 COLUMNS = ["seq", "ts", "t", "event", "actor", "role", "state_from", "state_to", "trigger", "item", "detail"]
@@ -40,8 +41,8 @@ def _states(event: Event) -> tuple[str, str]:
 
 
 def _detail(event: Event) -> str:
-    drill = event["event"] == "run.started" and event["mode"] != "incident"
-    return (f"[{DRILL_MARK}] " if drill else "") + detail(event)
+    started = event["event"] == "run.started"
+    return (drill_mark(event["mode"]) if started else "") + detail(event)
 
 
 def _inert(cell: str) -> str:

@@ -9,6 +9,18 @@ from __future__ import annotations
 from drillkit.errors import UsageError
 
 LANGS = ("en", "zh")
+DRILL_MARK = "DRILL / 演练"
+
+
+def is_drill_mode(mode: str | None) -> bool:
+    return mode in ("drill", "simulation")
+
+
+def drill_mark(mode: str | None) -> str:
+    """`[DRILL / 演练] ` for drills and simulations, nothing for incidents: whatever shows a
+    drill (a message, a board, an export, a status line) says so before anything else."""
+    return f"[{DRILL_MARK}] " if is_drill_mode(mode) else ""
+
 
 _TEXT: dict[str, tuple[str, str]] = {
     # report titles and sections

@@ -7,11 +7,10 @@ from typing import Any
 
 from drillkit.clock import parse_utc
 from drillkit.durations import format_clock, format_duration
+from drillkit.export.labels import DRILL_MARK, drill_mark
 from drillkit.export.table import table
 from drillkit.runlist import RunSummary
 from drillkit.timefmt import local
-
-DRILL_MARK = "DRILL / 演练"
 
 
 def detail(event: dict[str, Any]) -> str:
@@ -50,9 +49,8 @@ def event_line(event: dict[str, Any]) -> str:
 
 
 def status_text(doc: dict[str, Any], zone: str) -> str:
-    mark = f"[{DRILL_MARK}] " if doc["mode"] != "incident" else ""
     lines = [
-        f"{mark}{doc['run']} — {doc['title']}",
+        f"{drill_mark(doc['mode'])}{doc['run']} — {doc['title']}",
         f"  severity {doc['severity']}   state {doc['state']} (owner {doc['owner'] or '-'}: "
         f"{doc['assignee'] or 'unassigned'}) for {format_duration(doc['in_state_for'])}",
         f"  started {local(parse_utc(doc['started']), zone)}   clock {format_clock(doc['clock'])}"

@@ -12,8 +12,7 @@ from typing import Any
 from drillkit.clock import parse_utc
 from drillkit.engine import RunState
 from drillkit.export.cells import DASH
-from drillkit.export.labels import Labels
-from drillkit.export.lines import DRILL_MARK
+from drillkit.export.labels import Labels, drill_mark, is_drill_mode
 from drillkit.metrics import Span, accountability, run_document, state_spans, state_times
 from drillkit.model import Playbook
 from drillkit.record import Event
@@ -50,11 +49,11 @@ class RunView:
 
     @property
     def is_drill(self) -> bool:
-        return bool(self.run["mode"] != "incident")
+        return is_drill_mode(self.run["mode"])
 
     def mark(self) -> str:
         """`[DRILL / 演练] ` for drills and simulations, nothing for incidents."""
-        return f"[{DRILL_MARK}] " if self.is_drill else ""
+        return drill_mark(self.run["mode"])
 
     def when(self, ts: str | None) -> str:
         return local(parse_utc(ts), self.zone) if ts else DASH

@@ -6,7 +6,8 @@ from typing import Any
 
 from drillkit.durations import format_clock
 from drillkit.export.aar import footer, timeline, title
-from drillkit.export.lines import DRILL_MARK, detail
+from drillkit.export.labels import DRILL_MARK
+from drillkit.export.lines import detail
 from drillkit.export.runview import RunView
 from drillkit.export.table import table
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from drillkit.durations import format_clock
+from drillkit.export.labels import drill_mark, is_drill_mode
 
-DRILL_MARK = "[DRILL / 演练]"
 TEST_MARK = "[TEST / 测试]"
 FORMATS = ("json", "slack", "dingtalk", "wecom", "feishu")
 
@@ -60,11 +60,6 @@ class RunInfo:
         )
 
 
-def mark(mode: str | None) -> str:
-    """The prefix every message of a run carries: drills (and simulations) are always marked."""
-    return f"{DRILL_MARK} " if mode in ("drill", "simulation") else ""
-
-
 def describe(event: dict[str, Any], info: RunInfo) -> Message:
     """One event of a run as a message; its idempotency key is `<run>:<seq>`."""
     summary = _SUMMARIES.get(str(event.get("event")), _generic)(event)
@@ -77,7 +72,7 @@ def describe(event: dict[str, Any], info: RunInfo) -> Message:
     )
     return Message(
         key=f"{info.run}:{event.get('seq')}",
-        headline=mark(info.mode) + summary,
+        headline=drill_mark(info.mode) + summary,
         lines=lines,
         run=info.run,
         mode=info.mode,
@@ -182,7 +177,7 @@ def _json(message: Message) -> dict[str, Any]:
         "idempotency_key": message.key,
         "run": message.run,
         "mode": message.mode,
-        "drill": message.mode in ("drill", "simulation"),
+        "drill": is_drill_mode(message.mode),
         "title": message.headline,
         "text": message.text,
         "event": message.event,
