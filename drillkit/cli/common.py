@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,3 +146,14 @@ def actor(by: str | None) -> str:
     import getpass
 
     return check_name(getpass.getuser(), "the login name (set DRILL_USER or pass --by)")
+
+
+def stop_on_signals(stop: Callable[[], None]) -> None:
+    """Ctrl-C and SIGTERM only call `stop` (which sets a flag): an append is never cut in half
+    by an exception, and a daemon or a conducted run ends at its next look."""
+
+    def handler(signum: int, frame: Any) -> None:
+        stop()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)

@@ -1,12 +1,11 @@
 """Drills: `start`, `resume`, `simulate`."""
 
-import signal
 import sys
 from typing import Any
 
 import typer
 
-from drillkit.cli.common import actor, colour_ok, print_json, printable, say, warn, workspace
+from drillkit.cli.common import actor, colour_ok, print_json, printable, say, stop_on_signals, warn, workspace
 
 
 def start(
@@ -83,14 +82,8 @@ def _deliver_if_ended(ws: Any, run_id: str, outbox: Any) -> bool:
 
 
 def _stop_flag() -> dict[str, bool]:
-    """Ctrl-C and SIGTERM only set a flag: an append is never cut in half by an exception."""
     flag = {"set": False}
-
-    def handler(signum: int, frame: Any) -> None:
-        flag["set"] = True
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    stop_on_signals(lambda: flag.update(set=True))
     return flag
 
 

@@ -1,15 +1,13 @@
 """Schedule: `schedule add|list|remove|pause|resume|export` and the `scheduler` daemon."""
 
-import signal
 import threading
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from drillkit.cli.common import display_zone, emit, output_option, print_json, say, warn, workspace
+from drillkit.cli.common import display_zone, emit, output_option, print_json, say, stop_on_signals, warn, workspace
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -227,7 +225,7 @@ def scheduler(
     ws, clock = workspace(), default_clock()
     early_stop = threading.Event()
     if not once:  # a stop that comes while the scheduler starts up is kept, not fatal
-        _stop_on_signals(early_stop.set)
+        stop_on_signals(early_stop.set)
     with scheduling.exclusive(ws), scheduling.scheduler_log(ws, clock) as log:
         daemon = scheduling.Daemon(
             ws=ws,
@@ -242,20 +240,12 @@ def scheduler(
             log=log,
         )
         if not once:
-            _stop_on_signals(daemon.stop)
+            stop_on_signals(daemon.stop)
             if early_stop.is_set():
                 daemon.stop()
             warn("scheduler running; Ctrl-C or SIGTERM stops it (drills keep running)")
         tally = scheduling.run(daemon, once=once)
     warn("scheduler: " + (", ".join(f"{n} {status}" for status, n in sorted(tally.items())) or "nothing due"))
-
-
-def _stop_on_signals(stop: Callable[[], None]) -> None:
-    def handler(signum: int, frame: Any) -> None:
-        stop()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
 
 
 def register(app: typer.Typer) -> None:
