@@ -155,10 +155,13 @@ def _expectation(rs: RunState, inject: Inject, expect: Expect, events: list[Even
 
 
 def _matching(events: list[Event], expect: Expect, since: float) -> Event | None:
-    """The first matching action at or after the inject, else an earlier one (a check already done)."""
+    """The first matching action at or after the inject. A checklist item ticked before it counts
+    too (an item is done once a run); a transition before it does not: it answered something
+    else (a containment before a second wave is not a response to the second wave)."""
     found = [e for e in events if _is_action(e, expect) and (expect.role is None or e.get("role") == expect.role)]
     after = [e for e in found if effective_t(e) >= since]
-    candidates = after or found
+    early = found if expect.check is not None else []
+    candidates = after or early
     return candidates[0] if candidates else None
 
 

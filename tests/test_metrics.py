@@ -163,3 +163,41 @@ def test_lead_handover_mid_run_moves_accountability(review_ws: Path) -> None:
         ("metric:time_to_mitigate", "lead", "erin", 7200.0, None),
     ]
     assert document["run"]["outcome"] == "timed-out"
+
+
+EARLY_ACTIONS = """\
+scenario: hand-early-actions
+title: Core outage drill, answers given before the question
+playbook: core-network-outage
+severity: II
+form: tabletop
+participants: {lead: alice, noc: bob, comms: carol}
+time_limit: 1h
+injects:
+  - id: alarm
+    at: 0m
+    message: MME pool BJ-3 unreachable
+  - id: second-look
+    at: 10m
+    message: Alarms again on BJ-3
+    expect: {trigger: acknowledge, within: 5m}
+  - id: bridge-call
+    at: 10m
+    message: The vendor asks for a bridge
+    expect: {check: bridge, within: 5m}
+script:
+  - {at: 2m, by: bob, trigger: acknowledge}
+  - {at: 4m, by: alice, check: bridge}
+  - {at: 30m, by: bob, trigger: mitigate}
+  - {at: 40m, by: alice, trigger: resolve}
+"""
+
+
+def test_an_answer_before_the_inject_counts_for_a_checklist_item_not_for_a_transition(review_ws: Path) -> None:
+    (review_ws / "scenarios" / "hand-early-actions.yaml").write_text(EARLY_ACTIONS, encoding="utf-8")
+    document = exported(review_ws, simulated(review_ws, "hand-early-actions"))
+    assert expectation_table(document) == [
+        ("second-look", 900.0, None, None, "missed"),  # acknowledged at 2m, before the 10m inject
+        ("bridge-call", 900.0, 240.0, "alice", "met"),  # the bridge was already open at 4m
+    ]
+    assert ("inject:second-look trigger:acknowledge", "noc", "bob", 900.0, None) in accountability_table(document)
