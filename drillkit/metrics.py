@@ -216,7 +216,7 @@ class Span:
     state: str
     start: float
     end: float
-    left: bool  # False for the stay the record ends in
+    left_by: str | None  # who moved the run on (`system`: an `on_deadline` trigger); None: the run is still in it
 
 
 def state_spans(events: list[Event]) -> list[Span]:
@@ -226,10 +226,10 @@ def state_spans(events: list[Event]) -> list[Span]:
     for event in events[1:]:
         if event["event"] == "transition":
             t = effective_t(event)
-            spans.append(Span(state, entered, t, True))
+            spans.append(Span(state, entered, t, event["actor"]))
             state, entered = event["to"], t
     end = max(entered, effective_t(last_event(events)))
-    spans.append(Span(state, entered, end, False))
+    spans.append(Span(state, entered, end, None))
     return spans
 
 
@@ -272,10 +272,16 @@ def _breach_row(
         late_by = round(reached - due, 3) if reached is not None else None
     else:
         stay = next((s for s in spans if s.state == event["state"] and s.start < due <= s.end), None)
-        late_by = round(stay.end - due, 3) if stay is not None and stay.left else None
+        late_by = round(stay.end - due, 3) if stay is not None and _left_by_a_person(stay) else None
     owner = event.get("owner")
     person = holder_at(events, owner, due)
     return {"what": breach_what(event), "owner": owner, "person": person, "due": due, "late_by": late_by}
+
+
+def _left_by_a_person(stay: Span) -> bool:
+    """Whether someone moved the run on: a stay ended by the system's `on_deadline` trigger was
+    never dealt with by its owner, however soon the system acted."""
+    return stay.left_by not in (None, "system")
 
 
 def _late(value: float | None, target: int | None) -> float | None:

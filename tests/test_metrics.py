@@ -102,7 +102,7 @@ def test_missed_report_with_chinese_ids(review_ws: Path) -> None:
         ("论坛售卖", 3600.0, None, None, "missed"),  # 30m + 30m
     ]
     assert accountability_table(document) == [
-        ("state:发现", "安全分析员", "李娜", 900.0, 0.0),  # on_deadline 升级 left 发现 at its deadline
+        ("state:发现", "安全分析员", "李娜", 900.0, None),  # never: the plan's on_deadline 升级 left 发现, not 李娜
         ("metric:确认时长", "安全分析员", "李娜", 900.0, None),
         ("inject:告警 trigger:确认", "安全分析员", "李娜", 900.0, None),  # 确认 leaves 发现, owned by 安全分析员
         ("metric:监管报告时长", "合规专员", "张敏", 3600.0, None),
