@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -163,7 +165,7 @@ def test_an_output_file_in_a_missing_folder_is_refused_in_one_line(drill: Drill,
         "report": ("report", "--format", "json", "--since", "2026-01-01", "-o", str(missing / "report.json")),
         "export": ("export", run, "--format", "md", "-o", str(missing / "aar.md")),
         "schedule export": ("schedule", "export", "--format", "ics", "-o", str(missing / "drills.ics")),
-        "a folder": ("report", "--format", "json", "-o", str(workspace)),
+        "a folder": ("report", "--format", "html", "-o", str(workspace)),  # a new question: its answer would be kept
     }
     for name, args in commands.items():
         line = _refused(drill, *args)
@@ -172,6 +174,24 @@ def test_an_output_file_in_a_missing_folder_is_refused_in_one_line(drill: Drill,
     assert not missing.exists()
     assert not [p for p in workspace.iterdir() if p.name.endswith(".tmp")]
     assert (workspace / "logs" / "report-last.cache").read_bytes() == last_answer  # refused before it was built
+
+
+def test_an_output_through_a_symlink_or_into_a_pipe_keeps_the_link_and_the_pipe(drill: Drill, tmp_path: Path) -> None:
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    real, link = tmp_path / "reports" / "aar.md", tmp_path / "latest.md"
+    real.parent.mkdir()
+    real.write_text("old", encoding="utf-8")
+    link.symlink_to(real)
+    drill("export", run, "--format", "md", "-o", str(link), ok=True)
+    assert link.is_symlink()
+    assert real.read_text(encoding="utf-8").startswith("# ")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with ThreadPoolExecutor(1) as reader:
+        received = reader.submit(pipe.read_bytes)
+        drill("export", run, "--format", "csv", "-o", str(pipe), ok=True)
+        assert received.result(timeout=30).startswith(b"seq,ts,t,event")
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
 
 
 def test_verify_with_run_ids_and_all_is_refused(drill: Drill) -> None:

@@ -100,7 +100,11 @@ def output_option() -> Any:
 
 
 def _writable_folder(output: Path | None) -> Path | None:
-    if output is not None and not os.access(output.parent, os.W_OK | os.X_OK):
+    if output is None:
+        return None
+    if output.is_dir():
+        raise _unwritable(output, "Is a directory")
+    if not os.access(output.parent, os.W_OK | os.X_OK):
         reason = "Permission denied" if output.parent.is_dir() else "No such file or directory"
         raise _unwritable(output, reason)
     return output
@@ -114,8 +118,14 @@ def _unwritable(path: Path, reason: str) -> Exception:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a file as 0640 whatever the umask: to a temporary name, fsync'd, then renamed.
-    A folder that is missing or not writable is a usage error naming the file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    A symlink is followed (the file it names is replaced, the link stays), and what is not a
+    regular file (a device, a pipe) is written into, never replaced. A folder that is missing
+    or not writable is a usage error naming the file."""
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        _write_into(target, data, path)
+        return
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         try:
@@ -124,10 +134,18 @@ def write_private(path: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
         raise _unwritable(path, str(exc.strerror)) from None
+
+
+def _write_into(target: Path, data: bytes, named: Path) -> None:
+    try:
+        with open(target, "wb") as stream:
+            stream.write(data)
+    except OSError as exc:
+        raise _unwritable(named, str(exc.strerror)) from None
 
 
 def colour_ok() -> bool:
