@@ -163,7 +163,7 @@ class Conductor:
         with live.record.path.open("rb") as handle:
             handle.seek(live.offset)
             data = handle.read()
-        new, torn = parse_lines(data, first_line=len(live.events) + 1)
+        new, torn = parse_lines(data, first_line=len(live.events) + 1, record=live.record.name)
         live.offset += len(data) - len(torn)
         live.size = size
         if not new:

@@ -210,8 +210,9 @@ def is_started(event: Event) -> bool:
     return isinstance(event["playbook"], dict)
 
 
-def parse_lines(data: bytes, first_line: int = 1) -> tuple[list[Event], bytes]:
-    """Complete lines as events, and a torn tail (bytes after the last newline)."""
+def parse_lines(data: bytes, first_line: int = 1, record: str = "the record") -> tuple[list[Event], bytes]:
+    """Complete lines as events, and a torn tail (bytes after the last newline); `record` names
+    the record in the error about a line that is not an object."""
     end = data.rfind(b"\n") + 1
     lines = data[:end].splitlines()
     try:
@@ -221,7 +222,7 @@ def parse_lines(data: bytes, first_line: int = 1) -> tuple[list[Event], bytes]:
     if len(events) == len(lines) and _all_objects(events):
         return events, data[end:]
     number = first_line + next(n for n, line in enumerate(lines) if not _is_object(line))
-    raise RecordError(f"line {number} of the record is not a JSON object (run `drill verify`)")
+    raise RecordError(f"line {number} of {record} is not a JSON object (run `drill verify`)")
 
 
 def _all_objects(events: list[Any]) -> bool:
@@ -253,6 +254,10 @@ class RunRecord:
         self.run_id = run_id
         self.path, self.file, self._aside_file = _record_file(ws, run_id)
 
+    @property
+    def name(self) -> str:
+        return f"the record of {self.run_id}"
+
     def read(self) -> list[Event]:
         """Every complete event (a torn tail is not an event); a record that cannot be a run fails."""
         try:
@@ -261,7 +266,7 @@ class RunRecord:
             raise NotFound(f"no run {self.run_id!r} (see `drill runs`)") from None
         except OSError as exc:
             raise RecordError(f"cannot read the record of {self.run_id}: {exc.strerror}") from None
-        events = parse_lines(data)[0]
+        events = parse_lines(data, record=self.name)[0]
         self._check_started(events)
         return events
 
@@ -297,7 +302,7 @@ class RunRecord:
         """Under the lock: repair, read, decide, write in one `write`, fsync. Returns the new events."""
         fd = self._open_locked()
         try:
-            known, torn = _Known.read(fd, self.file)
+            known, torn = _Known.read(fd, self.file, self.name)
             if not known.started:
                 self._check_started(known.events)
                 known.started = True
@@ -409,7 +414,7 @@ class _Known:
     started: bool = False  # whether the first event was found to be a whole `run.started`
 
     @classmethod
-    def read(cls, fd: int, path: str) -> tuple[_Known, bytes]:
+    def read(cls, fd: int, path: str, name: str) -> tuple[_Known, bytes]:
         """The record's events (incrementally when possible) and its torn tail."""
         known = _KNOWN.get(path)
         if known is not None and known.size and known._caught_up(fd):
@@ -420,7 +425,7 @@ class _Known:
         if stat.st_size == known.size:
             return known, b""
         data = os.pread(fd, stat.st_size - known.size, known.size)
-        fresh, torn = parse_lines(data, first_line=len(known.events) + 1)
+        fresh, torn = parse_lines(data, first_line=len(known.events) + 1, record=name)
         complete = data[: len(data) - len(torn)]
         if complete:
             known.extend(fresh, _last_line(complete), len(complete), _repaired_bytes(fresh))

@@ -55,6 +55,8 @@ OWED_WINDOW = timedelta(days=1)
 START_LIMIT = 100
 _TINY = timedelta(microseconds=1)
 
+DROPPED = "dropped (record unreadable)"  # a run left unconducted: the scheduler exits 1
+
 
 class Starter(Protocol):
     """Starts a drill of a scenario; and finds drills it started, for crash recovery."""
@@ -228,6 +230,7 @@ class Daemon:
     _config_error: str | None = field(default=None, init=False)
     _claimed_here: set[tuple[str, datetime]] = field(default_factory=set, init=False)
     _adopted: set[str] = field(default_factory=set, init=False)
+    _unreadable: set[str] = field(default_factory=set, init=False)  # logged once, never retried
     _wake: threading.Event = field(default_factory=threading.Event, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
 
@@ -414,10 +417,20 @@ class Daemon:
         if self.conducting is None:
             return self.poll
         for run in self.conducting.open_runs():
-            if run not in self._adopted and self.conducting.adopt(run):
+            if run not in self._adopted and run not in self._unreadable and self._adopt(self.conducting, run):
                 self._adopted.add(run)
                 self.log.info("run.adopted", run=run)
         return self.conducting.tick()
+
+    def _adopt(self, conducting: Conducting, run: str) -> bool:
+        """Adopt one run; a record that cannot be read is logged and left, and the others go on."""
+        try:
+            return conducting.adopt(run)
+        except DrillError as err:
+            self._unreadable.add(run)
+            self.tally[DROPPED] += 1
+            self.log.error("run.dropped", run=run, error=str(err))
+            return False
 
 
 def run(daemon: Daemon, *, once: bool) -> Counter[str]:

@@ -345,5 +345,5 @@ def test_a_run_whose_record_breaks_is_dropped_and_the_others_stay_on_time(worksp
         conductor.tick()
     finally:
         conductor.close()
-    assert dropped == [(broken, "line 2 of the record is not a JSON object (run `drill verify`)")]
+    assert dropped == [(broken, f"line 2 of the record of {broken} is not a JSON object (run `drill verify`)")]
     assert [e["event"] for e in read_events(ws.run_file(healthy))].count("inject.delivered") >= 2

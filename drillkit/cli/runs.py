@@ -161,19 +161,38 @@ def status(
     from drillkit.status import status_document
 
     ws, clock = workspace(), default_clock()
-    docs = []
-    for run_id in [run] if run else open_runs(ws):
+
+    def document(run_id: str) -> dict[str, Any]:
         events = RunRecord(ws, run_id).read()
         if record_due(ws, clock, run_id, events):
             events = RunRecord(ws, run_id).read()
-        docs.append(status_document(RunState.replay(events), events, clock.now()))
+        return status_document(RunState.replay(events), events, clock.now())
+
+    docs, unreadable = ([document(run)], 0) if run else _each_readable(open_runs(ws), document)
     if as_json:
         print_json(docs[0] if run else docs)
-        return
-    from drillkit.cli.common import display_zone
+    else:
+        from drillkit.cli.common import display_zone
 
-    zone = display_zone(ws)
-    say("\n\n".join(status_text(doc, zone) for doc in docs) if docs else "no open runs")
+        zone = display_zone(ws)
+        say("\n\n".join(status_text(doc, zone) for doc in docs) if docs else "no open runs")
+    if unreadable:
+        raise typer.Exit(1)
+
+
+def _each_readable(run_ids: list[str], document: Callable[[str], dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Every run's document; a run whose record cannot be read is named on stderr and the
+    others are still shown (one damaged record does not hide the incidents that are fine)."""
+    from drillkit.errors import DrillError
+
+    docs, unreadable = [], 0
+    for run_id in run_ids:
+        try:
+            docs.append(document(run_id))
+        except DrillError as err:
+            warn(f"drill: {err}")
+            unreadable += 1
+    return docs, unreadable
 
 
 def runs(

@@ -246,6 +246,8 @@ def scheduler(
             warn("scheduler running; Ctrl-C or SIGTERM stops it (drills keep running)")
         tally = scheduling.run(daemon, once=once)
     warn("scheduler: " + (", ".join(f"{n} {status}" for status, n in sorted(tally.items())) or "nothing due"))
+    if tally[scheduling.DROPPED]:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
