@@ -309,10 +309,10 @@ class RunRecord:
             chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
             now = clock.now()  # read once under the lock: the time decided on is the time stamped
             drafts = decide(known.events, now)
+            if not drafts:  # nothing to append (a rejected command): a torn tail waits for the next append
+                return []
             if chunks:  # the repairs go first
                 drafts = [_repaired(chunk, Path(self._aside_file).name) for chunk in chunks] + drafts
-            if not drafts:
-                return []
             lines, written = render_lines(self._chain(known), self._redactor(), drafts, now)
             # decided and rendered first: the torn tail leaves the record right before the write
             if new_aside:

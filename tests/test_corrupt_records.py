@@ -87,20 +87,20 @@ def test_control_characters_in_notes_and_names_never_reach_the_terminal(broken: 
 
 
 def test_one_damaged_open_run_leaves_the_others_shown_and_conducted(broken: Drill) -> None:
-    opened, later = {"DRILL_FAKE_NOW": "2026-11-29T08:00:00Z"}, {"DRILL_FAKE_NOW": "2026-11-29T09:00:00Z"}
-    healthy, damaged = broken.open(**opened), broken.open(**opened)
-    broken("note", damaged, "line two, soon damaged", ok=True, **opened)
+    opened, later = "2026-11-29T08:00:00Z", "2026-11-29T09:00:00Z"
+    healthy, damaged = broken.open(DRILL_FAKE_NOW=opened), broken.open(DRILL_FAKE_NOW=opened)
+    broken("note", damaged, "line two, soon damaged", ok=True, DRILL_FAKE_NOW=opened)
     record = broken.record(damaged)
     lines = record.read_bytes().splitlines(keepends=True)
     record.write_bytes(b"".join([lines[0], b"not json\n", *lines[2:]]))
     reason = f"line 2 of the record of {damaged} is not a JSON object (run `drill verify`)"
 
-    status = broken("status", "--json", **opened)
+    status = broken("status", "--json", DRILL_FAKE_NOW=opened)
     assert status.returncode == 1
     assert [doc["run"] for doc in json.loads(status.stdout)] == [healthy]
     assert status.stderr.strip() == f"drill: {reason}"
 
-    scheduler = broken("scheduler", "--once", **later)
+    scheduler = broken("scheduler", "--once", DRILL_FAKE_NOW=later)
     assert scheduler.returncode == 1
     assert scheduler.stderr.strip().endswith("1 dropped (record unreadable)")
     log = [json.loads(line) for line in (broken.root / "logs" / "scheduler.jsonl").read_text().splitlines()]

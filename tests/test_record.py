@@ -119,21 +119,19 @@ def test_second_torn_tail_is_appended_to_the_torn_file(drill: Drill) -> None:
     ]
 
 
-def test_a_rejected_command_still_leaves_a_torn_tail_handled(drill: Drill) -> None:
-    """A torn tail found by a rejected command is set aside and recorded, never parsed or dropped."""
+def test_a_rejected_command_writes_nothing_and_the_next_append_sets_the_torn_tail_aside(drill: Drill) -> None:
     run = drill.open()
     path = drill.record(run)
     _tear(path, b'{"v":1,"seq":2')
+    before = path.read_bytes()
     done = drill("act", run, "bogus", "--by", "bob")
     assert done.returncode == 2
-    data = path.read_bytes()
+    assert path.read_bytes() == before
     torn_file = path.with_name(path.name + ".torn")
-    # either untouched, or set aside with a record.repaired event: never half of each
-    if torn_file.exists():
-        assert [e["event"] for e in read_events(path)] == ["run.started", "record.repaired"]
-        assert data.endswith(b"\n")
-    else:
-        assert data.endswith(b'{"v":1,"seq":2')
+    assert not torn_file.exists()
+    drill("note", run, "next", "--by", "bob", ok=True)
+    assert [e["event"] for e in drill.events(run)] == ["run.started", "record.repaired", "note"]
+    assert torn_file.read_bytes() == b'{"v":1,"seq":2\n'
 
 
 def test_complete_corrupt_line_is_reported_not_repaired(drill: Drill) -> None:
