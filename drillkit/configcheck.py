@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from drillkit.errors import Problem, UsageError
+from drillkit.workspace import SECTIONS, TOP_LEVEL
 
-SECTIONS = {"redact": ("patterns",), "schedule": ("blackout",), "integrity": ("key_file",)}
-TOP_LEVEL = ("timezone", "redact", "notify", "schedule", "integrity")
 _AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 _HEADER = re.compile(r"^\s*\[")
 
@@ -123,6 +122,8 @@ class _Check:
             self.add(where, "[integrity] key_file must be a path to the HMAC key, relative to the workspace")
         elif not (self.root / value).is_file():
             self.add(where, f"[integrity] key_file {value!r}: no such file (relative to the workspace)")
+        elif not (self.root / value).read_bytes().strip():
+            self.add(where, f"[integrity] key_file {value!r} is empty: records would not be keyed")
 
     def notify(self, value: Any) -> None:
         from drillkit.notify.config import checked_notifiers

@@ -66,9 +66,12 @@ def workspace_key(ws: Workspace) -> bytes | None:
     if key_file is None:
         return None
     try:
-        return key_file.read_bytes().strip()
+        key = key_file.read_bytes().strip()
     except OSError as exc:
-        raise UsageError(f"drill.toml: [integrity] key_file {key_file}: {exc.strerror}") from None
+        raise UsageError(f"drill.toml: [integrity] key_file {ws.display(key_file)}: {exc.strerror}") from None
+    if not key:
+        raise UsageError(f"drill.toml: [integrity] key_file {ws.display(key_file)} is empty; put the HMAC key in it")
+    return key
 
 
 def _mask_fields(redact: Redactor, fields: MutableMapping[str, Any]) -> None:

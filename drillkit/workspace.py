@@ -12,6 +12,8 @@ from drillkit.errors import UsageError
 
 FILE_MODE = 0o640
 DIR_MODE = 0o750
+TOP_LEVEL = ("timezone", "redact", "notify", "schedule", "integrity")  # the keys of drill.toml
+SECTIONS = {"redact": ("patterns",), "schedule": ("blackout",), "integrity": ("key_file",)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +104,8 @@ class Workspace:
             data = tomllib.loads(Path(name).read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UsageError(f"drill.toml: {exc}") from None
+        if _has_unknown_keys(data):
+            _refuse_first_problem(Path(name), self.root)
         config = _config(data, self.root)
         _CONFIGS[name] = (stamp, config)
         return config
@@ -110,6 +114,22 @@ class Workspace:
 _NO_FILE = Config()
 _MISSING = (("", 0, 0, 0), _NO_FILE)  # what `_CONFIGS` holds for a file found missing
 _CONFIGS: dict[str, tuple[tuple[str, int, int, int], Config]] = {}
+
+
+def _has_unknown_keys(data: dict[str, Any]) -> bool:
+    """A misspelt key (`[integrty]`, `patern`) would silently leave records unkeyed or text
+    unmasked: every command refuses it, not only `drill validate`."""
+    if not data.keys() <= set(TOP_LEVEL):
+        return True
+    tables = [(data[name], keys) for name, keys in SECTIONS.items() if isinstance(data.get(name), dict)]
+    return any(not table.keys() <= set(keys) for table, keys in tables)
+
+
+def _refuse_first_problem(path: Path, root: Path) -> None:
+    from drillkit.configcheck import config_problems
+
+    problems = config_problems(path, "drill.toml", root)
+    raise UsageError(f"{problems[0]}; `drill validate` lists every problem of drill.toml")
 
 
 def _config(data: dict[str, Any], root: Path) -> Config:

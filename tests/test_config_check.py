@@ -131,3 +131,44 @@ def test_a_wrong_typed_section_stops_commands_in_one_line(drill: Drill, toml: st
     assert done.stderr.startswith("drill: drill.toml:")
     assert len(done.stderr.strip().splitlines()) == 1
     assert not list((drill.root / "logs").rglob("*.jsonl"))
+
+
+MISSPELT = {
+    "[integrty]\nkey_file = 'k.key'\n": (
+        "drill.toml:1:1: unknown key 'integrty'; allowed: timezone, redact, notify, schedule, integrity"
+    ),
+    "[redact]\npatern = ['SECRET[0-9]+']\n": "drill.toml:2:1: [redact] unknown key 'patern'; allowed: patterns",
+}
+
+
+@pytest.mark.parametrize("toml", list(MISSPELT))
+def test_a_misspelt_key_stops_every_command_not_only_validate(drill: Drill, toml: str) -> None:
+    """Else a typo leaves records unkeyed or personal data unmasked without a word."""
+    (drill.root / "drill.toml").write_text(toml, encoding="utf-8")
+    (drill.root / "k.key").write_text("secret\n", encoding="utf-8")
+    done = drill("open", "core-network-outage", "--severity", "II")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"drill: {MISSPELT[toml]}; `drill validate` lists every problem of drill.toml"]
+    assert not list((drill.root / "logs").rglob("*.jsonl"))
+
+
+def test_an_empty_key_file_is_refused_not_taken_as_no_key(drill: Drill) -> None:
+    (drill.root / "drill.toml").write_text("[integrity]\nkey_file = 'k.key'\n", encoding="utf-8")
+    (drill.root / "k.key").write_bytes(b"\n")
+    done = drill("open", "core-network-outage", "--severity", "II")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "drill: drill.toml: [integrity] key_file k.key is empty; put the HMAC key in it"
+    ]
+    assert not list((drill.root / "logs").rglob("*.jsonl"))
+    assert drill("validate").stdout.splitlines() == [
+        "drill.toml:2:1: [integrity] key_file 'k.key' is empty: records would not be keyed"
+    ]
+
+
+def test_an_unknown_time_zone_in_drill_toml_is_named_as_its(drill: Drill) -> None:
+    run = drill.open()
+    (drill.root / "drill.toml").write_text('timezone = "Mars/Olympus"\n', encoding="utf-8")
+    done = drill("status", run)
+    assert done.returncode == 2
+    assert done.stderr.startswith("drill: drill.toml: timezone: unknown time zone 'Mars/Olympus'")

@@ -34,9 +34,15 @@ def workspace() -> Workspace:
 
 def display_zone(ws: Workspace) -> str:
     """`--tz`, else `drill.toml` timezone, else UTC; checked to be a known zone."""
+    from drillkit.errors import UsageError
     from drillkit.timefmt import check_zone
 
-    return check_zone(GLOBALS.tz or ws.config().timezone)
+    if GLOBALS.tz:
+        return check_zone(GLOBALS.tz)
+    try:
+        return check_zone(ws.config().timezone)
+    except UsageError as err:
+        raise UsageError(f"drill.toml: timezone: {err}") from None
 
 
 def print_json(document: Any) -> None:
