@@ -81,19 +81,25 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "machine": machine(),
             "elapsed_s": round(elapsed, 1),
-            "figures": [f.as_json() for f in figures],
+            "figures": [f.as_json(judged=not args.quick) for f in figures],
         }
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
-        held = [f for f in figures if f.holds is not None]
         m = machine()
         print(
             f"drillkit benchmarks ({'quick' if args.quick else 'full'}), "
             f"Python {m['python']}, {m['cpus']} CPUs, {m['platform']}"
         )
-        print(table(figures))
-        print(f"\n{sum(bool(f.holds) for f in held)} of {len(held)} budgets hold; {elapsed:.0f} s in all")
+        print(table(figures, judged=not args.quick))
+        print(f"\n{_verdict(figures, args.quick)}; {elapsed:.0f} s in all")
     return 0
+
+
+def _verdict(figures: list[Figure], quick: bool) -> str:
+    if quick:
+        return "quick run: tiny sizes, budgets not judged"
+    held = [f for f in figures if f.holds is not None]
+    return f"{sum(bool(f.holds) for f in held)} of {len(held)} budgets hold"
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ class Figure:
             return None
         return self.budget.holds(self.value, self.ratio)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, judged: bool = True) -> dict[str, Any]:
+        """`judged` False (a quick run's tiny sizes): `holds` is null, no verdict is given."""
         return {
             "name": self.name,
             "unit": self.unit,
@@ -68,7 +69,7 @@ class Figure:
             "floor_name": self.floor_name,
             "ratio": self.ratio,
             "budget": self.budget.text() if self.budget else None,
-            "holds": self.holds,
+            "holds": self.holds if judged else None,
             "samples": self.samples,
             "note": self.note,
             **({"extra": self.extra} if self.extra else {}),
@@ -178,12 +179,13 @@ def fmt(value: float | None, unit: str) -> str:
     return f"{value:.{places}f} {unit}" if places is not None else f"{value:g} {unit}"
 
 
-def table(figures: Sequence[Figure]) -> str:
+def table(figures: Sequence[Figure], judged: bool = True) -> str:
+    """The figures as a text table; `judged` False leaves the holds column blank (a quick run)."""
     rows = [("figure", "value", "floor", "ratio", "budget", "holds")]
     for f in figures:
         floor = f"{fmt(f.floor, f.unit)} ({f.floor_name})" if f.floor is not None else f"n/a ({f.floor_name})"
         ratio = f"{f.ratio:.2f}×" if f.ratio is not None else "n/a"
-        holds = {True: "yes", False: "NO", None: "n/a"}[f.holds]
+        holds = {True: "yes", False: "NO", None: "n/a"}[f.holds] if judged else "-"
         rows.append((f.name, fmt(f.value, f.unit), floor, ratio, f.budget.text() if f.budget else "-", holds))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]

@@ -51,6 +51,7 @@ def test_every_figure_is_reported(document: dict[str, Any]) -> None:
     for expected in EXPECTED:
         assert any(name.startswith(expected) for name in names), (expected, names)
     assert document["quick"] is True
+    assert {f["holds"] for f in document["figures"]} == {None}  # tiny sizes: no verdict
     assert document["machine"]["cpus"]
 
 
