@@ -8,7 +8,6 @@ schemas cannot express cross-references (unknown states, roles, items) or reacha
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +60,14 @@ def write_schemas(folder: Path = DEFAULT_FOLDER) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
-    for written_path in write_schemas(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_FOLDER):
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m drillkit.schemas", description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER, help="where (default: schemas/)")
+    for written_path in write_schemas(parser.parse_args(argv).folder):
         print(written_path)
+
+
+if __name__ == "__main__":
+    main()

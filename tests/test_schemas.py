@@ -45,6 +45,14 @@ def test_module_writes_both_schemas(tmp_path: Path) -> None:
     assert [p.name for p in write_schemas(tmp_path / "again")] == ["playbook.schema.json", "scenario.schema.json"]
 
 
+def test_module_help_is_help_not_a_folder(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "drillkit.schemas", "--help"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.startswith("usage: python -m drillkit.schemas")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(("kind", "path"), SAMPLES, ids=[p.name for _, p in SAMPLES])
 def test_every_sample_passes_its_schema(kind: str, path: Path) -> None:
     text = path.read_text(encoding="utf-8")
