@@ -163,6 +163,9 @@ def test_lead_handover_mid_run_moves_accountability(review_ws: Path) -> None:
         ("metric:time_to_mitigate", "lead", "erin", 7200.0, None),
     ]
     assert document["run"]["outcome"] == "timed-out"
+    rows = json.loads(invoke(review_ws, "timeline", run, "--json", now=at(130)).stdout)["rows"]
+    handover = [(r["actor"], r["role"], r["detail"]) for r in rows if r["event"] == "assigned"]
+    assert handover == [("alice", None, "lead -> erin")]  # the role handed over is not alice's own
 
 
 EARLY_ACTIONS = """\

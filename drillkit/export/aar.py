@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from drillkit.export.cells import DASH, clock, duration
 from drillkit.export.labels import Labels
-from drillkit.export.lines import detail
+from drillkit.export.lines import acting_role, detail
 from drillkit.export.runview import RunView
 
 
@@ -119,7 +119,7 @@ def expectations(view: RunView) -> Section:
 def timeline(view: RunView) -> Section:
     say = view.labels
     rows = [
-        [view.when(e["ts"]), clock(e["t"]), e["event"], e["actor"], e.get("role") or DASH, detail(e)]
+        [view.when(e["ts"]), clock(e["t"]), e["event"], e["actor"], acting_role(e) or DASH, detail(e)]
         for e in view.events
     ]
     headers = [f"{say('time')} ({view.zone})", say("clock"), say("event"), say("actor"), say("role"), say("detail")]

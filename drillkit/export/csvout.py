@@ -11,7 +11,7 @@ import csv
 import io
 
 from drillkit.export.labels import drill_mark
-from drillkit.export.lines import detail
+from drillkit.export.lines import acting_role, detail
 from drillkit.record import Event
 
 COLUMNS = ["seq", "ts", "t", "event", "actor", "role", "state_from", "state_to", "trigger", "item", "detail"]
@@ -27,7 +27,7 @@ def render(events: list[Event]) -> str:
 
 def _row(event: Event) -> list[object]:
     state_from, state_to = _states(event)
-    text = [event["actor"], event.get("role") or "", state_from, state_to, event.get("trigger") or ""]
+    text = [event["actor"], acting_role(event) or "", state_from, state_to, event.get("trigger") or ""]
     text += [event.get("item") or "", _detail(event)]
     return [event["seq"], event["ts"], event["t"], event["event"], *(_inert(cell) for cell in text)]
 

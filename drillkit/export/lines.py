@@ -13,6 +13,12 @@ from drillkit.runlist import RunSummary
 from drillkit.timefmt import local
 
 
+def acting_role(event: dict[str, Any]) -> str | None:
+    """The role the actor acted in. None for `assigned`, whose `role` is the role handed over
+    (SPEC §4), not the actor's."""
+    return None if event["event"] == "assigned" else event.get("role")
+
+
 def detail(event: dict[str, Any]) -> str:
     """What happened, in a few words, without the common fields."""
     kind = event["event"]
@@ -44,7 +50,8 @@ _DETAIL: dict[str, Any] = {
 
 
 def event_line(event: dict[str, Any]) -> str:
-    who = event["actor"] + (f" ({event['role']})" if event.get("role") and event["event"] != "assigned" else "")
+    role = acting_role(event)
+    who = event["actor"] + (f" ({role})" if role else "")
     return f"#{event['seq']} {format_clock(event['t'])} {event['event']} by {who}: {detail(event)}"
 
 

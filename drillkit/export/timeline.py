@@ -7,7 +7,7 @@ from typing import Any
 from drillkit.durations import format_clock
 from drillkit.export.aar import footer, timeline, title
 from drillkit.export.labels import DRILL_MARK
-from drillkit.export.lines import detail
+from drillkit.export.lines import acting_role, detail
 from drillkit.export.runview import RunView
 from drillkit.export.table import table
 
@@ -39,7 +39,7 @@ def rows(view: RunView) -> list[dict[str, Any]]:
             "clock": format_clock(event["t"]),
             "event": event["event"],
             "actor": event["actor"],
-            "role": event.get("role"),
+            "role": acting_role(event),
             "detail": detail(event),
         }
         for event in view.events
