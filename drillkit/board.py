@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from drillkit.durations import format_clock, format_duration
-from drillkit.engine import RunState, deadlines_ahead, effective_t, last_event
+from drillkit.engine import RunState, deadlines_ahead, last_event
 from drillkit.export.labels import drill_mark
 from drillkit.export.lines import event_line
-from drillkit.record import Event
+from drillkit.record import Event, effective_t
 
 RECENT = 8
 

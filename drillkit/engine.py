@@ -17,7 +17,7 @@ import orjson
 from drillkit.clock import parse_utc
 from drillkit.machine import Attempt, PlanMachine
 from drillkit.model import Playbook, Scenario, for_severity
-from drillkit.record import AFTER_END, Event
+from drillkit.record import AFTER_END, Event, effective_t
 
 PlanModel = TypeVar("PlanModel", Playbook, Scenario)
 LATE_AFTER = 1.0  # wall seconds after which a delivery counts as late
@@ -158,14 +158,6 @@ def last_event(events: list[Event]) -> Event:
         if event["event"] not in AFTER_END:
             break
     return events[-1]
-
-
-def effective_t(event: Event) -> float:
-    """When an event took effect: a system transition or time-limit end caught up late counts
-    from its `due` time."""
-    if event["event"] in ("transition", "run.ended") and "due" in event:
-        return float(event["due"])
-    return float(event["t"])
 
 
 def _enter(state: RunState, event: Event, t: float) -> None:

@@ -13,11 +13,13 @@ earlier than `t` (a reassignment at the very moment a deadline passes comes too 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from drillkit.engine import RunState, breach_what, effective_t, last_event
+from drillkit.clock import format_utc
+from drillkit.engine import RunState, breach_what, last_event
 from drillkit.model import Expect, Inject, Playbook, for_severity
-from drillkit.record import Event
+from drillkit.record import Event, effective_t
 
 
 def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, Any]:
@@ -49,10 +51,18 @@ def _run(rs: RunState, events: list[Event]) -> dict[str, Any]:
         "severity": rs.severity,
         "participants": rs.participants,
         "started": first["ts"],
-        "ended": last["ts"] if rs.ended else None,
+        "ended": _ended_at(rs, last) if rs.ended else None,
         "outcome": rs.outcome,
         "state": rs.state,
     }
+
+
+def _ended_at(rs: RunState, end: Event) -> str:
+    """When the run ended: a time limit caught up late ended it at its `due` time, not when the
+    end was written down."""
+    if "due" not in end:
+        return str(end["ts"])
+    return format_utc(rs.started + timedelta(seconds=effective_t(end) / rs.speed))
 
 
 def metric_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
@@ -219,8 +229,9 @@ class Span:
     left_by: str | None  # who moved the run on (`system`: an `on_deadline` trigger); None: the run is still in it
 
 
-def state_spans(events: list[Event]) -> list[Span]:
-    """Every stay in a state, in order; an open run's last stay runs to its last event."""
+def state_spans(events: list[Event], until: float | None = None) -> list[Span]:
+    """Every stay in a state, in order; an open run's last stay runs to drill time `until` (now,
+    for a view as of now) or else to its last event."""
     spans: list[Span] = []
     state, entered = events[0]["state"], 0.0
     for event in events[1:]:
@@ -228,15 +239,15 @@ def state_spans(events: list[Event]) -> list[Span]:
             t = effective_t(event)
             spans.append(Span(state, entered, t, event["actor"]))
             state, entered = event["to"], t
-    end = max(entered, effective_t(last_event(events)))
+    end = max(entered, until if until is not None else effective_t(last_event(events)))
     spans.append(Span(state, entered, end, None))
     return spans
 
 
-def state_times(events: list[Event]) -> dict[str, float]:
-    """Total drill seconds spent in each state, in order of first entry."""
+def state_times(events: list[Event], until: float | None = None) -> dict[str, float]:
+    """Total drill seconds spent in each state, in order of first entry (see `state_spans`)."""
     totals: dict[str, float] = {}
-    for span in state_spans(events):
+    for span in state_spans(events, until):
         totals[span.state] = round(totals.get(span.state, 0.0) + span.end - span.start, 3)
     return totals
 

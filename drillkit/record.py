@@ -213,6 +213,14 @@ def is_started(event: Event) -> bool:
     return isinstance(event["playbook"], dict)
 
 
+def effective_t(event: Event) -> float:
+    """When an event took effect: a system transition or time-limit end caught up late counts
+    from its `due` time."""
+    if event["event"] in ("transition", "run.ended") and "due" in event:
+        return float(event["due"])
+    return float(event["t"])
+
+
 def parse_lines(data: bytes, first_line: int = 1, record: str = "the record") -> tuple[list[Event], bytes]:
     """Complete lines as events, and a torn tail (bytes after the last newline); `record` names
     the record in the error about a line that is not an object."""

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from drillkit.clock import format_utc
-from drillkit.engine import RunState, breach_what, deadlines_ahead, effective_t, last_event
-from drillkit.record import Event
+from drillkit.engine import RunState, breach_what, deadlines_ahead, last_event
+from drillkit.record import Event, effective_t
 
 
 def status_document(rs: RunState, events: list[Event], now: datetime) -> dict[str, Any]:

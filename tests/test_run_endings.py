@@ -44,6 +44,17 @@ def test_a_time_limit_caught_up_late_ends_the_run_at_the_limit(drill: Drill) -> 
     assert (ended["event"], ended["outcome"], ended["due"]) == ("run.ended", "timed-out", 7200.0)
     assert ended["t"] == 12000.0
     assert sum(state_times(events).values()) == 7200.0
+    document = json.loads(drill("export", run_id, "--format", "json", ok=True, DRILL_FAKE_NOW=at(210)).stdout)
+    assert document["run"]["ended"] == "2026-11-29T10:00:00.000Z"  # at the limit, not when written down (11:20)
+    rows = json.loads(drill("timeline", run_id, "--json", ok=True, DRILL_FAKE_NOW=at(210)).stdout)["rows"]
+    assert rows[-1]["detail"] == "timed-out: time limit reached at T+7200s (took effect at T+02:00:00)"
+
+
+def test_an_open_run_exported_counts_its_current_stay_to_now(drill: Drill) -> None:
+    run_id = drill.open(DRILL_FAKE_NOW=at(0))
+    drill("act", run_id, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(3))
+    report = drill("export", run_id, "--format", "md", ok=True, DRILL_FAKE_NOW=at(13)).stdout  # nothing due yet
+    assert "| triage | 10m |" in report  # entered at 3m, exported at 13m, as `drill status` counts it
 
 
 def test_resuming_an_ended_run_conducts_nothing(drill: Drill) -> None:

@@ -64,11 +64,11 @@ def _view(run: str, lang: Lang, tz: str | None) -> "RunView":
     from drillkit.export.runview import load_view
     from drillkit.timefmt import check_zone
 
-    ws = workspace()
+    ws, clock = workspace(), default_clock()
     zone = check_zone(tz) if tz else display_zone(ws)
-    view = load_view(ws, run, zone=zone, lang=lang.value)
-    if view.document["integrity"]["verdict"] == "open" and record_due(ws, default_clock(), view.run["id"], view.events):
-        view = load_view(ws, run, zone=zone, lang=lang.value)
+    view = load_view(ws, run, zone=zone, lang=lang.value, now=clock.now())
+    if view.document["integrity"]["verdict"] == "open" and record_due(ws, clock, view.run["id"], view.events):
+        view = load_view(ws, run, zone=zone, lang=lang.value, now=clock.now())
     return view
 
 

@@ -9,6 +9,7 @@ from drillkit.clock import parse_utc
 from drillkit.durations import format_clock, format_duration
 from drillkit.export.labels import DRILL_MARK, drill_mark
 from drillkit.export.table import table
+from drillkit.record import effective_t
 from drillkit.runlist import RunSummary
 from drillkit.timefmt import local
 
@@ -20,10 +21,14 @@ def acting_role(event: dict[str, Any]) -> str | None:
 
 
 def detail(event: dict[str, Any]) -> str:
-    """What happened, in a few words, without the common fields."""
+    """What happened, in a few words, without the common fields; a system transition or a time
+    limit written down late says when it took effect."""
     kind = event["event"]
     describe = _DETAIL.get(kind)
-    return describe(event) if describe else ""
+    text = describe(event) if describe else ""
+    if effective_t(event) != float(event["t"]):
+        text += f" (took effect at {format_clock(effective_t(event))})"
+    return text
 
 
 _DETAIL: dict[str, Any] = {

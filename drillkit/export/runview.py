@@ -7,6 +7,7 @@ altered between the two reads shows as tampered, never as verified.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from drillkit.clock import parse_utc
@@ -59,20 +60,22 @@ class RunView:
         return local(parse_utc(ts), self.zone) if ts else DASH
 
 
-def load_view(ws: Workspace, run_id: str, *, zone: str, lang: str) -> RunView:
+def load_view(ws: Workspace, run_id: str, *, zone: str, lang: str, now: datetime) -> RunView:
     from drillkit.record import RunRecord
 
     events = RunRecord(ws, run_id).read()
-    return build_view(events, integrity(ws, run_id), zone=zone, lang=lang)
+    return build_view(events, integrity(ws, run_id), zone=zone, lang=lang, now=now)
 
 
-def build_view(events: list[Event], verified: dict[str, Any], *, zone: str, lang: str) -> RunView:
+def build_view(events: list[Event], verified: dict[str, Any], *, zone: str, lang: str, now: datetime) -> RunView:
+    """The view as of `now`: an open run's current stay runs to now, as `drill status` counts it."""
     rs = RunState.replay(events)
+    until = None if rs.ended else rs.drill_time(now)
     return RunView(
         document=run_document(events, verified),
         accountability=accountability(events),
-        spans=state_spans(events),
-        state_times=state_times(events),
+        spans=state_spans(events, until),
+        state_times=state_times(events, until),
         playbook=rs.playbook,
         zone=zone,
         labels=Labels(lang),
