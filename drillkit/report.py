@@ -34,7 +34,7 @@ from drillkit.workspace import FILE_MODE, Workspace
 
 CACHE_FILE = "report-cache.json"
 LAST_FILE = "report-last.cache"
-CACHE_VERSION = 4  # bumped when a summary or the figures would be computed differently
+CACHE_VERSION = 5  # bumped when a summary or the figures would be computed differently
 TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
 Document = dict[str, Any]
@@ -99,6 +99,7 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
         "metrics": [{k: m[k] for k in ("name", "value", "target", "verdict")} for m in metric_rows(rs, events)],
         "breaches": [e.get("owner") for e in events if e["event"] == "deadline.breached"],
         "expectations": [e["verdict"] for e in expectation_rows(rs, events)],
+        "open": not rs.ended,
     }
 
 
@@ -274,10 +275,21 @@ def _verdicts(verdicts: Iterable[str]) -> dict[str, int]:
     return {verdict: counts[verdict] for verdict in ("met", "late", "missed", "pending")}
 
 
-def answer(ws: Workspace, selection: Selection, form: tuple[str, ...], render: Callable[[Document], str]) -> str:
+def answer(
+    ws: Workspace,
+    selection: Selection,
+    form: tuple[str, ...],
+    render: Callable[[Document], str],
+    catch_up: Callable[[str], bool] = lambda _run_id: False,
+) -> str:
     """The report as `render` writes it (`form`: what else shapes the text: format, language,
-    zone); the last answer is read back when the same question is asked of unchanged records."""
+    zone); the last answer is read back when the same question is asked of unchanged records.
+
+    Open runs are judged as of now: `catch_up` records what came due in one (True when it wrote
+    something) before the records are stamped, so a target passed since the last command counts."""
     stamps = _stamps(ws)
+    if [run_id for run_id in _maybe_open(ws, stamps) if catch_up(run_id)]:
+        stamps = _stamps(ws)
     asked = {run_id: stamp for run_id, (_file, stamp) in stamps.items()}
     version = [drillkit.__version__, CACHE_VERSION]  # another drill may render differently
     question = hashlib.sha256(orjson.dumps([version, asdict(selection), form, asked])).hexdigest()
@@ -287,6 +299,17 @@ def answer(ws: Workspace, selection: Selection, form: tuple[str, ...], render: C
     text = render(report(ws, selection, stamps))
     _keep(ws, LAST_FILE, f"{question}\n{text}".encode())
     return text
+
+
+def _maybe_open(ws: Workspace, stamps: Stamps) -> list[str]:
+    """Runs that may not have ended: open when last summarised, or changed since (or never seen)."""
+    cached = _read_cache(ws)
+    found = []
+    for run_id, (_file, stamp) in stamps.items():
+        entry = cached.get(run_id)
+        if entry is None or entry.get("stamp") != stamp or (entry["summary"] or {}).get("open"):
+            found.append(run_id)
+    return found
 
 
 def _last_answer(ws: Workspace, question: str) -> str | None:

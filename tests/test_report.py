@@ -151,6 +151,22 @@ def test_cache_follows_a_record_that_grows(review_ws: Path) -> None:
     assert (first["measured"], first["median"], first["met"]) == (1, 120.0, 1)
 
 
+def test_an_open_run_is_judged_as_of_now_not_as_last_written(review_ws: Path) -> None:
+    people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people).stdout.strip()
+    assert figures(review_ws)["overall"]["breaches_by_owner"] == {}  # at 08:00 nothing is due
+    done = invoke(review_ws, "report", "--format", "json", now="2026-11-29T09:00:00Z")  # nobody acted for an hour
+    overall = json.loads(done.stdout)["overall"]
+    metrics = {m["name"]: (m["met"], m["missed"]) for m in overall["metrics"]}
+    assert metrics["time_to_acknowledge"] == (0, 1)  # 5m target passed at 08:05
+    assert metrics["time_to_notify"] == (0, 1)  # 30m target passed at 08:30
+    assert overall["breaches_by_owner"] == {"comms": 1, "noc": 2}
+    written = [
+        json.loads(line)["event"] for line in (review_ws / "logs" / "runs" / f"{run}.jsonl").read_text().splitlines()
+    ]
+    assert written.count("deadline.breached") == 3  # recorded, as any command that touches a run does
+
+
 def test_a_record_whose_size_and_time_are_unchanged_is_not_read_again(review_ws: Path) -> None:
     people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
     run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people).stdout.strip()

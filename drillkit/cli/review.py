@@ -1,6 +1,8 @@
 """Review: `timeline`, `export`, `report`, `coverage` (SPEC §5, §6)."""
 
+from collections.abc import Callable
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +12,7 @@ from drillkit.cli.common import display_zone, emit, output_option, print_json, r
 
 if TYPE_CHECKING:
     from drillkit.export.runview import RunView
+    from drillkit.workspace import Workspace
 
 
 class ExportFormat(StrEnum):
@@ -121,9 +124,26 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
         include_drills=include_drills,
     )
     zone = display_zone(ws)
-    emit(
-        answer(ws, selection, (fmt.value, lang.value, zone), lambda doc: _render_figures(doc, fmt, lang, zone)), output
-    )
+    render = partial(_render_figures, fmt=fmt, lang=lang, zone=zone)
+    emit(answer(ws, selection, (fmt.value, lang.value, zone), render, catch_up=_due_recorder(ws)), output)
+
+
+def _due_recorder(ws: "Workspace") -> Callable[[str], bool]:
+    """Records what came due in an open run (as `status` does; warns when only a writer could);
+    a record that cannot be read is left to the report, which leaves it out."""
+    from drillkit.clock import default_clock
+    from drillkit.errors import DrillError
+    from drillkit.record import RunRecord
+
+    clock = default_clock()
+
+    def record(run_id: str) -> bool:
+        try:
+            return record_due(ws, clock, run_id, RunRecord(ws, run_id).read())
+        except DrillError:
+            return False
+
+    return record
 
 
 def _render_figures(document: dict[str, object], fmt: ReportFormat, lang: Lang, zone: str) -> str:
