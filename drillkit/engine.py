@@ -285,6 +285,13 @@ def _inject_dues(state: RunState, first_only: bool) -> list[Due]:
     return found
 
 
+def stay_deadline(state: RunState) -> float | None:
+    """The drill time the current stay's deadline falls at, as it stands now (None: no deadline,
+    or its breach is already recorded)."""
+    dues = _state_dues(state)
+    return dues[0].at if dues else None
+
+
 def _state_dues(state: RunState) -> list[Due]:
     limit = state.playbook.deadline(state.state, state.severity)
     if limit is None:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from drillkit.clock import format_utc
-from drillkit.engine import RunState, breach_what, last_event
+from drillkit.engine import RunState, breach_what, last_event, stay_deadline
 from drillkit.model import Expect, Inject, Playbook, for_severity
 from drillkit.record import Event, effective_t
 
@@ -242,6 +242,20 @@ def state_spans(events: list[Event], until: float | None = None) -> list[Span]:
     end = max(entered, until if until is not None else effective_t(last_event(events)))
     spans.append(Span(state, entered, end, None))
     return spans
+
+
+def stay_deadlines(events: list[Event]) -> dict[tuple[str, float], float]:
+    """Each stay's deadline by (state, entry time), as it stood when the stay ended or its breach
+    was recorded: with the severity then in force, never before a change that tightened it."""
+    rs = RunState.begin(events[0])
+    found: dict[tuple[str, float], float] = {}
+    for event in [*events[1:], None]:
+        due = stay_deadline(rs)
+        if due is not None:
+            found[rs.state, rs.entered] = due
+        if event is not None:
+            rs.fold(event)
+    return found
 
 
 def state_times(events: list[Event], until: float | None = None) -> dict[str, float]:

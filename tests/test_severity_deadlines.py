@@ -88,3 +88,15 @@ def test_a_metric_met_before_a_raise_stays_met_in_the_export(drill: Drill) -> No
     [mitigate] = [m for m in document["metrics"] if m["name"] == "time_to_mitigate"]
     assert (mitigate["target"], mitigate["value"], mitigate["verdict"]) == (7200, 5400.0, "met")  # II: 2h
     assert not [b for b in document["breaches"] if b["what"] == "metric:time_to_mitigate"]
+
+
+def test_the_chart_marks_each_stay_deadline_with_the_severity_then_in_force(drill: Drill) -> None:
+    run_id = drill.open(DRILL_FAKE_NOW=at(0))  # II: triage has 15 minutes, I has 10
+    drill("act", run_id, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(3))
+    drill("check", run_id, "bridge", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(4))
+    drill("act", run_id, "mitigate", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(25))  # triage breached at 18m
+    drill("severity", run_id, "I", "--by", "alice", "--reason", "two provinces", ok=True, DRILL_FAKE_NOW=at(30))
+    html = drill("export", run_id, "--format", "html", ok=True, DRILL_FAKE_NOW=at(31)).stdout
+    assert breaches(drill, run_id, "triage") == [1080.0]
+    assert "deadline triage T+00:18:00" in html  # 3m + 15m (II), where the breach is marked
+    assert "deadline triage T+00:13:00" not in html  # 3m + 10m: severity I came after the stay

@@ -14,7 +14,7 @@ from drillkit.clock import parse_utc
 from drillkit.engine import RunState
 from drillkit.export.cells import DASH
 from drillkit.export.labels import Labels, drill_mark, is_drill_mode
-from drillkit.metrics import Span, accountability, run_document, state_spans, state_times
+from drillkit.metrics import Span, accountability, run_document, state_spans, state_times, stay_deadlines
 from drillkit.model import Playbook
 from drillkit.record import Event
 from drillkit.timefmt import local
@@ -35,6 +35,7 @@ class RunView:
     document: dict[str, Any]
     accountability: list[dict[str, Any]]
     spans: list[Span]
+    deadlines: dict[tuple[str, float], float]  # each stay's deadline, by (state, entry time)
     state_times: dict[str, float]
     playbook: Playbook
     zone: str
@@ -75,6 +76,7 @@ def build_view(events: list[Event], verified: dict[str, Any], *, zone: str, lang
         document=run_document(events, verified),
         accountability=accountability(events),
         spans=state_spans(events, until),
+        deadlines=stay_deadlines(events),
         state_times=state_times(events, until),
         playbook=rs.playbook,
         zone=zone,

@@ -11,7 +11,6 @@ from html import escape
 
 from drillkit.durations import format_clock
 from drillkit.export.runview import RunView
-from drillkit.model import for_severity
 
 LEFT, RIGHT, TOP, LANE, AXIS = 150, 20, 8, 26, 34
 WIDTH = 960
@@ -90,14 +89,14 @@ def _bars(view: RunView, scale: Scale, lanes: list[str]) -> list[str]:
 
 
 def _deadlines(view: RunView, scale: Scale, lanes: list[str]) -> list[str]:
-    """A dashed mark where each stay's deadline falls (for the severity of the run)."""
+    """A dashed mark where each stay's deadline fell (with the severity in force then)."""
     parts = []
     for span in view.spans:
-        limit = for_severity(view.playbook.states[span.state].deadline, view.run["severity"])
-        if limit is None or span.start + limit > scale.end:
+        due = view.deadlines.get((span.state, span.start))
+        if due is None or due > scale.end:
             continue
-        x, y = scale.x(span.start + limit), _lane_y(lanes.index(span.state, 2))
-        tip = f"{view.labels('deadline')} {span.state} {format_clock(span.start + limit)}"
+        x, y = scale.x(due), _lane_y(lanes.index(span.state, 2))
+        tip = f"{view.labels('deadline')} {span.state} {format_clock(due)}"
         parts.append(_tipped("line", f'class="deadline" x1="{x}" y1="{y + 2}" x2="{x}" y2="{y + LANE - 2}"', tip))
     return parts
 
