@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, partial
 from pathlib import Path
+from stat import S_ISDIR
 from typing import Any, TypeVar
 
 from drillkit.checks import check_playbook, check_scenario
@@ -32,8 +33,9 @@ class Plans:
     def playbook(self, playbook_id: str) -> Playbook:
         """A valid playbook by id; NotFound or InvalidFile otherwise."""
         path = self.ws.playbooks / f"{playbook_id}.yaml"
-        if not _safe_id(playbook_id) or not path.is_file():
+        if not _safe_id(playbook_id) or not _listed(path):
             raise NotFound(f"no playbook {playbook_id!r}; available: {', '.join(self.playbook_ids()) or '(none)'}")
+        self._check_regular(path)
         found, problems = self._load_playbook(path)
         if found is None or problems:
             raise InvalidFile(problems)
@@ -42,8 +44,9 @@ class Plans:
     def scenario(self, scenario_id: str) -> tuple[Scenario, Playbook]:
         """A valid scenario and its playbook by id."""
         path = self.ws.scenarios / f"{scenario_id}.yaml"
-        if not _safe_id(scenario_id) or not path.is_file():
+        if not _safe_id(scenario_id) or not _listed(path):
             raise NotFound(f"no scenario {scenario_id!r}; available: {', '.join(self.scenario_ids()) or '(none)'}")
+        self._check_regular(path)
         found, playbook, problems = self._load_scenario(path)
         if found is None or playbook is None or problems:
             raise InvalidFile(problems)
@@ -79,10 +82,25 @@ class Plans:
         """One file's problems, parsed past the cache: a pass over every file would keep every
         tree alive for nothing (1,000 playbooks: some 40 MB, and a quarter of the time)."""
         if not path.is_file():
-            return [Problem(file=str(path), line=1, column=1, message="no such file")]
+            return [self._not_regular(path)]
         if self._is_scenario(path):
             return self._load_scenario(path, cached=False)[2]
         return self._load_playbook(path, cached=False)[1]
+
+    def _check_regular(self, path: Path) -> None:
+        if not path.is_file():
+            raise InvalidFile([self._not_regular(path)])
+
+    def _not_regular(self, path: Path) -> Problem:
+        """Why a plan path that is not a regular file cannot be read (never read: it may be a
+        device that never ends)."""
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            reason = str(exc.strerror).lower()  # no such file, a dangling link, a loop of links
+        else:
+            reason = "a folder, not a file" if S_ISDIR(mode) else "not a regular file"
+        return Problem(file=self.ws.display(path), line=1, column=1, message=f"cannot read: {reason}")
 
     def _is_scenario(self, path: Path) -> bool:
         folder = path.resolve().parent
@@ -176,6 +194,11 @@ def _playbook_problems(doc: Document, pb: Playbook, stem: str) -> tuple[Problem,
 
 def _scenario_problems(doc: Document, sc: Scenario, pb: Playbook | None, stem: str) -> tuple[Problem, ...]:
     return tuple(doc.problem(where, message) for where, message in check_scenario(sc, pb, stem))
+
+
+def _listed(path: Path) -> bool:
+    """Whether a plan file is there to list, even if it cannot be read (a dangling link, a folder)."""
+    return path.exists() or path.is_symlink()
 
 
 def _safe_id(value: str) -> bool:

@@ -71,9 +71,10 @@ class Workspace:
         return path
 
     def display(self, path: Path) -> str:
-        """A path as shown in messages: relative to the workspace when inside it."""
+        """A path as shown in messages: relative to the workspace when inside it, under its own
+        name (a link is named, not what it points at)."""
         try:
-            return str(path.resolve().relative_to(self.root))
+            return str((path.parent.resolve() / path.name).relative_to(self.root))
         except ValueError:
             return str(path)
 

@@ -16,6 +16,7 @@ from drillkit.cli.main import app
 from drillkit.loader import MAX_BYTES
 from drillkit.plans import Plans
 from drillkit.workspace import Workspace
+from tests.conftest import Drill
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 PROBLEM_LINE = re.compile(r"^[^:]+:\d+:\d+: .+$")
@@ -214,3 +215,18 @@ def test_problems_come_in_the_same_order_whatever_the_hash_seed(tmp_path: Path) 
         outputs.add(result.stdout)
     (output,) = outputs
     assert [line.rsplit("'", 2)[1] for line in output.splitlines()] == parked
+
+
+def test_a_plan_that_is_not_a_readable_file_is_named_with_the_reason(drill: Drill) -> None:
+    playbooks = drill.root / "playbooks"
+    (playbooks / "ghost.yaml").symlink_to("nowhere.yaml")
+    (playbooks / "folder.yaml").mkdir()
+    done = drill("validate", "/dev/zero", str(playbooks / "folder.yaml"))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "/dev/zero:1:1: cannot read: not a regular file",  # never read: it would never end
+        "playbooks/folder.yaml:1:1: cannot read: a folder, not a file",
+    ]
+    shown = drill("show", "ghost")
+    assert shown.returncode == 2
+    assert shown.stderr.splitlines() == ["playbooks/ghost.yaml:1:1: cannot read: no such file or directory"]
