@@ -103,20 +103,24 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
     }
 
 
-def summaries(ws: Workspace, stamps: Stamps | None = None) -> list[Summary]:
+def summaries(ws: Workspace, stamps: Stamps | None = None) -> tuple[list[Summary], list[str]]:
     """A summary of every record (`stamps`: each record's file and stamp, when already taken),
-    from the cache where the record's head is unchanged.
+    from the cache where the record's head is unchanged; and the records left out, which cannot
+    be read as runs (`drill verify` names what is wrong with each).
 
     A record whose stamp is as cached is not opened at all."""
     cached = _read_cache(ws)
     fresh: dict[str, dict[str, Any]] = {}
+    left_out = []
     for run_id, (file, stamp) in (_stamps(ws) if stamps is None else stamps).items():
         entry = _entry(file, stamp, cached.get(run_id))
         if entry is not None and entry["summary"] is not None:
             fresh[run_id] = entry
+        else:
+            left_out.append(run_id)
     if fresh != cached:
         _keep(ws, CACHE_FILE, orjson.dumps({"version": CACHE_VERSION, "runs": fresh}))
-    return [entry["summary"] for entry in fresh.values()]
+    return [entry["summary"] for entry in fresh.values()], left_out
 
 
 def _stamps(ws: Workspace) -> Stamps:
@@ -324,7 +328,7 @@ def _last_answer(ws: Workspace, question: str) -> str | None:
 
 def report(ws: Workspace, selection: Selection, stamps: Stamps | None = None) -> Document:
     """The `drill report` document: the selection, the overall figures and each playbook's."""
-    runs = summaries(ws, stamps)
+    runs, left_out = summaries(ws, stamps)
     chosen = sorted((s for s in runs if selection.admits(s)), key=lambda s: (s["started"], s["id"]))
     playbooks = sorted({s["playbook"] for s in chosen})
     return {
@@ -335,6 +339,7 @@ def report(ws: Workspace, selection: Selection, stamps: Stamps | None = None) ->
         "overall": figures(chosen),
         "playbooks": {p: figures([s for s in chosen if s["playbook"] == p]) for p in playbooks},
         "series": _series(chosen),
+        "left_out": left_out,
     }
 
 

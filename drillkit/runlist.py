@@ -29,12 +29,20 @@ class RunSummary:
 
 def run_summaries(ws: Workspace) -> list[RunSummary]:
     """Every run, from its first and last lines only, newest first."""
-    found = []
-    for path in ws.runs.glob("*.jsonl") if ws.runs.is_dir() else []:
+    return read_runs(ws)[0]
+
+
+def read_runs(ws: Workspace) -> tuple[list[RunSummary], list[str]]:
+    """Every run, newest first, and the names of the records that cannot be read as runs (`drill
+    verify` says what is wrong with each)."""
+    found, left_out = [], []
+    for path in sorted(ws.runs.glob("*.jsonl")) if ws.runs.is_dir() else []:
         summary = _summary(path)
-        if summary is not None:
+        if summary is None:
+            left_out.append(path.name)
+        else:
             found.append(summary)
-    return sorted(found, key=lambda s: (s.started, s.id), reverse=True)
+    return sorted(found, key=lambda s: (s.started, s.id), reverse=True), left_out
 
 
 def open_runs(ws: Workspace) -> list[str]:

@@ -41,7 +41,13 @@ def test_a_broken_record_is_named_not_crashed_on(broken: Drill, content: bytes) 
         done = broken(*listing)
         assert "internal error" not in done.stderr, (listing, done.stderr)
         json.loads(done.stdout)
-    assert [r["id"] for r in json.loads(broken("runs", "--json").stdout)] == [good]
+    listed = broken("runs", "--json")
+    assert [r["id"] for r in json.loads(listed.stdout)] == [good]
+    assert listed.stderr.splitlines() == [
+        f"drill: 1 record(s) left out, not readable as runs: {BAD_ID}.jsonl (see `drill verify --all`)"
+    ]
+    assert json.loads(broken("report", "--format", "json").stdout)["left_out"] == [BAD_ID]
+    assert "1 record(s) left out: not readable as runs" in broken("report", "--format", "md").stdout
     for command in (
         ["status", BAD_ID],
         ["timeline", BAD_ID],

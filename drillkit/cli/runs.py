@@ -207,7 +207,7 @@ def runs(
     from drillkit.cli.common import display_zone
     from drillkit.export.lines import runs_table
     from drillkit.history import known_playbook
-    from drillkit.runlist import run_summaries
+    from drillkit.runlist import read_runs
     from drillkit.timefmt import since_filter
 
     ws = workspace()
@@ -215,11 +215,11 @@ def runs(
     if playbook is not None:
         known_playbook(ws, playbook)
     wanted = mode.value if mode else None
-    found = [
-        s
-        for s in run_summaries(ws)
-        if keep(s.started) and (playbook in (None, s.playbook)) and (wanted in (None, s.mode))
-    ]
+    every, left_out = read_runs(ws)
+    if left_out:
+        names = ", ".join(left_out)
+        warn(f"drill: {len(left_out)} record(s) left out, not readable as runs: {names} (see `drill verify --all`)")
+    found = [s for s in every if keep(s.started) and (playbook in (None, s.playbook)) and (wanted in (None, s.mode))]
     if as_json:
         print_json([asdict(s) for s in found])
         return

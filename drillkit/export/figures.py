@@ -47,7 +47,8 @@ def period(document: dict[str, Any], say: Labels, zone: str) -> str:
     until = local(parse_utc(document["until"]), zone) if document["until"] else "…"
     scope = say("drills_included") if document["include_drills"] else say("incidents_only")
     chosen = f", {say('playbook')} {document['playbook']}" if document["playbook"] else ""
-    return f"{say('period')}: {since} – {until} ({scope}{chosen})"
+    left_out = f"; {len(document['left_out'])} {say('left_out')}" if document["left_out"] else ""
+    return f"{say('period')}: {since} – {until} ({scope}{chosen}){left_out}"
 
 
 def blocks(document: dict[str, Any], say: Labels) -> list[tuple[str, dict[str, Any]]]:

@@ -117,6 +117,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "drills_included": ("drills and simulations included", "含演练与模拟演练"),
     "incidents_only": ("incidents only", "仅事件"),
     "no_runs": ("No runs match.", "没有符合条件的运行。"),
+    "left_out": (
+        "record(s) left out: not readable as runs (see `drill verify --all`)",
+        "条记录无法作为运行读取，未计入（见 `drill verify --all`）",
+    ),
 }
 
 
