@@ -158,7 +158,7 @@ def test_file_over_one_mebibyte_is_refused_unread(tmp_path: Path) -> None:
 def test_missing_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     code, lines, _ = _validate(tmp_path / "absent.yaml")
     assert code == 1
-    assert lines == [f"{tmp_path / 'absent.yaml'}:1:1: no such file"]
+    assert lines == [f"{tmp_path / 'absent.yaml'}:1:1: cannot read: no such file or directory"]
 
 
 def test_python_tag_does_not_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
