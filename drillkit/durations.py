@@ -7,6 +7,7 @@ from functools import lru_cache
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+MAX_DURATION = 3650 * 86400  # ten years: past any plan or schedule, within every date and store
 
 
 @lru_cache(maxsize=1024)
@@ -17,16 +18,31 @@ def parse_duration(text: str) -> int:
     match = _DURATION.match(text.strip())
     if not text.strip() or match is None or not any(match.groups()):
         raise ValueError(_hint(text))
-    return sum(int(n) * _UNITS[u] for n, u in zip(match.groups(), "dhms", strict=True) if n)
+    seconds = sum(_count(n) * _UNITS[u] for n, u in zip(match.groups(), "dhms", strict=True) if n)
+    if seconds > MAX_DURATION:
+        raise ValueError(f"duration {_shown(text)} is too long: at most 3650d (ten years)")
+    return seconds
+
+
+def _count(digits: str) -> int:
+    """One unit's count; past ten digits it is too long whatever it says, and is not converted
+    (Python refuses to convert more than 4300 digits)."""
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) <= 10 else MAX_DURATION + 1
+
+
+def _shown(text: str) -> str:
+    """The text as a message quotes it: a long one cut short."""
+    return repr(text if len(text) <= 24 else text[:20] + "…")
 
 
 def _hint(text: str) -> str:
     if text.strip().isdigit():
         return (
-            f"duration {text!r} has no unit: write it with units like '90s', '15m', "
+            f"duration {_shown(text)} has no unit: write it with units like '90s', '15m', "
             "'1h30m' or '2d' (YAML reads 1:30 as the number 90)"
         )
-    return f"duration {text!r} is not valid: use units d, h, m, s as in '90s', '15m', '1h30m', '2d'"
+    return f"duration {_shown(text)} is not valid: use units d, h, m, s as in '90s', '15m', '1h30m', '2d'"
 
 
 def format_duration(seconds: float) -> str:

@@ -33,12 +33,13 @@ _ID_SCHEMA = {"type": "string", "pattern": JSON_ID_PATTERN, "maxLength": 64}
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), WithJsonSchema(_ID_SCHEMA)]
 FileId = Annotated[str, StringConstraints(pattern=FILE_ID_PATTERN, max_length=64)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+MAX_VERSION = 2**53 - 1  # exact in every JSON reader of an export; a date such as 20261204 fits
 
 _DURATION_SCHEMA = {
     "type": "string",
     "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
     "minLength": 2,
-    "description": "a duration with units: 90s, 15m, 1h30m, 2d",
+    "description": "a duration with units: 90s, 15m, 1h30m, 2d; at most 3650d",
 }
 
 
@@ -125,7 +126,7 @@ class Playbook(Frozen):
     playbook: FileId
     title: Text
     kind: Literal["outage", "security"]
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     exercise_every: Duration | None = None
     severities: dict[Id, Severity] = Field(min_length=1)
     roles: dict[Id, Text] = Field(default_factory=dict)

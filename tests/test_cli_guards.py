@@ -127,6 +127,30 @@ def test_report_since_after_until_is_refused(drill: Drill, since: str, until: st
     drill("report", "--since", "2026-11-01", "--until", "2026-11-01", ok=True)  # one whole day
 
 
+TOO_LARGE = [
+    ("scenarios/core-outage-q4.yaml", "time_limit: 2h", "time_limit: 999999999999999999999d", "start"),
+    ("scenarios/core-outage-q4.yaml", "within: 5m", "within: 99999999999999999999d", "simulate"),
+    ("playbooks/core-network-outage.yaml", "version: 3", "version: 99999999999999999999", "open"),
+    ("playbooks/core-network-outage.yaml", "deadline: 5m", "deadline: 99999999999999999999999d", "open"),
+]
+COMMANDS = {
+    "start": ("start", "core-outage-q4", "--detach"),
+    "simulate": ("simulate", "core-outage-q4"),
+    "open": ("open", "core-network-outage", "--severity", "II"),
+}
+
+
+@pytest.mark.parametrize(("file", "value", "huge", "command"), TOO_LARGE, ids=[t[2] for t in TOO_LARGE])
+def test_a_number_too_large_for_a_plan_is_refused_at_its_line(
+    drill: Drill, file: str, value: str, huge: str, command: str
+) -> None:
+    plan = drill.root / file
+    plan.write_text(plan.read_text(encoding="utf-8").replace(value, huge, 1), encoding="utf-8")
+    line = _refused(drill, *COMMANDS[command])
+    assert line.startswith(f"{file}:"), line
+    assert line.endswith(("at most 3650d (ten years)", "less than or equal to 9007199254740991")), line
+
+
 def test_a_role_given_twice_is_refused(drill: Drill) -> None:
     twice = ("--as", "lead=a", "--as", "lead=b")
     assert "'lead' is given twice" in _refused(drill, "open", "core-network-outage", "--severity", "II", *twice)

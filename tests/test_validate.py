@@ -53,6 +53,9 @@ EXPECTED = [
     ("pb-duration-bad-unit", 15, 5, "duration '5min' is not valid"),
     ("pb-requires-duplicate", 27, 65, "each entry may appear only once"),
     ("pb-file-id-mismatch", 1, 1, "must equal the file name 'pb-file-id-mismatch'"),
+    ("pb-version-too-large", 4, 1, "version: Input should be less than or equal to 9007199254740991"),
+    ("pb-deadline-too-long", 15, 5, "duration '99999999999999999999999d' is too long: at most 3650d"),
+    ("pb-exercise-every-too-long", 5, 1, "duration '99999999d' is too long: at most 3650d"),
     # playbook checks
     ("pb-no-initial", 11, 1, "exactly one state must be 'initial: true'; found 0"),
     ("pb-two-initial", 11, 1, "exactly one state must be 'initial: true'; found 2"),
@@ -78,6 +81,8 @@ EXPECTED = [
     ("sc-bad-form", 5, 1, "form: Input should be 'tabletop', 'functional' or 'full-scale'"),
     ("sc-bare-number-time-limit", 7, 1, "duration '60' has no unit"),
     ("sc-file-id-mismatch", 1, 1, "must equal the file name 'sc-file-id-mismatch'"),
+    ("sc-time-limit-too-long", 7, 1, "duration '99999999999999999999…' is too long: at most 3650d"),
+    ("sc-within-too-long", 12, 36, "duration '99999999999999999999d' is too long: at most 3650d"),
     ("sc-expect-trigger-and-check", 12, 5, "exactly one of 'trigger' or 'check'"),
     ("sc-step-without-action", 15, 5, "needs a 'trigger', a 'check' or a 'note'"),
     ("sc-unknown-playbook", 3, 1, "unknown or invalid playbook 'nowhere'"),
