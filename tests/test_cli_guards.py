@@ -218,6 +218,18 @@ def test_an_output_through_a_symlink_or_into_a_pipe_keeps_the_link_and_the_pipe(
     assert stat.S_ISFIFO(pipe.lstat().st_mode)
 
 
+@pytest.mark.parametrize("command", ["export", "report", "schedule export"])
+def test_an_empty_output_name_is_refused_in_one_line(drill: Drill, command: str) -> None:
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    args = {
+        "export": ("export", run, "--format", "md"),
+        "report": ("report", "--format", "json"),
+        "schedule export": ("schedule", "export", "--format", "ics"),
+    }[command]
+    line = _refused(drill, *args, "-o", "")
+    assert line == "drill: -o .: a folder, not a file; name a file in a folder that exists and can be written"
+
+
 def test_verify_with_run_ids_and_all_is_refused(drill: Drill) -> None:
     run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
     assert _refused(drill, "verify", "--all", run) == "drill: give run ids or --all, not both"

@@ -108,8 +108,8 @@ def output_option() -> Any:
 def _writable_folder(output: Path | None) -> Path | None:
     if output is None:
         return None
-    if output.is_dir():
-        raise _unwritable(output, "Is a directory")
+    if output.is_dir():  # `-o ''` arrives as the folder `.`
+        raise _unwritable(output, "a folder, not a file")
     if not os.access(output.parent, os.W_OK | os.X_OK):
         reason = "Permission denied" if output.parent.is_dir() else "No such file or directory"
         raise _unwritable(output, reason)
