@@ -22,14 +22,15 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 import orjson
 
 import drillkit
-from drillkit.errors import DrillError, UsageError
+from drillkit.errors import DrillError
 from drillkit.record import RUN_ID, is_started, parse_lines
+from drillkit.timefmt import date_option
 from drillkit.workspace import FILE_MODE, Workspace
 
 CACHE_FILE = "report-cache.json"
@@ -63,14 +64,9 @@ def bound(text: str | None, option: str, *, end_of_day: bool = False) -> str | N
     """A `--since`/`--until` value as RFC 3339 UTC text; a bare `--until` date includes that day."""
     if text is None:
         return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"{option} {text!r}: use a date like 2026-11-01 or a time like 2026-11-01T08:00Z") from None
+    when = date_option(text, option)
     if end_of_day and _is_date(text):
         when += timedelta(days=1)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 

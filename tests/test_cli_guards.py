@@ -127,6 +127,25 @@ def test_report_since_after_until_is_refused(drill: Drill, since: str, until: st
     drill("report", "--since", "2026-11-01", "--until", "2026-11-01", ok=True)  # one whole day
 
 
+DATES_OUT_OF_RANGE = [
+    ("report", "--since", "0001-01-01"),
+    ("report", "--until", "0001-01-01"),
+    ("report", "--until", "9999-12-31"),
+    ("report", "--until", "9999-12-31T23:59:59-05:00"),
+    ("runs", "--since", "9999-12-31T23:59:59-05:00"),
+]
+
+
+@pytest.mark.parametrize(("command", "option", "value"), DATES_OUT_OF_RANGE)
+def test_a_date_out_of_range_is_refused_in_one_line(drill: Drill, command: str, option: str, value: str) -> None:
+    drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    line = _refused(drill, command, option, value)
+    assert line == (
+        f"drill: {option} {value!r}: use a date from 1970-01-01 to 9998-12-31 like 2026-11-01, "
+        "or a time like 2026-11-01T08:00Z"
+    )
+
+
 TOO_LARGE = [
     ("scenarios/core-outage-q4.yaml", "time_limit: 2h", "time_limit: 999999999999999999999d", "start"),
     ("scenarios/core-outage-q4.yaml", "within: 5m", "within: 99999999999999999999d", "simulate"),
