@@ -11,16 +11,16 @@ MAX_DURATION = 3650 * 86400  # ten years: past any plan or schedule, within ever
 
 
 @lru_cache(maxsize=1024)
-def parse_duration(text: str) -> int:
-    """Seconds in a duration string; ValueError with a hint for anything else.
+def parse_duration(text: str, at_most: int = MAX_DURATION) -> int:
+    """Seconds in a duration string of at most `at_most` seconds; ValueError with a hint for anything else.
 
     Cached: plans repeat a few durations, and `drill validate` of 1,000 playbooks reads 17,600."""
     match = _DURATION.match(text.strip())
     if not text.strip() or match is None or not any(match.groups()):
         raise ValueError(_hint(text))
     seconds = sum(_count(n) * _UNITS[u] for n, u in zip(match.groups(), "dhms", strict=True) if n)
-    if seconds > MAX_DURATION:
-        raise ValueError(f"duration {_shown(text)} is too long: at most 3650d (ten years)")
+    if seconds > at_most:
+        raise ValueError(f"duration {_shown(text)} is too long: at most {format_duration(at_most)}")
     return seconds
 
 

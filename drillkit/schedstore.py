@@ -29,11 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from drillkit.clock import Clock, default_clock, format_utc, parse_utc
+from drillkit.durations import format_duration
 from drillkit.errors import NotFound, RecordError, UsageError
 from drillkit.firetimes import Blackout, Recurrence, clear_fires, parse_blackouts
 from drillkit.workspace import FILE_MODE, Workspace
 
 DEFAULT_GRACE = 3600
+MAX_GRACE = 7 * 86400  # a fire missed for longer is recorded missed, not started a week late
+MAX_JITTER = 86400  # an unannounced drill moves within its day, not into another week
 _SCHEDULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 _SCHEMA = """
@@ -466,7 +469,15 @@ def draft_schedule(
     )
     if schedule.recurrence().next_after(now) is None:
         raise UsageError(f"schedule {when[0]} {when[1]!r} never fires after now; nothing to schedule")
+    _check_jitter(when, jitter)
     return schedule
+
+
+def _check_jitter(when: tuple[str, str], jitter: int) -> None:
+    """A jittered drill starts before the next one is due."""
+    if when[0] == "every" and jitter >= int(when[1]):
+        every = format_duration(int(when[1]))
+        raise UsageError(f"--jitter {format_duration(jitter)} must be shorter than the --every interval of {every}")
 
 
 def _check_id(schedule_id: str) -> None:

@@ -38,12 +38,12 @@ def _when(cron: str | None, at: str | None, every: str | None) -> tuple[str, str
     return (kind, str(_seconds(value, "--every"))) if kind == "every" else (kind, value)
 
 
-def _seconds(text: str, option: str) -> int:
-    from drillkit.durations import parse_duration
+def _seconds(text: str, option: str, at_most: int | None = None) -> int:
+    from drillkit.durations import MAX_DURATION, parse_duration
     from drillkit.errors import UsageError
 
     try:
-        return parse_duration(text)
+        return parse_duration(text, at_most or MAX_DURATION)
     except ValueError as exc:
         raise UsageError(f"{option}: {exc}") from None
 
@@ -55,13 +55,15 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     at: str | None = typer.Option(None, "--at", help="One drill at this wall-clock time, e.g. 2026-12-01T09:00."),
     every: str | None = typer.Option(None, "--every", help="Every DURATION of elapsed time from now, e.g. 30d."),
     tz: str | None = typer.Option(None, "--tz", help="Zone of the times (default: the display zone)."),
-    jitter: str | None = typer.Option(None, "--jitter", help="Start at a random moment up to DURATION later."),
-    grace: str = typer.Option("1h", "--grace", help="How late a missed fire may still start."),
+    jitter: str | None = typer.Option(
+        None, "--jitter", help="Start at a random moment up to DURATION later (at most 1d, under an --every interval)."
+    ),
+    grace: str = typer.Option("1h", "--grace", help="How late a missed fire may still start (at most 7d)."),
     schedule_id: str | None = typer.Option(None, "--id", help="Schedule id (default: the scenario id)."),
 ) -> None:
     """Schedule a scenario's drill; prints the schedule id."""
     from drillkit.clock import default_clock
-    from drillkit.schedstore import add_schedule, blackouts, next_fire
+    from drillkit.schedstore import MAX_GRACE, MAX_JITTER, add_schedule, blackouts, next_fire
     from drillkit.timefmt import check_zone, local
 
     ws, now = workspace(), default_clock().now()
@@ -70,8 +72,8 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
         "scenario": scenario,
         "when": _when(cron, at, every),
         "tz": check_zone(tz) if tz else display_zone(ws),
-        "jitter": _seconds(jitter, "--jitter") if jitter else 0,
-        "grace": _seconds(grace, "--grace"),
+        "jitter": _seconds(jitter, "--jitter", MAX_JITTER) if jitter else 0,
+        "grace": _seconds(grace, "--grace", MAX_GRACE),
         "schedule_id": schedule_id,
     }
     schedule = add_schedule(ws, now, **request)
