@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from drillkit.errors import Problem, UsageError
-from drillkit.workspace import SECTIONS, TOP_LEVEL
+from drillkit.workspace import SECTIONS, TOP_LEVEL, unreadable_config
 
 _AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 _HEADER = re.compile(r"^\s*\[")
@@ -21,11 +21,13 @@ _HEADER = re.compile(r"^\s*\[")
 
 def config_problems(path: Path, shown: str, root: Path) -> list[Problem]:
     """Every problem of the `drill.toml` at `path` (none when there is no such file), in line order."""
-    if not path.is_file():
-        return []
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        return [Problem(file=shown, line=1, column=1, message=unreadable_config(exc))]
     except UnicodeDecodeError:
         return [Problem(file=shown, line=1, column=1, message="not UTF-8 text")]
     except tomllib.TOMLDecodeError as exc:

@@ -103,6 +103,8 @@ class Workspace:
 
         try:
             data = tomllib.loads(Path(name).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"drill.toml: {unreadable_config(exc)}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UsageError(f"drill.toml: {exc}") from None
         if _has_unknown_keys(data):
@@ -110,6 +112,10 @@ class Workspace:
         config = _config(data, self.root)
         _CONFIGS[name] = (stamp, config)
         return config
+
+
+def unreadable_config(exc: OSError) -> str:
+    return f"cannot read it: {exc.strerror}; drill.toml must be a readable file, or absent"
 
 
 _NO_FILE = Config()

@@ -172,3 +172,13 @@ def test_an_unknown_time_zone_in_drill_toml_is_named_as_its(drill: Drill) -> Non
     done = drill("status", run)
     assert done.returncode == 2
     assert done.stderr.startswith("drill: drill.toml: timezone: unknown time zone 'Mars/Olympus'")
+
+
+def test_a_drill_toml_that_is_a_folder_is_reported_not_skipped(drill: Drill) -> None:
+    (drill.root / "drill.toml").mkdir()
+    reason = "cannot read it: Is a directory; drill.toml must be a readable file, or absent"
+    done = drill("validate")
+    assert (done.returncode, done.stdout) == (1, f"drill.toml:1:1: {reason}\n")
+    done = drill("open", "core-network-outage", "--severity", "II")
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", f"drill: drill.toml: {reason}\n")
+    assert not list((drill.root / "logs").rglob("*.jsonl"))
