@@ -566,6 +566,42 @@ def test_notify_test_of_an_unknown_notifier_names_those_configured(ws: Workspace
     assert "noc-group" in result.stderr
 
 
+NEEDS_HOST = 'kind webhook needs url = "https://host/…" with a host name (secrets as ${VAR})'
+BROKEN_NOTIFIERS = {
+    'kind = "command"\ncommand = []': 'kind command needs command = ["program", "arg", …]',
+    'kind = "webhook"\nurl = "http://[::1"': NEEDS_HOST,
+    'kind = "webhook"\nurl = "http://"': NEEDS_HOST,
+}
+
+
+@pytest.mark.parametrize("table", BROKEN_NOTIFIERS, ids=["empty command", "unclosed IPv6 host", "no host"])
+def test_a_notifier_that_cannot_send_is_reported_by_validate_and_refused_by_notify_test(
+    ws: Workspace, table: str
+) -> None:
+    init = drill(ws, "init", str(ws.root / "w"))
+    assert init.returncode == 0, init.stderr
+    workspace = Workspace(ws.root / "w")
+    (workspace.root / "drill.toml").write_text(f'\n[[notify]]\nname = "a"\n{table}\n', encoding="utf-8")
+    problem = f"notifier 'a': {BROKEN_NOTIFIERS[table]}"
+    checked = drill(workspace, "validate")
+    assert (checked.returncode, checked.stdout.splitlines()[0]) == (1, f"drill.toml:2:1: {problem}")
+    result = drill(workspace, "notify", "test", "a")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [f"drill: drill.toml: {problem}"]
+
+
+@pytest.mark.parametrize("expanded", ["http://", "http://[::1", "ftp://example.invalid/x"])
+def test_a_url_that_expands_to_no_web_address_fails_saying_so(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, expanded: str
+) -> None:
+    monkeypatch.setenv("HOOK_URL", expanded)
+    configure(ws, "${HOOK_URL}")
+    result = drill(ws, "notify", "test", "noc-group")
+    assert result.returncode == 1
+    failed = "notifier noc-group: test message failed after 1 attempt"
+    assert result.stderr.splitlines() == [f"{failed}: the url, once expanded, is not a web address with a host"]
+
+
 def test_a_notifier_shows_no_url_header_or_command_when_printed() -> None:
     notifier = webhook("https://hooks.example.invalid/services/T0/B0/s3cr3t-path-token", headers={"X-Key": "k-123456"})
     assert "s3cr3t" not in repr(notifier)

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from drillkit.durations import parse_duration
 from drillkit.errors import UsageError
@@ -175,15 +176,25 @@ def _seconds(value: Any, key: str, label: str, low: float, high: float) -> float
 
 
 def _command(value: Any, label: str) -> tuple[str, ...]:
-    if value is None:
+    if not value:
         raise _bad(label, 'kind command needs command = ["program", "arg", …]')
     return tuple(_strings(value, "command", label))
 
 
 def _url(value: Any, label: str) -> str:
-    if not isinstance(value, str) or not (value.startswith(("http://", "https://", "${"))):
-        raise _bad(label, 'kind webhook needs url = "https://…" (secrets as ${VAR})')
+    if not isinstance(value, str) or not value.startswith(("http://", "https://", "${")) or not _has_host(value):
+        raise _bad(label, 'kind webhook needs url = "https://host/…" with a host name (secrets as ${VAR})')
     return value
+
+
+def _has_host(url: str) -> bool:
+    """A url written out names its host; one that starts with ${VAR} is known only once expanded."""
+    if url.startswith("${"):
+        return True
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # an unclosed IPv6 bracket, `http://[::1`
+        return False
 
 
 def _format(value: Any, label: str) -> str:

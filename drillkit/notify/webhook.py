@@ -73,11 +73,7 @@ def _signed(notifier: Notifier, url: str, body: dict[str, Any], secrets: Secrets
 
 def post(notifier: Notifier, message: Message, secrets: Secrets, clock: Clock) -> None:
     url = secrets.expand(notifier.url)
-    secrets.add_url(url)
-    target = redact_url(url)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DeliveryError("the url is not http:// or https:// once expanded", retry=False)
+    target = _target(url, secrets)
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": f"drillkit/{__version__}",
@@ -92,6 +88,21 @@ def post(notifier: Notifier, message: Message, secrets: Secrets, clock: Clock) -
     raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
     status, answer = _exchange(urllib.request.Request(url, data=raw, headers=headers, method="POST"), notifier, target)
     _check_answer(notifier.format, status, answer, target)
+
+
+def _target(url: str, secrets: Secrets) -> str:
+    """The expanded url as messages show it, its token-like parts kept to be scrubbed; a
+    DeliveryError when it is no http or https address with a host. The error quotes no part
+    of the url: a url as short as `http://` would be scrubbed out of it."""
+    secrets.values.add(url)
+    try:
+        secrets.add_url(url)
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DeliveryError("the url, once expanded, is not a web address with a host", retry=False)
+    return redact_url(url)
 
 
 def _exchange(request: urllib.request.Request, notifier: Notifier, target: str) -> tuple[int, bytes]:
