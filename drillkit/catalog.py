@@ -39,6 +39,13 @@ def playbook_rows(ws: Workspace) -> list[dict[str, Any]]:
 
 def init_workspace(folder: Path) -> int:
     """Copy the samples into a new (or empty) folder; returns the number of files created."""
+    try:
+        return _copy_samples(folder)
+    except OSError as exc:
+        raise UsageError(f"{folder}: {exc.strerror}; drill init needs a new or empty folder you may write") from None
+
+
+def _copy_samples(folder: Path) -> int:
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"{folder} is not empty; drill init needs a new or empty folder")
     count = 0

@@ -15,6 +15,7 @@ from typer.main import get_command
 from typer.testing import CliRunner, Result
 
 from drillkit.cli.main import app
+from tests.test_readonly_workspace import as_reader
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "playbooks").glob("*.yaml")) + sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -104,6 +105,24 @@ def test_init_refuses_a_folder_that_is_not_empty_and_show_an_unknown_playbook(tm
     assert unknown.stderr.count("\n") == 1
     assert "available: " in unknown.stderr
     assert "customer-data-leak" in unknown.stderr
+
+
+def test_init_into_a_file_or_a_folder_it_may_not_write_is_refused_in_one_line(tmp_path: Path) -> None:
+    mine = tmp_path / "notes.txt"
+    mine.write_text("mine", encoding="utf-8")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    reasons = {mine: "Not a directory", mine / "ws": "Not a directory", locked / "ws": "Permission denied"}
+    for folder, reason in reasons.items():
+        refused = subprocess.run(
+            as_reader([str(DRILL), "init", str(folder)]), capture_output=True, text=True, check=False
+        )
+        assert (refused.returncode, refused.stdout) == (2, ""), refused.stderr
+        assert refused.stderr.splitlines() == [
+            f"drill: {folder}: {reason}; drill init needs a new or empty folder you may write"
+        ]
+    assert mine.read_text(encoding="utf-8") == "mine"
+    assert not any(locked.iterdir())
 
 
 def test_every_command_is_found_by_the_walk() -> None:
