@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from drillkit.errors import UsageError
+from drillkit.errors import NotFound, UsageError
 from drillkit.record import AFTER_END, GENESIS, HASH_MARK, RUN_ID
 
 
@@ -57,7 +57,7 @@ def verify_file(path: Path, key: bytes | None) -> Verdict:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return Verdict(run=run, verdict="tampered", events=0, head=None, line=1, problem=f"unreadable: {exc.strerror}")
+        raise _unreadable(path, exc) from None
     end = data.rfind(b"\n") + 1
     lines = data[:end].split(b"\n")[:-1]
     try:
@@ -153,9 +153,10 @@ PARALLEL_FROM = 16 * 1024 * 1024  # bytes: below this, starting worker processes
 
 
 def verify_files(paths: list[Path], key: bytes | None) -> list[Verdict]:
-    """Many records, spread over the machine's cores when there is enough to read."""
+    """Many records, spread over the machine's cores when there is enough to read. A record
+    missing or unreadable is an error before any is verified."""
     workers = min(len(paths), os.cpu_count() or 1)
-    if workers < 2 or sum(p.stat().st_size for p in paths) < PARALLEL_FROM:
+    if sum(_size(p) for p in paths) < PARALLEL_FROM or workers < 2:
         return [verify_file(path, key) for path in paths]
     from concurrent.futures import ProcessPoolExecutor
 
@@ -163,7 +164,27 @@ def verify_files(paths: list[Path], key: bytes | None) -> list[Verdict]:
         return list(pool.map(verify_file, paths, repeat(key), chunksize=max(1, len(paths) // (workers * 4))))
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        raise NotFound(f"no run {path.stem!r} (see `drill runs`)") from None
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: OSError) -> UsageError:
+    """A record that cannot be read is not evidence of tampering: the check cannot be made."""
+    return UsageError(f"cannot verify {path}: {exc.strerror}; verify needs to read every record it checks")
+
+
 def runs_to_verify(runs_dir: Path, ids: list[str]) -> list[Path]:
     if ids:
         return [runs_dir / f"{run}.jsonl" for run in ids]
-    return sorted(p for p in runs_dir.glob("*.jsonl") if RUN_ID.fullmatch(p.stem)) if runs_dir.is_dir() else []
+    try:
+        names = os.listdir(runs_dir)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise _unreadable(runs_dir, exc) from None
+    return sorted(runs_dir / name for name in names if name.endswith(".jsonl") and RUN_ID.fullmatch(name[:-6]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from drillkit.clock import VirtualClock, parse_utc
 from drillkit.runs import apply, open_incident
 from drillkit.verify import verify_file
 from drillkit.workspace import Workspace
-from tests.conftest import FAKE_NOW, Drill, read_events
+from tests.conftest import DRILL, FAKE_NOW, Drill, read_events
 from tests.independent_verifier import verify_bytes
+from tests.test_readonly_workspace import as_reader
 
 EVENTS = 200
 
@@ -169,6 +171,34 @@ def test_drill_verify_all_reports_each_record(workspace: Path) -> None:
     assert done.returncode == 1
     report = {v["run"]: (v["verdict"], v["line"]) for v in json.loads(done.stdout)}
     assert report == {good.stem: ("ok", None), bad.stem: ("tampered", 2)}
+
+
+UNREADABLE = [("record", 0o000, "record"), ("folder", 0o640, "record"), ("folder", 0o300, "folder")]
+
+
+@pytest.mark.parametrize(("locked", "mode", "named"), UNREADABLE, ids=["record", "unsearchable", "unlisted"])
+def test_a_record_the_user_may_not_read_is_an_error_not_tampering(
+    workspace: Path, locked: str, mode: int, named: str
+) -> None:
+    record = build_record(workspace, events=4).resolve()
+    target = record if locked == "record" else record.parent
+    before = target.stat().st_mode
+    target.chmod(mode)
+    try:
+        done = subprocess.run(
+            as_reader([str(DRILL), "verify", "--all"]),
+            capture_output=True,
+            text=True,
+            env=Drill(workspace).env(),
+            check=False,
+        )
+    finally:
+        target.chmod(before)
+    shown = record if named == "record" else record.parent
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [
+        f"drill: cannot verify {shown}: Permission denied; verify needs to read every record it checks"
+    ]
 
 
 def test_hmac_chain_verifies_with_its_key_only(workspace: Path) -> None:

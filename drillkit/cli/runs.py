@@ -231,7 +231,7 @@ def verify(
     all_runs: bool = typer.Option(False, "--all", help="Verify every record in the workspace."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
-    """Check records' hash chains; exit 1 naming the first bad line of each bad record."""
+    """Check records' hash chains; exit 1 naming the first bad line of each bad record, 2 if one cannot be read."""
     from drillkit.errors import UsageError
     from drillkit.record import check_run_id, workspace_key
     from drillkit.verify import runs_to_verify, verify_files
@@ -240,14 +240,8 @@ def verify(
         raise UsageError("give run ids or --all, not both")
     ws = workspace()
     ids = [check_run_id(r) for r in (runs or [])]
-    paths = runs_to_verify(ws.runs, ids)
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        from drillkit.errors import NotFound
-
-        raise NotFound(f"no run {missing[0].stem!r} (see `drill runs`)")
     key = workspace_key(ws)
-    verdicts = verify_files(paths, key)
+    verdicts = verify_files(runs_to_verify(ws.runs, ids), key)
     if as_json:
         print_json([v.as_json() for v in verdicts])
     else:
