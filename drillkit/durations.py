@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$", re.ASCII)  # no full-width digits
 MAX_DURATION = 3650 * 86400  # ten years: past any plan or schedule, within every date and store
 
 

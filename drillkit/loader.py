@@ -32,7 +32,7 @@ from drillkit.model import FILE_ID_PATTERN
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 MAX_PROBLEMS = 200  # per file: a file with 60,000 stray keys says so in 201 lines, not 60,000
-_PLAIN_TAGS = {None, "!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_PLAIN_TAGS = {None}  # any tag, even `!!str`, is refused: the file means what it looks like
 _Loader: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 Path_ = tuple[str | int, ...]

@@ -8,6 +8,7 @@ can be mapped to its place in the file.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -64,6 +65,25 @@ def _listify(value: object) -> object:
 
 
 Duration = Annotated[int, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+
+
+def _flag(value: object) -> object:
+    """`true` or `false` as written: YAML 1.1's `on`, `yes` or `1` are not flags here (every
+    scalar is read as text); a record's own copy of a plan holds real booleans."""
+    if isinstance(value, str) and value not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _whole_number(value: object) -> object:
+    """Digits as written (no `1_000`, `+3`, `010` or spaces); a record's copy holds a number."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("must be a whole number written in digits, like 3")
+    return value
+
+
+_DIGITS = re.compile(r"[1-9][0-9]*")
+Flag = Annotated[bool, BeforeValidator(_flag)]
 PerSeverity = Annotated[
     dict[str, int],
     BeforeValidator(_per_severity),
@@ -99,8 +119,8 @@ class Severity(Frozen):
 
 
 class State(Frozen):
-    initial: bool = False
-    final: bool = False
+    initial: Flag = False
+    final: Flag = False
     owner: Id | None = None
     deadline: PerSeverity | None = None
     on_deadline: Id | None = None
@@ -126,7 +146,7 @@ class Playbook(Frozen):
     playbook: FileId
     title: Text
     kind: Literal["outage", "security"]
-    version: int = Field(ge=1, le=MAX_VERSION)
+    version: Annotated[int, BeforeValidator(_whole_number)] = Field(ge=1, le=MAX_VERSION)
     exercise_every: Duration | None = None
     severities: dict[Id, Severity] = Field(min_length=1)
     roles: dict[Id, Text] = Field(default_factory=dict)
