@@ -56,7 +56,17 @@ def _copy_samples(folder: Path) -> int:
             shutil.copyfile(source, target / source.name)
             os.chmod(target / source.name, FILE_MODE)
             count += 1
+    count += _write_schemas(folder / "schemas")  # the samples' `$schema` lines point at them
     (folder / "logs").mkdir(mode=DIR_MODE, exist_ok=True)
-    for path in (folder, folder / "playbooks", folder / "scenarios", folder / "logs"):
+    for path in (folder, folder / "playbooks", folder / "scenarios", folder / "schemas", folder / "logs"):
         os.chmod(path, DIR_MODE)
     return count
+
+
+def _write_schemas(target: Path) -> int:
+    from drillkit.schemas import write_schemas
+
+    written = write_schemas(target)
+    for path in written:
+        os.chmod(path, FILE_MODE)
+    return len(written)

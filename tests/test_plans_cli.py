@@ -77,6 +77,9 @@ def test_init_makes_a_workspace_that_validates(tmp_path: Path) -> None:
     )
     assert (folder / "scenarios" / "data-leak-late-ack.yaml").is_file()
     assert (folder / "logs").is_dir()
+    for schema in ("playbook.schema.json", "scenario.schema.json"):  # what each sample's $schema line names
+        assert (folder / "schemas" / schema).read_bytes() == (ROOT / "schemas" / schema).read_bytes()
+    assert "$schema=../schemas/playbook.schema.json" in (folder / "playbooks" / "core-network-outage.yaml").read_text()
     validated = _drill("--workspace", folder, "validate")
     assert validated.exit_code == 0, validated.stdout
 
