@@ -23,6 +23,8 @@ from pydantic import (
 )
 
 from drillkit.durations import parse_duration
+from drillkit.errors import UsageError
+from drillkit.names import check_name
 
 ID_PATTERN = r"^[^\W_][\w-]*$"
 FILE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
@@ -83,6 +85,18 @@ def _whole_number(value: object) -> object:
 
 
 _DIGITS = re.compile(r"[1-9][0-9]*")
+
+
+def _person(value: str) -> str:
+    """A person's name, held to the rule `--by` follows (no control characters: every line of
+    output naming them stays one line)."""
+    try:
+        return check_name(value, "name")
+    except UsageError as err:
+        raise ValueError(str(err)) from None
+
+
+Person = Annotated[Text, AfterValidator(_person)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 PerSeverity = Annotated[
     dict[str, int],
@@ -202,7 +216,7 @@ class Inject(Frozen):
 
 class Step(Frozen):
     at: Duration
-    by: Text
+    by: Person
     role: Id | None = None
     trigger: Id | None = None
     check: Id | None = None
@@ -223,7 +237,7 @@ class Scenario(Frozen):
     playbook: FileId
     severity: Id
     form: Literal["tabletop", "functional", "full-scale"]
-    participants: dict[Id, Text] = Field(default_factory=dict)
+    participants: dict[Id, Person] = Field(default_factory=dict)
     time_limit: Duration
     injects: list[Inject] = Field(default_factory=list)
     script: list[Step] = Field(default_factory=list)

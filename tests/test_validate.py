@@ -83,6 +83,7 @@ EXPECTED = [
     # scenario schema and checks
     ("sc-unknown-key", 8, 1, "unknown key 'duration'"),
     ("sc-bad-form", 5, 1, "form: Input should be 'tabletop', 'functional' or 'full-scale'"),
+    ("sc-name-with-newline", 6, 16, "name 'al\\nice': a name may not hold control characters"),
     ("sc-bare-number-time-limit", 7, 1, "duration '60' has no unit"),
     ("sc-file-id-mismatch", 1, 1, "must equal the file name 'sc-file-id-mismatch'"),
     ("sc-time-limit-too-long", 7, 1, "duration '99999999999999999999…' is too long: at most 3650d"),
