@@ -60,11 +60,12 @@ class Selection:
         )
 
 
-def bound(text: str | None, option: str, *, end_of_day: bool = False) -> str | None:
-    """A `--since`/`--until` value as RFC 3339 UTC text; a bare `--until` date includes that day."""
+def bound(text: str | None, option: str, zone: str, *, end_of_day: bool = False) -> str | None:
+    """A `--since`/`--until` value (in `zone` unless it names an offset) as RFC 3339 UTC text; a
+    bare `--until` date includes that day."""
     if text is None:
         return None
-    when = date_option(text, option)
+    when = date_option(text, option, zone)
     if end_of_day and _is_date(text):
         when += timedelta(days=1)
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -244,3 +244,18 @@ def test_markdown_and_html_show_the_figures(corpus: tuple[Path, dict[str, dict[s
     page = invoke(root, "report", "--format", "html").stdout
     assert page.count('class="metric-chart"') == 3
     assert "src=" not in page
+
+
+def test_dates_without_a_zone_are_days_in_the_display_zone(review_ws: Path) -> None:
+    (review_ws / "drill.toml").write_text('timezone = "Asia/Shanghai"\n', encoding="utf-8")
+    people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
+    late_evening = "2026-11-29T17:00:00Z"  # 30 Nov, 01:00 in Shanghai
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people, now=late_evening).stdout.strip()
+    day = ("--since", "2026-11-30", "--until", "2026-11-30")
+    assert figures(review_ws, *day)["overall"]["runs"] == 1
+    in_utc = invoke(review_ws, "--tz", "UTC", "report", "--format", "json", *day)
+    assert json.loads(in_utc.stdout)["overall"]["runs"] == 0  # the 29th in UTC
+    listed = invoke(review_ws, "runs", "--since", "2026-11-30", "--json", now=late_evening)
+    assert [r["id"] for r in json.loads(listed.stdout)] == [run]
+    period = invoke(review_ws, "report", *day, now=late_evening).stdout
+    assert "2026-11-30 00:00:00 CST – 2026-12-01 00:00:00 CST" in period

@@ -114,7 +114,8 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     from drillkit.report import Selection, answer, bound
 
     ws = workspace()
-    lower, upper = bound(since, "--since"), bound(until, "--until", end_of_day=True)
+    zone = display_zone(ws)
+    lower, upper = bound(since, "--since", zone), bound(until, "--until", zone, end_of_day=True)
     if lower is not None and upper is not None and lower >= upper:
         raise UsageError(f"--since {since} is not before --until {until}; no run could match")
     selection = Selection(
@@ -123,7 +124,6 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
         playbook=known_playbook(ws, playbook) if playbook is not None else None,
         include_drills=include_drills,
     )
-    zone = display_zone(ws)
     render = partial(_render_figures, fmt=fmt, lang=lang, zone=zone)
     emit(answer(ws, selection, (fmt.value, lang.value, zone), render, catch_up=_due_recorder(ws)), output)
 

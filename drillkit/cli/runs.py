@@ -211,7 +211,7 @@ def runs(
     from drillkit.timefmt import since_filter
 
     ws = workspace()
-    keep = since_filter(since)
+    keep = since_filter(since, display_zone(ws))
     if playbook is not None:
         known_playbook(ws, playbook)
     wanted = mode.value if mode else None
