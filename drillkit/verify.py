@@ -152,16 +152,27 @@ def _chain_key(run: str, first_line: bytes, key: bytes | None) -> bytes | None:
 PARALLEL_FROM = 16 * 1024 * 1024  # bytes: below this, starting worker processes costs more than it saves
 
 
-def verify_files(paths: list[Path], key: bytes | None) -> list[Verdict]:
-    """Many records, spread over the machine's cores when there is enough to read. A record
-    missing or unreadable is an error before any is verified."""
+def verify_files(paths: list[Path], key: bytes | None) -> tuple[list[Verdict], list[str]]:
+    """Many records, spread over the machine's cores when there is enough to read: a verdict for
+    each record read, and why for each that could not be (no verdict: the check was not made).
+    A run named that does not exist is an error before any is verified."""
     workers = min(len(paths), os.cpu_count() or 1)
     if sum(_size(p) for p in paths) < PARALLEL_FROM or workers < 2:
-        return [verify_file(path, key) for path in paths]
-    from concurrent.futures import ProcessPoolExecutor
+        checked = [_checked(path, key) for path in paths]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(verify_file, paths, repeat(key), chunksize=max(1, len(paths) // (workers * 4))))
+        with ProcessPoolExecutor(workers) as pool:
+            chunks = max(1, len(paths) // (workers * 4))
+            checked = list(pool.map(_checked, paths, repeat(key), chunksize=chunks))
+    return [c for c in checked if isinstance(c, Verdict)], [c for c in checked if isinstance(c, str)]
+
+
+def _checked(path: Path, key: bytes | None) -> Verdict | str:
+    try:
+        return verify_file(path, key)
+    except UsageError as unreadable:
+        return str(unreadable)
 
 
 def _size(path: Path) -> int:
@@ -169,13 +180,13 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         raise NotFound(f"no run {path.stem!r} (see `drill runs`)") from None
-    except OSError as exc:
-        raise _unreadable(path, exc) from None
+    except OSError:
+        return 0  # `verify_file` says why it cannot be read
 
 
 def _unreadable(path: Path, exc: OSError) -> UsageError:
     """A record that cannot be read is not evidence of tampering: the check cannot be made."""
-    return UsageError(f"cannot verify {path}: {exc.strerror}; verify needs to read every record it checks")
+    return UsageError(f"cannot verify {path}: {exc.strerror}; no verdict is given without reading it")
 
 
 def runs_to_verify(runs_dir: Path, ids: list[str]) -> list[Path]:

@@ -64,12 +64,14 @@ def test_a_broken_record_is_named_not_crashed_on(broken: Drill, content: bytes) 
 
 
 def test_a_folder_in_place_of_a_record_is_reported(broken: Drill) -> None:
+    good = broken.open()
     record = broken.root / "logs" / "runs" / f"{BAD_ID}.jsonl"
     record.mkdir(parents=True)
-    done = broken("verify", BAD_ID)
-    assert (done.returncode, done.stdout) == (2, "")  # not tampering: there is no record to check
+    done = broken("verify", "--all", "--json")
+    assert done.returncode == 2  # not tampering: there is no record to check
+    assert [(v["run"], v["verdict"]) for v in json.loads(done.stdout)] == [(good, "open")]  # the others are checked
     assert done.stderr.splitlines() == [
-        f"drill: cannot verify {record.resolve()}: Is a directory; verify needs to read every record it checks"
+        f"drill: cannot verify {record.resolve()}: Is a directory; no verdict is given without reading it"
     ]
     done = broken("note", BAD_ID, "hello")
     assert done.returncode == 1

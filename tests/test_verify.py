@@ -197,7 +197,7 @@ def test_a_record_the_user_may_not_read_is_an_error_not_tampering(
     shown = record if named == "record" else record.parent
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.splitlines() == [
-        f"drill: cannot verify {shown}: Permission denied; verify needs to read every record it checks"
+        f"drill: cannot verify {shown}: Permission denied; no verdict is given without reading it"
     ]
 
 

@@ -231,7 +231,10 @@ def verify(
     all_runs: bool = typer.Option(False, "--all", help="Verify every record in the workspace."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
-    """Check records' hash chains; exit 1 naming the first bad line of each bad record, 2 if one cannot be read."""
+    """Check records' hash chains; exit 1 naming the first bad line of each bad record, 2 if one cannot be read.
+
+    A record that cannot be read gets no verdict (it is no evidence of tampering) but a line on
+    stderr, and the others are still verified."""
     from drillkit.errors import UsageError
     from drillkit.record import check_run_id, workspace_key
     from drillkit.verify import runs_to_verify, verify_files
@@ -241,14 +244,18 @@ def verify(
     ws = workspace()
     ids = [check_run_id(r) for r in (runs or [])]
     key = workspace_key(ws)
-    verdicts = verify_files(runs_to_verify(ws.runs, ids), key)
+    verdicts, unreadable = verify_files(runs_to_verify(ws.runs, ids), key)
     if as_json:
         print_json([v.as_json() for v in verdicts])
     else:
         for v in verdicts:
             say(_verdict_line(v, keyed=key is not None))
+    for reason in unreadable:
+        warn(f"drill: {reason}")
     if any(v.verdict == "tampered" for v in verdicts):
         raise typer.Exit(1)
+    if unreadable:
+        raise typer.Exit(2)
 
 
 def _verdict_line(v: "Verdict", *, keyed: bool) -> str:
