@@ -303,12 +303,20 @@ def answer(
 
 
 def _maybe_open(ws: Workspace, stamps: Stamps) -> list[str]:
-    """Runs that may not have ended: open when last summarised, or changed since (or never seen)."""
+    """Runs that have not ended: open when last summarised, or, for a record changed since (or
+    never seen), without `run.ended` in its tail. Read from the cache and the tails only: a first
+    report over a thousand records must not read each of them twice."""
+    from drillkit.runlist import has_ended
+
     cached = _read_cache(ws)
     found = []
-    for run_id, (_file, stamp) in stamps.items():
+    for run_id, (file, stamp) in stamps.items():
         entry = cached.get(run_id)
-        if entry is None or entry.get("stamp") != stamp or (entry["summary"] or {}).get("open"):
+        if entry is not None and entry.get("stamp") == stamp:
+            is_open = bool((entry["summary"] or {}).get("open"))
+        else:
+            is_open = not has_ended(file)
+        if is_open:
             found.append(run_id)
     return found
 

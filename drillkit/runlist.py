@@ -50,6 +50,18 @@ def open_runs(ws: Workspace) -> list[str]:
     return [s.id for s in run_summaries(ws) if s.ended is None]
 
 
+def has_ended(file: str) -> bool:
+    """Whether a record ends with its `run.ended` (notification outcomes may follow), from its
+    tail alone."""
+    try:
+        with open(file, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - TAIL_BYTES))
+            return _end_in(handle.read()) is not None
+    except OSError:
+        return False
+
+
 def _summary(path: Path) -> RunSummary | None:
     first, tail = _head_and_tail(path)
     if first is None or not is_started(first) or not RUN_ID.fullmatch(path.stem):
