@@ -12,6 +12,7 @@ structlog's own file loggers flush but never fsync, so the durable write is ours
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import hmac
@@ -338,13 +339,16 @@ class RunRecord:
             os.close(fd)
 
     def _open_locked(self) -> int:
-        """The record opened for appending, with its exclusive lock held (closing releases it)."""
+        """The record opened for appending, with its exclusive lock held (closing releases it).
+        Never through a symbolic link: what drill writes stays under `logs/runs`."""
         try:
-            fd = os.open(self.file, os.O_RDWR | os.O_APPEND)
+            fd = os.open(self.file, os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW)
         except FileNotFoundError:
             raise NotFound(f"no run {self.run_id!r} (see `drill runs`)") from None
         except OSError as exc:
-            raise RecordError(f"cannot open the record of {self.run_id}: {exc.strerror}") from None
+            linked = exc.errno == errno.ELOOP
+            reason = "it is a symbolic link, and drill appends only to its own files" if linked else exc.strerror
+            raise RecordError(f"cannot open the record of {self.run_id}: {reason}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except BaseException:
@@ -377,7 +381,7 @@ class RunRecord:
             return b""
 
     def _write_aside(self, data: bytes) -> None:
-        side = os.open(self._aside_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        side = os.open(self._aside_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
         try:
             os.fchmod(side, FILE_MODE)
             _write_all(side, data)

@@ -119,3 +119,19 @@ def test_one_damaged_open_run_leaves_the_others_shown_and_conducted(broken: Dril
         entry for entry in log if entry.get("run") == damaged
     ).items()
     assert "deadline.breached" in [e["event"] for e in broken.events(healthy)]  # conducted all the same
+
+
+def test_a_record_that_is_a_link_out_of_the_workspace_is_not_appended_through(broken: Drill, tmp_path: Path) -> None:
+    run = broken.open()
+    record = broken.record(run)
+    outside = tmp_path / "outside.jsonl"
+    outside.write_bytes(record.read_bytes())
+    record.unlink()
+    record.symlink_to(outside)
+    before = outside.read_bytes()
+    done = broken("note", run, "hello")
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"drill: cannot open the record of {run}: it is a symbolic link, and drill appends only to its own files"
+    ]
+    assert outside.read_bytes() == before
