@@ -175,6 +175,15 @@ def exclusive(ws: Workspace) -> Iterator[None]:
         os.close(descriptor)
 
 
+def check_settings(ws: Workspace) -> None:
+    """What the daemon needs from `drill.toml` (blackout windows, notifiers), checked before it
+    writes anything: a refused start leaves no log behind."""
+    from drillkit.notify.config import load_notifiers
+
+    blackouts(ws)
+    load_notifiers(ws)
+
+
 @contextmanager
 def scheduler_log(ws: Workspace, clock: Clock) -> Iterator[FilteringBoundLogger]:
     """A JSON-lines logger to `logs/scheduler.jsonl` (0640), stamped from `clock`, open while in use."""

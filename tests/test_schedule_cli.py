@@ -277,3 +277,17 @@ def test_a_schedule_store_that_cannot_be_opened_is_one_line_not_an_internal_erro
         assert done.returncode == 1, (args, done.stderr)
         assert done.stderr.startswith("drill: logs/schedule.db: "), (args, done.stderr)
         assert len(done.stderr.splitlines()) == 1, (args, done.stderr)
+
+
+@pytest.mark.parametrize(
+    "toml",
+    ['[schedule]\nblackout = [{from = "25:00", to = "26:00"}]\n', '[[notify]]\nname = "x"\nkind = "pager"\n'],
+    ids=["blackout", "notifier"],
+)
+def test_a_scheduler_refused_for_its_settings_leaves_no_log(drill: Drill, toml: str) -> None:
+    (drill.root / "drill.toml").write_text(toml, encoding="utf-8")
+    done = drill("scheduler", "--once")
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1
+    assert done.stderr.startswith("drill: drill.toml")
+    assert not (drill.root / "logs" / "scheduler.jsonl").exists()

@@ -225,6 +225,7 @@ def scheduler(
     from drillkit.clock import default_clock
 
     ws, clock = workspace(), default_clock()
+    scheduling.check_settings(ws)
     early_stop = threading.Event()
     if not once:  # a stop that comes while the scheduler starts up is kept, not fatal
         stop_on_signals(early_stop.set)
