@@ -124,7 +124,16 @@ class _Check:
             self.add(where, "[integrity] key_file must be a path to the HMAC key, relative to the workspace")
         elif not (self.root / value).is_file():
             self.add(where, f"[integrity] key_file {value!r}: no such file (relative to the workspace)")
-        elif not (self.root / value).read_bytes().strip():
+        else:
+            self._key_readable(where, value)
+
+    def _key_readable(self, where: tuple[int, int], value: str) -> None:
+        try:
+            key = (self.root / value).read_bytes().strip()
+        except OSError as exc:
+            self.add(where, f"[integrity] key_file {value!r}: cannot read it: {exc.strerror}")
+            return
+        if not key:
             self.add(where, f"[integrity] key_file {value!r} is empty: records would not be keyed")
 
     def notify(self, value: Any) -> None:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, TypeVar
 import orjson
 
 from drillkit.clock import parse_utc
+from drillkit.errors import RecordError
 from drillkit.machine import Attempt, PlanMachine
 from drillkit.model import Playbook, Scenario, for_severity
 from drillkit.record import AFTER_END, Event, effective_t
@@ -65,6 +66,13 @@ class RunState:
 
     @classmethod
     def begin(cls, started: Event) -> RunState:
+        try:
+            return cls._begun(started)
+        except UNREPLAYABLE as exc:
+            raise _unreplayable(started, started, exc) from None
+
+    @classmethod
+    def _begun(cls, started: Event) -> RunState:
         scenario = started.get("scenario")
         return cls(
             run=started["run"],
@@ -118,11 +126,15 @@ class RunState:
             self.seq, self.head = seq, event["hash"]
 
     def fold(self, event: Event) -> None:
-        """What one event changes in the run (most events, notes above all, change nothing)."""
-        handler = _APPLY.get(event["event"])
-        if handler is not None:
-            handler(self, event, effective_t(event))
-            self.upcoming_known = False
+        """What one event changes in the run (most events, notes above all, change nothing); a
+        line edited by hand that still parses but cannot be taken is a RecordError naming it."""
+        try:
+            handler = _APPLY.get(event["event"])
+            if handler is not None:
+                handler(self, event, effective_t(event))
+                self.upcoming_known = False
+        except UNREPLAYABLE as exc:
+            raise _unreplayable({"run": self.run}, event, exc) from None
 
     def allowed_triggers(self, role: str | None, system: bool = False) -> list[str]:
         """Triggers that would pass their guards now for this role."""
@@ -135,6 +147,17 @@ class RunState:
 
     def open_items(self) -> list[str]:
         return [item for item in self.playbook.checklist_owner() if item not in self.checks]
+
+
+UNREPLAYABLE = (KeyError, TypeError, ValueError)  # what a hand-edited line that still parses raises
+
+
+def _unreplayable(started: Event, event: Event, exc: Exception) -> RecordError:
+    detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
+    run = started.get("run", "?")
+    return RecordError(
+        f"the record of {run} cannot be replayed at seq {event.get('seq', '?')}: {detail} (see drill verify)"
+    )
 
 
 _VALIDATED: dict[bytes, Any] = {}  # a plan's JSON → the frozen model

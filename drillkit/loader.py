@@ -27,7 +27,7 @@ from yaml.events import (
 )
 
 from drillkit.errors import InvalidFile, Problem
-from drillkit.model import FILE_ID_PATTERN
+from drillkit.model import FILE_ID_PATTERN, FROM_FILE
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -200,7 +200,7 @@ def to_model(doc: Document, model: type[M]) -> tuple[M | None, list[Problem]]:
     if not isinstance(doc.data, dict):
         return None, [doc.problem((), "expected a mapping at the top level")]
     try:
-        return model.model_validate(doc.data), []
+        return model.model_validate(doc.data, context=FROM_FILE), []
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
     problems = [_schema_problem(doc, error) for error in errors[:MAX_PROBLEMS]]

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
@@ -87,9 +88,20 @@ def _whole_number(value: object) -> object:
 _DIGITS = re.compile(r"[1-9][0-9]*")
 
 
-def _person(value: str) -> str:
+FROM_FILE = {"file": True}  # validation context of a plan read from its file (`loader.to_model`)
+
+
+def _from_file(info: ValidationInfo) -> bool:
+    """Rules added over time bind plans as written from now on; a record's own copy of its plan,
+    written under the rules of its day, must still replay."""
+    return bool(info.context and info.context.get("file"))
+
+
+def _person(value: str, info: ValidationInfo) -> str:
     """A person's name, held to the rule `--by` follows (no control characters: every line of
     output naming them stays one line)."""
+    if not _from_file(info):
+        return value
     try:
         return check_name(value, "name")
     except UsageError as err:
@@ -97,6 +109,14 @@ def _person(value: str) -> str:
 
 
 Person = Annotated[Text, AfterValidator(_person)]
+
+
+def _version_in_range(value: int, info: ValidationInfo) -> int:
+    if _from_file(info) and value > MAX_VERSION:
+        raise ValueError(f"must be at most {MAX_VERSION} (2^53 - 1)")
+    return value
+
+
 Flag = Annotated[bool, BeforeValidator(_flag)]
 PerSeverity = Annotated[
     dict[str, int],
@@ -160,7 +180,9 @@ class Playbook(Frozen):
     playbook: FileId
     title: Text
     kind: Literal["outage", "security"]
-    version: Annotated[int, BeforeValidator(_whole_number)] = Field(ge=1, le=MAX_VERSION)
+    version: Annotated[int, BeforeValidator(_whole_number), AfterValidator(_version_in_range)] = Field(
+        ge=1, json_schema_extra={"maximum": MAX_VERSION}
+    )
     exercise_every: Duration | None = None
     severities: dict[Id, Severity] = Field(min_length=1)
     roles: dict[Id, Text] = Field(default_factory=dict)

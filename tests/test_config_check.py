@@ -182,3 +182,10 @@ def test_a_drill_toml_that_is_a_folder_is_reported_not_skipped(drill: Drill) -> 
     done = drill("open", "core-network-outage", "--severity", "II")
     assert (done.returncode, done.stdout, done.stderr) == (2, "", f"drill: drill.toml: {reason}\n")
     assert not list((drill.root / "logs").rglob("*.jsonl"))
+
+
+def test_a_misspelt_key_is_not_blamed_on_the_timezone(drill: Drill) -> None:
+    (drill.root / "drill.toml").write_text("[redact]\npatern = ['x']\n", encoding="utf-8")
+    done = drill("runs")
+    assert done.returncode == 2
+    assert done.stderr.startswith("drill: drill.toml:2:1: [redact] unknown key 'patern'")

@@ -135,3 +135,23 @@ def test_a_record_that_is_a_link_out_of_the_workspace_is_not_appended_through(br
         f"drill: cannot open the record of {run}: it is a symbolic link, and drill appends only to its own files"
     ]
     assert outside.read_bytes() == before
+
+
+def test_a_line_edited_so_it_cannot_be_replayed_is_named_and_leaves_the_others_be(broken: Drill) -> None:
+    opened, later = "2026-11-29T08:00:00Z", "2026-11-29T09:00:00Z"
+    healthy, damaged = broken.open(DRILL_FAKE_NOW=opened), broken.open(DRILL_FAKE_NOW=opened)
+    broken("act", damaged, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=opened)
+    record = broken.record(damaged)
+    *earlier, last = record.read_bytes().splitlines(keepends=True)
+    record.write_bytes(b"".join([*earlier, last.replace(b'"to":"triage",', b"")]))  # still JSON, not a transition
+    reason = f"the record of {damaged} cannot be replayed at seq 2: missing 'to' (see drill verify)"
+
+    status = broken("status", "--json", DRILL_FAKE_NOW=opened)
+    assert (status.returncode, status.stderr) == (1, f"drill: {reason}\n")
+    assert [doc["run"] for doc in json.loads(status.stdout)] == [healthy]
+    report = broken("report", "--format", "json", DRILL_FAKE_NOW=later)
+    assert report.returncode == 0, report.stderr
+    assert json.loads(report.stdout)["left_out"] == [damaged]
+    scheduler = broken("scheduler", "--once", DRILL_FAKE_NOW=later)
+    assert scheduler.returncode == 1
+    assert "deadline.breached" in [e["event"] for e in broken.events(healthy)]

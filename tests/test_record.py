@@ -232,3 +232,25 @@ def test_tail_set_aside_but_not_yet_cut_is_not_set_aside_twice(drill: Drill) -> 
     assert aside.read_bytes() == b'{"v":1,"seq":2,"t\n'
     kinds = [(e["event"], e.get("bytes")) for e in drill.events(run)]
     assert kinds == [("run.started", None), ("record.repaired", 17), ("note", None)]
+
+
+def test_a_record_written_under_older_rules_still_replays(drill: Drill) -> None:
+    """Rules added for plan files later (names without control characters, a version at most
+    2^53 - 1) bind files from then on; a record keeps the plan as it was and must still replay."""
+    from drillkit.clock import VirtualClock, parse_utc
+    from drillkit.plans import Plans
+    from drillkit.record import RunRecord
+    from drillkit.runs import started_draft
+    from drillkit.workspace import Workspace
+
+    ws = Workspace(drill.root)
+    playbook = Plans(ws).playbook("core-network-outage")
+    first = started_draft(ws, pb=playbook, mode="incident", severity="II", by="alice", participants={"noc": "bob\tjr"})
+    first["playbook"]["version"] = 2**60
+    run = "20261129T080000Z-core-network-outage-0a1d"
+    RunRecord(ws, run).create(first, VirtualClock(parse_utc(FAKE_NOW)))
+    status = json.loads(drill("status", run, "--json", ok=True, DRILL_FAKE_NOW=FAKE_NOW).stdout)
+    assert status["participants"] == {"noc": "bob\tjr"}
+    drill("note", run, "still replays", "--by", "alice", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
+    assert drill.events(run)[-1]["text"] == "still replays"
+    drill("export", run, "--format", "md", ok=True, DRILL_FAKE_NOW=FAKE_NOW)

@@ -57,7 +57,7 @@ EXPECTED = [
     ("pb-duration-bad-unit", 15, 5, "duration '5min' is not valid"),
     ("pb-requires-duplicate", 27, 65, "each entry may appear only once"),
     ("pb-file-id-mismatch", 1, 1, "must equal the file name 'pb-file-id-mismatch'"),
-    ("pb-version-too-large", 4, 1, "version: Input should be less than or equal to 9007199254740991"),
+    ("pb-version-too-large", 4, 1, "version: must be at most 9007199254740991 (2^53 - 1)"),
     ("pb-deadline-too-long", 15, 5, "duration '99999999999999999999999d' is too long: at most 3650d"),
     ("pb-exercise-every-too-long", 5, 1, "duration '99999999d' is too long: at most 3650d"),
     # playbook checks

@@ -39,8 +39,9 @@ def display_zone(ws: Workspace) -> str:
 
     if GLOBALS.tz:
         return check_zone(GLOBALS.tz)
+    configured = ws.config().timezone
     try:
-        return check_zone(ws.config().timezone)
+        return check_zone(configured)
     except UsageError as err:
         raise UsageError(f"drill.toml: timezone: {err}") from None
 
