@@ -155,9 +155,9 @@ class _Check:
     def find(self, key: str, section: str | None = None) -> tuple[int, int]:
         """Line and column of `key` (in `[section]` when given) by a plain search; 1:1 when not found."""
         name = rf"""["']?{re.escape(key)}["']?"""
-        if section is None:
-            top = [rf"^\s*({name})\s*[=.]", rf"^\s*\[\[?\s*({name})\s*[\].]"]
-            return self._search(top, self._top_level()) or (1, 1)
+        if section is None:  # a key before the first table, or a table's own header anywhere
+            assigned = self._search([rf"^\s*({name})\s*[=.]"], self._top_level())
+            return assigned or self._search([rf"^\s*\[\[?\s*({name})\s*[\].]"], range(len(self.lines))) or (1, 1)
         header = self._search([rf"^\s*\[\s*({re.escape(section)})\s*\]"], range(len(self.lines)))
         if header is not None:
             return self._search([rf"^\s*({name})\s*="], self._body(header[0])) or header

@@ -135,7 +135,7 @@ def test_a_wrong_typed_section_stops_commands_in_one_line(drill: Drill, toml: st
 
 MISSPELT = {
     "[integrty]\nkey_file = 'k.key'\n": (
-        "drill.toml:1:1: unknown key 'integrty'; allowed: timezone, redact, notify, schedule, integrity"
+        "drill.toml:1:2: unknown key 'integrty'; allowed: timezone, redact, notify, schedule, integrity"
     ),
     "[redact]\npatern = ['SECRET[0-9]+']\n": "drill.toml:2:1: [redact] unknown key 'patern'; allowed: patterns",
 }
