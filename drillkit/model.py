@@ -78,14 +78,14 @@ def _flag(value: object) -> object:
     return value
 
 
+_DIGITS = re.compile(r"[1-9][0-9]*")
+
+
 def _whole_number(value: object) -> object:
     """Digits as written (no `1_000`, `+3`, `010` or spaces); a record's copy holds a number."""
     if isinstance(value, str) and not _DIGITS.fullmatch(value):
         raise ValueError("must be a whole number written in digits, like 3")
     return value
-
-
-_DIGITS = re.compile(r"[1-9][0-9]*")
 
 
 FROM_FILE = {"file": True}  # validation context of a plan read from its file (`loader.to_model`)
