@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -48,6 +49,32 @@ def read_runs(ws: Workspace) -> tuple[list[RunSummary], list[str]]:
 def open_runs(ws: Workspace) -> list[str]:
     """Ids of the runs that have not ended."""
     return [s.id for s in run_summaries(ws) if s.ended is None]
+
+
+@dataclass
+class OpenRuns:
+    """The runs not ended, for one process that asks again and again (the scheduler, at every
+    pass): a record once seen ended is not read again (a record only grows, and nothing but
+    notification outcomes follows `run.ended`), nor is a run the caller holds. A pass then reads
+    only the records of runs it has not seen end and does not conduct, not the whole history."""
+
+    ws: Workspace
+    _ended: set[str] = field(default_factory=set)
+
+    def __call__(self, held: Collection[str] = ()) -> list[str]:
+        """Ids of the runs not ended, oldest first; those in `held` are taken as not ended."""
+        found = []
+        for path in sorted(self.ws.runs.glob("*.jsonl")) if self.ws.runs.is_dir() else []:
+            run_id = path.stem
+            if run_id in held:
+                found.append(run_id)
+            elif run_id not in self._ended:
+                summary = _summary(path)
+                if summary is not None and summary.ended is not None:
+                    self._ended.add(run_id)
+                elif summary is not None:
+                    found.append(run_id)
+        return found
 
 
 def has_ended(file: str) -> bool:

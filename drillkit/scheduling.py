@@ -118,10 +118,12 @@ class RunConducting:
         from drillkit.conductor import Conductor
         from drillkit.notify.config import load_notifiers
         from drillkit.notify.outbox import Outbox
+        from drillkit.runlist import OpenRuns
 
         self._ws = ws
         self._outbox = Outbox(ws, clock, load_notifiers(ws), report=report)
         self._conductor = Conductor(ws, clock, outbox=self._outbox, dropped=dropped)
+        self._open_runs = OpenRuns(ws)
         self._deliver_owed(clock)
 
     def _deliver_owed(self, clock: Clock) -> None:
@@ -140,9 +142,7 @@ class RunConducting:
                 continue  # a record that cannot be read is `drill verify`'s to report
 
     def open_runs(self) -> list[str]:
-        from drillkit.runlist import open_runs
-
-        return open_runs(self._ws)
+        return self._open_runs(held=self._conductor.live)
 
     def adopt(self, run_id: str) -> bool:
         return self._conductor.adopt(run_id)
@@ -299,7 +299,7 @@ class Daemon:
                     self._rebuild(timer)
                 conduct_in = self._guarded_pass()
                 self._wait_for_jittered(timer)
-                self._wake.wait(max(0.05, min(self.poll, conduct_in)))
+                self._wake.wait(max(0.005, min(self.poll, conduct_in)))
                 self._wake.clear()
         finally:
             timer.shutdown(wait=False)

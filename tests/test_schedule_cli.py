@@ -181,6 +181,34 @@ def test_a_schedule_added_while_the_daemon_runs_starts_one_drill_on_time(drill: 
 
 
 @pytest.mark.slow
+def test_the_scheduler_conducts_detached_drills_on_time_and_leaves_ended_runs_alone(drill: Drill) -> None:
+    """A drill detached before the daemon starts and one detached while it serves both get their
+    10-minute inject (10 s at speed 60) recorded within 1 s of its due time; an ended run is not
+    written to."""
+    ended = drill.open()
+    drill("abort", ended, "--reason", "opened by mistake", ok=True)
+    ended_bytes = drill.record(ended).read_bytes()
+    before = drill("start", SCENARIO, "--detach", "--speed", "60", ok=True).stdout.strip()
+    with daemon(drill):
+        during = drill("start", SCENARIO, "--detach", "--speed", "60", ok=True).stdout.strip()
+        deadline = time.monotonic() + 20
+        while not all(_delivered(drill, run, "complaints") for run in (before, during)):
+            assert time.monotonic() < deadline, "the 10-minute inject was not delivered"
+            time.sleep(0.1)
+    for run in (before, during):
+        started = parse_utc(drill.events(run)[0]["ts"])
+        delivered = _delivered(drill, run, "complaints")
+        assert delivered is not None
+        assert timedelta(0) <= parse_utc(delivered["ts"]) - (started + timedelta(seconds=10)) < timedelta(seconds=1)
+    assert drill.record(ended).read_bytes() == ended_bytes
+
+
+def _delivered(drill: Drill, run: str, inject: str) -> dict[str, Any] | None:
+    found = [e for e in drill.events(run) if e["event"] == "inject.delivered" and e.get("inject") == inject]
+    return found[0] if found else None
+
+
+@pytest.mark.slow
 def test_two_schedulers_at_once_one_runs_the_other_exits_3(drill: Drill) -> None:
     both = [
         subprocess.Popen([str(DRILL), "scheduler"], env=drill.env(), stderr=subprocess.PIPE, text=True)
