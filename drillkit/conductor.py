@@ -13,7 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -28,6 +28,7 @@ from drillkit.workspace import FILE_MODE, Workspace
 
 POLL = 0.2  # seconds between looks at records others may append to
 WRITERS = 8  # runs recorded side by side when several come due together
+SETTLE = 0.005  # seconds a tick waits for appends in flight before it looks at the other runs again
 
 Listener = Callable[[str, list[Event]], None]
 Dropped = Callable[[str, DrillError], None]
@@ -45,6 +46,7 @@ class _Live:
     size: int = -1
     events: list[Event] = field(default_factory=list)
     state: RunState | None = None
+    writing: Future[object] | None = None  # what came due, being recorded by a writer thread
 
 
 class Conductor:
@@ -91,23 +93,29 @@ class Conductor:
         return self.live[run_id].events if run_id in self.live else []
 
     def tick(self) -> float:
-        """Record what is due in every run; seconds until the next thing is due (at most POLL)."""
-        wait, due = POLL, []
+        """Record what is due in every run; seconds until the next thing is due (at most POLL), 0
+        while something is being recorded.
+
+        What came due is handed to writer threads and not waited for past SETTLE: a run whose
+        append stalls (a slow fsync, a `drill act` stopped while it holds the record's lock) is
+        read back at a later tick, and the other runs' due things are recorded on time meanwhile."""
+        self._settle()
+        left_least, due = POLL, []
         for live in list(self.live.values()):
-            left = self._guarded(live, partial(self._look, live))
+            left = None if live.writing is not None else self._guarded(live, partial(self._look, live))
             if left is None:
                 continue
             if left > 0:
-                wait = min(wait, left)
+                left_least = min(left_least, left)
             else:
                 due.append(live)
-        if due:
-            self._record_due(due)
-            wait = 0.0
+        for live in due:
+            live.writing = self._writers().submit(catch_up, self.ws, self.clock, live.record.run_id)
+        self._settle(SETTLE)
         for run_id, live in list(self.live.items()):
-            if live.state is not None and live.state.ended:
+            if live.state is not None and live.state.ended and live.writing is None:
                 self._release(run_id)
-        return max(0.0, wait)
+        return 0.0 if due or self._in_flight() else max(0.0, left_least)
 
     def _look(self, live: _Live) -> float:
         self._follow(live)
@@ -124,25 +132,33 @@ class Conductor:
         when = state.started + timedelta(seconds=upcoming / state.speed)
         return (when - self.clock.now()).total_seconds()
 
-    def _record_due(self, lives: list[_Live]) -> None:
-        """Record what came due in each run, then read it back in run order.
+    def _writers(self) -> ThreadPoolExecutor:
+        """The writer threads. Runs due at the same moment are separate files: their appends run side
+        by side, so one run's fsync does not wait for another's (with a hundred live runs whose
+        injects fall due together, one after the other made the last run's inject a hundred fsyncs
+        late)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="drill-append")
+        return self._pool
 
-        Runs due at the same moment are separate files: their appends run side by side, so one
-        run's fsync does not wait for another's (with a hundred live runs whose injects fall due
-        together, one after the other made the last run's inject a hundred fsyncs late)."""
+    def _in_flight(self) -> list[_Live]:
+        return [live for live in self.live.values() if live.writing is not None]
 
-        def record(live: _Live) -> object:
-            return self._guarded(live, partial(catch_up, self.ws, self.clock, live.record.run_id))
+    def _settle(self, timeout: float = 0.0) -> None:
+        """Read back, in run order, the runs whose appends have finished (waiting at most `timeout`
+        for those in flight); an append's error drops its run like any other."""
+        writing = self._in_flight()
+        if timeout and writing:
+            wait([live.writing for live in writing if live.writing is not None], timeout=timeout)
+        for live in writing:
+            future = live.writing
+            if future is not None and future.done():
+                live.writing = None
+                self._guarded(live, partial(self._read_back, live, future))
 
-        if len(lives) == 1:
-            record(lives[0])
-        else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="drill-append")
-            list(self._pool.map(record, lives))
-        for live in lives:
-            if live.record.run_id in self.live:
-                self._guarded(live, partial(self._follow, live))
+    def _read_back(self, live: _Live, appended: Future[object]) -> None:
+        appended.result()
+        self._follow(live)
 
     def _guarded(self, live: _Live, step: Callable[[], Any]) -> Any:
         """`step`'s result; None when the run failed and was dropped (see `dropped`)."""
@@ -187,11 +203,16 @@ class Conductor:
         os.close(live.lock_fd)
 
     def close(self) -> None:
-        for run_id in list(self.live):
-            self._release(run_id)
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        """Finish the appends in flight and read them back (so listeners and the outbox see them), then
+        let every run go."""
+        try:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+                self._settle()
+        finally:
+            for run_id in list(self.live):
+                self._release(run_id)
 
     def conduct(self, stop: Callable[[], bool] | None = None, every: Callable[[], Any] | None = None) -> None:
         """Loop until every adopted run has ended (or `stop()` says so)."""

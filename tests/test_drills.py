@@ -347,3 +347,40 @@ def test_a_run_whose_record_breaks_is_dropped_and_the_others_stay_on_time(worksp
         conductor.close()
     assert dropped == [(broken, f"line 2 of the record of {broken} is not a JSON object (run `drill verify`)")]
     assert [e["event"] for e in read_events(ws.run_file(healthy))].count("inject.delivered") >= 2
+
+
+def test_a_run_whose_append_stalls_does_not_hold_up_the_others(workspace: Path) -> None:
+    """Someone's `drill act` is stopped (Ctrl-Z) while it holds one run's record lock: the conductor
+    still records the other run's inject on time, and the stalled run's once the lock is let go."""
+    import fcntl
+
+    from drillkit.clock import SystemClock
+    from drillkit.conductor import POLL, Conductor
+    from drillkit.drills import start_drill
+    from drillkit.workspace import Workspace
+
+    ws, clock = Workspace(workspace), SystemClock()
+    stalled, healthy = (start_drill(ws, "core-outage-q4", clock=clock, by="lead", speed=600) for _ in range(2))
+    conductor = Conductor(ws, clock)
+
+    def conduct_for(seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            clock.sleep(min(conductor.tick(), POLL))
+
+    try:
+        for run_id in (stalled, healthy):
+            conductor.adopt_or_fail(run_id)
+        with ws.run_file(stalled).open("rb") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            conduct_for(1.6)  # the 10-minute inject is due 1 s after the start at speed 600
+            assert [e["event"] for e in read_events(ws.run_file(stalled))] == ["run.started"]
+        conduct_for(0.5)
+    finally:
+        conductor.close()
+    healthy_events = read_events(ws.run_file(healthy))
+    [complaints] = [e for e in healthy_events if e.get("inject") == "complaints"]
+    due = utc(healthy_events[0]["ts"]) + timedelta(seconds=1)
+    assert timedelta(0) <= utc(complaints["ts"]) - due < timedelta(seconds=0.5)
+    delivered = [e["inject"] for e in read_events(ws.run_file(stalled)) if e["event"] == "inject.delivered"]
+    assert delivered == ["alarm", "complaints"]
