@@ -28,7 +28,7 @@ from drillkit.workspace import FILE_MODE, Workspace
 
 POLL = 0.2  # seconds between looks at records others may append to
 WRITERS = 8  # runs recorded side by side when several come due together
-SETTLE = 0.005  # seconds a tick waits for appends in flight before it looks at the other runs again
+SETTLE = 0.005  # seconds a tick waits at most for appends in flight before it looks at the runs again
 
 Listener = Callable[[str, list[Event]], None]
 Dropped = Callable[[str, DrillError], None]
@@ -96,9 +96,10 @@ class Conductor:
         """Record what is due in every run; seconds until the next thing is due (at most POLL), 0
         while something is being recorded.
 
-        What came due is handed to writer threads and not waited for past SETTLE: a run whose
-        append stalls (a slow fsync, a `drill act` stopped while it holds the record's lock) is
-        read back at a later tick, and the other runs' due things are recorded on time meanwhile."""
+        What came due is handed to writer threads and waited for no longer than SETTLE, or than
+        until another run's next due thing: a run whose append stalls (a slow fsync, a `drill act`
+        stopped while it holds the record's lock) is read back at a later tick, and the other
+        runs' due things are recorded on time meanwhile."""
         self._settle()
         left_least, due = POLL, []
         for live in list(self.live.values()):
@@ -111,7 +112,7 @@ class Conductor:
                 due.append(live)
         for live in due:
             live.writing = self._writers().submit(catch_up, self.ws, self.clock, live.record.run_id)
-        self._settle(SETTLE)
+        self._settle(min(SETTLE, left_least))
         for run_id, live in list(self.live.items()):
             if live.state is not None and live.state.ended and live.writing is None:
                 self._release(run_id)

@@ -299,7 +299,7 @@ class Daemon:
                     self._rebuild(timer)
                 conduct_in = self._guarded_pass()
                 self._wait_for_jittered(timer)
-                self._wake.wait(max(0.005, min(self.poll, conduct_in)))
+                self._wake.wait(max(0.001, min(self.poll, conduct_in)))
                 self._wake.clear()
         finally:
             timer.shutdown(wait=False)
