@@ -287,19 +287,55 @@ def answer(
     zone); the last answer is read back when the same question is asked of unchanged records.
 
     Open runs are judged as of now: `catch_up` records what came due in one (True when it wrote
-    something) before the records are stamped, so a target passed since the last command counts."""
+    something) before the records are stamped, so a target passed since the last command counts.
+    Which runs are open is kept with the last answer too: asked again of the same records, the
+    report reads neither the summary cache nor any record."""
     stamps = _stamps(ws)
-    if [run_id for run_id in _maybe_open(ws, stamps) if catch_up(run_id)]:
+    last = _LastAnswer.read(ws)
+    unchanged = last is not None and last.records == _records_key(stamps)
+    open_runs = last.open if last is not None and unchanged else _maybe_open(ws, stamps)
+    if [run_id for run_id in open_runs if catch_up(run_id)]:
         stamps = _stamps(ws)
-    asked = {run_id: stamp for run_id, (_file, stamp) in stamps.items()}
     version = [drillkit.__version__, CACHE_VERSION]  # another drill may render differently
-    question = hashlib.sha256(orjson.dumps([version, asdict(selection), form, asked])).hexdigest()
-    kept = _last_answer(ws, question)
-    if kept is not None:
-        return kept
+    question = _digest([version, asdict(selection), form, _records_key(stamps)])
+    if last is not None and last.question == question:
+        return last.text
     text = render(report(ws, selection, stamps))
-    _keep(ws, LAST_FILE, f"{question}\n{text}".encode())
+    _LastAnswer(question, _records_key(stamps), _maybe_open(ws, stamps), text).keep(ws)
     return text
+
+
+def _records_key(stamps: Stamps) -> str:
+    """Names the records as they are: a record only grows, so any append changes its stamp."""
+    return _digest({run_id: stamp for run_id, (_file, stamp) in stamps.items()})
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(orjson.dumps(value)).hexdigest()
+
+
+@dataclass(frozen=True)
+class _LastAnswer:
+    """The last report written, with the question it answers, the records it was asked of and
+    which of them were open: one header line, then the text."""
+
+    question: str
+    records: str
+    open: list[str]
+    text: str
+
+    @classmethod
+    def read(cls, ws: Workspace) -> _LastAnswer | None:
+        try:
+            header, _newline, text = (ws.logs / LAST_FILE).read_bytes().partition(b"\n")
+            fields = orjson.loads(header)
+            return cls(fields["question"], fields["records"], list(fields["open"]), text.decode("utf-8"))
+        except (OSError, orjson.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+            return None
+
+    def keep(self, ws: Workspace) -> None:
+        header = orjson.dumps({"question": self.question, "records": self.records, "open": self.open})
+        _keep(ws, LAST_FILE, header + b"\n" + self.text.encode("utf-8"))
 
 
 def _maybe_open(ws: Workspace, stamps: Stamps) -> list[str]:
@@ -319,16 +355,6 @@ def _maybe_open(ws: Workspace, stamps: Stamps) -> list[str]:
         if is_open:
             found.append(run_id)
     return found
-
-
-def _last_answer(ws: Workspace, question: str) -> str | None:
-    """The text kept under `question`, if the last answer kept is to that question."""
-    try:
-        kept = (ws.logs / LAST_FILE).read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    asked, newline, text = kept.partition("\n")
-    return text if newline and asked == question else None
 
 
 def report(ws: Workspace, selection: Selection, stamps: Stamps | None = None) -> Document:
