@@ -89,6 +89,31 @@ def test_a_name_is_recorded_without_surrounding_blanks(drill: Drill) -> None:
     assert (assigned["event"], assigned["person"]) == ("assigned", "王芳")
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("act",), "drill act: missing argument 'run' (see drill act --help)"),
+        (("report", "--format", "xml"), "drill report: invalid value for '--format' / '-f': 'xml' is not one of"),
+        (("nosuch",), "drill: no such command 'nosuch' (see drill --help)"),
+        (("note", "r", "hi", "--bogus"), "drill note: no such option: --bogus (see drill note --help)"),
+        (("schedule", "add"), "drill schedule add: missing argument 'scenario'"),
+        (("--tz",), "drill: option '--tz' requires an argument"),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_command_and_its_help(
+    drill: Drill, args: tuple[str, ...], said: str
+) -> None:
+    assert _refused(drill, *args).startswith(said)
+
+
+def test_drill_or_a_command_group_alone_shows_its_help(drill: Drill) -> None:
+    for args, usage in (((), "Usage: drill [OPTIONS] COMMAND"), (("schedule",), "Usage: drill schedule [OPTIONS]")):
+        done = drill(*args)
+        assert done.returncode == 2
+        assert done.stderr.startswith(usage)
+        assert "Commands:" in done.stderr
+
+
 def test_runs_mode_is_a_choice(drill: Drill) -> None:
     drill.open(DRILL_FAKE_NOW=FAKE_NOW)
     done = drill("runs", "--mode", "bogus")

@@ -83,7 +83,10 @@ def run() -> None:
     gc.disable()
     _refuse_undecodable(sys.argv[1:])
     try:
-        app(standalone_mode=True)
+        code = app(standalone_mode=False)  # typer's own refusals come here, to be said in one line
+    except typer.TyperException as refused:
+        warn(_refusal(refused))
+        sys.exit(refused.exit_code)
     except InvalidFile as bad:
         if GLOBALS.debug:
             raise
@@ -103,3 +106,17 @@ def run() -> None:
             raise
         warn(f"drill: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _refusal(refused: typer.TyperException) -> str:
+    """A usage error as `drill act: missing argument 'run' (see drill act --help)`: the command, what
+    is wrong and where the allowed forms are, in place of click's usage block. `drill` or a command
+    group given alone is answered with its help, as typer does (its class is matched by name, as
+    typer itself does: the module that defines it is private)."""
+    context = getattr(refused, "ctx", None)
+    if type(refused).__name__ == "NoArgsIsHelpError" and context is not None:
+        return str(context.get_help())
+    command = context.command_path if context is not None else "drill"
+    message = " ".join(refused.format_message().replace("Value error, ", "").split()).rstrip(".")
+    return f"{command}: {message[:1].lower()}{message[1:]} (see {command} --help)"
