@@ -322,9 +322,16 @@ def _connect_to_write(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA synchronous = FULL")
     except (OSError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-        needs = "the schedule store needs a logs/ folder you can write"
-        raise RecordError(f"logs/schedule.db: {reason}; {needs}") from None
+        raise RecordError(f"logs/schedule.db: {reason}; {_what_to_do(exc)}") from None
     return db
+
+
+def _what_to_do(exc: OSError | sqlite3.Error) -> str:
+    """A file SQLite cannot open or write wants a writable folder; one it opens but cannot read as
+    a database is damaged (or not a store at all), which no permission fixes."""
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        return "it is not a schedule store: restore it from a backup, or move it aside for a new, empty one"
+    return "the schedule store needs a logs/ folder you can write"
 
 
 def _connect_to_read(path: Path) -> sqlite3.Connection | None:

@@ -176,12 +176,13 @@ def exclusive(ws: Workspace) -> Iterator[None]:
 
 
 def check_settings(ws: Workspace) -> None:
-    """What the daemon needs from `drill.toml` (blackout windows, notifiers), checked before it
-    writes anything: a refused start leaves no log behind."""
+    """What the daemon needs from `drill.toml` (blackout windows, notifiers) and its schedule store,
+    checked before it writes anything: a refused start leaves no log behind."""
     from drillkit.notify.config import load_notifiers
 
     blackouts(ws)
     load_notifiers(ws)
+    ScheduleStore.open(ws).close()
 
 
 @contextmanager

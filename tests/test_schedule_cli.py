@@ -307,6 +307,18 @@ def test_a_schedule_store_that_cannot_be_opened_is_one_line_not_an_internal_erro
         assert len(done.stderr.splitlines()) == 1, (args, done.stderr)
 
 
+def test_a_damaged_schedule_store_is_refused_before_the_scheduler_logs_anything(drill: Drill) -> None:
+    (drill.root / "logs").mkdir(exist_ok=True)
+    (drill.root / "logs" / "schedule.db").write_bytes(b"not a database, just some bytes\n" * 64)
+    done = drill("scheduler", "--once")
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "drill: logs/schedule.db: file is not a database; it is not a schedule store: restore it from a backup,"
+        " or move it aside for a new, empty one"
+    ]
+    assert not (drill.root / "logs" / "scheduler.jsonl").exists()
+
+
 @pytest.mark.parametrize(
     "toml",
     ['[schedule]\nblackout = [{from = "25:00", to = "26:00"}]\n', '[[notify]]\nname = "x"\nkind = "pager"\n'],
