@@ -234,7 +234,9 @@ def test_an_output_file_in_a_missing_folder_is_refused_in_one_line(drill: Drill,
         "export": ("export", run, "--format", "md", "-o", str(missing / "aar.md")),
         "schedule export": ("schedule", "export", "--format", "ics", "-o", str(missing / "drills.ics")),
         "a folder": ("report", "--format", "html", "-o", str(workspace)),  # a new question: its answer would be kept
+        "a link into it": ("report", "--format", "md", "-o", str(workspace / "latest.md")),
     }
+    (workspace / "latest.md").symlink_to(missing / "report.md")
     for name, args in commands.items():
         line = _refused(drill, *args)
         assert line.startswith(f"drill: -o {args[-1]}: "), (name, line)

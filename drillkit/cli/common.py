@@ -111,8 +111,9 @@ def _writable_folder(output: Path | None) -> Path | None:
         return None
     if output.is_dir():  # `-o ''` arrives as the folder `.`
         raise _unwritable(output, "a folder, not a file")
-    if not os.access(output.parent, os.W_OK | os.X_OK):
-        reason = "Permission denied" if output.parent.is_dir() else "No such file or directory"
+    folder = (output.resolve() if output.is_symlink() else output).parent  # a link is written through
+    if not os.access(folder, os.W_OK | os.X_OK):
+        reason = "Permission denied" if folder.is_dir() else "No such file or directory"
         raise _unwritable(output, reason)
     return output
 
