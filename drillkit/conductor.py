@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -28,7 +30,7 @@ from drillkit.workspace import FILE_MODE, Workspace
 
 POLL = 0.2  # seconds between looks at records others may append to
 WRITERS = 8  # runs recorded side by side when several come due together
-SETTLE = 0.005  # seconds a tick waits at most for appends in flight before it looks at the runs again
+CLOSE_WAIT = 5.0  # seconds a closing conductor waits for the appends in flight
 
 Listener = Callable[[str, list[Event]], None]
 Dropped = Callable[[str, DrillError], None]
@@ -63,7 +65,7 @@ class Conductor:
         self.ws, self.clock = ws, clock
         self.listener, self.outbox, self.dropped = listener, outbox, dropped
         self.live: dict[str, _Live] = {}
-        self._pool: ThreadPoolExecutor | None = None
+        self._writers = _Writers()
 
     def adopt(self, run_id: str) -> bool:
         """Take the run's conductor lock; False if another conductor holds it."""
@@ -94,12 +96,12 @@ class Conductor:
 
     def tick(self) -> float:
         """Record what is due in every run; seconds until the next thing is due (at most POLL), 0
-        while something is being recorded.
+        while something is still being recorded.
 
-        What came due is handed to writer threads and waited for no longer than SETTLE, or than
-        until another run's next due thing: a run whose append stalls (a slow fsync, a `drill act`
-        stopped while it holds the record's lock) is read back at a later tick, and the other
-        runs' due things are recorded on time meanwhile."""
+        What came due is handed to writer threads, and the tick waits for appends in flight only
+        until another run's next due thing (at most POLL): a run whose append stalls (a slow fsync,
+        a `drill act` stopped while it holds the record's lock) is read back at a later tick, the
+        other runs' due things are recorded on time meanwhile, and nothing spins while it waits."""
         self._settle()
         left_least, due = POLL, []
         for live in list(self.live.values()):
@@ -111,12 +113,13 @@ class Conductor:
             else:
                 due.append(live)
         for live in due:
-            live.writing = self._writers().submit(catch_up, self.ws, self.clock, live.record.run_id)
-        self._settle(min(SETTLE, left_least))
+            live.writing = self._writers.submit(partial(catch_up, self.ws, self.clock, live.record.run_id))
+        for live in self._settle(left_least):
+            left_least = min(left_least, self._left(live))
         for run_id, live in list(self.live.items()):
             if live.state is not None and live.state.ended and live.writing is None:
                 self._release(run_id)
-        return 0.0 if due or self._in_flight() else max(0.0, left_least)
+        return 0.0 if self._in_flight() else max(0.0, left_least)
 
     def _look(self, live: _Live) -> float:
         self._follow(live)
@@ -133,29 +136,26 @@ class Conductor:
         when = state.started + timedelta(seconds=upcoming / state.speed)
         return (when - self.clock.now()).total_seconds()
 
-    def _writers(self) -> ThreadPoolExecutor:
-        """The writer threads. Runs due at the same moment are separate files: their appends run side
-        by side, so one run's fsync does not wait for another's (with a hundred live runs whose
-        injects fall due together, one after the other made the last run's inject a hundred fsyncs
-        late)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="drill-append")
-        return self._pool
-
     def _in_flight(self) -> list[_Live]:
         return [live for live in self.live.values() if live.writing is not None]
 
-    def _settle(self, timeout: float = 0.0) -> None:
-        """Read back, in run order, the runs whose appends have finished (waiting at most `timeout`
-        for those in flight); an append's error drops its run like any other."""
+    def _settle(self, timeout: float = 0.0) -> list[_Live]:
+        """Read back, in run order, the runs whose appends have finished, waiting up to `timeout`
+        seconds for the first of those in flight; the runs read back. An append's error drops its
+        run like any other."""
         writing = self._in_flight()
-        if timeout and writing:
-            wait([live.writing for live in writing if live.writing is not None], timeout=timeout)
+        if timeout > 0 and writing:
+            futures = [live.writing for live in writing if live.writing is not None]
+            wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        read_back = []
         for live in writing:
             future = live.writing
             if future is not None and future.done():
                 live.writing = None
-                self._guarded(live, partial(self._read_back, live, future))
+                if not future.cancelled():  # a close cancels what no writer had started
+                    self._guarded(live, partial(self._read_back, live, future))
+                    read_back.append(live)
+        return [live for live in read_back if live.record.run_id in self.live]
 
     def _read_back(self, live: _Live, appended: Future[object]) -> None:
         appended.result()
@@ -204,14 +204,18 @@ class Conductor:
         os.close(live.lock_fd)
 
     def close(self) -> None:
-        """Finish the appends in flight and read them back (so listeners and the outbox see them), then
-        let every run go."""
+        """Wait up to CLOSE_WAIT for the appends in flight and read them back (so listeners and the
+        outbox see them), then let every run go. An append still waiting on someone else's lock of
+        its record is left to finish alone: a stop is not held up by it, and what it would have
+        recorded is recorded, late and once, by whoever conducts the run next."""
         try:
-            if self._pool is not None:
-                self._pool.shutdown()
-                self._pool = None
-                self._settle()
+            in_flight = [live.writing for live in self._in_flight() if live.writing is not None]
+            wait(in_flight, timeout=CLOSE_WAIT)
+            for future in in_flight:
+                future.cancel()
+            self._settle()
         finally:
+            self._writers.stop()
             for run_id in list(self.live):
                 self._release(run_id)
 
@@ -222,3 +226,38 @@ class Conductor:
             if every is not None:
                 every()
             self.clock.sleep(min(wait, POLL))
+
+
+class _Writers:
+    """WRITERS threads that record what came due. Runs due at the same moment are separate files:
+    their appends run side by side, so one run's fsync does not wait for another's (with a hundred
+    live runs whose injects fall due together, one after the other made the last run's inject a
+    hundred fsyncs late). Daemon threads, unlike a ThreadPoolExecutor's: the process may end while
+    one still waits on a record's lock, as a killed one may (the record is the truth)."""
+
+    def __init__(self) -> None:
+        self._tasks: queue.SimpleQueue[tuple[Future[object], Callable[[], object]] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, task: Callable[[], object]) -> Future[object]:
+        future: Future[object] = Future()
+        self._tasks.put((future, task))
+        while len(self._threads) < WRITERS:
+            self._threads.append(threading.Thread(target=self._work, name="drill-append", daemon=True))
+            self._threads[-1].start()
+        return future
+
+    def _work(self) -> None:
+        while (item := self._tasks.get()) is not None:
+            future, task = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(task())
+                except BaseException as error:  # handed to whoever reads the future
+                    future.set_exception(error)
+
+    def stop(self) -> None:
+        """Let the threads end once the tasks before this are done."""
+        for _ in self._threads:
+            self._tasks.put(None)
+        self._threads = []

@@ -298,7 +298,7 @@ def test_runs_due_together_are_each_recorded_once_in_order(workspace: Path) -> N
         conductor.adopt_or_fail(run_id)
     try:
         clock.advance(20 * 60)  # several injects and the acknowledgement deadline of every run are due
-        assert conductor.tick() == 0.0
+        conductor.tick()  # hands every run to the writers; closing waits for them and reads them back
     finally:
         conductor.close()
     records = [read_events(ws.run_file(run_id)) for run_id in run_ids]
@@ -384,3 +384,34 @@ def test_a_run_whose_append_stalls_does_not_hold_up_the_others(workspace: Path) 
     assert timedelta(0) <= utc(complaints["ts"]) - due < timedelta(seconds=0.5)
     delivered = [e["inject"] for e in read_events(ws.run_file(stalled)) if e["event"] == "inject.delivered"]
     assert delivered == ["alarm", "complaints"]
+
+
+def test_a_slow_append_does_not_let_a_pinned_clock_sleep_past_what_comes_due_next(workspace: Path) -> None:
+    """On a pinned clock (DRILL_FAKE_NOW) drill time moves only when the conductor sleeps: an append
+    that takes a while (its record locked by someone else for 50 ms) must not make it sleep past the
+    next due thing, so everything is still recorded at its due time."""
+    import fcntl
+    import threading
+
+    from drillkit.clock import VirtualClock
+    from drillkit.conductor import POLL, Conductor
+    from drillkit.drills import start_drill
+    from drillkit.workspace import Workspace
+
+    ws, clock = Workspace(workspace), VirtualClock(utc("2026-11-29T08:00:00Z"))
+    run_id = start_drill(ws, "core-outage-q4", clock=clock, by="lead", speed=6000)
+    conductor = Conductor(ws, clock)
+    held = ws.run_file(run_id).open("rb")
+    fcntl.flock(held, fcntl.LOCK_EX)
+    threading.Timer(0.05, held.close).start()
+    try:
+        conductor.adopt_or_fail(run_id)
+        for _ in range(1000):
+            if conductor.state(run_id) is None:
+                break
+            clock.sleep(min(conductor.tick(), POLL))
+    finally:
+        conductor.close()
+    events = read_events(ws.run_file(run_id))
+    assert events[-1]["event"] == "run.ended"
+    assert [(e["event"], e["due"], e["t"]) for e in events if "due" in e and e["t"] != e["due"]] == []

@@ -203,6 +203,28 @@ def test_the_scheduler_conducts_detached_drills_on_time_and_leaves_ended_runs_al
     assert drill.record(ended).read_bytes() == ended_bytes
 
 
+@pytest.mark.slow
+def test_a_scheduler_stops_on_sigterm_while_someone_holds_a_record_lock(drill: Drill) -> None:
+    """A `drill act` stopped (Ctrl-Z) while it holds a run's record lock does not keep the scheduler
+    from stopping: it waits a few seconds for that append, then exits 0; the next command that
+    touches the run records what came due."""
+    import fcntl
+
+    run = drill("start", SCENARIO, "--detach", "--speed", "60", ok=True).stdout.strip()
+    with drill.record(run).open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with daemon(drill) as process:
+            time.sleep(1.0)  # the alarm inject is due at once: its append waits on the lock
+            began = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=15)
+        assert process.returncode == 0
+        assert time.monotonic() - began < 10
+    assert log_events(drill.root)[-1]["event"] == "scheduler.stopped"
+    drill("status", run, ok=True)
+    assert _delivered(drill, run, "alarm") is not None
+
+
 def _delivered(drill: Drill, run: str, inject: str) -> dict[str, Any] | None:
     found = [e for e in drill.events(run) if e["event"] == "inject.delivered" and e.get("inject") == inject]
     return found[0] if found else None

@@ -55,8 +55,10 @@ def _conduct(run_id: str) -> None:
     try:
         conductor.conduct(stop=lambda: stop["set"], every=lambda: screen.draw(conductor, run_id, clock.now()))
     finally:
-        conductor.close()
-        outbox.close(timeout=5.0)
+        try:
+            conductor.close()  # raises what a last append in flight met, once it is finished
+        finally:
+            outbox.close(timeout=5.0)
     if stop["set"]:
         warn(f"left {run_id} running; conduct it again with: drill resume {run_id}")
         return

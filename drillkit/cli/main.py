@@ -101,6 +101,9 @@ def run() -> None:
     except KeyboardInterrupt:
         warn("drill: interrupted")
         sys.exit(130)
+    except typer.Abort:  # what click makes of an end of input at a prompt
+        warn("drill: aborted")
+        sys.exit(1)
     except Exception as exc:  # the one boundary: a bug is reported in one line, not a traceback
         if GLOBALS.debug:
             raise
