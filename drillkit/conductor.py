@@ -101,7 +101,8 @@ class Conductor:
         What came due is handed to writer threads, and the tick waits for appends in flight only
         until another run's next due thing (at most POLL): a run whose append stalls (a slow fsync,
         a `drill act` stopped while it holds the record's lock) is read back at a later tick, the
-        other runs' due things are recorded on time meanwhile, and nothing spins while it waits."""
+        other runs' due things are recorded on time meanwhile (a pinned clock is told to sleep
+        until then), and nothing spins while it waits."""
         self._settle()
         left_least, due = POLL, []
         for live in list(self.live.values()):
@@ -114,12 +115,17 @@ class Conductor:
                 due.append(live)
         for live in due:
             live.writing = self._writers.submit(partial(catch_up, self.ws, self.clock, live.record.run_id))
-        for live in self._settle(left_least):
+        began = self.clock.now()
+        read_back = self._settle(left_least)
+        left_least -= (self.clock.now() - began).total_seconds()  # a pinned clock has not moved
+        for live in read_back:
             left_least = min(left_least, self._left(live))
         for run_id, live in list(self.live.items()):
             if live.state is not None and live.state.ended and live.writing is None:
                 self._release(run_id)
-        return 0.0 if self._in_flight() else max(0.0, left_least)
+        if self._in_flight() and (due or read_back):
+            return 0.0  # more appends may finish at once: read them back before sleeping
+        return max(0.0, left_least)
 
     def _look(self, live: _Live) -> float:
         self._follow(live)
@@ -228,6 +234,9 @@ class Conductor:
             self.clock.sleep(min(wait, POLL))
 
 
+_Tasks = queue.SimpleQueue[tuple[Future[object], Callable[[], object]] | None]  # None stops a writer
+
+
 class _Writers:
     """WRITERS threads that record what came due. Runs due at the same moment are separate files:
     their appends run side by side, so one run's fsync does not wait for another's (with a hundred
@@ -236,28 +245,33 @@ class _Writers:
     one still waits on a record's lock, as a killed one may (the record is the truth)."""
 
     def __init__(self) -> None:
-        self._tasks: queue.SimpleQueue[tuple[Future[object], Callable[[], object]] | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
+        self._tasks: _Tasks = queue.SimpleQueue()
+        self._started = False
 
     def submit(self, task: Callable[[], object]) -> Future[object]:
         future: Future[object] = Future()
         self._tasks.put((future, task))
-        while len(self._threads) < WRITERS:
-            self._threads.append(threading.Thread(target=self._work, name="drill-append", daemon=True))
-            self._threads[-1].start()
+        if not self._started:
+            for _ in range(WRITERS):
+                threading.Thread(target=_work, args=(self._tasks,), name="drill-append", daemon=True).start()
+            self._started = True
         return future
 
-    def _work(self) -> None:
-        while (item := self._tasks.get()) is not None:
-            future, task = item
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(task())
-                except BaseException as error:  # handed to whoever reads the future
-                    future.set_exception(error)
-
     def stop(self) -> None:
-        """Let the threads end once the tasks before this are done."""
-        for _ in self._threads:
-            self._tasks.put(None)
-        self._threads = []
+        """Let the threads end once the tasks before this are done; tasks submitted later go to new
+        threads and a new queue (an old thread may still be waiting on a lock)."""
+        if self._started:
+            for _ in range(WRITERS):
+                self._tasks.put(None)
+        self._tasks, self._started = queue.SimpleQueue(), False
+
+
+def _work(tasks: _Tasks) -> None:
+    """One writer thread: runs tasks until it takes the None that stops it."""
+    while (item := tasks.get()) is not None:
+        future, task = item
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(task())
+            except BaseException as error:  # handed to whoever reads the future
+                future.set_exception(error)

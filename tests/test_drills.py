@@ -415,3 +415,32 @@ def test_a_slow_append_does_not_let_a_pinned_clock_sleep_past_what_comes_due_nex
     events = read_events(ws.run_file(run_id))
     assert events[-1]["event"] == "run.ended"
     assert [(e["event"], e["due"], e["t"]) for e in events if "due" in e and e["t"] != e["due"]] == []
+
+
+def test_on_a_pinned_clock_a_stalled_append_does_not_stop_time_for_the_other_runs(workspace: Path) -> None:
+    """Drill time on a pinned clock moves only when the conductor sleeps: while one run's append waits
+    on a lock someone holds, the conductor still sleeps to the other run's due times and records them."""
+    import fcntl
+
+    from drillkit.clock import VirtualClock
+    from drillkit.conductor import POLL, Conductor
+    from drillkit.drills import start_drill
+    from drillkit.workspace import Workspace
+
+    ws, clock = Workspace(workspace), VirtualClock(utc("2026-11-29T08:00:00Z"))
+    stalled, other = (start_drill(ws, "core-outage-q4", clock=clock, by="lead", speed=6000) for _ in range(2))
+    conductor = Conductor(ws, clock)
+    try:
+        for run_id in (stalled, other):
+            conductor.adopt_or_fail(run_id)
+        with ws.run_file(stalled).open("rb") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            until = time.monotonic() + 5
+            while conductor.state(other) is not None and time.monotonic() < until:
+                clock.sleep(min(conductor.tick(), POLL))
+            assert conductor.state(other) is None, "the other run was not conducted to its end"
+    finally:
+        conductor.close()
+    events = read_events(ws.run_file(other))
+    assert events[-1]["event"] == "run.ended"
+    assert [(e["event"], e["due"], e["t"]) for e in events if "due" in e and e["t"] != e["due"]] == []
