@@ -176,12 +176,17 @@ def exclusive(ws: Workspace) -> Iterator[None]:
 
 
 def check_settings(ws: Workspace) -> None:
-    """What the daemon needs from `drill.toml` (blackout windows, notifiers) and its schedule store,
-    checked before it writes anything: a refused start leaves no log behind."""
+    """What the daemon needs from `drill.toml` (blackout windows, notifiers), checked before it
+    writes anything: a refused start leaves no log behind."""
     from drillkit.notify.config import load_notifiers
 
     blackouts(ws)
     load_notifiers(ws)
+
+
+def check_store(ws: Workspace) -> None:
+    """The schedule store opens (a damaged one is refused before the log is begun). Asked under
+    `exclusive`: two schedulers starting at once would race to create it."""
     ScheduleStore.open(ws).close()
 
 

@@ -229,25 +229,27 @@ def scheduler(
     early_stop = threading.Event()
     if not once:  # a stop that comes while the scheduler starts up is kept, not fatal
         stop_on_signals(early_stop.set)
-    with scheduling.exclusive(ws), scheduling.scheduler_log(ws, clock) as log:
-        daemon = scheduling.Daemon(
-            ws=ws,
-            clock=clock,
-            starter=scheduling.DrillStarter(ws, clock),
-            conducting=scheduling.RunConducting(
-                ws,
-                clock,
-                report=lambda text: log.warning("notify", detail=text),
-                dropped=lambda run, error: log.error("run.dropped", run=run, error=str(error)),
-            ),
-            log=log,
-        )
-        if not once:
-            stop_on_signals(daemon.stop)
-            if early_stop.is_set():
-                daemon.stop()
-            warn("scheduler running; Ctrl-C or SIGTERM stops it (drills keep running)")
-        tally = scheduling.run(daemon, once=once)
+    with scheduling.exclusive(ws):
+        scheduling.check_store(ws)
+        with scheduling.scheduler_log(ws, clock) as log:
+            daemon = scheduling.Daemon(
+                ws=ws,
+                clock=clock,
+                starter=scheduling.DrillStarter(ws, clock),
+                conducting=scheduling.RunConducting(
+                    ws,
+                    clock,
+                    report=lambda text: log.warning("notify", detail=text),
+                    dropped=lambda run, error: log.error("run.dropped", run=run, error=str(error)),
+                ),
+                log=log,
+            )
+            if not once:
+                stop_on_signals(daemon.stop)
+                if early_stop.is_set():
+                    daemon.stop()
+                warn("scheduler running; Ctrl-C or SIGTERM stops it (drills keep running)")
+            tally = scheduling.run(daemon, once=once)
     warn("scheduler: " + (", ".join(f"{n} {status}" for status, n in sorted(tally.items())) or "nothing due"))
     if tally[scheduling.DROPPED]:
         raise typer.Exit(1)
