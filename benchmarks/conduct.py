@@ -18,9 +18,12 @@ import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.core import REPO, Budget, Figure, child_env, drill_argv, percentile
+
+if TYPE_CHECKING:
+    from drillkit.workspace import Workspace
 
 INJECTS = 20
 DUES = [(60.0 * (i + 1), "inject") for i in range(INJECTS)] + [(t, "breach") for t in (180.0, 300.0, 600.0)]
@@ -53,7 +56,7 @@ def conduct(runs: int, speed: float) -> dict[str, Any]:
     return _summary(late, rss_mb, {"skipped": skipped, "unfinished": unfinished})
 
 
-def _until_ended(ws: Any, ids: list[str], scheduler: subprocess.Popen[bytes], limit: float) -> tuple[int, float]:
+def _until_ended(ws: Workspace, ids: list[str], scheduler: subprocess.Popen[bytes], limit: float) -> tuple[int, float]:
     """Wait until every run has ended (or `limit` seconds): how many did not, and the scheduler's peak RSS."""
     from drillkit.runlist import has_ended
 
@@ -75,7 +78,7 @@ def _adopted(root: Path) -> dict[str, datetime]:
 
 
 def _lateness(
-    ws: Any, ids: list[str], adopted: dict[str, datetime], speed: float
+    ws: Workspace, ids: list[str], adopted: dict[str, datetime], speed: float
 ) -> tuple[dict[str, list[float]], int]:
     """Milliseconds from due to recorded for every inject and breach; those due before the scheduler
     took the run on are catch-up, not lateness, and only counted."""

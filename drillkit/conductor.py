@@ -96,7 +96,7 @@ class Conductor:
 
     def tick(self) -> float:
         """Record what is due in every run; seconds until the next thing is due (at most POLL), 0
-        while something is still being recorded.
+        when appends were handed out or read back and others are still in flight.
 
         What came due is handed to writer threads, and the tick waits for appends in flight only
         until another run's next due thing (at most POLL): a run whose append stalls (a slow fsync,

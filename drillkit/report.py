@@ -291,17 +291,17 @@ def answer(
     Which runs are open is kept with the last answer too: asked again of the same records, the
     report reads neither the summary cache nor any record."""
     stamps = _stamps(ws)
-    last = _LastAnswer.read(ws)
-    unchanged = last is not None and last.records == _records_key(stamps)
-    open_runs = last.open if last is not None and unchanged else _maybe_open(ws, stamps)
+    records, last = _records_key(stamps), _LastAnswer.read(ws)
+    open_runs = last.open if last is not None and last.records == records else _maybe_open(ws, stamps)
     if [run_id for run_id in open_runs if catch_up(run_id)]:
         stamps = _stamps(ws)
+        records = _records_key(stamps)
     version = [drillkit.__version__, CACHE_VERSION]  # another drill may render differently
-    question = _digest([version, asdict(selection), form, _records_key(stamps)])
+    question = _digest([version, asdict(selection), form, records])
     if last is not None and last.question == question:
         return last.text
     text = render(report(ws, selection, stamps))
-    _LastAnswer(question, _records_key(stamps), _maybe_open(ws, stamps), text).keep(ws)
+    _LastAnswer(question, records, _maybe_open(ws, stamps), text).keep(ws)
     return text
 
 

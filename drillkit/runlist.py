@@ -37,7 +37,7 @@ def read_runs(ws: Workspace) -> tuple[list[RunSummary], list[str]]:
     """Every run, newest first, and the names of the records that cannot be read as runs (`drill
     verify` says what is wrong with each)."""
     found, left_out = [], []
-    for path in sorted(ws.runs.glob("*.jsonl")) if ws.runs.is_dir() else []:
+    for path in _records(ws):
         summary = _summary(path)
         if summary is None:
             left_out.append(path.name)
@@ -64,7 +64,7 @@ class OpenRuns:
     def __call__(self, held: Collection[str] = ()) -> list[str]:
         """Ids of the runs not ended, oldest first; those in `held` are taken as not ended."""
         found = []
-        for path in sorted(self.ws.runs.glob("*.jsonl")) if self.ws.runs.is_dir() else []:
+        for path in _records(self.ws):
             run_id = path.stem
             if run_id in held:
                 found.append(run_id)
@@ -75,6 +75,10 @@ class OpenRuns:
                 elif summary is not None:
                     found.append(run_id)
         return found
+
+
+def _records(ws: Workspace) -> list[Path]:
+    return sorted(ws.runs.glob("*.jsonl")) if ws.runs.is_dir() else []
 
 
 def has_ended(file: str) -> bool:

@@ -121,5 +121,6 @@ def _refusal(refused: typer.TyperException) -> str:
     if type(refused).__name__ == "NoArgsIsHelpError" and context is not None:
         return str(context.get_help())
     command = context.command_path if context is not None else "drill"
-    message = " ".join(refused.format_message().replace("Value error, ", "").split()).rstrip(".")
+    said = refused.format_message().replace("Value error, ", "")  # pydantic's prefix, since typer 0.29
+    message = " ".join(said.split()).rstrip(".")
     return f"{command}: {message[:1].lower()}{message[1:]} (see {command} --help)"
