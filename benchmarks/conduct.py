@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from benchmarks.core import REPO, Budget, Figure, child_env, drill_argv, percentile
 
 if TYPE_CHECKING:
-    from drillkit.workspace import Workspace
+    from drillkit.config.workspace import Workspace
 
 INJECTS = 20
 DUES = [(60.0 * (i + 1), "inject") for i in range(INJECTS)] + [(t, "breach") for t in (180.0, 300.0, 600.0)]
@@ -34,9 +34,9 @@ def conduct(runs: int, speed: float) -> dict[str, Any]:
     import shutil
 
     from benchmarks.workspaces import bench_workspace
-    from drillkit.clock import SystemClock
-    from drillkit.drills import start_drill
-    from drillkit.workspace import Workspace
+    from drillkit.config.workspace import Workspace
+    from drillkit.model.clock import SystemClock
+    from drillkit.services.drills import start_drill
 
     root = bench_workspace("conduct")
     ws = Workspace(root)
@@ -58,7 +58,7 @@ def conduct(runs: int, speed: float) -> dict[str, Any]:
 
 def _until_ended(ws: Workspace, ids: list[str], scheduler: subprocess.Popen[bytes], limit: float) -> tuple[int, float]:
     """Wait until every run has ended (or `limit` seconds): how many did not, and the scheduler's peak RSS."""
-    from drillkit.runlist import has_ended
+    from drillkit.store.index import has_ended
 
     until, left, rss_mb = time.monotonic() + limit, list(ids), 0.0
     while left and time.monotonic() < until:
@@ -82,7 +82,7 @@ def _lateness(
 ) -> tuple[dict[str, list[float]], int]:
     """Milliseconds from due to recorded for every inject and breach; those due before the scheduler
     took the run on are catch-up, not lateness, and only counted."""
-    from drillkit.record import RunRecord
+    from drillkit.store.files import RunRecord
 
     late: dict[str, list[float]] = {"inject": [], "breach": []}
     skipped = 0

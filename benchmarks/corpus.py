@@ -57,9 +57,9 @@ def ensure_corpus(events: int, per_run: int) -> tuple[Path, bool]:
 
 def _templates() -> list[list[Event]]:
     """Every sample scenario simulated by drillkit, as event lists."""
-    from drillkit.clock import VirtualClock
-    from drillkit.simulate import simulate
-    from drillkit.workspace import Workspace
+    from drillkit.config.workspace import Workspace
+    from drillkit.model.clock import VirtualClock
+    from drillkit.services.simulate import simulate
 
     root = Path(tempfile.mkdtemp(prefix="drillkit-bench-templates-"))
     try:

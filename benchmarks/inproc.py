@@ -1,4 +1,4 @@
-"""In-process figures: fsync'd appends through `drillkit.runs.apply`, and simulations per second.
+"""In-process figures: fsync'd appends through `drillkit.services.runs.apply`, and simulations per second.
 Each is timed in blocks, alternating with its floor block on the same disk."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from benchmarks.core import Budget, Figure
 from benchmarks.runs import make_run
 from benchmarks.workspaces import bench_workspace
-from drillkit import commands
-from drillkit.workspace import Workspace
+from drillkit.config.workspace import Workspace
+from drillkit.engine import decide
 
 FILE_MODE = 0o640
 Append = Callable[[str, int], None]  # (run id, n): one append of the n-th line
@@ -24,9 +24,9 @@ Append = Callable[[str, int], None]  # (run id, n): one append of the n-th line
 def append_figures(block: int, reps: int) -> list[Figure]:
     """Appends per second against raw write+fsync of the same lines: a whole command through
     `runs.apply` (catch-up, decide, record), with the budget; the record writer alone, as context."""
-    from drillkit.clock import SystemClock
-    from drillkit.record import RunRecord
-    from drillkit.runs import apply
+    from drillkit.model.clock import SystemClock
+    from drillkit.services.runs import apply
+    from drillkit.store.files import RunRecord
 
     root = bench_workspace("append")
     ws, clock = Workspace(root), SystemClock()
@@ -100,8 +100,8 @@ def _paired_block(ws: Workspace, append: Append, fd: int, lines: list[bytes]) ->
 
 def simulate_figure(block: int, reps: int) -> Figure:
     """Simulations per second of a 20-inject scenario; floor: creating and fsyncing a file of the same bytes."""
-    from drillkit.clock import SystemClock
-    from drillkit.simulate import simulate
+    from drillkit.model.clock import SystemClock
+    from drillkit.services.simulate import simulate
 
     root = bench_workspace("sim")
     ws, clock = Workspace(root), SystemClock()
@@ -149,7 +149,7 @@ def simulate_figure(block: int, reps: int) -> Figure:
 
 def _note_command(n: int) -> Callable[[Any], list[dict[str, Any]]]:
     """`drill note`'s decision, as the CLI makes it (`commands` imported once, as in a command)."""
-    return lambda rs: commands.note(rs, f"status {n}: BJ-3 ring flapping", "bob", None)
+    return lambda rs: decide.note(rs, f"status {n}: BJ-3 ring flapping", "bob", None)
 
 
 def _blocks(product: Callable[[], float], floor: Callable[[], float], reps: int) -> tuple[list[float], list[float]]:

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from drillkit.clock import SystemClock
-from drillkit.record import Event, RunRecord
-from drillkit.runs import open_incident
-from drillkit.workspace import Workspace
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import SystemClock
+from drillkit.services.runs import open_incident
+from drillkit.store.files import Event, RunRecord
 
 BATCH = 1000
 

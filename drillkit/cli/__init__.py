@@ -1,4 +1,5 @@
-"""The `drill` command line: parse, make one call, render, map errors to exit codes.
+"""The `drill` command line: parse, make one call, render, map errors to exit codes. The top layer:
+may import every other; nothing imports it.
 
 The command modules do without `from __future__ import annotations`: typer reads every
 command's signature on each start, and string annotations would cost it an eval apiece (some

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drillkit.workspace import Workspace
+from drillkit.config.workspace import Workspace
 
 if TYPE_CHECKING:
-    from drillkit.clock import Clock
-    from drillkit.record import Event
+    from drillkit.model.clock import Clock
+    from drillkit.store.files import Event
 
 
 @dataclass
@@ -34,8 +34,8 @@ def workspace() -> Workspace:
 
 def display_zone(ws: Workspace) -> str:
     """`--tz`, else `drill.toml` timezone, else UTC; checked to be a known zone."""
-    from drillkit.errors import UsageError
-    from drillkit.timefmt import check_zone
+    from drillkit.model.errors import UsageError
+    from drillkit.model.timefmt import check_zone
 
     if GLOBALS.tz:
         return check_zone(GLOBALS.tz)
@@ -76,7 +76,7 @@ def record_due(ws: Workspace, clock: Clock, run_id: str, events: list[Event]) ->
     """What came due in an open run recorded before it is shown (SPEC §4: every command that
     touches a run); True when anything was written. A reader who may not write is told that
     the run is shown as written."""
-    from drillkit.runs import ReaderCatchUp, catch_up_for_reader
+    from drillkit.services.runs import ReaderCatchUp, catch_up_for_reader
 
     outcome = catch_up_for_reader(ws, clock, run_id, events)
     if outcome is ReaderCatchUp.NOT_WRITABLE:
@@ -119,7 +119,7 @@ def _writable_folder(output: Path | None) -> Path | None:
 
 
 def _unwritable(path: Path, reason: str) -> Exception:
-    from drillkit.errors import UsageError
+    from drillkit.model.errors import UsageError
 
     return UsageError(f"-o {path}: {reason}; name a file in a folder that exists and can be written")
 
@@ -163,7 +163,7 @@ def colour_ok() -> bool:
 
 def actor(by: str | None) -> str:
     """Who acts: `--by`, else `$DRILL_USER`, else the login name; a blank or control character is refused."""
-    from drillkit.names import check_name
+    from drillkit.model.names import check_name
 
     if by is not None:
         return check_name(by, "--by")

@@ -18,12 +18,11 @@ def start(
     by: str | None = typer.Option(None, "--by", help="Who starts it (default: $DRILL_USER, then the login name)."),
 ) -> None:
     """Start a drill and conduct it in the foreground with a live board (Ctrl-C leaves it running)."""
-    from drillkit.clock import default_clock
-    from drillkit.drills import start_drill
-    from drillkit.notify.config import load_notifiers
+    from drillkit.model.clock import default_clock
+    from drillkit.services.drills import start_drill
 
     ws, clock = workspace(), default_clock()
-    load_notifiers(ws)  # a bad [[notify]] is refused before the run is written, not after
+    ws.notifiers()  # a bad [[notify]] is refused before the run is written, not after
     run_id = start_drill(ws, scenario, clock=clock, by=actor(by), assignments=assign, speed=speed)
     if detach:
         say(run_id)
@@ -39,13 +38,12 @@ def resume(run: str = typer.Argument(..., help="Run id.")) -> None:
 
 
 def _conduct(run_id: str) -> None:
-    from drillkit.clock import default_clock
-    from drillkit.conductor import Conductor
-    from drillkit.notify.config import load_notifiers
+    from drillkit.model.clock import default_clock
     from drillkit.notify.outbox import Outbox
+    from drillkit.services.conductor import Conductor
 
     ws, clock = workspace(), default_clock()
-    outbox = Outbox(ws, clock, load_notifiers(ws))
+    outbox = Outbox(ws, clock, ws.notifiers())
     if _deliver_if_ended(ws, run_id, outbox):
         return
     screen = _Screen(colour_ok())
@@ -67,8 +65,8 @@ def _conduct(run_id: str) -> None:
 
 def _deliver_if_ended(ws: Any, run_id: str, outbox: Any) -> bool:
     """An ended run has nothing left to conduct; only notifications still owed are delivered."""
-    from drillkit.engine import last_event
-    from drillkit.record import RunRecord
+    from drillkit.engine.replay import last_event
+    from drillkit.store.files import RunRecord
 
     events = RunRecord(ws, run_id).read()
     ended = last_event(events)
@@ -98,8 +96,8 @@ class _Screen:
         self.mark = ""
 
     def events(self, run_id: str, new: list[dict[str, Any]]) -> None:
-        from drillkit.export.labels import drill_mark
-        from drillkit.export.lines import event_line
+        from drillkit.render.labels import drill_mark
+        from drillkit.render.lines import event_line
 
         for event in new:
             if event["event"] == "run.started":
@@ -112,7 +110,7 @@ class _Screen:
         """Redraw in place when something changed: home, each line cleared to its end, the rest cleared."""
         if not self.live or conductor.state(run_id) is None:
             return
-        from drillkit.board import board_lines
+        from drillkit.render.board import board_lines
 
         lines = board_lines(conductor.state(run_id), conductor.events(run_id), now)
         text = "".join(f"{printable(line)}\x1b[K\n" for line in lines)
@@ -123,8 +121,8 @@ class _Screen:
 
 
 def _summary(run_id: str) -> None:
-    from drillkit.metrics import all_met, run_document
-    from drillkit.record import RunRecord
+    from drillkit.engine.metrics import all_met, run_document
+    from drillkit.store.files import RunRecord
 
     document = run_document(RunRecord(workspace(), run_id).read(), {})
     _print_verdicts(document)
@@ -133,8 +131,8 @@ def _summary(run_id: str) -> None:
 
 
 def _print_verdicts(document: dict[str, Any]) -> None:
-    from drillkit.durations import format_clock, format_duration
-    from drillkit.export.labels import drill_mark
+    from drillkit.model.durations import format_clock, format_duration
+    from drillkit.render.labels import drill_mark
 
     run = document["run"]
     say(f"{drill_mark(run['mode'])}{run['id']}: {run['outcome'] or 'open'} in state {run['state']}")
@@ -156,10 +154,10 @@ def simulate(
     as_json: bool = typer.Option(False, "--json", help="Print the SPEC §6 JSON document."),
 ) -> None:
     """Run the scenario's script on a virtual clock; exit 0 if every target and expectation is met."""
-    from drillkit.clock import default_clock
-    from drillkit.export.runview import integrity
-    from drillkit.metrics import all_met, run_document
-    from drillkit.simulate import simulate as run_simulation
+    from drillkit.engine.metrics import all_met, run_document
+    from drillkit.model.clock import default_clock
+    from drillkit.render.runview import integrity
+    from drillkit.services.simulate import simulate as run_simulation
 
     ws = workspace()
     result = run_simulation(ws, default_clock(), scenario)

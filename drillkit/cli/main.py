@@ -13,7 +13,7 @@ import typer
 from drillkit import __version__
 from drillkit.cli import drills, notify, plans, review, runs, schedule
 from drillkit.cli.common import GLOBALS, warn
-from drillkit.errors import DrillError, InvalidFile
+from drillkit.model.errors import DrillError, InvalidFile
 
 app = typer.Typer(
     name="drill",

@@ -15,7 +15,7 @@ notify_app = typer.Typer(
 @notify_app.command("test")
 def send_test(name: str = typer.Argument(..., help="Notifier name from drill.toml.")) -> None:
     """Send a clearly marked test message ([TEST / 测试]) through one notifier now."""
-    from drillkit.clock import default_clock
+    from drillkit.model.clock import default_clock
     from drillkit.notify.senders import describe_outcome, send_probe
 
     outcome = send_probe(workspace(), default_clock(), name)

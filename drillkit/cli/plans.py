@@ -19,7 +19,7 @@ def validate(
     paths: list[Path] | None = typer.Argument(None, help="Files to check (default: the whole workspace)."),
 ) -> None:
     """Check playbooks and scenarios; print every problem as FILE:LINE:COLUMN: message."""
-    from drillkit.plans import Plans
+    from drillkit.plans.library import Plans
 
     ws = workspace()
     problems = Plans(ws).validate(paths or [])
@@ -33,16 +33,16 @@ def validate(
 
 def playbooks(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     """List playbooks: id, title, kind, version, last drill, next scheduled drill."""
-    from drillkit.catalog import playbook_rows
+    from drillkit.services.catalog import playbook_rows
 
     ws = workspace()
     rows = playbook_rows(ws)
     if as_json:
         print_json(rows)
         return
-    from drillkit.clock import parse_utc
-    from drillkit.export.table import table
-    from drillkit.timefmt import local
+    from drillkit.model.clock import parse_utc
+    from drillkit.model.timefmt import local
+    from drillkit.render.table import table
 
     zone = display_zone(ws)
 
@@ -65,8 +65,8 @@ def show(
     fmt: ShowFormat = typer.Option(ShowFormat.text, "--format", "-f", help="text, mermaid, dot or json."),
 ) -> None:
     """Show a playbook; mermaid and dot draw its states."""
-    from drillkit.export import plan
-    from drillkit.plans import Plans
+    from drillkit.plans.library import Plans
+    from drillkit.render import plan
 
     found = Plans(workspace()).playbook(playbook)
     if fmt is ShowFormat.json:
@@ -78,7 +78,7 @@ def show(
 
 def init(folder: Path = typer.Argument(..., help="Folder for the new workspace.")) -> None:
     """Create a new workspace with sample playbooks and scenarios."""
-    from drillkit.catalog import init_workspace
+    from drillkit.services.catalog import init_workspace
 
     created = init_workspace(folder)
     warn(f"created workspace {folder} with {created} sample files; try: drill --workspace {folder} validate")

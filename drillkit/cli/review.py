@@ -11,8 +11,8 @@ import typer
 from drillkit.cli.common import display_zone, emit, output_option, print_json, record_due, say, warn, workspace
 
 if TYPE_CHECKING:
-    from drillkit.export.runview import RunView
-    from drillkit.workspace import Workspace
+    from drillkit.config.workspace import Workspace
+    from drillkit.render.runview import RunView
 
 
 class ExportFormat(StrEnum):
@@ -39,7 +39,7 @@ def timeline(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout: the timeline's rows."),
 ) -> None:
     """Show a run's timeline in the terminal (times in the display zone, drill clock T+hh:mm:ss)."""
-    from drillkit.export import timeline as text
+    from drillkit.render import timeline as text
 
     view = _view(run, lang, None)
     if as_json:
@@ -63,9 +63,9 @@ def export(
 
 
 def _view(run: str, lang: Lang, tz: str | None) -> "RunView":
-    from drillkit.clock import default_clock
-    from drillkit.export.runview import load_view
-    from drillkit.timefmt import check_zone
+    from drillkit.model.clock import default_clock
+    from drillkit.model.timefmt import check_zone
+    from drillkit.render.runview import load_view
 
     ws, clock = workspace(), default_clock()
     zone = check_zone(tz) if tz else display_zone(ws)
@@ -81,14 +81,14 @@ def _render(view: "RunView", fmt: ExportFormat) -> str:
 
         return orjson.dumps(view.document, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
     if fmt is ExportFormat.csv:
-        from drillkit.export import csvout
+        from drillkit.render import csvout
 
         return csvout.render(view.events)
     if fmt is ExportFormat.html:
-        from drillkit.export import html
+        from drillkit.render import html
 
         return html.render(view)
-    from drillkit.export import markdown
+    from drillkit.render import markdown
 
     return markdown.render(view)
 
@@ -109,9 +109,9 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
 ) -> None:
     """Figures across runs: runs by mode, metric medians, p90s and targets met, breaches, expectations."""
-    from drillkit.errors import UsageError
-    from drillkit.history import known_playbook
-    from drillkit.report import Selection, answer, bound
+    from drillkit.model.errors import UsageError
+    from drillkit.services.history import known_playbook
+    from drillkit.services.report import Selection, answer, bound
 
     ws = workspace()
     zone = display_zone(ws)
@@ -131,9 +131,9 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 def _due_recorder(ws: "Workspace") -> Callable[[str], bool]:
     """Records what came due in an open run (as `status` does; warns when only a writer could);
     a record that cannot be read is left to the report, which leaves it out."""
-    from drillkit.clock import default_clock
-    from drillkit.errors import DrillError
-    from drillkit.record import RunRecord
+    from drillkit.model.clock import default_clock
+    from drillkit.model.errors import DrillError
+    from drillkit.store.files import RunRecord
 
     clock = default_clock()
 
@@ -152,8 +152,8 @@ def _render_figures(document: dict[str, object], fmt: ReportFormat, lang: Lang, 
         import orjson
 
         return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
-    from drillkit.export import figures
-    from drillkit.export.labels import Labels
+    from drillkit.render import figures
+    from drillkit.render.labels import Labels
 
     render = figures.render_html if fmt is ReportFormat.html else figures.render_markdown
     return render(document, Labels(lang.value), zone)
@@ -161,8 +161,8 @@ def _render_figures(document: dict[str, object], fmt: ReportFormat, lang: Lang, 
 
 def coverage(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     """Every playbook's last drill, next scheduled drill and overdue status; exit 1 if any is overdue."""
-    from drillkit.clock import default_clock
-    from drillkit.coverage import coverage as build
+    from drillkit.model.clock import default_clock
+    from drillkit.services.coverage import coverage as build
 
     ws = workspace()
     rows = build(ws, default_clock())
@@ -175,10 +175,10 @@ def coverage(as_json: bool = typer.Option(False, "--json", help="One JSON docume
 
 
 def _coverage_table(rows: list[dict[str, object]], zone: str) -> str:
-    from drillkit.clock import parse_utc
-    from drillkit.durations import format_duration
-    from drillkit.export.table import table
-    from drillkit.timefmt import local
+    from drillkit.model.clock import parse_utc
+    from drillkit.model.durations import format_duration
+    from drillkit.model.timefmt import local
+    from drillkit.render.table import table
 
     def when(value: object) -> str:
         return local(parse_utc(str(value)), zone) if value else "-"

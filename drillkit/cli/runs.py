@@ -9,7 +9,7 @@ import typer
 from drillkit.cli.common import actor, print_json, record_due, say, warn, workspace
 
 if TYPE_CHECKING:
-    from drillkit.verify import Verdict
+    from drillkit.store.verify import Verdict
 
 RUN = typer.Argument(..., help="Run id (see `drill runs`).")
 BY = typer.Option(None, "--by", help="Who acts (default: $DRILL_USER, then the login name).")
@@ -23,14 +23,14 @@ class RunMode(StrEnum):
 
 
 def _apply(run: str, make: Callable[[Any], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    from drillkit.clock import default_clock
-    from drillkit.runs import apply
+    from drillkit.model.clock import default_clock
+    from drillkit.services.runs import apply
 
     return apply(workspace(), default_clock(), run, make)
 
 
 def _confirm(events: list[dict[str, Any]]) -> None:
-    from drillkit.export.lines import event_line
+    from drillkit.render.lines import event_line
 
     for event in events:
         warn(event_line(event))
@@ -44,8 +44,8 @@ def open_(
     by: str | None = BY,
 ) -> None:
     """Open a real incident; prints the new run id alone on stdout."""
-    from drillkit.clock import default_clock
-    from drillkit.runs import open_incident
+    from drillkit.model.clock import default_clock
+    from drillkit.services.runs import open_incident
 
     ws = workspace()
     _warn_if_notifiers_broken(ws)
@@ -63,8 +63,8 @@ def open_(
 
 def _warn_if_notifiers_broken(ws: Any) -> None:
     """A real incident is opened even when drill.toml is broken, but not silently."""
-    from drillkit.errors import UsageError
-    from drillkit.notify.config import parse_notifiers
+    from drillkit.config.notifiers import parse_notifiers
+    from drillkit.model.errors import UsageError
 
     notifiers = ws.config().notify  # a drill.toml that cannot be read at all stops the command
     try:
@@ -81,10 +81,10 @@ def act(
     note: str | None = NOTE,
 ) -> None:
     """Fire a transition."""
-    from drillkit import commands
+    from drillkit.engine import decide
 
     who = actor(by)
-    _confirm(_apply(run, lambda rs: commands.act(rs, trigger, who, role, note)))
+    _confirm(_apply(run, lambda rs: decide.act(rs, trigger, who, role, note)))
 
 
 def check(
@@ -95,18 +95,18 @@ def check(
     note: str | None = NOTE,
 ) -> None:
     """Mark a checklist item done."""
-    from drillkit import commands
+    from drillkit.engine import decide
 
     who = actor(by)
-    _confirm(_apply(run, lambda rs: commands.check(rs, item, who, role, note)))
+    _confirm(_apply(run, lambda rs: decide.check(rs, item, who, role, note)))
 
 
 def note(run: str = RUN, text: str = typer.Argument(..., help="The note."), by: str | None = BY) -> None:
     """Add a note to the record."""
-    from drillkit import commands
+    from drillkit.engine import decide
 
     who = actor(by)
-    _confirm(_apply(run, lambda rs: commands.note(rs, text, who, None)))
+    _confirm(_apply(run, lambda rs: decide.note(rs, text, who, None)))
 
 
 def assign(
@@ -116,11 +116,11 @@ def assign(
     by: str | None = BY,
 ) -> None:
     """Give a role to a person (accountability follows from then on)."""
-    from drillkit import commands
-    from drillkit.names import check_name
+    from drillkit.engine import decide
+    from drillkit.model.names import check_name
 
     who, name = actor(by), check_name(person, "person")
-    _confirm(_apply(run, lambda rs: commands.assign(rs, role, name, who)))
+    _confirm(_apply(run, lambda rs: decide.assign(rs, role, name, who)))
 
 
 def severity(
@@ -130,10 +130,10 @@ def severity(
     reason: str = typer.Option(..., "--reason", help="Why the severity changes."),
 ) -> None:
     """Change the run's severity."""
-    from drillkit import commands
+    from drillkit.engine import decide
 
     who = actor(by)
-    _confirm(_apply(run, lambda rs: commands.severity(rs, level, who, reason)))
+    _confirm(_apply(run, lambda rs: decide.severity(rs, level, who, reason)))
 
 
 def abort(
@@ -142,10 +142,10 @@ def abort(
     reason: str = typer.Option(..., "--reason", help="Why the run is aborted."),
 ) -> None:
     """End a run as aborted."""
-    from drillkit import commands
+    from drillkit.engine import decide
 
     who = actor(by)
-    _confirm(_apply(run, lambda rs: commands.abort(rs, who, reason)))
+    _confirm(_apply(run, lambda rs: decide.abort(rs, who, reason)))
 
 
 def status(
@@ -153,12 +153,12 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """State, clocks, allowed triggers, open checklist items, deadlines and breaches."""
-    from drillkit.clock import default_clock
-    from drillkit.engine import RunState
-    from drillkit.export.lines import status_text
-    from drillkit.record import RunRecord
-    from drillkit.runlist import open_runs
-    from drillkit.status import status_document
+    from drillkit.engine.replay import RunState
+    from drillkit.engine.status import status_document
+    from drillkit.model.clock import default_clock
+    from drillkit.render.lines import status_text
+    from drillkit.store.files import RunRecord
+    from drillkit.store.index import open_runs
 
     ws, clock = workspace(), default_clock()
 
@@ -183,7 +183,7 @@ def status(
 def _each_readable(run_ids: list[str], document: Callable[[str], dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """Every run's document; a run whose record cannot be read is named on stderr and the
     others are still shown (one damaged record does not hide the incidents that are fine)."""
-    from drillkit.errors import DrillError
+    from drillkit.model.errors import DrillError
 
     docs, unreadable = [], 0
     for run_id in run_ids:
@@ -205,10 +205,10 @@ def runs(
     from dataclasses import asdict
 
     from drillkit.cli.common import display_zone
-    from drillkit.export.lines import runs_table
-    from drillkit.history import known_playbook
-    from drillkit.runlist import read_runs
-    from drillkit.timefmt import since_filter
+    from drillkit.model.timefmt import since_filter
+    from drillkit.render.lines import runs_table
+    from drillkit.services.history import known_playbook
+    from drillkit.store.index import read_runs
 
     ws = workspace()
     keep = since_filter(since, display_zone(ws))
@@ -235,9 +235,9 @@ def verify(
 
     A record that cannot be read gets no verdict (it is no evidence of tampering) but a line on
     stderr, and the others are still verified."""
-    from drillkit.errors import UsageError
-    from drillkit.record import check_run_id, workspace_key
-    from drillkit.verify import runs_to_verify, verify_files
+    from drillkit.model.errors import UsageError
+    from drillkit.store.files import check_run_id, workspace_key
+    from drillkit.store.verify import runs_to_verify, verify_files
 
     if all_runs and runs:
         raise UsageError("give run ids or --all, not both")

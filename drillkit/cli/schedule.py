@@ -12,9 +12,9 @@ from drillkit.cli.common import display_zone, emit, output_option, print_json, s
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from drillkit.firetimes import Blackout
-    from drillkit.schedstore import Fire, Schedule
-    from drillkit.workspace import Workspace
+    from drillkit.config.workspace import Workspace
+    from drillkit.model.blackouts import Blackout
+    from drillkit.schedule.store import Fire, Schedule
 
 schedule_app = typer.Typer(
     help="Exercise schedules: drills that start by themselves (run `drill scheduler`).",
@@ -29,7 +29,7 @@ class ExportFormat(StrEnum):
 
 def _when(cron: str | None, at: str | None, every: str | None) -> tuple[str, str]:
     """Exactly one of --cron, --at, --every, as (kind, expression)."""
-    from drillkit.errors import UsageError
+    from drillkit.model.errors import UsageError
 
     given = [(kind, value) for kind, value in (("cron", cron), ("at", at), ("every", every)) if value is not None]
     if len(given) != 1:
@@ -39,8 +39,8 @@ def _when(cron: str | None, at: str | None, every: str | None) -> tuple[str, str
 
 
 def _seconds(text: str, option: str, at_most: int | None = None) -> int:
-    from drillkit.durations import MAX_DURATION, parse_duration
-    from drillkit.errors import UsageError
+    from drillkit.model.durations import MAX_DURATION, parse_duration
+    from drillkit.model.errors import UsageError
 
     try:
         return parse_duration(text, at_most or MAX_DURATION)
@@ -62,9 +62,9 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     schedule_id: str | None = typer.Option(None, "--id", help="Schedule id (default: the scenario id)."),
 ) -> None:
     """Schedule a scenario's drill; prints the schedule id."""
-    from drillkit.clock import default_clock
-    from drillkit.schedstore import MAX_GRACE, MAX_JITTER, add_schedule, blackouts, next_fire
-    from drillkit.timefmt import check_zone, local
+    from drillkit.model.clock import default_clock
+    from drillkit.model.timefmt import check_zone, local
+    from drillkit.schedule.store import MAX_GRACE, MAX_JITTER, add_schedule, blackouts, next_fire
 
     ws, now = workspace(), default_clock().now()
     windows = blackouts(ws)
@@ -84,8 +84,8 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 
 def _rows(ws: "Workspace", zone: str) -> list[dict[str, Any]]:
     """Every schedule as `schedule list` shows it, read in one look at the store."""
-    from drillkit.clock import default_clock
-    from drillkit.schedstore import ScheduleStore, blackouts
+    from drillkit.model.clock import default_clock
+    from drillkit.schedule.store import ScheduleStore, blackouts
 
     now, windows = default_clock().now(), blackouts(ws)
     with ScheduleStore.reading(ws) as store:
@@ -95,10 +95,10 @@ def _rows(ws: "Workspace", zone: str) -> list[dict[str, Any]]:
 
 def _row(s: "Schedule", now: "datetime", windows: "list[Blackout]", last: "Fire | None", zone: str) -> dict[str, Any]:
     """One schedule; its next fire is the next one that will start (blacked-out fires skipped)."""
-    from drillkit.clock import format_utc
-    from drillkit.durations import format_duration
-    from drillkit.schedstore import next_fire
-    from drillkit.timefmt import local
+    from drillkit.model.clock import format_utc
+    from drillkit.model.durations import format_duration
+    from drillkit.model.timefmt import local
+    from drillkit.schedule.store import next_fire
 
     upcoming = next_fire(s, now, windows)
     return {
@@ -118,8 +118,8 @@ def _row(s: "Schedule", now: "datetime", windows: "list[Blackout]", last: "Fire 
 
 def _last_text(row: dict[str, Any], zone: str) -> str:
     """The last fire's status and nominal time in the display zone (the JSON keeps UTC)."""
-    from drillkit.clock import parse_utc
-    from drillkit.timefmt import local
+    from drillkit.model.clock import parse_utc
+    from drillkit.model.timefmt import local
 
     last = row["last_fire"]
     return "-" if last is None else f"{last['status']} {local(parse_utc(last['nominal']), zone)}"
@@ -128,7 +128,7 @@ def _last_text(row: dict[str, Any], zone: str) -> str:
 @schedule_app.command("list")
 def list_schedules(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     """List schedules with their next fire time in the display zone (skipping fires in a blackout window)."""
-    from drillkit.export.table import table
+    from drillkit.render.table import table
 
     ws = workspace()
     zone = display_zone(ws)
@@ -157,8 +157,8 @@ def list_schedules(as_json: bool = typer.Option(False, "--json", help="One JSON 
 
 
 def _change(schedule_id: str, action: str) -> None:
-    from drillkit.clock import default_clock
-    from drillkit.schedstore import ScheduleStore
+    from drillkit.model.clock import default_clock
+    from drillkit.schedule.store import ScheduleStore
 
     ws, now = workspace(), default_clock().now()
     store = ScheduleStore.open_existing(ws, schedule_id)
@@ -197,9 +197,9 @@ def export(
     output: Path | None = output_option(),
 ) -> None:
     """Export the upcoming scheduled drills as a calendar (fires inside a blackout window left out)."""
-    from drillkit.clock import default_clock
-    from drillkit.ics import calendar, upcoming
-    from drillkit.schedstore import ScheduleStore, blackouts
+    from drillkit.model.clock import default_clock
+    from drillkit.render.ics import calendar, upcoming
+    from drillkit.schedule.store import ScheduleStore, blackouts
 
     ws, now = workspace(), default_clock().now()
     windows = blackouts(ws)
@@ -211,7 +211,7 @@ def export(
 
 def _titles(ws: "Workspace", schedules: "list[Schedule]") -> dict[str, tuple[str, int]]:
     """Scenario id → (title, time limit in seconds) for the scenarios that load."""
-    from drillkit.plans import Plans
+    from drillkit.plans.library import Plans
 
     loaded = Plans(ws).loadable({s.scenario for s in schedules})
     return {scenario_id: (scenario.title, scenario.time_limit) for scenario_id, (scenario, _p) in loaded.items()}
@@ -221,8 +221,8 @@ def scheduler(
     once: bool = typer.Option(False, "--once", help="Handle everything due now, then exit."),
 ) -> None:
     """The scheduler daemon: starts scheduled drills and conducts detached runs (exit 3 if one runs)."""
-    from drillkit import scheduling
-    from drillkit.clock import default_clock
+    from drillkit.model.clock import default_clock
+    from drillkit.services import scheduler as scheduling
 
     ws, clock = workspace(), default_clock()
     scheduling.check_settings(ws)

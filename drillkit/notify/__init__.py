@@ -1,4 +1,5 @@
-"""Notifiers (SPEC §7): `[[notify]]` from `drill.toml`, the senders, and the outbox.
+"""Notifications: payloads, the senders, and the outbox. May import `render` and every layer below it
+(the `[[notify]]` settings themselves live in `config.notifiers`).
 
 The record is the outbox: matching events of a run are delivered at least once, in background
 threads, with `<run>:<seq>` as the idempotency key, and each outcome is appended to the run's
@@ -6,7 +7,6 @@ record. `${VAR}` secrets are expanded at send time only and never reach a record
 
 The parts, each imported from its own module:
 
-- `config`: `Notifier` and the parsing and validation of `[[notify]]` tables;
 - `payloads`: one event of a run → a `Message` → the body each platform expects (pure);
 - `secrets`: `${VAR}` expansion, the scrubbing of error texts, `redact_url`, `DeliveryError`;
 - `webhook` and `command`: one attempt of each kind of sender;

@@ -11,8 +11,8 @@ import os
 import signal
 import subprocess
 
-from drillkit.clock import Clock
-from drillkit.notify.config import Notifier
+from drillkit.config.notifiers import Notifier
+from drillkit.model.clock import Clock
 from drillkit.notify.payloads import Message, render
 from drillkit.notify.secrets import DeliveryError, Secrets
 

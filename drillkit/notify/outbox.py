@@ -15,12 +15,12 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any
 
-from drillkit.clock import Clock
-from drillkit.errors import DrillError
-from drillkit.notify.config import Notifier
+from drillkit.config.notifiers import Notifier
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import Clock
+from drillkit.model.errors import DrillError
 from drillkit.notify.payloads import Message, RunInfo, describe
 from drillkit.notify.senders import Outcome, deliver
-from drillkit.workspace import Workspace
 
 OUTCOMES = ("notify.sent", "notify.failed")
 
@@ -63,7 +63,7 @@ def _stderr(text: str) -> None:
 class Outbox:
     """Delivers the matching events of runs from their records, in background threads.
 
-    Wiring: `outbox = Outbox(ws, clock, load_notifiers(ws))`; call `outbox.poll(run_id, events)`
+    Wiring: `outbox = Outbox(ws, clock, ws.notifiers())`; call `outbox.poll(run_id, events)`
     with the events just read (or appended) in the conducting loop; `outbox.close(timeout)` on
     the way out. `poll` returns at once; an event is claimed once per process, so a later poll
     with an older read of the record does not send it twice.
@@ -137,7 +137,7 @@ class Outbox:
 
         Outcomes may follow `run.ended`: the run's last events are delivered after it ends.
         """
-        from drillkit.record import RunRecord
+        from drillkit.store.files import RunRecord
 
         draft = outcome_draft(name, seq, outcome)
 

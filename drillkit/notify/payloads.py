@@ -17,11 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from drillkit.durations import format_clock
-from drillkit.export.labels import drill_mark, is_drill_mode
+from drillkit.model.durations import format_clock
+from drillkit.render.labels import drill_mark, is_drill_mode
 
 TEST_MARK = "[TEST / 测试]"
-FORMATS = ("json", "slack", "dingtalk", "wecom", "feishu")
 
 WECOM_MARKDOWN_BYTES = 4096
 DINGTALK_TEXT_BYTES = 18000

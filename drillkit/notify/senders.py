@@ -10,14 +10,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from drillkit.clock import Clock, format_utc
-from drillkit.errors import NotFound
+from drillkit.config.notifiers import Notifier
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import Clock, format_utc
+from drillkit.model.errors import NotFound
 from drillkit.notify.command import run_command
-from drillkit.notify.config import Notifier, load_notifiers
 from drillkit.notify.payloads import Message, probe_message
 from drillkit.notify.secrets import DeliveryError, Secrets
 from drillkit.notify.webhook import post
-from drillkit.workspace import Workspace
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,7 +52,7 @@ def deliver(notifier: Notifier, message: Message, clock: Clock, stop: threading.
 
 def send_probe(ws: Workspace, clock: Clock, name: str) -> Outcome:
     """`drill notify test NAME`: a `[TEST / 测试]` message through one notifier, now."""
-    notifiers = {notifier.name: notifier for notifier in load_notifiers(ws)}
+    notifiers = {notifier.name: notifier for notifier in ws.notifiers()}
     if name not in notifiers:
         configured = ", ".join(notifiers) or "none"
         raise NotFound(f"no notifier {name!r} in drill.toml; configured: {configured}")

@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
 from drillkit import __version__
-from drillkit.clock import Clock
-from drillkit.notify.config import BACKOFF_CAP, Notifier
+from drillkit.config.notifiers import BACKOFF_CAP, Notifier
+from drillkit.model.clock import Clock
 from drillkit.notify.payloads import Message, render
 from drillkit.notify.secrets import DeliveryError, Secrets, redact_url
 

@@ -1,0 +1,197 @@
+"""`drill validate` for `drill.toml` (SPEC §1): every problem, each placed at its key's line.
+
+Commands read `drill.toml` through `Workspace.config()` and stop at its first problem; this
+module reads the file as written and reports all of them as `drill.toml:LINE:COLUMN: message`,
+the line found by a plain search for the key (1:1 when it cannot be found).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from drillkit.model.errors import Problem, UsageError
+
+TOP_LEVEL = ("timezone", "redact", "notify", "schedule", "integrity")  # the keys of drill.toml
+SECTIONS = {"redact": ("patterns",), "schedule": ("blackout",), "integrity": ("key_file",)}
+_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+_HEADER = re.compile(r"^\s*\[")
+
+
+def config_problems(path: Path, shown: str, root: Path) -> list[Problem]:
+    """Every problem of the `drill.toml` at `path` (none when there is no such file), in line order."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        return [Problem(file=shown, line=1, column=1, message=unreadable_config(exc))]
+    except UnicodeDecodeError:
+        return [Problem(file=shown, line=1, column=1, message="not UTF-8 text")]
+    except tomllib.TOMLDecodeError as exc:
+        at = _AT.search(str(exc))
+        line, column = (int(at[1]), int(at[2])) if at else (1, 1)
+        return [
+            Problem(file=shown, line=line, column=column, message=f"not valid TOML: {_AT.sub('', str(exc)).strip()}")
+        ]
+    check = _Check(text.splitlines(), shown, root)
+    check.run(data)
+    return sorted(check.problems, key=lambda p: (p.line, p.column))
+
+
+def unreadable_config(exc: OSError) -> str:
+    return f"cannot read it: {exc.strerror}; drill.toml must be a readable file, or absent"
+
+
+class _Check:
+    def __init__(self, lines: list[str], shown: str, root: Path) -> None:
+        self.lines, self.shown, self.root = lines, shown, root
+        self.problems: list[Problem] = []
+
+    def add(self, where: tuple[int, int], message: str) -> None:
+        self.problems.append(Problem(file=self.shown, line=where[0], column=where[1], message=message))
+
+    def run(self, data: dict[str, Any]) -> None:
+        for key in data:
+            if key not in TOP_LEVEL:
+                self.add(self.find(key), f"unknown key {key!r}; allowed: {', '.join(TOP_LEVEL)}")
+        zone = self.timezone(data.get("timezone"))
+        for section, known in SECTIONS.items():
+            self.table(data.get(section), section, known)
+        self.patterns(_in(data, "redact", "patterns"))
+        self.blackout(_in(data, "schedule", "blackout"), zone)
+        self.key_file(_in(data, "integrity", "key_file"))
+        if "notify" in data:
+            self.notify(data["notify"])
+
+    def table(self, value: Any, section: str, known: tuple[str, ...]) -> None:
+        if value is None:
+            return
+        if not isinstance(value, dict):
+            self.add(self.find(section), f"{section} must be a table: [{section}]")
+            return
+        for key in value:
+            if key not in known:
+                self.add(self.find(key, section), f"[{section}] unknown key {key!r}; allowed: {', '.join(known)}")
+
+    def timezone(self, value: Any) -> str:
+        """The default zone for blackout windows: the configured one when it is known, else UTC."""
+        if value is None:
+            return "UTC"
+        from drillkit.model.timefmt import check_zone
+
+        if not isinstance(value, str):
+            self.add(self.find("timezone"), "timezone must be an IANA zone name such as 'Asia/Shanghai'")
+            return "UTC"
+        try:
+            return check_zone(value)
+        except UsageError as err:
+            self.add(self.find("timezone"), str(err))
+            return "UTC"
+
+    def patterns(self, value: Any) -> None:
+        if value is None:
+            return
+        where = self.find("patterns", "redact")
+        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+            self.add(where, "[redact] patterns must be a list of regular expressions, e.g. patterns = ['工单号\\d{8}']")
+            return
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self.add(where, f"[redact] patterns: {pattern!r} is not a valid regular expression: {exc}")
+
+    def blackout(self, value: Any, zone: str) -> None:
+        if value is None:
+            return
+        from drillkit.model.blackouts import parse_blackouts
+
+        where = self.find("blackout", "schedule")
+        if not isinstance(value, list):
+            self.add(
+                where, "[schedule] blackout must be a list of windows, e.g. blackout = [{from = '00:00', to = '06:00'}]"
+            )
+            return
+        try:
+            parse_blackouts(tuple(value), zone)
+        except UsageError as err:
+            self.add(where, _unprefixed(err))
+
+    def key_file(self, value: Any) -> None:
+        if value is None:
+            return
+        where = self.find("key_file", "integrity")
+        if not isinstance(value, str) or not value:
+            self.add(where, "[integrity] key_file must be a path to the HMAC key, relative to the workspace")
+        elif not (self.root / value).is_file():
+            self.add(where, f"[integrity] key_file {value!r}: no such file (relative to the workspace)")
+        else:
+            self._key_readable(where, value)
+
+    def _key_readable(self, where: tuple[int, int], value: str) -> None:
+        try:
+            key = (self.root / value).read_bytes().strip()
+        except OSError as exc:
+            self.add(where, f"[integrity] key_file {value!r}: cannot read it: {exc.strerror}")
+            return
+        if not key:
+            self.add(where, f"[integrity] key_file {value!r} is empty: records would not be keyed")
+
+    def notify(self, value: Any) -> None:
+        from drillkit.config.notifiers import checked_notifiers
+
+        if not isinstance(value, list):
+            self.add(self.find("notify"), "notify must be an array of tables: one [[notify]] per notifier")
+            return
+        for number, problem in checked_notifiers(value)[1]:
+            self.add(self.nth_notifier(number), _unprefixed(problem))
+
+    def nth_notifier(self, number: int) -> tuple[int, int]:
+        """The `[[notify]]` header of the number-th notifier, else the `notify` key."""
+        headers = [i for i, line in enumerate(self.lines, 1) if re.match(r"\s*\[\[\s*notify\s*\]\]", line)]
+        if len(headers) >= number:
+            return headers[number - 1], self.lines[headers[number - 1] - 1].index("[") + 1
+        return self.find("notify")
+
+    def find(self, key: str, section: str | None = None) -> tuple[int, int]:
+        """Line and column of `key` (in `[section]` when given) by a plain search; 1:1 when not found."""
+        name = rf"""["']?{re.escape(key)}["']?"""
+        if section is None:  # a key before the first table, or a table's own header anywhere
+            assigned = self._search([rf"^\s*({name})\s*[=.]"], self._top_level())
+            return assigned or self._search([rf"^\s*\[\[?\s*({name})\s*[\].]"], range(len(self.lines))) or (1, 1)
+        header = self._search([rf"^\s*\[\s*({re.escape(section)})\s*\]"], range(len(self.lines)))
+        if header is not None:
+            return self._search([rf"^\s*({name})\s*="], self._body(header[0])) or header
+        dotted = [rf"^\s*{re.escape(section)}\s*\.\s*({name})\s*=", rf"^\s*({re.escape(section)})\s*="]
+        return self._search(dotted, self._top_level()) or (1, 1)
+
+    def _top_level(self) -> range:
+        """The lines before the first table header."""
+        return range(next((i for i, line in enumerate(self.lines) if _HEADER.match(line)), len(self.lines)))
+
+    def _body(self, header_line: int) -> range:
+        """The lines of the table whose header is on `header_line` (1-based)."""
+        end = next((i for i in range(header_line, len(self.lines)) if _HEADER.match(self.lines[i])), len(self.lines))
+        return range(header_line, end)
+
+    def _search(self, patterns: list[str], indices: range) -> tuple[int, int] | None:
+        for pattern in patterns:
+            for i in indices:
+                match = re.match(pattern, self.lines[i])
+                if match:
+                    return i + 1, match.start(1) + 1
+        return None
+
+
+def _in(data: dict[str, Any], section: str, key: str) -> Any:
+    table = data.get(section)
+    return table.get(key) if isinstance(table, dict) else None
+
+
+def _unprefixed(err: UsageError) -> str:
+    """The message without its leading `drill.toml` (the problem's place names the file)."""
+    return re.sub(r"^drill\.toml:?\s*", "", str(err))

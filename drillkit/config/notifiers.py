@@ -1,0 +1,213 @@
+"""Notifier configuration (SPEC §7): the `[[notify]]` tables of `drill.toml`, validated.
+
+`${VAR}` references are kept as written here; they are expanded at send time only
+(`drillkit.notify.secrets`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from drillkit.model.durations import parse_duration
+from drillkit.model.errors import UsageError
+
+KINDS = ("command", "webhook")
+MODES = ("incident", "drill")
+NOTIFIABLE = (
+    "run.started",
+    "inject.delivered",
+    "transition",
+    "check.done",
+    "note",
+    "assigned",
+    "severity.changed",
+    "deadline.breached",
+    "record.repaired",
+    "run.ended",
+)
+DEFAULT_EVENTS = ("run.started", "inject.delivered", "deadline.breached", "run.ended")
+BACKOFF_CAP = 60.0
+_COMMON_KEYS = ("name", "kind", "events", "modes", "attempts", "timeout", "backoff")
+_KIND_KEYS = {"command": ("command",), "webhook": ("url", "format", "headers", "secret")}
+FORMATS = ("json", "slack", "dingtalk", "wecom", "feishu")  # payload formats of a webhook
+SIGNED_FORMATS = ("dingtalk", "feishu")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notifier:
+    """One `[[notify]]` entry, validated; `${VAR}` still unexpanded."""
+
+    name: str
+    kind: str
+    events: frozenset[str]
+    modes: frozenset[str]
+    command: tuple[str, ...] = field(default=(), repr=False)  # may hold a token: kept out of reprs and logs
+    url: str = field(default="", repr=False)
+    format: str = "json"
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    secret: str = field(default="", repr=False)
+    attempts: int = 5
+    timeout: float = 5.0
+    backoff: float = 1.0
+
+    def wants(self, event_type: str, mode: str) -> bool:
+        return event_type in self.events and mode in self.modes
+
+    def delay(self, attempt: int) -> float:
+        """Wait after failed attempt `attempt` (1-based): doubling from `backoff`, capped."""
+        return float(min(self.backoff * 2 ** (attempt - 1), BACKOFF_CAP))
+
+
+def parse_notifiers(entries: Iterable[Any]) -> tuple[Notifier, ...]:
+    """Every `[[notify]]` table, or a UsageError naming `drill.toml`, the notifier and what is allowed."""
+    notifiers, problems = checked_notifiers(entries)
+    if problems:
+        raise problems[0][1]
+    return notifiers
+
+
+def checked_notifiers(entries: Iterable[Any]) -> tuple[tuple[Notifier, ...], list[tuple[int, UsageError]]]:
+    """The `[[notify]]` tables that are right, and each problem with the number of its table."""
+    notifiers: list[Notifier] = []
+    problems: list[tuple[int, UsageError]] = []
+    for index, entry in enumerate(entries, 1):
+        try:
+            notifier = _notifier(entry, index)
+        except UsageError as problem:
+            problems.append((index, problem))
+            continue
+        if any(known.name == notifier.name for known in notifiers):
+            used = _bad(f"notifier {notifier.name!r}", "the name is used twice; give each [[notify]] its own name")
+            problems.append((index, used))
+            continue
+        notifiers.append(notifier)
+    return tuple(notifiers), problems
+
+
+def _bad(label: str, problem: str) -> UsageError:
+    return UsageError(f"drill.toml: {label}: {problem}")
+
+
+def _notifier(entry: Any, index: int) -> Notifier:
+    if not isinstance(entry, dict):
+        raise _bad(f"[[notify]] #{index}", "must be a table")
+    name = entry.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise _bad(f"[[notify]] #{index}", "needs a name of letters, digits, '_' and '-'")
+    label = f"notifier {name!r}"
+    kind = entry.get("kind")
+    if kind not in KINDS:
+        raise _bad(label, f"kind {kind!r} is not allowed; use one of: {', '.join(KINDS)}")
+    allowed = (*_COMMON_KEYS, *_KIND_KEYS[kind])
+    unknown = sorted(set(entry) - set(allowed))
+    if unknown:
+        raise _bad(label, f"unknown key {unknown[0]!r} for kind {kind}; allowed: {', '.join(allowed)}")
+    common: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "events": _events(entry.get("events", list(DEFAULT_EVENTS)), label),
+        "modes": _modes(entry.get("modes", list(MODES)), label),
+        "attempts": _attempts(entry.get("attempts", 5), label),
+        "timeout": _seconds(entry.get("timeout", 5), "timeout", label, 0.001, 300),
+        "backoff": _seconds(entry.get("backoff", 1), "backoff", label, 0, BACKOFF_CAP),
+    }
+    if kind == "command":
+        return Notifier(**common, command=_command(entry.get("command"), label))
+    fmt = _format(entry.get("format", "json"), label)
+    return Notifier(
+        **common,
+        url=_url(entry.get("url"), label),
+        format=fmt,
+        headers=_headers(entry.get("headers", {}), label),
+        secret=_secret(entry.get("secret", ""), fmt, label),
+    )
+
+
+def _strings(value: Any, key: str, label: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise _bad(label, f"{key} must be a list of non-empty strings")
+    return value
+
+
+def _events(value: Any, label: str) -> frozenset[str]:
+    for event in _strings(value, "events", label):
+        if event not in NOTIFIABLE:
+            raise _bad(label, f"event {event!r} cannot be notified; allowed: {', '.join(NOTIFIABLE)}")
+    return frozenset(value)
+
+
+def _modes(value: Any, label: str) -> frozenset[str]:
+    for mode in _strings(value, "modes", label):
+        if mode not in MODES:
+            raise _bad(label, f"mode {mode!r} is not allowed (simulations never notify); allowed: {', '.join(MODES)}")
+    return frozenset(value)
+
+
+def _attempts(value: Any, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 20:
+        raise _bad(label, f"attempts {value!r} is not allowed; use a whole number from 1 to 20")
+    return value
+
+
+def _seconds(value: Any, key: str, label: str, low: float, high: float) -> float:
+    """Seconds as a TOML number (`0.5`) or a duration string (`5s`), within [low, high]."""
+    if isinstance(value, str):
+        try:
+            seconds = float(parse_duration(value))
+        except ValueError as err:
+            raise _bad(label, f"{key}: {err}") from None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise _bad(label, f"{key} must be seconds (a number) or a duration like '5s'")
+    if not low <= seconds <= high:
+        raise _bad(label, f"{key} {value!r} is out of range; allowed: {low:g} to {high:g} seconds")
+    return seconds
+
+
+def _command(value: Any, label: str) -> tuple[str, ...]:
+    if not value:
+        raise _bad(label, 'kind command needs command = ["program", "arg", …]')
+    return tuple(_strings(value, "command", label))
+
+
+def _url(value: Any, label: str) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://", "${")) or not _has_host(value):
+        raise _bad(label, 'kind webhook needs url = "https://host/…" with a host name (secrets as ${VAR})')
+    return value
+
+
+def _has_host(url: str) -> bool:
+    """A url written out names its host; one that starts with ${VAR} is known only once expanded."""
+    if url.startswith("${"):
+        return True
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # an unclosed IPv6 bracket, `http://[::1`
+        return False
+
+
+def _format(value: Any, label: str) -> str:
+    if value not in FORMATS:
+        raise _bad(label, f"format {value!r} is not allowed; use one of: {', '.join(FORMATS)}")
+    return str(value)
+
+
+def _secret(value: Any, fmt: str, label: str) -> str:
+    """The signing secret (加签 / 签名校验) of a DingTalk or Feishu robot."""
+    if value and fmt not in SIGNED_FORMATS:
+        raise _bad(label, f"secret signs only formats {', '.join(SIGNED_FORMATS)}, not {fmt}")
+    if not isinstance(value, str):
+        raise _bad(label, 'secret must be a string, e.g. secret = "${DING_SECRET}"')
+    return value
+
+
+def _headers(value: Any, label: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise _bad(label, 'headers must be a table of strings, e.g. headers = { Authorization = "Bearer ${TOKEN}" }')
+    return tuple((str(k), v) for k, v in value.items())

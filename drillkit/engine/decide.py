@@ -1,0 +1,128 @@
+"""Decisions on responder commands: a command against a run state gives new events or a
+rejection that names what is allowed now. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+from drillkit.engine.machine import Attempt
+from drillkit.engine.replay import RunState, ended_draft, final_drafts
+from drillkit.model.errors import Rejected
+from drillkit.store.files import Event
+
+
+def _names(values: list[str] | set[str]) -> str:
+    return ", ".join(sorted(values)) if values else "(none)"
+
+
+def live(rs: RunState) -> None:
+    if rs.ended:
+        raise Rejected(f"run {rs.run} has ended ({rs.outcome}); nothing more can be recorded")
+
+
+def acting_role(rs: RunState, by: str, role: str | None) -> str | None:
+    """`--role`, checked; else the one role the person holds in the run, if exactly one."""
+    held = rs.roles_of(by)
+    if role is None:
+        return held[0] if len(held) == 1 else None
+    if role not in rs.playbook.roles:
+        raise Rejected(f"unknown role {role!r}; roles of this playbook: {_names(list(rs.playbook.roles))}")
+    if role not in held:
+        raise Rejected(
+            f"{by} does not hold role {role!r} in this run (holds: {_names(held)}); "
+            f"use `drill assign RUN {role} {by}` first"
+        )
+    return role
+
+
+def _who(by: str, role: str | None, rs: RunState) -> str:
+    if role is not None:
+        return f"{by} ({role})"
+    held = rs.roles_of(by)
+    return f"{by} (holds {_names(held)}: pass --role)" if held else f"{by} (no role)"
+
+
+def act(rs: RunState, trigger: str, by: str, role: str | None, note: str | None) -> list[Event]:
+    live(rs)
+    role = acting_role(rs, by, role)
+    attempt = Attempt(role=role, done=set(rs.checks))
+    target = rs.machine.fire(rs.state, trigger, attempt)
+    if target is None:
+        raise Rejected(_act_refusal(rs, trigger, by, role, attempt.refusals))
+    move = {
+        "event": "transition",
+        "actor": by,
+        "role": role,
+        "trigger": trigger,
+        "from": rs.state,
+        "to": target,
+        "note": note,
+    }
+    return [move, *final_drafts(rs, target)]
+
+
+def _act_refusal(rs: RunState, trigger: str, by: str, role: str | None, refusals: list[str]) -> str:
+    allowed = f"allowed now for {_who(by, role, rs)}: {_names(rs.allowed_triggers(role))}"
+    known = {t.trigger for t in rs.playbook.transitions}
+    if trigger not in known:
+        return f"unknown trigger {trigger!r}; {allowed}"
+    if rs.machine.transition(rs.state, trigger) is None:
+        return f"trigger {trigger!r} is not valid in state {rs.state!r}; {allowed}"
+    return f"{'; '.join(refusals)}; {allowed}"
+
+
+def check(rs: RunState, item: str, by: str, role: str | None, note: str | None) -> list[Event]:
+    live(rs)
+    role = acting_role(rs, by, role)
+    if item not in rs.playbook.checklist_owner():
+        raise Rejected(f"unknown checklist item {item!r}; open items: {_names(rs.open_items())}")
+    if item in rs.checks:
+        done = rs.checks[item]
+        raise Rejected(
+            f"checklist item {item!r} was already done by {done.by} at T+{done.t:.0f}s; "
+            f"open items: {_names(rs.open_items())}"
+        )
+    return [{"event": "check.done", "actor": by, "role": role, "item": item, "state": rs.state, "note": note}]
+
+
+def note(rs: RunState, text: str, by: str, role: str | None) -> list[Event]:
+    live(rs)
+    if not text.strip():
+        raise Rejected("a note needs some text")
+    return [{"event": "note", "actor": by, "role": acting_role(rs, by, role), "text": text}]
+
+
+def assign(rs: RunState, role: str, person: str, by: str) -> list[Event]:
+    live(rs)
+    if role not in rs.playbook.roles:
+        raise Rejected(f"unknown role {role!r}; roles of this playbook: {_names(list(rs.playbook.roles))}")
+    if not person.strip():
+        raise Rejected("assign needs a person's name")
+    # SPEC §4: in `assigned`, `role` is the role given (it takes the place of the actor's role).
+    return [{"event": "assigned", "actor": by, "role": role, "person": person}]
+
+
+def severity(rs: RunState, to: str, by: str, reason: str) -> list[Event]:
+    live(rs)
+    if to not in rs.playbook.severities:
+        raise Rejected(f"unknown severity {to!r}; allowed: {_names(list(rs.playbook.severities))}")
+    if to == rs.severity:
+        raise Rejected(f"severity is already {to}; allowed: {_names(set(rs.playbook.severities) - {to})}")
+    if not reason.strip():
+        raise Rejected("a severity change needs --reason")
+    return [
+        {
+            "event": "severity.changed",
+            "actor": by,
+            "role": acting_role(rs, by, None),
+            "from": rs.severity,
+            "to": to,
+            "reason": reason,
+        }
+    ]
+
+
+def abort(rs: RunState, by: str, reason: str) -> list[Event]:
+    live(rs)
+    if not reason.strip():
+        raise Rejected("abort needs --reason")
+    ended = ended_draft(rs, "aborted", reason)
+    return [{**ended, "actor": by, "role": acting_role(rs, by, None)}]

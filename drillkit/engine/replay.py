@@ -1,0 +1,431 @@
+"""Replay a record into a run state, and decide what comes due (SPEC §4).
+
+The state of a run is whatever replaying its record gives. `RunState.apply` is the one place an
+event changes that state; `due_drafts` is the one place the system decides what came due (injects,
+state and metric deadline breaches, `on_deadline` triggers, the time limit) up to a drill time.
+Commands (`decide.py`), catch-up, the conductor and `drill simulate` all go through them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple, TypeVar
+
+import orjson
+
+from drillkit.engine.machine import Attempt, PlanMachine
+from drillkit.model.clock import parse_utc
+from drillkit.model.errors import RecordError
+from drillkit.model.plans import Playbook, Scenario, for_severity
+from drillkit.store.files import AFTER_END, Event, effective_t
+
+PlanModel = TypeVar("PlanModel", Playbook, Scenario)
+LATE_AFTER = 1.0  # wall seconds after which a delivery counts as late
+
+
+@dataclass(frozen=True)
+class Done:
+    """A checklist item done: when, by whom, in which state."""
+
+    t: float
+    by: str
+    role: str | None
+    state: str
+
+
+@dataclass
+class RunState:
+    run: str
+    mode: str
+    playbook: Playbook
+    scenario: Scenario | None
+    severity: str
+    participants: dict[str, str]
+    speed: float
+    started: datetime
+    state: str
+    entered: float = 0.0
+    severity_since: float = 0.0
+    first_entry: dict[str, float] = field(default_factory=dict)
+    checks: dict[str, Done] = field(default_factory=dict)
+    delivered: set[str] = field(default_factory=set)
+    handled: set[str] = field(default_factory=set)
+    outcome: str | None = None
+    seq: int = 0
+    head: str = ""
+    machine: PlanMachine = field(init=False, repr=False)
+    inject_order: list[tuple[float, str]] = field(init=False, repr=False)  # (at, id), in due order
+    upcoming: Due | None = field(default=None, init=False, repr=False)  # `first_due`, once known
+    upcoming_known: bool = field(default=False, init=False, repr=False)  # reset by every change
+
+    def __post_init__(self) -> None:
+        self.machine = PlanMachine(self.playbook)
+        self.first_entry.setdefault(self.state, 0.0)
+        self.inject_order = sorted((float(i.at), i.id) for i in self.scenario.injects) if self.scenario else []
+
+    @classmethod
+    def begin(cls, started: Event) -> RunState:
+        try:
+            return cls._begun(started)
+        except UNREPLAYABLE as exc:
+            raise _unreplayable(started.get("run", "?"), started, exc) from None
+
+    @classmethod
+    def _begun(cls, started: Event) -> RunState:
+        scenario = started.get("scenario")
+        return cls(
+            run=started["run"],
+            mode=started["mode"],
+            playbook=_validated(Playbook, started["playbook"]),
+            scenario=_validated(Scenario, scenario) if scenario else None,
+            severity=started["severity"],
+            participants=dict(started.get("participants") or {}),
+            speed=float(started.get("speed") or 1.0),
+            started=parse_utc(started["ts"]),
+            state=started["state"],
+            seq=started["seq"],
+            head=started["hash"],
+        )
+
+    @classmethod
+    def replay(cls, events: list[Event]) -> RunState:
+        state = cls.begin(events[0])
+        for event in events[1:]:
+            state.fold(event)
+        state.seq, state.head = events[-1]["seq"], events[-1]["hash"]
+        return state
+
+    def copy(self) -> RunState:
+        """An independent copy to decide on (the playbook and its machine are shared: frozen)."""
+        twin = RunState.__new__(RunState)
+        twin.__dict__.update(self.__dict__)  # copy.copy's generic path is three times slower here
+        twin.participants, twin.first_entry = dict(self.participants), dict(self.first_entry)
+        twin.checks, twin.delivered, twin.handled = dict(self.checks), set(self.delivered), set(self.handled)
+        return twin
+
+    @property
+    def ended(self) -> bool:
+        return self.outcome is not None
+
+    def drill_time(self, now: datetime) -> float:
+        return round((now - self.started).total_seconds() * self.speed, 3)
+
+    def holder(self, role: str | None) -> str | None:
+        return self.participants.get(role) if role else None
+
+    def roles_of(self, person: str) -> list[str]:
+        return [role for role, holder in self.participants.items() if holder == person]
+
+    def apply(self, event: Event) -> None:
+        """Take one event (recorded, or a draft carrying `t`) into the state, and the record's
+        position if it was recorded."""
+        self.fold(event)
+        seq = event.get("seq")
+        if seq is not None:
+            self.seq, self.head = seq, event["hash"]
+
+    def fold(self, event: Event) -> None:
+        """What one event changes in the run (most events, notes above all, change nothing); a
+        line edited by hand that still parses but cannot be taken is a RecordError naming it."""
+        try:
+            handler = _APPLY.get(event["event"])
+            if handler is not None:
+                handler(self, event, effective_t(event))
+                self.upcoming_known = False
+        except UNREPLAYABLE as exc:
+            raise _unreplayable(self.run, event, exc) from None
+
+    def allowed_triggers(self, role: str | None, system: bool = False) -> list[str]:
+        """Triggers that would pass their guards now for this role."""
+        done = set(self.checks)
+        return [
+            trigger
+            for trigger in self.machine.triggers_from(self.state)
+            if self.machine.fire(self.state, trigger, Attempt(role=role, done=done, system=system)) is not None
+        ]
+
+    def open_items(self) -> list[str]:
+        return [item for item in self.playbook.checklist_owner() if item not in self.checks]
+
+
+UNREPLAYABLE = (KeyError, TypeError, ValueError)  # what a hand-edited line that still parses raises
+
+
+def _unreplayable(run: str, event: Event, exc: Exception) -> RecordError:
+    detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
+    return RecordError(
+        f"the record of {run} cannot be replayed at seq {event.get('seq', '?')}: {detail} (see drill verify)"
+    )
+
+
+_VALIDATED: dict[bytes, Any] = {}  # a plan's JSON → the frozen model
+
+
+def _validated(model: type[PlanModel], data: dict[str, Any]) -> PlanModel:
+    """The plan a record carries, validated once per process for equal plans: a report replays a
+    thousand runs of a handful of playbooks. The models are frozen, so sharing them is safe."""
+    key = model.__name__.encode() + orjson.dumps(data)
+    found = _VALIDATED.get(key)
+    if found is None:
+        found = _VALIDATED[key] = model.model_validate(data)
+    return found
+
+
+def last_event(events: list[Event]) -> Event:
+    """`run.ended` when the run has ended (notification outcomes may follow it), else the last event."""
+    for event in reversed(events):
+        if event["event"] == "run.ended":
+            return event
+        if event["event"] not in AFTER_END:
+            break
+    return events[-1]
+
+
+def _enter(state: RunState, event: Event, t: float) -> None:
+    state.state = event["to"]
+    state.entered = t
+    state.first_entry.setdefault(event["to"], t)
+
+
+def _check(state: RunState, event: Event, t: float) -> None:
+    state.checks.setdefault(event["item"], Done(t, event["actor"], event.get("role"), event["state"]))
+
+
+def _assign(state: RunState, event: Event, t: float) -> None:
+    state.participants[event["role"]] = event["person"]
+
+
+def _severity(state: RunState, event: Event, t: float) -> None:
+    state.severity, state.severity_since = event["to"], t
+
+
+def _delivered(state: RunState, event: Event, t: float) -> None:
+    state.delivered.add(event["inject"])
+
+
+def _breached(state: RunState, event: Event, t: float) -> None:
+    state.handled.add(_breach_key(state, event))
+
+
+def _ended(state: RunState, event: Event, t: float) -> None:
+    state.outcome = event["outcome"]
+
+
+def _breach_key(state: RunState, event: Event) -> str:
+    """A metric breaches once a run; a state once per stay (it is recorded during that stay)."""
+    if event.get("metric"):
+        return f"metric:{event['metric']}"
+    return f"state:{event['state']}@{state.entered}"
+
+
+_APPLY = {
+    "transition": _enter,
+    "check.done": _check,
+    "assigned": _assign,
+    "severity.changed": _severity,
+    "inject.delivered": _delivered,
+    "deadline.breached": _breached,
+    "run.ended": _ended,
+}
+
+
+# --- what comes due -------------------------------------------------------------------------
+
+
+class Due(NamedTuple):
+    """One thing the system must record at drill time `at` (kinds sort injects first on ties).
+
+    A tuple: the conductor sorts every run's dues on each look, and tuples compare in C."""
+
+    at: float
+    rank: int
+    key: str
+
+
+def pending(state: RunState) -> list[Due]:
+    """Everything not yet recorded that will come due, given the state as it is now, in due order."""
+    return sorted(_dues(state))
+
+
+def deadlines_ahead(state: RunState) -> list[tuple[str, float]]:
+    """The deadlines still running, in due order, each as what (`state:NAME`, `metric:NAME` or
+    `time_limit`, as a breach names it) and its drill time."""
+    found = []
+    for due in pending(state):
+        kind, _, name = due.key.partition(":")
+        if kind in ("state", "metric"):
+            found.append((f"{kind}:{name.split('@')[0]}", due.at))
+        elif kind == "time_limit":
+            found.append((kind, due.at))
+    return found
+
+
+def breach_what(event: Event) -> str:
+    """What a `deadline.breached` event names: `metric:NAME` or `state:NAME`."""
+    return f"metric:{event['metric']}" if event.get("metric") else f"state:{event['state']}"
+
+
+def first_due(state: RunState) -> Due | None:
+    """What comes due next. The conductor asks of every run on each look and every command asks
+    before it decides, so only the first inject not yet delivered is a candidate, nothing is
+    sorted, and the answer is kept on the state until an event changes it (`RunState.fold`)."""
+    if not state.upcoming_known:
+        state.upcoming = min(_dues(state, first_inject_only=True), default=None)
+        state.upcoming_known = True
+    return state.upcoming
+
+
+def falls_due(state: RunState, now_t: float) -> bool:
+    """Whether anything is due by drill time `now_t`."""
+    upcoming = first_due(state)
+    return upcoming is not None and upcoming.at <= now_t
+
+
+def next_due(state: RunState) -> float | None:
+    """Drill time of the next thing due, or None."""
+    upcoming = first_due(state)
+    return upcoming.at if upcoming else None
+
+
+def _dues(state: RunState, *, first_inject_only: bool = False) -> list[Due]:
+    if state.ended:
+        return []
+    found = _inject_dues(state, first_inject_only) + _state_dues(state) + _metric_dues(state)
+    if state.scenario is not None:
+        found.append(Due(float(state.scenario.time_limit), 9, "time_limit"))
+    return found
+
+
+def _inject_dues(state: RunState, first_only: bool) -> list[Due]:
+    found = []
+    for at, name in state.inject_order:
+        if name not in state.delivered:
+            found.append(Due(at, 0, f"inject:{name}"))
+            if first_only:
+                break
+    return found
+
+
+def stay_deadline(state: RunState) -> float | None:
+    """The drill time the current stay's deadline falls at, as it stands now (None: no deadline,
+    or its breach is already recorded)."""
+    dues = _state_dues(state)
+    return dues[0].at if dues else None
+
+
+def _state_dues(state: RunState) -> list[Due]:
+    limit = state.playbook.deadline(state.state, state.severity)
+    if limit is None:
+        return []
+    key = f"state:{state.state}@{state.entered}"
+    return [] if key in state.handled else [Due(_not_before_severity(state, state.entered + limit), 1, key)]
+
+
+def _not_before_severity(state: RunState, due: float) -> float:
+    """A severity change tightens deadlines from the moment it is made, never before it."""
+    return round(max(due, state.severity_since), 3)
+
+
+def _metric_dues(state: RunState) -> list[Due]:
+    found = []
+    for name, metric in state.playbook.metrics.items():
+        target = for_severity(metric.target, state.severity)
+        begin = 0.0 if metric.source == "start" else state.first_entry.get(metric.source)
+        key = f"metric:{name}"
+        if target is None or begin is None or key in state.handled or _reached(state, metric.to):
+            continue
+        found.append(Due(_not_before_severity(state, begin + target), 2, key))
+    return found
+
+
+def _reached(state: RunState, target: str) -> bool:
+    if target.startswith("check:"):
+        return target.removeprefix("check:") in state.checks
+    return target in state.first_entry
+
+
+def due_drafts(state: RunState, now_t: float) -> list[Event]:
+    """Record, in due order, everything due by drill time `now_t`; applies each to `state`."""
+    drafts: list[Event] = []
+    while (upcoming := first_due(state)) is not None and upcoming.at <= now_t:
+        made = _make(state, upcoming, now_t)
+        for draft in made:
+            state.apply({**draft, "t": now_t})
+        drafts.extend(made)
+    return drafts
+
+
+def _make(state: RunState, due: Due, now_t: float) -> list[Event]:
+    kind, _, name = due.key.partition(":")
+    late = now_t - due.at
+    late_by = round(late, 3) if late > LATE_AFTER * state.speed else 0.0  # within a wall second: on time
+    if kind == "inject":
+        return [_inject_draft(state, name, due.at, late_by)]
+    if kind == "time_limit":
+        return [{**ended_draft(state, "timed-out", f"time limit reached at T+{due.at:.0f}s"), "due": due.at}]
+    owner = _owner(state, kind, name)
+    breach = {
+        "event": "deadline.breached",
+        "actor": "system",
+        "role": None,
+        kind: name.split("@")[0],
+        "owner": owner,
+        "assignee": state.holder(owner),
+        "due": due.at,
+        "late_by": late_by,
+    }
+    return [breach, *_on_deadline(state, due, late_by)] if kind == "state" else [breach]
+
+
+def _owner(state: RunState, kind: str, name: str) -> str | None:
+    if kind == "metric":
+        return state.playbook.metrics[name].owner
+    return state.playbook.states[name.split("@", maxsplit=1)[0]].owner
+
+
+def _inject_draft(state: RunState, inject_id: str, at: float, late_by: float) -> Event:
+    assert state.scenario is not None
+    inject = next(i for i in state.scenario.injects if i.id == inject_id)
+    return {
+        "event": "inject.delivered",
+        "actor": "system",
+        "role": None,
+        "inject": inject.id,
+        "message": inject.message,
+        "due": at,
+        "late": late_by > 0,
+    }
+
+
+def _on_deadline(state: RunState, due: Due, late_by: float) -> list[Event]:
+    trigger = state.playbook.states[state.state].on_deadline
+    if trigger is None:
+        return []
+    target = state.machine.fire(state.state, trigger, Attempt(role=None, done=set(state.checks), system=True))
+    if target is None:
+        return []
+    move = {
+        "event": "transition",
+        "actor": "system",
+        "role": None,
+        "trigger": trigger,
+        "from": state.state,
+        "to": target,
+        "note": f"on_deadline after {state.state!r} deadline",
+        "due": due.at,
+        "late_by": late_by,
+    }
+    return [move, *final_drafts(state, target)]
+
+
+def final_drafts(state: RunState, target: str) -> list[Event]:
+    """A transition into a final state ends the run as `resolved`."""
+    if state.playbook.states[target].final:
+        return [ended_draft(state, "resolved", f"final state {target!r} reached")]
+    return []
+
+
+def ended_draft(state: RunState, outcome: str, reason: str) -> Event:
+    """`run.ended`; `events` and `head` are filled in by the writer's chain position."""
+    return {"event": "run.ended", "actor": "system", "role": None, "outcome": outcome, "reason": reason}

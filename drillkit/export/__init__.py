@@ -1,1 +1,0 @@
-"""Renderers: plans, timelines, after-action reports and figures."""

@@ -1,0 +1,270 @@
+"""Playbooks and scenarios as frozen, validated values (SPEC §2, §3).
+
+Everything here is read from strings: the loader hands every YAML scalar over as text and the
+types below convert it (durations carry units, ids follow one pattern). Cross-references
+(undefined states, roles, items, severities) are checked in `plans/checks.py`, where each problem
+can be mapped to its place in the file.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
+
+from drillkit.model.durations import parse_duration
+from drillkit.model.errors import UsageError
+from drillkit.model.names import check_name
+
+ID_PATTERN = r"^[^\W_][\w-]*$"
+FILE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+# ID_PATTERN for JSON Schema: editors use ECMA-262 regexes, where \w is ASCII only. Any
+# non-ASCII character is let through (the loader is the authority); ASCII keeps the same rule.
+JSON_ID_PATTERN = r"^[^\x00-\x2F\x3A-\x40\x5B-\x60\x7B-\x7F][^\x00-\x2C\x2E\x2F\x3A-\x40\x5B-\x5E\x60\x7B-\x7F]*$"
+_ID_SCHEMA = {"type": "string", "pattern": JSON_ID_PATTERN, "maxLength": 64}
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), WithJsonSchema(_ID_SCHEMA)]
+FileId = Annotated[str, StringConstraints(pattern=FILE_ID_PATTERN, max_length=64)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+MAX_VERSION = 2**53 - 1  # exact in every JSON reader of an export; a date such as 20261204 fits
+
+_DURATION_SCHEMA = {
+    "type": "string",
+    "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
+    "minLength": 2,
+    "description": "a duration with units: 90s, 15m, 1h30m, 2d; at most 3650d",
+}
+
+
+def _duration(value: object) -> int:
+    """Text with units from a file; whole seconds from a record's own copy of the playbook."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a duration must be a string with units like '15m' or '1h30m'")
+    return parse_duration(value)
+
+
+def _per_severity(value: object) -> dict[str, int]:
+    """`15m` or `{I: 10m, default: 30m}` → {severity or 'default': seconds}."""
+    if isinstance(value, dict):
+        return {str(key): _duration(item) for key, item in value.items()}
+    return {"default": _duration(value)}
+
+
+def _listify(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+Duration = Annotated[int, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+
+
+def _flag(value: object) -> object:
+    """`true` or `false` as written: YAML 1.1's `on`, `yes` or `1` are not flags here (every
+    scalar is read as text); a record's own copy of a plan holds real booleans."""
+    if isinstance(value, str) and value not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return value
+
+
+_DIGITS = re.compile(r"[1-9][0-9]*")
+
+
+def _whole_number(value: object) -> object:
+    """Digits as written (no `1_000`, `+3`, `010` or spaces); a record's copy holds a number."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("must be a whole number written in digits, like 3")
+    return value
+
+
+FROM_FILE = {"file": True}  # validation context of a plan read from its file (`loader.to_model`)
+
+
+def _from_file(info: ValidationInfo) -> bool:
+    """Rules added over time bind plans as written from now on; a record's own copy of its plan,
+    written under the rules of its day, must still replay."""
+    return bool(info.context and info.context.get("file"))
+
+
+def _person(value: str, info: ValidationInfo) -> str:
+    """A person's name, held to the rule `--by` follows (no control characters: every line of
+    output naming them stays one line)."""
+    if not _from_file(info):
+        return value
+    try:
+        return check_name(value, "name")
+    except UsageError as err:
+        raise ValueError(str(err)) from None
+
+
+Person = Annotated[Text, AfterValidator(_person)]
+
+
+def _version_in_range(value: int, info: ValidationInfo) -> int:
+    if _from_file(info) and value > MAX_VERSION:
+        raise ValueError(f"must be at most {MAX_VERSION} (2^53 - 1)")
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+PerSeverity = Annotated[
+    dict[str, int],
+    BeforeValidator(_per_severity),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                _DURATION_SCHEMA,
+                {"type": "object", "propertyNames": _ID_SCHEMA, "additionalProperties": _DURATION_SCHEMA},
+            ],
+            "description": "a duration, or a mapping of severity ids (and 'default') to durations",
+        }
+    ),
+]
+IdList = Annotated[
+    list[Id],
+    BeforeValidator(_listify),
+    WithJsonSchema({"anyOf": [_ID_SCHEMA, {"type": "array", "items": _ID_SCHEMA, "uniqueItems": True}]}),
+]
+
+
+def _unique(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("each entry may appear only once")
+    return values
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Severity(Frozen):
+    label: Text
+
+
+class State(Frozen):
+    initial: Flag = False
+    final: Flag = False
+    owner: Id | None = None
+    deadline: PerSeverity | None = None
+    on_deadline: Id | None = None
+    checklist: dict[Id, Text] = Field(default_factory=dict)
+
+
+class Transition(Frozen):
+    trigger: Id
+    source: Annotated[IdList, AfterValidator(_unique)] = Field(alias="from", min_length=1)
+    to: Id
+    roles: Annotated[IdList, AfterValidator(_unique)] | None = None
+    requires: Annotated[IdList, AfterValidator(_unique)] = Field(default_factory=list)
+
+
+class Metric(Frozen):
+    source: str = Field(alias="from", description="a state id, or 'start'")
+    to: str = Field(description="a state id, or 'check:<item>'")
+    target: PerSeverity | None = None
+    owner: Id | None = None
+
+
+class Playbook(Frozen):
+    playbook: FileId
+    title: Text
+    kind: Literal["outage", "security"]
+    version: Annotated[int, BeforeValidator(_whole_number), AfterValidator(_version_in_range)] = Field(
+        ge=1, json_schema_extra={"maximum": MAX_VERSION}
+    )
+    exercise_every: Duration | None = None
+    severities: dict[Id, Severity] = Field(min_length=1)
+    roles: dict[Id, Text] = Field(default_factory=dict)
+    states: dict[Id, State] = Field(min_length=1)
+    transitions: list[Transition] = Field(min_length=1)
+    metrics: dict[Id, Metric] = Field(default_factory=dict)
+
+    @property
+    def initial_state(self) -> str:
+        return next(name for name, state in self.states.items() if state.initial)
+
+    def checklist_owner(self) -> dict[str, str]:
+        """Each checklist item → the state that lists it."""
+        return {item: name for name, state in self.states.items() for item in state.checklist}
+
+    def deadline(self, state: str, severity: str) -> int | None:
+        return for_severity(self.states[state].deadline, severity)
+
+    def target(self, metric: str, severity: str) -> int | None:
+        return for_severity(self.metrics[metric].target, severity)
+
+
+def for_severity(values: dict[str, int] | None, severity: str) -> int | None:
+    """The value for a severity, else its `default`, else None."""
+    if values is None:
+        return None
+    return values.get(severity, values.get("default"))
+
+
+class Expect(Frozen):
+    trigger: Id | None = None
+    check: Id | None = None
+    within: Duration
+    role: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Expect:
+        if (self.trigger is None) == (self.check is None):
+            raise ValueError("an expect names exactly one of 'trigger' or 'check'")
+        return self
+
+    @property
+    def action(self) -> str:
+        return f"trigger:{self.trigger}" if self.trigger else f"check:{self.check}"
+
+
+class Inject(Frozen):
+    id: Id
+    at: Duration
+    message: Text
+    expect: Expect | None = None
+
+
+class Step(Frozen):
+    at: Duration
+    by: Person
+    role: Id | None = None
+    trigger: Id | None = None
+    check: Id | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        if self.trigger is not None and self.check is not None:
+            raise ValueError("a script step names at most one of 'trigger' or 'check'")
+        if self.trigger is None and self.check is None and self.note is None:
+            raise ValueError("a script step needs a 'trigger', a 'check' or a 'note'")
+        return self
+
+
+class Scenario(Frozen):
+    scenario: FileId
+    title: Text
+    playbook: FileId
+    severity: Id
+    form: Literal["tabletop", "functional", "full-scale"]
+    participants: dict[Id, Person] = Field(default_factory=dict)
+    time_limit: Duration
+    injects: list[Inject] = Field(default_factory=list)
+    script: list[Step] = Field(default_factory=list)
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """The model as plain JSON data, with the file's own key names."""
+    return model.model_dump(mode="json", by_alias=True, exclude_defaults=False)

@@ -1,0 +1,121 @@
+"""Masking of personal data in free text, before anything is written or hashed (SPEC §4).
+
+Mainland mobile numbers, checksum-valid 18-digit resident ID numbers, e-mail addresses,
+IMSI (MCC 460) and Luhn-valid IMEI numbers, plus extra patterns from `drill.toml`.
+Structured fields (timestamps, hashes, ids, numbers) are never passed through here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+from drillkit.model.errors import UsageError
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<![0-9A-Za-z+])(\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?![0-9A-Za-z])")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_FIFTEEN = re.compile(r"(?<![0-9A-Za-z])(?:\d{15}|\d{2}-\d{6}-\d{6}-\d)(?![0-9A-Za-z])")
+# Full-width forms (U+FF01–FF5E) and the ideographic space, as Chinese input methods type them,
+# are read as their ASCII twins when looking for personal data: one character for one, so a match
+# in the twin text sits at the same place in the text as written.
+_ASCII_TWINS = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# Every built-in mask needs an `@` or eleven digits (single `-` or space between them allowed):
+# text without either is passed by one search instead of four substitutions.
+_ELEVEN_DIGITS = re.compile(r"\d(?:[- ]?\d){10}")
+
+
+def _valid_resident_id(text: str) -> bool:
+    total = sum(int(d) * w for d, w in zip(text[:17], _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11] == text[17].upper()
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _mask_resident_id(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return text[:6] + "*" * 8 + text[14:] if _valid_resident_id(text) else text
+
+
+def _mask_mobile(match: re.Match[str]) -> str:
+    return f"{match.group(1) or ''}{match.group(2)}****{match.group(4)}"
+
+
+def _mask_email(match: re.Match[str]) -> str:
+    local, _, domain = match.group(0).partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _mask_fifteen(match: re.Match[str]) -> str:
+    """IMSI (starts with China's MCC 460) or IMEI (Luhn-valid, also written `35-209900-176148-1`)."""
+    digits = match.group(0).replace("-", "")
+    if digits.startswith("460") or _luhn(digits):
+        return digits[:5] + "*" * 6 + digits[11:]
+    return match.group(0)
+
+
+class Redactor:
+    """Applies the built-in masks and the workspace's extra patterns to free text."""
+
+    def __init__(self, extra: Iterable[str] = ()) -> None:
+        self._builtin: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+            (_RESIDENT_ID, _mask_resident_id),
+            (_EMAIL, _mask_email),
+            (_FIFTEEN, _mask_fifteen),
+            (_MOBILE, _mask_mobile),
+        ]
+        self._extra = [re.compile(pattern) for pattern in extra]
+
+    def __call__(self, text: str) -> str:
+        seen = text if text.isascii() else text.translate(_ASCII_TWINS)
+        if "@" in seen or _ELEVEN_DIGITS.search(seen):
+            for pattern, mask in self._builtin:
+                text, seen = _masked_in_both(pattern, mask, text, seen)
+        for pattern in self._extra:
+            text = pattern.sub(_stars, text)
+        return text
+
+
+def _masked_in_both(
+    pattern: re.Pattern[str], mask: Callable[[re.Match[str]], str], text: str, seen: str
+) -> tuple[str, str]:
+    """`pattern` looked for in `seen` (the text with full-width forms read as ASCII) and masked
+    in both; what a mask leaves as it was stays as written."""
+    if seen is text:
+        text = pattern.sub(mask, text)
+        return text, text
+    written: list[str] = []
+    twin: list[str] = []
+    last = 0
+    for match in pattern.finditer(seen):
+        start, end = match.span()
+        masked = mask(match)
+        unchanged = masked == match.group(0)
+        written += (text[last:start], text[start:end] if unchanged else masked)
+        twin += (seen[last:start], masked)
+        last = end
+    return "".join(written) + text[last:], "".join(twin) + seen[last:]
+
+
+def _stars(match: re.Match[str]) -> str:
+    return "*" * len(match.group(0))
+
+
+@lru_cache(maxsize=16)
+def redactor_for(extra: tuple[str, ...]) -> Redactor:
+    """One compiled redactor per set of `drill.toml` patterns; a bad pattern is a usage error."""
+    try:
+        return Redactor(extra)
+    except re.error as exc:
+        raise UsageError(
+            f"drill.toml: [redact] patterns: {exc.pattern!r} is not a valid regular expression: {exc}"
+        ) from None

@@ -1,0 +1,46 @@
+"""Display times in a zone with its name (records stay UTC)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from drillkit.model.errors import UsageError
+
+
+def check_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai or UTC") from None
+    return name
+
+
+def local(when: datetime, zone: str) -> str:
+    """`2026-11-29 13:05:00 CST` in the display zone."""
+    shown = when.astimezone(ZoneInfo(zone))
+    return shown.strftime("%Y-%m-%d %H:%M:%S ") + (shown.tzname() or zone)
+
+
+def since_filter(since: str | None, zone: str) -> Callable[[str], bool]:
+    """A test on RFC 3339 UTC start times: on or after DATE (YYYY-MM-DD or a full time, in
+    `zone` unless it names its own offset)."""
+    if since is None:
+        return lambda _started: True
+    text = date_option(since, "--since", zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return lambda started: started >= text
+
+
+def date_option(text: str, option: str, zone: str) -> datetime:
+    """A `--since`/`--until` date or time, aware: one without an offset is in the display `zone`
+    (a reader in Shanghai means Shanghai's days). Years 1970 to 9998 only: no run lies outside
+    them, and a day added or a zone removed stays a valid time."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    if when is None or not 1970 <= when.year <= 9998:
+        allowed = "a date from 1970-01-01 to 9998-12-31 like 2026-11-01, or a time like 2026-11-01T08:00Z"
+        raise UsageError(f"{option} {text!r}: use {allowed}")
+    return when if when.tzinfo is not None else when.replace(tzinfo=ZoneInfo(zone))

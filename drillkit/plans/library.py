@@ -1,0 +1,205 @@
+"""Finding, loading and validating the workspace's playbooks and scenarios."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property, partial
+from pathlib import Path
+from stat import S_ISDIR
+from typing import Any, TypeVar
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.errors import InvalidFile, NotFound, Problem
+from drillkit.model.plans import Playbook, Scenario
+from drillkit.plans.checks import check_playbook, check_scenario
+from drillkit.plans.loader import Document, read_document, to_model
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Plans:
+    """The plans of one workspace."""
+
+    ws: Workspace
+
+    def playbook_ids(self) -> list[str]:
+        return sorted(p.stem for p in self.ws.playbooks.glob("*.yaml"))
+
+    def scenario_ids(self) -> list[str]:
+        return sorted(p.stem for p in self.ws.scenarios.glob("*.yaml"))
+
+    def playbook(self, playbook_id: str) -> Playbook:
+        """A valid playbook by id; NotFound or InvalidFile otherwise."""
+        path = self.ws.playbooks / f"{playbook_id}.yaml"
+        if not _safe_id(playbook_id) or not _listed(path):
+            raise NotFound(f"no playbook {playbook_id!r}; available: {', '.join(self.playbook_ids()) or '(none)'}")
+        self._check_regular(path)
+        found, problems = self._load_playbook(path)
+        if found is None or problems:
+            raise InvalidFile(problems)
+        return found
+
+    def scenario(self, scenario_id: str) -> tuple[Scenario, Playbook]:
+        """A valid scenario and its playbook by id."""
+        path = self.ws.scenarios / f"{scenario_id}.yaml"
+        if not _safe_id(scenario_id) or not _listed(path):
+            raise NotFound(f"no scenario {scenario_id!r}; available: {', '.join(self.scenario_ids()) or '(none)'}")
+        self._check_regular(path)
+        found, playbook, problems = self._load_scenario(path)
+        if found is None or playbook is None or problems:
+            raise InvalidFile(problems)
+        return found, playbook
+
+    def loadable(self, scenario_ids: Iterable[str]) -> dict[str, tuple[Scenario, Playbook]]:
+        """The given scenarios that load, with their playbooks; the others are left out
+        (`drill validate` names what is wrong with them)."""
+        found = {}
+        for scenario_id in scenario_ids:
+            try:
+                found[scenario_id] = self.scenario(scenario_id)
+            except (NotFound, InvalidFile):
+                continue
+        return found
+
+    def validate(self, paths: Iterable[Path] = ()) -> list[Problem]:
+        """Every problem in the given files (default: the whole workspace with `drill.toml`), in file order."""
+        chosen = list(paths)
+        problems = [] if chosen else self._config_problems()
+        chosen = chosen or sorted(self.ws.playbooks.glob("*.yaml")) + sorted(self.ws.scenarios.glob("*.yaml"))
+        for path in chosen:
+            problems.extend(self._validate_one(path))
+        return problems
+
+    def _config_problems(self) -> list[Problem]:
+        from drillkit.config.check import config_problems
+
+        path = self.ws.root / "drill.toml"
+        return config_problems(path, self.ws.display(path), self.ws.root)
+
+    def _validate_one(self, path: Path) -> list[Problem]:
+        """One file's problems, parsed past the cache: a pass over every file would keep every
+        tree alive for nothing (1,000 playbooks: some 40 MB, and a quarter of the time)."""
+        if not path.is_file():
+            return [self._not_regular(path)]
+        if self._is_scenario(path):
+            return self._load_scenario(path, cached=False)[2]
+        return self._load_playbook(path, cached=False)[1]
+
+    def _check_regular(self, path: Path) -> None:
+        if not path.is_file():
+            raise InvalidFile([self._not_regular(path)])
+
+    def _not_regular(self, path: Path) -> Problem:
+        """Why a plan path that is not a regular file cannot be read (never read: it may be a
+        device that never ends)."""
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            reason = str(exc.strerror).lower()  # no such file, a dangling link, a loop of links
+        else:
+            reason = "a folder, not a file" if S_ISDIR(mode) else "not a regular file"
+        return Problem(file=self.ws.display(path), line=1, column=1, message=f"cannot read: {reason}")
+
+    def _is_scenario(self, path: Path) -> bool:
+        folder = path.resolve().parent
+        if folder == self._scenarios_folder:
+            return True
+        if folder == self._playbooks_folder:
+            return False
+        head = path.read_bytes()[:4096].decode("utf-8", "replace")
+        return any(line.startswith("scenario:") for line in head.splitlines())
+
+    @cached_property
+    def _scenarios_folder(self) -> Path:
+        """Resolved once: `validate` asks for every file (a `Plans` serves one call)."""
+        return self.ws.scenarios.resolve()
+
+    @cached_property
+    def _playbooks_folder(self) -> Path:
+        return self.ws.playbooks.resolve()
+
+    def _document(self, path: Path) -> tuple[Document | None, list[Problem]]:
+        """The parsed file, parsed again only when it changes (a conductor or scheduler asks often)."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return self._parse(path)
+        stamp = (self.ws.root, stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        cached = _PARSED.get(str(path))
+        if cached is None or cached[0] != stamp:
+            cached = _PARSED[str(path)] = (stamp, self._parse(path))
+        document, problems = cached[1]
+        return document, list(problems)  # the caller's own list: the cached one is never handed out
+
+    def _parse(self, path: Path) -> tuple[Document | None, list[Problem]]:
+        try:
+            return read_document(path, self.ws.display(path)), []
+        except InvalidFile as bad:
+            return None, bad.problems
+
+    def _load_playbook(self, path: Path, *, cached: bool = True) -> tuple[Playbook | None, list[Problem]]:
+        doc, problems = self._document(path) if cached else self._parse(path)
+        if doc is None:
+            return None, problems
+        found, problems = _once(path, "model", (doc,), lambda: to_model(doc, Playbook), keep=cached)
+        if found is None:
+            return None, list(problems)
+        problems_of = partial(_playbook_problems, doc, found, path.stem)
+        return found, list(_once(path, "checks", (doc,), problems_of, keep=cached))
+
+    def _load_scenario(
+        self, path: Path, *, cached: bool = True
+    ) -> tuple[Scenario | None, Playbook | None, list[Problem]]:
+        doc, problems = self._document(path) if cached else self._parse(path)
+        if doc is None:
+            return None, None, problems
+        found, problems = _once(path, "model", (doc,), lambda: to_model(doc, Scenario), keep=cached)
+        if found is None:
+            return None, None, list(problems)
+        playbook = self._playbook_or_none(found.playbook)
+        problems_of = partial(_scenario_problems, doc, found, playbook, path.stem)
+        return found, playbook, list(_once(path, "checks", (doc, playbook), problems_of, keep=cached))
+
+    def _playbook_or_none(self, playbook_id: str) -> Playbook | None:
+        try:
+            return self.playbook(playbook_id)
+        except (NotFound, InvalidFile):
+            return None
+
+
+_PARSED: dict[str, tuple[tuple[Path, int, int, int], tuple[Document | None, list[Problem]]]] = {}
+
+
+_MADE: dict[tuple[str, str], tuple[tuple[object, ...], Any]] = {}
+
+
+def _once(path: Path, what: str, inputs: tuple[object, ...], make: Callable[[], T], *, keep: bool) -> T:
+    """`make()`, made again only when its inputs are not the very objects it was made from: the
+    parsed document (kept until its file changes) and, for a scenario's checks, its playbook.
+    Models are frozen, so one can serve every caller. `keep=False` keeps nothing (`validate`)."""
+    if not keep:
+        return make()
+    made = _MADE.get((str(path), what))
+    if made is None or any(a is not b for a, b in zip(made[0], inputs, strict=True)):
+        made = _MADE[(str(path), what)] = (inputs, make())
+    result: T = made[1]
+    return result
+
+
+def _playbook_problems(doc: Document, pb: Playbook, stem: str) -> tuple[Problem, ...]:
+    return tuple(doc.problem(where, message) for where, message in check_playbook(pb, stem))
+
+
+def _scenario_problems(doc: Document, sc: Scenario, pb: Playbook | None, stem: str) -> tuple[Problem, ...]:
+    return tuple(doc.problem(where, message) for where, message in check_scenario(sc, pb, stem))
+
+
+def _listed(path: Path) -> bool:
+    """Whether a plan file is there to list, even if it cannot be read (a dangling link, a folder)."""
+    return path.exists() or path.is_symlink()
+
+
+def _safe_id(value: str) -> bool:
+    return bool(value) and "/" not in value and "\\" not in value and not value.startswith(".")

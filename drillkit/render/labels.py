@@ -1,0 +1,144 @@
+"""Headings and labels of exports and reports in English and Chinese (`--lang en|zh`).
+
+Ids from the plans (states, roles, items) are shown as written; only the words around them
+are translated. The drill mark `DRILL / 演练` is bilingual in both languages.
+"""
+
+from __future__ import annotations
+
+from drillkit.model.errors import UsageError
+
+LANGS = ("en", "zh")
+DRILL_MARK = "DRILL / 演练"
+
+
+def is_drill_mode(mode: str | None) -> bool:
+    return mode in ("drill", "simulation")
+
+
+def drill_mark(mode: str | None) -> str:
+    """`[DRILL / 演练] ` for drills and simulations, nothing for incidents: whatever shows a
+    drill (a message, a board, an export, a status line) says so before anything else."""
+    return f"[{DRILL_MARK}] " if is_drill_mode(mode) else ""
+
+
+_TEXT: dict[str, tuple[str, str]] = {
+    # report titles and sections
+    "report.incident": ("Post-incident report", "事件复盘报告"),
+    "report.drill": ("After-action report", "演练总结报告"),
+    "overview": ("Overview", "基本概要"),
+    "metrics": ("Response-time metrics", "响应时长指标"),
+    "state_times": ("Time in each state", "各状态停留时长"),
+    "expectations": ("Inject expectations", "情景注入与预期处置"),
+    "timeline": ("Timeline", "时间线"),
+    "accountability": ("Accountability", "责任认定（追责）"),
+    "checklist": ("Checklist", "检查清单"),
+    "notes": ("Notes", "备注"),
+    "integrity": ("Integrity", "记录完整性"),
+    "chart": ("States over the drill clock", "状态随演练时钟的变化"),
+    # run facts
+    "run": ("Run", "运行编号"),
+    "playbook": ("Playbook", "应急预案"),
+    "version": ("version", "版本"),
+    "mode": ("Mode", "类型"),
+    "scenario": ("Scenario", "演练场景"),
+    "title": ("Title", "标题"),
+    "severity": ("Severity", "事件级别"),
+    "people": ("People by role", "人员及角色"),
+    "started": ("Started", "开始时间"),
+    "ended": ("Ended", "结束时间"),
+    "outcome": ("Outcome", "结果"),
+    "state": ("State", "状态"),
+    # table columns
+    "metric": ("Metric", "指标"),
+    "from": ("From", "起点"),
+    "to": ("To", "终点"),
+    "owner": ("Owner role", "责任角色"),
+    "target": ("Target", "目标"),
+    "actual": ("Actual", "实际"),
+    "verdict": ("Verdict", "结论"),
+    "inject": ("Inject", "情景注入"),
+    "expected": ("Expected response", "预期处置"),
+    "within": ("Within", "时限"),
+    "role": ("Role", "角色"),
+    "due": ("Due", "截止"),
+    "done_at": ("Done at", "完成于"),
+    "by": ("By", "执行人"),
+    "what": ("What", "事项"),
+    "person": ("Person", "责任人"),
+    "late_by": ("Late by", "超时"),
+    "item": ("Item", "检查项"),
+    "time": ("Time", "时间"),
+    "clock": ("Drill clock", "演练时钟"),
+    "event": ("Event", "事件"),
+    "actor": ("Actor", "执行人"),
+    "detail": ("Detail", "详情"),
+    "duration": ("Duration", "时长"),
+    "deadline": ("deadline", "时限"),
+    "breach": ("breach", "超时"),
+    "injected": ("inject", "情景注入"),
+    # values
+    "met": ("met", "达标"),
+    "missed": ("missed", "未达标"),
+    "late": ("late", "迟到"),
+    "pending": ("pending", "进行中"),
+    "unmeasured": ("no target", "未设目标"),
+    "resolved": ("resolved", "已解决"),
+    "aborted": ("aborted", "已中止"),
+    "timed-out": ("timed out", "超时结束"),
+    "open": ("open", "未结束"),
+    "incident": ("incident", "事件"),
+    "drill": ("drill", "演练"),
+    "simulation": ("simulation", "模拟演练"),
+    "never": ("never", "未完成"),
+    "none": ("(none)", "（无）"),
+    "done": ("done", "已完成"),
+    "not_done": ("not done", "未完成"),
+    # integrity footer
+    "integrity.ok": ("Record verified: intact and ended", "记录完整性已校验：完整，已结束"),
+    "integrity.open": ("Record verified: intact, still open", "记录完整性已校验：完整，尚未结束"),
+    "integrity.tampered": ("Record NOT verified: tampered", "记录完整性校验失败：已被篡改"),
+    "integrity.unknown": ("Record not verified", "记录未校验"),
+    "events": ("events", "条事件"),
+    "head": ("head hash", "末行哈希"),
+    # drill report (figures across runs)
+    "figures": ("Figures across runs", "跨运行统计"),
+    "overall": ("All playbooks", "全部预案"),
+    "runs_by_mode": ("Runs by mode", "按类型的运行数"),
+    "runs": ("Runs", "运行数"),
+    "measured": ("Measured", "已测"),
+    "median": ("Median", "中位数"),
+    "p90": ("p90", "90 分位"),
+    "share_met": ("Targets met", "达标率"),
+    "breaches_by_owner": ("Breaches by owner role", "按责任角色的超时"),
+    "count": ("Count", "次数"),
+    "expectation_verdicts": ("Expectation verdicts", "预期处置结论"),
+    "period": ("Period", "统计区间"),
+    "drills_included": ("drills and simulations included", "含演练与模拟演练"),
+    "incidents_only": ("incidents only", "仅事件"),
+    "no_runs": ("No runs match.", "没有符合条件的运行。"),
+    "left_out": (
+        "record(s) left out: not readable as runs (see `drill verify --all`)",
+        "条记录无法作为运行读取，未计入（见 `drill verify --all`）",
+    ),
+}
+
+
+class Labels:
+    """`labels("metrics")` gives the heading in the chosen language."""
+
+    def __init__(self, lang: str) -> None:
+        if lang not in LANGS:
+            raise UsageError(f"--lang {lang!r}: use one of {', '.join(LANGS)}")
+        self.lang = lang
+        self._index = LANGS.index(lang)
+
+    def __call__(self, key: str) -> str:
+        return _TEXT[key][self._index]
+
+    def value(self, word: str | None) -> str:
+        """A verdict, outcome or mode in the chosen language (unknown words as they are)."""
+        if word is None:
+            return self("open")
+        pair = _TEXT.get(word)
+        return pair[self._index] if pair else word

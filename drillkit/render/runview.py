@@ -1,0 +1,84 @@
+"""One run as the exports see it: the SPEC §6 document, the derived tables, zone and language.
+
+The record is read once; `verify` reads the file again for the integrity footer, so a record
+altered between the two reads shows as tampered, never as verified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from drillkit.config.workspace import Workspace
+from drillkit.engine.metrics import Span, accountability, run_document, state_spans, state_times, stay_deadlines
+from drillkit.engine.replay import RunState
+from drillkit.model.clock import parse_utc
+from drillkit.model.plans import Playbook
+from drillkit.model.timefmt import local
+from drillkit.render.cells import DASH
+from drillkit.render.labels import Labels, drill_mark, is_drill_mode
+from drillkit.store.files import Event
+
+
+def integrity(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """The integrity part of the document: `drill verify`'s verdict, event count and head hash."""
+    from drillkit.store.files import workspace_key
+    from drillkit.store.verify import verify_file
+
+    verdict = verify_file(ws.run_file(run_id), workspace_key(ws))
+    return {"verdict": verdict.verdict, "events": verdict.events, "head": verdict.head}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunView:
+    document: dict[str, Any]
+    accountability: list[dict[str, Any]]
+    spans: list[Span]
+    deadlines: dict[tuple[str, float], float]  # each stay's deadline, by (state, entry time)
+    state_times: dict[str, float]
+    playbook: Playbook
+    zone: str
+    labels: Labels
+
+    @property
+    def run(self) -> dict[str, Any]:
+        return dict(self.document["run"])
+
+    @property
+    def events(self) -> list[Event]:
+        return list(self.document["events"])
+
+    @property
+    def is_drill(self) -> bool:
+        return is_drill_mode(self.run["mode"])
+
+    def mark(self) -> str:
+        """`[DRILL / 演练] ` for drills and simulations, nothing for incidents."""
+        return drill_mark(self.run["mode"])
+
+    def when(self, ts: str | None) -> str:
+        return local(parse_utc(ts), self.zone) if ts else DASH
+
+
+def load_view(ws: Workspace, run_id: str, *, zone: str, lang: str, now: datetime) -> RunView:
+    from drillkit.store.files import RunRecord
+
+    events = RunRecord(ws, run_id).read()
+    return build_view(events, integrity(ws, run_id), zone=zone, lang=lang, now=now)
+
+
+def build_view(events: list[Event], verified: dict[str, Any], *, zone: str, lang: str, now: datetime) -> RunView:
+    """The view as of `now`: an open run's current stay runs to now, as `drill status` counts it."""
+    rs = RunState.replay(events)
+    until = None if rs.ended else rs.drill_time(now)
+    return RunView(
+        document=run_document(events, verified),
+        accountability=accountability(events),
+        spans=state_spans(events, until),
+        deadlines=stay_deadlines(events),
+        state_times=state_times(events, until),
+        playbook=rs.playbook,
+        zone=zone,
+        labels=Labels(lang),
+    )

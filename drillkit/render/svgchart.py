@@ -1,0 +1,128 @@
+"""An inline SVG time chart of a run: one lane per state over the drill clock, with each stay
+as a bar, state deadlines as dashed marks, breaches as red diamonds and injects as triangles.
+
+Every text in it is escaped; it needs no script, font file or request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from drillkit.model.durations import format_clock
+from drillkit.render.runview import RunView
+
+LEFT, RIGHT, TOP, LANE, AXIS = 150, 20, 8, 26, 34
+WIDTH = 960
+_STEPS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+@dataclass(frozen=True)
+class Scale:
+    end: float
+
+    def x(self, t: float) -> float:
+        return round(LEFT + (WIDTH - LEFT - RIGHT) * min(max(t, 0.0), self.end) / self.end, 1)
+
+
+def render(view: RunView) -> str:
+    lanes = [view.labels("injected"), view.labels("breach"), *view.playbook.states]
+    scale = Scale(_end(view))
+    height = TOP + LANE * len(lanes) + AXIS
+    parts = [
+        f'<svg id="state-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'width="100%" role="img" aria-labelledby="state-chart-title">',
+        f'<title id="state-chart-title">{escape(view.labels("chart"))}</title>',
+        *_lanes(lanes),
+        *_axis(scale, TOP + LANE * len(lanes)),
+        *_bars(view, scale, lanes),
+        *_deadlines(view, scale, lanes),
+        *_injects(view, scale),
+        *_breaches(view, scale),
+        "</svg>",
+    ]
+    return "\n".join(parts)
+
+
+def _end(view: RunView) -> float:
+    """The chart's right edge: the last thing it shows, at least a minute."""
+    times = [span.end for span in view.spans] + [float(e["due"]) for e in view.document["expectations"]]
+    return max([60.0, *times])
+
+
+def _lane_y(index: int) -> int:
+    return TOP + LANE * index
+
+
+def _lanes(lanes: list[str]) -> list[str]:
+    parts = []
+    for index, name in enumerate(lanes):
+        y = _lane_y(index)
+        shade = ' class="lane-alt"' if index % 2 else ' class="lane"'
+        parts.append(f'<rect{shade} x="{LEFT}" y="{y}" width="{WIDTH - LEFT - RIGHT}" height="{LANE}"/>')
+        parts.append(f'<text class="lane-label" x="{LEFT - 8}" y="{y + LANE / 2 + 4}">{escape(name)}</text>')
+    return parts
+
+
+def _axis(scale: Scale, y: int) -> list[str]:
+    step = next((s for s in _STEPS if scale.end / s <= 10), _STEPS[-1])
+    parts = [f'<line class="axis" x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}"/>']
+    tick = 0
+    while tick <= scale.end:
+        x = scale.x(tick)
+        parts.append(f'<line class="tick" x1="{x}" y1="{TOP}" x2="{x}" y2="{y + 4}"/>')
+        parts.append(f'<text class="tick-label" x="{x}" y="{y + 18}">{format_clock(tick)}</text>')
+        tick += step
+    return parts
+
+
+def _bars(view: RunView, scale: Scale, lanes: list[str]) -> list[str]:
+    parts = []
+    for span in view.spans:
+        y = _lane_y(lanes.index(span.state, 2)) + 5
+        x1, x2 = scale.x(span.start), scale.x(span.end)
+        final = " final" if view.playbook.states[span.state].final else ""
+        tip = f"{span.state}: {format_clock(span.start)} – {format_clock(span.end)}"
+        size = f'width="{max(x2 - x1, 2.0)}" height="{LANE - 10}"'
+        parts.append(_tipped("rect", f'class="stay{final}" x="{x1}" y="{y}" {size}', tip))
+    return parts
+
+
+def _deadlines(view: RunView, scale: Scale, lanes: list[str]) -> list[str]:
+    """A dashed mark where each stay's deadline fell (with the severity in force then)."""
+    parts = []
+    for span in view.spans:
+        due = view.deadlines.get((span.state, span.start))
+        if due is None or due > scale.end:
+            continue
+        x, y = scale.x(due), _lane_y(lanes.index(span.state, 2))
+        tip = f"{view.labels('deadline')} {span.state} {format_clock(due)}"
+        parts.append(_tipped("line", f'class="deadline" x1="{x}" y1="{y + 2}" x2="{x}" y2="{y + LANE - 2}"', tip))
+    return parts
+
+
+def _injects(view: RunView, scale: Scale) -> list[str]:
+    parts = []
+    y = _lane_y(0) + LANE / 2
+    for event in view.events:
+        if event["event"] != "inject.delivered":
+            continue
+        x = scale.x(float(event["due"]))
+        tip = f"{event['inject']} {format_clock(event['due'])}: {event['message']}"
+        parts.append(_tipped("path", f'class="inject" d="M{x - 6} {y - 7} L{x + 6} {y - 7} L{x} {y + 6} Z"', tip))
+    return parts
+
+
+def _breaches(view: RunView, scale: Scale) -> list[str]:
+    parts = []
+    y = _lane_y(1) + LANE / 2
+    for breach in view.document["breaches"]:
+        x = scale.x(float(breach["due"]))
+        tip = f"{breach['what']} {format_clock(breach['due'])} ({breach['owner'] or '-'}: {breach['assignee'] or '-'})"
+        parts.append(_tipped("path", f'class="breach" d="M{x} {y - 7} L{x + 7} {y} L{x} {y + 7} L{x - 7} {y} Z"', tip))
+    return parts
+
+
+def _tipped(tag: str, attributes: str, tip: str) -> str:
+    """An element with a hover text (its `<title>`), escaped."""
+    return f"<{tag} {attributes}><title>{escape(tip)}</title></{tag}>"

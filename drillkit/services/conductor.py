@@ -1,0 +1,277 @@
+"""The conductor: keeps live runs on time in one process (a foreground `drill start`/`resume`,
+or the scheduler for every detached run).
+
+For each adopted run it holds the run's conductor lock (one conductor per run), follows the record
+incrementally (so a `drill act` from another terminal is seen within one poll), and when something
+comes due (an inject, a deadline, an `on_deadline` trigger, the time limit) records it through
+the same locked append every command uses. The record stays the truth: a conductor killed at any
+moment is replaced by `drill resume`, whose catch-up records what came due meanwhile, once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import Any, Protocol
+
+from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.engine.replay import RunState, next_due
+from drillkit.model.clock import Clock
+from drillkit.model.errors import Conflict, DrillError
+from drillkit.services.runs import catch_up
+from drillkit.store.files import Event, RunRecord, parse_lines
+
+POLL = 0.2  # seconds between looks at records others may append to
+WRITERS = 8  # runs recorded side by side when several come due together
+CLOSE_WAIT = 5.0  # seconds a closing conductor waits for the appends in flight
+
+Listener = Callable[[str, list[Event]], None]
+Dropped = Callable[[str, DrillError], None]
+
+
+class Outbox(Protocol):
+    def poll(self, run_id: str, events: list[Event]) -> object: ...
+
+
+@dataclass
+class _Live:
+    record: RunRecord
+    lock_fd: int
+    offset: int = 0
+    size: int = -1
+    events: list[Event] = field(default_factory=list)
+    state: RunState | None = None
+    writing: Future[object] | None = None  # what came due, being recorded by a writer thread
+
+
+class Conductor:
+    def __init__(
+        self,
+        ws: Workspace,
+        clock: Clock,
+        listener: Listener | None = None,
+        outbox: Outbox | None = None,
+        dropped: Dropped | None = None,
+    ) -> None:
+        """`dropped`: told of a run that can no longer be read or recorded, which is then let go so
+        the others stay on time; without it such an error ends the conducting."""
+        self.ws, self.clock = ws, clock
+        self.listener, self.outbox, self.dropped = listener, outbox, dropped
+        self.live: dict[str, _Live] = {}
+        self._writers = _Writers()
+
+    def adopt(self, run_id: str) -> bool:
+        """Take the run's conductor lock; False if another conductor holds it."""
+        if run_id in self.live:
+            return True
+        record = RunRecord(self.ws, run_id)
+        record.read()  # NotFound for an unknown run, before any lock file is made
+        fd = os.open(record.path.with_suffix(".conductor"), os.O_RDWR | os.O_CREAT, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self.live[run_id] = _Live(record, fd)
+        self._follow(self.live[run_id])
+        return True
+
+    def adopt_or_fail(self, run_id: str) -> None:
+        if not self.adopt(run_id):
+            raise Conflict(f"run {run_id} is already being conducted by another process")
+
+    def state(self, run_id: str) -> RunState | None:
+        return self.live[run_id].state if run_id in self.live else None
+
+    def events(self, run_id: str) -> list[Event]:
+        return self.live[run_id].events if run_id in self.live else []
+
+    def tick(self) -> float:
+        """Record what is due in every run; seconds until the next thing is due (at most POLL), 0
+        when appends were handed out or read back and others are still in flight.
+
+        What came due is handed to writer threads, and the tick waits for appends in flight only
+        until another run's next due thing (at most POLL): a run whose append stalls (a slow fsync,
+        a `drill act` stopped while it holds the record's lock) is read back at a later tick, the
+        other runs' due things are recorded on time meanwhile (a pinned clock is told to sleep
+        until then), and nothing spins while it waits."""
+        self._settle()
+        left_least, due = POLL, []
+        for live in list(self.live.values()):
+            left = None if live.writing is not None else self._guarded(live, partial(self._look, live))
+            if left is None:
+                continue
+            if left > 0:
+                left_least = min(left_least, left)
+            else:
+                due.append(live)
+        for live in due:
+            live.writing = self._writers.submit(partial(catch_up, self.ws, self.clock, live.record.run_id))
+        began = self.clock.now()
+        read_back = self._settle(left_least)
+        left_least -= (self.clock.now() - began).total_seconds()  # a pinned clock has not moved
+        for live in read_back:
+            left_least = min(left_least, self._left(live))
+        for run_id, live in list(self.live.items()):
+            if live.state is not None and live.state.ended and live.writing is None:
+                self._release(run_id)
+        if self._in_flight() and (due or read_back):
+            return 0.0  # more appends may finish at once: read them back before sleeping
+        return max(0.0, left_least)
+
+    def _look(self, live: _Live) -> float:
+        self._follow(live)
+        return self._left(live)
+
+    def _left(self, live: _Live) -> float:
+        """Seconds until the run's next due thing (0 or less: due now); POLL when nothing is."""
+        state = live.state
+        if state is None or state.ended:
+            return POLL
+        upcoming = next_due(state)
+        if upcoming is None:
+            return POLL
+        when = state.started + timedelta(seconds=upcoming / state.speed)
+        return (when - self.clock.now()).total_seconds()
+
+    def _in_flight(self) -> list[_Live]:
+        return [live for live in self.live.values() if live.writing is not None]
+
+    def _settle(self, timeout: float = 0.0) -> list[_Live]:
+        """Read back, in run order, the runs whose appends have finished, waiting up to `timeout`
+        seconds for the first of those in flight; the runs read back. An append's error drops its
+        run like any other."""
+        writing = self._in_flight()
+        if timeout > 0 and writing:
+            futures = [live.writing for live in writing if live.writing is not None]
+            wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        read_back = []
+        for live in writing:
+            future = live.writing
+            if future is not None and future.done():
+                live.writing = None
+                if not future.cancelled():  # a close cancels what no writer had started
+                    self._guarded(live, partial(self._read_back, live, future))
+                    read_back.append(live)
+        return [live for live in read_back if live.record.run_id in self.live]
+
+    def _read_back(self, live: _Live, appended: Future[object]) -> None:
+        appended.result()
+        self._follow(live)
+
+    def _guarded(self, live: _Live, step: Callable[[], Any]) -> Any:
+        """`step`'s result; None when the run failed and was dropped (see `dropped`)."""
+        try:
+            return step()
+        except DrillError as error:
+            if self.dropped is None:
+                raise
+            self._release(live.record.run_id)
+            self.dropped(live.record.run_id, error)
+            return None
+
+    def _follow(self, live: _Live) -> None:
+        """Read what was appended since last time (by us or anyone) and fold it in."""
+        size = os.stat(live.record.path).st_size
+        if size == live.size:
+            return
+        with live.record.path.open("rb") as handle:
+            handle.seek(live.offset)
+            data = handle.read()
+        new, torn = parse_lines(data, first_line=len(live.events) + 1, record=live.record.name)
+        live.offset += len(data) - len(torn)
+        live.size = size
+        if not new:
+            return
+        if live.state is None:
+            live.state = RunState.replay(new)
+        else:
+            for event in new:
+                live.state.apply(event)
+        live.events.extend(new)
+        self._tell(live.record.run_id, new, live.events)
+
+    def _tell(self, run_id: str, new: list[Event], everything: list[Event]) -> None:
+        if self.listener is not None:
+            self.listener(run_id, new)
+        if self.outbox is not None:
+            self.outbox.poll(run_id, everything)
+
+    def _release(self, run_id: str) -> None:
+        live = self.live.pop(run_id)
+        os.close(live.lock_fd)
+
+    def close(self) -> None:
+        """Wait up to CLOSE_WAIT for the appends in flight and read them back (so listeners and the
+        outbox see them), then let every run go. An append still waiting on someone else's lock of
+        its record is left to finish alone: a stop is not held up by it, and what it would have
+        recorded is recorded, late and once, by whoever conducts the run next."""
+        try:
+            in_flight = [live.writing for live in self._in_flight() if live.writing is not None]
+            wait(in_flight, timeout=CLOSE_WAIT)
+            for future in in_flight:
+                future.cancel()
+            self._settle()
+        finally:
+            self._writers.stop()
+            for run_id in list(self.live):
+                self._release(run_id)
+
+    def conduct(self, stop: Callable[[], bool] | None = None, every: Callable[[], Any] | None = None) -> None:
+        """Loop until every adopted run has ended (or `stop()` says so)."""
+        while self.live and not (stop and stop()):
+            wait = self.tick()
+            if every is not None:
+                every()
+            self.clock.sleep(min(wait, POLL))
+
+
+_Tasks = queue.SimpleQueue[tuple[Future[object], Callable[[], object]] | None]  # None stops a writer
+
+
+class _Writers:
+    """WRITERS threads that record what came due. Runs due at the same moment are separate files:
+    their appends run side by side, so one run's fsync does not wait for another's (with a hundred
+    live runs whose injects fall due together, one after the other made the last run's inject a
+    hundred fsyncs late). Daemon threads, unlike a ThreadPoolExecutor's: the process may end while
+    one still waits on a record's lock, as a killed one may (the record is the truth)."""
+
+    def __init__(self) -> None:
+        self._tasks: _Tasks = queue.SimpleQueue()
+        self._started = False
+
+    def submit(self, task: Callable[[], object]) -> Future[object]:
+        future: Future[object] = Future()
+        self._tasks.put((future, task))
+        if not self._started:
+            for _ in range(WRITERS):
+                threading.Thread(target=_work, args=(self._tasks,), name="drill-append", daemon=True).start()
+            self._started = True
+        return future
+
+    def stop(self) -> None:
+        """Let the threads end once the tasks before this are done; tasks submitted later go to new
+        threads and a new queue (an old thread may still be waiting on a lock)."""
+        if self._started:
+            for _ in range(WRITERS):
+                self._tasks.put(None)
+        self._tasks, self._started = queue.SimpleQueue(), False
+
+
+def _work(tasks: _Tasks) -> None:
+    """One writer thread: runs tasks until it takes the None that stops it."""
+    while (item := tasks.get()) is not None:
+        future, task = item
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(task())
+            except BaseException as error:  # handed to whoever reads the future
+                future.set_exception(error)

@@ -1,0 +1,76 @@
+"""Exercise coverage (`drill coverage`): for every playbook, its last drill (from the records),
+its next scheduled drill, and whether it is overdue by its `exercise_every`.
+
+A playbook with `exercise_every` that has never been drilled is overdue. Simulations exercise
+the plan, not the people, so only `mode: drill` runs count as drills.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import Clock, format_utc, parse_utc
+from drillkit.model.errors import InvalidFile
+from drillkit.model.plans import Playbook
+from drillkit.plans.library import Plans
+
+
+def coverage(ws: Workspace, clock: Clock) -> list[dict[str, Any]]:
+    """One row per playbook file, in id order; invalid playbooks are listed as such."""
+    from drillkit.services.history import last_drills, next_drills
+
+    plans, last, upcoming, now = Plans(ws), last_drills(ws), next_drills(ws), clock.now()
+    rows = []
+    for playbook_id in plans.playbook_ids():
+        try:
+            pb = plans.playbook(playbook_id)
+        except InvalidFile:
+            rows.append(_invalid(playbook_id))
+            continue
+        rows.append(_row(pb, last.get(pb.playbook), upcoming.get(pb.playbook), now))
+    return rows
+
+
+def _row(pb: Playbook, last: str | None, upcoming: str | None, now: datetime) -> dict[str, Any]:
+    due_by = _due_by(pb, last)
+    overdue = pb.exercise_every is not None and (due_by is None or parse_utc(due_by) < now)
+    return {
+        "playbook": pb.playbook,
+        "title": pb.title,
+        "exercise_every": pb.exercise_every,
+        "last_drill": last,
+        "next_drill": upcoming,
+        "due_by": due_by,
+        "overdue": overdue,
+        "status": _status(pb, last, overdue),
+    }
+
+
+def _due_by(pb: Playbook, last: str | None) -> str | None:
+    """When the next drill is due: the last drill plus `exercise_every`."""
+    if pb.exercise_every is None or last is None:
+        return None
+    return format_utc(parse_utc(last) + timedelta(seconds=pb.exercise_every))
+
+
+def _status(pb: Playbook, last: str | None, overdue: bool) -> str:
+    if pb.exercise_every is None:
+        return "no requirement"
+    if last is None:
+        return "never drilled"
+    return "overdue" if overdue else "ok"
+
+
+def _invalid(playbook_id: str) -> dict[str, Any]:
+    return {
+        "playbook": playbook_id,
+        "title": None,
+        "exercise_every": None,
+        "last_drill": None,
+        "next_drill": None,
+        "due_by": None,
+        "overdue": False,
+        "status": "invalid",
+    }

@@ -1,0 +1,386 @@
+"""Figures across runs (`drill report`): per playbook and overall, runs by mode, each metric's
+median, p90 and share of targets met, breaches by owner role, and expectation verdicts.
+
+Each record is read once and reduced to a small summary. Summaries are kept in
+`logs/report-cache.json`, keyed by run id and valid while the record's last line hash (its head)
+is unchanged, so a second report reads only the tails of the records. The last report's text is
+kept in `logs/report-last.cache` under a digest of the question (drill's version, the selection,
+the format, language and zone, and the size and modification time of every record): the same
+report asked again with nothing changed is read back whole. Incident figures leave drills and
+simulations out unless asked for.
+
+Percentiles use the nearest-rank method: p90 is the smallest measured value that at least 90%
+of the measured values do not exceed. The median is the middle value (the mean of the two
+middle values for an even count).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, timedelta
+from typing import Any
+
+import orjson
+
+import drillkit
+from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.model.errors import DrillError
+from drillkit.model.timefmt import date_option
+from drillkit.store.files import RUN_ID, is_started, parse_lines
+
+CACHE_FILE = "report-cache.json"
+LAST_FILE = "report-last.cache"
+CACHE_VERSION = 5  # bumped when a summary or the figures would be computed differently
+TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
+Summary = dict[str, Any]
+Document = dict[str, Any]
+Stamp = list[int]  # a record's [size, modification time in ns]: records only grow, so any append changes both
+Stamps = dict[str, tuple[str, Stamp]]  # run id → (record file, stamp)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Selection:
+    since: str | None = None  # inclusive, RFC 3339 UTC text
+    until: str | None = None  # exclusive
+    playbook: str | None = None
+    include_drills: bool = False
+
+    def admits(self, summary: Summary) -> bool:
+        started = str(summary["started"])
+        return (
+            (self.include_drills or summary["mode"] == "incident")
+            and (self.playbook is None or summary["playbook"] == self.playbook)
+            and (self.since is None or started >= self.since)
+            and (self.until is None or started < self.until)
+        )
+
+
+def bound(text: str | None, option: str, zone: str, *, end_of_day: bool = False) -> str | None:
+    """A `--since`/`--until` value (in `zone` unless it names an offset) as RFC 3339 UTC text; a
+    bare `--until` date includes that day."""
+    if text is None:
+        return None
+    when = date_option(text, option, zone)
+    if end_of_day and _is_date(text):
+        when += timedelta(days=1)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _is_date(text: str) -> bool:
+    """A date with no time of day (2026-11-01 or 20261101)."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def summarise(events: list[dict[str, Any]]) -> Summary:
+    """What the report needs of one run, from its events: the run document's metric rows,
+    expectation verdicts and breach owners, and none of the rest (who answered for each breach,
+    the state spans, the checklist), which a first report over many runs would pay for."""
+    from drillkit.engine.metrics import expectation_rows, metric_rows
+    from drillkit.engine.replay import RunState
+
+    rs = RunState.replay(events)
+    return {
+        "id": rs.run,
+        "mode": rs.mode,
+        "playbook": rs.playbook.playbook,
+        "started": events[0]["ts"],
+        "metrics": [{k: m[k] for k in ("name", "value", "target", "verdict")} for m in metric_rows(rs, events)],
+        "breaches": [e.get("owner") for e in events if e["event"] == "deadline.breached"],
+        "expectations": [e["verdict"] for e in expectation_rows(rs, events)],
+        "open": not rs.ended,
+    }
+
+
+def summaries(ws: Workspace, stamps: Stamps | None = None) -> tuple[list[Summary], list[str]]:
+    """A summary of every record (`stamps`: each record's file and stamp, when already taken),
+    from the cache where the record's head is unchanged; and the records left out, which cannot
+    be read as runs (`drill verify` names what is wrong with each).
+
+    A record whose stamp is as cached is not opened at all."""
+    cached = _read_cache(ws)
+    fresh: dict[str, dict[str, Any]] = {}
+    left_out = []
+    for run_id, (file, stamp) in (_stamps(ws) if stamps is None else stamps).items():
+        entry = _entry(file, stamp, cached.get(run_id))
+        if entry is not None and entry["summary"] is not None:
+            fresh[run_id] = entry
+        else:
+            left_out.append(run_id)
+    if fresh != cached:
+        _keep(ws, CACHE_FILE, orjson.dumps({"version": CACHE_VERSION, "runs": fresh}))
+    return [entry["summary"] for entry in fresh.values()], left_out
+
+
+def _stamps(ws: Workspace) -> Stamps:
+    """Each record's file name and stamp, by run id. Plain names, not `Path`s: a repeated report
+    over many records spends its time here."""
+    try:
+        with os.scandir(ws.runs) as entries:
+            records = sorted(
+                (e.name[:-6], e) for e in entries if e.name.endswith(".jsonl") and RUN_ID.fullmatch(e.name[:-6])
+            )
+    except OSError:
+        return {}
+    found: Stamps = {}
+    for run_id, entry in records:
+        try:
+            stat = entry.stat()
+        except OSError:
+            continue
+        found[run_id] = (entry.path, [stat.st_size, stat.st_mtime_ns])
+    return found
+
+
+def _entry(file: str, stamp: Stamp, cached: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The cache entry for a record: the cached one while it still fits, else a fresh summary."""
+    if cached is not None and cached.get("stamp") == stamp:
+        return cached
+    if cached is not None:
+        head = _read_head(file)
+        if head is None:
+            return None
+        if cached.get("head") == head:
+            return {**cached, "stamp": stamp}
+    return _fresh_entry(file, stamp)
+
+
+def _fresh_entry(file: str, stamp: list[int]) -> dict[str, Any] | None:
+    """A new entry from one read of the record: its head and its summary."""
+    try:
+        with open(file, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    head = _head(data[-TAIL:])
+    if head is None:
+        return None
+    return {"head": head, "stamp": stamp, "summary": _summarise_bytes(data)}
+
+
+def _summarise_bytes(data: bytes) -> Summary | None:
+    """A record's summary; None for a record that is not a run (`drill verify` names it)."""
+    try:
+        events, _torn = parse_lines(data)
+        return summarise(events) if events and is_started(events[0]) else None
+    except (DrillError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _read_head(file: str) -> str | None:
+    """A record's head, from its tail alone."""
+    try:
+        with open(file, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - TAIL))
+            return _head(handle.read())
+    except OSError:
+        return None
+
+
+def _head(tail: bytes) -> str | None:
+    """The `hash` of the last complete line in a record's tail."""
+    complete = tail[: tail.rfind(b"\n")]
+    last = complete.rsplit(b"\n", 1)[-1]
+    cut = last.rfind(b',"hash":"')
+    return last[cut + 9 : cut + 73].decode("ascii", "replace") if cut >= 0 else None
+
+
+def _read_cache(ws: Workspace) -> dict[str, dict[str, Any]]:
+    try:
+        data = orjson.loads((ws.logs / CACHE_FILE).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+        return {}
+    return dict(data.get("runs") or {})
+
+
+def _keep(ws: Workspace, name: str, data: bytes) -> None:
+    """Write a cache file. Best effort: a report is still right without its caches (a read-only
+    workspace, a race)."""
+    target = ws.logs / name
+    temporary = target.with_name(f".{name}.{os.getpid()}.tmp")
+    try:
+        ws.ensure_dir(ws.logs)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(temporary, target)
+    except OSError:
+        return
+
+
+def median(values: list[float]) -> float | None:
+    import statistics  # here: a report read back whole computes no figures
+
+    return round(statistics.median(values), 3) if values else None
+
+
+def p90(values: list[float]) -> float | None:
+    """Nearest-rank 90th percentile."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[math.ceil(0.9 * len(ordered)) - 1]
+
+
+def figures(runs: list[Summary]) -> dict[str, Any]:
+    """The figures of a set of runs (one playbook, or all of them)."""
+    return {
+        "runs": len(runs),
+        "by_mode": dict(sorted(Counter(r["mode"] for r in runs).items())),
+        "metrics": _metric_figures(runs),
+        "breaches_by_owner": dict(sorted(Counter(o or "-" for r in runs for o in r["breaches"]).items())),
+        "expectations": _verdicts(v for r in runs for v in r["expectations"]),
+    }
+
+
+def _metric_figures(runs: list[Summary]) -> list[dict[str, Any]]:
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        for metric in run["metrics"]:
+            by_name.setdefault(metric["name"], []).append(metric)
+    return [_metric(name, rows) for name, rows in by_name.items()]
+
+
+def _metric(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    values = [float(r["value"]) for r in rows if r["value"] is not None]
+    verdicts = Counter(str(r["verdict"]) for r in rows)
+    decided = verdicts["met"] + verdicts["missed"]
+    return {
+        "name": name,
+        "runs": len(rows),
+        "measured": len(values),
+        "median": median(values),
+        "p90": p90(values),
+        "met": verdicts["met"],
+        "missed": verdicts["missed"],
+        "share_met": round(verdicts["met"] / decided, 4) if decided else None,
+    }
+
+
+def _verdicts(verdicts: Iterable[str]) -> dict[str, int]:
+    counts = Counter(verdicts)
+    return {verdict: counts[verdict] for verdict in ("met", "late", "missed", "pending")}
+
+
+def answer(
+    ws: Workspace,
+    selection: Selection,
+    form: tuple[str, ...],
+    render: Callable[[Document], str],
+    catch_up: Callable[[str], bool] = lambda _run_id: False,
+) -> str:
+    """The report as `render` writes it (`form`: what else shapes the text: format, language,
+    zone); the last answer is read back when the same question is asked of unchanged records.
+
+    Open runs are judged as of now: `catch_up` records what came due in one (True when it wrote
+    something) before the records are stamped, so a target passed since the last command counts.
+    Which runs are open is kept with the last answer too: asked again of the same records, the
+    report reads neither the summary cache nor any record."""
+    stamps = _stamps(ws)
+    records, last = _records_key(stamps), _LastAnswer.read(ws)
+    open_runs = last.open if last is not None and last.records == records else _maybe_open(ws, stamps)
+    if [run_id for run_id in open_runs if catch_up(run_id)]:
+        stamps = _stamps(ws)
+        records = _records_key(stamps)
+    version = [drillkit.__version__, CACHE_VERSION]  # another drill may render differently
+    question = _digest([version, asdict(selection), form, records])
+    if last is not None and last.question == question:
+        return last.text
+    text = render(report(ws, selection, stamps))
+    _LastAnswer(question, records, _maybe_open(ws, stamps), text).keep(ws)
+    return text
+
+
+def _records_key(stamps: Stamps) -> str:
+    """Names the records as they are: a record only grows, so any append changes its stamp."""
+    return _digest({run_id: stamp for run_id, (_file, stamp) in stamps.items()})
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(orjson.dumps(value)).hexdigest()
+
+
+@dataclass(frozen=True)
+class _LastAnswer:
+    """The last report written, with the question it answers, the records it was asked of and
+    which of them were open: one header line, then the text."""
+
+    question: str
+    records: str
+    open: list[str]
+    text: str
+
+    @classmethod
+    def read(cls, ws: Workspace) -> _LastAnswer | None:
+        try:
+            header, _newline, text = (ws.logs / LAST_FILE).read_bytes().partition(b"\n")
+            fields = orjson.loads(header)
+            return cls(fields["question"], fields["records"], list(fields["open"]), text.decode("utf-8"))
+        except (OSError, orjson.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+            return None
+
+    def keep(self, ws: Workspace) -> None:
+        header = orjson.dumps({"question": self.question, "records": self.records, "open": self.open})
+        _keep(ws, LAST_FILE, header + b"\n" + self.text.encode("utf-8"))
+
+
+def _maybe_open(ws: Workspace, stamps: Stamps) -> list[str]:
+    """Runs that have not ended: open when last summarised, or, for a record changed since (or
+    never seen), without `run.ended` in its tail. Read from the cache and the tails only: a first
+    report over a thousand records must not read each of them twice."""
+    from drillkit.store.index import has_ended
+
+    cached = _read_cache(ws)
+    found = []
+    for run_id, (file, stamp) in stamps.items():
+        entry = cached.get(run_id)
+        if entry is not None and entry.get("stamp") == stamp:
+            is_open = bool((entry["summary"] or {}).get("open"))
+        else:
+            is_open = not has_ended(file)
+        if is_open:
+            found.append(run_id)
+    return found
+
+
+def report(ws: Workspace, selection: Selection, stamps: Stamps | None = None) -> Document:
+    """The `drill report` document: the selection, the overall figures and each playbook's."""
+    runs, left_out = summaries(ws, stamps)
+    chosen = sorted((s for s in runs if selection.admits(s)), key=lambda s: (s["started"], s["id"]))
+    playbooks = sorted({s["playbook"] for s in chosen})
+    return {
+        "since": selection.since,
+        "until": selection.until,
+        "playbook": selection.playbook,
+        "include_drills": selection.include_drills,
+        "overall": figures(chosen),
+        "playbooks": {p: figures([s for s in chosen if s["playbook"] == p]) for p in playbooks},
+        "series": _series(chosen),
+        "left_out": left_out,
+    }
+
+
+def _series(runs: list[Summary]) -> list[dict[str, Any]]:
+    """Each playbook metric's measured values over time, for charts."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for run in runs:
+        for metric in run["metrics"]:
+            key = (run["playbook"], metric["name"])
+            line = found.setdefault(key, {"playbook": key[0], "metric": key[1], "points": []})
+            if metric["value"] is not None:
+                line["points"].append({"started": run["started"], "value": metric["value"], "target": metric["target"]})
+    return list(found.values())

@@ -1,0 +1,461 @@
+"""The scheduler daemon: decides each fire in the ledger, starts drills, conducts detached runs.
+
+The only module that imports APScheduler. APScheduler is the timer that wakes the daemon at
+fire times; it holds a memory job store rebuilt from `logs/schedule.db` at start and whenever
+the tables' `changed` counter moves. The decisions themselves are made from the tables and
+the clock, so a crash or a restart at any moment changes nothing about what is owed:
+
+- every pass looks at the fires of each active schedule after its `handled_until` cursor;
+- each due fire within the schedule's grace time is claimed and starts (late, if the daemon
+  was down), after a random delay of up to the schedule's jitter chosen once and stored; at
+  most 100 a pass and schedule, the rest wait for the next pass (the cursor says where);
+- due fires past their grace are recorded `missed` in ONE ledger row per pass and schedule:
+  its nominal time is the most recent missed fire, `missed_from` the first, and
+  `missed_count` how many (counting stops at 1000, so a years-long outage of an every-minute
+  schedule costs the same as a short one);
+- a fire whose start would fall in a blackout window is recorded `blackout` and not started;
+- a claimed fire not yet started when the daemon stopped is started by the next pass (if
+  within grace, else recorded missed), unless a drill of its scenario, started by the
+  scheduler at or after the fire's start time, is found without a ledger row: a crash between
+  starting the drill and writing the run id leaves exactly that, and the run is linked
+  instead of started again.
+
+Everything it does goes to `logs/scheduler.jsonl`, one JSON object a line, through a
+structlog logger configured here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, cast
+
+import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from structlog.typing import EventDict, FilteringBoundLogger, WrappedLogger
+
+from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.model.blackouts import Blackout
+from drillkit.model.clock import Clock, format_utc
+from drillkit.model.errors import Conflict, DrillError
+from drillkit.schedule.firetimes import Recurrence
+from drillkit.schedule.store import Fire, Schedule, ScheduleStore, blackouts
+
+MISSED_COUNT_LIMIT = 1000
+OWED_WINDOW = timedelta(days=1)
+START_LIMIT = 100
+_TINY = timedelta(microseconds=1)
+
+DROPPED = "dropped (record unreadable)"  # a run left unconducted: the scheduler exits 1
+
+
+class Starter(Protocol):
+    """Starts a drill of a scenario; and finds drills it started, for crash recovery."""
+
+    def start(self, scenario_id: str) -> str: ...
+
+    def started_since(self, scenario_id: str, since: datetime) -> list[str]: ...
+
+
+class Conducting(Protocol):
+    """Keeps detached runs going: injects, deadlines and `on_deadline` triggers as they come due."""
+
+    def open_runs(self) -> list[str]: ...
+
+    def adopt(self, run_id: str) -> bool: ...
+
+    def tick(self) -> float: ...
+
+    def close(self) -> None: ...
+
+
+class DrillStarter:
+    """The real starter: `drillkit.services.drills.start_drill`, and the run records."""
+
+    def __init__(self, ws: Workspace, clock: Clock) -> None:
+        self._ws, self._clock = ws, clock
+
+    def start(self, scenario_id: str) -> str:
+        from drillkit.services.drills import start_drill
+
+        return start_drill(self._ws, scenario_id, clock=self._clock, by="scheduler")
+
+    def started_since(self, scenario_id: str, since: datetime) -> list[str]:
+        """Drills of the scenario that a scheduler started at or after `since`."""
+        from drillkit.store.files import RunRecord
+        from drillkit.store.index import run_summaries
+
+        floor = format_utc(since.replace(microsecond=0))
+        candidates = [
+            s.id
+            for s in run_summaries(self._ws)
+            if s.mode == "drill" and s.scenario == scenario_id and s.started >= floor
+        ]
+        return [run for run in candidates if RunRecord(self._ws, run).read()[0].get("actor") == "scheduler"]
+
+
+class RunConducting:
+    """The real conducting: `drillkit.services.conductor.Conductor` over the runs not ended, with notifications."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        clock: Clock,
+        report: Callable[[str], None],
+        dropped: Callable[[str, DrillError], None] | None = None,
+    ) -> None:
+        """`report`: notification trouble; `dropped`: a run whose record can no longer be read or
+        written, let go so that the other runs stay on time."""
+        from drillkit.notify.outbox import Outbox
+        from drillkit.services.conductor import Conductor
+        from drillkit.store.index import OpenRuns
+
+        self._ws = ws
+        self._outbox = Outbox(ws, clock, ws.notifiers(), report=report)
+        self._conductor = Conductor(ws, clock, outbox=self._outbox, dropped=dropped)
+        self._open_runs = OpenRuns(ws)
+        self._deliver_owed(clock)
+
+    def _deliver_owed(self, clock: Clock) -> None:
+        """Notifications still owed for runs that ended in the last day: a conductor killed just
+        after `run.ended` never recorded them, and no one conducts an ended run."""
+        from drillkit.store.files import RunRecord
+        from drillkit.store.index import run_summaries
+
+        since = format_utc(clock.now() - OWED_WINDOW)
+        for summary in run_summaries(self._ws):
+            if summary.ended is None or summary.ended < since or summary.mode == "simulation":
+                continue
+            try:
+                self._outbox.poll(summary.id, RunRecord(self._ws, summary.id).read())
+            except DrillError:
+                continue  # a record that cannot be read is `drill verify`'s to report
+
+    def open_runs(self) -> list[str]:
+        return self._open_runs(held=self._conductor.live)
+
+    def adopt(self, run_id: str) -> bool:
+        return self._conductor.adopt(run_id)
+
+    def tick(self) -> float:
+        return self._conductor.tick()
+
+    def close(self) -> None:
+        self._conductor.close()
+        self._outbox.close(timeout=5.0)
+
+
+@contextmanager
+def exclusive(ws: Workspace) -> Iterator[None]:
+    """Hold `logs/scheduler.lock` for the life of one scheduler; Conflict if another holds it."""
+    path = ws.ensure_dir(ws.logs) / "scheduler.lock"
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        os.fchmod(descriptor, FILE_MODE)
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = path.read_text(encoding="ascii", errors="replace").strip() or "another process"
+        os.close(descriptor)
+        raise Conflict(f"another scheduler (pid {holder}) holds this workspace; stop it first") from None
+    try:
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def check_settings(ws: Workspace) -> None:
+    """What the daemon needs from `drill.toml` (blackout windows, notifiers), checked before it
+    writes anything: a refused start leaves no log behind."""
+
+    blackouts(ws)
+    ws.notifiers()
+
+
+def check_store(ws: Workspace) -> None:
+    """The schedule store opens (a damaged one is refused before the log is begun). Asked under
+    `exclusive`: two schedulers starting at once would race to create it."""
+    ScheduleStore.open(ws).close()
+
+
+@contextmanager
+def scheduler_log(ws: Workspace, clock: Clock) -> Iterator[FilteringBoundLogger]:
+    """A JSON-lines logger to `logs/scheduler.jsonl` (0640), stamped from `clock`, open while in use."""
+    path = ws.ensure_dir(ws.logs) / "scheduler.jsonl"
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    os.fchmod(descriptor, FILE_MODE)
+
+    def stamp(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+        return {"ts": format_utc(clock.now()), "level": method, **event}
+
+    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+        logger = structlog.wrap_logger(
+            structlog.WriteLogger(handle),
+            processors=[stamp, structlog.processors.JSONRenderer(ensure_ascii=False)],
+            wrapper_class=structlog.make_filtering_bound_logger(0),
+        )
+        yield cast(FilteringBoundLogger, logger)
+
+
+class _FireTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no type hints
+    """An APScheduler trigger that asks `firetimes` (CronTrigger is not trusted across DST)."""
+
+    def __init__(self, recurrence: Recurrence) -> None:
+        self._recurrence = recurrence
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        after = previous_fire_time if previous_fire_time is not None else now - _TINY
+        return self._recurrence.next_after(after.astimezone(UTC))
+
+
+@dataclass
+class Daemon:
+    """One scheduler over one workspace; the caller holds `exclusive(ws)` around it.
+
+    Blackout windows are read from `drill.toml` again at every pass (cheap: `ws.config()`
+    re-reads the file only when it changes), so a window added while the daemon runs counts
+    from the next pass. A `drill.toml` that stops parsing while the daemon runs is logged
+    (`config.error`, once per distinct error) and the last good windows stay in force; at
+    start a bad file is an error. Notifiers (`[[notify]]`) are read once, at start: a change
+    to them needs a restart of the daemon.
+    """
+
+    ws: Workspace
+    clock: Clock
+    starter: Starter
+    conducting: Conducting | None
+    log: FilteringBoundLogger
+    rng: random.Random = field(default_factory=random.SystemRandom)
+    poll: float = 1.0
+    tally: Counter[str] = field(default_factory=Counter)
+    _store: ScheduleStore = field(init=False)
+    _blackouts: list[Blackout] = field(init=False)
+    _config_error: str | None = field(default=None, init=False)
+    _claimed_here: set[tuple[str, datetime]] = field(default_factory=set, init=False)
+    _adopted: set[str] = field(default_factory=set, init=False)
+    _unreadable: set[str] = field(default_factory=set, init=False)  # logged once, never retried
+    _wake: threading.Event = field(default_factory=threading.Event, init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+
+    def __post_init__(self) -> None:
+        self._blackouts = blackouts(self.ws)
+        self._store = ScheduleStore.open(self.ws)
+
+    def stop(self) -> None:
+        """Ask `serve` to return (safe from a signal handler)."""
+        self._stop.set()
+        self._wake.set()
+
+    def close(self) -> None:
+        if self.conducting is not None:
+            self.conducting.close()
+        self._store.close()
+
+    def run_pass(self) -> float:
+        """Decide and start everything due now, conduct; seconds until the conductor's next duty."""
+        self._refresh_blackouts()
+        now = self.clock.now()
+        schedules = {s.id: s for s in self._store.schedules()}
+        for schedule in schedules.values():
+            if not schedule.paused:
+                self._decide(schedule, now)
+        for fire in self._store.waiting():
+            owner = schedules.get(fire.schedule)
+            if owner is not None and not owner.paused and fire.start_at <= now:
+                self._start(fire, owner, now)
+        return self._conduct()
+
+    def _refresh_blackouts(self) -> None:
+        """The current windows of `drill.toml`; a bad file is logged once and the last good windows kept."""
+        try:
+            windows = blackouts(self.ws)
+        except (DrillError, OSError) as err:
+            if str(err) != self._config_error:
+                self._config_error = str(err)
+                self.log.error("config.error", error=str(err), detail="keeping the last good blackout windows")
+            return
+        self._config_error = None
+        if windows != self._blackouts:
+            self._blackouts = windows
+            self.log.info("blackouts.loaded", windows=[window.describe() for window in windows])
+
+    def serve(self) -> None:
+        """Run until `stop()`: APScheduler wakes the loop at fire times, polling catches changes."""
+        timer = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()}, executors={"default": ThreadPoolExecutor(1)}, timezone=UTC
+        )
+        timer.start()
+        seen = -1
+        try:
+            while not self._stop.is_set():
+                if self._store.changed() != seen:
+                    seen = self._store.changed()
+                    self._rebuild(timer)
+                conduct_in = self._guarded_pass()
+                self._wait_for_jittered(timer)
+                self._wake.wait(max(0.001, min(self.poll, conduct_in)))
+                self._wake.clear()
+        finally:
+            timer.shutdown(wait=False)
+
+    def _guarded_pass(self) -> float:
+        """A pass whose failure is logged and retried on the next wake, not the end of the daemon."""
+        try:
+            return self.run_pass()
+        except DrillError as err:
+            self.log.error("error", error=str(err))
+            return self.poll
+
+    def _rebuild(self, timer: BackgroundScheduler) -> None:
+        """Replace every timer job with one per active schedule, from the tables."""
+        timer.remove_all_jobs()
+        active = [s for s in self._store.schedules() if not s.paused]
+        for schedule in active:
+            timer.add_job(
+                self._wake.set,
+                trigger=_FireTrigger(schedule.recurrence()),
+                id=schedule.id,
+                misfire_grace_time=None,
+                coalesce=True,
+            )
+        self.log.info("schedules.loaded", active=len(active))
+
+    def _wait_for_jittered(self, timer: BackgroundScheduler) -> None:
+        for fire in self._store.waiting():
+            job_id = f"start:{fire.schedule}:{format_utc(fire.nominal)}"
+            if fire.start_at > self.clock.now() and timer.get_job(job_id) is None:
+                timer.add_job(self._wake.set, "date", run_date=fire.start_at, id=job_id, misfire_grace_time=None)
+
+    def _decide(self, schedule: Schedule, now: datetime) -> None:
+        """Miss, claim or skip the fires due since the schedule's cursor (module docstring)."""
+        recurrence = schedule.recurrence()
+        cutoff = now - timedelta(seconds=schedule.grace)
+        rows: list[Fire] = []
+        last_missed = recurrence.last_between(schedule.handled_until, cutoff - _TINY)
+        if last_missed is not None:
+            first = recurrence.next_after(schedule.handled_until) or last_missed
+            rows.append(self._missed(schedule, first, last_missed, now))
+        due = recurrence.fires(max(schedule.handled_until, cutoff - _TINY), now, START_LIMIT)
+        rows += [self._due(schedule, nominal, now) for nominal in due]
+        if not rows:
+            return
+        won = self._store.decide(rows, schedule.id, due[-1] if due else rows[0].nominal)
+        for row, ours in zip(rows, won, strict=True):
+            if ours:
+                self._report_decision(row)
+
+    def _missed(self, schedule: Schedule, first: datetime, last: datetime, now: datetime) -> Fire:
+        count = len(schedule.recurrence().fires(first - _TINY, last, MISSED_COUNT_LIMIT))
+        detail = f"not started within its grace time of {schedule.grace}s"
+        return Fire(
+            schedule=schedule.id,
+            nominal=last,
+            status="missed",
+            start_at=last,
+            decided_at=now,
+            missed_from=first,
+            missed_count=count,
+            detail=detail,
+        )
+
+    def _due(self, schedule: Schedule, nominal: datetime, now: datetime) -> Fire:
+        start_at = nominal + timedelta(seconds=self.rng.randint(0, schedule.jitter))
+        window = next((b for b in self._blackouts if b.covers(start_at)), None)
+        if window is not None:
+            status, detail = "blackout", f"blackout window {window.describe()}"
+            return Fire(
+                schedule=schedule.id, nominal=nominal, status=status, start_at=start_at, decided_at=now, detail=detail
+            )
+        self._claimed_here.add((schedule.id, nominal))
+        return Fire(schedule=schedule.id, nominal=nominal, status="claimed", start_at=start_at, decided_at=now)
+
+    def _report_decision(self, fire: Fire) -> None:
+        common = {"schedule": fire.schedule, "nominal": format_utc(fire.nominal)}
+        if fire.status == "missed":
+            assert fire.missed_from is not None
+            self.log.warning("fire.missed", **common, first=format_utc(fire.missed_from), count=fire.missed_count)
+        elif fire.status == "blackout":
+            self.log.info("fire.blackout", **common, detail=fire.detail)
+        else:
+            self.log.info("fire.claimed", **common, start_at=format_utc(fire.start_at))
+        self.tally[fire.status] += 1
+
+    def _start(self, fire: Fire, schedule: Schedule, now: datetime) -> None:
+        """Start a claimed fire's drill, or link the drill a crash left unrecorded, or miss it."""
+        common = {"schedule": fire.schedule, "nominal": format_utc(fire.nominal)}
+        late_by = (now - fire.start_at).total_seconds()
+        if late_by > schedule.grace:
+            detail = f"claimed but not started within its grace time of {schedule.grace}s"
+            self._store.settle(fire, "missed", now=now, detail=detail)
+            self.log.warning("fire.missed", **common, detail=detail)
+            self.tally["missed"] += 1
+            return
+        orphan = self._unrecorded_run(fire, schedule)
+        if orphan is not None:
+            self._store.settle(fire, "started", now=now, run=orphan, detail="linked after a restart")
+            self.log.info("fire.recovered", **common, run=orphan)
+            self.tally["started"] += 1
+            return
+        try:
+            run = self.starter.start(schedule.scenario)
+        except DrillError as err:
+            self._store.settle(fire, "failed", now=now, detail=str(err))
+            self.log.error("fire.failed", **common, scenario=schedule.scenario, error=str(err))
+            self.tally["failed"] += 1
+            return
+        self._store.settle(fire, "started", now=now, run=run)
+        self.log.info("fire.started", **common, scenario=schedule.scenario, run=run, late_by=round(late_by, 3))
+        self.tally["started"] += 1
+
+    def _unrecorded_run(self, fire: Fire, schedule: Schedule) -> str | None:
+        """A drill started for this claim by a process that died before recording it."""
+        if (fire.schedule, fire.nominal) in self._claimed_here:
+            return None
+        linked = self._store.linked_runs()
+        found = [r for r in self.starter.started_since(schedule.scenario, fire.start_at) if r not in linked]
+        return min(found, default=None)
+
+    def _conduct(self) -> float:
+        """Adopt the runs not ended that no other conductor holds, and do what is due in them."""
+        if self.conducting is None:
+            return self.poll
+        for run in self.conducting.open_runs():
+            if run not in self._adopted and run not in self._unreadable and self._adopt(self.conducting, run):
+                self._adopted.add(run)
+                self.log.info("run.adopted", run=run)
+        return self.conducting.tick()
+
+    def _adopt(self, conducting: Conducting, run: str) -> bool:
+        """Adopt one run; a record that cannot be read is logged and left, and the others go on."""
+        try:
+            return conducting.adopt(run)
+        except DrillError as err:
+            self._unreadable.add(run)
+            self.tally[DROPPED] += 1
+            self.log.error("run.dropped", run=run, error=str(err))
+            return False
+
+
+def run(daemon: Daemon, *, once: bool) -> Counter[str]:
+    """Serve until stopped (or one pass with `once`), logging start and stop; closes the daemon."""
+    daemon.log.info("scheduler.started", pid=os.getpid(), once=once)
+    try:
+        if once:
+            daemon.run_pass()
+        else:
+            daemon.serve()
+    finally:
+        daemon.log.info("scheduler.stopped", **daemon.tally)
+        daemon.close()
+    return daemon.tally

@@ -1,0 +1,2 @@
+"""The record: the `RecordStore` port and its adapters (JSON-lines files), the hash chain,
+verification and the run index. May import: `config`, `model`."""

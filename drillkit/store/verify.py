@@ -1,0 +1,201 @@
+"""Verifying records (SPEC §4): every line's hash, the chain of `prev`, `seq` counting up.
+
+A line is split at its last `,"hash":"`; the bytes before are hashed (HMAC with the workspace
+key when the record's first line says `chain: hmac-sha256`) and compared. A torn last line
+(no newline yet) is not an event: it is reported, and set aside by the next append.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from drillkit.model.errors import NotFound, UsageError
+from drillkit.store.files import AFTER_END, GENESIS, HASH_MARK, RUN_ID
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    run: str
+    verdict: str  # ok | open | tampered
+    events: int
+    head: str | None
+    line: int | None = None
+    problem: str | None = None
+    torn_bytes: int = 0
+    chain: str | None = None  # how an intact record is chained: `sha256` or `hmac-sha256`
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "verdict": self.verdict,
+            "events": self.events,
+            "head": self.head,
+            "line": self.line,
+            "problem": self.problem,
+            "torn_bytes": self.torn_bytes,
+            "chain": self.chain,
+        }
+
+
+class _Bad(Exception):
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line, self.problem = line, problem
+
+
+def verify_file(path: Path, key: bytes | None) -> Verdict:
+    run = path.name.removesuffix(".jsonl")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    end = data.rfind(b"\n") + 1
+    lines = data[:end].split(b"\n")[:-1]
+    try:
+        head, ended, keyed = _walk(run, lines, key)
+    except _Bad as bad:
+        return Verdict(
+            run=run,
+            verdict="tampered",
+            events=len(lines),
+            head=None,
+            line=bad.line,
+            problem=bad.problem,
+            torn_bytes=len(data) - end,
+        )
+    return Verdict(
+        run=run,
+        verdict="ok" if ended else "open",
+        events=len(lines),
+        head=head,
+        torn_bytes=len(data) - end,
+        chain="hmac-sha256" if keyed else "sha256",
+    )
+
+
+def _walk(run: str, lines: list[bytes], key: bytes | None) -> tuple[str | None, bool, bool]:
+    """Every check on every line, in one tight loop: verify reads gigabytes. The head, whether
+    the run has ended, and whether the lines are HMACs."""
+    if not lines:
+        raise _Bad(1, "the record is empty")
+    chain_key = _chain_key(run, lines[0], key)
+    digest = _digester(chain_key)
+    prev, ended = GENESIS, False
+    for number, line in enumerate(lines, start=1):
+        cut = line.rfind(HASH_MARK)
+        if cut < 0 or line[-2:] != b'"}' or line[cut + len(HASH_MARK) : -2] != digest(line[:cut]):
+            raise _Bad(number, "hash check failed: the line's bytes do not match its hash")
+        event = _event(number, line)
+        if event.get("prev") != prev:
+            raise _Bad(number, "chain check failed: prev is not the previous line's hash")
+        if event.get("seq") != number:
+            raise _Bad(number, f"seq check failed: seq is {event.get('seq')!r}, expected {number}")
+        ended = _check_event(run, number, event, prev, ended)
+        prev = event["hash"]
+    return prev, ended, chain_key is not None
+
+
+def _digester(key: bytes | None) -> Callable[[bytes], bytes]:
+    if key is None:
+        return lambda body: hashlib.sha256(body).hexdigest().encode()
+    return lambda body: hmac.new(key, body, hashlib.sha256).hexdigest().encode()
+
+
+def _event(number: int, line: bytes) -> dict[str, Any]:
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        raise _Bad(number, "the line is not valid JSON") from None
+    if not isinstance(event, dict) or not isinstance(event.get("hash"), str):
+        raise _Bad(number, "the line is not one JSON object ending in its hash")
+    return event
+
+
+def _check_event(run: str, number: int, event: dict[str, Any], prev: str, ended: bool) -> bool:
+    """The record-level rules; whether the run has ended after this event."""
+    kind = event.get("event")
+    if number == 1 and kind != "run.started":
+        raise _Bad(1, "the first event is not run.started")
+    if event.get("run") != run:
+        raise _Bad(number, f"run is {event.get('run')!r}, not {run!r}")
+    if ended and kind not in AFTER_END:
+        raise _Bad(number, f"{kind} follows run.ended (only notification outcomes may)")
+    if kind == "run.ended":
+        if event.get("events") != number or event.get("head") != prev:
+            raise _Bad(number, "run.ended does not match the record (events or head)")
+        return True
+    return ended
+
+
+def _chain_key(run: str, first_line: bytes, key: bytes | None) -> bytes | None:
+    """The key to check with, chosen by the first line's `chain` (the hash check follows)."""
+    try:
+        first = orjson.loads(first_line)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(first, dict) and first.get("chain") == "hmac-sha256":
+        if key is None:
+            raise UsageError(f"{run}: the record is HMAC-chained; set [integrity] key_file in drill.toml to verify it")
+        return key
+    return None
+
+
+PARALLEL_FROM = 16 * 1024 * 1024  # bytes: below this, starting worker processes costs more than it saves
+
+
+def verify_files(paths: list[Path], key: bytes | None) -> tuple[list[Verdict], list[str]]:
+    """Many records, spread over the machine's cores when there is enough to read: a verdict for
+    each record read, and why for each that could not be (no verdict: the check was not made).
+    A run named that does not exist is an error before any is verified."""
+    workers = min(len(paths), os.cpu_count() or 1)
+    if sum(_size(p) for p in paths) < PARALLEL_FROM or workers < 2:
+        checked = [_checked(path, key) for path in paths]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            chunks = max(1, len(paths) // (workers * 4))
+            checked = list(pool.map(_checked, paths, repeat(key), chunksize=chunks))
+    return [c for c in checked if isinstance(c, Verdict)], [c for c in checked if isinstance(c, str)]
+
+
+def _checked(path: Path, key: bytes | None) -> Verdict | str:
+    try:
+        return verify_file(path, key)
+    except UsageError as unreadable:
+        return str(unreadable)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        raise NotFound(f"no run {path.stem!r} (see `drill runs`)") from None
+    except OSError:
+        return 0  # `verify_file` says why it cannot be read
+
+
+def _unreadable(path: Path, exc: OSError) -> UsageError:
+    """A record that cannot be read is not evidence of tampering: the check cannot be made."""
+    return UsageError(f"cannot verify {path}: {exc.strerror}; no verdict is given without reading it")
+
+
+def runs_to_verify(runs_dir: Path, ids: list[str]) -> list[Path]:
+    if ids:
+        return [runs_dir / f"{run}.jsonl" for run in ids]
+    try:
+        names = os.listdir(runs_dir)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise _unreadable(runs_dir, exc) from None
+    return sorted(runs_dir / name for name in names if name.endswith(".jsonl") and RUN_ID.fullmatch(name[:-6]))

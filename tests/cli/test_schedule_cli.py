@@ -1,0 +1,355 @@
+"""`drill schedule …` and `drill scheduler` as users run them: real processes, real drills."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from icalendar import Calendar
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import format_utc, parse_utc
+from drillkit.schedule.store import Fire, ScheduleStore
+from tests.conftest import DRILL, FAKE_NOW, Drill, read_events
+
+SCENARIO = "core-outage-q4"
+
+
+def ledger(root: Path) -> list[Fire]:
+    store = ScheduleStore.open(Workspace(root))
+    try:
+        return store.fires()
+    finally:
+        store.close()
+
+
+def log_events(root: Path) -> list[dict[str, Any]]:
+    path = root / "logs" / "scheduler.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def drill_runs(root: Path) -> list[str]:
+    """Runs whose first event was written whole."""
+    runs = root / "logs" / "runs"
+    return sorted(p.stem for p in runs.glob("*.jsonl") if p.read_bytes().split(b"\n", 1)[0].endswith(b"}"))
+
+
+@contextmanager
+def daemon(drill: Drill) -> Iterator[subprocess.Popen[str]]:
+    """A real `drill scheduler`, waited for until it logs its start, stopped with SIGTERM after."""
+    process = subprocess.Popen(
+        [str(DRILL), "scheduler"], env=drill.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not any(e["event"] == "scheduler.started" for e in log_events(drill.root)):
+            assert process.poll() is None, "scheduler exited early"
+            assert time.monotonic() < deadline, "scheduler did not start"
+            time.sleep(0.05)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+
+
+def test_add_list_pause_resume_remove(drill: Drill) -> None:
+    drill = drill.pinned()  # the expected fires are counted from FAKE_NOW
+    added = drill("schedule", "add", SCENARIO, "--cron", "0 9 * * mon", "--tz", "Asia/Shanghai", ok=True)
+    assert added.stdout == f"{SCENARIO}\n"
+    drill("schedule", "add", SCENARIO, "--every", "30d", "--id", "monthly", ok=True)
+    listed = json.loads(drill("--tz", "Europe/Berlin", "schedule", "list", "--json", ok=True).stdout)
+    assert [r["id"] for r in listed] == [SCENARIO, "monthly"]
+    weekly = listed[0]
+    assert weekly["next_fire"] == "2026-11-30T01:00:00.000Z"
+    assert weekly["next_fire_local"] == "2026-11-30 02:00:00 CET"
+    assert listed[1]["expr"] == "30d"
+    drill("schedule", "pause", "monthly", ok=True)
+    text = drill("schedule", "list", ok=True).stdout
+    assert "paused" in text
+    assert "2026-11-30 01:00:00 UTC" in text
+    drill("schedule", "resume", "monthly", ok=True)
+    drill("schedule", "remove", SCENARIO, ok=True)
+    assert [r["id"] for r in json.loads(drill("schedule", "list", "--json", ok=True).stdout)] == ["monthly"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["schedule", "add", SCENARIO], "exactly one of"),
+        (["schedule", "add", SCENARIO, "--cron", "61 * * * *"], "out of range"),
+        (["schedule", "add", SCENARIO, "--every", "90"], "no unit"),
+        (["schedule", "add", "nope", "--at", "2027-01-01T09:00"], "no scenario"),
+        (["schedule", "add", SCENARIO, "--at", "2027-01-01T09:00", "--tz", "Mars/Base"], "unknown time zone"),
+        (["schedule", "add", SCENARIO, "--at", "2020-01-01T09:00"], "never fires after now"),
+        (["schedule", "add", SCENARIO, "--every", "30d", "--jitter", "soon"], "--jitter"),
+        (["schedule", "add", SCENARIO, "--every", "999999999d"], "'999999999d' is too long: at most 3650d"),
+        (["schedule", "add", SCENARIO, "--every", "99999999999999999d"], "is too long: at most 3650d"),
+        (["schedule", "add", SCENARIO, "--at", "2027-01-01T09:00", "--jitter", "9" * 21 + "d"], "at most 1d"),
+        (["schedule", "add", SCENARIO, "--at", "2027-01-01T09:00", "--jitter", "1d1s"], "'1d1s' is too long"),
+        (["schedule", "add", SCENARIO, "--every", "1h", "--jitter", "1h"], "shorter than the --every interval of 1h"),
+        (["schedule", "add", SCENARIO, "--at", "2027-01-01T09:00", "--grace", "9" * 23 + "d"], "at most 7d"),
+        (["schedule", "add", SCENARIO, "--at", "2027-01-01T09:00", "--grace", "8d"], "'8d' is too long: at most 7d"),
+        (["schedule", "add", SCENARIO, "--every", "30d", "--id", "Not_An_Id"], "must be lowercase"),
+        (["schedule", "pause", "nope"], "no schedule 'nope'"),
+        (["schedule", "remove", "nope"], "no schedule 'nope'"),
+        (["schedule", "resume", "nope"], "no schedule 'nope'"),
+    ],
+)
+def test_bad_schedule_commands_exit_2_with_one_line(drill: Drill, args: list[str], message: str) -> None:
+    done = drill(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert done.stdout == ""
+    assert not (drill.root / "logs" / "schedule.db").exists()  # a refused command creates nothing
+
+
+def test_ics_export_has_one_event_per_upcoming_fire_in_its_zone(drill: Drill, tmp_path: Path) -> None:
+    drill = drill.pinned()  # the expected fires are counted from FAKE_NOW
+    drill("schedule", "add", SCENARIO, "--cron", "30 2 * * *", "--tz", "America/New_York", ok=True)
+    drill("schedule", "add", SCENARIO, "--at", "2027-03-01T10:00", "--tz", "Asia/Shanghai", "--id", "q1", ok=True)
+    out = tmp_path / "drills.ics"
+    drill("schedule", "export", "--format", "ics", "-o", str(out), ok=True)
+    calendar = Calendar.from_ical(out.read_bytes())
+    events = list(calendar.walk("VEVENT"))
+    daily = [e for e in events if str(e["UID"]).startswith(f"{SCENARIO}-")]
+    assert len(daily) == 366
+    assert len(events) == 367
+    starts = [e.decoded("DTSTART") for e in daily]
+    assert all(str(s.tzinfo) == "America/New_York" for s in starts)
+    assert {(s.hour, s.minute) for s in starts} == {(2, 30), (3, 0)}  # 03:00 on the spring-forward day
+    [q1] = [e for e in events if str(e["UID"]).startswith("q1-")]
+    assert q1.decoded("DTSTART").astimezone(UTC) == datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
+    assert str(q1["SUMMARY"]).startswith("[DRILL / 演练]")
+    assert {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")} == {"America/New_York", "Asia/Shanghai"}
+
+
+def test_list_and_export_show_only_fires_that_no_blackout_window_skips(drill: Drill, tmp_path: Path) -> None:
+    drill = drill.pinned()  # the expected fires are counted from FAKE_NOW
+    (drill.root / "drill.toml").write_text(
+        'timezone = "Asia/Shanghai"\n[schedule]\nblackout = [\n'
+        '  {start = "2026-11-30T00:00", end = "2026-12-02T00:00"},\n'
+        '  {days = ["sat", "sun"], from = "00:00", to = "24:00"},\n]\n'
+    )
+    drill("schedule", "add", SCENARIO, "--cron", "0 9 * * *", "--tz", "Asia/Shanghai", ok=True)
+    drill("schedule", "add", SCENARIO, "--cron", "0 10 * * sat", "--tz", "Asia/Shanghai", "--id", "weekend", ok=True)
+    daily, weekend = json.loads(drill("schedule", "list", "--json", ok=True).stdout)
+    assert daily["next_fire"] == "2026-12-02T01:00:00.000Z"  # 30 Nov and 1 Dec are blacked out
+    assert daily["next_fire_local"] == "2026-12-02 09:00:00 CST"
+    assert (weekend["id"], weekend["next_fire"], weekend["next_fire_local"]) == ("weekend", None, None)
+    assert "weekend" in drill("schedule", "list", ok=True).stdout
+    out = tmp_path / "drills.ics"
+    drill("schedule", "export", "--format", "ics", "-o", str(out), ok=True)
+    starts = [e.decoded("DTSTART") for e in Calendar.from_ical(out.read_bytes()).walk("VEVENT")]
+    assert starts[0].astimezone(UTC) == datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+    assert len(starts) == 366 - 2 - 2 * 52  # a year of days, less the dated window and the weekends
+    assert all(s.weekday() < 5 for s in starts)
+    (drill.root / "drill.toml").write_text("[schedule]\nblackout = 'x'\n")
+    broken = drill("schedule", "list")
+    assert (broken.returncode, broken.stdout) == (2, "")
+
+
+@pytest.mark.slow
+def test_a_schedule_added_while_the_daemon_runs_starts_one_drill_on_time(drill: Drill) -> None:
+    with daemon(drill) as process:
+        due = (datetime.now(UTC) + timedelta(seconds=5)).replace(microsecond=0)
+        drill("schedule", "add", SCENARIO, "--at", due.isoformat(), "--tz", "UTC", "--id", "soon", ok=True)
+        deadline = time.monotonic() + 12
+        while not drill_runs(drill.root) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert process.poll() is None
+    assert process.returncode == 0
+    [run] = drill_runs(drill.root)
+    started = parse_utc(read_events(drill.root / "logs" / "runs" / f"{run}.jsonl")[0]["ts"])
+    assert timedelta(0) <= started - due < timedelta(seconds=1)
+    [fire] = ledger(drill.root)
+    assert (fire.status, fire.run, fire.nominal) == ("started", run, due)
+    events = log_events(drill.root)
+    assert [e["run"] for e in events if e["event"] == "fire.started"] == [run]
+    assert events[-1]["event"] == "scheduler.stopped"
+
+
+@pytest.mark.slow
+def test_the_scheduler_conducts_detached_drills_on_time_and_leaves_ended_runs_alone(drill: Drill) -> None:
+    """A drill detached before the daemon starts and one detached while it serves both get their
+    10-minute inject (10 s at speed 60) recorded within 1 s of its due time; an ended run is not
+    written to."""
+    ended = drill.open()
+    drill("abort", ended, "--reason", "opened by mistake", ok=True)
+    ended_bytes = drill.record(ended).read_bytes()
+    before = drill("start", SCENARIO, "--detach", "--speed", "60", ok=True).stdout.strip()
+    with daemon(drill):
+        during = drill("start", SCENARIO, "--detach", "--speed", "60", ok=True).stdout.strip()
+        deadline = time.monotonic() + 20
+        while not all(_delivered(drill, run, "complaints") for run in (before, during)):
+            assert time.monotonic() < deadline, "the 10-minute inject was not delivered"
+            time.sleep(0.1)
+    for run in (before, during):
+        started = parse_utc(drill.events(run)[0]["ts"])
+        delivered = _delivered(drill, run, "complaints")
+        assert delivered is not None
+        assert timedelta(0) <= parse_utc(delivered["ts"]) - (started + timedelta(seconds=10)) < timedelta(seconds=1)
+    assert drill.record(ended).read_bytes() == ended_bytes
+
+
+@pytest.mark.slow
+def test_a_scheduler_stops_on_sigterm_while_someone_holds_a_record_lock(drill: Drill) -> None:
+    """A `drill act` stopped (Ctrl-Z) while it holds a run's record lock does not keep the scheduler
+    from stopping: it waits a few seconds for that append, then exits 0; the next command that
+    touches the run records what came due."""
+    import fcntl
+
+    run = drill("start", SCENARIO, "--detach", "--speed", "60", ok=True).stdout.strip()
+    with drill.record(run).open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with daemon(drill) as process:
+            time.sleep(1.0)  # the alarm inject is due at once: its append waits on the lock
+            began = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=15)
+        assert process.returncode == 0
+        assert time.monotonic() - began < 10
+    assert log_events(drill.root)[-1]["event"] == "scheduler.stopped"
+    drill("status", run, ok=True)
+    assert _delivered(drill, run, "alarm") is not None
+
+
+def _delivered(drill: Drill, run: str, inject: str) -> dict[str, Any] | None:
+    found = [e for e in drill.events(run) if e["event"] == "inject.delivered" and e.get("inject") == inject]
+    return found[0] if found else None
+
+
+@pytest.mark.slow
+def test_two_schedulers_at_once_one_runs_the_other_exits_3(drill: Drill) -> None:
+    both = [
+        subprocess.Popen([str(DRILL), "scheduler"], env=drill.env(), stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    deadline = time.monotonic() + 15
+    while all(p.poll() is None for p in both) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    refused = [p for p in both if p.poll() is not None]
+    running = [p for p in both if p.poll() is None]
+    assert [p.returncode for p in refused] == [3]
+    assert len(running) == 1
+    assert "another scheduler" in refused[0].communicate()[1]
+    running[0].send_signal(signal.SIGTERM)
+    running[0].communicate(timeout=15)
+    assert running[0].returncode == 0
+
+
+def _fake(minutes: float) -> str:
+    return format_utc(parse_utc(FAKE_NOW) + timedelta(minutes=minutes))
+
+
+def _accounted(fires: list[Fire], schedule: str) -> list[int]:
+    """Minutes after FAKE_NOW of every fire the ledger accounts for, a missed row counting for its range."""
+    base = parse_utc(FAKE_NOW)
+    minutes: list[int] = []
+    for fire in (f for f in fires if f.schedule == schedule):
+        first = fire.missed_from or fire.nominal
+        minutes += range(
+            int((first - base).total_seconds() // 60), int((fire.nominal - base).total_seconds() // 60) + 1
+        )
+    return sorted(minutes)
+
+
+@pytest.mark.slow
+def test_kill_9_around_fire_times_never_doubles_or_drops_a_fire(drill: Drill) -> None:
+    drill(
+        "schedule", "add", SCENARIO, "--cron", "* * * * *", "--tz", "UTC", "--id", "minutely", DRILL_FAKE_NOW=FAKE_NOW
+    )
+    drill(
+        "schedule",
+        "add",
+        "dns-outage-drill",
+        "--every",
+        "1m",
+        "--jitter",
+        "30s",
+        "--id",
+        "jittery",
+        DRILL_FAKE_NOW=FAKE_NOW,
+    )
+    chance = random.Random(6)
+    for cycle in range(1, 51):
+        process = subprocess.Popen(
+            [str(DRILL), "scheduler", "--once"],
+            env=drill.env(DRILL_FAKE_NOW=_fake(cycle + 0.01)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            process.wait(timeout=chance.uniform(0.15, 0.6))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(51.01))
+    drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(51.75))
+    fires = ledger(drill.root)
+    assert {f.status for f in fires} <= {"started", "missed"}
+    started = [f.run for f in fires if f.status == "started"]
+    assert len(started) == len(set(started))
+    assert sorted(r for r in started if r) == drill_runs(drill.root)
+    for schedule in ("minutely", "jittery"):
+        assert _accounted(fires, schedule) == list(range(1, 52)), schedule
+
+
+def test_a_stop_while_the_scheduler_starts_up_is_a_clean_exit(drill: Drill) -> None:
+    """SIGTERM right after the scheduler takes its lock (before it is serving) still ends it with exit 0."""
+    lock = drill.root / "logs" / "scheduler.lock"
+    for _ in range(5):
+        lock.unlink(missing_ok=True)
+        daemon = subprocess.Popen([str(DRILL), "scheduler"], env=drill.env(), stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip() == str(daemon.pid)):
+            time.sleep(0.001)
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=15)
+        assert daemon.returncode == 0
+
+
+def test_a_schedule_store_that_cannot_be_opened_is_one_line_not_an_internal_error(drill: Drill) -> None:
+    (drill.root / "logs" / "schedule.db").mkdir(parents=True)  # what a store sqlite cannot open looks like
+    for args in (["schedule", "list"], ["playbooks"], ["coverage"]):
+        done = drill(*args)
+        assert done.returncode == 1, (args, done.stderr)
+        assert done.stderr.startswith("drill: logs/schedule.db: "), (args, done.stderr)
+        assert len(done.stderr.splitlines()) == 1, (args, done.stderr)
+
+
+def test_a_damaged_schedule_store_is_refused_before_the_scheduler_logs_anything(drill: Drill) -> None:
+    (drill.root / "logs").mkdir(exist_ok=True)
+    (drill.root / "logs" / "schedule.db").write_bytes(b"not a database, just some bytes\n" * 64)
+    done = drill("scheduler", "--once")
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "drill: logs/schedule.db: file is not a database; it is not a schedule store: restore it from a backup,"
+        " or move it aside for a new, empty one"
+    ]
+    assert not (drill.root / "logs" / "scheduler.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "toml",
+    ['[schedule]\nblackout = [{from = "25:00", to = "26:00"}]\n', '[[notify]]\nname = "x"\nkind = "pager"\n'],
+    ids=["blackout", "notifier"],
+)
+def test_a_scheduler_refused_for_its_settings_leaves_no_log(drill: Drill, toml: str) -> None:
+    (drill.root / "drill.toml").write_text(toml, encoding="utf-8")
+    done = drill("scheduler", "--once")
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1
+    assert done.stderr.startswith("drill: drill.toml")
+    assert not (drill.root / "logs" / "scheduler.jsonl").exists()
