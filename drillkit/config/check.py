@@ -12,10 +12,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from drillkit.config.sections import SECTIONS, TOP_LEVEL, unreadable_config
 from drillkit.model.errors import Problem, UsageError
 
-TOP_LEVEL = ("timezone", "redact", "notify", "schedule", "integrity")  # the keys of drill.toml
-SECTIONS = {"redact": ("patterns",), "schedule": ("blackout",), "integrity": ("key_file",)}
 _AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 _HEADER = re.compile(r"^\s*\[")
 
@@ -40,10 +39,6 @@ def config_problems(path: Path, shown: str, root: Path) -> list[Problem]:
     check = _Check(text.splitlines(), shown, root)
     check.run(data)
     return sorted(check.problems, key=lambda p: (p.line, p.column))
-
-
-def unreadable_config(exc: OSError) -> str:
-    return f"cannot read it: {exc.strerror}; drill.toml must be a readable file, or absent"
 
 
 class _Check:

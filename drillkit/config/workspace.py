@@ -6,11 +6,13 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from drillkit.config.check import SECTIONS, TOP_LEVEL, config_problems, unreadable_config
-from drillkit.config.notifiers import Notifier, parse_notifiers
+from drillkit.config.sections import SECTIONS, TOP_LEVEL, unreadable_config
 from drillkit.model.errors import UsageError
+
+if TYPE_CHECKING:
+    from drillkit.config.notifiers import Notifier
 
 FILE_MODE = 0o640
 DIR_MODE = 0o750
@@ -84,6 +86,8 @@ class Workspace:
 
     def notifiers(self) -> tuple[Notifier, ...]:
         """The `[[notify]]` tables of `drill.toml`, or a UsageError naming the first bad one."""
+        from drillkit.config.notifiers import parse_notifiers  # 5 ms that commands without notifiers skip
+
         return parse_notifiers(self.config().notify)
 
     def config(self) -> Config:
@@ -133,6 +137,8 @@ def _has_unknown_keys(data: dict[str, Any]) -> bool:
 
 
 def _refuse_first_problem(path: Path, root: Path) -> None:
+    from drillkit.config.check import config_problems  # tomllib and the checks: only for a bad file
+
     problems = config_problems(path, "drill.toml", root)
     raise UsageError(f"{problems[0]}; `drill validate` lists every problem of drill.toml")
 

@@ -1,0 +1,8 @@
+"""The keys and tables `drill.toml` may have: one table, read by the workspace and by its checks."""
+
+TOP_LEVEL = ("timezone", "redact", "notify", "schedule", "integrity")  # the keys of drill.toml
+SECTIONS = {"redact": ("patterns",), "schedule": ("blackout",), "integrity": ("key_file",)}
+
+
+def unreadable_config(exc: OSError) -> str:
+    return f"cannot read it: {exc.strerror}; drill.toml must be a readable file, or absent"
