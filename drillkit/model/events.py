@@ -3,10 +3,9 @@ rules are made of; also the event names of the scheduler's own log.
 
 An `EventType` is a `str`: records read back hold plain strings and compare equal to it, and
 orjson and json write it as its value, so the record's bytes do not depend on it. Only the
-standard library is imported here: every `drill` command loads this module.
+standard library is imported here: every `drill` command loads this module. No `from __future__
+import annotations`: the typed dicts would then count every `NotRequired` key as required.
 """
-
-from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
