@@ -4,20 +4,19 @@ Each event type has two forms: a `detail`, a few words that follow the common fi
 terminal, the timeline, the CSV and the reports; and a `headline`, a sentence that stands alone
 at the top of a notification. Detail forms read fields strictly (the record is whole when it is
 rendered); headline forms use `get`, because a notifier must still say something about an event
-that lacks a field.
+that lacks a field. The words are English in both report languages: `--lang zh` translates
+the headings and labels around them (`labels.py`), as the exports have always shown them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from drillkit.model.durations import format_clock, format_duration
 from drillkit.model.events import EventType
-from drillkit.store.files import effective_t
+from drillkit.store.files import Event, effective_t
 
-Event = dict[str, Any]
 Say = Callable[[Event], str]
 
 
