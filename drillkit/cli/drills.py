@@ -6,6 +6,7 @@ from typing import Any
 import typer
 
 from drillkit.cli.common import actor, colour_ok, print_json, printable, say, stop_on_signals, warn, workspace
+from drillkit.model.events import EventType
 
 
 def start(
@@ -70,7 +71,7 @@ def _deliver_if_ended(ws: Any, run_id: str, outbox: Any) -> bool:
 
     events = RunRecord(ws, run_id).read()
     ended = last_event(events)
-    if ended["event"] != "run.ended":
+    if ended["event"] != EventType.RUN_ENDED:
         return False
     owed = outbox.poll(run_id, events)
     outbox.close(timeout=30.0)
@@ -100,7 +101,7 @@ class _Screen:
         from drillkit.render.lines import event_line
 
         for event in new:
-            if event["event"] == "run.started":
+            if event["event"] == EventType.RUN_STARTED:
                 self.mark = drill_mark(event["mode"])
             if not self.live:
                 say(self.mark + event_line(event))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from drillkit.cli.common import display_zone, emit, output_option, print_json, say, stop_on_signals, warn, workspace
+from drillkit.model.events import SchedulerEvent
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -239,8 +240,8 @@ def scheduler(
                 conducting=scheduling.RunConducting(
                     ws,
                     clock,
-                    report=lambda text: log.warning("notify", detail=text),
-                    dropped=lambda run, error: log.error("run.dropped", run=run, error=str(error)),
+                    report=lambda text: log.warning(SchedulerEvent.NOTIFY, detail=text),
+                    dropped=lambda run, error: log.error(SchedulerEvent.RUN_DROPPED, run=run, error=str(error)),
                 ),
                 log=log,
             )

@@ -14,22 +14,11 @@ from urllib.parse import urlsplit
 
 from drillkit.model.durations import parse_duration
 from drillkit.model.errors import UsageError
+from drillkit.model.events import NOTIFIABLE, EventType
 
 KINDS = ("command", "webhook")
 MODES = ("incident", "drill")
-NOTIFIABLE = (
-    "run.started",
-    "inject.delivered",
-    "transition",
-    "check.done",
-    "note",
-    "assigned",
-    "severity.changed",
-    "deadline.breached",
-    "record.repaired",
-    "run.ended",
-)
-DEFAULT_EVENTS = ("run.started", "inject.delivered", "deadline.breached", "run.ended")
+DEFAULT_EVENTS = (EventType.RUN_STARTED, EventType.INJECT_DELIVERED, EventType.DEADLINE_BREACHED, EventType.RUN_ENDED)
 BACKOFF_CAP = 60.0
 _COMMON_KEYS = ("name", "kind", "events", "modes", "attempts", "timeout", "backoff")
 _KIND_KEYS = {"command": ("command",), "webhook": ("url", "format", "headers", "secret")}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from drillkit.engine.machine import Attempt
 from drillkit.engine.replay import RunState, ended_draft, final_drafts
 from drillkit.model.errors import Rejected
+from drillkit.model.events import EventType
 from drillkit.store.files import Event
 
 
@@ -48,7 +49,7 @@ def act(rs: RunState, trigger: str, by: str, role: str | None, note: str | None)
     if target is None:
         raise Rejected(_act_refusal(rs, trigger, by, role, attempt.refusals))
     move = {
-        "event": "transition",
+        "event": EventType.TRANSITION,
         "actor": by,
         "role": role,
         "trigger": trigger,
@@ -80,14 +81,14 @@ def check(rs: RunState, item: str, by: str, role: str | None, note: str | None) 
             f"checklist item {item!r} was already done by {done.by} at T+{done.t:.0f}s; "
             f"open items: {_names(rs.open_items())}"
         )
-    return [{"event": "check.done", "actor": by, "role": role, "item": item, "state": rs.state, "note": note}]
+    return [{"event": EventType.CHECK_DONE, "actor": by, "role": role, "item": item, "state": rs.state, "note": note}]
 
 
 def note(rs: RunState, text: str, by: str, role: str | None) -> list[Event]:
     live(rs)
     if not text.strip():
         raise Rejected("a note needs some text")
-    return [{"event": "note", "actor": by, "role": acting_role(rs, by, role), "text": text}]
+    return [{"event": EventType.NOTE, "actor": by, "role": acting_role(rs, by, role), "text": text}]
 
 
 def assign(rs: RunState, role: str, person: str, by: str) -> list[Event]:
@@ -97,7 +98,7 @@ def assign(rs: RunState, role: str, person: str, by: str) -> list[Event]:
     if not person.strip():
         raise Rejected("assign needs a person's name")
     # SPEC §4: in `assigned`, `role` is the role given (it takes the place of the actor's role).
-    return [{"event": "assigned", "actor": by, "role": role, "person": person}]
+    return [{"event": EventType.ASSIGNED, "actor": by, "role": role, "person": person}]
 
 
 def severity(rs: RunState, to: str, by: str, reason: str) -> list[Event]:
@@ -110,7 +111,7 @@ def severity(rs: RunState, to: str, by: str, reason: str) -> list[Event]:
         raise Rejected("a severity change needs --reason")
     return [
         {
-            "event": "severity.changed",
+            "event": EventType.SEVERITY_CHANGED,
             "actor": by,
             "role": acting_role(rs, by, None),
             "from": rs.severity,

@@ -18,6 +18,7 @@ from typing import Any
 
 from drillkit.engine.replay import RunState, breach_what, last_event, stay_deadline
 from drillkit.model.clock import format_utc
+from drillkit.model.events import EventType
 from drillkit.model.plans import Expect, Inject, Playbook, for_severity
 from drillkit.store.files import Event, effective_t
 
@@ -69,9 +70,9 @@ def metric_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
     """Each metric with the target in force when its end was reached (the run's severity at the
     time; now, while it is not): a later severity change does not judge it again."""
     # one pass over the record (mostly notes) for all the metrics, not one per metric
-    judging = [e for e in events if e["event"] in ("deadline.breached", "severity.changed")]
-    breached = {e["metric"] for e in judging if e["event"] == "deadline.breached" and e.get("metric")}
-    changes = [e for e in judging if e["event"] == "severity.changed"]
+    judging = [e for e in events if e["event"] in (EventType.DEADLINE_BREACHED, EventType.SEVERITY_CHANGED)]
+    breached = {e["metric"] for e in judging if e["event"] == EventType.DEADLINE_BREACHED and e.get("metric")}
+    changes = [e for e in judging if e["event"] == EventType.SEVERITY_CHANGED]
     rows = []
     for name, metric in rs.playbook.metrics.items():
         begin = 0.0 if metric.source == "start" else rs.first_entry.get(metric.source)
@@ -132,7 +133,7 @@ def expectation_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
     (an aborted drill charges no one for injects it never reached)."""
     if rs.scenario is None:
         return []
-    actions = [e for e in events if e["event"] in ("transition", "check.done")]
+    actions = [e for e in events if e["event"] in (EventType.TRANSITION, EventType.CHECK_DONE)]
     end = effective_t(last_event(events))
     rows = []
     for inject in rs.scenario.injects:
@@ -177,12 +178,12 @@ def _matching(events: list[Event], expect: Expect, since: float) -> Event | None
 
 def _is_action(event: Event, expect: Expect) -> bool:
     if expect.trigger is not None:
-        return bool(event["event"] == "transition" and event["trigger"] == expect.trigger)
-    return bool(event["event"] == "check.done" and event["item"] == expect.check)
+        return bool(event["event"] == EventType.TRANSITION and event["trigger"] == expect.trigger)
+    return bool(event["event"] == EventType.CHECK_DONE and event["item"] == expect.check)
 
 
 def _breaches(events: list[Event], spans: list[Span], reached_at: dict[str, float | None]) -> list[dict[str, Any]]:
-    rows = [_breach_row(e, events, spans, reached_at) for e in events if e["event"] == "deadline.breached"]
+    rows = [_breach_row(e, events, spans, reached_at) for e in events if e["event"] == EventType.DEADLINE_BREACHED]
     keys = ("what", "owner", "assignee", "due", "late_by")
     return [dict(zip(keys, (r["what"], r["owner"], r["person"], r["due"], r["late_by"]), strict=True)) for r in rows]
 
@@ -214,7 +215,7 @@ def holder_at(events: list[Event], role: str | None, t: float) -> str | None:
         return None
     person: str | None = (events[0].get("participants") or {}).get(role)
     for event in events:
-        if event["event"] == "assigned" and event["role"] == role and float(event["t"]) < t:
+        if event["event"] == EventType.ASSIGNED and event["role"] == role and float(event["t"]) < t:
             person = event["person"]
     return person
 
@@ -235,7 +236,7 @@ def state_spans(events: list[Event], until: float | None = None) -> list[Span]:
     spans: list[Span] = []
     state, entered = events[0]["state"], 0.0
     for event in events[1:]:
-        if event["event"] == "transition":
+        if event["event"] == EventType.TRANSITION:
             t = effective_t(event)
             spans.append(Span(state, entered, t, event["actor"]))
             state, entered = event["to"], t
@@ -282,7 +283,9 @@ def accountability(events: list[Event]) -> list[dict[str, Any]]:
     """
     rs = RunState.replay(events)
     spans = state_spans(events)
-    rows = [_breach_row(e, events, spans, _metric_ends(rs)) for e in events if e["event"] == "deadline.breached"]
+    rows = [
+        _breach_row(e, events, spans, _metric_ends(rs)) for e in events if e["event"] == EventType.DEADLINE_BREACHED
+    ]
     lapsed = [row for row in expectation_rows(rs, events) if row["verdict"] in ("late", "missed")]
     rows.extend(_expectation_row(rs, row, events, spans) for row in lapsed)
     return sorted(rows, key=lambda row: float(row["due"]))

@@ -17,8 +17,9 @@ import orjson
 from drillkit.engine.machine import Attempt, PlanMachine
 from drillkit.model.clock import parse_utc
 from drillkit.model.errors import RecordError
+from drillkit.model.events import AFTER_END, EventType
 from drillkit.model.plans import Playbook, Scenario, for_severity
-from drillkit.store.files import AFTER_END, Event, effective_t
+from drillkit.store.files import Event, effective_t
 
 PlanModel = TypeVar("PlanModel", Playbook, Scenario)
 LATE_AFTER = 1.0  # wall seconds after which a delivery counts as late
@@ -175,7 +176,7 @@ def _validated(model: type[PlanModel], data: dict[str, Any]) -> PlanModel:
 def last_event(events: list[Event]) -> Event:
     """`run.ended` when the run has ended (notification outcomes may follow it), else the last event."""
     for event in reversed(events):
-        if event["event"] == "run.ended":
+        if event["event"] == EventType.RUN_ENDED:
             return event
         if event["event"] not in AFTER_END:
             break
@@ -220,13 +221,13 @@ def _breach_key(state: RunState, event: Event) -> str:
 
 
 _APPLY = {
-    "transition": _enter,
-    "check.done": _check,
-    "assigned": _assign,
-    "severity.changed": _severity,
-    "inject.delivered": _delivered,
-    "deadline.breached": _breached,
-    "run.ended": _ended,
+    EventType.TRANSITION: _enter,
+    EventType.CHECK_DONE: _check,
+    EventType.ASSIGNED: _assign,
+    EventType.SEVERITY_CHANGED: _severity,
+    EventType.INJECT_DELIVERED: _delivered,
+    EventType.DEADLINE_BREACHED: _breached,
+    EventType.RUN_ENDED: _ended,
 }
 
 
@@ -366,7 +367,7 @@ def _make(state: RunState, due: Due, now_t: float) -> list[Event]:
         return [{**ended_draft(state, "timed-out", f"time limit reached at T+{due.at:.0f}s"), "due": due.at}]
     owner = _owner(state, kind, name)
     breach = {
-        "event": "deadline.breached",
+        "event": EventType.DEADLINE_BREACHED,
         "actor": "system",
         "role": None,
         kind: name.split("@")[0],
@@ -388,7 +389,7 @@ def _inject_draft(state: RunState, inject_id: str, at: float, late_by: float) ->
     assert state.scenario is not None
     inject = next(i for i in state.scenario.injects if i.id == inject_id)
     return {
-        "event": "inject.delivered",
+        "event": EventType.INJECT_DELIVERED,
         "actor": "system",
         "role": None,
         "inject": inject.id,
@@ -406,7 +407,7 @@ def _on_deadline(state: RunState, due: Due, late_by: float) -> list[Event]:
     if target is None:
         return []
     move = {
-        "event": "transition",
+        "event": EventType.TRANSITION,
         "actor": "system",
         "role": None,
         "trigger": trigger,
@@ -428,4 +429,4 @@ def final_drafts(state: RunState, target: str) -> list[Event]:
 
 def ended_draft(state: RunState, outcome: str, reason: str) -> Event:
     """`run.ended`; `events` and `head` are filled in by the writer's chain position."""
-    return {"event": "run.ended", "actor": "system", "role": None, "outcome": outcome, "reason": reason}
+    return {"event": EventType.RUN_ENDED, "actor": "system", "role": None, "outcome": outcome, "reason": reason}

@@ -7,6 +7,7 @@ from typing import Any
 
 from drillkit.engine.replay import RunState, breach_what, deadlines_ahead, last_event
 from drillkit.model.clock import format_utc
+from drillkit.model.events import EventType
 from drillkit.store.files import Event, effective_t
 
 
@@ -33,7 +34,7 @@ def status_document(rs: RunState, events: list[Event], now: datetime) -> dict[st
         "allowed_without_role": [] if rs.ended else rs.allowed_triggers(None),
         "open_items": rs.open_items(),
         "deadlines": [] if rs.ended else _deadlines(rs, now_t),
-        "breaches": [_breach(e) for e in events if e["event"] == "deadline.breached"],
+        "breaches": [_breach(e) for e in events if e["event"] == EventType.DEADLINE_BREACHED],
         "events": len(events),
     }
 

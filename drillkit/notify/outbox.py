@@ -19,20 +19,19 @@ from drillkit.config.notifiers import Notifier
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
 from drillkit.model.errors import DrillError
+from drillkit.model.events import NOTIFY_OUTCOMES, EventType
 from drillkit.notify.payloads import Message, RunInfo, describe
 from drillkit.notify.senders import Outcome, deliver
-
-OUTCOMES = ("notify.sent", "notify.failed")
 
 
 def delivered(events: Iterable[dict[str, Any]]) -> set[tuple[str, int]]:
     """(notifier, seq) pairs whose outcome is already in the record."""
-    return {(str(e.get("notifier")), int(e["of"])) for e in events if e.get("event") in OUTCOMES}
+    return {(str(e.get("notifier")), int(e["of"])) for e in events if e.get("event") in NOTIFY_OUTCOMES}
 
 
 def due(notifiers: Iterable[Notifier], events: list[dict[str, Any]]) -> list[tuple[Notifier, dict[str, Any]]]:
     """(notifier, event) pairs that match and have no outcome recorded; none for simulations."""
-    if not events or events[0].get("event") != "run.started":
+    if not events or events[0].get("event") != EventType.RUN_STARTED:
         return []
     mode = str(events[0].get("mode"))
     done = delivered(events)
@@ -46,7 +45,7 @@ def due(notifiers: Iterable[Notifier], events: list[dict[str, Any]]) -> list[tup
 
 def outcome_draft(notifier: str, seq: int, outcome: Outcome) -> dict[str, Any]:
     return {
-        "event": "notify.sent" if outcome.ok else "notify.failed",
+        "event": EventType.NOTIFY_SENT if outcome.ok else EventType.NOTIFY_FAILED,
         "actor": "system",
         "role": None,
         "notifier": notifier,

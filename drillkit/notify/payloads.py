@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drillkit.model.durations import format_clock
+from drillkit.render.eventtext import acting_role, headline
 from drillkit.render.labels import drill_mark, is_drill_mode
 
 TEST_MARK = "[TEST / 测试]"
@@ -61,9 +62,8 @@ class RunInfo:
 
 def describe(event: dict[str, Any], info: RunInfo) -> Message:
     """One event of a run as a message; its idempotency key is `<run>:<seq>`."""
-    summary = _SUMMARIES.get(str(event.get("event")), _generic)(event)
     actor = str(event.get("actor", ""))
-    role = event.get("role") if event.get("event") != "assigned" else None
+    role = acting_role(event)
     lines = (
         f"Run: {info.title} · {info.run}" if info.title else f"Run: {info.run}",
         f"Time: {event.get('ts', '')} ({format_clock(_number(event.get('t')))})",
@@ -71,7 +71,7 @@ def describe(event: dict[str, Any], info: RunInfo) -> Message:
     )
     return Message(
         key=f"{info.run}:{event.get('seq')}",
-        headline=drill_mark(info.mode) + summary,
+        headline=drill_mark(info.mode) + headline(event),
         lines=lines,
         run=info.run,
         mode=info.mode,
@@ -95,70 +95,6 @@ def render(fmt: str, message: Message) -> dict[str, Any]:
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
-
-
-def _generic(event: dict[str, Any]) -> str:
-    return str(event.get("event", "event"))
-
-
-def _run_started(event: dict[str, Any]) -> str:
-    return f"Run opened: {event.get('title', '')}, severity {event.get('severity')}, state {event.get('state')}"
-
-
-def _inject(event: dict[str, Any]) -> str:
-    late = " (late)" if event.get("late") else ""
-    return f"Inject {event.get('inject')}{late}: {event.get('message', '')}"
-
-
-def _breach(event: dict[str, Any]) -> str:
-    what = f"state {event['state']}" if event.get("state") else f"metric {event.get('metric')}"
-    assignee = event.get("assignee") or "unassigned"
-    return f"Deadline breached: {what}, owner {event.get('owner')} ({assignee})"
-
-
-def _transition(event: dict[str, Any]) -> str:
-    note = f": {event['note']}" if event.get("note") else ""
-    return f"{event.get('from')} → {event.get('to')} ({event.get('trigger')}){note}"
-
-
-def _check(event: dict[str, Any]) -> str:
-    note = f": {event['note']}" if event.get("note") else ""
-    return f"Checklist item {event.get('item')} done in {event.get('state')}{note}"
-
-
-def _note(event: dict[str, Any]) -> str:
-    return f"Note: {event.get('text', '')}"
-
-
-def _assigned(event: dict[str, Any]) -> str:
-    return f"Role {event.get('role')} assigned to {event.get('person')}"
-
-
-def _severity(event: dict[str, Any]) -> str:
-    return f"Severity {event.get('from')} → {event.get('to')}: {event.get('reason', '')}"
-
-
-def _ended(event: dict[str, Any]) -> str:
-    reason = f": {event['reason']}" if event.get("reason") else ""
-    return f"Run ended, {event.get('outcome')}{reason}"
-
-
-def _repaired(event: dict[str, Any]) -> str:
-    return f"Record repaired: {event.get('bytes')} bytes set aside in {event.get('file')}"
-
-
-_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "run.started": _run_started,
-    "inject.delivered": _inject,
-    "deadline.breached": _breach,
-    "transition": _transition,
-    "check.done": _check,
-    "note": _note,
-    "assigned": _assigned,
-    "severity.changed": _severity,
-    "run.ended": _ended,
-    "record.repaired": _repaired,
-}
 
 
 def fit(text: str, limit: int) -> str:

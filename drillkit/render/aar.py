@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drillkit.model.events import EventType
 from drillkit.render.cells import DASH, clock, duration
+from drillkit.render.eventtext import acting_role, detail
 from drillkit.render.labels import Labels
-from drillkit.render.lines import acting_role, detail
 from drillkit.render.runview import RunView
 
 
@@ -68,7 +69,7 @@ def people(view: RunView) -> str:
     """`role: person` for each role, with reassignments as `role: first → next`."""
     holders = {role: [person] for role, person in (view.events[0].get("participants") or {}).items()}
     for event in view.events:
-        if event["event"] == "assigned":
+        if event["event"] == EventType.ASSIGNED:
             holders.setdefault(event["role"], []).append(event["person"])
     return ", ".join(f"{role}: {' → '.join(names)}" for role, names in holders.items()) or DASH
 
@@ -160,7 +161,11 @@ def checklist(view: RunView) -> Section:
 
 def notes(view: RunView) -> Section:
     say = view.labels
-    rows = [[clock(e["t"]), e["actor"], e.get("role") or DASH, e["text"]] for e in view.events if e["event"] == "note"]
+    rows = [
+        [clock(e["t"]), e["actor"], e.get("role") or DASH, e["text"]]
+        for e in view.events
+        if e["event"] == EventType.NOTE
+    ]
     headers = ["clock", "actor", "role", "detail"]
     return Section("notes", say("notes"), [say(h) for h in headers], rows or [_none(say, 4)])
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 
+from drillkit.model.events import EventType
+from drillkit.render.eventtext import acting_role, detail
 from drillkit.render.labels import drill_mark
-from drillkit.render.lines import acting_role, detail
 from drillkit.store.files import Event
 
 COLUMNS = ["seq", "ts", "t", "event", "actor", "role", "state_from", "state_to", "trigger", "item", "detail"]
@@ -33,15 +34,15 @@ def _row(event: Event) -> list[object]:
 
 
 def _states(event: Event) -> tuple[str, str]:
-    if event["event"] == "transition":
+    if event["event"] == EventType.TRANSITION:
         return event["from"], event["to"]
-    if event["event"] == "run.started":
+    if event["event"] == EventType.RUN_STARTED:
         return "", event["state"]
     return "", ""
 
 
 def _detail(event: Event) -> str:
-    started = event["event"] == "run.started"
+    started = event["event"] == EventType.RUN_STARTED
     return (drill_mark(event["mode"]) if started else "") + detail(event)
 
 

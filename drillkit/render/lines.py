@@ -8,50 +8,10 @@ from typing import Any
 from drillkit.model.clock import parse_utc
 from drillkit.model.durations import format_clock, format_duration
 from drillkit.model.timefmt import local
+from drillkit.render.eventtext import acting_role, detail
 from drillkit.render.labels import DRILL_MARK, drill_mark
 from drillkit.render.table import table
-from drillkit.store.files import effective_t
 from drillkit.store.index import RunSummary
-
-
-def acting_role(event: dict[str, Any]) -> str | None:
-    """The role the actor acted in. None for `assigned`, whose `role` is the role handed over
-    (SPEC §4), not the actor's."""
-    return None if event["event"] == "assigned" else event.get("role")
-
-
-def detail(event: dict[str, Any]) -> str:
-    """What happened, in a few words, without the common fields; a system transition or a time
-    limit written down late says when it took effect."""
-    kind = event["event"]
-    describe = _DETAIL.get(kind)
-    text = describe(event) if describe else ""
-    if effective_t(event) != float(event["t"]):
-        text += f" (took effect at {format_clock(effective_t(event))})"
-    return text
-
-
-_DETAIL: dict[str, Any] = {
-    "run.started": lambda e: (
-        f"{e['mode']} of {e['playbook']['playbook']} v{e['playbook']['version']}, "
-        f"severity {e['severity']}, state {e['state']}"
-    ),
-    "inject.delivered": lambda e: f"[{e['inject']}] {e['message']}" + (" (late)" if e.get("late") else ""),
-    "transition": lambda e: f"{e['trigger']}: {e['from']} -> {e['to']}" + (f" — {e['note']}" if e.get("note") else ""),
-    "check.done": lambda e: f"{e['item']} done in {e['state']}" + (f" — {e['note']}" if e.get("note") else ""),
-    "note": lambda e: e["text"],
-    "assigned": lambda e: f"{e['role']} -> {e['person']}",
-    "severity.changed": lambda e: f"{e['from']} -> {e['to']}: {e['reason']}",
-    "deadline.breached": lambda e: (
-        f"{'state ' + e['state'] if e.get('state') else 'metric ' + str(e.get('metric'))}"
-        f" due {format_clock(e['due'])}, owner {e.get('owner') or '-'} ({e.get('assignee') or 'unassigned'})"
-        + (f", recorded {format_duration(e['late_by'])} late" if e.get("late_by") else "")
-    ),
-    "notify.sent": lambda e: f"{e['notifier']} notified of #{e['of']} ({e['attempts']} attempt(s))",
-    "notify.failed": lambda e: f"{e['notifier']} failed for #{e['of']}: {e.get('error')}",
-    "record.repaired": lambda e: f"{e['bytes']} torn bytes set aside to {e['file']}",
-    "run.ended": lambda e: f"{e['outcome']}: {e['reason']}",
-}
 
 
 def event_line(event: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from html import escape
 
 from drillkit.model.durations import format_clock
+from drillkit.model.events import EventType
 from drillkit.render.runview import RunView
 
 LEFT, RIGHT, TOP, LANE, AXIS = 150, 20, 8, 26, 34
@@ -105,7 +106,7 @@ def _injects(view: RunView, scale: Scale) -> list[str]:
     parts = []
     y = _lane_y(0) + LANE / 2
     for event in view.events:
-        if event["event"] != "inject.delivered":
+        if event["event"] != EventType.INJECT_DELIVERED:
             continue
         x = scale.x(float(event["due"]))
         tip = f"{event['inject']} {format_clock(event['due'])}: {event['message']}"

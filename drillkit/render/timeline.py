@@ -6,8 +6,8 @@ from typing import Any
 
 from drillkit.model.durations import format_clock
 from drillkit.render.aar import footer, timeline, title
+from drillkit.render.eventtext import acting_role, detail
 from drillkit.render.labels import DRILL_MARK
-from drillkit.render.lines import acting_role, detail
 from drillkit.render.runview import RunView
 from drillkit.render.table import table
 

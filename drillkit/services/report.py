@@ -30,6 +30,7 @@ import orjson
 import drillkit
 from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.errors import DrillError
+from drillkit.model.events import EventType
 from drillkit.model.timefmt import date_option
 from drillkit.store.files import RUN_ID, is_started, parse_lines
 
@@ -94,7 +95,7 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
         "playbook": rs.playbook.playbook,
         "started": events[0]["ts"],
         "metrics": [{k: m[k] for k in ("name", "value", "target", "verdict")} for m in metric_rows(rs, events)],
-        "breaches": [e.get("owner") for e in events if e["event"] == "deadline.breached"],
+        "breaches": [e.get("owner") for e in events if e["event"] == EventType.DEADLINE_BREACHED],
         "expectations": [e["verdict"] for e in expectation_rows(rs, events)],
         "open": not rs.ended,
     }

@@ -17,6 +17,7 @@ from drillkit.config.workspace import Workspace
 from drillkit.engine.replay import RunState, due_drafts, falls_due
 from drillkit.model.clock import Clock
 from drillkit.model.errors import Rejected, RunExists, UsageError
+from drillkit.model.events import EventType
 from drillkit.model.plans import Playbook, Scenario, dump
 from drillkit.store.files import Event, RunRecord, workspace_key
 
@@ -82,7 +83,7 @@ def started_draft(
     if not 0 < speed <= 10_000:
         raise UsageError(f"--speed {speed}: must be above 0 and at most 10000")
     return {
-        "event": "run.started",
+        "event": EventType.RUN_STARTED,
         "actor": by,
         "role": None,
         "mode": mode,

@@ -48,6 +48,7 @@ from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.blackouts import Blackout
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import Conflict, DrillError
+from drillkit.model.events import SchedulerEvent
 from drillkit.schedule.firetimes import Recurrence
 from drillkit.schedule.store import Fire, Schedule, ScheduleStore, blackouts
 
@@ -283,12 +284,14 @@ class Daemon:
         except (DrillError, OSError) as err:
             if str(err) != self._config_error:
                 self._config_error = str(err)
-                self.log.error("config.error", error=str(err), detail="keeping the last good blackout windows")
+                self.log.error(
+                    SchedulerEvent.CONFIG_ERROR, error=str(err), detail="keeping the last good blackout windows"
+                )
             return
         self._config_error = None
         if windows != self._blackouts:
             self._blackouts = windows
-            self.log.info("blackouts.loaded", windows=[window.describe() for window in windows])
+            self.log.info(SchedulerEvent.BLACKOUTS_LOADED, windows=[window.describe() for window in windows])
 
     def serve(self) -> None:
         """Run until `stop()`: APScheduler wakes the loop at fire times, polling catches changes."""
@@ -314,7 +317,7 @@ class Daemon:
         try:
             return self.run_pass()
         except DrillError as err:
-            self.log.error("error", error=str(err))
+            self.log.error(SchedulerEvent.ERROR, error=str(err))
             return self.poll
 
     def _rebuild(self, timer: BackgroundScheduler) -> None:
@@ -329,7 +332,7 @@ class Daemon:
                 misfire_grace_time=None,
                 coalesce=True,
             )
-        self.log.info("schedules.loaded", active=len(active))
+        self.log.info(SchedulerEvent.SCHEDULES_LOADED, active=len(active))
 
     def _wait_for_jittered(self, timer: BackgroundScheduler) -> None:
         for fire in self._store.waiting():
@@ -384,11 +387,13 @@ class Daemon:
         common = {"schedule": fire.schedule, "nominal": format_utc(fire.nominal)}
         if fire.status == "missed":
             assert fire.missed_from is not None
-            self.log.warning("fire.missed", **common, first=format_utc(fire.missed_from), count=fire.missed_count)
+            self.log.warning(
+                SchedulerEvent.FIRE_MISSED, **common, first=format_utc(fire.missed_from), count=fire.missed_count
+            )
         elif fire.status == "blackout":
-            self.log.info("fire.blackout", **common, detail=fire.detail)
+            self.log.info(SchedulerEvent.FIRE_BLACKOUT, **common, detail=fire.detail)
         else:
-            self.log.info("fire.claimed", **common, start_at=format_utc(fire.start_at))
+            self.log.info(SchedulerEvent.FIRE_CLAIMED, **common, start_at=format_utc(fire.start_at))
         self.tally[fire.status] += 1
 
     def _start(self, fire: Fire, schedule: Schedule, now: datetime) -> None:
@@ -398,24 +403,26 @@ class Daemon:
         if late_by > schedule.grace:
             detail = f"claimed but not started within its grace time of {schedule.grace}s"
             self._store.settle(fire, "missed", now=now, detail=detail)
-            self.log.warning("fire.missed", **common, detail=detail)
+            self.log.warning(SchedulerEvent.FIRE_MISSED, **common, detail=detail)
             self.tally["missed"] += 1
             return
         orphan = self._unrecorded_run(fire, schedule)
         if orphan is not None:
             self._store.settle(fire, "started", now=now, run=orphan, detail="linked after a restart")
-            self.log.info("fire.recovered", **common, run=orphan)
+            self.log.info(SchedulerEvent.FIRE_RECOVERED, **common, run=orphan)
             self.tally["started"] += 1
             return
         try:
             run = self.starter.start(schedule.scenario)
         except DrillError as err:
             self._store.settle(fire, "failed", now=now, detail=str(err))
-            self.log.error("fire.failed", **common, scenario=schedule.scenario, error=str(err))
+            self.log.error(SchedulerEvent.FIRE_FAILED, **common, scenario=schedule.scenario, error=str(err))
             self.tally["failed"] += 1
             return
         self._store.settle(fire, "started", now=now, run=run)
-        self.log.info("fire.started", **common, scenario=schedule.scenario, run=run, late_by=round(late_by, 3))
+        self.log.info(
+            SchedulerEvent.FIRE_STARTED, **common, scenario=schedule.scenario, run=run, late_by=round(late_by, 3)
+        )
         self.tally["started"] += 1
 
     def _unrecorded_run(self, fire: Fire, schedule: Schedule) -> str | None:
@@ -433,7 +440,7 @@ class Daemon:
         for run in self.conducting.open_runs():
             if run not in self._adopted and run not in self._unreadable and self._adopt(self.conducting, run):
                 self._adopted.add(run)
-                self.log.info("run.adopted", run=run)
+                self.log.info(SchedulerEvent.RUN_ADOPTED, run=run)
         return self.conducting.tick()
 
     def _adopt(self, conducting: Conducting, run: str) -> bool:
@@ -443,19 +450,19 @@ class Daemon:
         except DrillError as err:
             self._unreadable.add(run)
             self.tally[DROPPED] += 1
-            self.log.error("run.dropped", run=run, error=str(err))
+            self.log.error(SchedulerEvent.RUN_DROPPED, run=run, error=str(err))
             return False
 
 
 def run(daemon: Daemon, *, once: bool) -> Counter[str]:
     """Serve until stopped (or one pass with `once`), logging start and stop; closes the daemon."""
-    daemon.log.info("scheduler.started", pid=os.getpid(), once=once)
+    daemon.log.info(SchedulerEvent.STARTED, pid=os.getpid(), once=once)
     try:
         if once:
             daemon.run_pass()
         else:
             daemon.serve()
     finally:
-        daemon.log.info("scheduler.stopped", **daemon.tally)
+        daemon.log.info(SchedulerEvent.STOPPED, **daemon.tally)
         daemon.close()
     return daemon.tally

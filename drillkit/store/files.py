@@ -32,6 +32,7 @@ import orjson
 from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.clock import Clock, format_utc, parse_utc
 from drillkit.model.errors import NotFound, RecordError, RunExists, UsageError
+from drillkit.model.events import TAKES_EFFECT_WHEN_DUE, EventType
 from drillkit.model.redact import Redactor, redactor_for
 
 Event = dict[str, Any]
@@ -41,8 +42,6 @@ FORMAT_VERSION = 1
 GENESIS = "0" * 64
 HASH_MARK = b',"hash":"'
 RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+-[0-9a-f]{4}")  # matched with fullmatch
-# Deliveries of a run's last events finish after it ends; their outcomes still belong in its record.
-AFTER_END = frozenset({"notify.sent", "notify.failed", "record.repaired"})
 FREE_TEXT = frozenset({"message", "note", "text", "reason", "title", "label", "error"})
 PROSE_MAPS = frozenset({"roles", "checklist"})  # in embedded plans: id → a description in prose
 
@@ -121,7 +120,7 @@ class Chain:
         event["event"] = draft.pop("event")
         event["actor"] = draft.pop("actor", "system")
         event["role"] = draft.pop("role", None)
-        if event["event"] == "run.ended":
+        if event["event"] == EventType.RUN_ENDED:
             draft["events"], draft["head"] = self.seq, self.prev
         event.update(draft)
         return event
@@ -209,7 +208,7 @@ _STARTED_FIELDS = frozenset(("run", "ts", "seq", "hash", "mode", "playbook", "se
 
 def is_started(event: Event) -> bool:
     """Whether an event is a whole `run.started`, the first line every record needs."""
-    if event.get("event") != "run.started" or not event.keys() >= _STARTED_FIELDS:
+    if event.get("event") != EventType.RUN_STARTED or not event.keys() >= _STARTED_FIELDS:
         return False
     return isinstance(event["playbook"], dict)
 
@@ -217,7 +216,7 @@ def is_started(event: Event) -> bool:
 def effective_t(event: Event) -> float:
     """When an event took effect: a system transition or time-limit end caught up late counts
     from its `due` time."""
-    if event["event"] in ("transition", "run.ended") and "due" in event:
+    if event["event"] in TAKES_EFFECT_WHEN_DUE and "due" in event:
         return float(event["due"])
     return float(event["t"])
 
@@ -408,7 +407,7 @@ def _fsync_dir(folder: Path) -> None:
 
 def _repaired_bytes(events: list[Event]) -> int:
     """Bytes the `.torn` file should hold for these `record.repaired` events (each tail and a newline)."""
-    return sum(int(e.get("bytes", 0)) + 1 for e in events if e.get("event") == "record.repaired")
+    return sum(int(e.get("bytes", 0)) + 1 for e in events if e.get("event") == EventType.RECORD_REPAIRED)
 
 
 @dataclass
@@ -480,7 +479,7 @@ def _last_line(complete: bytes) -> bytes:
 
 
 def _repaired(torn: bytes, file: str) -> Event:
-    return {"event": "record.repaired", "actor": "system", "role": None, "bytes": len(torn), "file": file}
+    return {"event": EventType.RECORD_REPAIRED, "actor": "system", "role": None, "bytes": len(torn), "file": file}
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -10,9 +10,11 @@ from pathlib import Path
 import orjson
 
 from drillkit.config.workspace import Workspace
-from drillkit.store.files import AFTER_END, RUN_ID, Event, is_started
+from drillkit.model.events import AFTER_END, EventType
+from drillkit.store.files import RUN_ID, Event, is_started
 
 TAIL_BYTES = 65536
+_SEVERITY_MARK = f'"event":"{EventType.SEVERITY_CHANGED}"'.encode()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,7 +138,7 @@ def _head_and_tail(path: Path) -> tuple[Event | None, bytes]:
 def _severity_in(tail: bytes) -> str | None:
     """The latest severity change in the tail (a change further back is not seen: the listing
     shows the run's first severity then; `drill status` always has the current one)."""
-    at = tail.rfind(b'"event":"severity.changed"')
+    at = tail.rfind(_SEVERITY_MARK)
     if at < 0:
         return None
     start, end = tail.rfind(b"\n", 0, at) + 1, tail.find(b"\n", at)
@@ -156,7 +158,7 @@ def _end_in(tail: bytes) -> Event | None:
             return None
         if not isinstance(event, dict):
             return None
-        if event.get("event") == "run.ended" and "outcome" in event and "ts" in event:
+        if event.get("event") == EventType.RUN_ENDED and "outcome" in event and "ts" in event:
             return event
         if event.get("event") not in AFTER_END:
             return None

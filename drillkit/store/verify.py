@@ -19,7 +19,8 @@ from typing import Any
 import orjson
 
 from drillkit.model.errors import NotFound, UsageError
-from drillkit.store.files import AFTER_END, GENESIS, HASH_MARK, RUN_ID
+from drillkit.model.events import AFTER_END, EventType
+from drillkit.store.files import GENESIS, HASH_MARK, RUN_ID
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,13 +124,13 @@ def _event(number: int, line: bytes) -> dict[str, Any]:
 def _check_event(run: str, number: int, event: dict[str, Any], prev: str, ended: bool) -> bool:
     """The record-level rules; whether the run has ended after this event."""
     kind = event.get("event")
-    if number == 1 and kind != "run.started":
+    if number == 1 and kind != EventType.RUN_STARTED:
         raise _Bad(1, "the first event is not run.started")
     if event.get("run") != run:
         raise _Bad(number, f"run is {event.get('run')!r}, not {run!r}")
     if ended and kind not in AFTER_END:
         raise _Bad(number, f"{kind} follows run.ended (only notification outcomes may)")
-    if kind == "run.ended":
+    if kind == EventType.RUN_ENDED:
         if event.get("events") != number or event.get("head") != prev:
             raise _Bad(number, "run.ended does not match the record (events or head)")
         return True
