@@ -18,7 +18,8 @@ from drillkit.engine.machine import Attempt, PlanMachine
 from drillkit.model.clock import parse_utc
 from drillkit.model.errors import RecordError
 from drillkit.model.plans import Playbook, Scenario, for_severity
-from drillkit.store.files import AFTER_END, Event, effective_t
+from drillkit.store.files import AFTER_END, effective_t
+from drillkit.store.port import Event
 
 PlanModel = TypeVar("PlanModel", Playbook, Scenario)
 LATE_AFTER = 1.0  # wall seconds after which a delivery counts as late

@@ -12,7 +12,7 @@ import io
 
 from drillkit.render.labels import drill_mark
 from drillkit.render.lines import acting_role, detail
-from drillkit.store.files import Event
+from drillkit.store.port import Event
 
 COLUMNS = ["seq", "ts", "t", "event", "actor", "role", "state_from", "state_to", "trigger", "item", "detail"]
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import orjson
 
 from drillkit.config.workspace import Workspace
-from drillkit.store.files import AFTER_END, RUN_ID, Event, is_started
+from drillkit.store.files import AFTER_END, RUN_ID, is_started
+from drillkit.store.port import Event
 
 TAIL_BYTES = 65536
 
