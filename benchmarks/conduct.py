@@ -82,12 +82,13 @@ def _lateness(
 ) -> tuple[dict[str, list[float]], int]:
     """Milliseconds from due to recorded for every inject and breach; those due before the scheduler
     took the run on are catch-up, not lateness, and only counted."""
-    from drillkit.store.files import RunRecord
+    from drillkit.store.stores import open_store
 
     late: dict[str, list[float]] = {"inject": [], "breach": []}
     skipped = 0
+    store = open_store(ws)
     for run_id in ids:
-        events = RunRecord(ws, run_id).read()
+        events = store.read(run_id)
         started = _utc(events[0]["ts"])
         for event in events:
             kind = {"inject.delivered": "inject", "deadline.breached": "breach"}.get(event["event"])

@@ -1,4 +1,4 @@
-"""In-process figures: fsync'd appends through `drillkit.services.runs.apply`, and simulations per second.
+"""In-process figures: fsync'd appends through `drillkit.services.runs.Runs.apply`, and simulations per second.
 Each is timed in blocks, alternating with its floor block on the same disk."""
 
 from __future__ import annotations
@@ -25,18 +25,18 @@ def append_figures(block: int, reps: int) -> list[Figure]:
     """Appends per second against raw write+fsync of the same lines: a whole command through
     `runs.apply` (catch-up, decide, record), with the budget; the record writer alone, as context."""
     from drillkit.model.clock import SystemClock
-    from drillkit.services.runs import apply
-    from drillkit.store.files import RunRecord
+    from drillkit.services.runs import Runs
 
     root = bench_workspace("append")
     ws, clock = Workspace(root), SystemClock()
+    runs = Runs(ws)  # one process appending again and again keeps one store, as a conductor does
 
     def command(run_id: str, n: int) -> None:
-        apply(ws, clock, run_id, _note_command(n))
+        runs.apply(clock, run_id, _note_command(n))
 
     def writer(run_id: str, n: int) -> None:
         drafts = [{"event": "note", "actor": "bob", "role": "noc", "text": f"status {n}: BJ-3 ring flapping"}]
-        RunRecord(ws, run_id).append(lambda _events, _now: drafts, clock)
+        runs.store.append(run_id, lambda _events, _now: drafts, clock)
 
     try:
         return [

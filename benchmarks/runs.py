@@ -9,7 +9,8 @@ from pathlib import Path
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import SystemClock
 from drillkit.services.runs import open_incident
-from drillkit.store.files import Event, RunRecord
+from drillkit.store.port import Event
+from drillkit.store.stores import open_store
 
 BATCH = 1000
 
@@ -24,11 +25,11 @@ def make_run(root: Path, events: int) -> str:
     run_id = open_incident(
         ws, clock, "bench", severity="II", by="bob", title=None, assignments=["noc=bob", "lead=alice"]
     )
-    record = RunRecord(ws, run_id)
+    store = open_store(ws)
     left = events - 1
     while left > 0:
         batch = [note(left - k) for k in range(min(BATCH, left))]
-        record.append(_const(batch), clock)
+        store.append(run_id, _const(batch), clock)
         left -= len(batch)
     return run_id
 

@@ -15,7 +15,7 @@ from drillkit.config.workspace import Workspace
 
 if TYPE_CHECKING:
     from drillkit.model.clock import Clock
-    from drillkit.store.files import Event
+    from drillkit.store.port import Event
 
 
 @dataclass

@@ -42,13 +42,15 @@ def _conduct(run_id: str) -> None:
     from drillkit.model.clock import default_clock
     from drillkit.notify.outbox import Outbox
     from drillkit.services.conductor import Conductor
+    from drillkit.store.stores import open_store
 
     ws, clock = workspace(), default_clock()
-    outbox = Outbox(ws, clock, ws.notifiers())
-    if _deliver_if_ended(ws, run_id, outbox):
+    store = open_store(ws)
+    outbox = Outbox(ws, clock, ws.notifiers(), store=store)
+    if _deliver_if_ended(store, run_id, outbox):
         return
     screen = _Screen(colour_ok())
-    conductor = Conductor(ws, clock, listener=screen.events, outbox=outbox)
+    conductor = Conductor(ws, clock, listener=screen.events, outbox=outbox, store=store)
     conductor.adopt_or_fail(run_id)
     stop = _stop_flag()
     try:
@@ -64,12 +66,11 @@ def _conduct(run_id: str) -> None:
     _summary(run_id)
 
 
-def _deliver_if_ended(ws: Any, run_id: str, outbox: Any) -> bool:
+def _deliver_if_ended(store: Any, run_id: str, outbox: Any) -> bool:
     """An ended run has nothing left to conduct; only notifications still owed are delivered."""
     from drillkit.engine.replay import last_event
-    from drillkit.store.files import RunRecord
 
-    events = RunRecord(ws, run_id).read()
+    events = store.read(run_id)
     ended = last_event(events)
     if ended["event"] != EventType.RUN_ENDED:
         return False
@@ -123,9 +124,9 @@ class _Screen:
 
 def _summary(run_id: str) -> None:
     from drillkit.engine.metrics import all_met, run_document
-    from drillkit.store.files import RunRecord
+    from drillkit.store.stores import open_store
 
-    document = run_document(RunRecord(workspace(), run_id).read(), {})
+    document = run_document(open_store(workspace()).read(run_id), {})
     _print_verdicts(document)
     if not all_met(document):
         raise typer.Exit(1)

@@ -133,13 +133,13 @@ def _due_recorder(ws: "Workspace") -> Callable[[str], bool]:
     a record that cannot be read is left to the report, which leaves it out."""
     from drillkit.model.clock import default_clock
     from drillkit.model.errors import DrillError
-    from drillkit.store.files import RunRecord
+    from drillkit.store.stores import open_store
 
-    clock = default_clock()
+    clock, store = default_clock(), open_store(ws)
 
     def record(run_id: str) -> bool:
         try:
-            return record_due(ws, clock, run_id, RunRecord(ws, run_id).read())
+            return record_due(ws, clock, run_id, store.read(run_id))
         except DrillError:
             return False
 

@@ -157,15 +157,16 @@ def status(
     from drillkit.engine.status import status_document
     from drillkit.model.clock import default_clock
     from drillkit.render.lines import status_text
-    from drillkit.store.files import RunRecord
     from drillkit.store.index import open_runs
+    from drillkit.store.stores import open_store
 
     ws, clock = workspace(), default_clock()
+    store = open_store(ws)
 
     def document(run_id: str) -> dict[str, Any]:
-        events = RunRecord(ws, run_id).read()
+        events = store.read(run_id)
         if record_due(ws, clock, run_id, events):
-            events = RunRecord(ws, run_id).read()
+            events = store.read(run_id)
         return status_document(RunState.replay(events), events, clock.now())
 
     docs, unreadable = ([document(run)], 0) if run else _each_readable(open_runs(ws), document)

@@ -84,6 +84,16 @@ class Workspace:
     def _config_file(self) -> str:
         return str(self.root / "drill.toml")
 
+    @cached_property
+    def _config_read(self) -> _ConfigRead:
+        return _ConfigRead()
+
+    @cached_property
+    def memo(self) -> dict[str, object]:
+        """What this process made from the workspace's files, by the layer that made it (the
+        plans parsed and their models): kept for as long as the process holds this Workspace."""
+        return {}
+
     def notifiers(self) -> tuple[Notifier, ...]:
         """The `[[notify]]` tables of `drill.toml`, or a UsageError naming the first bad one."""
         from drillkit.config.notifiers import parse_notifiers  # 5 ms that commands without notifiers skip
@@ -95,18 +105,17 @@ class Workspace:
 
         A file found missing is asked after with `os.access`, which answers without raising:
         a failing `os.stat` costs an exception, and most workspaces run without the file."""
-        name = self._config_file
-        cached = _CONFIGS.get(name)
-        if cached is _MISSING and not os.access(name, os.F_OK):
+        name, cached = self._config_file, self._config_read
+        if cached.stamp is _MISSING and not os.access(name, os.F_OK):
             return _NO_FILE
         try:
             stat = os.stat(name)
         except FileNotFoundError:
-            _CONFIGS[name] = _MISSING
+            cached.stamp, cached.config = _MISSING, _NO_FILE
             return _NO_FILE
-        stamp = (name, stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
+        stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if cached.stamp == stamp:
+            return cached.config
         import tomllib  # here: most workspaces have no drill.toml, and every command starts up
 
         try:
@@ -117,14 +126,20 @@ class Workspace:
             raise UsageError(f"drill.toml: {exc}") from None
         if _has_unknown_keys(data):
             _refuse_first_problem(Path(name), self.root)
-        config = _config(data, self.root)
-        _CONFIGS[name] = (stamp, config)
-        return config
+        cached.stamp, cached.config = stamp, _config(data, self.root)
+        return cached.config
 
 
 _NO_FILE = Config()
-_MISSING = (("", 0, 0, 0), _NO_FILE)  # what `_CONFIGS` holds for a file found missing
-_CONFIGS: dict[str, tuple[tuple[str, int, int, int], Config]] = {}
+_MISSING = (-1, -1, -1)  # the stamp of a file found missing
+
+
+@dataclass
+class _ConfigRead:
+    """`drill.toml` as last read, and the stamp (mtime, size, inode) of the file it was read from."""
+
+    stamp: tuple[int, int, int] | None = None
+    config: Config = _NO_FILE
 
 
 def _has_unknown_keys(data: dict[str, Any]) -> bool:

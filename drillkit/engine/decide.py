@@ -7,7 +7,7 @@ from drillkit.engine.machine import Attempt
 from drillkit.engine.replay import RunState, ended_draft, final_drafts
 from drillkit.model.errors import Rejected
 from drillkit.model.events import EventType
-from drillkit.store.files import Event
+from drillkit.store.port import Event
 
 
 def _names(values: list[str] | set[str]) -> str:

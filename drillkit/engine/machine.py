@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from transitions import Machine, MachineError
@@ -74,19 +75,20 @@ def _build(pb: Playbook) -> Machine:
     return machine
 
 
-_BUILT: dict[str, Machine] = {}  # a playbook's JSON → its machine
 _FIRING = threading.Lock()
 
 
 def _machine_of(pb: Playbook) -> Machine:
-    """The machine of a playbook, built once per process for equal playbooks: every run carries
-    its own copy, and a report replays a thousand runs of a handful of playbooks. Equal
-    playbooks have equal guards, and a decision leaves no trace on the machine."""
-    key = pb.model_dump_json()
-    machine = _BUILT.get(key)
-    if machine is None:
-        machine = _BUILT[key] = _build(pb)
-    return machine
+    """The machine of a playbook, built once for equal playbooks: every run carries its own
+    copy, and a report replays a thousand runs of a handful of playbooks. Equal playbooks have
+    equal guards, and a decision leaves no trace on the machine."""
+    return _machine_of_json(pb.model_dump_json())
+
+
+@lru_cache(maxsize=256)
+def _machine_of_json(playbook: str) -> Machine:
+    """A pure function of the playbook's JSON."""
+    return _build(Playbook.model_validate_json(playbook))
 
 
 class PlanMachine:

@@ -20,7 +20,8 @@ from drillkit.engine.replay import RunState, breach_what, last_event, stay_deadl
 from drillkit.model.clock import format_utc
 from drillkit.model.events import EventType
 from drillkit.model.plans import Expect, Inject, Playbook, for_severity
-from drillkit.store.files import Event, effective_t
+from drillkit.store.files import effective_t
+from drillkit.store.port import Event
 
 
 def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
 import orjson
@@ -19,7 +20,8 @@ from drillkit.model.clock import parse_utc
 from drillkit.model.errors import RecordError
 from drillkit.model.events import AFTER_END, EventType
 from drillkit.model.plans import Playbook, Scenario, for_severity
-from drillkit.store.files import Event, effective_t
+from drillkit.store.files import effective_t
+from drillkit.store.port import Event
 
 PlanModel = TypeVar("PlanModel", Playbook, Scenario)
 LATE_AFTER = 1.0  # wall seconds after which a delivery counts as late
@@ -160,17 +162,17 @@ def _unreplayable(run: str, event: Event, exc: Exception) -> RecordError:
     )
 
 
-_VALIDATED: dict[bytes, Any] = {}  # a plan's JSON → the frozen model
-
-
 def _validated(model: type[PlanModel], data: dict[str, Any]) -> PlanModel:
-    """The plan a record carries, validated once per process for equal plans: a report replays a
-    thousand runs of a handful of playbooks. The models are frozen, so sharing them is safe."""
-    key = model.__name__.encode() + orjson.dumps(data)
-    found = _VALIDATED.get(key)
-    if found is None:
-        found = _VALIDATED[key] = model.model_validate(data)
+    """The plan a record carries, validated once for equal plans: a report replays a thousand
+    runs of a handful of playbooks. The models are frozen, so sharing them is safe."""
+    found: PlanModel = _validated_json(model, orjson.dumps(data))  # lru_cache's type drops the TypeVar
     return found
+
+
+@lru_cache(maxsize=256)
+def _validated_json(model: type[PlanModel], plan: bytes) -> PlanModel:
+    """A pure function of the plan's JSON (validated from the loaded object, as from a record)."""
+    return model.model_validate(orjson.loads(plan))
 
 
 def last_event(events: list[Event]) -> Event:

@@ -8,7 +8,8 @@ from typing import Any
 from drillkit.engine.replay import RunState, breach_what, deadlines_ahead, last_event
 from drillkit.model.clock import format_utc
 from drillkit.model.events import EventType
-from drillkit.store.files import Event, effective_t
+from drillkit.store.files import effective_t
+from drillkit.store.port import Event
 
 
 def status_document(rs: RunState, events: list[Event], now: datetime) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from drillkit.model.errors import DrillError
 from drillkit.model.events import NOTIFY_OUTCOMES, EventType
 from drillkit.notify.payloads import Message, RunInfo, describe
 from drillkit.notify.senders import Outcome, deliver
+from drillkit.store.port import RecordStore
+from drillkit.store.stores import open_store
 
 
 def delivered(events: Iterable[dict[str, Any]]) -> set[tuple[str, int]]:
@@ -76,8 +78,10 @@ class Outbox:
         *,
         workers: int = 4,
         report: Callable[[str], None] = _stderr,
+        store: RecordStore | None = None,
     ) -> None:
         self._ws, self._clock, self._notifiers = ws, clock, tuple(notifiers)
+        self._store = store or open_store(ws)
         self._report = report
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drill-notify")
         self._lock = threading.Lock()
@@ -136,15 +140,13 @@ class Outbox:
 
         Outcomes may follow `run.ended`: the run's last events are delivered after it ends.
         """
-        from drillkit.store.files import RunRecord
-
         draft = outcome_draft(name, seq, outcome)
 
         def decide(events: list[dict[str, Any]], _now: datetime) -> list[dict[str, Any]]:
             return [] if (name, seq) in delivered(events) else [draft]
 
         try:
-            RunRecord(self._ws, run_id).append(decide, self._clock)
+            self._store.append(run_id, decide, self._clock)
         except DrillError as err:
             self._report(f"drill: notifier {name}: cannot record the outcome for event {seq} of run {run_id}: {err}")
             return

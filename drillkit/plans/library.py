@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
 from stat import S_ISDIR
@@ -111,6 +111,15 @@ class Plans:
         head = path.read_bytes()[:4096].decode("utf-8", "replace")
         return any(line.startswith("scenario:") for line in head.splitlines())
 
+    @property
+    def _made(self) -> _Made:
+        """What this process parsed and made from the plan files, held by the workspace: one
+        `Plans` serves one call, a workspace the whole command, conductor or scheduler."""
+        made = self.ws.memo.get("plans")
+        if not isinstance(made, _Made):
+            made = self.ws.memo["plans"] = _Made()
+        return made
+
     @cached_property
     def _scenarios_folder(self) -> Path:
         """Resolved once: `validate` asks for every file (a `Plans` serves one call)."""
@@ -126,10 +135,11 @@ class Plans:
             stat = path.stat()
         except OSError:
             return self._parse(path)
-        stamp = (self.ws.root, stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        cached = _PARSED.get(str(path))
+        stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        parsed = self._made.parsed
+        cached = parsed.get(str(path))
         if cached is None or cached[0] != stamp:
-            cached = _PARSED[str(path)] = (stamp, self._parse(path))
+            cached = parsed[str(path)] = (stamp, self._parse(path))
         document, problems = cached[1]
         return document, list(problems)  # the caller's own list: the cached one is never handed out
 
@@ -143,11 +153,11 @@ class Plans:
         doc, problems = self._document(path) if cached else self._parse(path)
         if doc is None:
             return None, problems
-        found, problems = _once(path, "model", (doc,), lambda: to_model(doc, Playbook), keep=cached)
+        found, problems = self._made.once(path, "model", (doc,), lambda: to_model(doc, Playbook), keep=cached)
         if found is None:
             return None, list(problems)
         problems_of = partial(_playbook_problems, doc, found, path.stem)
-        return found, list(_once(path, "checks", (doc,), problems_of, keep=cached))
+        return found, list(self._made.once(path, "checks", (doc,), problems_of, keep=cached))
 
     def _load_scenario(
         self, path: Path, *, cached: bool = True
@@ -155,12 +165,12 @@ class Plans:
         doc, problems = self._document(path) if cached else self._parse(path)
         if doc is None:
             return None, None, problems
-        found, problems = _once(path, "model", (doc,), lambda: to_model(doc, Scenario), keep=cached)
+        found, problems = self._made.once(path, "model", (doc,), lambda: to_model(doc, Scenario), keep=cached)
         if found is None:
             return None, None, list(problems)
         playbook = self._playbook_or_none(found.playbook)
         problems_of = partial(_scenario_problems, doc, found, playbook, path.stem)
-        return found, playbook, list(_once(path, "checks", (doc, playbook), problems_of, keep=cached))
+        return found, playbook, list(self._made.once(path, "checks", (doc, playbook), problems_of, keep=cached))
 
     def _playbook_or_none(self, playbook_id: str) -> Playbook | None:
         try:
@@ -169,23 +179,25 @@ class Plans:
             return None
 
 
-_PARSED: dict[str, tuple[tuple[Path, int, int, int], tuple[Document | None, list[Problem]]]] = {}
+@dataclass
+class _Made:
+    """Each plan file as parsed, by path with the stamp (mtime, size, inode) it was parsed at, and
+    what was made from it (its model, its problems) with the inputs it was made from."""
 
+    parsed: dict[str, tuple[tuple[int, int, int], tuple[Document | None, list[Problem]]]] = field(default_factory=dict)
+    made: dict[tuple[str, str], tuple[tuple[object, ...], Any]] = field(default_factory=dict)
 
-_MADE: dict[tuple[str, str], tuple[tuple[object, ...], Any]] = {}
-
-
-def _once(path: Path, what: str, inputs: tuple[object, ...], make: Callable[[], T], *, keep: bool) -> T:
-    """`make()`, made again only when its inputs are not the very objects it was made from: the
-    parsed document (kept until its file changes) and, for a scenario's checks, its playbook.
-    Models are frozen, so one can serve every caller. `keep=False` keeps nothing (`validate`)."""
-    if not keep:
-        return make()
-    made = _MADE.get((str(path), what))
-    if made is None or any(a is not b for a, b in zip(made[0], inputs, strict=True)):
-        made = _MADE[(str(path), what)] = (inputs, make())
-    result: T = made[1]
-    return result
+    def once(self, path: Path, what: str, inputs: tuple[object, ...], make: Callable[[], T], *, keep: bool) -> T:
+        """`make()`, made again only when its inputs are not the very objects it was made from: the
+        parsed document (kept until its file changes) and, for a scenario's checks, its playbook.
+        Models are frozen, so one can serve every caller. `keep=False` keeps nothing (`validate`)."""
+        if not keep:
+            return make()
+        made = self.made.get((str(path), what))
+        if made is None or any(a is not b for a, b in zip(made[0], inputs, strict=True)):
+            made = self.made[(str(path), what)] = (inputs, make())
+        result: T = made[1]
+        return result
 
 
 def _playbook_problems(doc: Document, pb: Playbook, stem: str) -> tuple[Problem, ...]:

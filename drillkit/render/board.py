@@ -9,7 +9,8 @@ from drillkit.engine.replay import RunState, deadlines_ahead, last_event
 from drillkit.model.durations import format_clock, format_duration
 from drillkit.render.labels import drill_mark
 from drillkit.render.lines import event_line
-from drillkit.store.files import Event, effective_t
+from drillkit.store.files import effective_t
+from drillkit.store.port import Event
 
 RECENT = 8
 

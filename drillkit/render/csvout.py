@@ -13,7 +13,7 @@ import io
 from drillkit.model.events import EventType
 from drillkit.render.eventtext import acting_role, detail
 from drillkit.render.labels import drill_mark
-from drillkit.store.files import Event
+from drillkit.store.port import Event
 
 COLUMNS = ["seq", "ts", "t", "event", "actor", "role", "state_from", "state_to", "trigger", "item", "detail"]
 

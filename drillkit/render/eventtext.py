@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from drillkit.model.durations import format_clock, format_duration
 from drillkit.model.events import EventType
-from drillkit.store.files import Event, effective_t
+from drillkit.store.files import effective_t
+from drillkit.store.port import Event
 
 Say = Callable[[Event], str]
 

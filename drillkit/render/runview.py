@@ -18,7 +18,7 @@ from drillkit.model.plans import Playbook
 from drillkit.model.timefmt import local
 from drillkit.render.cells import DASH
 from drillkit.render.labels import Labels, drill_mark, is_drill_mode
-from drillkit.store.files import Event
+from drillkit.store.port import Event
 
 
 def integrity(ws: Workspace, run_id: str) -> dict[str, Any]:
@@ -62,9 +62,9 @@ class RunView:
 
 
 def load_view(ws: Workspace, run_id: str, *, zone: str, lang: str, now: datetime) -> RunView:
-    from drillkit.store.files import RunRecord
+    from drillkit.store.stores import open_store
 
-    events = RunRecord(ws, run_id).read()
+    events = open_store(ws).read(run_id)
     return build_view(events, integrity(ws, run_id), zone=zone, lang=lang, now=now)
 
 

@@ -25,8 +25,8 @@ from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.engine.replay import RunState, next_due
 from drillkit.model.clock import Clock
 from drillkit.model.errors import Conflict, DrillError
-from drillkit.services.runs import catch_up
-from drillkit.store.files import Event, RunRecord, parse_lines
+from drillkit.services.runs import Runs
+from drillkit.store.port import Event, RecordStore
 
 POLL = 0.2  # seconds between looks at records others may append to
 WRITERS = 8  # runs recorded side by side when several come due together
@@ -42,10 +42,8 @@ class Outbox(Protocol):
 
 @dataclass
 class _Live:
-    record: RunRecord
+    run_id: str
     lock_fd: int
-    offset: int = 0
-    size: int = -1
     events: list[Event] = field(default_factory=list)
     state: RunState | None = None
     writing: Future[object] | None = None  # what came due, being recorded by a writer thread
@@ -59,28 +57,31 @@ class Conductor:
         listener: Listener | None = None,
         outbox: Outbox | None = None,
         dropped: Dropped | None = None,
+        *,
+        store: RecordStore | None = None,
     ) -> None:
         """`dropped`: told of a run that can no longer be read or recorded, which is then let go so
-        the others stay on time; without it such an error ends the conducting."""
+        the others stay on time; without it such an error ends the conducting. `store`: the one
+        the process already holds, if any."""
         self.ws, self.clock = ws, clock
         self.listener, self.outbox, self.dropped = listener, outbox, dropped
         self.live: dict[str, _Live] = {}
+        self.runs = Runs(ws, store)  # one store for every run conducted: each look reads only what is new
         self._writers = _Writers()
 
     def adopt(self, run_id: str) -> bool:
         """Take the run's conductor lock; False if another conductor holds it."""
         if run_id in self.live:
             return True
-        record = RunRecord(self.ws, run_id)
-        record.read()  # NotFound for an unknown run, before any lock file is made
-        fd = os.open(record.path.with_suffix(".conductor"), os.O_RDWR | os.O_CREAT, FILE_MODE)
+        self.runs.store.read(run_id)  # NotFound for an unknown run, before any lock file is made
+        fd = os.open(self.ws.run_file(run_id).with_suffix(".conductor"), os.O_RDWR | os.O_CREAT, FILE_MODE)
         os.fchmod(fd, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             return False
-        self.live[run_id] = _Live(record, fd)
+        self.live[run_id] = _Live(run_id, fd)
         self._follow(self.live[run_id])
         return True
 
@@ -114,7 +115,7 @@ class Conductor:
             else:
                 due.append(live)
         for live in due:
-            live.writing = self._writers.submit(partial(catch_up, self.ws, self.clock, live.record.run_id))
+            live.writing = self._writers.submit(partial(self.runs.catch_up, self.clock, live.run_id))
         began = self.clock.now()
         read_back = self._settle(left_least)
         left_least -= (self.clock.now() - began).total_seconds()  # a pinned clock has not moved
@@ -161,7 +162,7 @@ class Conductor:
                 if not future.cancelled():  # a close cancels what no writer had started
                     self._guarded(live, partial(self._read_back, live, future))
                     read_back.append(live)
-        return [live for live in read_back if live.record.run_id in self.live]
+        return [live for live in read_back if live.run_id in self.live]
 
     def _read_back(self, live: _Live, appended: Future[object]) -> None:
         appended.result()
@@ -174,21 +175,13 @@ class Conductor:
         except DrillError as error:
             if self.dropped is None:
                 raise
-            self._release(live.record.run_id)
-            self.dropped(live.record.run_id, error)
+            self._release(live.run_id)
+            self.dropped(live.run_id, error)
             return None
 
     def _follow(self, live: _Live) -> None:
         """Read what was appended since last time (by us or anyone) and fold it in."""
-        size = os.stat(live.record.path).st_size
-        if size == live.size:
-            return
-        with live.record.path.open("rb") as handle:
-            handle.seek(live.offset)
-            data = handle.read()
-        new, torn = parse_lines(data, first_line=len(live.events) + 1, record=live.record.name)
-        live.offset += len(data) - len(torn)
-        live.size = size
+        new = self.runs.store.read(live.run_id, len(live.events) + 1)
         if not new:
             return
         if live.state is None:
@@ -197,7 +190,7 @@ class Conductor:
             for event in new:
                 live.state.apply(event)
         live.events.extend(new)
-        self._tell(live.record.run_id, new, live.events)
+        self._tell(live.run_id, new, live.events)
 
     def _tell(self, run_id: str, new: list[Event], everything: list[Event]) -> None:
         if self.listener is not None:

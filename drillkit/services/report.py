@@ -32,7 +32,8 @@ from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.errors import DrillError
 from drillkit.model.events import EventType
 from drillkit.model.timefmt import date_option
-from drillkit.store.files import RUN_ID, is_started, parse_lines
+from drillkit.store.files import RUN_ID, is_started
+from drillkit.store.reader import parse_lines
 
 CACHE_FILE = "report-cache.json"
 LAST_FILE = "report-last.cache"

@@ -7,7 +7,6 @@ Every command that touches a run first records what came due while nobody watche
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -19,7 +18,9 @@ from drillkit.model.clock import Clock
 from drillkit.model.errors import Rejected, RunExists, UsageError
 from drillkit.model.events import EventType
 from drillkit.model.plans import Playbook, Scenario, dump
-from drillkit.store.files import Event, RunRecord, workspace_key
+from drillkit.store.files import workspace_key
+from drillkit.store.port import Event, RecordStore
+from drillkit.store.stores import open_store
 
 Command = Callable[[RunState], list[Event]]  # reads the state, returns drafts (never changes it)
 
@@ -47,21 +48,22 @@ def parse_assignments(pairs: list[str], pb: Playbook) -> dict[str, str]:
 
 def start_run(ws: Workspace, clock: Clock, first: Event) -> str:
     """Write a new run's `run.started` (from `started_draft`) under a fresh run id; the id."""
-    return create_run(ws, first["playbook"]["playbook"], clock, lambda record: record.create(first, clock)).run_id
+    store = open_store(ws)
+    return create_run(ws, first["playbook"]["playbook"], clock, lambda run_id: store.create(run_id, first, clock))
 
 
-def create_run(ws: Workspace, playbook_id: str, clock: Clock, write: Callable[[RunRecord], object]) -> RunRecord:
-    """`write` a new record under a fresh run id, trying another id when one is taken.
+def create_run(ws: Workspace, playbook_id: str, clock: Clock, write: Callable[[str], object]) -> str:
+    """`write` a new record under a fresh run id, trying another id when one is taken; the id.
 
     Ids made in the same second differ only in 16 random bits: a tool (or a test) starting
     hundreds of runs a second meets a taken id now and then, and `create` refuses to overwrite."""
     for _attempt in range(8):
-        record = RunRecord(ws, new_run_id(playbook_id, clock))
+        run_id = new_run_id(playbook_id, clock)
         try:
-            write(record)
+            write(run_id)
         except RunExists:
             continue
-        return record
+        return run_id
     raise UsageError("could not find a free run id; try again")  # pragma: no cover - 8 collisions of 16 bits
 
 
@@ -123,54 +125,66 @@ def open_incident(
     return start_run(ws, clock, first)
 
 
+class Runs:
+    """Commands on runs through one store, for as long as one process works with them: the state
+    it last decided on for each run is brought up to date by the events added since, not replayed
+    (a conductor catches its runs up again and again)."""
+
+    def __init__(self, ws: Workspace, store: RecordStore | None = None) -> None:
+        self.ws = ws
+        self.store = store or open_store(ws)
+        self._states: dict[str, RunState] = {}  # by run id: the state after the last append decided on
+
+    def apply(self, clock: Clock, run_id: str, command: Command | None) -> list[Event]:
+        """Catch up, then the command (if any), in one locked append. Rejections write nothing."""
+        rejection: list[Rejected] = []
+        before: list[RunState] = []
+
+        def decide(events: list[Event], now: datetime) -> list[Event]:
+            state = self._replayed(run_id, events)
+            before.append(state)
+            now_t = state.drill_time(now)
+            drafts: list[Event] = []
+            if falls_due(state, now_t):  # catch-up changes the state decided on, not the one kept
+                state = state.copy()
+                drafts = due_drafts(state, now_t)
+            if command is None:
+                return drafts
+            try:
+                return drafts + command(state)
+            except Rejected as why:
+                rejection.append(why)
+                return []
+
+        written = self.store.append(run_id, decide, clock)
+        if before:
+            self._remember(run_id, before[0], written)
+        if rejection:
+            raise rejection[0]
+        return written
+
+    def catch_up(self, clock: Clock, run_id: str) -> list[Event]:
+        return self.apply(clock, run_id, None)
+
+    def _replayed(self, run_id: str, events: list[Event]) -> RunState:
+        """The state after `events`: the last one decided on brought up to date, when it still
+        fits. It is taken out while in use: a failure on the way leaves no half state."""
+        known = self._states.pop(run_id, None)
+        if known is None or known.seq > len(events) or events[known.seq - 1]["hash"] != known.head:
+            return RunState.replay(events)
+        for event in events[known.seq :]:
+            known.apply(event)
+        return known
+
+    def _remember(self, run_id: str, state: RunState, written: list[Event]) -> None:
+        for event in written:
+            state.apply(event)
+        self._states[run_id] = state
+
+
 def apply(ws: Workspace, clock: Clock, run_id: str, command: Command | None) -> list[Event]:
-    """Catch up, then the command (if any), in one locked append. Rejections write nothing."""
-    record = RunRecord(ws, run_id)
-    rejection: list[Rejected] = []
-    before: list[RunState] = []
-
-    def decide(events: list[Event], now: datetime) -> list[Event]:
-        state = _replayed(record.file, events)
-        before.append(state)
-        now_t = state.drill_time(now)
-        drafts: list[Event] = []
-        if falls_due(state, now_t):  # catch-up changes the state decided on, not the one kept
-            state = state.copy()
-            drafts = due_drafts(state, now_t)
-        if command is None:
-            return drafts
-        try:
-            return drafts + command(state)
-        except Rejected as why:
-            rejection.append(why)
-            return []
-
-    written = record.append(decide, clock)
-    if before:
-        _remember(record.file, before[0], written)
-    if rejection:
-        raise rejection[0]
-    return written
-
-
-_STATES: dict[str, RunState] = {}  # by record file name
-
-
-def _replayed(path: str, events: list[Event]) -> RunState:
-    """The state after `events`: this process's last look at the run brought up to date, when it
-    still fits. It is taken out of the cache while in use: a failure on the way leaves no half state."""
-    known = _STATES.pop(path, None)
-    if known is None or known.seq > len(events) or events[known.seq - 1]["hash"] != known.head:
-        return RunState.replay(events)
-    for event in events[known.seq :]:
-        known.apply(event)
-    return known
-
-
-def _remember(path: str, state: RunState, written: list[Event]) -> None:
-    for event in written:
-        state.apply(event)
-    _STATES[path] = state
+    """`Runs.apply` for a process that applies one command."""
+    return Runs(ws).apply(clock, run_id, command)
 
 
 def catch_up(ws: Workspace, clock: Clock, run_id: str) -> list[Event]:
@@ -190,7 +204,8 @@ def catch_up_for_reader(ws: Workspace, clock: Clock, run_id: str, events: list[E
     state = RunState.replay(events)
     if not falls_due(state, state.drill_time(clock.now())):
         return ReaderCatchUp.CURRENT
-    if not os.access(ws.run_file(run_id), os.W_OK):
+    runs = Runs(ws)
+    if not runs.store.writable(run_id):
         return ReaderCatchUp.NOT_WRITABLE
-    catch_up(ws, clock, run_id)
+    runs.catch_up(clock, run_id)
     return ReaderCatchUp.RECORDED

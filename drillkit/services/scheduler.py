@@ -93,8 +93,8 @@ class DrillStarter:
 
     def started_since(self, scenario_id: str, since: datetime) -> list[str]:
         """Drills of the scenario that a scheduler started at or after `since`."""
-        from drillkit.store.files import RunRecord
         from drillkit.store.index import run_summaries
+        from drillkit.store.stores import open_store
 
         floor = format_utc(since.replace(microsecond=0))
         candidates = [
@@ -102,7 +102,8 @@ class DrillStarter:
             for s in run_summaries(self._ws)
             if s.mode == "drill" and s.scenario == scenario_id and s.started >= floor
         ]
-        return [run for run in candidates if RunRecord(self._ws, run).read()[0].get("actor") == "scheduler"]
+        store = open_store(self._ws)
+        return [run for run in candidates if store.read(run)[0].get("actor") == "scheduler"]
 
 
 class RunConducting:
@@ -122,15 +123,17 @@ class RunConducting:
         from drillkit.store.index import OpenRuns
 
         self._ws = ws
-        self._outbox = Outbox(ws, clock, ws.notifiers(), report=report)
-        self._conductor = Conductor(ws, clock, outbox=self._outbox, dropped=dropped)
+        from drillkit.store.stores import open_store
+
+        self._store = open_store(ws)
+        self._outbox = Outbox(ws, clock, ws.notifiers(), report=report, store=self._store)
+        self._conductor = Conductor(ws, clock, outbox=self._outbox, dropped=dropped, store=self._store)
         self._open_runs = OpenRuns(ws)
         self._deliver_owed(clock)
 
     def _deliver_owed(self, clock: Clock) -> None:
         """Notifications still owed for runs that ended in the last day: a conductor killed just
         after `run.ended` never recorded them, and no one conducts an ended run."""
-        from drillkit.store.files import RunRecord
         from drillkit.store.index import run_summaries
 
         since = format_utc(clock.now() - OWED_WINDOW)
@@ -138,7 +141,7 @@ class RunConducting:
             if summary.ended is None or summary.ended < since or summary.mode == "simulation":
                 continue
             try:
-                self._outbox.poll(summary.id, RunRecord(self._ws, summary.id).read())
+                self._outbox.poll(summary.id, self._store.read(summary.id))
             except DrillError:
                 continue  # a record that cannot be read is `drill verify`'s to report
 

@@ -19,7 +19,8 @@ from drillkit.model.errors import Rejected
 from drillkit.model.plans import Playbook, Scenario, Step
 from drillkit.plans.library import Plans
 from drillkit.services.runs import create_run, started_draft
-from drillkit.store.files import Event, RunRecord
+from drillkit.store.port import Event
+from drillkit.store.stores import open_store
 
 
 @dataclass
@@ -44,12 +45,14 @@ def simulate(ws: Workspace, clock: Clock, scenario_id: str) -> Simulation:
     rejected: list[tuple[Step, str]] = []
     written: list[Event] = []
 
-    def play_and_write(record: RunRecord) -> None:
-        drafts, rejected[:] = _play(record.run_id, first, pb, scenario, virtual)
-        written[:] = record.create(first, virtual, drafts)
+    store = open_store(ws)
 
-    record = create_run(ws, pb.playbook, virtual, play_and_write)
-    return Simulation(record.run_id, written, rejected)
+    def play_and_write(run_id: str) -> None:
+        drafts, rejected[:] = _play(run_id, first, pb, scenario, virtual)
+        written[:] = store.create(run_id, first, virtual, drafts)
+
+    run_id = create_run(ws, pb.playbook, virtual, play_and_write)
+    return Simulation(run_id, written, rejected)
 
 
 def _play(

@@ -19,10 +19,10 @@ import hmac
 import os
 import re
 import sys
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cache, cached_property, lru_cache
+from datetime import datetime, timedelta
+from functools import cache, lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -30,15 +30,15 @@ from typing import Any
 import orjson
 
 from drillkit.config.workspace import FILE_MODE, Workspace
-from drillkit.model.clock import Clock, format_utc, parse_utc
+from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import NotFound, RecordError, RunExists, UsageError
 from drillkit.model.events import TAKES_EFFECT_WHEN_DUE, EventType
 from drillkit.model.redact import Redactor, redactor_for
-
-Event = dict[str, Any]
-Decide = Callable[[list[Event], datetime], list[Event]]  # (the record's events, the time) → drafts
+from drillkit.store.port import Decide, Event, RecordStore
+from drillkit.store.reader import RecordReader, repaired_bytes
 
 FORMAT_VERSION = 1
+WATCH_POLL = 0.05  # seconds between looks at a watched record
 GENESIS = "0" * 64
 HASH_MARK = b',"hash":"'
 RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+-[0-9a-f]{4}")  # matched with fullmatch
@@ -221,34 +221,6 @@ def effective_t(event: Event) -> float:
     return float(event["t"])
 
 
-def parse_lines(data: bytes, first_line: int = 1, record: str = "the record") -> tuple[list[Event], bytes]:
-    """Complete lines as events, and a torn tail (bytes after the last newline); `record` names
-    the record in the error about a line that is not an object."""
-    end = data.rfind(b"\n") + 1
-    lines = data[:end].splitlines()
-    try:
-        events = list(map(orjson.loads, lines))
-    except orjson.JSONDecodeError:
-        events = []
-    if len(events) == len(lines) and _all_objects(events):
-        return events, data[end:]
-    number = first_line + next(n for n, line in enumerate(lines) if not _is_object(line))
-    raise RecordError(f"line {number} of {record} is not a JSON object (run `drill verify`)")
-
-
-def _all_objects(events: list[Any]) -> bool:
-    """Whether every parsed line is a JSON object (the types are collected in C: a report
-    parses a million lines)."""
-    return not events or set(map(type, events)) == {dict}
-
-
-def _is_object(line: bytes) -> bool:
-    try:
-        return type(orjson.loads(line)) is dict
-    except orjson.JSONDecodeError:
-        return False
-
-
 @lru_cache(maxsize=1024)
 def _record_file(ws: Workspace, run_id: str) -> tuple[Path, str, str]:
     """A checked run id's record file as a path and as text, and its `.torn` file (all asked
@@ -258,28 +230,45 @@ def _record_file(ws: Workspace, run_id: str) -> tuple[Path, str, str]:
 
 
 class RunRecord:
-    """One run's record file: read it, create it, append to it under its lock."""
+    """One run's record file: read it, create it, append to it under its lock, through the
+    store's reader of it."""
 
-    def __init__(self, ws: Workspace, run_id: str) -> None:
+    def __init__(self, ws: Workspace, run_id: str, reader: RecordReader | None = None) -> None:
         self.ws = ws
         self.run_id = run_id
         self.path, self.file, self._aside_file = _record_file(ws, run_id)
+        self.reader = reader or RecordReader(self.name)
 
     @property
     def name(self) -> str:
         return f"the record of {self.run_id}"
 
     def read(self) -> list[Event]:
-        """Every complete event (a torn tail is not an event); a record that cannot be a run fails."""
+        """Every complete event (a torn tail is not an event); a record that cannot be a run fails.
+        The reader's own list: callers copy what they keep."""
         try:
-            data = self.path.read_bytes()
+            fd = os.open(self.file, os.O_RDONLY)
         except FileNotFoundError:
             raise NotFound(f"no run {self.run_id!r} (see `drill runs`)") from None
         except OSError as exc:
             raise RecordError(f"cannot read the record of {self.run_id}: {exc.strerror}") from None
-        events = parse_lines(data, record=self.name)[0]
-        self._check_started(events)
-        return events
+        try:
+            with self.reader.lock:
+                self._catch_up(fd)
+                return self.reader.events
+        finally:
+            os.close(fd)
+
+    def _catch_up(self, fd: int) -> bytes:
+        """The reader brought up to date, checked to start a run; the torn tail."""
+        try:
+            torn = self.reader.catch_up(fd)
+        except OSError as exc:
+            raise RecordError(f"cannot read the record of {self.run_id}: {exc.strerror}") from None
+        if not self.reader.started:
+            self._check_started(self.reader.events)
+            self.reader.started = True
+        return torn
 
     def _check_started(self, events: list[Event]) -> None:
         if not events or not is_started(events[0]):
@@ -313,29 +302,31 @@ class RunRecord:
         """Under the lock: repair, read, decide, write in one `write`, fsync. Returns the new events."""
         fd = self._open_locked()
         try:
-            known, torn = _Known.read(fd, self.file, self.name)
-            if not known.started:
-                self._check_started(known.events)
-                known.started = True
-            chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
-            now = clock.now()  # read once under the lock: the time decided on is the time stamped
-            drafts = decide(known.events, now)
-            if not drafts:  # nothing to append (a rejected command): a torn tail waits for the next append
-                return []
-            if chunks:  # the repairs go first
-                drafts = [_repaired(chunk, Path(self._aside_file).name) for chunk in chunks] + drafts
-            lines, written = render_lines(self._chain(known), self._redactor(), drafts, now)
-            # decided and rendered first: the torn tail leaves the record right before the write
-            if new_aside:
-                self._write_aside(new_aside)
-            if torn:
-                os.ftruncate(fd, known.size)
-            data = b"".join(lines)
-            _write_all(fd, data)
-            known.extend(written, lines[-1], len(data), _repaired_bytes(written) if chunks else 0)
-            return written
+            with self.reader.lock:
+                return self._append_locked(fd, decide, clock)
         finally:
             os.close(fd)
+
+    def _append_locked(self, fd: int, decide: Decide, clock: Clock) -> list[Event]:
+        known = self.reader
+        torn = self._catch_up(fd)
+        chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
+        now = clock.now()  # read once under the lock: the time decided on is the time stamped
+        drafts = decide(known.events, now)
+        if not drafts:  # nothing to append (a rejected command): a torn tail waits for the next append
+            return []
+        if chunks:  # the repairs go first
+            drafts = [_repaired(chunk, Path(self._aside_file).name) for chunk in chunks] + drafts
+        lines, written = render_lines(self._chain(), self._redactor(), drafts, now)
+        # decided and rendered first: the torn tail leaves the record right before the write
+        if new_aside:
+            self._write_aside(new_aside)
+        if torn:
+            os.ftruncate(fd, known.size)
+        data = b"".join(lines)
+        _write_all(fd, data)
+        known.extend(written, lines[-1], len(data), repaired_bytes(written) if chunks else 0)
+        return written
 
     def _open_locked(self) -> int:
         """The record opened for appending, with its exclusive lock held (closing releases it).
@@ -387,9 +378,9 @@ class RunRecord:
         finally:
             os.close(side)
 
-    def _chain(self, known: _Known) -> Chain:
-        last = known.events[-1]
-        started, speed, keyed = known.origin
+    def _chain(self) -> Chain:
+        last = self.reader.events[-1]
+        started, speed, keyed = self.reader.origin
         return Chain(self.run_id, last["seq"], last["hash"], started, speed, workspace_key(self.ws) if keyed else None)
 
     def _redactor(self) -> Redactor:
@@ -405,79 +396,6 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _repaired_bytes(events: list[Event]) -> int:
-    """Bytes the `.torn` file should hold for these `record.repaired` events (each tail and a newline)."""
-    return sum(int(e.get("bytes", 0)) + 1 for e in events if e.get("event") == EventType.RECORD_REPAIRED)
-
-
-@dataclass
-class _Known:
-    """What this process has read of a record, so that the next append reads only what is new.
-
-    Checked before use. A record that still ends exactly with the last line read is taken as
-    it is (that line ends with the hash of every line before it), without a stat. Otherwise it
-    must be the same file (device, inode), not shorter, with the last line read still where it
-    was; anything else (another file renamed into place, a rewrite) reads it all again.
-    """
-
-    ident: tuple[int, int]
-    size: int
-    last_line: bytes
-    events: list[Event]
-    repaired: int
-    started: bool = False  # whether the first event was found to be a whole `run.started`
-
-    @classmethod
-    def read(cls, fd: int, path: str, name: str) -> tuple[_Known, bytes]:
-        """The record's events (incrementally when possible) and its torn tail."""
-        known = _KNOWN.get(path)
-        if known is not None and known.size and known._caught_up(fd):
-            return known, b""
-        stat = os.fstat(fd)
-        if known is None or not known._still_valid(fd, stat):
-            known = cls((stat.st_dev, stat.st_ino), 0, b"", [], 0)
-        if stat.st_size == known.size:
-            return known, b""
-        data = os.pread(fd, stat.st_size - known.size, known.size)
-        fresh, torn = parse_lines(data, first_line=len(known.events) + 1, record=name)
-        complete = data[: len(data) - len(torn)]
-        if complete:
-            known.extend(fresh, _last_line(complete), len(complete), _repaired_bytes(fresh))
-        _KNOWN[path] = known
-        return known, torn
-
-    @cached_property
-    def origin(self) -> tuple[datetime, float, bool]:
-        """From `run.started`: when the run began, its clock speed, and whether lines are HMACs."""
-        first = self.events[0]
-        return parse_utc(first["ts"]), float(first.get("speed") or 1.0), first.get("chain") == "hmac-sha256"
-
-    def _caught_up(self, fd: int) -> bool:
-        """Whether the record still ends with the last line read: one read, no stat (the usual
-        case of an append, when this process wrote the last line itself)."""
-        return os.pread(fd, len(self.last_line) + 1, self.size - len(self.last_line)) == self.last_line
-
-    def _still_valid(self, fd: int, stat: os.stat_result) -> bool:
-        if (stat.st_dev, stat.st_ino) != self.ident or stat.st_size < self.size:
-            return False
-        return os.pread(fd, len(self.last_line), self.size - len(self.last_line)) == self.last_line
-
-    def extend(self, events: list[Event], last_line: bytes, size: int, repaired: int) -> None:
-        """Account for lines read or just appended: `size` bytes ending with `last_line`, whose
-        `record.repaired` events account for `repaired` bytes of the `.torn` file."""
-        self.events.extend(events)
-        self.size += size
-        self.last_line = last_line
-        self.repaired += repaired
-
-
-_KNOWN: dict[str, _Known] = {}  # by record file name
-
-
-def _last_line(complete: bytes) -> bytes:
-    return complete[complete.rfind(b"\n", 0, len(complete) - 1) + 1 :]
-
-
 def _repaired(torn: bytes, file: str) -> Event:
     return {"event": EventType.RECORD_REPAIRED, "actor": "system", "role": None, "bytes": len(torn), "file": file}
 
@@ -491,3 +409,49 @@ def _write_all(fd: int, data: bytes) -> None:
         os.fsync(fd)
     except OSError as exc:
         raise RecordError(f"cannot write the record: {exc.strerror}") from None
+
+
+class FileRecordStore(RecordStore):
+    """The records as JSON-lines files under `logs/runs`, one `RecordReader` per record read."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._readers: dict[str, RecordReader] = {}  # by run id
+
+    def record(self, run_id: str) -> RunRecord:
+        """The run's record file, through this store's reader of it."""
+        reader = self._readers.get(run_id)
+        if reader is None:  # a race of two threads makes two readers; the last one kept serves
+            reader = self._readers[run_id] = RecordReader(f"the record of {run_id}")
+        return RunRecord(self.ws, run_id, reader)
+
+    def create(self, run_id: str, first: Event, clock: Clock, rest: list[Event] | None = None) -> list[Event]:
+        return self.record(run_id).create(first, clock, rest)
+
+    def append(self, run_id: str, decide: Decide, clock: Clock) -> list[Event]:
+        return self.record(run_id).append(decide, clock)
+
+    def read(self, run_id: str, from_seq: int = 1) -> list[Event]:
+        return self.record(run_id).read()[max(from_seq, 1) - 1 :]
+
+    def runs(self) -> list[str]:
+        try:
+            names = os.listdir(self.ws.runs)
+        except FileNotFoundError:
+            return []
+        return sorted(
+            name[: -len(".jsonl")] for name in names if name.endswith(".jsonl") and RUN_ID.fullmatch(name[:-6])
+        )
+
+    def watch(self, run_id: str, after_seq: int, timeout: float, clock: Clock) -> list[Event]:
+        """Polls the file every `WATCH_POLL` seconds."""
+        deadline = clock.now() + timedelta(seconds=timeout)
+        while not (new := self.read(run_id, after_seq + 1)):
+            left = (deadline - clock.now()).total_seconds()
+            if left <= 0:
+                return []
+            clock.sleep(min(WATCH_POLL, left))
+        return new
+
+    def writable(self, run_id: str) -> bool:
+        return os.access(self.record(run_id).path, os.W_OK)

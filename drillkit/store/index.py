@@ -11,7 +11,8 @@ import orjson
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.events import AFTER_END, EventType
-from drillkit.store.files import RUN_ID, Event, is_started
+from drillkit.store.files import RUN_ID, is_started
+from drillkit.store.port import Event
 
 TAIL_BYTES = 65536
 _SEVERITY_MARK = f'"event":"{EventType.SEVERITY_CHANGED}"'.encode()

@@ -22,7 +22,8 @@ from drillkit.config.workspace import Workspace
 from drillkit.model.redact import Redactor
 from drillkit.plans.library import Plans
 from drillkit.services.runs import started_draft
-from drillkit.store.files import GENESIS, Chain, Event, render_lines
+from drillkit.store.files import GENESIS, Chain, render_lines
+from drillkit.store.port import Event
 from tests.engine.test_metrics import invoke, review_ws
 
 __all__ = ["review_ws"]  # the fixture, used by name

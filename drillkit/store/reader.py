@@ -1,0 +1,121 @@
+"""The one incremental reader of a record file: what a store has read of it, so that the next
+append, read or watch reads only the lines added since."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from drillkit.model.clock import parse_utc
+from drillkit.model.errors import RecordError
+from drillkit.model.events import EventType
+from drillkit.store.port import Event
+
+
+class RecordReader:
+    """What has been read of one record file, checked before each use.
+
+    A record that still ends exactly with the last line read is taken as it is (that line ends
+    with the hash of every line before it), without a stat. Otherwise it must be the same file
+    (device, inode), not shorter, with the last line read still where it was; anything else
+    (another file renamed into place, a rewrite) is read again from the start. `lock` is held by
+    whoever brings it up to date or appends through it (threads of one process share a store).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # "the record of <run>", for errors
+        self.lock = threading.Lock()
+        self._forget((0, 0))
+
+    def _forget(self, ident: tuple[int, int]) -> None:
+        self.ident = ident
+        self.size = 0
+        self.last_line = b""
+        self.events: list[Event] = []
+        self.repaired = 0  # bytes of the `.torn` file the `record.repaired` events read account for
+        self.started = False  # whether the first event was found to be a whole `run.started`
+        self._origin: tuple[datetime, float, bool] | None = None
+
+    def catch_up(self, fd: int) -> bytes:
+        """Read the lines added to the open record since last time; its torn tail (bytes after
+        the last newline, not an event)."""
+        if self.size and self._caught_up(fd):
+            return b""
+        stat = os.fstat(fd)
+        if not self._still_valid(fd, stat):
+            self._forget((stat.st_dev, stat.st_ino))
+        if stat.st_size == self.size:
+            return b""
+        data = os.pread(fd, stat.st_size - self.size, self.size)
+        fresh, torn = parse_lines(data, first_line=len(self.events) + 1, record=self.name)
+        complete = data[: len(data) - len(torn)]
+        if complete:
+            self.extend(fresh, _last_line(complete), len(complete), repaired_bytes(fresh))
+        return torn
+
+    @property
+    def origin(self) -> tuple[datetime, float, bool]:
+        """From `run.started`: when the run began, its clock speed, and whether lines are HMACs."""
+        if self._origin is None:
+            first = self.events[0]
+            self._origin = parse_utc(first["ts"]), float(first.get("speed") or 1.0), first.get("chain") == "hmac-sha256"
+        return self._origin
+
+    def _caught_up(self, fd: int) -> bool:
+        """Whether the record still ends with the last line read: one read, no stat (the usual
+        case of an append, when this process wrote the last line itself)."""
+        return os.pread(fd, len(self.last_line) + 1, self.size - len(self.last_line)) == self.last_line
+
+    def _still_valid(self, fd: int, stat: os.stat_result) -> bool:
+        if (stat.st_dev, stat.st_ino) != self.ident or stat.st_size < self.size:
+            return False
+        return os.pread(fd, len(self.last_line), self.size - len(self.last_line)) == self.last_line
+
+    def extend(self, events: list[Event], last_line: bytes, size: int, repaired: int) -> None:
+        """Account for lines read or just appended: `size` bytes ending with `last_line`, whose
+        `record.repaired` events account for `repaired` bytes of the `.torn` file."""
+        self.events.extend(events)
+        self.size += size
+        self.last_line = last_line
+        self.repaired += repaired
+
+
+def _last_line(complete: bytes) -> bytes:
+    return complete[complete.rfind(b"\n", 0, len(complete) - 1) + 1 :]
+
+
+def parse_lines(data: bytes, first_line: int = 1, record: str = "the record") -> tuple[list[Event], bytes]:
+    """Complete lines as events, and a torn tail (bytes after the last newline); `record` names
+    the record in the error about a line that is not an object."""
+    end = data.rfind(b"\n") + 1
+    lines = data[:end].splitlines()
+    try:
+        events = list(map(orjson.loads, lines))
+    except orjson.JSONDecodeError:
+        events = []
+    if len(events) == len(lines) and _all_objects(events):
+        return events, data[end:]
+    number = first_line + next(n for n, line in enumerate(lines) if not _is_object(line))
+    raise RecordError(f"line {number} of {record} is not a JSON object (run `drill verify`)")
+
+
+def _all_objects(events: list[Any]) -> bool:
+    """Whether every parsed line is a JSON object (the types are collected in C: a report
+    parses a million lines)."""
+    return not events or set(map(type, events)) == {dict}
+
+
+def _is_object(line: bytes) -> bool:
+    try:
+        return type(orjson.loads(line)) is dict
+    except orjson.JSONDecodeError:
+        return False
+
+
+def repaired_bytes(events: list[Event]) -> int:
+    """Bytes the `.torn` file should hold for these `record.repaired` events (each tail and a newline)."""
+    return sum(int(e.get("bytes", 0)) + 1 for e in events if e.get("event") == EventType.RECORD_REPAIRED)

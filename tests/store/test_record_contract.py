@@ -1,0 +1,194 @@
+"""The promises of SPEC §4 that every `RecordStore` adapter keeps, run against each adapter.
+
+An adapter is one parameter of the `subject` fixture: what the test needs of it beyond the port
+is how to make its store in another process and how to leave a torn tail, as a crash would.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import SystemClock, VirtualClock, parse_utc
+from drillkit.plans.library import Plans
+from drillkit.services.runs import new_run_id, started_draft
+from drillkit.store.files import FileRecordStore
+from drillkit.store.port import Event, RecordStore
+from tests.conftest import FAKE_NOW
+
+PLAYBOOK = "core-network-outage"
+PROCESSES = 4
+APPENDS = 25
+
+# Appends numbered notes to a run from its own process and store: argv = adapter, root, run, tag, count.
+APPENDER = r"""
+import sys, time
+from pathlib import Path
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import SystemClock
+from tests.store.test_record_contract import make_store
+
+kind, root, run, tag, count, delay = sys.argv[1:7]
+store, clock = make_store(kind, Workspace(Path(root))), SystemClock()
+time.sleep(float(delay))
+for i in range(int(count)):
+    draft = {"event": "note", "actor": tag, "role": None, "text": f"{tag}-{i}"}
+    store.append(run, lambda events, now: [draft], clock)
+"""
+
+
+def make_store(kind: str, ws: Workspace) -> RecordStore:
+    """A new store of the adapter named `kind` (what a new process would hold)."""
+    if kind == "files":
+        return FileRecordStore(ws)
+    raise ValueError(kind)  # pragma: no cover - one branch per adapter
+
+
+def _tear_file(ws: Workspace, run_id: str, torn: bytes) -> None:
+    with ws.run_file(run_id).open("ab") as record:
+        record.write(torn)
+
+
+TEARS = {"files": _tear_file}  # how each adapter's record is left with a torn tail
+
+
+@dataclass
+class Subject:
+    kind: str
+    ws: Workspace
+    store: RecordStore
+    tear: Callable[[str, bytes], None]
+
+    def other_store(self) -> RecordStore:
+        return make_store(self.kind, self.ws)
+
+    def new_run(self, clock: SystemClock | VirtualClock | None = None) -> str:
+        clock = clock or SystemClock()
+        first = started_draft(self.ws, pb=Plans(self.ws).playbook(PLAYBOOK), mode="incident", severity="II", by="t")
+        run_id = new_run_id(PLAYBOOK, clock)
+        self.store.create(run_id, first, clock)
+        return run_id
+
+    def appender(self, run_id: str, tag: str, count: int, delay: float = 0.0) -> subprocess.Popen[bytes]:
+        args = [self.kind, str(self.ws.root), run_id, tag, str(count), str(delay)]
+        return subprocess.Popen([sys.executable, "-c", APPENDER, *args], cwd=Path(__file__).parents[2])
+
+
+@pytest.fixture(params=["files"])
+def subject(request: pytest.FixtureRequest, workspace: Path) -> Subject:
+    ws = Workspace(workspace)
+    return Subject(
+        request.param, ws, make_store(request.param, ws), lambda run, torn: TEARS[request.param](ws, run, torn)
+    )
+
+
+def note(text: str) -> Callable[[list[Event], datetime], list[Event]]:
+    return lambda events, now: [{"event": "note", "actor": "alice", "role": None, "text": text}]
+
+
+def test_concurrent_appenders_in_several_processes_never_repeat_or_skip_a_seq(subject: Subject) -> None:
+    run_id = subject.new_run()
+    workers = [subject.appender(run_id, f"p{n}", APPENDS) for n in range(PROCESSES)]
+    assert [worker.wait(timeout=120) for worker in workers] == [0] * PROCESSES
+    events = subject.other_store().read(run_id)
+    assert [e["seq"] for e in events] == list(range(1, PROCESSES * APPENDS + 2))
+    assert [e["prev"] for e in events[1:]] == [e["hash"] for e in events[:-1]]
+    texts = sorted(e["text"] for e in events[1:])
+    assert texts == sorted(f"p{n}-{i}" for n in range(PROCESSES) for i in range(APPENDS))
+
+
+def test_a_torn_tail_is_set_aside_and_recorded_as_repaired(subject: Subject) -> None:
+    run_id = subject.new_run()
+    subject.store.append(run_id, note("before the crash"), SystemClock())
+    torn = b'{"v":1,"seq":3,"text":"half'
+    subject.tear(run_id, torn)
+    assert [e["event"] for e in subject.other_store().read(run_id)] == ["run.started", "note"]
+    written = subject.store.append(run_id, note("after the crash"), SystemClock())
+    assert [(e["event"], e.get("bytes")) for e in written] == [("record.repaired", len(torn)), ("note", None)]
+    events = subject.other_store().read(run_id)
+    assert [e["seq"] for e in events] == [1, 2, 3, 4]
+    assert events[2:] == written
+
+
+def test_an_append_whose_decision_is_refused_writes_nothing(subject: Subject) -> None:
+    run_id = subject.new_run()
+    before = subject.store.read(run_id)
+    assert subject.store.append(run_id, lambda events, now: [], SystemClock()) == []
+    assert subject.other_store().read(run_id) == before
+
+
+def test_an_append_against_a_moved_state_is_decided_against_the_new_state(subject: Subject) -> None:
+    run_id = subject.new_run()
+    seen = subject.store.read(run_id)  # this process's look at the run, before someone else acts
+    assert subject.appender(run_id, "other", 1).wait(timeout=60) == 0
+    decided_on: list[int] = []
+
+    def only_if_unchanged(events: list[Event], now: datetime) -> list[Event]:
+        decided_on.append(events[-1]["seq"])
+        return [] if events[-1]["seq"] != seen[-1]["seq"] else [{"event": "note", "actor": "a", "role": None}]
+
+    assert subject.store.append(run_id, only_if_unchanged, SystemClock()) == []
+    assert decided_on == [2]
+    written = subject.store.append(run_id, note("knowing it moved"), SystemClock())
+    assert (written[0]["seq"], written[0]["prev"]) == (3, subject.other_store().read(run_id)[1]["hash"])
+
+
+def test_a_run_is_read_from_a_seq(subject: Subject) -> None:
+    run_id = subject.new_run()
+    for text in ("one", "two", "three"):
+        subject.store.append(run_id, note(text), SystemClock())
+    assert [e["text"] for e in subject.other_store().read(run_id, 3)] == ["two", "three"]
+    assert subject.store.read(run_id, 5) == []
+    assert subject.store.read(run_id) == subject.other_store().read(run_id, 1)
+
+
+def test_the_runs_are_listed(subject: Subject) -> None:
+    assert subject.store.runs() == []
+    clock = VirtualClock(parse_utc(FAKE_NOW))
+    first = subject.new_run(clock)
+    clock.advance(3600)
+    second = subject.new_run(clock)
+    assert subject.other_store().runs() == sorted([first, second])
+
+
+def test_watch_sees_events_another_process_appended(subject: Subject) -> None:
+    run_id = subject.new_run()
+    seen = subject.store.read(run_id)
+    worker = subject.appender(run_id, "late", 2, delay=0.5)
+    try:
+        new = subject.store.watch(run_id, seen[-1]["seq"], 60.0, SystemClock())
+    finally:
+        assert worker.wait(timeout=60) == 0
+    assert [(e["seq"], e["text"]) for e in new][:1] == [(2, "late-0")]
+
+
+def test_watch_returns_nothing_when_nothing_came_in_time(subject: Subject) -> None:
+    run_id = subject.new_run()
+    clock = VirtualClock(parse_utc(FAKE_NOW))
+    assert subject.store.watch(run_id, 1, 5.0, clock) == []
+    assert (clock.now() - parse_utc(FAKE_NOW)).total_seconds() >= 5.0  # it waited the whole timeout
+
+
+def test_threads_of_one_process_share_a_store(subject: Subject) -> None:
+    """A conductor's writer threads and its outbox append through one store at once."""
+    run_id = subject.new_run()
+
+    def append_ten(tag: str) -> None:
+        for i in range(10):
+            subject.store.append(run_id, note(f"{tag}-{i}"), SystemClock())
+
+    threads = [threading.Thread(target=append_ten, args=(f"t{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    events = subject.other_store().read(run_id)
+    assert [e["seq"] for e in events] == list(range(1, 42))
