@@ -139,7 +139,7 @@ def status(
     ws = workspace()
     found = statuses(ws, default_clock(), run, warn)
     if as_json:
-        print_json(found.documents[0] if run else found.documents)
+        print_json(found.document())
     else:
         zone = display_zone(ws)
         say("\n\n".join(status_text(doc, zone) for doc in found.documents) if found.documents else "no open runs")

@@ -44,6 +44,11 @@ def current_events(ws: Workspace, clock: Clock, run_id: str, tell: Tell) -> list
 class Statuses:
     documents: list[Document]
     unreadable: int  # open runs whose record could not be read (each named on stderr)
+    one_run: bool = False  # a run was named: its document alone, not a list
+
+    def document(self) -> Document | list[Document]:
+        """The `drill status --json` document."""
+        return self.documents[0] if self.one_run else self.documents
 
     @property
     def exit_code(self) -> int:
@@ -61,7 +66,7 @@ def statuses(ws: Workspace, clock: Clock, run_id: str | None, tell: Tell) -> Sta
         return status_document(RunState.replay(events), events, clock.now())
 
     if run_id:
-        return Statuses([document(run_id)], 0)
+        return Statuses([document(run_id)], 0, one_run=True)
     return _each_readable(open_runs(ws), document, tell)
 
 
