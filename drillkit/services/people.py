@@ -26,7 +26,8 @@ def display_zone(ws: Workspace, chosen: str | None) -> str:
 
     if chosen:
         return check_zone(chosen)
+    configured = ws.config().timezone  # a drill.toml that cannot be read is its own error, not the zone's
     try:
-        return check_zone(ws.config().timezone)
+        return check_zone(configured)
     except UsageError as err:
         raise UsageError(f"drill.toml: timezone: {err}") from None
