@@ -9,13 +9,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import typer
 
 from drillkit.config.workspace import Workspace
-
-if TYPE_CHECKING:
-    from drillkit.model.clock import Clock
-    from drillkit.store.port import Event
 
 
 @dataclass
@@ -33,21 +31,20 @@ def workspace() -> Workspace:
 
 
 def display_zone(ws: Workspace) -> str:
-    """`--tz`, else `drill.toml` timezone, else UTC; checked to be a known zone."""
-    from drillkit.model.errors import UsageError
-    from drillkit.model.timefmt import check_zone
+    """`--tz`, else `drill.toml` timezone, else UTC (see `services.people.display_zone`)."""
+    from drillkit.services.people import display_zone as zone_of  # zoneinfo only for commands that show times
 
-    if GLOBALS.tz:
-        return check_zone(GLOBALS.tz)
-    configured = ws.config().timezone
-    try:
-        return check_zone(configured)
-    except UsageError as err:
-        raise UsageError(f"drill.toml: timezone: {err}") from None
+    return zone_of(ws, GLOBALS.tz)
+
+
+def exit_with(code: int) -> None:
+    """End the command with `code` when it is not 0 (the error boundary in `main` ends it)."""
+    if code:
+        raise typer.Exit(code)
 
 
 def print_json(document: Any) -> None:
-    import orjson
+    import orjson  # only for the commands that print JSON
 
     sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
     sys.stdout.flush()
@@ -72,25 +69,9 @@ def warn(text: str) -> None:
     sys.stderr.flush()
 
 
-def record_due(ws: Workspace, clock: Clock, run_id: str, events: list[Event]) -> bool:
-    """What came due in an open run recorded before it is shown (SPEC §4: every command that
-    touches a run); True when anything was written. A reader who may not write is told that
-    the run is shown as written."""
-    from drillkit.services.runs import ReaderCatchUp, catch_up_for_reader
-
-    outcome = catch_up_for_reader(ws, clock, run_id, events)
-    if outcome is ReaderCatchUp.NOT_WRITABLE:
-        warn(
-            f"drill: {run_id} has deadlines or injects due that only a writer can record; showing the record as written"
-        )
-    return outcome is ReaderCatchUp.RECORDED
-
-
 def emit(text: str, output: Path | None) -> None:
     """To stdout, or to FILE (0640, whole or not at all) with nothing else on stdout."""
     if output is None:
-        import typer
-
         typer.echo(text, nl=False)
         return
     write_private(output, text.encode("utf-8"))
@@ -99,8 +80,6 @@ def emit(text: str, output: Path | None) -> None:
 
 def output_option() -> Any:
     """`-o FILE`, checked when the command line is read: a report is not built for nowhere."""
-    import typer
-
     return typer.Option(
         None, "-o", "--output", help="Write to FILE (0640) instead of stdout.", callback=_writable_folder
     )
@@ -159,19 +138,6 @@ def _write_into(target: Path, data: bytes, named: Path) -> None:
 def colour_ok() -> bool:
     """Colour and cursor control only on a terminal and without NO_COLOR."""
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def actor(by: str | None) -> str:
-    """Who acts: `--by`, else `$DRILL_USER`, else the login name; a blank or control character is refused."""
-    from drillkit.model.names import check_name
-
-    if by is not None:
-        return check_name(by, "--by")
-    if os.environ.get("DRILL_USER"):
-        return check_name(os.environ["DRILL_USER"], "DRILL_USER")
-    import getpass
-
-    return check_name(getpass.getuser(), "the login name (set DRILL_USER or pass --by)")
 
 
 def stop_on_signals(stop: Callable[[], None]) -> None:

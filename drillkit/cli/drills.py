@@ -1,11 +1,21 @@
 """Drills: `start`, `resume`, `simulate`."""
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import typer
 
-from drillkit.cli.common import actor, colour_ok, print_json, printable, say, stop_on_signals, warn, workspace
+from drillkit.cli.common import (
+    colour_ok,
+    exit_with,
+    print_json,
+    printable,
+    say,
+    stop_on_signals,
+    warn,
+    workspace,
+)
 from drillkit.model.events import EventType
 
 
@@ -20,11 +30,9 @@ def start(
 ) -> None:
     """Start a drill and conduct it in the foreground with a live board (Ctrl-C leaves it running)."""
     from drillkit.model.clock import default_clock
-    from drillkit.services.drills import start_drill
+    from drillkit.services.conducting import begin_drill
 
-    ws, clock = workspace(), default_clock()
-    ws.notifiers()  # a bad [[notify]] is refused before the run is written, not after
-    run_id = start_drill(ws, scenario, clock=clock, by=actor(by), assignments=assign, speed=speed)
+    run_id = begin_drill(workspace(), default_clock(), scenario, by=by, assignments=assign, speed=speed)
     if detach:
         say(run_id)
         warn(f"conducted by `drill scheduler`; or conduct it here with: drill resume {run_id}")
@@ -40,53 +48,29 @@ def resume(run: str = typer.Argument(..., help="Run id.")) -> None:
 
 def _conduct(run_id: str) -> None:
     from drillkit.model.clock import default_clock
-    from drillkit.notify.outbox import Outbox
-    from drillkit.services.conductor import Conductor
-    from drillkit.store.stores import open_store
+    from drillkit.render.summaries import verdict_lines
+    from drillkit.services.conducting import Conducted, conduct, judge
 
-    ws, clock = workspace(), default_clock()
-    store = open_store(ws)
-    outbox = Outbox(ws, clock, ws.notifiers(), store=store)
-    if _deliver_if_ended(store, run_id, outbox):
-        return
-    screen = _Screen(colour_ok())
-    conductor = Conductor(ws, clock, listener=screen.events, outbox=outbox, store=store)
-    conductor.adopt_or_fail(run_id)
-    stop = _stop_flag()
-    try:
-        conductor.conduct(stop=lambda: stop["set"], every=lambda: screen.draw(conductor, run_id, clock.now()))
-    finally:
-        try:
-            conductor.close()  # raises what a last append in flight met, once it is finished
-        finally:
-            outbox.close(timeout=5.0)
-    if stop["set"]:
+    ws, clock, screen = workspace(), default_clock(), _Screen(colour_ok())
+
+    def every(conductor: Any) -> None:
+        screen.draw(conductor, run_id, clock.now())
+
+    outcome = conduct(ws, clock, run_id, listener=screen.events, every=every, watch=_stop_flag, tell=warn)
+    if outcome is Conducted.LEFT_RUNNING:
         warn(f"left {run_id} running; conduct it again with: drill resume {run_id}")
+    if outcome is not Conducted.ENDED:
         return
-    _summary(run_id)
+    judged = judge(ws, run_id)
+    say(verdict_lines(judged.document))
+    exit_with(judged.exit_code)
 
 
-def _deliver_if_ended(store: Any, run_id: str, outbox: Any) -> bool:
-    """An ended run has nothing left to conduct; only notifications still owed are delivered."""
-    from drillkit.engine.replay import last_event
-
-    events = store.read(run_id)
-    ended = last_event(events)
-    if ended["event"] != EventType.RUN_ENDED:
-        return False
-    owed = outbox.poll(run_id, events)
-    outbox.close(timeout=30.0)
-    warn(
-        f"{run_id} has ended ({ended['outcome']}); nothing left to conduct"
-        + (f", {owed} notification(s) delivered" if owed else "")
-    )
-    return True
-
-
-def _stop_flag() -> dict[str, bool]:
+def _stop_flag() -> Callable[[], bool]:
+    """Ctrl-C and SIGTERM from now on ask the conductor to stop at its next look."""
     flag = {"set": False}
     stop_on_signals(lambda: flag.update(set=True))
-    return flag
+    return lambda: flag["set"]
 
 
 class _Screen:
@@ -122,56 +106,23 @@ class _Screen:
             self.shown = text
 
 
-def _summary(run_id: str) -> None:
-    from drillkit.engine.metrics import all_met, run_document
-    from drillkit.store.stores import open_store
-
-    document = run_document(open_store(workspace()).read(run_id), {})
-    _print_verdicts(document)
-    if not all_met(document):
-        raise typer.Exit(1)
-
-
-def _print_verdicts(document: dict[str, Any]) -> None:
-    from drillkit.model.durations import format_clock, format_duration
-    from drillkit.render.labels import drill_mark
-
-    run = document["run"]
-    say(f"{drill_mark(run['mode'])}{run['id']}: {run['outcome'] or 'open'} in state {run['state']}")
-    for metric in document["metrics"]:
-        value = format_duration(metric["value"]) if metric["value"] is not None else "not reached"
-        target = format_duration(metric["target"]) if metric["target"] is not None else "none"
-        say(f"  metric {metric['name']}: {value} (target {target}): {metric['verdict']}")
-    for expectation in document["expectations"]:
-        say(f"  inject {expectation['inject']} expects {expectation['expect']}: {expectation['verdict']}")
-    for breach in document["breaches"]:
-        say(
-            f"  breach {breach['what']} due {format_clock(breach['due'])}: owner {breach['owner'] or '-'}"
-            f" ({breach['assignee'] or 'unassigned'})"
-        )
-
-
 def simulate(
     scenario: str = typer.Argument(..., help="Scenario id."),
     as_json: bool = typer.Option(False, "--json", help="Print the SPEC §6 JSON document."),
 ) -> None:
     """Run the scenario's script on a virtual clock; exit 0 if every target and expectation is met."""
-    from drillkit.engine.metrics import all_met, run_document
     from drillkit.model.clock import default_clock
-    from drillkit.render.runview import integrity
-    from drillkit.services.simulate import simulate as run_simulation
+    from drillkit.render.summaries import verdict_lines
+    from drillkit.services.conducting import simulated
 
-    ws = workspace()
-    result = run_simulation(ws, default_clock(), scenario)
-    document = run_document(result.events, integrity(ws, result.run_id))
-    for step, why in result.rejected:
-        warn(f"rejected step at T+{step.at}s by {step.by}: {why}")
+    judged = simulated(workspace(), default_clock(), scenario)
+    for why in judged.rejected:
+        warn(why)
     if as_json:
-        print_json(document)
+        print_json(judged.document)
     else:
-        _print_verdicts(document)
-    if result.rejected or not all_met(document):
-        raise typer.Exit(1)
+        say(verdict_lines(judged.document))
+    exit_with(judged.exit_code)
 
 
 def register(app: typer.Typer) -> None:

@@ -40,24 +40,9 @@ def playbooks(as_json: bool = typer.Option(False, "--json", help="One JSON docum
     if as_json:
         print_json(rows)
         return
-    from drillkit.model.clock import parse_utc
-    from drillkit.model.timefmt import local
-    from drillkit.render.table import table
+    from drillkit.render.summaries import playbooks_table  # the table's imports only for the text form
 
-    zone = display_zone(ws)
-
-    def when(value: str | None) -> str:
-        return local(parse_utc(value), zone) if value else "-"
-
-    say(
-        table(
-            ["id", "title", "kind", "version", "last drill", "next drill"],
-            [
-                [r["id"], r["title"], r["kind"], r["version"], when(r["last_drill"]), when(r["next_drill"])]
-                for r in rows
-            ],
-        )
-    )
+    say(playbooks_table(rows, display_zone(ws)))
 
 
 def show(

@@ -1,15 +1,11 @@
 """Runs: `open`, `act`, `check`, `note`, `assign`, `severity`, `abort`, `status`, `runs`, `verify`."""
 
-from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
-from drillkit.cli.common import actor, print_json, record_due, say, warn, workspace
-
-if TYPE_CHECKING:
-    from drillkit.store.verify import Verdict
+from drillkit.cli.common import display_zone, exit_with, print_json, say, warn, workspace
 
 RUN = typer.Argument(..., help="Run id (see `drill runs`).")
 BY = typer.Option(None, "--by", help="Who acts (default: $DRILL_USER, then the login name).")
@@ -20,13 +16,6 @@ class RunMode(StrEnum):
     incident = "incident"
     drill = "drill"
     simulation = "simulation"
-
-
-def _apply(run: str, make: Callable[[Any], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    from drillkit.model.clock import default_clock
-    from drillkit.services.runs import apply
-
-    return apply(workspace(), default_clock(), run, make)
 
 
 def _confirm(events: list[dict[str, Any]]) -> None:
@@ -45,32 +34,10 @@ def open_(
 ) -> None:
     """Open a real incident; prints the new run id alone on stdout."""
     from drillkit.model.clock import default_clock
-    from drillkit.services.runs import open_incident
+    from drillkit.services.actions import open_run
 
     ws = workspace()
-    _warn_if_notifiers_broken(ws)
-    run_id = open_incident(
-        ws,
-        default_clock(),
-        playbook,
-        severity=severity,
-        by=actor(by),
-        title=title,
-        assignments=assign,
-    )
-    say(run_id)
-
-
-def _warn_if_notifiers_broken(ws: Any) -> None:
-    """A real incident is opened even when drill.toml is broken, but not silently."""
-    from drillkit.config.notifiers import parse_notifiers
-    from drillkit.model.errors import UsageError
-
-    notifiers = ws.config().notify  # a drill.toml that cannot be read at all stops the command
-    try:
-        parse_notifiers(notifiers)
-    except UsageError as err:
-        warn(f"drill: warning: {err}; no conductor or notifier will run until drill.toml is fixed")
+    say(open_run(ws, default_clock(), playbook, severity=severity, by=by, title=title, assignments=assign, tell=warn))
 
 
 def act(
@@ -81,10 +48,12 @@ def act(
     note: str | None = NOTE,
 ) -> None:
     """Fire a transition."""
-    from drillkit.engine import decide
+    from drillkit.model.clock import default_clock
+    from drillkit.services import actions
+    from drillkit.services.people import acting_person
 
-    who = actor(by)
-    _confirm(_apply(run, lambda rs: decide.act(rs, trigger, who, role, note)))
+    who = acting_person(by)
+    _confirm(actions.act(workspace(), default_clock(), run, trigger, who=who, role=role, note=note))
 
 
 def check(
@@ -95,18 +64,22 @@ def check(
     note: str | None = NOTE,
 ) -> None:
     """Mark a checklist item done."""
-    from drillkit.engine import decide
+    from drillkit.model.clock import default_clock
+    from drillkit.services import actions
+    from drillkit.services.people import acting_person
 
-    who = actor(by)
-    _confirm(_apply(run, lambda rs: decide.check(rs, item, who, role, note)))
+    who = acting_person(by)
+    _confirm(actions.check(workspace(), default_clock(), run, item, who=who, role=role, note=note))
 
 
 def note(run: str = RUN, text: str = typer.Argument(..., help="The note."), by: str | None = BY) -> None:
     """Add a note to the record."""
-    from drillkit.engine import decide
+    from drillkit.model.clock import default_clock
+    from drillkit.services import actions
+    from drillkit.services.people import acting_person
 
-    who = actor(by)
-    _confirm(_apply(run, lambda rs: decide.note(rs, text, who, None)))
+    who = acting_person(by)
+    _confirm(actions.add_note(workspace(), default_clock(), run, text, who=who))
 
 
 def assign(
@@ -116,11 +89,13 @@ def assign(
     by: str | None = BY,
 ) -> None:
     """Give a role to a person (accountability follows from then on)."""
-    from drillkit.engine import decide
+    from drillkit.model.clock import default_clock
     from drillkit.model.names import check_name
+    from drillkit.services import actions
+    from drillkit.services.people import acting_person
 
-    who, name = actor(by), check_name(person, "person")
-    _confirm(_apply(run, lambda rs: decide.assign(rs, role, name, who)))
+    who, name = acting_person(by), check_name(person, "person")
+    _confirm(actions.assign(workspace(), default_clock(), run, role, name, who=who))
 
 
 def severity(
@@ -130,10 +105,12 @@ def severity(
     reason: str = typer.Option(..., "--reason", help="Why the severity changes."),
 ) -> None:
     """Change the run's severity."""
-    from drillkit.engine import decide
+    from drillkit.model.clock import default_clock
+    from drillkit.services import actions
+    from drillkit.services.people import acting_person
 
-    who = actor(by)
-    _confirm(_apply(run, lambda rs: decide.severity(rs, level, who, reason)))
+    who = acting_person(by)
+    _confirm(actions.change_severity(workspace(), default_clock(), run, level, who=who, reason=reason))
 
 
 def abort(
@@ -142,10 +119,12 @@ def abort(
     reason: str = typer.Option(..., "--reason", help="Why the run is aborted."),
 ) -> None:
     """End a run as aborted."""
-    from drillkit.engine import decide
+    from drillkit.model.clock import default_clock
+    from drillkit.services import actions
+    from drillkit.services.people import acting_person
 
-    who = actor(by)
-    _confirm(_apply(run, lambda rs: decide.abort(rs, who, reason)))
+    who = acting_person(by)
+    _confirm(actions.abort(workspace(), default_clock(), run, who=who, reason=reason))
 
 
 def status(
@@ -153,47 +132,18 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """State, clocks, allowed triggers, open checklist items, deadlines and breaches."""
-    from drillkit.engine.replay import RunState
-    from drillkit.engine.status import status_document
     from drillkit.model.clock import default_clock
     from drillkit.render.lines import status_text
-    from drillkit.store.index import open_runs
-    from drillkit.store.stores import open_store
+    from drillkit.services.views import statuses
 
-    ws, clock = workspace(), default_clock()
-    store = open_store(ws)
-
-    def document(run_id: str) -> dict[str, Any]:
-        events = store.read(run_id)
-        if record_due(ws, clock, run_id, events):
-            events = store.read(run_id)
-        return status_document(RunState.replay(events), events, clock.now())
-
-    docs, unreadable = ([document(run)], 0) if run else _each_readable(open_runs(ws), document)
+    ws = workspace()
+    found = statuses(ws, default_clock(), run, warn)
     if as_json:
-        print_json(docs[0] if run else docs)
+        print_json(found.document())
     else:
-        from drillkit.cli.common import display_zone
-
         zone = display_zone(ws)
-        say("\n\n".join(status_text(doc, zone) for doc in docs) if docs else "no open runs")
-    if unreadable:
-        raise typer.Exit(1)
-
-
-def _each_readable(run_ids: list[str], document: Callable[[str], dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-    """Every run's document; a run whose record cannot be read is named on stderr and the
-    others are still shown (one damaged record does not hide the incidents that are fine)."""
-    from drillkit.model.errors import DrillError
-
-    docs, unreadable = [], 0
-    for run_id in run_ids:
-        try:
-            docs.append(document(run_id))
-        except DrillError as err:
-            warn(f"drill: {err}")
-            unreadable += 1
-    return docs, unreadable
+        say("\n\n".join(status_text(doc, zone) for doc in found.documents) if found.documents else "no open runs")
+    exit_with(found.exit_code)
 
 
 def runs(
@@ -203,26 +153,14 @@ def runs(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """The runs, newest first."""
-    from dataclasses import asdict
-
-    from drillkit.cli.common import display_zone
-    from drillkit.model.timefmt import since_filter
     from drillkit.render.lines import runs_table
-    from drillkit.services.history import known_playbook
-    from drillkit.store.index import read_runs
+    from drillkit.services.views import run_list, runs_document
 
     ws = workspace()
-    keep = since_filter(since, display_zone(ws))
-    if playbook is not None:
-        known_playbook(ws, playbook)
     wanted = mode.value if mode else None
-    every, left_out = read_runs(ws)
-    if left_out:
-        names = ", ".join(left_out)
-        warn(f"drill: {len(left_out)} record(s) left out, not readable as runs: {names} (see `drill verify --all`)")
-    found = [s for s in every if keep(s.started) and (playbook in (None, s.playbook)) and (wanted in (None, s.mode))]
+    found = run_list(ws, since=since, playbook=playbook, mode=wanted, zone=display_zone(ws), tell=warn)
     if as_json:
-        print_json([asdict(s) for s in found])
+        print_json(runs_document(found))
         return
     say(runs_table(found, display_zone(ws)) if found else "no runs")
 
@@ -237,35 +175,20 @@ def verify(
     A record that cannot be read gets no verdict (it is no evidence of tampering) but a line on
     stderr, and the others are still verified."""
     from drillkit.model.errors import UsageError
-    from drillkit.store.files import check_run_id, workspace_key
-    from drillkit.store.verify import runs_to_verify, verify_files
+    from drillkit.render.summaries import verification_line
+    from drillkit.services.review import verify_runs
 
     if all_runs and runs:
         raise UsageError("give run ids or --all, not both")
-    ws = workspace()
-    ids = [check_run_id(r) for r in (runs or [])]
-    key = workspace_key(ws)
-    verdicts, unreadable = verify_files(runs_to_verify(ws.runs, ids), key)
+    checked = verify_runs(workspace(), runs or [])
     if as_json:
-        print_json([v.as_json() for v in verdicts])
+        print_json(checked.document())
     else:
-        for v in verdicts:
-            say(_verdict_line(v, keyed=key is not None))
-    for reason in unreadable:
+        for verdict in checked.verdicts:
+            say(verification_line(verdict, keyed=checked.keyed))
+    for reason in checked.unreadable:
         warn(f"drill: {reason}")
-    if any(v.verdict == "tampered" for v in verdicts):
-        raise typer.Exit(1)
-    if unreadable:
-        raise typer.Exit(2)
-
-
-def _verdict_line(v: "Verdict", *, keyed: bool) -> str:
-    """One record's verdict; in a workspace with a key, a record chained without it says so (a
-    reviewer should ask why: it may be older than the key, or rewritten by someone without it)."""
-    unkeyed = " (plain SHA-256, not the workspace key)" if keyed and v.chain == "sha256" else ""
-    where = f" at line {v.line}: {v.problem}" if v.verdict == "tampered" else ""
-    torn = f" (torn tail of {v.torn_bytes} bytes, set aside on the next append)" if v.torn_bytes else ""
-    return f"{v.run}: {v.verdict}{unkeyed}{where}{torn} — {v.events} events" + (f", head {v.head}" if v.head else "")
+    exit_with(checked.exit_code)
 
 
 def register(app: typer.Typer) -> None:

@@ -33,6 +33,11 @@ def coverage(ws: Workspace, clock: Clock) -> list[dict[str, Any]]:
     return rows
 
 
+def coverage_exit(rows: list[dict[str, Any]]) -> int:
+    """1 when a playbook is overdue for a drill or cannot be read: coverage has a gap."""
+    return 1 if any(row["overdue"] or row["status"] == "invalid" for row in rows) else 0
+
+
 def _row(pb: Playbook, last: str | None, upcoming: str | None, now: datetime) -> dict[str, Any]:
     due_by = _due_by(pb, last)
     overdue = pb.exercise_every is not None and (due_by is None or parse_utc(due_by) < now)

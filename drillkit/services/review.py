@@ -1,0 +1,106 @@
+"""What the review commands answer: one run's view, the report across runs, records' verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import Clock
+from drillkit.model.errors import DrillError, UsageError
+from drillkit.services.views import Tell, record_due
+
+if TYPE_CHECKING:
+    from drillkit.render.runview import RunView
+    from drillkit.store.verify import Verdict
+
+
+def run_view(ws: Workspace, clock: Clock, run: str, *, zone: str, lang: str, tell: Tell) -> RunView:
+    """The run as the exports see it, read again when an open run had something due."""
+    from drillkit.render.runview import load_view
+
+    view = load_view(ws, run, zone=zone, lang=lang, now=clock.now())
+    if view.document["integrity"]["verdict"] == "open" and record_due(ws, clock, view.run["id"], view.events, tell):
+        view = load_view(ws, run, zone=zone, lang=lang, now=clock.now())
+    return view
+
+
+def tampered_exit(view: RunView, tell: Tell) -> int:
+    """1, saying so, when the record fails verification: an export of it is no evidence."""
+    if view.document["integrity"]["verdict"] != "tampered":
+        return 0
+    tell(f"drill: the record of {view.run['id']} fails verification (see `drill verify {view.run['id']}`)")
+    return 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportQuestion:
+    since: str | None
+    until: str | None
+    playbook: str | None
+    include_drills: bool
+    key: tuple[str, str, str]  # format, language, zone: what the cached text depends on
+
+
+def report_text(
+    ws: Workspace, clock: Clock, question: ReportQuestion, render: Callable[[dict[str, object]], str], tell: Tell
+) -> str:
+    """`drill report`: the figures for the question, rendered (or the last answer, when nothing changed)."""
+    from drillkit.services.history import known_playbook
+    from drillkit.services.report import Selection, answer, bound
+
+    zone = question.key[2]
+    lower = bound(question.since, "--since", zone)
+    upper = bound(question.until, "--until", zone, end_of_day=True)
+    if lower is not None and upper is not None and lower >= upper:
+        raise UsageError(f"--since {question.since} is not before --until {question.until}; no run could match")
+    selection = Selection(
+        since=lower,
+        until=upper,
+        playbook=known_playbook(ws, question.playbook) if question.playbook is not None else None,
+        include_drills=question.include_drills,
+    )
+    return answer(ws, selection, question.key, render, catch_up=_due_recorder(ws, clock, tell))
+
+
+def _due_recorder(ws: Workspace, clock: Clock, tell: Tell) -> Callable[[str], bool]:
+    """Records what came due in an open run (as `status` does); a record that cannot be read is
+    left to the report, which leaves it out."""
+    from drillkit.store.stores import open_store
+
+    def record(run_id: str) -> bool:
+        try:
+            return record_due(ws, clock, run_id, open_store(ws).read(run_id), tell)
+        except DrillError:
+            return False
+
+    return record
+
+
+@dataclass(frozen=True)
+class Verification:
+    verdicts: list[Verdict]
+    unreadable: list[str]  # why each record that could not be read got no verdict
+    keyed: bool  # the workspace has a key
+
+    def document(self) -> list[dict[str, Any]]:
+        return [verdict.as_json() for verdict in self.verdicts]
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a record is tampered, else 2 when one could not be read."""
+        if any(verdict.verdict == "tampered" for verdict in self.verdicts):
+            return 1
+        return 2 if self.unreadable else 0
+
+
+def verify_runs(ws: Workspace, runs: list[str]) -> Verification:
+    """`drill verify`: the named runs' records, or every record when none is named."""
+    from drillkit.store.files import check_run_id, workspace_key
+    from drillkit.store.verify import runs_to_verify, verify_files
+
+    ids = [check_run_id(run) for run in runs]
+    key = workspace_key(ws)
+    verdicts, unreadable = verify_files(runs_to_verify(ws.runs, ids), key)
+    return Verification(verdicts, unreadable, key is not None)

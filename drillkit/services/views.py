@@ -1,0 +1,107 @@
+"""What the showing commands show: each run brought up to date first (SPEC §4: every command
+that touches a run records what came due), then read again and made into its document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import Clock
+from drillkit.model.errors import DrillError
+from drillkit.store.port import Event
+from drillkit.store.stores import open_store
+
+if TYPE_CHECKING:
+    from drillkit.store.index import RunSummary
+
+Tell = Callable[[str], None]  # where a diagnostic goes: the command's stderr
+Document = dict[str, Any]
+
+
+def record_due(ws: Workspace, clock: Clock, run_id: str, events: list[Event], tell: Tell) -> bool:
+    """What came due in an open run recorded before it is shown; True when anything was written.
+    A reader who may not write is told that the run is shown as written."""
+    from drillkit.services.runs import ReaderCatchUp, catch_up_for_reader
+
+    outcome = catch_up_for_reader(ws, clock, run_id, events)
+    if outcome is ReaderCatchUp.NOT_WRITABLE:
+        tell(
+            f"drill: {run_id} has deadlines or injects due that only a writer can record; showing the record as written"
+        )
+    return outcome is ReaderCatchUp.RECORDED
+
+
+def current_events(ws: Workspace, clock: Clock, run_id: str, tell: Tell) -> list[Event]:
+    """A run's events once what came due is recorded."""
+    events = open_store(ws).read(run_id)
+    if record_due(ws, clock, run_id, events, tell):
+        events = open_store(ws).read(run_id)
+    return events
+
+
+@dataclass(frozen=True)
+class Statuses:
+    documents: list[Document]
+    unreadable: int  # open runs whose record could not be read (each named on stderr)
+    one_run: bool = False  # a run was named: its document alone, not a list
+
+    def document(self) -> Document | list[Document]:
+        """The `drill status --json` document."""
+        return self.documents[0] if self.one_run else self.documents
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.unreadable else 0
+
+
+def statuses(ws: Workspace, clock: Clock, run_id: str | None, tell: Tell) -> Statuses:
+    """`drill status`: one run's document, or every open run's."""
+    from drillkit.engine.replay import RunState
+    from drillkit.engine.status import status_document
+    from drillkit.store.index import open_runs
+
+    def document(one: str) -> Document:
+        events = current_events(ws, clock, one, tell)
+        return status_document(RunState.replay(events), events, clock.now())
+
+    if run_id:
+        return Statuses([document(run_id)], 0, one_run=True)
+    return _each_readable(open_runs(ws), document, tell)
+
+
+def _each_readable(run_ids: list[str], document: Callable[[str], Document], tell: Tell) -> Statuses:
+    """Every run's document; a run whose record cannot be read is named and the others are
+    still shown (one damaged record does not hide the incidents that are fine)."""
+    docs, unreadable = [], 0
+    for run_id in run_ids:
+        try:
+            docs.append(document(run_id))
+        except DrillError as err:
+            tell(f"drill: {err}")
+            unreadable += 1
+    return Statuses(docs, unreadable)
+
+
+def run_list(
+    ws: Workspace, *, since: str | None, playbook: str | None, mode: str | None, zone: str, tell: Tell
+) -> list[RunSummary]:
+    """`drill runs`: the run summaries that match, newest first; records not readable as runs are named."""
+    from drillkit.model.timefmt import since_filter
+    from drillkit.services.history import known_playbook
+    from drillkit.store.index import read_runs
+
+    keep = since_filter(since, zone)
+    if playbook is not None:
+        known_playbook(ws, playbook)
+    every, left_out = read_runs(ws)
+    if left_out:
+        names = ", ".join(left_out)
+        tell(f"drill: {len(left_out)} record(s) left out, not readable as runs: {names} (see `drill verify --all`)")
+    return [s for s in every if keep(s.started) and (playbook in (None, s.playbook)) and (mode in (None, s.mode))]
+
+
+def runs_document(found: list[RunSummary]) -> list[Document]:
+    """The `drill runs --json` document."""
+    return [asdict(summary) for summary in found]
