@@ -18,18 +18,16 @@ from icalendar import Calendar
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import format_utc, parse_utc
-from drillkit.schedule.store import Fire, ScheduleStore
+from drillkit.schedule.port import Fire
+from drillkit.schedule.store import open_store
 from tests.conftest import DRILL, FAKE_NOW, Drill, read_events
 
 SCENARIO = "core-outage-q4"
 
 
 def ledger(root: Path) -> list[Fire]:
-    store = ScheduleStore.open(Workspace(root))
-    try:
+    with open_store(Workspace(root)) as store:
         return store.fires()
-    finally:
-        store.close()
 
 
 def log_events(root: Path) -> list[dict[str, Any]]:

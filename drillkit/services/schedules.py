@@ -1,0 +1,113 @@
+"""Schedule use cases: add (checking the scenario), list, pause/resume/remove, the calendar, next drills."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.blackouts import Blackout
+from drillkit.model.clock import Clock, default_clock, format_utc
+from drillkit.model.durations import format_duration
+from drillkit.model.timefmt import local
+from drillkit.plans.library import Plans
+from drillkit.render.ics import calendar, upcoming
+from drillkit.schedule.drafts import add_drafted, draft_schedule
+from drillkit.schedule.port import Fire, Schedule
+from drillkit.schedule.store import existing_store, open_store, reading_store
+from drillkit.schedule.upcoming import blackouts, next_fire
+
+_DONE = {"remove": "removed", "pause": "paused", "resume": "resumed"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Added:
+    """A schedule just added, and its next fire that will start (None when all are blacked out)."""
+
+    schedule: Schedule
+    next_fire: datetime | None
+
+
+def add_schedule(ws: Workspace, clock: Clock, **request: Any) -> Added:
+    """Check and add a schedule of a scenario that loads (`request`: the keywords of
+    `draft_schedule`). Everything is checked before the store is opened, so a refused
+    request creates nothing."""
+    now, windows = clock.now(), blackouts(ws)
+    Plans(ws).scenario(request["scenario"])
+    drafted = draft_schedule(now, **request)
+    with open_store(ws) as store:
+        schedule = add_drafted(store, drafted, request.get("schedule_id"))
+    return Added(schedule=schedule, next_fire=next_fire(schedule, now, windows))
+
+
+def change_schedule(ws: Workspace, clock: Clock, schedule_id: str, action: str) -> str:
+    """`remove`, `pause` or `resume` a schedule; returns what was done (`removed`…)."""
+    with existing_store(ws, schedule_id) as store:
+        if action == "remove":
+            store.remove(schedule_id, clock.now())
+        else:
+            store.set_paused(schedule_id, action == "pause", clock.now())
+    return _DONE[action]
+
+
+def schedule_rows(ws: Workspace, clock: Clock, zone: str) -> list[dict[str, Any]]:
+    """Every schedule as `schedule list` shows it (its JSON document), read in one look at the store."""
+    now, windows = clock.now(), blackouts(ws)
+    with reading_store(ws) as store:
+        schedules, last = store.schedules(), store.last_fires()
+    return [_row(s, now, windows, last.get(s.id), zone) for s in schedules]
+
+
+def _row(s: Schedule, now: datetime, windows: list[Blackout], last: Fire | None, zone: str) -> dict[str, Any]:
+    """One schedule; its next fire is the next one that will start (blacked-out fires skipped)."""
+    upcoming = next_fire(s, now, windows)
+    return {
+        "id": s.id,
+        "scenario": s.scenario,
+        "kind": s.kind,
+        "expr": format_duration(int(s.expr)) if s.kind == "every" else s.expr,
+        "tz": s.tz,
+        "jitter": s.jitter,
+        "grace": s.grace,
+        "paused": s.paused,
+        "next_fire": format_utc(upcoming) if upcoming else None,
+        "next_fire_local": local(upcoming, zone) if upcoming else None,
+        "last_fire": {"nominal": format_utc(last.nominal), "status": last.status, "run": last.run} if last else None,
+    }
+
+
+def calendar_text(ws: Workspace, clock: Clock) -> str:
+    """The upcoming scheduled drills as an iCalendar file (fires inside a blackout window left out)."""
+    now, windows = clock.now(), blackouts(ws)
+    with reading_store(ws) as store:
+        schedules = store.schedules()
+    return calendar(upcoming(schedules, _titles(ws, schedules), now, windows), now)
+
+
+def _titles(ws: Workspace, schedules: list[Schedule]) -> dict[str, tuple[str, int]]:
+    """Scenario id → (title, time limit in seconds) for the scenarios that load."""
+    loaded = Plans(ws).loadable({s.scenario for s in schedules})
+    return {scenario_id: (scenario.title, scenario.time_limit) for scenario_id, (scenario, _p) in loaded.items()}
+
+
+def next_fires_by_playbook(ws: Workspace, clock: Clock | None = None) -> dict[str, str]:
+    """Playbook id → the earliest next fire that will start (UTC, RFC 3339) over its scenarios' schedules.
+
+    Schedules whose scenario is missing or invalid are left out: they cannot start a drill.
+    """
+    now, windows = (clock or default_clock()).now(), blackouts(ws)
+    with reading_store(ws) as store:
+        schedules = store.schedules()
+    playbook_of = _playbooks_of({s.scenario for s in schedules}, ws)
+    earliest: dict[str, datetime] = {}
+    for schedule in schedules:
+        upcoming, playbook = next_fire(schedule, now, windows), playbook_of.get(schedule.scenario)
+        if upcoming is not None and playbook and (playbook not in earliest or upcoming < earliest[playbook]):
+            earliest[playbook] = upcoming
+    return {playbook: format_utc(when) for playbook, when in earliest.items()}
+
+
+def _playbooks_of(scenarios: set[str], ws: Workspace) -> dict[str, str]:
+    """Scenario id → its playbook id, for the scenarios that load."""
+    return {scenario: playbook.playbook for scenario, (_s, playbook) in Plans(ws).loadable(scenarios).items()}
