@@ -11,8 +11,6 @@ from drillkit.model.blackouts import Blackout
 from drillkit.model.clock import Clock, default_clock, format_utc
 from drillkit.model.durations import format_duration
 from drillkit.model.timefmt import local
-from drillkit.plans.library import Plans
-from drillkit.render.ics import calendar, upcoming
 from drillkit.schedule.drafts import add_drafted, draft_schedule
 from drillkit.schedule.port import Fire, Schedule
 from drillkit.schedule.store import existing_store, open_store, reading_store
@@ -33,6 +31,8 @@ def add_schedule(ws: Workspace, clock: Clock, **request: Any) -> Added:
     """Check and add a schedule of a scenario that loads (`request`: the keywords of
     `draft_schedule`). Everything is checked before the store is opened, so a refused
     request creates nothing."""
+    from drillkit.plans.library import Plans  # pydantic, ~200 ms: `schedule list` does without
+
     now, windows = clock.now(), blackouts(ws)
     Plans(ws).scenario(request["scenario"])
     drafted = draft_schedule(now, **request)
@@ -79,6 +79,8 @@ def _row(s: Schedule, now: datetime, windows: list[Blackout], last: Fire | None,
 
 def calendar_text(ws: Workspace, clock: Clock) -> str:
     """The upcoming scheduled drills as an iCalendar file (fires inside a blackout window left out)."""
+    from drillkit.render.ics import calendar, upcoming  # ~60 ms, for this export only
+
     now, windows = clock.now(), blackouts(ws)
     with reading_store(ws) as store:
         schedules = store.schedules()
@@ -87,6 +89,8 @@ def calendar_text(ws: Workspace, clock: Clock) -> str:
 
 def _titles(ws: Workspace, schedules: list[Schedule]) -> dict[str, tuple[str, int]]:
     """Scenario id → (title, time limit in seconds) for the scenarios that load."""
+    from drillkit.plans.library import Plans  # pydantic, ~200 ms: `schedule list` does without
+
     loaded = Plans(ws).loadable({s.scenario for s in schedules})
     return {scenario_id: (scenario.title, scenario.time_limit) for scenario_id, (scenario, _p) in loaded.items()}
 
@@ -110,4 +114,6 @@ def next_fires_by_playbook(ws: Workspace, clock: Clock | None = None) -> dict[st
 
 def _playbooks_of(scenarios: set[str], ws: Workspace) -> dict[str, str]:
     """Scenario id → its playbook id, for the scenarios that load."""
+    from drillkit.plans.library import Plans  # pydantic, ~200 ms: `schedule list` does without
+
     return {scenario: playbook.playbook for scenario, (_s, playbook) in Plans(ws).loadable(scenarios).items()}
