@@ -71,8 +71,9 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
         schedule_id=schedule_id,
     )
     say(added.schedule.id)
-    upcoming = added.next_fire
-    warn(f"scheduled {scenario}; next drill {local(upcoming, display_zone(ws)) if upcoming else '-'}")
+    zone = display_zone(ws)
+    shown = "".join(f"\n  {local(fire, zone)}" for fire in added.next_fires) or " -"
+    warn(f"scheduled {scenario}; next drills:{shown}")
 
 
 def _last_text(row: dict[str, Any], zone: str) -> str:
@@ -85,36 +86,37 @@ def _last_text(row: dict[str, Any], zone: str) -> str:
 
 
 @schedule_app.command("list")
-def list_schedules(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
-    """List schedules with their next fire time in the display zone (skipping fires in a blackout window)."""
+def list_schedules(
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    count: int = typer.Option(1, "--next", min=1, max=100, help="Show the next N fires of each schedule (1-100)."),
+) -> None:
+    """List schedules with their next fire times in the display zone (skipping fires in a blackout window)."""
     from drillkit.model.clock import default_clock
     from drillkit.render.table import table
     from drillkit.services.schedules import schedule_rows
 
     ws = workspace()
     zone = display_zone(ws)
-    rows = schedule_rows(ws, default_clock(), zone)
+    rows = schedule_rows(ws, default_clock(), zone, count)
     if as_json:
         print_json(rows)
         return
     headers = ["id", "scenario", "when", "tz", "state", "next fire", "last fire"]
-    say(
-        table(
-            headers,
-            [
-                [
-                    r["id"],
-                    r["scenario"],
-                    f"{r['kind']} {r['expr']}",
-                    r["tz"],
-                    "paused" if r["paused"] else "active",
-                    r["next_fire_local"] or "-",
-                    _last_text(r, zone),
-                ]
-                for r in rows
-            ],
-        )
-    )
+    say(table(headers, [line for r in rows for line in _lines(r, zone)]))
+
+
+def _lines(row: dict[str, Any], zone: str) -> list[list[str]]:
+    """One schedule's lines of the table: the first with everything, one more per further fire."""
+    first = [
+        row["id"],
+        row["scenario"],
+        f"{row['kind']} {row['expr']}",
+        row["tz"],
+        "paused" if row["paused"] else "active",
+        row["next_fire_local"] or "-",
+        _last_text(row, zone),
+    ]
+    return [first] + [["", "", "", "", "", later, ""] for later in row["next_fires_local"][1:]]
 
 
 def _change(schedule_id: str, action: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from itertools import islice
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.blackouts import Blackout, parse_blackouts
@@ -31,3 +32,8 @@ def upcoming_fires(schedule: Schedule, now: datetime, windows: Sequence[Blackout
 def next_fire(schedule: Schedule, now: datetime, windows: Sequence[Blackout]) -> datetime | None:
     """The schedule's next fire after now that will start; None when paused, finished or all blacked out."""
     return next(upcoming_fires(schedule, now, windows), None)
+
+
+def next_fires(schedule: Schedule, now: datetime, windows: Sequence[Blackout], count: int) -> list[datetime]:
+    """The schedule's next `count` fires that will start (fewer when it ends sooner)."""
+    return list(islice(upcoming_fires(schedule, now, windows), count))

@@ -14,17 +14,19 @@ from drillkit.model.timefmt import local
 from drillkit.schedule.drafts import add_drafted, draft_schedule
 from drillkit.schedule.port import Fire, Schedule
 from drillkit.schedule.store import existing_store, open_store, reading_store
-from drillkit.schedule.upcoming import blackouts, next_fire
+from drillkit.schedule.upcoming import blackouts, next_fire, next_fires
 
+ADDED_SHOWS = 5  # fires shown when a schedule is added: enough to see a cron expression's pattern
 _DONE = {"remove": "removed", "pause": "paused", "resume": "resumed"}
 
 
 @dataclass(frozen=True, kw_only=True)
 class Added:
-    """A schedule just added, and its next fire that will start (None when all are blacked out)."""
+    """A schedule just added, and its next fires that will start (`ADDED_SHOWS` at most; none when all
+    are blacked out)."""
 
     schedule: Schedule
-    next_fire: datetime | None
+    next_fires: list[datetime]
 
 
 def add_schedule(ws: Workspace, clock: Clock, **request: Any) -> Added:
@@ -38,7 +40,7 @@ def add_schedule(ws: Workspace, clock: Clock, **request: Any) -> Added:
     drafted = draft_schedule(now, **request)
     with open_store(ws) as store:
         schedule = add_drafted(store, drafted, request.get("schedule_id"))
-    return Added(schedule=schedule, next_fire=next_fire(schedule, now, windows))
+    return Added(schedule=schedule, next_fires=next_fires(schedule, now, windows, ADDED_SHOWS))
 
 
 def change_schedule(ws: Workspace, clock: Clock, schedule_id: str, action: str) -> str:
@@ -51,17 +53,29 @@ def change_schedule(ws: Workspace, clock: Clock, schedule_id: str, action: str) 
     return _DONE[action]
 
 
-def schedule_rows(ws: Workspace, clock: Clock, zone: str) -> list[dict[str, Any]]:
-    """Every schedule as `schedule list` shows it (its JSON document), read in one look at the store."""
-    now, windows = clock.now(), blackouts(ws)
+@dataclass(frozen=True, kw_only=True)
+class _Looking:
+    """What every row of `schedule list` is computed against."""
+
+    now: datetime
+    windows: list[Blackout]
+    zone: str
+    count: int
+
+
+def schedule_rows(ws: Workspace, clock: Clock, zone: str, count: int = 1) -> list[dict[str, Any]]:
+    """Every schedule as `schedule list` shows it (its JSON document), with its next `count` fires,
+    read in one look at the store."""
+    looking = _Looking(now=clock.now(), windows=blackouts(ws), zone=zone, count=count)
     with reading_store(ws) as store:
         schedules, last = store.schedules(), store.last_fires()
-    return [_row(s, now, windows, last.get(s.id), zone) for s in schedules]
+    return [_row(s, looking, last.get(s.id)) for s in schedules]
 
 
-def _row(s: Schedule, now: datetime, windows: list[Blackout], last: Fire | None, zone: str) -> dict[str, Any]:
-    """One schedule; its next fire is the next one that will start (blacked-out fires skipped)."""
-    upcoming = next_fire(s, now, windows)
+def _row(s: Schedule, looking: _Looking, last: Fire | None) -> dict[str, Any]:
+    """One schedule; its next fires are the ones that will start (blacked-out fires skipped)."""
+    fires = next_fires(s, looking.now, looking.windows, looking.count)
+    upcoming, zone = (fires[0] if fires else None), looking.zone
     return {
         "id": s.id,
         "scenario": s.scenario,
@@ -73,6 +87,8 @@ def _row(s: Schedule, now: datetime, windows: list[Blackout], last: Fire | None,
         "paused": s.paused,
         "next_fire": format_utc(upcoming) if upcoming else None,
         "next_fire_local": local(upcoming, zone) if upcoming else None,
+        "next_fires": [format_utc(fire) for fire in fires],
+        "next_fires_local": [local(fire, zone) for fire in fires],
         "last_fire": {"nominal": format_utc(last.nominal), "status": last.status, "run": last.run} if last else None,
     }
 
