@@ -1,9 +1,9 @@
 """The scheduler daemon: decides each fire in the ledger, starts drills, conducts detached runs.
 
 The only module that imports APScheduler. APScheduler is the timer that wakes the daemon at
-fire times; it holds a memory job store rebuilt from `logs/schedule.db` at start and whenever
-the tables' `changed` counter moves. The decisions themselves are made from the tables and
-the clock, so a crash or a restart at any moment changes nothing about what is owed:
+fire times; it holds a memory job store rebuilt from the schedule store (`schedule/port.py`)
+at start and whenever its `changed` counter moves. The decisions themselves are made from the
+store and the clock, so a crash or a restart at any moment changes nothing about what is owed:
 
 - every pass looks at the fires of each active schedule after its `handled_until` cursor;
 - each due fire within the schedule's grace time is claimed and starts (late, if the daemon
@@ -186,7 +186,7 @@ class Daemon:
             return self.poll
 
     def _rebuild(self, timer: BackgroundScheduler) -> None:
-        """Replace every timer job with one per active schedule, from the tables."""
+        """Replace every timer job with one per active schedule, from the store."""
         timer.remove_all_jobs()
         active = [s for s in self._store.schedules() if not s.paused]
         for schedule in active:
