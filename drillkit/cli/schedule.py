@@ -1,21 +1,12 @@
 """Schedule: `schedule add|list|remove|pause|resume|export` and the `scheduler` daemon."""
 
-import threading
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
 from drillkit.cli.common import display_zone, emit, output_option, print_json, say, stop_on_signals, warn, workspace
-from drillkit.model.events import SchedulerEvent
-
-if TYPE_CHECKING:
-    from datetime import datetime
-
-    from drillkit.config.workspace import Workspace
-    from drillkit.model.blackouts import Blackout
-    from drillkit.schedule.store import Fire, Schedule
 
 schedule_app = typer.Typer(
     help="Exercise schedules: drills that start by themselves (run `drill scheduler`).",
@@ -65,56 +56,24 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     """Schedule a scenario's drill; prints the schedule id."""
     from drillkit.model.clock import default_clock
     from drillkit.model.timefmt import check_zone, local
-    from drillkit.schedule.store import MAX_GRACE, MAX_JITTER, add_schedule, blackouts, next_fire
+    from drillkit.schedule.drafts import MAX_GRACE, MAX_JITTER
+    from drillkit.services.schedules import add_schedule
 
-    ws, now = workspace(), default_clock().now()
-    windows = blackouts(ws)
-    request: dict[str, Any] = {
-        "scenario": scenario,
-        "when": _when(cron, at, every),
-        "tz": check_zone(tz) if tz else display_zone(ws),
-        "jitter": _seconds(jitter, "--jitter", MAX_JITTER) if jitter else 0,
-        "grace": _seconds(grace, "--grace", MAX_GRACE),
-        "schedule_id": schedule_id,
-    }
-    schedule = add_schedule(ws, now, **request)
-    say(schedule.id)
-    upcoming = next_fire(schedule, now, windows)
-    warn(f"scheduled {scenario}; next drill {local(upcoming, display_zone(ws)) if upcoming else '-'}")
-
-
-def _rows(ws: "Workspace", zone: str) -> list[dict[str, Any]]:
-    """Every schedule as `schedule list` shows it, read in one look at the store."""
-    from drillkit.model.clock import default_clock
-    from drillkit.schedule.store import ScheduleStore, blackouts
-
-    now, windows = default_clock().now(), blackouts(ws)
-    with ScheduleStore.reading(ws) as store:
-        schedules, last = store.schedules(), store.last_fires()
-    return [_row(s, now, windows, last.get(s.id), zone) for s in schedules]
-
-
-def _row(s: "Schedule", now: "datetime", windows: "list[Blackout]", last: "Fire | None", zone: str) -> dict[str, Any]:
-    """One schedule; its next fire is the next one that will start (blacked-out fires skipped)."""
-    from drillkit.model.clock import format_utc
-    from drillkit.model.durations import format_duration
-    from drillkit.model.timefmt import local
-    from drillkit.schedule.store import next_fire
-
-    upcoming = next_fire(s, now, windows)
-    return {
-        "id": s.id,
-        "scenario": s.scenario,
-        "kind": s.kind,
-        "expr": format_duration(int(s.expr)) if s.kind == "every" else s.expr,
-        "tz": s.tz,
-        "jitter": s.jitter,
-        "grace": s.grace,
-        "paused": s.paused,
-        "next_fire": format_utc(upcoming) if upcoming else None,
-        "next_fire_local": local(upcoming, zone) if upcoming else None,
-        "last_fire": {"nominal": format_utc(last.nominal), "status": last.status, "run": last.run} if last else None,
-    }
+    ws = workspace()
+    added = add_schedule(
+        ws,
+        default_clock(),
+        scenario=scenario,
+        when=_when(cron, at, every),
+        tz=check_zone(tz) if tz else display_zone(ws),
+        jitter=_seconds(jitter, "--jitter", MAX_JITTER) if jitter else 0,
+        grace=_seconds(grace, "--grace", MAX_GRACE),
+        schedule_id=schedule_id,
+    )
+    say(added.schedule.id)
+    zone = display_zone(ws)
+    shown = "".join(f"\n  {local(fire, zone)}" for fire in added.next_fires) or " -"
+    warn(f"scheduled {scenario}; next drills:{shown}")
 
 
 def _last_text(row: dict[str, Any], zone: str) -> str:
@@ -127,50 +86,44 @@ def _last_text(row: dict[str, Any], zone: str) -> str:
 
 
 @schedule_app.command("list")
-def list_schedules(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
-    """List schedules with their next fire time in the display zone (skipping fires in a blackout window)."""
+def list_schedules(
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    count: int = typer.Option(1, "--next", min=1, max=100, help="Show the next N fires of each schedule (1-100)."),
+) -> None:
+    """List schedules with their next fire times in the display zone (skipping fires in a blackout window)."""
+    from drillkit.model.clock import default_clock
     from drillkit.render.table import table
+    from drillkit.services.schedules import schedule_rows
 
     ws = workspace()
     zone = display_zone(ws)
-    rows = _rows(ws, zone)
+    rows = schedule_rows(ws, default_clock(), zone, count)
     if as_json:
         print_json(rows)
         return
     headers = ["id", "scenario", "when", "tz", "state", "next fire", "last fire"]
-    say(
-        table(
-            headers,
-            [
-                [
-                    r["id"],
-                    r["scenario"],
-                    f"{r['kind']} {r['expr']}",
-                    r["tz"],
-                    "paused" if r["paused"] else "active",
-                    r["next_fire_local"] or "-",
-                    _last_text(r, zone),
-                ]
-                for r in rows
-            ],
-        )
-    )
+    say(table(headers, [line for r in rows for line in _lines(r, zone)]))
+
+
+def _lines(row: dict[str, Any], zone: str) -> list[list[str]]:
+    """One schedule's lines of the table: the first with everything, one more per further fire."""
+    first = [
+        row["id"],
+        row["scenario"],
+        f"{row['kind']} {row['expr']}",
+        row["tz"],
+        "paused" if row["paused"] else "active",
+        row["next_fire_local"] or "-",
+        _last_text(row, zone),
+    ]
+    return [first] + [["", "", "", "", "", later, ""] for later in row["next_fires_local"][1:]]
 
 
 def _change(schedule_id: str, action: str) -> None:
     from drillkit.model.clock import default_clock
-    from drillkit.schedule.store import ScheduleStore
+    from drillkit.services.schedules import change_schedule
 
-    ws, now = workspace(), default_clock().now()
-    store = ScheduleStore.open_existing(ws, schedule_id)
-    try:
-        if action == "remove":
-            store.remove(schedule_id, now)
-        else:
-            store.set_paused(schedule_id, action == "pause", now)
-    finally:
-        store.close()
-    done = {"remove": "removed", "pause": "paused", "resume": "resumed"}[action]
+    done = change_schedule(workspace(), default_clock(), schedule_id, action)
     warn(f"schedule {schedule_id}: {done}")
 
 
@@ -199,23 +152,9 @@ def export(
 ) -> None:
     """Export the upcoming scheduled drills as a calendar (fires inside a blackout window left out)."""
     from drillkit.model.clock import default_clock
-    from drillkit.render.ics import calendar, upcoming
-    from drillkit.schedule.store import ScheduleStore, blackouts
+    from drillkit.services.schedules import calendar_text
 
-    ws, now = workspace(), default_clock().now()
-    windows = blackouts(ws)
-    with ScheduleStore.reading(ws) as store:
-        schedules = store.schedules()
-    text = calendar(upcoming(schedules, _titles(ws, schedules), now, windows), now)
-    emit(text, output)
-
-
-def _titles(ws: "Workspace", schedules: "list[Schedule]") -> dict[str, tuple[str, int]]:
-    """Scenario id → (title, time limit in seconds) for the scenarios that load."""
-    from drillkit.plans.library import Plans
-
-    loaded = Plans(ws).loadable({s.scenario for s in schedules})
-    return {scenario_id: (scenario.title, scenario.time_limit) for scenario_id, (scenario, _p) in loaded.items()}
+    emit(calendar_text(workspace(), default_clock()), output)
 
 
 def scheduler(
@@ -223,36 +162,11 @@ def scheduler(
 ) -> None:
     """The scheduler daemon: starts scheduled drills and conducts detached runs (exit 3 if one runs)."""
     from drillkit.model.clock import default_clock
-    from drillkit.services import scheduler as scheduling
+    from drillkit.services.daemon import run_scheduler  # APScheduler and structlog: only the daemon pays for them
 
-    ws, clock = workspace(), default_clock()
-    scheduling.check_settings(ws)
-    early_stop = threading.Event()
-    if not once:  # a stop that comes while the scheduler starts up is kept, not fatal
-        stop_on_signals(early_stop.set)
-    with scheduling.exclusive(ws):
-        scheduling.check_store(ws)
-        with scheduling.scheduler_log(ws, clock) as log:
-            daemon = scheduling.Daemon(
-                ws=ws,
-                clock=clock,
-                starter=scheduling.DrillStarter(ws, clock),
-                conducting=scheduling.RunConducting(
-                    ws,
-                    clock,
-                    report=lambda text: log.warning(SchedulerEvent.NOTIFY, detail=text),
-                    dropped=lambda run, error: log.error(SchedulerEvent.RUN_DROPPED, run=run, error=str(error)),
-                ),
-                log=log,
-            )
-            if not once:
-                stop_on_signals(daemon.stop)
-                if early_stop.is_set():
-                    daemon.stop()
-                warn("scheduler running; Ctrl-C or SIGTERM stops it (drills keep running)")
-            tally = scheduling.run(daemon, once=once)
-    warn("scheduler: " + (", ".join(f"{n} {status}" for status, n in sorted(tally.items())) or "nothing due"))
-    if tally[scheduling.DROPPED]:
+    outcome = run_scheduler(workspace(), default_clock(), once=once, on_stop_signals=stop_on_signals, announce=warn)
+    warn(outcome.summary)
+    if outcome.dropped:
         raise typer.Exit(1)
 
 

@@ -4,7 +4,7 @@ Each event starts at the schedule's nominal fire time, given as wall-clock time 
 schedule's `TZID` (UTC times end in `Z`), and lasts the scenario's `time_limit`. Every zone
 named gets a `VTIMEZONE` with one observance per offset change in the exported span, so a
 calendar reader needs no zone database of its own. Paused schedules are left out, and so are
-fires inside a blackout window (`schedstore.upcoming_fires`); a schedule contributes at most
+fires inside a blackout window (`schedule.upcoming.upcoming_fires`); a schedule contributes at most
 `PER_SCHEDULE` events within `HORIZON_DAYS`.
 """
 
@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from drillkit.model.blackouts import Blackout, offset_change
 from drillkit.model.durations import format_duration
-from drillkit.schedule.store import Schedule, upcoming_fires
+from drillkit.schedule.port import Schedule
+from drillkit.schedule.upcoming import upcoming_fires
 
 HORIZON_DAYS = 366
 PER_SCHEDULE = 500

@@ -18,10 +18,12 @@ def last_drills(ws: Workspace) -> dict[str, str]:
 
 
 def next_drills(ws: Workspace) -> dict[str, str]:
-    """Playbook id → the next scheduled fire (UTC, RFC 3339), from `logs/schedule.db`."""
-    if not (ws.logs / "schedule.db").exists():
+    """Playbook id → the next scheduled fire (UTC, RFC 3339), from the schedule store."""
+    from drillkit.schedule.store import has_store
+
+    if not has_store(ws):
         return {}
-    from drillkit.schedule.store import next_fires_by_playbook
+    from drillkit.services.schedules import next_fires_by_playbook
 
     return next_fires_by_playbook(ws)
 

@@ -1,9 +1,9 @@
 """The scheduler daemon: decides each fire in the ledger, starts drills, conducts detached runs.
 
 The only module that imports APScheduler. APScheduler is the timer that wakes the daemon at
-fire times; it holds a memory job store rebuilt from `logs/schedule.db` at start and whenever
-the tables' `changed` counter moves. The decisions themselves are made from the tables and
-the clock, so a crash or a restart at any moment changes nothing about what is owed:
+fire times; it holds a memory job store rebuilt from the schedule store (`schedule/port.py`)
+at start and whenever its `changed` counter moves. The decisions themselves are made from the
+store and the clock, so a crash or a restart at any moment changes nothing about what is owed:
 
 - every pass looks at the fires of each active schedule after its `handled_until` cursor;
 - each due fire within the schedule's grace time is claimed and starts (late, if the daemon
@@ -20,40 +20,37 @@ the clock, so a crash or a restart at any moment changes nothing about what is o
   starting the drill and writing the run id leaves exactly that, and the run is linked
   instead of started again.
 
-Everything it does goes to `logs/scheduler.jsonl`, one JSON object a line, through a
-structlog logger configured here and nowhere else.
+Everything it does goes to `logs/scheduler.jsonl`, one JSON object a line, through the
+structlog logger that `services/daemon.py` configures (with the rest of the daemon's wiring).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, cast
+from typing import Protocol
 
-import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
-from structlog.typing import EventDict, FilteringBoundLogger, WrappedLogger
+from structlog.typing import FilteringBoundLogger
 
-from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.config.workspace import Workspace
 from drillkit.model.blackouts import Blackout
 from drillkit.model.clock import Clock, format_utc
-from drillkit.model.errors import Conflict, DrillError
+from drillkit.model.errors import DrillError
 from drillkit.model.events import SchedulerEvent
 from drillkit.schedule.firetimes import Recurrence
-from drillkit.schedule.store import Fire, Schedule, ScheduleStore, blackouts
+from drillkit.schedule.port import Fire, Schedule, ScheduleStore
+from drillkit.schedule.store import open_store
+from drillkit.schedule.upcoming import blackouts
 
 MISSED_COUNT_LIMIT = 1000
-OWED_WINDOW = timedelta(days=1)
 START_LIMIT = 100
 _TINY = timedelta(microseconds=1)
 
@@ -78,138 +75,6 @@ class Conducting(Protocol):
     def tick(self) -> float: ...
 
     def close(self) -> None: ...
-
-
-class DrillStarter:
-    """The real starter: `drillkit.services.drills.start_drill`, and the run records."""
-
-    def __init__(self, ws: Workspace, clock: Clock) -> None:
-        self._ws, self._clock = ws, clock
-
-    def start(self, scenario_id: str) -> str:
-        from drillkit.services.drills import start_drill
-
-        return start_drill(self._ws, scenario_id, clock=self._clock, by="scheduler")
-
-    def started_since(self, scenario_id: str, since: datetime) -> list[str]:
-        """Drills of the scenario that a scheduler started at or after `since`."""
-        from drillkit.store.index import run_summaries
-        from drillkit.store.stores import open_store
-
-        floor = format_utc(since.replace(microsecond=0))
-        candidates = [
-            s.id
-            for s in run_summaries(self._ws)
-            if s.mode == "drill" and s.scenario == scenario_id and s.started >= floor
-        ]
-        store = open_store(self._ws)
-        return [run for run in candidates if store.read(run)[0].get("actor") == "scheduler"]
-
-
-class RunConducting:
-    """The real conducting: `drillkit.services.conductor.Conductor` over the runs not ended, with notifications."""
-
-    def __init__(
-        self,
-        ws: Workspace,
-        clock: Clock,
-        report: Callable[[str], None],
-        dropped: Callable[[str, DrillError], None] | None = None,
-    ) -> None:
-        """`report`: notification trouble; `dropped`: a run whose record can no longer be read or
-        written, let go so that the other runs stay on time."""
-        from drillkit.notify.outbox import Outbox
-        from drillkit.services.conductor import Conductor
-        from drillkit.store.index import OpenRuns
-
-        self._ws = ws
-        from drillkit.store.stores import open_store
-
-        self._store = open_store(ws)
-        self._outbox = Outbox(ws, clock, ws.notifiers(), report=report, store=self._store)
-        self._conductor = Conductor(ws, clock, outbox=self._outbox, dropped=dropped, store=self._store)
-        self._open_runs = OpenRuns(ws)
-        self._deliver_owed(clock)
-
-    def _deliver_owed(self, clock: Clock) -> None:
-        """Notifications still owed for runs that ended in the last day: a conductor killed just
-        after `run.ended` never recorded them, and no one conducts an ended run."""
-        from drillkit.store.index import run_summaries
-
-        since = format_utc(clock.now() - OWED_WINDOW)
-        for summary in run_summaries(self._ws):
-            if summary.ended is None or summary.ended < since or summary.mode == "simulation":
-                continue
-            try:
-                self._outbox.poll(summary.id, self._store.read(summary.id))
-            except DrillError:
-                continue  # a record that cannot be read is `drill verify`'s to report
-
-    def open_runs(self) -> list[str]:
-        return self._open_runs(held=self._conductor.live)
-
-    def adopt(self, run_id: str) -> bool:
-        return self._conductor.adopt(run_id)
-
-    def tick(self) -> float:
-        return self._conductor.tick()
-
-    def close(self) -> None:
-        self._conductor.close()
-        self._outbox.close(timeout=5.0)
-
-
-@contextmanager
-def exclusive(ws: Workspace) -> Iterator[None]:
-    """Hold `logs/scheduler.lock` for the life of one scheduler; Conflict if another holds it."""
-    path = ws.ensure_dir(ws.logs) / "scheduler.lock"
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    try:
-        os.fchmod(descriptor, FILE_MODE)
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = path.read_text(encoding="ascii", errors="replace").strip() or "another process"
-        os.close(descriptor)
-        raise Conflict(f"another scheduler (pid {holder}) holds this workspace; stop it first") from None
-    try:
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, f"{os.getpid()}\n".encode())
-        yield
-    finally:
-        os.close(descriptor)
-
-
-def check_settings(ws: Workspace) -> None:
-    """What the daemon needs from `drill.toml` (blackout windows, notifiers), checked before it
-    writes anything: a refused start leaves no log behind."""
-
-    blackouts(ws)
-    ws.notifiers()
-
-
-def check_store(ws: Workspace) -> None:
-    """The schedule store opens (a damaged one is refused before the log is begun). Asked under
-    `exclusive`: two schedulers starting at once would race to create it."""
-    ScheduleStore.open(ws).close()
-
-
-@contextmanager
-def scheduler_log(ws: Workspace, clock: Clock) -> Iterator[FilteringBoundLogger]:
-    """A JSON-lines logger to `logs/scheduler.jsonl` (0640), stamped from `clock`, open while in use."""
-    path = ws.ensure_dir(ws.logs) / "scheduler.jsonl"
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
-    os.fchmod(descriptor, FILE_MODE)
-
-    def stamp(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
-        return {"ts": format_utc(clock.now()), "level": method, **event}
-
-    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
-        logger = structlog.wrap_logger(
-            structlog.WriteLogger(handle),
-            processors=[stamp, structlog.processors.JSONRenderer(ensure_ascii=False)],
-            wrapper_class=structlog.make_filtering_bound_logger(0),
-        )
-        yield cast(FilteringBoundLogger, logger)
 
 
 class _FireTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no type hints
@@ -254,7 +119,7 @@ class Daemon:
 
     def __post_init__(self) -> None:
         self._blackouts = blackouts(self.ws)
-        self._store = ScheduleStore.open(self.ws)
+        self._store = open_store(self.ws)
 
     def stop(self) -> None:
         """Ask `serve` to return (safe from a signal handler)."""
@@ -324,7 +189,7 @@ class Daemon:
             return self.poll
 
     def _rebuild(self, timer: BackgroundScheduler) -> None:
-        """Replace every timer job with one per active schedule, from the tables."""
+        """Replace every timer job with one per active schedule, from the store."""
         timer.remove_all_jobs()
         active = [s for s in self._store.schedules() if not s.paused]
         for schedule in active:

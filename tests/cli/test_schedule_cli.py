@@ -18,18 +18,16 @@ from icalendar import Calendar
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import format_utc, parse_utc
-from drillkit.schedule.store import Fire, ScheduleStore
+from drillkit.schedule.port import Fire
+from drillkit.schedule.store import open_store
 from tests.conftest import DRILL, FAKE_NOW, Drill, read_events
 
 SCENARIO = "core-outage-q4"
 
 
 def ledger(root: Path) -> list[Fire]:
-    store = ScheduleStore.open(Workspace(root))
-    try:
+    with open_store(Workspace(root)) as store:
         return store.fires()
-    finally:
-        store.close()
 
 
 def log_events(root: Path) -> list[dict[str, Any]]:
@@ -80,6 +78,36 @@ def test_add_list_pause_resume_remove(drill: Drill) -> None:
     drill("schedule", "resume", "monthly", ok=True)
     drill("schedule", "remove", SCENARIO, ok=True)
     assert [r["id"] for r in json.loads(drill("schedule", "list", "--json", ok=True).stdout)] == ["monthly"]
+
+
+def test_add_shows_the_next_five_fires_in_the_display_zone(drill: Drill) -> None:
+    drill = drill.pinned()  # Sunday 2026-11-29 08:00 UTC
+    added = drill("--tz", "Asia/Shanghai", "schedule", "add", SCENARIO, "--cron", "0 9 * * mon", ok=True)
+    assert added.stdout == f"{SCENARIO}\n"
+    assert added.stderr.splitlines() == [
+        f"scheduled {SCENARIO}; next drills:",
+        *[f"  2026-{day} 09:00:00 CST" for day in ("11-30", "12-07", "12-14", "12-21", "12-28")],
+    ]
+    once = drill("schedule", "add", SCENARIO, "--at", "2027-01-01T09:00", "--tz", "UTC", "--id", "once", ok=True)
+    assert once.stderr.splitlines() == [f"scheduled {SCENARIO}; next drills:", "  2027-01-01 09:00:00 UTC"]
+
+
+def test_list_next_shows_that_many_fires_of_each_schedule(drill: Drill) -> None:
+    drill = drill.pinned()
+    drill("schedule", "add", SCENARIO, "--cron", "0 9 * * mon", "--tz", "UTC", ok=True)
+    drill("schedule", "add", SCENARIO, "--at", "2027-01-01T09:00", "--tz", "UTC", "--id", "once", ok=True)
+    listed = json.loads(drill("schedule", "list", "--next", "3", "--json", ok=True).stdout)
+    assert [r["next_fires"] for r in listed] == [
+        ["2026-11-30T09:00:00.000Z", "2026-12-07T09:00:00.000Z", "2026-12-14T09:00:00.000Z"],
+        ["2027-01-01T09:00:00.000Z"],
+    ]
+    assert listed[0]["next_fires_local"][1] == "2026-12-07 09:00:00 UTC"
+    lines = drill("schedule", "list", "--next", "3", ok=True).stdout.splitlines()
+    assert [line.split()[0] for line in lines[2:]] == [SCENARIO, "2026-12-07", "2026-12-14", "once"]
+    assert len(drill("schedule", "list", ok=True).stdout.splitlines()) == 4  # one line a schedule by default
+    refused = drill("schedule", "list", "--next", "0")
+    assert refused.returncode == 2
+    assert "--next" in refused.stderr
 
 
 @pytest.mark.parametrize(

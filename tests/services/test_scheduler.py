@@ -18,8 +18,11 @@ import pytest
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock, SystemClock, VirtualClock, format_utc, parse_utc
 from drillkit.model.errors import NotFound
-from drillkit.schedule.store import Fire, ScheduleStore, new_schedule
-from drillkit.services.scheduler import Conducting, Daemon, run, scheduler_log
+from drillkit.schedule.port import Fire
+from drillkit.schedule.store import open_store
+from drillkit.services.daemon import scheduler_log
+from drillkit.services.scheduler import Conducting, Daemon, run
+from drillkit.services.schedules import add_schedule
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 SCENARIO = "core-outage-q4"
@@ -93,21 +96,21 @@ def starter(ws: Workspace, clock: VirtualClock) -> FileStarter:
 
 
 def add(ws: Workspace, when: tuple[str, str], *, schedule_id: str = "s", jitter: int = 0, grace: int = 3600) -> None:
-    store = ScheduleStore.open(ws)
-    try:
-        new_schedule(
-            store, ws, NOW, scenario=SCENARIO, when=when, tz="UTC", jitter=jitter, grace=grace, schedule_id=schedule_id
-        )
-    finally:
-        store.close()
+    add_schedule(
+        ws,
+        VirtualClock(NOW),
+        scenario=SCENARIO,
+        when=when,
+        tz="UTC",
+        jitter=jitter,
+        grace=grace,
+        schedule_id=schedule_id,
+    )
 
 
 def ledger(ws: Workspace) -> list[Fire]:
-    store = ScheduleStore.open(ws)
-    try:
+    with open_store(ws) as store:
         return store.fires()
-    finally:
-        store.close()
 
 
 def log_events(ws: Workspace) -> list[dict[str, Any]]:
@@ -260,7 +263,7 @@ def test_a_paused_schedule_does_not_fire_and_owes_nothing_when_resumed(
     ws: Workspace, clock: VirtualClock, starter: FileStarter, daemon: Daemon
 ) -> None:
     add(ws, ("cron", "0 9 * * *"))
-    store = ScheduleStore.open(ws)
+    store = open_store(ws)
     store.set_paused("s", True, NOW)
     clock.set(datetime(2026, 11, 29, 9, 0, 1, tzinfo=UTC))
     daemon.run_pass()
@@ -296,7 +299,7 @@ def test_a_drill_started_just_before_a_crash_is_linked_not_started_again(
     add(ws, ("cron", "0 9 * * *"))
     nominal = datetime(2026, 11, 29, 9, tzinfo=UTC)
     clock.set(nominal)
-    store = ScheduleStore.open(ws)
+    store = open_store(ws)
     claim = Fire(schedule="s", nominal=nominal, status="claimed", start_at=nominal, decided_at=nominal)
     store.decide([claim], "s", nominal)
     store.close()
@@ -314,7 +317,7 @@ def test_a_claim_left_by_a_crash_before_starting_is_started_late(
 ) -> None:
     add(ws, ("cron", "0 9 * * *"))
     nominal = datetime(2026, 11, 29, 9, tzinfo=UTC)
-    store = ScheduleStore.open(ws)
+    store = open_store(ws)
     store.decide(
         [Fire(schedule="s", nominal=nominal, status="claimed", start_at=nominal, decided_at=nominal)], "s", nominal
     )
@@ -369,9 +372,7 @@ def _serve_and_add(ws: Workspace, serving: Daemon, starter: FileStarter, wall: S
     try:
         time.sleep(0.5)
         due = (wall.now() + timedelta(seconds=2)).replace(microsecond=0)
-        store = ScheduleStore.open(ws)
-        new_schedule(store, ws, wall.now(), scenario=SCENARIO, when=("at", due.isoformat()), tz="UTC", schedule_id="x")
-        store.close()
+        add_schedule(ws, wall, scenario=SCENARIO, when=("at", due.isoformat()), tz="UTC", schedule_id="x")
         deadline = time.monotonic() + 5
         while not starter.runs() and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -1,0 +1,160 @@
+"""The schedule store port: drillkit's own schedules and the ledger of their fires.
+
+Every fire the scheduler decides about gets one ledger row, unique by (schedule, nominal
+fire time in UTC); inserting that row is the claim (`ON CONFLICT DO NOTHING`), so of two
+processes deciding about one fire exactly one wins, and a claim survives a crash the moment
+`decide` returns.
+
+Ledger statuses: `claimed` (decided to start, drill not started yet: a jittered start waits
+here), `started` (with its run id), `missed` (past its grace time; one row can stand for a
+whole outage, see `missed_from` and `missed_count`), `blackout` (skipped by a blackout
+window), `failed` (the drill could not start; `detail` says why) and `cancelled` (its
+schedule was removed before a jittered start).
+
+Each schedule carries `handled_until`: every fire at or before it has been decided. The
+`changed` counter goes up with every add, remove, pause and resume, so a running scheduler
+notices another process's change by polling one value. Times are kept to the millisecond,
+in UTC (as in the records). Adapters: `sqlite` (today's only one);
+callers obtain a store from `drillkit.schedule.store`, never from an adapter.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.errors import NotFound
+from drillkit.schedule.firetimes import Recurrence
+
+DEFAULT_GRACE = 3600
+DAMAGED = "it is not a schedule store: restore it from a backup, or move it aside for a new, empty one"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedule:
+    """One exercise schedule: a scenario and when it fires."""
+
+    id: str
+    scenario: str
+    kind: str
+    expr: str
+    tz: str
+    jitter: int = 0
+    grace: int = DEFAULT_GRACE
+    anchor: datetime
+    paused: bool = False
+    handled_until: datetime
+    created: datetime
+
+    def recurrence(self) -> Recurrence:
+        return Recurrence.make(self.kind, self.expr, self.tz, self.anchor)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fire:
+    """One ledger row: what was decided about one nominal fire of one schedule."""
+
+    schedule: str
+    nominal: datetime
+    status: str
+    start_at: datetime
+    decided_at: datetime
+    run: str | None = None
+    started_at: datetime | None = None
+    missed_from: datetime | None = None
+    missed_count: int | None = None
+    detail: str | None = None
+
+
+class ScheduleStore(ABC):
+    """The schedules and the ledger of one workspace. `open(ws)` to change them, `reading(ws)`
+    to look without writing; a store is a context manager that closes it. Failures of the
+    backend are `RecordError`s; a store that is not one is refused with `DAMAGED` in its message."""
+
+    @classmethod
+    @abstractmethod
+    def open(cls, ws: Workspace) -> ScheduleStore:
+        """The store, created empty when there is none yet."""
+
+    @classmethod
+    @abstractmethod
+    def reading(cls, ws: Workspace) -> AbstractContextManager[ScheduleStore]:
+        """The store as it stands, never created: a workspace without one reads as empty."""
+
+    @classmethod
+    @abstractmethod
+    def exists(cls, ws: Workspace) -> bool:
+        """Whether the workspace has a store yet (opening one would create nothing)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> ScheduleStore:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @abstractmethod
+    def changed(self) -> int:
+        """A counter that goes up with every add, remove, pause and resume."""
+
+    @abstractmethod
+    def add(self, schedule: Schedule) -> None:
+        """Add a schedule; UsageError when its id is taken."""
+
+    @abstractmethod
+    def schedules(self) -> list[Schedule]:
+        """Every schedule, by id."""
+
+    @abstractmethod
+    def get(self, schedule_id: str) -> Schedule:
+        """One schedule; NotFound naming the ones there are (`unknown_schedule`)."""
+
+    @abstractmethod
+    def remove(self, schedule_id: str, now: datetime) -> None:
+        """Delete a schedule (NotFound if none); its ledger stays, and a jittered start still
+        waiting is `cancelled`."""
+
+    @abstractmethod
+    def set_paused(self, schedule_id: str, paused: bool, now: datetime) -> None:
+        """Pause or resume (NotFound if none). Resuming starts afresh from now: fires due while
+        paused are not owed."""
+
+    @abstractmethod
+    def decide(self, fires: list[Fire], schedule_id: str, handled_until: datetime) -> list[bool]:
+        """Insert ledger rows (each one a claim) and move the schedule's cursor forward, in one
+        transaction. Returns, per row, whether this call inserted it: False means another
+        process decided about that fire first, and the caller must leave it alone."""
+
+    @abstractmethod
+    def settle(
+        self, fire: Fire, status: str, *, now: datetime, run: str | None = None, detail: str | None = None
+    ) -> None:
+        """Move a `claimed` fire on to `started`, `missed` or `failed`; any other row stays."""
+
+    @abstractmethod
+    def fires(self, schedule_id: str | None = None) -> list[Fire]:
+        """The ledger (of one schedule, or all), oldest nominal time first."""
+
+    @abstractmethod
+    def waiting(self) -> list[Fire]:
+        """Fires claimed but not started yet (jittered, or interrupted by a crash), earliest start first."""
+
+    @abstractmethod
+    def last_fires(self) -> dict[str, Fire]:
+        """Schedule id → its ledger row with the latest nominal time."""
+
+    @abstractmethod
+    def linked_runs(self) -> set[str]:
+        """The run ids the ledger names."""
+
+
+def unknown_schedule(schedule_id: str, known: list[str]) -> NotFound:
+    return NotFound(f"no schedule {schedule_id!r}; schedules: {', '.join(known) or '(none)'}")

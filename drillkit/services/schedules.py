@@ -1,0 +1,135 @@
+"""Schedule use cases: add (checking the scenario), list, pause/resume/remove, the calendar, next drills."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.blackouts import Blackout
+from drillkit.model.clock import Clock, default_clock, format_utc
+from drillkit.model.durations import format_duration
+from drillkit.model.timefmt import local
+from drillkit.schedule.drafts import add_drafted, draft_schedule
+from drillkit.schedule.port import Fire, Schedule
+from drillkit.schedule.store import existing_store, open_store, reading_store
+from drillkit.schedule.upcoming import blackouts, next_fire, next_fires
+
+ADDED_SHOWS = 5  # fires shown when a schedule is added: enough to see a cron expression's pattern
+_DONE = {"remove": "removed", "pause": "paused", "resume": "resumed"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Added:
+    """A schedule just added, and its next fires that will start (`ADDED_SHOWS` at most; none when all
+    are blacked out)."""
+
+    schedule: Schedule
+    next_fires: list[datetime]
+
+
+def add_schedule(ws: Workspace, clock: Clock, **request: Any) -> Added:
+    """Check and add a schedule of a scenario that loads (`request`: the keywords of
+    `draft_schedule`). Everything is checked before the store is opened, so a refused
+    request creates nothing."""
+    from drillkit.plans.library import Plans  # pydantic, ~200 ms: `schedule list` does without
+
+    now, windows = clock.now(), blackouts(ws)
+    Plans(ws).scenario(request["scenario"])
+    drafted = draft_schedule(now, **request)
+    with open_store(ws) as store:
+        schedule = add_drafted(store, drafted, request.get("schedule_id"))
+    return Added(schedule=schedule, next_fires=next_fires(schedule, now, windows, ADDED_SHOWS))
+
+
+def change_schedule(ws: Workspace, clock: Clock, schedule_id: str, action: str) -> str:
+    """`remove`, `pause` or `resume` a schedule; returns what was done (`removed`…)."""
+    with existing_store(ws, schedule_id) as store:
+        if action == "remove":
+            store.remove(schedule_id, clock.now())
+        else:
+            store.set_paused(schedule_id, action == "pause", clock.now())
+    return _DONE[action]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Looking:
+    """What every row of `schedule list` is computed against."""
+
+    now: datetime
+    windows: list[Blackout]
+    zone: str
+    count: int
+
+
+def schedule_rows(ws: Workspace, clock: Clock, zone: str, count: int = 1) -> list[dict[str, Any]]:
+    """Every schedule as `schedule list` shows it (its JSON document), with its next `count` fires,
+    read in one look at the store."""
+    looking = _Looking(now=clock.now(), windows=blackouts(ws), zone=zone, count=count)
+    with reading_store(ws) as store:
+        schedules, last = store.schedules(), store.last_fires()
+    return [_row(s, looking, last.get(s.id)) for s in schedules]
+
+
+def _row(s: Schedule, looking: _Looking, last: Fire | None) -> dict[str, Any]:
+    """One schedule; its next fires are the ones that will start (blacked-out fires skipped)."""
+    fires = next_fires(s, looking.now, looking.windows, looking.count)
+    upcoming, zone = (fires[0] if fires else None), looking.zone
+    return {
+        "id": s.id,
+        "scenario": s.scenario,
+        "kind": s.kind,
+        "expr": format_duration(int(s.expr)) if s.kind == "every" else s.expr,
+        "tz": s.tz,
+        "jitter": s.jitter,
+        "grace": s.grace,
+        "paused": s.paused,
+        "next_fire": format_utc(upcoming) if upcoming else None,
+        "next_fire_local": local(upcoming, zone) if upcoming else None,
+        "next_fires": [format_utc(fire) for fire in fires],
+        "next_fires_local": [local(fire, zone) for fire in fires],
+        "last_fire": {"nominal": format_utc(last.nominal), "status": last.status, "run": last.run} if last else None,
+    }
+
+
+def calendar_text(ws: Workspace, clock: Clock) -> str:
+    """The upcoming scheduled drills as an iCalendar file (fires inside a blackout window left out)."""
+    from drillkit.render.ics import calendar, upcoming  # ~60 ms, for this export only
+
+    now, windows = clock.now(), blackouts(ws)
+    with reading_store(ws) as store:
+        schedules = store.schedules()
+    return calendar(upcoming(schedules, _titles(ws, schedules), now, windows), now)
+
+
+def _titles(ws: Workspace, schedules: list[Schedule]) -> dict[str, tuple[str, int]]:
+    """Scenario id → (title, time limit in seconds) for the scenarios that load."""
+    from drillkit.plans.library import Plans  # pydantic, ~200 ms: `schedule list` does without
+
+    loaded = Plans(ws).loadable({s.scenario for s in schedules})
+    return {scenario_id: (scenario.title, scenario.time_limit) for scenario_id, (scenario, _p) in loaded.items()}
+
+
+def next_fires_by_playbook(ws: Workspace, clock: Clock | None = None) -> dict[str, str]:
+    """Playbook id → the earliest next fire that will start (UTC, RFC 3339) over its scenarios' schedules.
+
+    Schedules whose scenario is missing or invalid are left out: they cannot start a drill.
+    """
+    now, windows = (clock or default_clock()).now(), blackouts(ws)
+    with reading_store(ws) as store:
+        schedules = store.schedules()
+    playbook_of = _playbooks_of({s.scenario for s in schedules}, ws)
+    earliest: dict[str, datetime] = {}
+    for schedule in schedules:
+        upcoming, playbook = next_fire(schedule, now, windows), playbook_of.get(schedule.scenario)
+        if upcoming is not None and playbook and (playbook not in earliest or upcoming < earliest[playbook]):
+            earliest[playbook] = upcoming
+    return {playbook: format_utc(when) for playbook, when in earliest.items()}
+
+
+def _playbooks_of(scenarios: set[str], ws: Workspace) -> dict[str, str]:
+    """Scenario id → its playbook id, for the scenarios that load."""
+    from drillkit.plans.library import Plans  # pydantic, ~200 ms: `schedule list` does without
+
+    return {scenario: playbook.playbook for scenario, (_s, playbook) in Plans(ws).loadable(scenarios).items()}
