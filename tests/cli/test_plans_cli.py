@@ -142,6 +142,22 @@ def test_every_command_has_help_text(path: tuple[str, ...], description: str) ->
     assert description.split(maxsplit=1)[0] in result.stdout
 
 
+@pytest.mark.parametrize("path", [(), *(p for p, _ in COMMANDS)], ids=["drill", *(" ".join(p) for p, _ in COMMANDS)])
+def test_help_speaks_of_the_product_not_of_its_contract(path: tuple[str, ...]) -> None:
+    """Users do not have the product's contract: help says the thing itself, never "SPEC §6"."""
+    result = _drill(*path, "--help")
+    assert result.exit_code == 0
+    assert "SPEC" not in result.stdout and "§" not in result.stdout
+
+
+def test_validate_on_an_empty_workspace_says_where_it_looked_and_fails(tmp_path: Path) -> None:
+    result = _drill("--workspace", tmp_path, "validate")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert "no playbooks or scenarios found" in result.stderr
+    assert str(tmp_path / "playbooks" / "*.yaml") in result.stderr
+    assert "all plans are valid" not in result.stderr
+
+
 def test_top_level_help_and_version() -> None:
     assert "应急预案与演练" in _drill("--help").stdout
     assert _drill("--version").stdout.startswith("drill ")
