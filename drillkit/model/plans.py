@@ -138,6 +138,26 @@ IdList = Annotated[
 ]
 
 
+def _breach_name(value: str) -> str:
+    kind, _, name = value.partition(":")
+    if kind not in ("state", "metric") or not re.match(ID_PATTERN, name):
+        raise ValueError("must be 'state:<state id>' or 'metric:<metric name>'")
+    return value
+
+
+BreachName = Annotated[
+    str,
+    AfterValidator(_breach_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^(state|metric):" + JSON_ID_PATTERN[1:],
+            "description": "state:<id> or metric:<name>",
+        }
+    ),
+]
+
+
 def _unique(values: list[str]) -> list[str]:
     if len(set(values)) != len(values):
         raise ValueError("each entry may appear only once")
@@ -263,6 +283,11 @@ class Scenario(Frozen):
     time_limit: Duration
     injects: list[Inject] = Field(default_factory=list)
     script: list[Step] = Field(default_factory=list)
+    # Breaches that are the point of the drill: they do not fail `drill simulate`. Left out of the
+    # scenario a record embeds when empty, so records of scenarios without it stay as they were.
+    allow_breaches: Annotated[list[BreachName], AfterValidator(_unique)] = Field(
+        default_factory=list, exclude_if=lambda names: not names
+    )
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

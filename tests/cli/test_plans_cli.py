@@ -147,7 +147,8 @@ def test_help_speaks_of_the_product_not_of_its_contract(path: tuple[str, ...]) -
     """Users do not have the product's contract: help says the thing itself, never "SPEC §6"."""
     result = _drill(*path, "--help")
     assert result.exit_code == 0
-    assert "SPEC" not in result.stdout and "§" not in result.stdout
+    assert "SPEC" not in result.stdout
+    assert "§" not in result.stdout
 
 
 def test_validate_on_an_empty_workspace_says_where_it_looked_and_fails(tmp_path: Path) -> None:
