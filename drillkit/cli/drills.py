@@ -131,6 +131,7 @@ def _summary(run_id: str) -> None:
 
 
 def _print_verdicts(document: dict[str, Any]) -> None:
+    from drillkit.engine.metrics import unallowed_breaches
     from drillkit.model.durations import format_clock, format_duration
     from drillkit.render.labels import drill_mark
 
@@ -142,10 +143,12 @@ def _print_verdicts(document: dict[str, Any]) -> None:
         say(f"  metric {metric['name']}: {value} (target {target}): {metric['verdict']}")
     for expectation in document["expectations"]:
         say(f"  inject {expectation['inject']} expects {expectation['expect']}: {expectation['verdict']}")
+    unallowed = unallowed_breaches(document)
     for breach in document["breaches"]:
         say(
             f"  breach {breach['what']} due {format_clock(breach['due'])}: owner {breach['owner'] or '-'}"
             f" ({breach['assignee'] or 'unassigned'})"
+            + ("" if breach["what"] in unallowed else ": allowed by the scenario")
         )
 
 
@@ -155,8 +158,9 @@ def simulate(
         False, "--json", help="Print the run as one JSON document, as `drill export --format json` does."
     ),
 ) -> None:
-    """Run the scenario's script on a virtual clock; exit 0 if every target and expectation is met."""
-    from drillkit.engine.metrics import all_met, run_document
+    """Run the scenario's script on a virtual clock; exit 0 if every target and expectation is met
+    and every breach is one the scenario allows."""
+    from drillkit.engine.metrics import all_met, run_document, unallowed_breaches
     from drillkit.model.clock import default_clock
     from drillkit.render.runview import integrity
     from drillkit.services.simulate import simulate as run_simulation
@@ -170,7 +174,7 @@ def simulate(
         print_json(document)
     else:
         _print_verdicts(document)
-    if result.rejected or not all_met(document):
+    if result.rejected or not all_met(document) or unallowed_breaches(document):
         raise typer.Exit(1)
 
 

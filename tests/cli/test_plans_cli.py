@@ -264,6 +264,23 @@ def test_sample_scenario_simulates_as_its_comment_promises(scenario: Path, code:
     assert result.exit_code == code, result.stdout + result.stderr
 
 
+def test_simulate_fails_on_a_breach_the_scenario_does_not_allow(tmp_path: Path) -> None:
+    """core-outage-q4 meets every target but stays in triage past its deadline: allowed, it exits 0
+    and says so; without `allow_breaches` the same breach fails the simulation."""
+    assert _drill("init", tmp_path / "ws").exit_code == 0
+    allowed = _drill("--workspace", tmp_path / "ws", "simulate", "core-outage-q4")
+    assert allowed.exit_code == 0, allowed.stderr
+    assert "breach state:triage due T+00:17:00: owner lead (alice): allowed by the scenario" in allowed.stdout
+    scenario = tmp_path / "ws" / "scenarios" / "core-outage-q4.yaml"
+    text = scenario.read_text(encoding="utf-8")
+    scenario.write_text(text.replace('allow_breaches: ["state:triage"]\n', ""), encoding="utf-8")
+    breached = _drill("--workspace", tmp_path / "ws", "simulate", "core-outage-q4")
+    assert breached.exit_code == 1
+    assert "breach state:triage due T+00:17:00: owner lead (alice)\n" in breached.stdout
+    assert ": missed" not in breached.stdout  # every target met: the breach alone fails it
+    assert "rejected" not in breached.stderr
+
+
 def test_a_long_lived_process_sees_a_plan_edited_after_it_was_loaded(workspace: Path) -> None:
     """Parsed plans are kept per process (the conductor and scheduler ask often) but never outlive an edit."""
     from drillkit.config.workspace import Workspace
