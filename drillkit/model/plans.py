@@ -218,11 +218,36 @@ class Playbook(Frozen):
         """Each checklist item → the state that lists it."""
         return {item: name for name, state in self.states.items() for item in state.checklist}
 
+    def severity_named(self, name: str) -> str | None:
+        """The severity id for what a person types: the id, the label or either half of a
+        `重大 / Major` label, or a Chinese grade name (特别重大, 重大, 较大, 一般 for I to IV where
+        the playbook has those ids); None when unknown or when it names several severities."""
+        if name in self.severities:
+            return name
+        wanted = name.strip().casefold()
+        named = {sid for sid, severity in self.severities.items() if wanted in _label_names(severity.label)}
+        graded = _GRADES.get(wanted)
+        if graded in self.severities:
+            named.add(graded)
+        return named.pop() if len(named) == 1 else None
+
+    def severity_choices(self) -> str:
+        """The severities as a person may name them, for a refusal: `I (特别重大 / Extraordinary), …`."""
+        return ", ".join(f"{sid} ({severity.label})" for sid, severity in self.severities.items())
+
     def deadline(self, state: str, severity: str) -> int | None:
         return for_severity(self.states[state].deadline, severity)
 
     def target(self, metric: str, severity: str) -> int | None:
         return for_severity(self.metrics[metric].target, severity)
+
+
+# The grades of GB/T 20986 and of the telecom emergency plans, most severe first.
+_GRADES = {"特别重大": "I", "重大": "II", "较大": "III", "一般": "IV"}
+
+
+def _label_names(label: str) -> set[str]:
+    return {label.strip().casefold()} | {half.strip().casefold() for half in label.split("/")}
 
 
 def for_severity(values: dict[str, int] | None, severity: str) -> int | None:
