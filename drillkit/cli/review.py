@@ -49,16 +49,17 @@ def timeline(
     _fail_if_tampered(view)
 
 
-def export(
+def export(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     run: str = typer.Argument(..., help="Run id."),
     fmt: ExportFormat = typer.Option(ExportFormat.md, "--format", "-f", help="md, html, json or csv."),
     output: Path | None = output_option(),
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
     tz: str | None = typer.Option(None, "--tz", help="Display time zone (default: the global --tz, drill.toml, UTC)."),
+    bom: bool = typer.Option(True, "--bom/--no-bom", help="csv: start with a byte-order mark (for Excel and WPS)."),
 ) -> None:
     """Export the post-incident timeline and after-action report; exit 1 if the record fails verification."""
     view = _view(run, lang, tz)
-    emit(_render(view, fmt), output)
+    emit(_render(view, fmt, bom=bom), output)
     _fail_if_tampered(view)
 
 
@@ -75,7 +76,7 @@ def _view(run: str, lang: Lang, tz: str | None) -> "RunView":
     return view
 
 
-def _render(view: "RunView", fmt: ExportFormat) -> str:
+def _render(view: "RunView", fmt: ExportFormat, *, bom: bool = True) -> str:
     if fmt is ExportFormat.json:
         import orjson
 
@@ -83,7 +84,7 @@ def _render(view: "RunView", fmt: ExportFormat) -> str:
     if fmt is ExportFormat.csv:
         from drillkit.render import csvout
 
-        return csvout.render(view.events)
+        return csvout.render(view, bom=bom)
     if fmt is ExportFormat.html:
         from drillkit.render import html
 
