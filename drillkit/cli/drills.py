@@ -108,7 +108,9 @@ class _Screen:
 
 def simulate(
     scenario: str = typer.Argument(..., help="Scenario id."),
-    as_json: bool = typer.Option(False, "--json", help="Print the SPEC §6 JSON document."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the run as one JSON document, as `drill export --format json` does."
+    ),
 ) -> None:
     """Run the scenario's script on a virtual clock; exit 0 if every target and expectation is met."""
     from drillkit.model.clock import default_clock

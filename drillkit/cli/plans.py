@@ -21,12 +21,15 @@ def validate(
     """Check playbooks and scenarios; print every problem as FILE:LINE:COLUMN: message."""
     from drillkit.plans.library import Plans
 
-    ws = workspace()
-    problems = Plans(ws).validate(paths or [])
+    plans = Plans(workspace())
+    problems = plans.validate(paths or [])
     for problem in problems:
         say(str(problem))
     if problems:
         warn(f"{len(problems)} problem(s) found")
+        raise typer.Exit(1)
+    if not paths and (nothing := plans.nothing_found()):
+        warn(f"drill validate: {nothing}")
         raise typer.Exit(1)
     warn("all plans are valid")
 

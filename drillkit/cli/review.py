@@ -48,19 +48,20 @@ def timeline(
     exit_with(tampered_exit(view, warn))
 
 
-def export(
+def export(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     run: str = typer.Argument(..., help="Run id."),
     fmt: ExportFormat = typer.Option(ExportFormat.md, "--format", "-f", help="md, html, json or csv."),
     output: Path | None = output_option(),
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
     tz: str | None = typer.Option(None, "--tz", help="Display time zone (default: the global --tz, drill.toml, UTC)."),
+    bom: bool = typer.Option(True, "--bom/--no-bom", help="csv: start with a byte-order mark (for Excel and WPS)."),
 ) -> None:
     """Export the post-incident timeline and after-action report; exit 1 if the record fails verification."""
     from drillkit.render.formats import export_text
     from drillkit.services.review import tampered_exit
 
     view = _view(run, lang, tz)
-    emit(export_text(view, fmt.value), output)
+    emit(export_text(view, fmt.value, bom=bom), output)
     exit_with(tampered_exit(view, warn))
 
 

@@ -27,7 +27,9 @@ def _confirm(events: list[dict[str, Any]]) -> None:
 
 def open_(
     playbook: str = typer.Argument(..., help="Playbook id."),
-    severity: str = typer.Option(..., "--severity", "-s", help="Severity id, e.g. II."),
+    severity: str = typer.Option(
+        ..., "--severity", "-s", help="Severity: id (II), label or half of it (Major), or grade (重大)."
+    ),
     title: str | None = typer.Option(None, "--title", help="Incident title (default: the playbook's)."),
     assign: list[str] = typer.Option([], "--as", help="ROLE=NAME, repeatable."),
     by: str | None = BY,
@@ -100,7 +102,7 @@ def assign(
 
 def severity(
     run: str = RUN,
-    level: str = typer.Argument(..., help="New severity id."),
+    level: str = typer.Argument(..., help="New severity: id (I), label or half of it (Major), or grade (重大)."),
     by: str | None = BY,
     reason: str = typer.Option(..., "--reason", help="Why the severity changes."),
 ) -> None:

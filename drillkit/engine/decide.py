@@ -101,10 +101,12 @@ def assign(rs: RunState, role: str, person: str, by: str) -> list[Event]:
     return [{"event": EventType.ASSIGNED, "actor": by, "role": role, "person": person}]
 
 
-def severity(rs: RunState, to: str, by: str, reason: str) -> list[Event]:
+def severity(rs: RunState, named: str, by: str, reason: str) -> list[Event]:
+    """`named` may be the id, a label or a grade name (`Playbook.severity_named`); the id is recorded."""
     live(rs)
-    if to not in rs.playbook.severities:
-        raise Rejected(f"unknown severity {to!r}; allowed: {_names(list(rs.playbook.severities))}")
+    to = rs.playbook.severity_named(named)
+    if to is None:
+        raise Rejected(f"unknown severity {named!r}; allowed: {rs.playbook.severity_choices()}")
     if to == rs.severity:
         raise Rejected(f"severity is already {to}; allowed: {_names(set(rs.playbook.severities) - {to})}")
     if not reason.strip():

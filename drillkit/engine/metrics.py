@@ -210,6 +210,15 @@ def all_met(document: dict[str, Any]) -> bool:
     return metrics_ok and all(str(e["verdict"]) == "met" for e in document["expectations"])
 
 
+def unallowed_breaches(document: dict[str, Any]) -> list[str]:
+    """The breaches the run's scenario does not list in `allow_breaches` (each is a failure of
+    `drill simulate`); read from the scenario the record embeds, as the record is the truth."""
+    events = document["events"]
+    scenario = (events[0].get("scenario") if events else None) or {}
+    allowed = set(scenario.get("allow_breaches") or ())
+    return [str(b["what"]) for b in document["breaches"] if b["what"] not in allowed]
+
+
 def holder_at(events: list[Event], role: str | None, t: float) -> str | None:
     """The person holding `role` just before drill time `t` (see the module docstring)."""
     if role is None:

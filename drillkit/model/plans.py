@@ -138,6 +138,26 @@ IdList = Annotated[
 ]
 
 
+def _breach_name(value: str) -> str:
+    kind, _, name = value.partition(":")
+    if kind not in ("state", "metric") or not re.match(ID_PATTERN, name):
+        raise ValueError("must be 'state:<state id>' or 'metric:<metric name>'")
+    return value
+
+
+BreachName = Annotated[
+    str,
+    AfterValidator(_breach_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^(state|metric):" + JSON_ID_PATTERN[1:],
+            "description": "state:<id> or metric:<name>",
+        }
+    ),
+]
+
+
 def _unique(values: list[str]) -> list[str]:
     if len(set(values)) != len(values):
         raise ValueError("each entry may appear only once")
@@ -198,11 +218,36 @@ class Playbook(Frozen):
         """Each checklist item → the state that lists it."""
         return {item: name for name, state in self.states.items() for item in state.checklist}
 
+    def severity_named(self, name: str) -> str | None:
+        """The severity id for what a person types: the id, the label or either half of a
+        `重大 / Major` label, or a Chinese grade name (特别重大, 重大, 较大, 一般 for I to IV where
+        the playbook has those ids); None when unknown or when it names several severities."""
+        if name in self.severities:
+            return name
+        wanted = name.strip().casefold()
+        named = {sid for sid, severity in self.severities.items() if wanted in _label_names(severity.label)}
+        graded = _GRADES.get(wanted)
+        if graded in self.severities:
+            named.add(graded)
+        return named.pop() if len(named) == 1 else None
+
+    def severity_choices(self) -> str:
+        """The severities as a person may name them, for a refusal: `I (特别重大 / Extraordinary), …`."""
+        return ", ".join(f"{sid} ({severity.label})" for sid, severity in self.severities.items())
+
     def deadline(self, state: str, severity: str) -> int | None:
         return for_severity(self.states[state].deadline, severity)
 
     def target(self, metric: str, severity: str) -> int | None:
         return for_severity(self.metrics[metric].target, severity)
+
+
+# The grades of GB/T 20986 and of the telecom emergency plans, most severe first.
+_GRADES = {"特别重大": "I", "重大": "II", "较大": "III", "一般": "IV"}
+
+
+def _label_names(label: str) -> set[str]:
+    return {label.strip().casefold()} | {half.strip().casefold() for half in label.split("/")}
 
 
 def for_severity(values: dict[str, int] | None, severity: str) -> int | None:
@@ -263,6 +308,11 @@ class Scenario(Frozen):
     time_limit: Duration
     injects: list[Inject] = Field(default_factory=list)
     script: list[Step] = Field(default_factory=list)
+    # Breaches that are the point of the drill: they do not fail `drill simulate`. Left out of the
+    # scenario a record embeds when empty, so records of scenarios without it stay as they were.
+    allow_breaches: Annotated[list[BreachName], AfterValidator(_unique)] = Field(
+        default_factory=list, exclude_if=lambda names: not names
+    )
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

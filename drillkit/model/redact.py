@@ -1,6 +1,7 @@
 """Masking of personal data in free text, before anything is written or hashed (SPEC §4).
 
-Mainland mobile numbers, checksum-valid 18-digit resident ID numbers, e-mail addresses,
+Mainland mobile numbers, 18-digit resident ID numbers (a valid region code and birth date,
+whatever the check digit: a mistyped ID number is still personal data), e-mail addresses,
 IMSI (MCC 460) and Luhn-valid IMEI numbers, plus extra patterns from `drill.toml`.
 Structured fields (timestamps, hashes, ids, numbers) are never passed through here.
 """
@@ -9,12 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from datetime import date
 from functools import lru_cache
 
 from drillkit.model.errors import UsageError
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
+# The province-level regions an ID number's first two digits name (81-83: Hong Kong, Macao and
+# Taiwan residents' permits).
+_ID_PROVINCES = frozenset(
+    {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46}
+    | {50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83}
+)
+_ID_FIRST_BIRTH_YEAR = 1900
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<![0-9A-Za-z+])(\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?![0-9A-Za-z])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -28,9 +35,20 @@ _ASCII_TWINS = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000
 _ELEVEN_DIGITS = re.compile(r"\d(?:[- ]?\d){10}")
 
 
-def _valid_resident_id(text: str) -> bool:
-    total = sum(int(d) * w for d, w in zip(text[:17], _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11] == text[17].upper()
+def _is_resident_id(text: str) -> bool:
+    """A valid region code and birth date; the check digit is not looked at (SPEC §4)."""
+    return int(text[:2]) in _ID_PROVINCES and text[2:6] != "0000" and _is_birth_date(text[6:14])
+
+
+def _is_birth_date(digits: str) -> bool:
+    year, month, day = int(digits[:4]), int(digits[4:6]), int(digits[6:])
+    if year < _ID_FIRST_BIRTH_YEAR:
+        return False
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def _luhn(digits: str) -> bool:
@@ -43,7 +61,7 @@ def _luhn(digits: str) -> bool:
 
 def _mask_resident_id(match: re.Match[str]) -> str:
     text = match.group(0)
-    return text[:6] + "*" * 8 + text[14:] if _valid_resident_id(text) else text
+    return text[:6] + "*" * 8 + text[14:] if _is_resident_id(text) else text
 
 
 def _mask_mobile(match: re.Match[str]) -> str:

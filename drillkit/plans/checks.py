@@ -159,6 +159,15 @@ def check_scenario(sc: Scenario, pb: Playbook | None, stem: str | None) -> Found
             yield ("participants", role), f"unknown role {role!r}; allowed: {_names(pb.roles)}"
     yield from _inject_refs(sc, pb)
     yield from _script_refs(sc, pb)
+    yield from _allowed_breaches(sc, pb)
+
+
+def _allowed_breaches(sc: Scenario, pb: Playbook) -> Found:
+    for index, entry in enumerate(sc.allow_breaches):
+        kind, _, name = entry.partition(":")
+        known = pb.states if kind == "state" else pb.metrics
+        if name not in known:
+            yield ("allow_breaches", index), f"unknown {kind} {name!r}; allowed: {_names(known)}"
 
 
 def _timing(sc: Scenario) -> Found:

@@ -63,6 +63,17 @@ class Plans:
                 continue
         return found
 
+    def nothing_found(self) -> str | None:
+        """Why a check of the whole workspace checked nothing, naming where it looked; `None`
+        when there are plans (a workspace chosen by mistake must not read as valid)."""
+        if self.playbook_ids() or self.scenario_ids():
+            return None
+        return (
+            f"no playbooks or scenarios found: looked for {self.ws.playbooks / '*.yaml'} and"
+            f" {self.ws.scenarios / '*.yaml'} (the workspace is --workspace DIR, else $DRILL_WORKSPACE,"
+            " else the current folder)"
+        )
+
     def validate(self, paths: Iterable[Path] = ()) -> list[Problem]:
         """Every problem in the given files (default: the whole workspace with `drill.toml`), in file order."""
         chosen = list(paths)

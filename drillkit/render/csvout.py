@@ -1,36 +1,70 @@
-"""The record as CSV: one row per event (SPEC §6 columns), UTF-8, times as recorded (UTC).
+"""The record as CSV: one row per event, for spreadsheets.
 
-A drill's or simulation's `run.started` row carries the `DRILL / 演练` mark in its detail. Text
-cells that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`) get a
-leading apostrophe, so opening the file never runs anything from the record.
+Columns `seq, ts, t, clock, event, actor, role, state_from, state_to, trigger, item, detail`, with
+headers in the export's language. `ts` is in the display zone, which its header names; `clock`
+is the drill clock `T+hh:mm:ss` beside `t`'s seconds. The text starts with a byte-order mark
+unless asked not to: without it Excel and WPS read UTF-8 as the local code page and show
+Chinese as mojibake. A drill's or simulation's `run.started` row carries the `DRILL / 演练` mark
+in its detail. Text cells that a spreadsheet would read as a formula (starting with `=`, `+`,
+`-`, `@`, tab or CR) get a leading apostrophe, so opening the file never runs anything from the
+record.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from zoneinfo import ZoneInfo
 
+from drillkit.model.clock import parse_utc
+from drillkit.model.durations import format_clock
 from drillkit.model.events import EventType
 from drillkit.render.eventtext import acting_role, detail
-from drillkit.render.labels import drill_mark
+from drillkit.render.labels import LANGS, drill_mark
+from drillkit.render.runview import RunView
 from drillkit.store.port import Event
 
-COLUMNS = ["seq", "ts", "t", "event", "actor", "role", "state_from", "state_to", "trigger", "item", "detail"]
+BOM = "\ufeff"
+# Each column's header in English and Chinese; `{zone}` is the display zone.
+HEADERS = {
+    "seq": ("seq", "序号"),
+    "ts": ("ts ({zone})", "时间 ({zone})"),
+    "t": ("t", "演练秒数"),
+    "clock": ("clock", "演练时钟"),
+    "event": ("event", "事件"),
+    "actor": ("actor", "执行人"),
+    "role": ("role", "角色"),
+    "state_from": ("state_from", "原状态"),
+    "state_to": ("state_to", "新状态"),
+    "trigger": ("trigger", "触发动作"),
+    "item": ("item", "检查项"),
+    "detail": ("detail", "详情"),
+}
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def render(events: list[Event]) -> str:
+def render(view: RunView, *, bom: bool = True) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(_row(event) for event in events)
-    return out.getvalue()
+    language = LANGS.index(view.labels.lang)
+    writer.writerow(header[language].format(zone=view.zone) for header in HEADERS.values())
+    zone = ZoneInfo(view.zone)
+    writer.writerows(_row(event, zone) for event in view.events)
+    return (BOM if bom else "") + out.getvalue()
 
 
-def _row(event: Event) -> list[object]:
+def _row(event: Event, zone: ZoneInfo) -> list[object]:
     state_from, state_to = _states(event)
     text = [event["actor"], acting_role(event) or "", state_from, state_to, event.get("trigger") or ""]
     text += [event.get("item") or "", _detail(event)]
-    return [event["seq"], event["ts"], event["t"], event["event"], *(_inert(cell) for cell in text)]
+    when = [_local(event["ts"], zone), event["t"], format_clock(event["t"])]
+    return [event["seq"], *when, event["event"], *(_inert(cell) for cell in text)]
+
+
+def _local(ts: str, zone: ZoneInfo) -> str:
+    """`2026-11-29 16:00:00.000`: the recorded UTC time in the display zone, to the millisecond."""
+    shown = parse_utc(ts).astimezone(zone)
+    return shown.strftime("%Y-%m-%d %H:%M:%S.") + f"{shown.microsecond // 1000:03d}"
 
 
 def _states(event: Event) -> tuple[str, str]:
@@ -47,4 +81,4 @@ def _detail(event: Event) -> str:
 
 
 def _inert(cell: str) -> str:
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell
+    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell

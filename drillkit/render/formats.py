@@ -15,14 +15,14 @@ def as_json(document: object) -> str:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
 
 
-def export_text(view: RunView, fmt: str) -> str:
-    """`drill export --format`: md, html, json or csv."""
+def export_text(view: RunView, fmt: str, *, bom: bool = True) -> str:
+    """`drill export --format`: md, html, json or csv (`bom`: csv starts with a byte-order mark)."""
     if fmt == "json":
         return as_json(view.document)
     if fmt == "csv":
         from drillkit.render import csvout  # each renderer only for its own format
 
-        return csvout.render(view.events)
+        return csvout.render(view, bom=bom)
     if fmt == "html":
         from drillkit.render import html  # each renderer only for its own format
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from drillkit.engine.metrics import unallowed_breaches
 from drillkit.model.clock import parse_utc
 from drillkit.model.durations import format_clock, format_duration
 from drillkit.model.timefmt import local
@@ -24,10 +25,12 @@ def verdict_lines(document: dict[str, Any]) -> str:
         lines.append(f"  metric {metric['name']}: {value} (target {target}): {metric['verdict']}")
     for expectation in document["expectations"]:
         lines.append(f"  inject {expectation['inject']} expects {expectation['expect']}: {expectation['verdict']}")
+    unallowed = unallowed_breaches(document)
     for breach in document["breaches"]:
         lines.append(
             f"  breach {breach['what']} due {format_clock(breach['due'])}: owner {breach['owner'] or '-'}"
             f" ({breach['assignee'] or 'unassigned'})"
+            + ("" if breach["what"] in unallowed else ": allowed by the scenario")
         )
     return "\n".join(lines)
 

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import Workspace
-from drillkit.engine.metrics import all_met, run_document
+from drillkit.engine.metrics import all_met, run_document, unallowed_breaches
 from drillkit.model.clock import Clock
 from drillkit.model.events import EventType
 from drillkit.store.stores import open_store
@@ -96,7 +96,7 @@ class Judged:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.rejected or not all_met(self.document) else 0
+        return 1 if self.rejected or not all_met(self.document) or unallowed_breaches(self.document) else 0
 
 
 def judge(ws: Workspace, run_id: str) -> Judged:

@@ -80,8 +80,9 @@ def started_draft(
     speed: float = 1.0,
 ) -> Event:
     """The `run.started` draft: the whole playbook and scenario as loaded, so the record explains itself."""
-    if severity not in pb.severities:
-        raise UsageError(f"unknown severity {severity!r}; allowed: {', '.join(pb.severities)}")
+    severity_id = pb.severity_named(severity)  # a label or grade name is recorded as the id
+    if severity_id is None:
+        raise UsageError(f"unknown severity {severity!r}; allowed: {pb.severity_choices()}")
     if not 0 < speed <= 10_000:
         raise UsageError(f"--speed {speed}: must be above 0 and at most 10000")
     return {
@@ -92,7 +93,7 @@ def started_draft(
         "playbook": dump(pb),
         "playbook_sha256": _plan_digest(ws, pb),
         "scenario": dump(scenario) if scenario else None,
-        "severity": severity,
+        "severity": severity_id,
         "participants": participants or {},
         "speed": speed,
         "state": pb.initial_state,

@@ -142,6 +142,23 @@ def test_every_command_has_help_text(path: tuple[str, ...], description: str) ->
     assert description.split(maxsplit=1)[0] in result.stdout
 
 
+@pytest.mark.parametrize("path", [(), *(p for p, _ in COMMANDS)], ids=["drill", *(" ".join(p) for p, _ in COMMANDS)])
+def test_help_speaks_of_the_product_not_of_its_contract(path: tuple[str, ...]) -> None:
+    """Users do not have the product's contract: help says the thing itself, never "SPEC §6"."""
+    result = _drill(*path, "--help")
+    assert result.exit_code == 0
+    assert "SPEC" not in result.stdout
+    assert "§" not in result.stdout
+
+
+def test_validate_on_an_empty_workspace_says_where_it_looked_and_fails(tmp_path: Path) -> None:
+    result = _drill("--workspace", tmp_path, "validate")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert "no playbooks or scenarios found" in result.stderr
+    assert str(tmp_path / "playbooks" / "*.yaml") in result.stderr
+    assert "all plans are valid" not in result.stderr
+
+
 def test_top_level_help_and_version() -> None:
     assert "应急预案与演练" in _drill("--help").stdout
     assert _drill("--version").stdout.startswith("drill ")
@@ -245,6 +262,23 @@ def test_sample_scenario_simulates_as_its_comment_promises(scenario: Path, code:
     assert _drill("init", tmp_path / "ws").exit_code == 0
     result = _drill("--workspace", tmp_path / "ws", "simulate", scenario.stem)
     assert result.exit_code == code, result.stdout + result.stderr
+
+
+def test_simulate_fails_on_a_breach_the_scenario_does_not_allow(tmp_path: Path) -> None:
+    """core-outage-q4 meets every target but stays in triage past its deadline: allowed, it exits 0
+    and says so; without `allow_breaches` the same breach fails the simulation."""
+    assert _drill("init", tmp_path / "ws").exit_code == 0
+    allowed = _drill("--workspace", tmp_path / "ws", "simulate", "core-outage-q4")
+    assert allowed.exit_code == 0, allowed.stderr
+    assert "breach state:triage due T+00:17:00: owner lead (alice): allowed by the scenario" in allowed.stdout
+    scenario = tmp_path / "ws" / "scenarios" / "core-outage-q4.yaml"
+    text = scenario.read_text(encoding="utf-8")
+    scenario.write_text(text.replace('allow_breaches: ["state:triage"]\n', ""), encoding="utf-8")
+    breached = _drill("--workspace", tmp_path / "ws", "simulate", "core-outage-q4")
+    assert breached.exit_code == 1
+    assert "breach state:triage due T+00:17:00: owner lead (alice)\n" in breached.stdout
+    assert ": missed" not in breached.stdout  # every target met: the breach alone fails it
+    assert "rejected" not in breached.stderr
 
 
 def test_a_long_lived_process_sees_a_plan_edited_after_it_was_loaded(workspace: Path) -> None:

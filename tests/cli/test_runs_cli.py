@@ -184,3 +184,23 @@ def test_resolving_ends_the_run(drill: Drill) -> None:
     assert "ended" in line
     done = drill("verify", run, ok=True)
     assert ": ok" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("named", "recorded"),
+    [("II", "II"), ("重大", "II"), ("Major", "II"), ("重大 / Major", "II"), ("特别重大", "I"), ("general", "IV")],
+)
+def test_open_takes_a_severity_by_label_or_grade_and_records_the_id(drill: Drill, named: str, recorded: str) -> None:
+    run = drill.open(severity=named)
+    assert drill.events(run)[0]["severity"] == recorded
+
+
+def test_severity_takes_a_label_or_grade_and_an_unknown_one_lists_the_labels(drill: Drill) -> None:
+    run = drill.open()
+    drill("severity", run, "特别重大", "--by", "alice", "--reason", "spreading", ok=True)
+    drill("severity", run, "Serious", "--by", "alice", "--reason", "contained", ok=True)
+    assert [(e["from"], e["to"]) for e in drill.events(run)[1:]] == [("II", "I"), ("I", "III")]
+    refused = drill("severity", run, "严重", "--by", "alice", "--reason", "?")
+    assert refused.returncode == 2
+    assert "unknown severity '严重'; allowed: I (特别重大 / Extraordinary), II (重大 / Major)" in refused.stderr
+    assert len(drill.events(run)) == 3

@@ -29,6 +29,16 @@ def test_note_is_masked_in_the_record_and_structured_fields_are_not(drill: Drill
     assert note["prev"] == drill.events(run)[0]["hash"]
 
 
+def test_an_id_number_with_a_bad_check_digit_is_masked_and_look_alikes_are_not(drill: Drill) -> None:
+    """A mistyped ID number is still personal data; 18 digits without a region and birth date
+    are not an ID number."""
+    run = drill.open()
+    mistyped, no_such_date = "110105194912310021", "110105194902300021"
+    drill("note", run, f"caller id {mistyped}, ticket {no_such_date}", "--by", "bob", ok=True)
+    assert drill.events(run)[-1]["text"] == f"caller id 110105********0021, ticket {no_such_date}"
+    assert mistyped not in drill.record(run).read_text(encoding="utf-8")
+
+
 def test_masking_covers_titles_reasons_and_check_notes(drill: Drill) -> None:
     run = drill.open("--title", f"outage reported by {MOBILE}")
     drill("check", run, "bridge", "--by", "alice", "--note", f"bridge host {EMAIL}", ok=True)
@@ -94,7 +104,9 @@ def test_masks(text: str, masked: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "110105194912310021",  # 18 digits, wrong checksum: not a resident ID
+        "110105194913310021",  # 18 digits, no month 13: not a resident ID
+        "201105194912310021",  # 18 digits, no region 20: not a resident ID
+        "202611290800001234",  # a timestamp's digits: not a resident ID
         "12812345678",  # not a mobile prefix
         "2026-11-29T08:00:00.000Z",
         "20261129T080000Z-core-network-outage-1a2b",
@@ -132,7 +144,7 @@ def test_masks_keep_their_context_and_leave_look_alikes(said: str, kept: str) ->
         ("IMSI：４６０００１２３４５６７８９０", "IMSI：46000******7890"),
         ("故障：ＢＪ－３环网（Ａ）", "故障：ＢＪ－３环网（Ａ）"),  # nothing personal: left as written
         ("编号 ０１２３４５６７８９０", "编号 ０１２３４５６７８９０"),  # eleven digits, not a mobile
-        ("１１０１０５１９４９１２３１００２１ 与 13812345678", "１１０１０５１９４９１２３１００２１ 与 138****5678"),
+        ("１１０１０５１９４９１３３１００２１ 与 13812345678", "１１０１０５１９４９１３３１００２１ 与 138****5678"),
     ],
 )
 def test_full_width_forms_are_masked_as_their_ascii_twins(said: str, kept: str) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from drillkit.model.errors import UsageError
+from tests.conftest import Drill
 from tests.engine.test_metrics import invoke, review_ws, simulated
 
 __all__ = ["review_ws"]  # the fixture, used by name
@@ -23,7 +24,8 @@ __all__ = ["review_ws"]  # the fixture, used by name
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 LATE_COMMS = "20261129T080000Z-core-network-outage-0c0a"
 MISSED_REPORT = "20261129T080000Z-customer-data-leak-0d0b"
-CSV_COLUMNS = ["seq", "ts", "t", "event", "actor", "role", "state_from", "state_to", "trigger", "item", "detail"]
+CSV_COLUMNS = ["seq", "ts (UTC)", "t", "clock", "event", "actor", "role", "state_from", "state_to", "trigger", "item"]
+CSV_COLUMNS += ["detail"]
 SPEC_KEYS = {
     "run": {"id", "mode", "playbook", "version", "scenario", "title", "severity", "participants"}
     | {"started", "ended", "outcome", "state"},
@@ -112,7 +114,8 @@ def test_json_is_the_simulate_document_in_the_spec_shape(review_ws: Path) -> Non
 
 def test_csv_reads_back_one_row_per_event_with_chinese_intact(fixed: Path) -> None:
     done = invoke(fixed, "export", MISSED_REPORT, "--format", "csv")
-    rows = list(csv.DictReader(io.StringIO(done.stdout, newline="")))
+    assert done.stdout.startswith("\ufeff")  # the byte-order mark Excel and WPS need to read UTF-8
+    rows = list(csv.DictReader(io.StringIO(done.stdout.removeprefix("\ufeff"), newline="")))
     events = json.loads(invoke(fixed, "export", MISSED_REPORT, "--format", "json").stdout)["events"]
     assert len(rows) == len(events)
     assert list(rows[0]) == CSV_COLUMNS
@@ -122,6 +125,27 @@ def test_csv_reads_back_one_row_per_event_with_chinese_intact(fixed: Path) -> No
     inject = next(r for r in rows if r["event"] == "inject.delivered")
     assert "数据防泄漏系统告警：CRM 导出接口被异常批量调用" in inject["detail"]
     assert any(r["item"] == "启动应急小组" and r["actor"] == "王伟" for r in rows)
+
+
+def test_csv_follows_lang_tz_and_no_bom_and_shows_the_drill_clock(fixed: Path) -> None:
+    done = invoke(fixed, "export", MISSED_REPORT, "--format", "csv", "--lang", "zh", "--tz", "Asia/Shanghai")
+    header, first, *rest = csv.reader(io.StringIO(done.stdout.removeprefix("\ufeff"), newline=""))
+    assert header[:4] == ["序号", "时间 (Asia/Shanghai)", "演练秒数", "演练时钟"]
+    assert header[-1] == "详情"
+    assert first[1:4] == ["2026-11-29 16:00:00.000", "0.0", "T+00:00:00"]  # FAKE_NOW is 08:00 UTC
+    later = next(row for row in rest if float(row[2]) >= 3600)
+    assert later[3] == f"T+{int(float(later[2])) // 3600:02d}:{int(float(later[2])) % 3600 // 60:02d}:" + later[3][-2:]
+    plain = invoke(fixed, "export", MISSED_REPORT, "--format", "csv", "--no-bom").stdout
+    assert plain.startswith("seq,ts (UTC),t,clock,event,")
+
+
+def test_csv_cells_a_spreadsheet_would_run_start_with_an_apostrophe(drill: Drill) -> None:
+    run = drill.open()
+    said = ["=HYPERLINK(1)", "+1", "-1", "@SUM(A1)", "\tx"]
+    for text in said:
+        drill("note", "--by", "bob", run, "--", text, ok=True)
+    rows = list(csv.reader(io.StringIO(drill("export", run, "--format", "csv", ok=True).stdout, newline="")))
+    assert [row[-1] for row in rows if row[4] == "note"] == [f"'{text}" for text in said]
 
 
 def test_output_file_is_0640_and_stdout_stays_empty(fixed: Path, tmp_path: Path) -> None:
