@@ -119,10 +119,11 @@ def test_loaded_plans_are_kept_until_a_file_changes(tmp_path: Path) -> None:
     scenario_file = tmp_path / "scenarios" / "core-outage-q4.yaml"
     playbook_file.write_bytes((ROOT / "playbooks" / "core-network-outage.yaml").read_bytes())
     scenario_file.write_bytes((ROOT / "scenarios" / "core-outage-q4.yaml").read_bytes())
-    plans = Plans(Workspace(tmp_path))
+    ws = Workspace(tmp_path)  # what the process holds: the plans it made are kept with it
+    plans = Plans(ws)
     scenario, playbook = plans.scenario("core-outage-q4")
-    assert Plans(Workspace(tmp_path)).scenario("core-outage-q4") == (scenario, playbook)
-    assert Plans(Workspace(tmp_path)).scenario("core-outage-q4")[0] is scenario  # kept, not validated again
+    assert Plans(ws).scenario("core-outage-q4") == (scenario, playbook)
+    assert Plans(ws).scenario("core-outage-q4")[0] is scenario  # kept, not validated again
 
     original = playbook_file.read_text(encoding="utf-8")
     playbook_file.write_text(original.replace("title:", "title: Edited —", 1), encoding="utf-8")
