@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh workspace, the real `drill` in a subprocess, a record's events.
+"""Shared fixtures: a fresh workspace, the real `drill` in a subprocess, a record's events, and
+`require_tool` for the tests that drive a system tool.
 
 Every workspace made by the `workspace` fixture is checked at teardown: each record under its
 `logs/runs/` is verified by `drill verify --json` and by the independent verifier of SPEC §4
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,31 @@ from tests.independent_verifier import verify_bytes
 DRILL = Path(sys.executable).with_name("drill")
 PLAYBOOK = "core-network-outage"
 FAKE_NOW = "2026-11-29T08:00:00Z"
+REQUIRE_SERVICES = "DRILL_REQUIRE_SERVICES"
+
+
+def require_tool(*names: str, why: str) -> str:
+    """The path of the first of `names` found on PATH. Without any, the test is skipped with a
+    one-line reason, or fails when `DRILL_REQUIRE_SERVICES=1`: CI installs the tools and sets it,
+    so CI can never pass by skipping."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    reason = f"{' or '.join(names)} is not installed ({why})"
+    if os.environ.get(REQUIRE_SERVICES) == "1":
+        pytest.fail(f"{reason}, and {REQUIRE_SERVICES}=1 requires it", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A skip by `require_tool` is reported at the test that needs the tool, not at the helper."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and report.longrepr[0] == __file__:
+        line = item.reportinfo()[1]
+        report.longrepr = (str(item.path), (line or 0) + 1, report.longrepr[2])
+    return report
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from typer.main import get_command
 from typer.testing import CliRunner, Result
 
 from drillkit.cli.main import app
+from tests.conftest import require_tool
 from tests.e2e.test_readonly_workspace import as_reader
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,8 +195,7 @@ def test_show_json_keeps_unicode_ids() -> None:
 
 @pytest.mark.parametrize("playbook", sorted(p.stem for p in (ROOT / "playbooks").glob("*.yaml")))
 def test_show_dot_renders_with_graphviz(playbook: str) -> None:
-    dot = shutil.which("dot")
-    assert dot, "Graphviz `dot` must be installed (Debian package graphviz)"
+    dot = require_tool("dot", why="Graphviz: Debian package graphviz")
     source = _show("dot", playbook)
     rendered = subprocess.run([dot, "-Tsvg"], input=source, capture_output=True, text=True, check=False)
     assert rendered.returncode == 0, rendered.stderr

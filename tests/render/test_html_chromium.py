@@ -5,7 +5,7 @@ Chromium is driven over the DevTools protocol on `--remote-debugging-pipe` (NUL-
 on fds 3 and 4): console calls, uncaught exceptions and log entries of level error (a blocked
 request shows up there) all count as errors. A page that does load something from outside is
 checked too, so the detector itself is known to work. Without `chromium` the test is skipped,
-unless `CI` is set: then it fails.
+unless `DRILL_REQUIRE_SERVICES=1`: then it fails.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import contextlib
 import fcntl
 import os
 import select
-import shutil
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.conftest import require_tool
 from tests.engine.test_metrics import invoke
 from tests.render.test_export import LATE_COMMS, fixed, review_ws
 
@@ -44,12 +44,7 @@ CHROMIUM_FLAGS = [
 
 
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (CI must `apt-get install -y chromium`)")
-        pytest.skip("chromium is not installed")
-    return found
+    return require_tool("chromium", "chromium-browser", why="Debian package chromium")
 
 
 @dataclass

@@ -6,7 +6,6 @@ import json
 import os
 import random
 import secrets
-import shutil
 import signal
 import subprocess
 import time
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DRILL, Drill, read_events
+from tests.conftest import DRILL, Drill, read_events, require_tool
 
 FAST_DRILL = """\
 scenario: fast-drill
@@ -230,8 +229,8 @@ def test_plain_output_has_no_escape_codes(drill: Drill) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("tmux") is None and not os.environ.get("CI"), reason="tmux is not installed")
 def test_live_board_under_tmux_shows_banner_state_clock_and_next_deadline(drill: Drill, tmp_path: Path) -> None:
+    require_tool("tmux", why="the live board on a real terminal")
     session = f"drill-board-{os.getpid()}"
     env = {k: v for k, v in drill.env().items() if k != "NO_COLOR"}
     command = f"{DRILL} start core-outage-q4 --speed 30"
