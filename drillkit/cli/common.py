@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from drillkit.config.workspace import Workspace
+from drillkit.model.errors import UsageError
 
 
 @dataclass
@@ -98,8 +99,6 @@ def _writable_folder(output: Path | None) -> Path | None:
 
 
 def _unwritable(path: Path, reason: str) -> Exception:
-    from drillkit.model.errors import UsageError
-
     return UsageError(f"-o {path}: {reason}; name a file in a folder that exists and can be written")
 
 

@@ -16,6 +16,7 @@ from drillkit.cli.common import (
     warn,
     workspace,
 )
+from drillkit.model.clock import default_clock
 from drillkit.model.events import EventType
 
 
@@ -29,7 +30,6 @@ def start(
     by: str | None = typer.Option(None, "--by", help="Who starts it (default: $DRILL_USER, then the login name)."),
 ) -> None:
     """Start a drill and conduct it in the foreground with a live board (Ctrl-C leaves it running)."""
-    from drillkit.model.clock import default_clock
     from drillkit.services.conducting import begin_drill
 
     run_id = begin_drill(workspace(), default_clock(), scenario, by=by, assignments=assign, speed=speed)
@@ -47,7 +47,6 @@ def resume(run: str = typer.Argument(..., help="Run id.")) -> None:
 
 
 def _conduct(run_id: str) -> None:
-    from drillkit.model.clock import default_clock
     from drillkit.render.summaries import verdict_lines
     from drillkit.services.conducting import Conducted, conduct, judge
 
@@ -113,7 +112,6 @@ def simulate(
     ),
 ) -> None:
     """Run the scenario's script on a virtual clock; exit 0 if every target and expectation is met."""
-    from drillkit.model.clock import default_clock
     from drillkit.render.summaries import verdict_lines
     from drillkit.services.conducting import simulated
 

@@ -3,6 +3,7 @@
 import typer
 
 from drillkit.cli.common import warn, workspace
+from drillkit.model.clock import default_clock
 
 notify_app = typer.Typer(
     name="notify",
@@ -15,7 +16,6 @@ notify_app = typer.Typer(
 @notify_app.command("test")
 def send_test(name: str = typer.Argument(..., help="Notifier name from drill.toml.")) -> None:
     """Send a clearly marked test message ([TEST / 测试]) through one notifier now."""
-    from drillkit.model.clock import default_clock
     from drillkit.notify.senders import describe_outcome, send_probe
 
     outcome = send_probe(workspace(), default_clock(), name)

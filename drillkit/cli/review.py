@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from drillkit.cli.common import display_zone, emit, exit_with, output_option, print_json, say, warn, workspace
+from drillkit.model.clock import default_clock
+from drillkit.model.timefmt import check_zone
 
 if TYPE_CHECKING:
     from drillkit.render.runview import RunView
@@ -66,8 +68,6 @@ def export(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 
 
 def _view(run: str, lang: Lang, tz: str | None) -> "RunView":
-    from drillkit.model.clock import default_clock
-    from drillkit.model.timefmt import check_zone
     from drillkit.services.review import run_view
 
     ws = workspace()
@@ -85,7 +85,6 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
 ) -> None:
     """Figures across runs: runs by mode, metric medians, p90s and targets met, breaches, expectations."""
-    from drillkit.model.clock import default_clock
     from drillkit.render.formats import figures_text
     from drillkit.services.review import ReportQuestion, report_text
 
@@ -99,7 +98,6 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 
 def coverage(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     """Every playbook's last drill, next scheduled drill and overdue status; exit 1 if any is overdue."""
-    from drillkit.model.clock import default_clock
     from drillkit.render.summaries import coverage_table
     from drillkit.services.coverage import coverage as build
     from drillkit.services.coverage import coverage_exit

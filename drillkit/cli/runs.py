@@ -6,6 +6,9 @@ from typing import Any
 import typer
 
 from drillkit.cli.common import display_zone, exit_with, print_json, say, warn, workspace
+from drillkit.model.clock import default_clock
+from drillkit.model.errors import UsageError
+from drillkit.model.names import check_name
 
 RUN = typer.Argument(..., help="Run id (see `drill runs`).")
 BY = typer.Option(None, "--by", help="Who acts (default: $DRILL_USER, then the login name).")
@@ -35,7 +38,6 @@ def open_(
     by: str | None = BY,
 ) -> None:
     """Open a real incident; prints the new run id alone on stdout."""
-    from drillkit.model.clock import default_clock
     from drillkit.services.actions import open_run
 
     ws = workspace()
@@ -50,7 +52,6 @@ def act(
     note: str | None = NOTE,
 ) -> None:
     """Fire a transition."""
-    from drillkit.model.clock import default_clock
     from drillkit.services import actions
     from drillkit.services.people import acting_person
 
@@ -66,7 +67,6 @@ def check(
     note: str | None = NOTE,
 ) -> None:
     """Mark a checklist item done."""
-    from drillkit.model.clock import default_clock
     from drillkit.services import actions
     from drillkit.services.people import acting_person
 
@@ -76,7 +76,6 @@ def check(
 
 def note(run: str = RUN, text: str = typer.Argument(..., help="The note."), by: str | None = BY) -> None:
     """Add a note to the record."""
-    from drillkit.model.clock import default_clock
     from drillkit.services import actions
     from drillkit.services.people import acting_person
 
@@ -91,8 +90,6 @@ def assign(
     by: str | None = BY,
 ) -> None:
     """Give a role to a person (accountability follows from then on)."""
-    from drillkit.model.clock import default_clock
-    from drillkit.model.names import check_name
     from drillkit.services import actions
     from drillkit.services.people import acting_person
 
@@ -107,7 +104,6 @@ def severity(
     reason: str = typer.Option(..., "--reason", help="Why the severity changes."),
 ) -> None:
     """Change the run's severity."""
-    from drillkit.model.clock import default_clock
     from drillkit.services import actions
     from drillkit.services.people import acting_person
 
@@ -121,7 +117,6 @@ def abort(
     reason: str = typer.Option(..., "--reason", help="Why the run is aborted."),
 ) -> None:
     """End a run as aborted."""
-    from drillkit.model.clock import default_clock
     from drillkit.services import actions
     from drillkit.services.people import acting_person
 
@@ -134,7 +129,6 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """State, clocks, allowed triggers, open checklist items, deadlines and breaches."""
-    from drillkit.model.clock import default_clock
     from drillkit.render.lines import status_text
     from drillkit.services.views import statuses
 
@@ -176,7 +170,6 @@ def verify(
 
     A record that cannot be read gets no verdict (it is no evidence of tampering) but a line on
     stderr, and the others are still verified."""
-    from drillkit.model.errors import UsageError
     from drillkit.render.summaries import verification_line
     from drillkit.services.review import verify_runs
 

@@ -7,6 +7,10 @@ from typing import Any
 import typer
 
 from drillkit.cli.common import display_zone, emit, output_option, print_json, say, stop_on_signals, warn, workspace
+from drillkit.model.clock import default_clock, parse_utc
+from drillkit.model.durations import MAX_DURATION, parse_duration
+from drillkit.model.errors import UsageError
+from drillkit.model.timefmt import check_zone, local
 
 schedule_app = typer.Typer(
     help="Exercise schedules: drills that start by themselves (run `drill scheduler`).",
@@ -21,8 +25,6 @@ class ExportFormat(StrEnum):
 
 def _when(cron: str | None, at: str | None, every: str | None) -> tuple[str, str]:
     """Exactly one of --cron, --at, --every, as (kind, expression)."""
-    from drillkit.model.errors import UsageError
-
     given = [(kind, value) for kind, value in (("cron", cron), ("at", at), ("every", every)) if value is not None]
     if len(given) != 1:
         raise UsageError("give exactly one of --cron EXPR, --at DATETIME or --every DURATION")
@@ -31,9 +33,6 @@ def _when(cron: str | None, at: str | None, every: str | None) -> tuple[str, str
 
 
 def _seconds(text: str, option: str, at_most: int | None = None) -> int:
-    from drillkit.model.durations import MAX_DURATION, parse_duration
-    from drillkit.model.errors import UsageError
-
     try:
         return parse_duration(text, at_most or MAX_DURATION)
     except ValueError as exc:
@@ -54,8 +53,6 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     schedule_id: str | None = typer.Option(None, "--id", help="Schedule id (default: the scenario id)."),
 ) -> None:
     """Schedule a scenario's drill; prints the schedule id."""
-    from drillkit.model.clock import default_clock
-    from drillkit.model.timefmt import check_zone, local
     from drillkit.schedule.drafts import MAX_GRACE, MAX_JITTER
     from drillkit.services.schedules import add_schedule
 
@@ -78,9 +75,6 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 
 def _last_text(row: dict[str, Any], zone: str) -> str:
     """The last fire's status and nominal time in the display zone (the JSON keeps UTC)."""
-    from drillkit.model.clock import parse_utc
-    from drillkit.model.timefmt import local
-
     last = row["last_fire"]
     return "-" if last is None else f"{last['status']} {local(parse_utc(last['nominal']), zone)}"
 
@@ -91,7 +85,6 @@ def list_schedules(
     count: int = typer.Option(1, "--next", min=1, max=100, help="Show the next N fires of each schedule (1-100)."),
 ) -> None:
     """List schedules with their next fire times in the display zone (skipping fires in a blackout window)."""
-    from drillkit.model.clock import default_clock
     from drillkit.render.table import table
     from drillkit.services.schedules import schedule_rows
 
@@ -120,7 +113,6 @@ def _lines(row: dict[str, Any], zone: str) -> list[list[str]]:
 
 
 def _change(schedule_id: str, action: str) -> None:
-    from drillkit.model.clock import default_clock
     from drillkit.services.schedules import change_schedule
 
     done = change_schedule(workspace(), default_clock(), schedule_id, action)
@@ -151,7 +143,6 @@ def export(
     output: Path | None = output_option(),
 ) -> None:
     """Export the upcoming scheduled drills as a calendar (fires inside a blackout window left out)."""
-    from drillkit.model.clock import default_clock
     from drillkit.services.schedules import calendar_text
 
     emit(calendar_text(workspace(), default_clock()), output)
@@ -161,7 +152,6 @@ def scheduler(
     once: bool = typer.Option(False, "--once", help="Handle everything due now, then exit."),
 ) -> None:
     """The scheduler daemon: starts scheduled drills and conducts detached runs (exit 3 if one runs)."""
-    from drillkit.model.clock import default_clock
     from drillkit.services.daemon import run_scheduler  # APScheduler and structlog: only the daemon pays for them
 
     outcome = run_scheduler(workspace(), default_clock(), once=once, on_stop_signals=stop_on_signals, announce=warn)

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from drillkit.config.sections import SECTIONS, TOP_LEVEL, unreadable_config
+from drillkit.model.blackouts import parse_blackouts
 from drillkit.model.errors import Problem, UsageError
+from drillkit.model.timefmt import check_zone
 
 _AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 _HEADER = re.compile(r"^\s*\[")
@@ -76,7 +78,6 @@ class _Check:
         """The default zone for blackout windows: the configured one when it is known, else UTC."""
         if value is None:
             return "UTC"
-        from drillkit.model.timefmt import check_zone
 
         if not isinstance(value, str):
             self.add(self.find("timezone"), "timezone must be an IANA zone name such as 'Asia/Shanghai'")
@@ -103,7 +104,6 @@ class _Check:
     def blackout(self, value: Any, zone: str) -> None:
         if value is None:
             return
-        from drillkit.model.blackouts import parse_blackouts
 
         where = self.find("blackout", "schedule")
         if not isinstance(value, list):

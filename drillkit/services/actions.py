@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from drillkit.config.workspace import Workspace
 from drillkit.engine import decide
 from drillkit.model.clock import Clock
+from drillkit.model.errors import UsageError
 from drillkit.services.people import acting_person
 from drillkit.services.runs import apply, open_incident
 from drillkit.store.port import Event
@@ -35,7 +36,6 @@ def open_run(
 
 def _tell_if_notifiers_broken(ws: Workspace, tell: Tell) -> None:
     from drillkit.config.notifiers import parse_notifiers
-    from drillkit.model.errors import UsageError
 
     notifiers = ws.config().notify  # a drill.toml that cannot be read at all stops the command
     try:

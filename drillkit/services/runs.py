@@ -17,6 +17,7 @@ from drillkit.engine.replay import RunState, due_drafts, falls_due
 from drillkit.model.clock import Clock
 from drillkit.model.errors import Rejected, RunExists, UsageError
 from drillkit.model.events import EventType
+from drillkit.model.names import check_name
 from drillkit.model.plans import Playbook, Scenario, dump
 from drillkit.store.files import workspace_key
 from drillkit.store.port import Event, RecordStore
@@ -31,8 +32,6 @@ def new_run_id(playbook_id: str, clock: Clock) -> str:
 
 def parse_assignments(pairs: list[str], pb: Playbook) -> dict[str, str]:
     """`--as ROLE=NAME` pairs, each role known to the playbook and given once, each name a usable one."""
-    from drillkit.model.names import check_name
-
     found: dict[str, str] = {}
     for pair in pairs:
         role, sep, person = pair.partition("=")

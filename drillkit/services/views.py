@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
 from drillkit.model.errors import DrillError
+from drillkit.model.timefmt import since_filter
 from drillkit.store.port import Event
 from drillkit.store.stores import open_store
 
@@ -88,7 +89,6 @@ def run_list(
     ws: Workspace, *, since: str | None, playbook: str | None, mode: str | None, zone: str, tell: Tell
 ) -> list[RunSummary]:
     """`drill runs`: the run summaries that match, newest first; records not readable as runs are named."""
-    from drillkit.model.timefmt import since_filter
     from drillkit.services.history import known_playbook
     from drillkit.store.index import read_runs
 
