@@ -193,6 +193,7 @@ def _hostile_inputs(tmp_path: Path) -> list[Path]:
     return [*sorted(CORPUS.glob("*.yaml")), *(tmp_path / name for name in generated)]
 
 
+@pytest.mark.slow  # a timing bound: kept in the default command, left out of the fast part
 def test_every_hostile_input_is_handled_within_a_second(tmp_path: Path) -> None:
     plans = Plans(Workspace(CORPUS))
     for path in _hostile_inputs(tmp_path):
