@@ -18,6 +18,7 @@ import pytest
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import SystemClock, VirtualClock, parse_utc
+from drillkit.model.errors import NotFound, RunExists
 from drillkit.plans.library import Plans
 from drillkit.services.runs import new_run_id, started_draft
 from drillkit.store.files import FileRecordStore
@@ -192,3 +193,21 @@ def test_threads_of_one_process_share_a_store(subject: Subject) -> None:
         thread.join(timeout=60)
     events = subject.other_store().read(run_id)
     assert [e["seq"] for e in events] == list(range(1, 42))
+
+
+def test_a_run_is_created_once(subject: Subject) -> None:
+    run_id = subject.new_run()
+    before = subject.store.read(run_id)
+    first = started_draft(subject.ws, pb=Plans(subject.ws).playbook(PLAYBOOK), mode="drill", severity="I", by="x")
+    with pytest.raises(RunExists):
+        subject.other_store().create(run_id, first, SystemClock())
+    assert subject.other_store().read(run_id) == before
+
+
+def test_an_unknown_run_is_refused_and_nothing_is_created(subject: Subject) -> None:
+    unknown = new_run_id(PLAYBOOK, SystemClock())
+    with pytest.raises(NotFound):
+        subject.store.read(unknown)
+    with pytest.raises(NotFound):
+        subject.store.append(unknown, note("to nowhere"), SystemClock())
+    assert subject.other_store().runs() == []
