@@ -23,6 +23,13 @@ from drillkit.model.plans import Expect, Inject, Playbook, for_severity
 from drillkit.store.files import effective_t
 from drillkit.store.port import Event
 
+# The event kinds the filters below test, bound once: these filters walk every event of every run
+# in a first report (a million of them), and each `EventType.X` lookup costs an enum attribute access.
+_BREACHED, _SEVERITY = EventType.DEADLINE_BREACHED, EventType.SEVERITY_CHANGED
+_TRANSITION, _CHECK_DONE = EventType.TRANSITION, EventType.CHECK_DONE
+_JUDGING = frozenset((_BREACHED, _SEVERITY))
+_ACTIONS = frozenset((_TRANSITION, _CHECK_DONE))
+
 
 def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, Any]:
     """The SPEC §6 document. A breach's `late_by` is the accountability figure: how long after
@@ -71,9 +78,9 @@ def metric_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
     """Each metric with the target in force when its end was reached (the run's severity at the
     time; now, while it is not): a later severity change does not judge it again."""
     # one pass over the record (mostly notes) for all the metrics, not one per metric
-    judging = [e for e in events if e["event"] in (EventType.DEADLINE_BREACHED, EventType.SEVERITY_CHANGED)]
-    breached = {e["metric"] for e in judging if e["event"] == EventType.DEADLINE_BREACHED and e.get("metric")}
-    changes = [e for e in judging if e["event"] == EventType.SEVERITY_CHANGED]
+    judging = [e for e in events if e["event"] in _JUDGING]
+    breached = {e["metric"] for e in judging if e["event"] == _BREACHED and e.get("metric")}
+    changes = [e for e in judging if e["event"] == _SEVERITY]
     rows = []
     for name, metric in rs.playbook.metrics.items():
         begin = 0.0 if metric.source == "start" else rs.first_entry.get(metric.source)
@@ -134,7 +141,7 @@ def expectation_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
     (an aborted drill charges no one for injects it never reached)."""
     if rs.scenario is None:
         return []
-    actions = [e for e in events if e["event"] in (EventType.TRANSITION, EventType.CHECK_DONE)]
+    actions = [e for e in events if e["event"] in _ACTIONS]
     end = effective_t(last_event(events))
     rows = []
     for inject in rs.scenario.injects:
@@ -179,12 +186,12 @@ def _matching(events: list[Event], expect: Expect, since: float) -> Event | None
 
 def _is_action(event: Event, expect: Expect) -> bool:
     if expect.trigger is not None:
-        return bool(event["event"] == EventType.TRANSITION and event["trigger"] == expect.trigger)
-    return bool(event["event"] == EventType.CHECK_DONE and event["item"] == expect.check)
+        return bool(event["event"] == _TRANSITION and event["trigger"] == expect.trigger)
+    return bool(event["event"] == _CHECK_DONE and event["item"] == expect.check)
 
 
 def _breaches(events: list[Event], spans: list[Span], reached_at: dict[str, float | None]) -> list[dict[str, Any]]:
-    rows = [_breach_row(e, events, spans, reached_at) for e in events if e["event"] == EventType.DEADLINE_BREACHED]
+    rows = [_breach_row(e, events, spans, reached_at) for e in events if e["event"] == _BREACHED]
     keys = ("what", "owner", "assignee", "due", "late_by")
     return [dict(zip(keys, (r["what"], r["owner"], r["person"], r["due"], r["late_by"]), strict=True)) for r in rows]
 
@@ -246,7 +253,7 @@ def state_spans(events: list[Event], until: float | None = None) -> list[Span]:
     spans: list[Span] = []
     state, entered = events[0]["state"], 0.0
     for event in events[1:]:
-        if event["event"] == EventType.TRANSITION:
+        if event["event"] == _TRANSITION:
             t = effective_t(event)
             spans.append(Span(state, entered, t, event["actor"]))
             state, entered = event["to"], t
@@ -294,7 +301,7 @@ def accountability(events: list[Event]) -> list[dict[str, Any]]:
     rs = RunState.replay(events)
     spans = state_spans(events)
     rows = [
-        _breach_row(e, events, spans, _metric_ends(rs)) for e in events if e["event"] == EventType.DEADLINE_BREACHED
+        _breach_row(e, events, spans, _metric_ends(rs)) for e in events if e["event"] == _BREACHED
     ]
     lapsed = [row for row in expectation_rows(rs, events) if row["verdict"] in ("late", "missed")]
     rows.extend(_expectation_row(rs, row, events, spans) for row in lapsed)

@@ -90,13 +90,14 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
     from drillkit.engine.replay import RunState
 
     rs = RunState.replay(events)
+    breached = EventType.DEADLINE_BREACHED  # bound once: this filter walks every event of the run
     return {
         "id": rs.run,
         "mode": rs.mode,
         "playbook": rs.playbook.playbook,
         "started": events[0]["ts"],
         "metrics": [{k: m[k] for k in ("name", "value", "target", "verdict")} for m in metric_rows(rs, events)],
-        "breaches": [e.get("owner") for e in events if e["event"] == EventType.DEADLINE_BREACHED],
+        "breaches": [e.get("owner") for e in events if e["event"] == breached],
         "expectations": [e["verdict"] for e in expectation_rows(rs, events)],
         "open": not rs.ended,
     }
