@@ -13,7 +13,7 @@ store and the clock, so a crash or a restart at any moment changes nothing about
   recorded `missed` in ONE ledger row per pass and schedule: its nominal time is the most
   recent of them, `missed_from` the first, `missed_count` how many (counting stops at 1000,
   so a years-long outage of an every-minute schedule costs the same as a short one), and its
-  `detail` begins `coalesced` when a late start stands for them;
+  `detail` begins `coalesced` when a fire within grace stands for them;
 - a claimed fire whose schedule's previous drill is still running when it comes to start is
   recorded `skipped` (`overlap: …`), not started: a schedule's drills never overlap;
 - a fire whose start would fall in a blackout window is recorded `blackout` and not started;
@@ -236,13 +236,14 @@ class Daemon:
         self, schedule: Schedule, span: tuple[datetime, datetime], late_start: datetime | None, now: datetime
     ) -> Fire:
         """One row for the fires in `span` that will not start: past their grace, or coalesced
-        into the late start of `late_start`."""
+        into `late_start`, the latest fire due (which starts unless a blackout window or an
+        overlap stops it)."""
         first, last = span
         count = len(schedule.recurrence().fires(first - _TINY, last, MISSED_COUNT_LIMIT))
         if late_start is None:
             detail = f"not started within its grace time of {schedule.grace}s"
         else:
-            detail = f"coalesced: one late start, the fire of {format_utc(late_start)}, stands for these"
+            detail = f"coalesced into the fire of {format_utc(late_start)} (at most one late start after an outage)"
         return Fire(
             schedule=schedule.id,
             nominal=last,

@@ -197,7 +197,9 @@ def test_of_the_fires_within_grace_only_the_latest_starts_and_the_others_are_coa
         ("started", 40, None),
     ]
     assert fires[0].missed_from == NOW + timedelta(minutes=10)
-    assert fires[0].detail == "coalesced: one late start, the fire of 2026-11-29T08:40:00.000Z, stands for these"
+    assert fires[0].detail == (
+        "coalesced into the fire of 2026-11-29T08:40:00.000Z (at most one late start after an outage)"
+    )
     assert starter.runs() == ["run-0000"]
 
 
@@ -213,10 +215,25 @@ def test_an_every_minute_schedule_down_for_30_minutes_starts_one_drill_on_return
     assert (missed.status, missed.missed_count, missed.missed_from) == ("missed", 29, NOW + timedelta(minutes=1))
     assert (started.status, started.nominal) == ("started", NOW + timedelta(minutes=30))
     [logged] = [e for e in log_events(ws) if e["event"] == "fire.missed"]
-    assert (logged["count"], logged["detail"].split(":")[0]) == (29, "coalesced")
+    assert (logged["count"], logged["detail"].split()[0]) == (29, "coalesced")
     clock.set(NOW + timedelta(minutes=31, seconds=1))
     daemon.run_pass()
     assert starter.runs() == ["run-0000", "run-0001"]  # back on time: one fire, one drill
+
+
+def test_when_the_latest_fire_after_an_outage_is_blacked_out_no_drill_starts(
+    ws: Workspace, clock: VirtualClock, starter: FileStarter
+) -> None:
+    (ws.root / "drill.toml").write_text('[schedule]\nblackout = [{from = "08:25", to = "08:35"}]\n')
+    add(ws, ("every", "60"))
+    with daemon_on(ws, clock, starter) as returning:
+        clock.set(NOW + timedelta(minutes=30, seconds=1))
+        returning.run_pass()
+    assert [(f.status, f.nominal.minute, f.missed_count) for f in ledger(ws)] == [
+        ("missed", 29, 29),
+        ("blackout", 30, None),
+    ]
+    assert starter.runs() == []
 
 
 def test_a_fire_while_the_schedules_previous_drill_runs_is_skipped_as_overlap(
@@ -287,9 +304,9 @@ def test_a_blackout_added_to_drill_toml_while_the_daemon_runs_counts_from_the_ne
 def test_a_bad_drill_toml_while_the_daemon_runs_is_logged_once_and_the_last_good_windows_stay(
     ws: Workspace, clock: VirtualClock, starter: FileStarter
 ) -> None:
+    add(ws, ("cron", "0 9 * * *"))
     toml = ws.root / "drill.toml"
     toml.write_text('[schedule]\nblackout = [{from = "08:30", to = "09:30"}]\n')
-    add(ws, ("cron", "0 9 * * *"))
     with daemon_on(ws, clock, starter) as running:
         toml.write_text('[schedule]\nblackout = [{from = "25:00", to = "26:00"}]\n')
         clock.set(datetime(2026, 11, 29, 9, 0, 1, tzinfo=UTC))
