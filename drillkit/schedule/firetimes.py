@@ -125,7 +125,7 @@ class CronSpec:
         skipped whole, and the search ends after `_CYCLE_MONTHS` without a match (the calendar
         repeats every 400 years, so such an expression never matches again)."""
         month_start, idle = start.replace(day=1), 0
-        while idle < _CYCLE_MONTHS and month_start.year < MAXYEAR:
+        while idle <= _CYCLE_MONTHS and month_start.year < MAXYEAR:
             if month_start.month in self.months:
                 length = monthrange(month_start.year, month_start.month)[1]
                 first = start.day if month_start <= start else 1
