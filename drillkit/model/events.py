@@ -146,6 +146,7 @@ class SchedulerEvent(StrEnum):
     FIRE_CLAIMED = "fire.claimed"
     FIRE_RECOVERED = "fire.recovered"
     FIRE_FAILED = "fire.failed"
+    FIRE_SKIPPED = "fire.skipped"
     FIRE_STARTED = "fire.started"
     RUN_ADOPTED = "run.adopted"
     RUN_DROPPED = "run.dropped"
