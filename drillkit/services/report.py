@@ -37,7 +37,7 @@ from drillkit.store.reader import parse_lines
 
 CACHE_FILE = "report-cache.json"
 LAST_FILE = "report-last.cache"
-CACHE_VERSION = 5  # bumped when a summary or the figures would be computed differently
+CACHE_VERSION = 6  # bumped when a summary or the figures would be computed differently
 TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
 Document = dict[str, Any]
@@ -275,7 +275,7 @@ def _metric(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _verdicts(verdicts: Iterable[str]) -> dict[str, int]:
     counts = Counter(verdicts)
-    return {verdict: counts[verdict] for verdict in ("met", "late", "missed", "pending")}
+    return {verdict: counts[verdict] for verdict in ("met", "late", "missed", "pending", "void")}
 
 
 def answer(
