@@ -123,7 +123,7 @@ def timeline(view: RunView) -> Section:
     say = view.labels
     rows = [
         [view.when(e["ts"]), clock(e["t"]), e["event"], e["actor"], acting_role(e) or DASH, detail(e)]
-        for e in view.events
+        for e in view.timeline_events
     ]
     headers = [f"{say('time')} ({view.zone})", say("clock"), say("event"), say("actor"), say("role"), say("detail")]
     return Section("timeline", say("timeline"), headers, rows)
