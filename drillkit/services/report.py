@@ -86,7 +86,8 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
     """What the report needs of one run, from its events: the run document's metric rows,
     expectation verdicts and breach owners, and none of the rest (who answered for each breach,
     the state spans, the checklist), which a first report over many runs would pay for."""
-    from drillkit.engine.metrics import expectation_rows, metric_rows
+    from drillkit.engine.expectations import expectation_rows
+    from drillkit.engine.metrics import metric_rows
     from drillkit.engine.replay import RunState
 
     rs = RunState.replay(events)
