@@ -179,7 +179,7 @@ def _validated_json(model: type[PlanModel], plan: bytes) -> PlanModel:
 
 
 def last_event(events: list[Event]) -> Event:
-    """`run.ended` when the run has ended (notification outcomes may follow it), else the last event."""
+    """`run.ended` when the run has ended (the events of `AFTER_END` may follow it), else the last event."""
     for event in reversed(events):
         if event["event"] == EventType.RUN_ENDED:
             return event

@@ -37,7 +37,7 @@ from drillkit.store.reader import parse_lines
 
 CACHE_FILE = "report-cache.json"
 LAST_FILE = "report-last.cache"
-CACHE_VERSION = 5  # bumped when a summary or the figures would be computed differently
+CACHE_VERSION = 6  # bumped when a summary or the figures would be computed differently
 TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
 Document = dict[str, Any]
@@ -86,7 +86,8 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
     """What the report needs of one run, from its events: the run document's metric rows,
     expectation verdicts and breach owners, and none of the rest (who answered for each breach,
     the state spans, the checklist), which a first report over many runs would pay for."""
-    from drillkit.engine.metrics import expectation_rows, metric_rows
+    from drillkit.engine.expectations import expectation_rows
+    from drillkit.engine.metrics import metric_rows
     from drillkit.engine.replay import RunState
 
     rs = RunState.replay(events)
@@ -276,7 +277,7 @@ def _metric(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _verdicts(verdicts: Iterable[str]) -> dict[str, int]:
     counts = Counter(verdicts)
-    return {verdict: counts[verdict] for verdict in ("met", "late", "missed", "pending")}
+    return {verdict: counts[verdict] for verdict in ("met", "late", "missed", "pending", "void")}
 
 
 def answer(

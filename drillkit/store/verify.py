@@ -137,7 +137,7 @@ def _check_event(run: str, number: int, event: dict[str, Any], prev: str, ended:
     if event.get("run") != run:
         raise _Bad(number, f"run is {event.get('run')!r}, not {run!r}")
     if ended and kind not in AFTER_END:
-        raise _Bad(number, f"{kind} follows run.ended (only notification outcomes may)")
+        raise _Bad(number, f"{kind} follows run.ended (only {', '.join(sorted(AFTER_END))} may)")
     if kind == _ENDED:
         if event.get("events") != number or event.get("head") != prev:
             raise _Bad(number, "run.ended does not match the record (events or head)")
