@@ -242,6 +242,15 @@ def read_seal_notes(path: Path) -> list[bytes]:
     return notes.split_notes(data[: data.rfind(b"\n") + 1])
 
 
+def latest_seal(ws: Workspace, run_id: str) -> Seal | None:
+    """The run's latest seal as written (its signature is `drill verify`'s to check)."""
+    try:
+        found = read_seal_notes(seals_file(ws, run_id))
+        return parse_seal(found[-1]) if found else None
+    except (NoteError, OSError):
+        return None
+
+
 def read_ledger_lines(ws: Workspace) -> list[bytes]:
     """The ledger's complete lines (a torn last line is not an entry)."""
     try:

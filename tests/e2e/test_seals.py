@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,3 +295,56 @@ def test_keys_init_refuses_a_bad_origin(tmp_path: Path) -> None:
     done = Drill(root)("keys", "init", "--origin", "two words")
     assert done.returncode == 2
     assert not (root / "logs/keys/seal.key").exists()
+
+
+PAYLOAD_LOG = """\
+import sys
+with open(sys.argv[1], "a", encoding="utf-8") as log:
+    log.write(sys.stdin.read().replace("\\n", " ") + "\\n")
+"""
+
+
+def test_the_final_seal_reaches_the_report_and_the_run_ended_notification(tmp_path: Path) -> None:
+    from tests.services.test_drills import write_fast_drill
+
+    root = tmp_path / "ws"
+    Drill(tmp_path)("init", str(root), ok=True)
+    drill = Drill(root)
+    (tmp_path / "log.py").write_text(PAYLOAD_LOG, encoding="utf-8")
+    command = json.dumps([sys.executable, str(tmp_path / "log.py"), str(tmp_path / "payloads")])
+    (root / "drill.toml").write_text(
+        f'[[notify]]\nname = "pager"\nkind = "command"\ncommand = {command}\nevents = ["run.ended"]\n',
+        encoding="utf-8",
+    )
+    drill("keys", "init", ok=True)
+    write_fast_drill(root, limit="1m", every=1, count=2)
+    drill("start", "fast-drill", "--speed", "60")  # exit 1: the fast drill misses its targets
+    run = next((root / "logs" / "runs").glob("*.jsonl")).stem
+    ended = next(e for e in drill.events(run) if e["event"] == "run.ended")
+    payload = json.loads((tmp_path / "payloads").read_text(encoding="utf-8").splitlines()[0])
+    seals = {s["fingerprint"]: s for s in _seals(drill, run)}
+    assert payload["seal"] in seals
+    assert seals[payload["seal"]]["events"] >= ended["seq"]
+    assert f"Seal: {payload['seal']}" in payload["text"]
+    final = _seals(drill, run)[-1]["fingerprint"]
+    for fmt in ("md", "html", "json"):
+        assert final in drill("export", run, "--format", fmt, ok=True).stdout
+    document = json.loads(drill("export", run, "--format", "json", ok=True).stdout)
+    assert document["integrity"]["seal"] == final
+    assert document["integrity"]["unsealed"] == 0
+
+
+def _seals(drill: Drill, run: str) -> list[dict[str, Any]]:
+    """The run's seals as written, each with its fingerprint (the first 16 hex of the note's SHA-256)."""
+    data = (drill.root / "logs" / "seals" / f"{run}.seals").read_bytes()
+    found, note = [], b""
+    for line in data.splitlines(keepends=True):
+        if note and not line.startswith("— ".encode()) and note.endswith(b"\n") and b"\n\n" in note:
+            found.append(note)
+            note = b""
+        note += line
+    found.append(note)
+    return [
+        {"fingerprint": hashlib.sha256(n).hexdigest()[:16], "events": int(n.split(b"\nevents ")[1].split(b"\n")[0])}
+        for n in found
+    ]
