@@ -22,7 +22,8 @@ def run_view(ws: Workspace, clock: Clock, run: str, *, zone: str, lang: str, tel
     from drillkit.render.runview import load_view
 
     view = load_view(ws, run, zone=zone, lang=lang, now=clock.now())
-    still_open = view.document["run"]["ended"] is None
+    intact = view.document["integrity"]["verdict"] != "tampered"
+    still_open = intact and view.document["run"]["ended"] is None
     if still_open and record_due(ws, clock, view.run["id"], view.events, tell):
         view = load_view(ws, run, zone=zone, lang=lang, now=clock.now())
     return view
