@@ -139,3 +139,28 @@ def verify_runs(
     if sealed is None:
         return Verification(verdicts, unreadable, key is not None)
     return Verification(sealed.verdicts, unreadable, key is not None, sealed, strict)
+
+
+def evidence_bundle(ws: Workspace, run: str) -> tuple[bytes, Verdict]:
+    """`drill export RUN --format bundle`: the zip (SPEC §9), and `drill verify`'s verdict on the run."""
+    import io
+    import zipfile
+
+    from drillkit.render.bundle_readme import verify_md
+    from drillkit.store.bundle import bundle_files
+    from drillkit.store.files import check_run_id
+
+    checked = verify_runs(ws, [check_run_id(run)])
+    verdict = checked.verdicts[0]
+    finding = checked.seals.findings.get(run) if checked.seals else None
+    files = bundle_files(ws, run)
+    public = files["public_key.txt"].decode().strip()
+    files["VERIFY.md"] = verify_md(run, public, finding.fingerprint if finding else None).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name in sorted(files):
+            entry = zipfile.ZipInfo(f"{run}-evidence/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+            entry.external_attr = 0o644 << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            bundle.writestr(entry, files[name])
+    return buffer.getvalue(), verdict
