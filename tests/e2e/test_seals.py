@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -348,3 +349,99 @@ def _seals(drill: Drill, run: str) -> list[dict[str, Any]]:
         {"fingerprint": hashlib.sha256(n).hexdigest()[:16], "events": int(n.split(b"\nevents ")[1].split(b"\n")[0])}
         for n in found
     ]
+
+
+# --- the evidence bundle -----------------------------------------------------------------------
+
+
+def _bundle(drill: Drill, run: str, folder: Path) -> Path:
+    """The run's bundle, unpacked into `folder`; the folder holding its files."""
+    import zipfile
+
+    archive = folder / "bundle.zip"
+    drill("export", run, "--format", "bundle", "-o", str(archive), ok=True)
+    with zipfile.ZipFile(archive) as bundle:
+        bundle.extractall(folder / "unpacked")
+    return next((folder / "unpacked").iterdir())
+
+
+def _verify_bundle(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The bundle's own verifier, run by a bare Python with nothing of drillkit importable."""
+    return subprocess.run(
+        [sys.executable, "-I", str(where / "verify_bundle.py"), str(where), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=where,
+    )
+
+
+def test_the_bundle_verifies_offline_with_the_same_verdict(sealed: Sealed, copy: Drill, tmp_path: Path) -> None:
+    where = _bundle(copy, sealed.run, tmp_path)
+    shared = ["VERIFY.md", "checkpoint", "ledger", "proof.json", "public_key.txt", "verify_bundle.py"]
+    assert sorted(p.name for p in where.iterdir()) == sorted([f"{sealed.run}.jsonl", f"{sealed.run}.seals", *shared])
+    done = _verify_bundle(where, "--strict")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == copy("verify", sealed.run).stdout.splitlines()[0]
+    readme = (where / "VERIFY.md").read_text(encoding="utf-8")
+    assert "## English" in readme
+    assert "## 中文" in readme
+    assert "python3 verify_bundle.py" in readme
+
+
+def _bundle_attacks(run: str) -> dict[str, Callable[[Path], None]]:
+    def record(change: Callable[[list[bytes]], list[bytes]]) -> Callable[[Path], None]:
+        def attack(where: Path) -> None:
+            path = where / f"{run}.jsonl"
+            path.write_bytes(b"".join(change(path.read_bytes().splitlines(keepends=True))))
+
+        return attack
+
+    def flip(name: str, needle: bytes, offset: int = 0) -> Callable[[Path], None]:
+        def attack(where: Path) -> None:
+            data = bytearray((where / name).read_bytes())
+            at = data.rindex(needle) + offset
+            data[at] = ord("A") if data[at] != ord("A") else ord("B")
+            (where / name).write_bytes(bytes(data))
+
+        return attack
+
+    def rewritten(where: Path) -> None:
+        path = where / f"{run}.jsonl"
+        path.write_bytes(_rechained(_lines(path), lambda n, e: e.update(text="nothing") if n == 3 else None))
+
+    def cut_seals(where: Path) -> None:
+        data = (where / f"{run}.seals").read_bytes()
+        (where / f"{run}.seals").write_bytes(data[: data.index(b"\n", data.index("— ".encode())) + 1])
+
+    def earlier_proof(where: Path) -> None:
+        proof = json.loads((where / "proof.json").read_text(encoding="utf-8"))
+        proof["leaf_index"] -= 1
+        (where / "proof.json").write_text(json.dumps(proof), encoding="utf-8")
+
+    return {
+        "byte flip in a middle line": flip(f"{run}.jsonl", b"late note 3"),
+        "line deleted in the middle": record(lambda lines: lines[:8] + lines[9:]),
+        "last line deleted": record(lambda lines: lines[:-1]),
+        "last 10 lines deleted": record(lambda lines: lines[:-10]),
+        "sealed line rewritten with a recomputed chain": rewritten,
+        "seals file cut to its first seal": cut_seals,
+        "seals file removed": lambda where: (where / f"{run}.seals").unlink(),
+        "signature byte flipped": flip(f"{run}.seals", "— ".encode(), 30),
+        "checkpoint signature flipped": flip("checkpoint", "— ".encode(), 30),
+        "ledger entry changed": flip("ledger", run.encode(), len(run) + 1),
+        "inclusion proof hash changed": flip("proof.json", b'"', -3),
+        "inclusion proof for another leaf": earlier_proof,
+    }
+
+
+def test_every_attack_on_the_bundle_is_tampered(sealed: Sealed, copy: Drill, tmp_path: Path) -> None:
+    pristine = _bundle(copy, sealed.run, tmp_path)
+    for name, attack in _bundle_attacks(sealed.run).items():
+        where = tmp_path / name.replace(" ", "-")
+        shutil.copytree(pristine, where)
+        attack(where)
+        done = _verify_bundle(where)
+        assert done.returncode == 1, f"{name}: {done.stdout}{done.stderr}"
+        assert f"{sealed.run}: tampered" in done.stdout, name
