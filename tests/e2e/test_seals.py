@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Drill
+from tests.conftest import Drill, check_verifiers_agree
 
 MARK = b',"hash":"'
 
@@ -110,6 +110,7 @@ def test_the_untouched_sealed_workspace_is_ok_even_strictly(sealed: Sealed, copy
     text = copy("verify", "--all").stdout
     assert f"{sealed.run}: ok — " in text
     assert "ledger: ok — 3 seals" in text
+    assert check_verifiers_agree(copy.root) == 2
 
 
 def _flip_middle_byte(s: Sealed, root: Path) -> None:
@@ -214,6 +215,7 @@ def test_every_attack_is_tampered(sealed: Sealed, copy: Drill, attack: str) -> N
     text = copy("verify", "--all", "--checkpoint", str(sealed.kept))
     assert text.returncode == 1
     assert "tampered" in text.stdout
+    check_verifiers_agree(copy.root)  # the independent verifier says the same of every record
 
 
 def test_a_rollback_needs_the_kept_checkpoint_to_show(sealed: Sealed, copy: Drill) -> None:
@@ -240,6 +242,7 @@ def test_a_line_appended_past_the_seal_is_an_unsealed_tail(sealed: Sealed, copy:
     assert (verdict["verdict"], verdict["seal"]["unsealed"]) == ("ok", 1)
     assert f"{sealed.run}: ok, 1 events unsealed" in copy("verify", sealed.run).stdout
     assert _verify(copy, "--strict")[0] == 1
+    check_verifiers_agree(copy.root)
 
 
 def test_keys_init_writes_a_private_key_and_the_public_key(copy: Drill) -> None:
@@ -270,6 +273,7 @@ def test_without_the_private_key_a_workspace_verifies_and_commands_write_unseale
     assert _verdicts(document)[run]["verdict"] == "unsealed"
     assert "unsealed" in copy("verify", run).stdout
     assert _verify(copy, "--strict")[0] == 1
+    check_verifiers_agree(copy.root)
 
 
 def test_keys_seal_sweeps_what_is_unsealed(copy: Drill) -> None:
