@@ -19,7 +19,7 @@ from drillkit.model.timefmt import check_zone
 
 _AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 _HEADER = re.compile(r"^\s*\[")
-SEAL_PUBLIC_KEY = re.compile(r"[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{43}=")
+SEAL_PUBLIC_KEY = re.compile(r"[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}")
 
 
 def config_problems(path: Path, shown: str, root: Path) -> list[Problem]:
