@@ -68,7 +68,8 @@ def seal(
         print_json([{"run": run, "seal": fingerprint} for run, fingerprint in sealed])
         return
     for run, fingerprint in sealed:
-        say(f"{run}: sealed, seal {fingerprint}" if fingerprint else f"{run}: nothing new to seal")
+        said = f"sealed, seal {fingerprint}" if fingerprint else "not sealed (nothing new, or see drill verify)"
+        say(f"{run}: {said}")
 
 
 @keys_app.command("checkpoint")

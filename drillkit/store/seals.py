@@ -33,6 +33,7 @@ from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import UsageError
 from drillkit.store import merkle, notes
+from drillkit.store.files import HASH_MARK
 from drillkit.store.notes import NoteError
 
 KEY_MODE = 0o600
@@ -299,8 +300,8 @@ def seal_run(ws: Workspace, key: SealKey, run_id: str, clock: Clock) -> Seal | N
         path = seals_file(ws, run_id)
         _cut_torn_tail(path)
         sealed = read_seal_notes(path)
-        if sealed and _sealed_events(sealed[-1]) >= verdict.events:
-            return None
+        if sealed and not _extends_seal(ws.run_file(run_id), sealed[-1], verdict.events):
+            return None  # nothing new, or the sealed lines changed: never bless a rewritten record
         text = seal_text(key.name, run_id, verdict.events, verdict.head, format_utc(clock.now()))
         seal = parse_seal(key.sign(text))
         _append(path, seal.note)
@@ -308,11 +309,28 @@ def seal_run(ws: Workspace, key: SealKey, run_id: str, clock: Clock) -> Seal | N
     return seal
 
 
-def _sealed_events(note: bytes) -> int:
+def _extends_seal(record: Path, note: bytes, events: int) -> bool:
+    """Whether the record has events past the seal and still holds the sealed line unchanged
+    (a damaged seal is `drill verify`'s to report, and sealing goes on past it)."""
     try:
-        return parse_seal(note).events
+        seal = parse_seal(note)
     except NoteError:
-        return -1  # a damaged seal covers nothing: `drill verify` reports it
+        return True
+    return events > seal.events and line_hash_at(record, seal.events) == seal.head
+
+
+def line_hash_at(record: Path, number: int) -> str | None:
+    """The stored hash of line `number` of a record (None when it has no such line)."""
+    data = record.read_bytes()
+    start = 0
+    for _ in range(number - 1):
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return None
+    end = data.find(b"\n", start)
+    line = data[start:end] if end >= 0 else b""
+    cut = line.rfind(HASH_MARK)
+    return line[cut + len(HASH_MARK) : -2].decode("ascii", "replace") if cut >= 0 else None
 
 
 def _extend_ledger(ws: Workspace, key: SealKey, entry: LedgerEntry) -> None:

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -304,6 +305,7 @@ def test_keys_init_refuses_a_bad_origin(tmp_path: Path) -> None:
 
 PAYLOAD_LOG = """\
 import sys
+import time
 with open(sys.argv[1], "a", encoding="utf-8") as log:
     log.write(sys.stdin.read().replace("\\n", " ") + "\\n")
 """
@@ -449,3 +451,73 @@ def test_every_attack_on_the_bundle_is_tampered(sealed: Sealed, copy: Drill, tmp
         done = _verify_bundle(where)
         assert done.returncode == 1, f"{name}: {done.stdout}{done.stderr}"
         assert f"{sealed.run}: tampered" in done.stdout, name
+
+
+# --- crashes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_kill_9_in_a_loop_never_leaves_a_seal_past_the_record(tmp_path: Path) -> None:
+    """Conductors and sealing sweeps killed at random moments: every seal left behind covers
+    lines the record holds, with their hashes, and the workspace verifies."""
+    import random
+
+    from tests.conftest import DRILL
+    from tests.services.test_drills import write_fast_drill
+
+    root = tmp_path / "ws"
+    Drill(tmp_path)("init", str(root), ok=True)
+    drill = Drill(root)
+    drill("keys", "init", ok=True)
+    write_fast_drill(root, limit="3h", every=5, count=400)
+    run = drill("start", "fast-drill", "--detach", "--speed", "60", ok=True).stdout.strip()
+    rng = random.Random(9)
+    for cycle in range(12):
+        if cycle % 4 == 1:
+            drill("keys", "seal", run, ok=True)  # a sweep that finishes: later kills meet a sealed run
+        processes = [
+            subprocess.Popen([str(DRILL), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=drill.env())
+            for args in (["resume", run], ["keys", "seal", "--all"])
+        ]
+        drill("note", run, f"cycle {cycle}", "--by", "alice", ok=True)  # writes what came due, too
+        time.sleep(rng.uniform(0.0, 1.5))
+        for process in processes:
+            process.kill()
+            process.wait()
+        _assert_seals_within(drill, run)
+    drill("abort", run, "--by", "alice", "--reason", "enough", ok=True)
+    _assert_seals_within(drill, run)
+    code, document = _verify(drill, "--strict")
+    assert code == 0, document
+    assert len(_seals(drill, run)) >= 4  # three sweeps and the end, at least
+    check_verifiers_agree(root)
+
+
+def _assert_seals_within(drill: Drill, run: str) -> None:
+    hashes = [json.loads(line)["hash"] for line in _complete_lines(drill.record(run))]
+    path = drill.root / "logs" / "seals" / f"{run}.seals"
+    data = path.read_bytes() if path.exists() else b""
+    for note in data[: data.rfind(b"\n") + 1].split(b"\n\n"):
+        fields = dict(line.split(" ", 1) for line in note.decode().splitlines() if line.startswith(("events", "head")))
+        if fields:
+            events = int(fields["events"])
+            assert events <= len(hashes), f"a seal claims {events} events, the record holds {len(hashes)}"
+            assert hashes[events - 1] == fields["head"]
+
+
+def _complete_lines(path: Path) -> list[bytes]:
+    data = path.read_bytes()
+    return data[: data.rfind(b"\n") + 1].splitlines()
+
+
+def test_a_sweep_never_seals_over_rewritten_sealed_lines(copy: Drill) -> None:
+    run = copy.open()
+    copy("note", run, "first", "--by", "alice", ok=True)
+    copy("keys", "seal", run, ok=True)
+    copy("note", run, "second", "--by", "alice", ok=True)
+    path = copy.record(run)
+    path.write_bytes(_rechained(_lines(path), lambda n, e: e.update(text="rewritten") if n == 2 else None))
+    assert "not sealed" in copy("keys", "seal", run, ok=True).stdout
+    code, document = _verify(copy)
+    assert code == 1
+    assert "different hash" in _verdicts(document)[run]["problem"]
