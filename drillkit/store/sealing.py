@@ -15,7 +15,7 @@ from functools import cached_property
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
 from drillkit.model.errors import DrillError
-from drillkit.model.events import EventType
+from drillkit.model.events import AFTER_END, EventType
 from drillkit.store.port import Decide, Event, RecordStore
 from drillkit.store.seals import SealKey, seal_run, signing_key
 
@@ -24,6 +24,7 @@ class SealingStore(RecordStore):
     def __init__(self, inner: RecordStore, ws: Workspace, clock: Clock, every: float | None) -> None:
         self.inner, self.ws, self.clock, self.every = inner, ws, clock, every
         self._sealed_at: dict[str, float] = {}  # by run: when this process last sealed it (clock seconds)
+        self._ended_runs: dict[str, bool] = {}  # by run: whether it has ended, as far as this process knows
 
     def create(self, run_id: str, first: Event, clock: Clock, rest: list[Event] | None = None) -> list[Event]:
         written = self.inner.create(run_id, first, clock, rest)
@@ -56,9 +57,15 @@ class SealingStore(RecordStore):
             self._seal(run_id)
 
     def _ended(self, run_id: str, written: list[Event]) -> bool:
+        """Whether the run has ended, looked up in its record once per process (then followed
+        through what this process writes), and again for what only follows an end elsewhere."""
         if any(event["event"] == EventType.RUN_ENDED for event in written):
-            return True
-        return any(event["event"] == EventType.RUN_ENDED for event in reversed(self.inner.read(run_id)))
+            self._ended_runs[run_id] = True
+        elif not self._ended_runs.get(run_id) and (
+            run_id not in self._ended_runs or all(event["event"] in AFTER_END for event in written)
+        ):
+            self._ended_runs[run_id] = any(e["event"] == EventType.RUN_ENDED for e in self.inner.read(run_id))
+        return self._ended_runs[run_id]
 
     def _due(self, run_id: str) -> bool:
         if self.every is None:

@@ -521,3 +521,17 @@ def test_a_sweep_never_seals_over_rewritten_sealed_lines(copy: Drill) -> None:
     code, document = _verify(copy)
     assert code == 1
     assert "different hash" in _verdicts(document)[run]["problem"]
+
+
+def test_validate_names_a_malformed_seal_public_key(copy: Drill) -> None:
+    toml = copy.root / "drill.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('seal_public_key = "', 'seal_public_key = "x'), encoding="utf-8")
+    assert copy("validate").returncode == 0  # still NAME+KEYID+KEY in form; its key id no longer matches
+    refused = copy("verify", "--all")
+    assert refused.returncode == 2
+    assert "seal_public_key" in refused.stderr
+    toml.write_text('[integrity]\nseal_public_key = "not a key"\n', encoding="utf-8")
+    done = copy("validate")
+    assert done.returncode == 1
+    assert "drill.toml:2:1: [integrity] seal_public_key must be" in done.stdout
