@@ -114,8 +114,8 @@ def _with_finding(verdict: Verdict, finding: SealFinding) -> Verdict:
         return verdict  # the chain's first bad line comes first
     if finding.problem is not None:
         return replace(verdict, verdict="tampered", line=None, problem=f"seal check failed: {finding.problem}")
-    if finding.sealed is None:
-        return replace(verdict, verdict="unsealed")
+    if finding.sealed is None and verdict.verdict in ("ok", "open"):
+        return replace(verdict, verdict="unsealed")  # any other verdict says more, and stays
     return verdict
 
 
