@@ -9,7 +9,7 @@ from drillkit.model.clock import default_clock
 
 keys_app = typer.Typer(
     name="keys",
-    help="The workspace's seal key: seals, the ledger and its checkpoints (SPEC §9).",
+    help="The workspace's seal key: signed seals of runs, the ledger and its checkpoints.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
