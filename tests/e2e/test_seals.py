@@ -535,3 +535,10 @@ def test_validate_names_a_malformed_seal_public_key(copy: Drill) -> None:
     done = copy("validate")
     assert done.returncode == 1
     assert "drill.toml:2:1: [integrity] seal_public_key must be" in done.stdout
+
+
+def test_a_deleted_run_named_on_its_own_is_tampered_not_unknown(sealed: Sealed, copy: Drill) -> None:
+    copy.record(sealed.run).unlink()
+    done = copy("verify", sealed.run)
+    assert done.returncode == 1
+    assert f"{sealed.run}: tampered: seal check failed: the record is gone" in done.stdout
