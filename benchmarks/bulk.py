@@ -20,7 +20,7 @@ def corpus_figures(events: int, per_run: int, reps: int) -> list[Figure]:
     size = sum(p.stat().st_size for p in runs.glob("*.jsonl"))
     note = f"corpus of {events:,} events in {events // per_run:,} runs ({size / 1e6:.0f} MB)"
     note += ", generated now" if made else ""
-    return [*_report(root, reps, note), _verify(root, size, reps, note)]
+    return [*_report(root, reps, note), _verify(root, size, reps, note), _sealed_verify(root, size, reps, note)]
 
 
 def _report(root: Path, reps: int, note: str) -> list[Figure]:
@@ -67,6 +67,32 @@ def _verify(root: Path, size: int, reps: int, note: str) -> Figure:
         Budget(">=", 0.5),
         reps,
         f"same corpus as the report; {p.a:.2f} s vs {p.b:.2f} s; {p.cpu_note()}",
+    )
+
+
+def _sealed_verify(root: Path, size: int, reps: int, note: str) -> Figure:
+    """`drill verify --all` where every run is sealed (SPEC §9): the chain, the seals and the ledger."""
+    sealed = _linked_copy(root)
+    try:
+        for args in (["keys", "init"], ["keys", "seal", "--all"]):
+            subprocess.run(
+                [*drill_argv(), "--workspace", str(sealed), *args], env=child_env(), check=True, capture_output=True
+            )
+        drill = [*drill_argv(), "--workspace", str(sealed), "verify", "--all", "--strict"]
+        floor = [*script_argv("floors.py"), "sha256", str(sealed / "logs" / "runs")]
+        p = alternate(lambda: run_timed(drill), lambda: run_timed(floor), reps)
+    finally:
+        shutil.rmtree(sealed, ignore_errors=True)
+    mb = size / 1e6
+    return Figure(
+        "drill verify --all throughput, every run sealed",
+        "MB/s",
+        mb / p.a,
+        mb / p.b,
+        "sha256 of every line",
+        Budget(">=", 0.5),
+        reps,
+        f"same corpus, sealed; {p.a:.2f} s vs {p.b:.2f} s; {p.cpu_note()}",
     )
 
 

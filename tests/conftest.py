@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.independent_verifier import verify_bytes
+from tests.independent_verifier import Result, verify_bytes, verify_sealed
 
 DRILL = Path(sys.executable).with_name("drill")
 PLAYBOOK = "core-network-outage"
@@ -143,12 +143,27 @@ def check_verifiers_agree(root: Path) -> int:
     theirs = {v["run"]: v for v in json.loads(done.stdout)}
     key = workspace_key(root)
     for path in records:
-        ours = verify_bytes(path.read_bytes(), key)
+        ours = _independent_verdict(root, path, key)
         got = theirs.get(path.stem)
         assert got is not None, f"drill verify skipped {path.name}"
         agree = (got["verdict"], got["line"]) == (ours.verdict, ours.line)
         assert agree, f"{path.name}: drill verify says {got}, the independent verifier {ours}"
     return len(records)
+
+
+def _independent_verdict(root: Path, path: Path, key: bytes | None) -> Result:
+    """The independent verifier's verdict on a record, with its seals where the workspace has a seal key."""
+    toml = root / "drill.toml"
+    config = tomllib.loads(toml.read_text(encoding="utf-8")) if toml.is_file() else {}
+    public = config.get("integrity", {}).get("seal_public_key")
+    if public is None:
+        return verify_bytes(path.read_bytes(), key)
+    seals = root / "logs" / "seals"
+    return verify_sealed(path.read_bytes(), _bytes(seals / f"{path.stem}.seals"), _bytes(seals / "ledger"), public, key)
+
+
+def _bytes(path: Path) -> bytes:
+    return path.read_bytes() if path.exists() else b""
 
 
 @pytest.fixture

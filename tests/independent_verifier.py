@@ -92,3 +92,70 @@ def verify_bytes(data: bytes, key: bytes | None = None) -> Result:
             return Result("tampered", len(lines), number, problem)
         prev, ended = event["hash"], ended or event.get("event") == "run.ended"
     return Result("ok" if ended else "open", len(lines))
+
+
+# --- seals (SPEC §9) ---------------------------------------------------------------------------
+# A seal is a C2SP signed note (text, blank line, `— <name> <base64(key id || Ed25519 signature)>`)
+# whose text is `<origin>\nrun <id>\nevents <n>\nhead <hash>\ntime <ts>\n`; a run's seals follow each
+# other in `logs/seals/<run>.seals`; the ledger `logs/seals/ledger` has a line `<run> <events>
+# <sha256 of the seal note>` per seal. Ed25519 is checked with the `cryptography` package here.
+
+
+def _notes(data: bytes) -> list[bytes]:
+    out, note, signing = [], b"", False
+    for line in data[: data.rfind(b"\n") + 1].splitlines(keepends=True):
+        if signing and not line.startswith("— ".encode()):
+            out.append(note)
+            note, signing = b"", False
+        note += line
+        signing = signing or line == b"\n"
+    return [*out, note] if note else out
+
+
+def _signed_text(note: bytes, public_key: str) -> str | None:
+    import base64
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    name, key_id, encoded = public_key.split("+", 2)
+    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(encoded)[1:])
+    text, _, signatures = note.decode().rpartition("\n\n")
+    for line in signatures.splitlines():
+        signer, _, sig = line.removeprefix("— ").partition(" ")
+        raw = base64.b64decode(sig)
+        if signer != name or raw[:4].hex() != key_id:
+            continue
+        try:
+            key.verify(raw[4:], (text + "\n").encode())
+        except InvalidSignature:
+            continue
+        return text + "\n"
+    return None
+
+
+def verify_sealed(record: bytes, seals: bytes, ledger: bytes, public_key: str, key: bytes | None = None) -> Result:
+    """The verdict with seals: `unsealed` when none, `tampered` (check `seal`) when a seal fails."""
+    chained = verify_bytes(record, key)
+    if chained.verdict == "tampered":
+        return chained
+    data = record[: record.rfind(b"\n") + 1]
+    hashes = [json.loads(line)["hash"] for line in data.splitlines()]
+    run = json.loads(data.splitlines()[0])["run"]
+    found: list[tuple[int, str]] = []  # (events, sha256 of the note)
+    for note in _notes(seals):
+        text = _signed_text(note, public_key)
+        if text is None:
+            return Result("tampered", chained.events, None, "seal")
+        fields = dict(line.split(" ", 1) for line in text.splitlines()[1:])
+        events = int(fields["events"])
+        stale = bool(found) and events < found[-1][0]
+        if fields["run"] != run or stale or events > len(hashes) or hashes[events - 1] != fields["head"]:
+            return Result("tampered", chained.events, None, "seal")
+        found.append((events, hashlib.sha256(note).hexdigest()))
+    latest = [line.split(b" ") for line in ledger.splitlines() if line.startswith(run.encode() + b" ")]
+    if latest and latest[-1][2].decode() not in {digest for _, digest in found}:
+        return Result("tampered", chained.events, None, "seal")
+    if not found:
+        return Result("unsealed", chained.events)
+    return chained

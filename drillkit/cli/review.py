@@ -20,6 +20,7 @@ class ExportFormat(StrEnum):
     html = "html"
     json = "json"
     csv = "csv"
+    bundle = "bundle"
 
 
 class ReportFormat(StrEnum):
@@ -52,7 +53,9 @@ def timeline(
 
 def export(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     run: str = typer.Argument(..., help="Run id."),
-    fmt: ExportFormat = typer.Option(ExportFormat.md, "--format", "-f", help="md, html, json or csv."),
+    fmt: ExportFormat = typer.Option(
+        ExportFormat.md, "--format", "-f", help="md, html, json, csv, or bundle (an evidence .zip, needs -o)."
+    ),
     output: Path | None = output_option(),
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
     tz: str | None = typer.Option(None, "--tz", help="Display time zone (default: the global --tz, drill.toml, UTC)."),
@@ -62,9 +65,28 @@ def export(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     from drillkit.render.formats import export_text
     from drillkit.services.review import tampered_exit
 
+    if fmt is ExportFormat.bundle:
+        _bundle(run, output)
+        return
     view = _view(run, lang, tz)
     emit(export_text(view, fmt.value, bom=bom), output)
     exit_with(tampered_exit(view, warn))
+
+
+def _bundle(run: str, output: Path | None) -> None:
+    """The evidence bundle to FILE; exit 1 when the run fails verification (the bundle shows it too)."""
+    from drillkit.cli.common import write_private
+    from drillkit.model.errors import UsageError
+    from drillkit.services.review import evidence_bundle
+
+    if output is None:
+        raise UsageError("--format bundle writes a zip: name it with -o FILE.zip")
+    data, verdict = evidence_bundle(workspace(), run)
+    write_private(output, data)
+    warn(f"wrote {output}")
+    if verdict.verdict == "tampered":
+        warn(f"drill: the record of {run} fails verification (see `drill verify {run}`)")
+        exit_with(1)
 
 
 def _view(run: str, lang: Lang, tz: str | None) -> "RunView":

@@ -1,6 +1,7 @@
 """Runs: `open`, `act`, `check`, `note`, `assign`, `severity`, `abort`, `annotate`, `status`, `runs`, `verify`."""
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -179,25 +180,40 @@ def verify(
     runs: list[str] | None = typer.Argument(None, help="Run ids (default: every run)."),
     all_runs: bool = typer.Option(False, "--all", help="Verify every record in the workspace."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="A checkpoint kept earlier (`drill keys checkpoint`): the ledger must extend it."
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 also for an unsealed run or unsealed events."),
 ) -> None:
-    """Check records' hash chains; exit 1 naming the first bad line of each bad record, 2 if one cannot be read.
+    """Check records' hash chains and seals; exit 1 naming the first bad line of each bad record, 2 if unreadable.
 
     A record that cannot be read gets no verdict (it is no evidence of tampering) but a line on
     stderr, and the others are still verified."""
-    from drillkit.render.summaries import verification_line
+    from drillkit.render.summaries import ledger_line, verification_line
     from drillkit.services.review import verify_runs
 
     if all_runs and runs:
         raise UsageError("give run ids or --all, not both")
-    checked = verify_runs(workspace(), runs or [])
+    kept = _read_checkpoint(checkpoint) if checkpoint is not None else None
+    checked = verify_runs(workspace(), runs or [], checkpoint=kept, strict=strict)
     if as_json:
         print_json(checked.document())
     else:
+        findings = checked.seals.findings if checked.seals else {}
         for verdict in checked.verdicts:
-            say(verification_line(verdict, keyed=checked.keyed))
+            say(verification_line(verdict, keyed=checked.keyed, seal=findings.get(verdict.run)))
+        if checked.seals is not None and checked.seals.ledger is not None:
+            say(ledger_line(checked.seals.ledger))
     for reason in checked.unreadable:
         warn(f"drill: {reason}")
     exit_with(checked.exit_code)
+
+
+def _read_checkpoint(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"--checkpoint {path}: {exc.strerror}; name the file `drill keys checkpoint` wrote") from None
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from drillkit.model.timefmt import check_zone
 
 _AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 _HEADER = re.compile(r"^\s*\[")
+SEAL_PUBLIC_KEY = re.compile(r"[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}")
 
 
 def config_problems(path: Path, shown: str, root: Path) -> list[Problem]:
@@ -61,6 +62,7 @@ class _Check:
         self.patterns(_in(data, "redact", "patterns"))
         self.blackout(_in(data, "schedule", "blackout"), zone)
         self.key_file(_in(data, "integrity", "key_file"))
+        self.seal_settings(_in(data, "integrity", "seal_key"), _in(data, "integrity", "seal_public_key"))
         if "notify" in data:
             self.notify(data["notify"])
 
@@ -126,6 +128,17 @@ class _Check:
             self.add(where, f"[integrity] key_file {value!r}: no such file (relative to the workspace)")
         else:
             self._key_readable(where, value)
+
+    def seal_settings(self, key: Any, public: Any) -> None:
+        """The seal key's path and the public key's form (`NAME+KEYID+KEY`, as `drill keys init` writes it)."""
+        if key is not None and (not isinstance(key, str) or not key):
+            where = self.find("seal_key", "integrity")
+            self.add(where, "[integrity] seal_key must be a path, relative to the workspace")
+        if public is not None and (not isinstance(public, str) or not SEAL_PUBLIC_KEY.fullmatch(public)):
+            self.add(
+                self.find("seal_public_key", "integrity"),
+                "[integrity] seal_public_key must be the NAME+KEYID+KEY line `drill keys init` printed",
+            )
 
     def _key_readable(self, where: tuple[int, int], value: str) -> None:
         try:

@@ -27,6 +27,8 @@ class Config:
     notify: tuple[dict[str, Any], ...] = ()
     blackout: tuple[dict[str, Any], ...] = ()
     key_file: Path | None = None
+    seal_key: Path | None = None  # the Ed25519 signing key (SPEC §9); None: `logs/keys/seal.key`
+    seal_public_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,14 @@ class Workspace:
     @cached_property
     def runs(self) -> Path:
         return self.logs / "runs"
+
+    @cached_property
+    def seals(self) -> Path:
+        return self.logs / "seals"
+
+    def seal_key(self) -> Path:
+        """Where the private seal key is: `[integrity] seal_key`, else `logs/keys/seal.key`."""
+        return self.config().seal_key or self.logs / "keys" / "seal.key"
 
     def run_file(self, run_id: str) -> Path:
         return self.runs / f"{run_id}.jsonl"
@@ -159,15 +169,19 @@ def _refuse_first_problem(path: Path, root: Path) -> None:
 
 
 def _config(data: dict[str, Any], root: Path) -> Config:
-    key_file = _table(data, "integrity").get("key_file")
-    if key_file is not None and not isinstance(key_file, str):
-        raise UsageError("drill.toml: [integrity] key_file must be a path in quotes; `drill validate` checks the file")
+    integrity = _table(data, "integrity")
+    key_file, seal_key, seal_public_key = (integrity.get(k) for k in ("key_file", "seal_key", "seal_public_key"))
+    for name, value in (("key_file", key_file), ("seal_key", seal_key), ("seal_public_key", seal_public_key)):
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"drill.toml: [integrity] {name} must be text in quotes; `drill validate` checks the file")
     return Config(
         timezone=str(data.get("timezone", "UTC")),
         redact=tuple(str(p) for p in _list(_table(data, "redact"), "patterns", "[redact] patterns")),
         notify=tuple(_list(data, "notify", "[[notify]]")),
         blackout=tuple(_list(_table(data, "schedule"), "blackout", "[schedule] blackout")),
         key_file=(root / key_file) if key_file else None,
+        seal_key=(root / seal_key) if seal_key else None,
+        seal_public_key=seal_public_key or None,
     )
 
 

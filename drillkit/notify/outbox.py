@@ -101,10 +101,19 @@ class Outbox:
                 if claim in self._claimed:
                     continue
                 self._claimed.add(claim)
-            message = describe(event, RunInfo.from_started(events[0]))
+            message = describe(event, RunInfo.from_started(events[0]), self._seal_of(run_id, event))
             self._submit(run_id, notifier, message, claim[2])
             handed += 1
         return handed
+
+    def _seal_of(self, run_id: str, event: dict[str, Any]) -> str | None:
+        """The fingerprint of the latest seal when it covers this `run.ended` (SPEC §9)."""
+        if event["event"] != EventType.RUN_ENDED:
+            return None
+        from drillkit.store.seals import latest_seal
+
+        seal = latest_seal(self._ws, run_id)
+        return seal.fingerprint if seal is not None and seal.events >= int(event["seq"]) else None
 
     def close(self, timeout: float = 10.0) -> bool:
         """Wait up to `timeout` s for deliveries under way, then abandon the rest unrecorded

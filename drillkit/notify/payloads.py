@@ -39,6 +39,7 @@ class Message:
     run: str | None = None
     mode: str | None = None
     event: dict[str, Any] | None = None
+    seal: str | None = None  # on `run.ended`: the final seal's fingerprint, a copy kept off the machine
 
     @property
     def text(self) -> str:
@@ -60,14 +61,16 @@ class RunInfo:
         )
 
 
-def describe(event: dict[str, Any], info: RunInfo) -> Message:
-    """One event of a run as a message; its idempotency key is `<run>:<seq>`."""
+def describe(event: dict[str, Any], info: RunInfo, seal: str | None = None) -> Message:
+    """One event of a run as a message; its idempotency key is `<run>:<seq>`. `seal`: the
+    fingerprint of the seal that covers a `run.ended`."""
     actor = str(event.get("actor", ""))
     role = acting_role(event)
     lines = (
         f"Run: {info.title} · {info.run}" if info.title else f"Run: {info.run}",
         f"Time: {event.get('ts', '')} ({format_clock(_number(event.get('t')))})",
         f"By: {actor} ({role})" if role else f"By: {actor}",
+        *([f"Seal: {seal}"] if seal else []),
     )
     return Message(
         key=f"{info.run}:{event.get('seq')}",
@@ -76,6 +79,7 @@ def describe(event: dict[str, Any], info: RunInfo) -> Message:
         run=info.run,
         mode=info.mode,
         event=event,
+        seal=seal,
     )
 
 
@@ -116,7 +120,7 @@ def _json(message: Message) -> dict[str, Any]:
         "title": message.headline,
         "text": message.text,
         "event": message.event,
-    }
+    } | ({"seal": message.seal} if message.seal else {})
 
 
 def _slack_escape(text: str) -> str:

@@ -182,4 +182,9 @@ def footer(view: RunView) -> str:
     found, say = view.document["integrity"], view.labels
     verdict = found.get("verdict") or "unknown"
     head = found.get("head") or DASH
-    return f"{say('integrity.' + verdict)} · {found.get('events', 0)} {say('events')} · {say('head')} {head}"
+    line = f"{say('integrity.' + verdict)} · {found.get('events', 0)} {say('events')} · {say('head')} {head}"
+    if found.get("seal"):
+        line += f" · {say('seal')} {found['seal']}"
+    if found.get("unsealed"):
+        line += f" · {found['unsealed']} {say('unsealed_tail')}"
+    return line

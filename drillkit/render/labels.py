@@ -103,6 +103,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     "integrity.unknown": ("Record not verified", "记录未校验"),
     "events": ("events", "条事件"),
     "head": ("head hash", "末行哈希"),
+    "integrity.unsealed": ("Record intact but NOT sealed", "记录完整，但未签封"),
+    "seal": ("final seal", "最终签封"),
+    "unsealed_tail": ("events past the seal", "条事件在签封之后"),
     # drill report (figures across runs)
     "figures": ("Figures across runs", "跨运行统计"),
     "overall": ("All playbooks", "全部预案"),

@@ -24,12 +24,24 @@ from drillkit.store.port import Event
 
 
 def integrity(ws: Workspace, run_id: str) -> dict[str, Any]:
-    """The integrity part of the document: `drill verify`'s verdict, event count and head hash."""
+    """The integrity part of the document: `drill verify`'s verdict, event count and head hash;
+    in a workspace with a seal key, the final seal's fingerprint and the events past it too."""
     from drillkit.store.files import workspace_key
+    from drillkit.store.sealcheck import check_seals
     from drillkit.store.verify import verify_file
 
     verdict = verify_file(ws.run_file(run_id), workspace_key(ws))
-    return {"verdict": verdict.verdict, "events": verdict.events, "head": verdict.head}
+    sealed = check_seals(ws, [verdict], [], None)
+    if sealed is None:
+        return {"verdict": verdict.verdict, "events": verdict.events, "head": verdict.head}
+    finding = sealed.findings[run_id]
+    return {
+        "verdict": sealed.verdicts[0].verdict,
+        "events": verdict.events,
+        "head": verdict.head,
+        "seal": finding.fingerprint,
+        "unsealed": finding.unsealed,
+    }
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,7 @@ from drillkit.render.labels import drill_mark
 from drillkit.render.table import table
 
 if TYPE_CHECKING:
+    from drillkit.store.sealcheck import LedgerFinding, SealFinding
     from drillkit.store.verify import Verdict
 
 
@@ -36,13 +37,25 @@ def verdict_lines(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def verification_line(v: Verdict, *, keyed: bool) -> str:
+def verification_line(v: Verdict, *, keyed: bool, seal: SealFinding | None = None) -> str:
     """One record's verdict; in a workspace with a key, a record chained without it says so (a
-    reviewer should ask why: it may be older than the key, or rewritten by someone without it)."""
+    reviewer should ask why: it may be older than the key, or rewritten by someone without it).
+    With seals: events past the latest seal are counted (`ok, 3 events unsealed`)."""
     unkeyed = " (plain SHA-256, not the workspace key)" if keyed and v.chain == "sha256" else ""
-    where = f" at line {v.line}: {v.problem}" if v.verdict == "tampered" else ""
+    at = f" at line {v.line}" if v.line is not None else ""
+    where = f"{at}: {v.problem}" if v.verdict == "tampered" else ""
     torn = f" (torn tail of {v.torn_bytes} bytes, set aside on the next append)" if v.torn_bytes else ""
-    return f"{v.run}: {v.verdict}{unkeyed}{where}{torn} — {v.events} events" + (f", head {v.head}" if v.head else "")
+    tail = f", {seal.unsealed} events unsealed" if seal and seal.sealed is not None and seal.unsealed else ""
+    sealed = f", seal {seal.fingerprint}" if seal and seal.fingerprint and v.verdict != "tampered" else ""
+    head = f", head {v.head}" if v.head else ""
+    return f"{v.run}: {v.verdict}{tail}{unkeyed}{where}{torn} — {v.events} events{head}{sealed}"
+
+
+def ledger_line(ledger: LedgerFinding) -> str:
+    """The workspace ledger's verdict: its size, and the kept checkpoint it extends."""
+    kept = f", extends the kept checkpoint of {ledger.kept}" if ledger.kept is not None and not ledger.problem else ""
+    problem = f": {ledger.problem}" if ledger.problem else ""
+    return f"ledger: {ledger.verdict}{problem} — {ledger.size} seals{kept}"
 
 
 def _when(value: object, zone: str) -> str:

@@ -53,7 +53,7 @@ def conduct(
     from drillkit.notify.outbox import Outbox  # `simulate` and `start --detach` need no conducting
     from drillkit.services.conductor import Conductor
 
-    store = open_store(ws)
+    store = open_store(ws, conducting=True, clock=clock)
     outbox = Outbox(ws, clock, ws.notifiers(), store=store)
     if _delivered_if_ended(store, run_id, outbox, tell):
         return Conducted.ENDED_BEFORE

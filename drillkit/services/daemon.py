@@ -154,7 +154,7 @@ class RunConducting:
         from drillkit.store.index import OpenRuns
         from drillkit.store.stores import open_store as open_records
 
-        self._ws, self._records = ws, open_records(ws)
+        self._ws, self._records = ws, open_records(ws, conducting=True, clock=clock)
         self._outbox = Outbox(ws, clock, ws.notifiers(), report=report, store=self._records)
         self._conductor = Conductor(ws, clock, outbox=self._outbox, dropped=dropped, store=self._records)
         self._open_runs = OpenRuns(ws)

@@ -13,6 +13,7 @@ from drillkit.services.views import Tell, record_due
 
 if TYPE_CHECKING:
     from drillkit.render.runview import RunView
+    from drillkit.store.sealcheck import SealCheck
     from drillkit.store.verify import Verdict
 
 
@@ -21,7 +22,9 @@ def run_view(ws: Workspace, clock: Clock, run: str, *, zone: str, lang: str, tel
     from drillkit.render.runview import load_view
 
     view = load_view(ws, run, zone=zone, lang=lang, now=clock.now())
-    if view.document["integrity"]["verdict"] == "open" and record_due(ws, clock, view.run["id"], view.events, tell):
+    intact = view.document["integrity"]["verdict"] != "tampered"
+    still_open = intact and view.document["run"]["ended"] is None
+    if still_open and record_due(ws, clock, view.run["id"], view.events, tell):
         view = load_view(ws, run, zone=zone, lang=lang, now=clock.now())
     return view
 
@@ -83,24 +86,81 @@ class Verification:
     verdicts: list[Verdict]
     unreadable: list[str]  # why each record that could not be read got no verdict
     keyed: bool  # the workspace has a key
+    seals: SealCheck | None = None  # the seals' findings, in a workspace with a seal key
+    strict: bool = False  # an unsealed run or tail fails too
 
     def document(self) -> list[dict[str, Any]]:
-        return [verdict.as_json() for verdict in self.verdicts]
+        if self.seals is None:
+            return [verdict.as_json() for verdict in self.verdicts]
+        findings = self.seals.findings
+        runs = [
+            verdict.as_json() | {"seal": findings[verdict.run].as_json() if verdict.run in findings else None}
+            for verdict in self.verdicts
+        ]
+        return runs + ([self.seals.ledger.as_json()] if self.seals.ledger else [])
 
     @property
     def exit_code(self) -> int:
-        """1 when a record is tampered, else 2 when one could not be read."""
-        if any(verdict.verdict == "tampered" for verdict in self.verdicts):
+        """1 when a record is tampered (or, with --strict, unsealed in part or whole), else 2 when
+        one could not be read."""
+        if any(verdict.verdict == "tampered" for verdict in self.verdicts) or self._ledger_tampered():
+            return 1
+        if self.strict and self._unsealed():
             return 1
         return 2 if self.unreadable else 0
 
+    def _ledger_tampered(self) -> bool:
+        return self.seals is not None and self.seals.ledger is not None and self.seals.ledger.problem is not None
 
-def verify_runs(ws: Workspace, runs: list[str]) -> Verification:
-    """`drill verify`: the named runs' records, or every record when none is named."""
+    def _unsealed(self) -> bool:
+        if self.seals is None:
+            return False
+        return any(v.verdict == "unsealed" for v in self.verdicts) or any(
+            f.unsealed for f in self.seals.findings.values()
+        )
+
+
+def verify_runs(
+    ws: Workspace, runs: list[str], *, checkpoint: bytes | None = None, strict: bool = False
+) -> Verification:
+    """`drill verify`: the named runs' records, or every record when none is named; their seals
+    and the ledger too where the workspace has a seal key (against a kept checkpoint if given)."""
     from drillkit.store.files import check_run_id, workspace_key
+    from drillkit.store.sealcheck import check_seals, ledger_runs
     from drillkit.store.verify import runs_to_verify, verify_files
 
     ids = [check_run_id(run) for run in runs]
     key = workspace_key(ws)
-    verdicts, unreadable = verify_files(runs_to_verify(ws.runs, ids), key)
-    return Verification(verdicts, unreadable, key is not None)
+    in_ledger = ledger_runs(ws)
+    gone = [run for run in (ids or sorted(in_ledger)) if run in in_ledger and not ws.run_file(run).exists()]
+    paths = [path for path in runs_to_verify(ws.runs, ids) if path.stem not in gone]
+    verdicts, unreadable = verify_files(paths, key)
+    sealed = check_seals(ws, verdicts, gone, checkpoint)
+    if sealed is None:
+        return Verification(verdicts, unreadable, key is not None)
+    return Verification(sealed.verdicts, unreadable, key is not None, sealed, strict)
+
+
+def evidence_bundle(ws: Workspace, run: str) -> tuple[bytes, Verdict]:
+    """`drill export RUN --format bundle`: the zip (SPEC §9), and `drill verify`'s verdict on the run."""
+    import io
+    import zipfile
+
+    from drillkit.render.bundle_readme import verify_md
+    from drillkit.store.bundle import bundle_files
+    from drillkit.store.files import check_run_id
+
+    checked = verify_runs(ws, [check_run_id(run)])
+    verdict = checked.verdicts[0]
+    finding = checked.seals.findings.get(run) if checked.seals else None
+    files = bundle_files(ws, run)
+    public = files["public_key.txt"].decode().strip()
+    files["VERIFY.md"] = verify_md(run, public, finding.fingerprint if finding else None).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name in sorted(files):
+            entry = zipfile.ZipInfo(f"{run}-evidence/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+            entry.external_attr = 0o644 << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            bundle.writestr(entry, files[name])
+    return buffer.getvalue(), verdict

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 from drillkit.config.workspace import Workspace
+from drillkit.model.clock import Clock, default_clock
 from drillkit.store.files import FileRecordStore
 from drillkit.store.port import RecordStore
 
+SEAL_EVERY = 60.0  # seconds: how often a conductor or the scheduler seals a run whose events keep arriving
 
-def open_store(ws: Workspace) -> RecordStore:
+
+def open_store(ws: Workspace, *, conducting: bool = False, clock: Clock | None = None) -> RecordStore:
     """The workspace's run records; hold the store for as long as the process works with them
-    (it keeps what it has read)."""
-    return FileRecordStore(ws)
+    (it keeps what it has read). Where this process can read the seal key, writes are sealed
+    (SPEC §9): at a run's end, and at least every minute while `conducting`."""
+    store = FileRecordStore(ws)
+    if not os.access(ws.seal_key(), os.R_OK):
+        return store
+    from drillkit.store.sealing import SealingStore
+
+    return SealingStore(store, ws, clock or default_clock(), SEAL_EVERY if conducting else None)

@@ -21,6 +21,7 @@ EXPECTED = (
     "drill report, ",
     "drill report repeated",
     "drill verify --all throughput",
+    "drill verify --all throughput, every run sealed",
     "drill validate, ",
     "simulations of a 20-inject scenario",
     "conductor 5 runs: inject lateness p99",

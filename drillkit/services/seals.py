@@ -1,0 +1,112 @@
+"""`drill keys`: the workspace's seal key, sealing what is unsealed, and checkpoints to keep (SPEC §9)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import Clock
+from drillkit.model.errors import NotFound, UsageError
+from drillkit.store.seals import PublicKey, SealKey
+
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyInfo:
+    public: PublicKey
+    key_file: str
+    private_here: bool
+    ledger_size: int
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "origin": self.public.name,
+            "public_key": self.public.text,
+            "fingerprint": self.public.fingerprint,
+            "key_file": self.key_file,
+            "private_key_here": self.private_here,
+            "ledger_size": self.ledger_size,
+        }
+
+
+def default_origin(ws: Workspace) -> str:
+    """The workspace's name, as a key name allows it (no spaces, no '+')."""
+    return _NAME_UNSAFE.sub("-", ws.root.name).strip("-") or "drill"
+
+
+def init_key(ws: Workspace, origin: str | None) -> KeyInfo:
+    """A new Ed25519 key: the private half to `seal_key` (0600), the public half into drill.toml."""
+    from drillkit.config.edit import add_setting
+    from drillkit.store.notes import NoteError
+    from drillkit.store.seals import new_key, write_key
+
+    if ws.config().seal_public_key is not None:
+        raise UsageError("drill.toml already has [integrity] seal_public_key; `drill keys show` prints it")
+    try:
+        content, key = new_key(origin or default_origin(ws))
+    except NoteError as exc:
+        raise UsageError(f"--origin: {exc}") from None
+    path = ws.seal_key()
+    write_key(ws, path, content)
+    add_setting(ws.root / "drill.toml", "integrity", "seal_public_key", key.public.text)
+    return show_key(ws)
+
+
+def show_key(ws: Workspace) -> KeyInfo:
+    from drillkit.store.seals import public_key, read_ledger_lines, signing_key
+
+    public = public_key(ws)
+    if public is None:
+        raise NotFound("this workspace has no seal key; `drill keys init` makes one")
+    path = ws.seal_key()
+    return KeyInfo(
+        public=public,
+        key_file=ws.display(path),
+        private_here=signing_key(ws) is not None,
+        ledger_size=len(read_ledger_lines(ws)),
+    )
+
+
+def holder_key(ws: Workspace) -> SealKey:
+    """The private key, or one line saying sealing needs it."""
+    from drillkit.store.seals import read_key
+
+    path = ws.seal_key()
+    if not path.exists():
+        raise UsageError(
+            f"drill keys seal needs the private seal key ({ws.display(path)}), which is not here;"
+            " run it where the key is"
+        )
+    return read_key(path)
+
+
+def seal_runs(ws: Workspace, clock: Clock, runs: list[str]) -> list[tuple[str, str | None]]:
+    """Seal the named runs, or every run: (run, the new seal's fingerprint or None when the run
+    was sealed already or does not verify)."""
+    from drillkit.store.files import check_run_id
+    from drillkit.store.seals import seal_run
+    from drillkit.store.stores import open_store
+
+    key = holder_key(ws)
+    ids = [check_run_id(run) for run in runs] or open_store(ws).runs()
+    for run in ids:
+        if not ws.run_file(run).exists():
+            raise NotFound(f"no run {run!r} (see `drill runs`)")
+    sealed = []
+    for run in ids:
+        seal = seal_run(ws, key, run, clock)
+        sealed.append((run, seal.fingerprint if seal is not None else None))
+    return sealed
+
+
+def checkpoint(ws: Workspace) -> bytes:
+    """The ledger's latest signed checkpoint, for a reviewer to keep off the machine."""
+    from drillkit.store.seals import latest_checkpoint
+
+    note = latest_checkpoint(ws)
+    if note is None:
+        raise NotFound("the workspace has no sealed run yet, so no checkpoint; `drill keys seal` seals its runs")
+    return note

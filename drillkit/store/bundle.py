@@ -1,0 +1,67 @@
+"""The files of an evidence bundle (SPEC §9): what a regulator needs to check one run offline."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.errors import NotFound, UsageError
+from drillkit.store import merkle
+from drillkit.store.notes import NoteError
+from drillkit.store.seals import (
+    latest_checkpoint,
+    parse_checkpoint,
+    parse_ledger_line,
+    public_key,
+    read_ledger_lines,
+    seals_file,
+)
+
+
+def bundle_files(ws: Workspace, run_id: str) -> dict[str, bytes]:
+    """The record, its seals, the public key, the latest checkpoint, the ledger it signs, the
+    inclusion proof of the run's latest seal, and the standalone verifier."""
+    path = ws.run_file(run_id)
+    try:
+        record = path.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"no run {run_id!r} (see `drill runs`)") from None
+    key = public_key(ws)
+    if key is None:
+        raise UsageError("a bundle carries the run's seals: this workspace has no seal key (`drill keys init`)")
+    files = {
+        f"{run_id}.jsonl": record,
+        "public_key.txt": (key.text + "\n").encode(),
+        "verify_bundle.py": resources.files("drillkit.store").joinpath("bundle_verifier.py").read_bytes(),
+    }
+    seals = seals_file(ws, run_id)
+    if seals.exists():
+        files[seals.name] = seals.read_bytes()
+    return files | _ledger_files(ws, run_id)
+
+
+def _ledger_files(ws: Workspace, run_id: str) -> dict[str, bytes]:
+    note = latest_checkpoint(ws)
+    if note is None:
+        return {}
+    try:
+        size = parse_checkpoint(note).size
+    except NoteError:
+        return {"checkpoint": note}  # the verifier says what is wrong with it
+    lines = read_ledger_lines(ws)[:size]
+    files = {"checkpoint": note, "ledger": b"".join(line + b"\n" for line in lines)}
+    mine = [i for i, line in enumerate(lines) if _run_of(line) == run_id]
+    if mine:
+        leaves = [merkle.leaf_hash(line) for line in lines]
+        proof = merkle.inclusion_proof(leaves, mine[-1])
+        document = {"leaf_index": mine[-1], "tree_size": len(leaves), "inclusion_proof": [p.hex() for p in proof]}
+        files["proof.json"] = json.dumps(document, indent=1).encode() + b"\n"
+    return files
+
+
+def _run_of(line: bytes) -> str | None:
+    try:
+        return parse_ledger_line(line).run
+    except NoteError:
+        return None

@@ -1,0 +1,33 @@
+"""Ed25519 (RFC 8032) through the `cryptography` package: the one module that imports it.
+
+Keys are the 32-byte seed and the 32-byte public key, as signed notes write them."""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+
+def new_seed() -> bytes:
+    """A fresh private key's 32-byte seed, from the operating system's random source."""
+    return os.urandom(32)
+
+
+def public_key(seed: bytes) -> bytes:
+    private = Ed25519PrivateKey.from_private_bytes(seed)
+    return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def sign(seed: bytes, message: bytes) -> bytes:
+    return Ed25519PrivateKey.from_private_bytes(seed).sign(message)
+
+
+def verify(public: bytes, signature: bytes, message: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -1,0 +1,91 @@
+"""A record store that seals as SPEC §9 asks, around any adapter.
+
+Wrapped around the store of a process that can read the private key: a write that ends a run,
+or lands after its end, is sealed at once; with `every` (the conductor and the scheduler), a
+run whose events keep arriving is sealed at least that often. Sealing happens after the write
+is on disk and reads the record back from there, so a seal never claims more than the record
+holds. A seal that cannot be written never fails the write it follows: the run stays unsealed
+until a key holder runs `drill keys seal`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import Clock
+from drillkit.model.errors import DrillError
+from drillkit.model.events import AFTER_END, EventType
+from drillkit.store.port import Decide, Event, RecordStore
+from drillkit.store.seals import SealKey, seal_run, signing_key
+
+
+class SealingStore(RecordStore):
+    def __init__(self, inner: RecordStore, ws: Workspace, clock: Clock, every: float | None) -> None:
+        self.inner, self.ws, self.clock, self.every = inner, ws, clock, every
+        self._sealed_at: dict[str, float] = {}  # by run: when this process last sealed it (clock seconds)
+        self._ended_runs: dict[str, bool] = {}  # by run: whether it has ended, as far as this process knows
+
+    def create(self, run_id: str, first: Event, clock: Clock, rest: list[Event] | None = None) -> list[Event]:
+        written = self.inner.create(run_id, first, clock, rest)
+        self._after_write(run_id, written)
+        return written
+
+    def append(self, run_id: str, decide: Decide, clock: Clock) -> list[Event]:
+        written = self.inner.append(run_id, decide, clock)
+        if written:
+            self._after_write(run_id, written)
+        return written
+
+    def read(self, run_id: str, from_seq: int = 1) -> list[Event]:
+        return self.inner.read(run_id, from_seq)
+
+    def runs(self) -> list[str]:
+        return self.inner.runs()
+
+    def watch(self, run_id: str, after_seq: int, timeout: float, clock: Clock) -> list[Event]:
+        new = self.inner.watch(run_id, after_seq, timeout, clock)
+        if self._due(run_id):
+            self._seal(run_id)
+        return new
+
+    def writable(self, run_id: str) -> bool:
+        return self.inner.writable(run_id)
+
+    def _after_write(self, run_id: str, written: list[Event]) -> None:
+        if self._due(run_id) or self._ended(run_id, written):
+            self._seal(run_id)
+
+    def _ended(self, run_id: str, written: list[Event]) -> bool:
+        """Whether the run has ended, looked up in its record once per process (then followed
+        through what this process writes), and again for what only follows an end elsewhere."""
+        if any(event["event"] == EventType.RUN_ENDED for event in written):
+            self._ended_runs[run_id] = True
+        elif not self._ended_runs.get(run_id) and (
+            run_id not in self._ended_runs or all(event["event"] in AFTER_END for event in written)
+        ):
+            self._ended_runs[run_id] = any(e["event"] == EventType.RUN_ENDED for e in self.inner.read(run_id))
+        return self._ended_runs[run_id]
+
+    def _due(self, run_id: str) -> bool:
+        if self.every is None:
+            return False
+        last = self._sealed_at.get(run_id)
+        return last is None or self._seconds() - last >= self.every
+
+    def _seconds(self) -> float:
+        return self.clock.now().timestamp()
+
+    @cached_property
+    def key(self) -> SealKey | None:
+        """Read at the first seal: a process that writes nothing never imports the signing code."""
+        return signing_key(self.ws)
+
+    def _seal(self, run_id: str) -> None:
+        self._sealed_at[run_id] = self._seconds()
+        if self.key is None:
+            return
+        try:
+            seal_run(self.ws, self.key, run_id, self.clock)
+        except (OSError, DrillError):
+            return  # the write stands; the run stays unsealed until a key holder seals it
