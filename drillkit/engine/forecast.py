@@ -44,6 +44,7 @@ from drillkit.model.plans import Playbook, for_severity
 
 ENOUGH = 10  # past runs at the forecast's severity before other severities are no longer needed
 REPLICATES = 200  # bootstrap replicates the simulated runs are split into
+MAX_HOPS_PER_STATE = 8  # a simulated run still going after this many stays per state is left unfinished
 DIGITS = 4  # probabilities and expectations are rounded to this many places in the answer
 
 Floats = npt.NDArray[np.float64]
@@ -236,22 +237,25 @@ class _Segments:
     def __init__(self, pools: Sequence[Ints], counts: Ints) -> None:
         replicates = counts.shape[0]
         parts, sizes, offset = [], [], 0
+        width = sum(run_of.size + 1 for run_of in pools)
+        keyed = np.arange(replicates)[:, None] * width
         for run_of in pools:
             weights = counts[:, run_of]
             weights = np.column_stack([weights, weights.sum(axis=1) == 0]).astype(np.int64)
-            width = weights.shape[1]
-            parts.append(np.repeat(np.tile(np.arange(offset, offset + width), replicates), weights.ravel()))
+            pool = np.arange(offset, offset + weights.shape[1])
+            parts.append(np.repeat((keyed + pool).ravel(), weights.ravel()))
             sizes.append(weights.sum(axis=1))
-            offset += width
+            offset += pool.size
         self.entries = np.concatenate(parts)
         self.size = np.concatenate(sizes)
         self.start = np.concatenate([[0], np.cumsum(self.size)[:-1]])
-        self.replicates = replicates
+        self.last = self.size - 1
+        self.replicates, self.width = replicates, width
 
     def draw(self, u: Floats, segment: Ints) -> Ints:
-        """One entry (its global index) per uniform number in `u`, from segment `pool * B + replicate`."""
-        size = self.size[segment]
-        step = np.minimum((u * size).astype(np.int64), size - 1)
+        """One entry per uniform number in `u`, from segment `pool * B + replicate`, as the key
+        `replicate * width + entry` (width: the entries of all pools)."""
+        step = np.minimum((u * self.size[segment]).astype(np.int64), self.last[segment])
         return self.entries[self.start[segment] + step]
 
 
@@ -292,7 +296,8 @@ class _Stays:
 
     @staticmethod
     def _stand_in_next(plan: _Plan, state: str) -> int:
-        return -1 if plan.pb.states[state].final else plan.index[plan.default_next(state)]
+        """A final state is never left; its stand-in points at itself."""
+        return plan.index[state if plan.pb.states[state].final else plan.default_next(state)]
 
     def _apply_deadlines(self, plan: _Plan, seconds: Floats, to: Ints, by_system: Bools) -> None:
         deadline = np.array([plan.deadline[s] for s in plan.states])[self.state_of]
@@ -309,27 +314,34 @@ class _Stays:
 def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, Ints]:
     """Every simulated run hop by hop, all at once: each hop draws one stay per unfinished run.
     Gives each run's first entry into each state (runs × states, inf: never) and how often each
-    stay was drawn in each replicate (replicates × stays)."""
+    stay was drawn in each replicate (replicates × stays).
+
+    A drawn entry is a key `replicate * stays + stay`, so what follows from it (its length, the
+    segment the run draws from next, whether that ends the run) is one lookup each."""
     runs, states, replicates = replicate.size, len(plan.states), stays.segments.replicates
     width = stays.state_of.size
     final = np.array([plan.pb.states[s].final for s in plan.states])
+    per_key = np.arange(replicates)[:, None]
+    seconds = np.tile(stays.seconds, replicates)
+    to = np.tile(stays.to, replicates)
+    next_segment = (stays.to[None, :] * replicates + per_key).ravel()
+    going_on = np.tile(~final[stays.to], replicates)
     entered = np.full(runs * states, np.inf)
-    ids, rep = np.arange(runs, dtype=np.int64), replicate
-    current = np.full(runs, plan.index[plan.pb.initial_state], dtype=np.int64)
+    ids = np.arange(runs, dtype=np.int64)
+    segment = plan.index[plan.pb.initial_state] * replicates + replicate
     clock = np.zeros(runs)
-    entered[ids * states + current] = 0.0
+    entered[ids * states + plan.index[plan.pb.initial_state]] = 0.0
     drawn = np.zeros(replicates * width, dtype=np.int64)
-    for _hop in range(8 * states):
+    for _hop in range(MAX_HOPS_PER_STATE * states):
         if ids.size == 0:
             break
-        stay = stays.segments.draw(rng.random(ids.size), current * replicates + rep)
-        drawn += np.bincount(rep * width + stay, minlength=drawn.size)
-        clock = clock + stays.seconds[stay]
-        current = stays.to[stay]
-        slot = ids * states + current
+        key = stays.segments.draw(rng.random(ids.size), segment)
+        drawn += np.bincount(key, minlength=drawn.size)
+        clock += seconds[key]
+        slot = ids * states + to[key]
         entered[slot] = np.minimum(entered[slot], clock)
-        going = ~final[current]
-        ids, rep, current, clock = ids[going], rep[going], current[going], clock[going]
+        going = going_on[key]
+        ids, segment, clock = ids[going], next_segment[key][going], clock[going]
     return entered.reshape(runs, states), drawn.reshape(replicates, width)
 
 
@@ -346,7 +358,7 @@ def _items(
     offsets = np.concatenate([np.append(history.items[i][1], _stand_in_offset(plan, owners[i])) for i in items])
     done = {}
     for index, item in enumerate(items):
-        entry = segments.draw(rng.random(replicate.size), index * segments.replicates + replicate)
+        entry = segments.draw(rng.random(replicate.size), index * segments.replicates + replicate) % segments.width
         done[item] = np.maximum(entered[:, plan.index[owners[item]]] + offsets[entry], 0.0)
     return done
 
