@@ -13,7 +13,9 @@ def forecast(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same answer."),
     since: str | None = typer.Option(None, "--since", help="Only past runs started on or after DATE."),
     include_drills: bool = typer.Option(False, "--include-drills", help="Learn from drills and simulations too."),
-    what_if: list[str] = typer.Option([], "--what-if", help="deadline.STATE=20m or target.METRIC=30m, beside the plan."),
+    what_if: list[str] = typer.Option(
+        [], "--what-if", help="deadline.STATE=20m or target.METRIC=30m, beside the plan."
+    ),
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:

@@ -79,7 +79,10 @@ class WhatIf:
     targets: Mapping[str, int] = field(default_factory=dict)
 
     def changes(self) -> dict[str, int]:
-        return {**{f"deadline.{k}": v for k, v in self.deadlines.items()}, **{f"target.{k}": v for k, v in self.targets.items()}}
+        return {
+            **{f"deadline.{k}": v for k, v in self.deadlines.items()},
+            **{f"target.{k}": v for k, v in self.targets.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -98,11 +101,14 @@ def parse_what_if(pairs: Sequence[str], pb: Playbook) -> WhatIf:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         kind, dot, name = key.partition(".")
-        known = {"deadline": pb.states, "target": pb.metrics}.get(kind)
+        known: list[str] | None = {"deadline": list(pb.states), "target": list(pb.metrics)}.get(kind)
         if not sep or not dot or known is None:
-            raise UsageError(f"--what-if {pair!r}: write deadline.STATE=DURATION or target.METRIC=DURATION, e.g. deadline.triage=20m")
+            raise UsageError(
+                f"--what-if {pair!r}: write deadline.STATE=DURATION or target.METRIC=DURATION, e.g. deadline.triage=20m"
+            )
         if name not in known:
-            raise UsageError(f"--what-if {pair!r}: no {'state' if kind == 'deadline' else 'metric'} {name!r}; known: {', '.join(known)}")
+            what = "state" if kind == "deadline" else "metric"
+            raise UsageError(f"--what-if {pair!r}: no {what} {name!r}; known: {', '.join(known)}")
         try:
             seconds = parse_duration(value)
         except ValueError as err:
@@ -142,7 +148,9 @@ class _Plan:
         self.pb = pb
         self.states = list(pb.states)
         self.index = {name: i for i, name in enumerate(self.states)}
-        self.deadline = {name: _seconds(what_if.deadlines.get(name, pb.deadline(name, severity))) for name in self.states}
+        self.deadline = {
+            name: _seconds(what_if.deadlines.get(name, pb.deadline(name, severity))) for name in self.states
+        }
         self.target = {name: _target(what_if.targets.get(name), pb, name, severity) for name in pb.metrics}
         self.escalation = {name: self._escalation(name) for name in self.states}
         self.roles: list[str | None] = [*pb.roles, None]
@@ -256,7 +264,8 @@ class _Segments:
         """One entry per uniform number in `u`, from segment `pool * B + replicate`, as the key
         `replicate * width + entry` (width: the entries of all pools)."""
         step = np.minimum((u * self.size[segment]).astype(np.int64), self.last[segment])
-        return self.entries[self.start[segment] + step]
+        found: Ints = self.entries[self.start[segment] + step]
+        return found
 
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
@@ -273,8 +282,8 @@ def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> dict[str,
     replicate = np.arange(runs, dtype=np.int64) % replicates
     stays = _Stays(history, plan, counts)
     entered, drawn = _walk(plan, stays, replicate, rng)
-    done = _items(history, plan, counts, replicate, rng, entered)
-    return _answer(plan, stays, drawn, entered, done, replicate)
+    done = _items(history, plan, counts=counts, replicate=replicate, rng=rng, entered=entered)
+    return _answer(plan, stays, drawn=drawn, entered=entered, done=done, replicate=replicate)
 
 
 class _Stays:
@@ -292,7 +301,9 @@ class _Stays:
             state_of.append(np.full(recorded.size + 1, index))
         self.segments = _Segments([history.stays[s][0] for s in plan.states], counts)
         self.state_of = np.concatenate(state_of)
-        self._apply_deadlines(plan, np.concatenate(seconds), np.concatenate(to).astype(np.int64), np.concatenate(by_system))
+        self._apply_deadlines(
+            plan, np.concatenate(seconds), np.concatenate(to).astype(np.int64), np.concatenate(by_system)
+        )
 
     @staticmethod
     def _stand_in_next(plan: _Plan, state: str) -> int:
@@ -346,7 +357,7 @@ def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator)
 
 
 def _items(
-    history: _History, plan: _Plan, counts: Ints, replicate: Ints, rng: np.random.Generator, entered: Floats
+    history: _History, plan: _Plan, *, counts: Ints, replicate: Ints, rng: np.random.Generator, entered: Floats
 ) -> dict[str, Floats]:
     """When each checklist item a metric measures is done in each simulated run (inf: never)."""
     owners = plan.pb.checklist_owner()
@@ -370,7 +381,7 @@ def _stand_in_offset(plan: _Plan, state: str) -> float:
 
 
 def _answer(
-    plan: _Plan, stays: _Stays, drawn: Ints, entered: Floats, done: dict[str, Floats], replicate: Ints
+    plan: _Plan, stays: _Stays, *, drawn: Ints, entered: Floats, done: dict[str, Floats], replicate: Ints
 ) -> dict[str, Any]:
     sizes = np.bincount(replicate, minlength=drawn.shape[0]).astype(np.float64)
     breaches = np.bincount(stays.owner, weights=(drawn * stays.late).sum(axis=0), minlength=len(plan.roles))
@@ -383,7 +394,7 @@ def _answer(
             row.update(p=None, low=None, high=None)
         else:
             breaches[plan.role(metric.owner)] += replicate.size - np.count_nonzero(met)
-            row.update(_spread(np.bincount(replicate, weights=met, minlength=sizes.size), sizes))
+            row.update(_spread(np.bincount(replicate, weights=met, minlength=sizes.size).astype(np.float64), sizes))
         metrics.append(row)
     escalations = []
     for state, escalation in plan.escalation.items():

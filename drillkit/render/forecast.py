@@ -3,21 +3,28 @@ breaches per owner role and the escalations, each with the what-if beside the pl
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from drillkit.model.durations import format_duration
 from drillkit.render.table import table
 
 _TEXT: dict[str, tuple[str, str]] = {
-    "title": ("Forecast for {playbook} at severity {severity}: {runs} simulated runs, seed {seed}",
-              "预案 {playbook} 在 {severity} 级下的预测：模拟 {runs} 次，随机种子 {seed}"),
+    "title": (
+        "Forecast for {playbook} at severity {severity}: {runs} simulated runs, seed {seed}",
+        "预案 {playbook} 在 {severity} 级下的预测：模拟 {runs} 次，随机种子 {seed}",
+    ),
     "severity": ("Based on {n} past runs at severity {severity}.", "依据该级别的 {n} 次历史运行。"),
-    "all-severities": ("Only {own} past runs at severity {severity} (enough is {enough}): based on {n} runs"
-                       " at severities {severities}.",
-                       "该级别历史运行仅 {own} 次（足够为 {enough} 次）：改依据 {severities} 级共 {n} 次历史运行。"),
-    "deadlines": ("No past runs of this playbook: the plan's deadlines are the only knowledge (each stay lasts"
-                  " its deadline), so the answer is certain only if the plan is followed to the letter.",
-                  "该预案没有历史运行：仅以预案时限为依据（每个状态停留至其时限），结果只说明严格按预案执行时的情况。"),
+    "all-severities": (
+        "Only {own} past runs at severity {severity} (enough is {enough}): based on {n} runs"
+        " at severities {severities}.",
+        "该级别历史运行仅 {own} 次（足够为 {enough} 次）：改依据 {severities} 级共 {n} 次历史运行。",
+    ),
+    "deadlines": (
+        "No past runs of this playbook: the plan's deadlines are the only knowledge (each stay lasts"
+        " its deadline), so the answer is certain only if the plan is followed to the letter.",
+        "该预案没有历史运行：仅以预案时限为依据（每个状态停留至其时限），结果只说明严格按预案执行时的情况。",
+    ),
     "thin": ("The history is thin: read the intervals, not the point values.", "历史数据较少：请看区间，而非点估计。"),
     "metric": ("metric", "指标"),
     "owner": ("owner", "责任角色"),
@@ -41,7 +48,7 @@ def _say(lang: str, key: str, **values: object) -> str:
 
 def render(document: dict[str, Any], lang: str) -> str:
     """The forecast as text: a header, what it rests on, and three tables."""
-    say = lambda key, **values: _say(lang, key, **values)  # noqa: E731
+    say = partial(_say, lang)
     lines = [say("title", **{k: document[k] for k in ("playbook", "severity", "runs", "seed")}), _basis(document, lang)]
     what_if = document["what_if"]
     if what_if is not None:

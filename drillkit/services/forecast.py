@@ -8,6 +8,7 @@ how long a stay would have lasted). Incidents count; drills and simulations only
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import Workspace
@@ -102,7 +103,7 @@ def past_run(events: list[Event]) -> PastRun:
     spans = state_spans(events)
     stays = tuple(
         Stay(span.state, span.end - span.start, after.state, span.left_by == "system")
-        for span, after in zip(spans, spans[1:], strict=False)
+        for span, after in pairwise(spans)
     )
     checks: dict[str, float] = {}
     severity = str(events[0]["severity"])
