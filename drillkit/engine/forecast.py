@@ -239,32 +239,32 @@ class _Segments:
 
     Pool k holds entries tagged by the past run they came from, plus a stand-in as its last entry.
     For replicate b, the segment (k, b) lists each entry as many times as its run was drawn into
-    b's resample, or the stand-in alone when none was: a draw is then one uniform number and two
-    lookups, for every simulated run at once."""
+    b's resample, or the stand-in alone when none was: a draw is then one uniform number and a few
+    lookups, for every simulated run at once. Each segment ends with its last entry once more, so
+    `floor(u * size)` needs no clamp even where rounding makes it `size`."""
 
     def __init__(self, pools: Sequence[Ints], counts: Ints) -> None:
         replicates = counts.shape[0]
         parts, sizes, offset = [], [], 0
-        width = sum(run_of.size + 1 for run_of in pools)
-        keyed = np.arange(replicates)[:, None] * width
+        rows = np.arange(replicates)
         for run_of in pools:
             weights = counts[:, run_of]
             weights = np.column_stack([weights, weights.sum(axis=1) == 0]).astype(np.int64)
-            pool = np.arange(offset, offset + weights.shape[1])
-            parts.append(np.repeat((keyed + pool).ravel(), weights.ravel()))
             sizes.append(weights.sum(axis=1))
+            last = weights.shape[1] - 1 - np.argmax(weights[:, ::-1] > 0, axis=1)
+            weights[rows, last] += 1
+            pool = np.arange(offset, offset + weights.shape[1])
+            parts.append(np.repeat(np.tile(pool, replicates), weights.ravel()))
             offset += pool.size
         self.entries = np.concatenate(parts)
-        self.size = np.concatenate(sizes)
-        self.start = np.concatenate([[0], np.cumsum(self.size)[:-1]])
-        self.last = self.size - 1
-        self.replicates, self.width = replicates, width
+        self.size = np.concatenate(sizes).astype(np.float64)
+        self.start = np.concatenate([[0], np.cumsum(self.size + 1)[:-1]]).astype(np.int64)
+        self.replicates = replicates
 
     def draw(self, u: Floats, segment: Ints) -> Ints:
-        """One entry per uniform number in `u`, from segment `pool * B + replicate`, as the key
-        `replicate * width + entry` (width: the entries of all pools)."""
-        step = np.minimum((u * self.size[segment]).astype(np.int64), self.last[segment])
-        found: Ints = self.entries[self.start[segment] + step]
+        """One entry (its index over all pools) per uniform number in `u`, from segment `pool * B + replicate`."""
+        step = (u * self.size.take(segment)).astype(np.int64)
+        found: Ints = self.entries.take(self.start.take(segment) + step)
         return found
 
 
@@ -325,35 +325,36 @@ class _Stays:
 def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, Ints]:
     """Every simulated run hop by hop, all at once: each hop draws one stay per unfinished run.
     Gives each run's first entry into each state (runs × states, inf: never) and how often each
-    stay was drawn in each replicate (replicates × stays).
-
-    A drawn entry is a key `replicate * stays + stay`, so what follows from it (its length, the
-    segment the run draws from next, whether that ends the run) is one lookup each."""
+    stay was drawn in each replicate (replicates × stays). A run carries only its clock, its row
+    in `entered` and the segment it draws from next (state × replicates + replicate); the tables a
+    hop looks up are indexed by stay, small enough to stay in cache."""
     runs, states, replicates = replicate.size, len(plan.states), stays.segments.replicates
-    width = stays.state_of.size
     final = np.array([plan.pb.states[s].final for s in plan.states])
-    per_key = np.arange(replicates)[:, None]
-    seconds = np.tile(stays.seconds, replicates)
-    to = np.tile(stays.to, replicates)
-    next_segment = (stays.to[None, :] * replicates + per_key).ravel()
-    going_on = np.tile(~final[stays.to], replicates)
+    going_on = ~final[stays.to]
+    next_segment = stays.to * replicates
+    initial = plan.index[plan.pb.initial_state]
     entered = np.full(runs * states, np.inf)
-    ids = np.arange(runs, dtype=np.int64)
-    segment = plan.index[plan.pb.initial_state] * replicates + replicate
+    row = np.arange(runs, dtype=np.int64) * states
+    entered[row + initial] = 0.0
+    segment = initial * replicates + replicate
     clock = np.zeros(runs)
-    entered[ids * states + plan.index[plan.pb.initial_state]] = 0.0
-    drawn = np.zeros(replicates * width, dtype=np.int64)
+    drawn_from, drawn = [], []
     for _hop in range(MAX_HOPS_PER_STATE * states):
-        if ids.size == 0:
+        if row.size == 0:
             break
-        key = stays.segments.draw(rng.random(ids.size), segment)
-        drawn += np.bincount(key, minlength=drawn.size)
-        clock += seconds[key]
-        slot = ids * states + to[key]
-        entered[slot] = np.minimum(entered[slot], clock)
-        going = going_on[key]
-        ids, segment, clock = ids[going], next_segment[key][going], clock[going]
-    return entered.reshape(runs, states), drawn.reshape(replicates, width)
+        stay = stays.segments.draw(rng.random(row.size), segment)
+        drawn_from.append(segment)
+        drawn.append(stay)
+        clock += stays.seconds.take(stay)
+        slot = row + stays.to.take(stay)
+        entered[slot] = np.minimum(entered.take(slot), clock)
+        going = going_on.take(stay)
+        segment = (next_segment.take(stay) + segment % replicates).compress(going)
+        row, clock = row.compress(going), clock.compress(going)
+    width = stays.state_of.size
+    keys = np.concatenate(drawn_from) % replicates * width + np.concatenate(drawn)
+    tally = np.bincount(keys, minlength=replicates * width)
+    return entered.reshape(runs, states), tally.reshape(replicates, width)
 
 
 def _items(
@@ -369,7 +370,7 @@ def _items(
     offsets = np.concatenate([np.append(history.items[i][1], _stand_in_offset(plan, owners[i])) for i in items])
     done = {}
     for index, item in enumerate(items):
-        entry = segments.draw(rng.random(replicate.size), index * segments.replicates + replicate) % segments.width
+        entry = segments.draw(rng.random(replicate.size), index * segments.replicates + replicate)
         done[item] = np.maximum(entered[:, plan.index[owners[item]]] + offsets[entry], 0.0)
     return done
 
