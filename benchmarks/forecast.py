@@ -92,7 +92,9 @@ def _history(pb: Any, severity: str) -> list[Any]:
     rng = random.Random(SEED)
     runs = []
     for _ in range(HISTORY):
-        state, clock, stays, checks = pb.initial_state, 0.0, [], {}
+        state, clock = pb.initial_state, 0.0
+        stays: list[Stay] = []
+        checks: dict[str, float] = {}
         while not pb.states[state].final and len(stays) < 50:
             for item in pb.states[state].checklist:
                 checks.setdefault(item, clock + rng.uniform(60, 900))

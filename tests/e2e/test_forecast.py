@@ -56,7 +56,8 @@ def test_forecast_from_forty_incidents(drill: Drill) -> None:
     assert ack["low"] <= ANALYTIC <= ack["high"]
     assert ack["high"] - ack["low"] > 0.1  # forty runs: a real interval, not a point
     loose = next(m for m in document["what_if"]["metrics"] if m["name"] == "time_to_acknowledge")
-    assert loose["target"] == 600 and loose["p"] == ack["p"]  # no acknowledgement ever came after 5m
+    assert loose["target"] == 600
+    assert loose["p"] == ack["p"]
     assert document["what_if"]["changes"] == {"target.time_to_acknowledge": 600}
     other_seed = forecast_json(drill, "--seed", "8", "--what-if", "target.time_to_acknowledge=10m")
     assert other_seed.stdout != done.stdout
@@ -66,16 +67,19 @@ def test_forecast_table_in_english_and_chinese(drill: Drill) -> None:
     write_incidents(drill.root, 12, seed=2)
     english = drill("forecast", "core-network-outage", "--severity", "II", "--runs", "2000", ok=True).stdout
     assert "Based on 12 past runs at severity II." in english
-    assert "time_to_acknowledge" in english and "95% interval" in english
+    assert "time_to_acknowledge" in english
+    assert "95% interval" in english
     chinese = drill("forecast", "core-network-outage", "--severity", "重大", "--lang", "zh", "--runs", "2000").stdout
-    assert "依据该级别的 12 次历史运行" in chinese and "达标概率" in chinese
+    assert "依据该级别的 12 次历史运行" in chinese
+    assert "达标概率" in chinese
     thin = drill("forecast", "core-network-outage", "--severity", "I", "--runs", "2000", ok=True).stdout
     assert "Only 0 past runs at severity I (enough is 10): based on 12 runs at severities II." in thin
 
 
 def test_no_history_says_so_and_falls_back_to_deadlines(drill: Drill) -> None:
     document = json.loads(forecast_json(drill, "--runs", "500").stdout)
-    assert document["basis"]["kind"] == "deadlines" and document["basis"]["runs"] == 0
+    assert document["basis"]["kind"] == "deadlines"
+    assert document["basis"]["runs"] == 0
     text = drill("forecast", "core-network-outage", "--severity", "II", "--runs", "500", ok=True).stdout
     assert "No past runs of this playbook" in text
 
@@ -92,7 +96,8 @@ def test_bad_input_is_one_line_and_exit_2(drill: Drill) -> None:
         done = drill("forecast", *args)
         assert done.returncode == 2, (args, done.stderr)
         assert done.stdout == ""
-        assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert says in done.stderr
     assert not (drill.root / "logs" / "runs").exists() or not any((drill.root / "logs" / "runs").iterdir())
 
 

@@ -47,7 +47,7 @@ def history(size: int, seed: int, severity: str = "II") -> list[PastRun]:
 
 def ack_row(answer: dict[str, object], block: str = "plan") -> dict[str, float]:
     rows = answer[block]["metrics"]  # type: ignore[index]
-    return next(row for row in rows if row["name"] == "time_to_acknowledge")  # type: ignore[no-any-return]
+    return next(row for row in rows if row["name"] == "time_to_acknowledge")
 
 
 def test_the_analytic_probability_lies_inside_the_interval_in_at_least_90_of_100_trials(core: Playbook) -> None:
