@@ -73,6 +73,13 @@ def test_forecast_table_in_english_and_chinese(drill: Drill) -> None:
     assert "依据该级别的 12 次历史运行" in chinese
     assert "达标概率" in chinese
     thin = drill("forecast", "core-network-outage", "--severity", "I", "--runs", "2000", ok=True).stdout
+    rows = {row["playbook"]: row for row in json.loads(drill("coverage", "--json").stdout)}
+    odds = rows["core-network-outage"]["forecast"]
+    assert (odds["metric"], odds["severity"], odds["target"], odds["runs"]) == ("time_to_acknowledge", "II", 300, 12)
+    assert odds["low"] <= odds["p"] <= odds["high"]
+    assert rows["customer-data-leak"]["forecast"] is None  # no history
+    coverage = drill("coverage").stdout
+    assert f"core-network-outage: time_to_acknowledge within 5m at severity II: {odds['p']:.0%}" in coverage
     assert "Only 0 past runs at severity I (enough is 10): based on 12 runs at severities II." in thin
 
 
