@@ -23,6 +23,7 @@ EXPECTED = (
     "drill verify --all throughput",
     "drill validate, ",
     "simulations of a 20-inject scenario",
+    "drill forecast, ",
     "conductor 5 runs: inject lateness p99",
     "conductor 10 runs: inject lateness p99",
     "conductor 10 runs: breach lateness p99",
