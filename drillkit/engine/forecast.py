@@ -32,6 +32,7 @@ command stays as quick to start as before.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,7 +260,15 @@ class _Segments:
         self.entries = np.concatenate(parts)
         self.size = np.concatenate(sizes).astype(np.float64)
         self.start = np.concatenate([[0], np.cumsum(self.size + 1)[:-1]]).astype(np.int64)
-        self.replicates = replicates
+        self.replicates, self.pools = replicates, len(pools)
+
+    def by_replicate(self) -> _Segments:
+        """The same segments numbered `replicate * pools + pool`: a run's next segment is then its
+        current one plus (next pool - current pool), with no division."""
+        turned = copy(self)
+        turned.size = self.size.reshape(self.pools, self.replicates).T.ravel()
+        turned.start = self.start.reshape(self.pools, self.replicates).T.ravel()
+        return turned
 
     def draw(self, u: Floats, segment: Ints) -> Ints:
         """One entry (its index over all pools) per uniform number in `u`, from segment `pool * B + replicate`."""
@@ -326,33 +335,34 @@ def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator)
     """Every simulated run hop by hop, all at once: each hop draws one stay per unfinished run.
     Gives each run's first entry into each state (runs × states, inf: never) and how often each
     stay was drawn in each replicate (replicates × stays). A run carries only its clock, its row
-    in `entered` and the segment it draws from next (state × replicates + replicate); the tables a
+    in `entered` and the segment it draws from next (replicate × states + state); the tables a
     hop looks up are indexed by stay, small enough to stay in cache."""
     runs, states, replicates = replicate.size, len(plan.states), stays.segments.replicates
+    segments = stays.segments.by_replicate()
     final = np.array([plan.pb.states[s].final for s in plan.states])
     going_on = ~final[stays.to]
-    next_segment = stays.to * replicates
+    move = stays.to - stays.state_of  # from the segment of a stay's state to that of the next
     initial = plan.index[plan.pb.initial_state]
     entered = np.full(runs * states, np.inf)
     row = np.arange(runs, dtype=np.int64) * states
     entered[row + initial] = 0.0
-    segment = initial * replicates + replicate
+    segment = replicate * states + initial
     clock = np.zeros(runs)
     drawn_from, drawn = [], []
     for _hop in range(MAX_HOPS_PER_STATE * states):
         if row.size == 0:
             break
-        stay = stays.segments.draw(rng.random(row.size), segment)
+        stay = segments.draw(rng.random(row.size), segment)
         drawn_from.append(segment)
         drawn.append(stay)
         clock += stays.seconds.take(stay)
         slot = row + stays.to.take(stay)
         entered[slot] = np.minimum(entered.take(slot), clock)
         going = going_on.take(stay)
-        segment = (next_segment.take(stay) + segment % replicates).compress(going)
+        segment = (segment + move.take(stay)).compress(going)
         row, clock = row.compress(going), clock.compress(going)
     width = stays.state_of.size
-    keys = np.concatenate(drawn_from) % replicates * width + np.concatenate(drawn)
+    keys = np.concatenate(drawn_from) // states * width + np.concatenate(drawn)
     tally = np.bincount(keys, minlength=replicates * width)
     return entered.reshape(runs, states), tally.reshape(replicates, width)
 
