@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from drillkit.engine.forecast import PastRun
 
 
+MAX_RUNS = 10_000_000  # simulated runs: about 1 GB of working arrays at this size
+
+
 @dataclass(frozen=True, kw_only=True)
 class Question:
     playbook: str
@@ -41,8 +44,10 @@ def forecast(ws: Workspace, question: Question, zone: str) -> dict[str, Any]:
     severity = pb.severity_named(question.severity)
     if severity is None:
         raise UsageError(f"--severity {question.severity!r}: {pb.playbook} has {pb.severity_choices()}")
-    if question.runs < 1:
-        raise UsageError(f"--runs {question.runs}: must be at least 1")
+    if not 1 <= question.runs <= MAX_RUNS:
+        raise UsageError(f"--runs {question.runs}: must be from 1 to {MAX_RUNS:,}")
+    if question.seed < 0:
+        raise UsageError(f"--seed {question.seed}: must be 0 or more")
     what_if = engine.parse_what_if(question.what_if, pb) if question.what_if else None
     since = bound(question.since, "--since", zone)
     history = past_runs(ws, pb, since=since, include_drills=question.include_drills)

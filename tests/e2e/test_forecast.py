@@ -98,6 +98,7 @@ def test_bad_input_is_one_line_and_exit_2(drill: Drill) -> None:
         ("core-network-outage", "--severity", "II", "--what-if", "deadline.triage"): "--what-if",
         ("core-network-outage", "--severity", "II", "--what-if", "deadline.nowhere=5m"): "no state 'nowhere'",
         ("core-network-outage", "--severity", "II", "--runs", "0"): "--runs 0",
+        ("core-network-outage", "--severity", "II", "--seed", "-1"): "--seed -1",
     }
     for args, says in cases.items():
         done = drill("forecast", *args)
