@@ -32,14 +32,15 @@ class Sizes:
     playbooks: int
     conductor_runs: tuple[int, ...]
     speed: float
+    forecast_runs: int
 
 
-FULL = Sizes(15, 10_000, 100, 50, 1_000_000, 1000, 5, 1000, (50, 100), 60.0)
-QUICK = Sizes(3, 500, 10, 5, 2_000, 100, 1, 20, (5, 10), 1200.0)
+FULL = Sizes(15, 10_000, 100, 50, 1_000_000, 1000, 5, 1000, (50, 100), 60.0, 100_000)
+QUICK = Sizes(3, 500, 10, 5, 2_000, 100, 1, 20, (5, 10), 1200.0, 2_000)
 
 
 def plan(s: Sizes) -> list[tuple[str, Callable[[], list[Figure]]]]:
-    from benchmarks import bulk, conduct, inproc, startup
+    from benchmarks import bulk, conduct, forecast, inproc, startup
 
     steps: list[tuple[str, Callable[[], list[Figure]]]] = [
         ("start-up", lambda: startup.startup_figures(s.reps, s.big_run)),
@@ -47,6 +48,7 @@ def plan(s: Sizes) -> list[tuple[str, Callable[[], list[Figure]]]]:
         ("corpus", lambda: bulk.corpus_figures(s.corpus_events, s.corpus_per_run, s.corpus_reps)),
         ("validate", lambda: [bulk.validate_figure(s.playbooks, max(1, s.reps // 3))]),
         ("simulate", lambda: [inproc.simulate_figure(s.sim_block, max(3, s.reps // 3))]),
+        ("forecast", lambda: [forecast.forecast_figure(s.forecast_runs, s.reps)]),
     ]
     for runs in s.conductor_runs:
         steps.append((f"conductor {runs}", lambda runs=runs: conduct.conductor_figures(runs, s.speed)))  # type: ignore[misc]

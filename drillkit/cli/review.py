@@ -120,16 +120,17 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 
 def coverage(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     """Every playbook's last drill, next scheduled drill and overdue status; exit 1 if any is overdue."""
-    from drillkit.render.summaries import coverage_table
+    from drillkit.render.summaries import coverage_table, forecast_lines
+    from drillkit.services.coverage import add_forecasts, coverage_exit
     from drillkit.services.coverage import coverage as build
-    from drillkit.services.coverage import coverage_exit
 
     ws = workspace()
     rows = build(ws, default_clock())
+    add_forecasts(ws, rows)
     if as_json:
         print_json(rows)
     else:
-        say(coverage_table(rows, display_zone(ws)))
+        say(coverage_table(rows, display_zone(ws)) + forecast_lines(rows))
     exit_with(coverage_exit(rows))
 
 

@@ -87,3 +87,19 @@ def coverage_table(rows: list[dict[str, object]], zone: str) -> str:
             for row in rows
         ],
     )
+
+
+def forecast_lines(rows: list[dict[str, Any]]) -> str:
+    """Below the coverage table: for each playbook with enough history, the forecast odds of
+    meeting its tightest target (`drill forecast` gives the whole answer)."""
+    found = [row for row in rows if row.get("forecast")]
+    if not found:
+        return ""
+    lines = ["", "forecast odds of meeting the tightest target (from past incidents):"]
+    for row in found:
+        f = row["forecast"]
+        lines.append(
+            f"  {row['playbook']}: {f['metric']} within {format_duration(f['target'])} at severity {f['severity']}:"
+            f" {f['p']:.0%} (95% interval {f['low']:.0%}–{f['high']:.0%}, {f['runs']} runs)"
+        )
+    return "\n".join(lines)

@@ -33,6 +33,50 @@ def coverage(ws: Workspace, clock: Clock) -> list[dict[str, Any]]:
     return rows
 
 
+FORECAST_RUNS = 20_000  # simulated runs per playbook: coverage wants the rough odds, quickly
+
+
+def add_forecasts(ws: Workspace, rows: list[dict[str, Any]]) -> None:
+    """Give each valid row `forecast`: for a playbook with enough resolved incidents (SPEC §11), the
+    forecast odds of meeting its tightest target at the severity most of them had; else None."""
+    from collections import Counter
+
+    from drillkit.store.index import run_summaries
+
+    resolved = Counter(s.playbook for s in run_summaries(ws) if s.mode == "incident" and s.outcome == "resolved")
+    plans = Plans(ws)
+    for row in rows:
+        row["forecast"] = None
+        if row["status"] != "invalid" and resolved[row["playbook"]] >= _enough():
+            row["forecast"] = _tightest_odds(ws, plans.playbook(row["playbook"]))
+
+
+def _enough() -> int:
+    from drillkit.engine.forecast import ENOUGH
+
+    return ENOUGH
+
+
+def _tightest_odds(ws: Workspace, pb: Playbook) -> dict[str, Any] | None:
+    from collections import Counter
+
+    from drillkit.engine import forecast as engine
+    from drillkit.services.forecast import past_runs
+
+    history = past_runs(ws, pb, since=None, include_drills=False)
+    by_severity = Counter(run.severity for run in history)
+    severity = max(pb.severities, key=lambda sid: by_severity[sid])  # ties: the most severe, listed first
+    targets = {name: pb.target(name, severity) for name in pb.metrics}
+    timed = {name: target for name, target in targets.items() if target is not None}
+    if not timed:
+        return None
+    tightest = min(timed, key=lambda name: timed[name])
+    basis = engine.choose_basis(history, severity)
+    answer = engine.forecast(pb, severity, basis, runs=FORECAST_RUNS, seed=0)
+    row = next(m for m in answer["plan"]["metrics"] if m["name"] == tightest)
+    return {"metric": tightest, "severity": severity, "runs": len(basis.runs), **row}
+
+
 def coverage_exit(rows: list[dict[str, Any]]) -> int:
     """1 when a playbook is overdue for a drill or cannot be read: coverage has a gap."""
     return 1 if any(row["overdue"] or row["status"] == "invalid" for row in rows) else 0

@@ -24,6 +24,7 @@ EXPECTED = (
     "drill verify --all throughput, every run sealed",
     "drill validate, ",
     "simulations of a 20-inject scenario",
+    "drill forecast, ",
     "conductor 5 runs: inject lateness p99",
     "conductor 10 runs: inject lateness p99",
     "conductor 10 runs: breach lateness p99",

@@ -1,0 +1,448 @@
+"""Monte Carlo forecast of a plan's odds from its own history (SPEC §11, `drill forecast`).
+
+The model: a run is a walk through the playbook's states. Each stay in a state is drawn whole
+from the stays recorded in that state by past runs (its length, the state it left for, and
+whether the system left it by an `on_deadline` trigger), so the branch taken keeps its link to
+how long the stay took. Stays are independent of each other and of the severity of the past run
+they came from. A checklist item is done at the same offset from the first entry into the state
+that lists it as in a past run that entered that state (never, when that run never did it).
+A state or item the history never saw, or a plan with no history at all, takes the plan's own
+deadline as its only knowledge: the stay lasts exactly its deadline (no time without one) and
+leaves by the first transition listed from it; an item is done when its state's deadline runs out.
+
+The plan's deadlines then apply to every drawn stay: a stay longer than its state's deadline is
+a breach of the state's owner, and where the state has `on_deadline` the system fires it at the
+deadline (a stay the system cut short in the past is cut short at the deadline again). A metric
+is met when its `to` is reached within its target of its `from`; missing it is a breach of the
+metric's owner.
+
+Uncertainty: the simulated runs are split into B bootstrap replicates. Each replicate draws its
+stays from a resample (with replacement, whole runs at a time) of the past runs, so the spread
+of the replicates' shares is the 95% interval and a thin history shows as a wide interval.
+The point estimate is the share over all simulated runs.
+
+Every random number comes from one `numpy.random.Generator` seeded by the caller, drawn in a
+fixed order, and a what-if is simulated from the same seed (common random numbers): the same
+seed gives the same answer, and a change shows its own effect, not sampling noise.
+
+This is the only module that imports numpy (an import-linter contract says so): every other
+command stays as quick to start as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from copy import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from drillkit.model.durations import parse_duration
+from drillkit.model.errors import UsageError
+from drillkit.model.plans import Playbook, for_severity
+
+ENOUGH = 10  # past runs at the forecast's severity before other severities are no longer needed
+REPLICATES = 200  # bootstrap replicates the simulated runs are split into
+MAX_HOPS_PER_STATE = 8  # a simulated run still going after this many stays per state is left unfinished
+DIGITS = 4  # probabilities and expectations are rounded to this many places in the answer
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Stay:
+    """One finished stay of a past run: its state, length (drill seconds) and where it went."""
+
+    state: str
+    seconds: float
+    to: str
+    by_system: bool  # left by an `on_deadline` trigger
+
+
+@dataclass(frozen=True)
+class PastRun:
+    """What the forecast needs of one past run that reached a final state."""
+
+    severity: str
+    stays: tuple[Stay, ...]
+    checks: Mapping[str, float] = field(default_factory=dict)  # item → drill time first done
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """Proposed changes: state → deadline, metric → target (seconds)."""
+
+    deadlines: Mapping[str, int] = field(default_factory=dict)
+    targets: Mapping[str, int] = field(default_factory=dict)
+
+    def changes(self) -> dict[str, int]:
+        return {
+            **{f"deadline.{k}": v for k, v in self.deadlines.items()},
+            **{f"target.{k}": v for k, v in self.targets.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Which past runs the answer rests on: `severity` (runs at the asked severity),
+    `all-severities` (too few at it, so every severity) or `deadlines` (none at all)."""
+
+    kind: str
+    runs: tuple[PastRun, ...]
+
+
+def parse_what_if(pairs: Sequence[str], pb: Playbook) -> WhatIf:
+    """`deadline.STATE=20m` and `target.METRIC=30m` pairs, each naming something the playbook has."""
+    deadlines: dict[str, int] = {}
+    targets: dict[str, int] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        kind, dot, name = key.partition(".")
+        known: list[str] | None = {"deadline": list(pb.states), "target": list(pb.metrics)}.get(kind)
+        if not sep or not dot or known is None:
+            raise UsageError(
+                f"--what-if {pair!r}: write deadline.STATE=DURATION or target.METRIC=DURATION, e.g. deadline.triage=20m"
+            )
+        if name not in known:
+            what = "state" if kind == "deadline" else "metric"
+            raise UsageError(f"--what-if {pair!r}: no {what} {name!r}; known: {', '.join(known)}")
+        try:
+            seconds = parse_duration(value)
+        except ValueError as err:
+            raise UsageError(f"--what-if {pair!r}: {err}") from None
+        (deadlines if kind == "deadline" else targets)[name] = seconds
+    return WhatIf(deadlines, targets)
+
+
+def choose_basis(history: Sequence[PastRun], severity: str) -> Basis:
+    """The runs at `severity` when there are enough of them, else every run, else none."""
+    same = tuple(run for run in history if run.severity == severity)
+    if len(same) >= ENOUGH or (same and len(same) == len(history)):
+        return Basis("severity", same)
+    if history:
+        return Basis("all-severities", tuple(history))
+    return Basis("deadlines", ())
+
+
+def forecast(
+    pb: Playbook, severity: str, basis: Basis, *, runs: int, seed: int, what_if: WhatIf | None = None
+) -> dict[str, Any]:
+    """The answer for the plan as it is and, with `what_if`, for the plan so changed."""
+    if runs < 1:
+        raise UsageError(f"--runs {runs}: must be at least 1")
+    history = _History(pb, basis.runs)
+    plan = _Plan(pb, severity, WhatIf())
+    answer = {"plan": _simulate(history, plan, runs, seed)}
+    if what_if is not None:
+        answer["what_if"] = _simulate(history, _Plan(pb, severity, what_if), runs, seed)
+    return answer
+
+
+class _Plan:
+    """The playbook's numbers at one severity, with a what-if's changes applied."""
+
+    def __init__(self, pb: Playbook, severity: str, what_if: WhatIf) -> None:
+        self.pb = pb
+        self.states = list(pb.states)
+        self.index = {name: i for i, name in enumerate(self.states)}
+        self.deadline = {
+            name: _seconds(what_if.deadlines.get(name, pb.deadline(name, severity))) for name in self.states
+        }
+        self.target = {name: _target(what_if.targets.get(name), pb, name, severity) for name in pb.metrics}
+        self.escalation = {name: self._escalation(name) for name in self.states}
+        self.roles: list[str | None] = [*pb.roles, None]
+
+    def _escalation(self, state: str) -> tuple[str, str] | None:
+        """The `on_deadline` trigger of a state and the state it leads to."""
+        trigger = self.pb.states[state].on_deadline
+        for transition in self.pb.transitions:
+            if transition.trigger == trigger and state in transition.source:
+                return transition.trigger, transition.to
+        return None
+
+    def default_next(self, state: str) -> str:
+        """Where a stay known only by its deadline goes: the first transition listed from it that
+        is not the `on_deadline` one, else that one."""
+        leaving = [t for t in self.pb.transitions if state in t.source and t.to != state]
+        chosen = [t for t in leaving if t.trigger != self.pb.states[state].on_deadline] or leaving
+        return chosen[0].to
+
+    def role(self, role: str | None) -> int:
+        return self.roles.index(role)
+
+
+def _seconds(value: int | None) -> float:
+    """A deadline in seconds; none is no limit."""
+    return np.inf if value is None else float(value)
+
+
+def _target(changed: int | None, pb: Playbook, metric: str, severity: str) -> float | None:
+    if changed is not None:
+        return float(changed)
+    target = for_severity(pb.metrics[metric].target, severity)
+    return None if target is None else float(target)
+
+
+class _History:
+    """The past runs as arrays: each state's stays and each item's offsets, tagged by run."""
+
+    def __init__(self, pb: Playbook, runs: Sequence[PastRun]) -> None:
+        self.count = len(runs)
+        self.stays: dict[str, tuple[Ints, Floats, list[str], Bools]] = {}
+        self.items: dict[str, tuple[Ints, Floats]] = {}
+        by_state: dict[str, list[tuple[int, Stay]]] = {name: [] for name in pb.states}
+        for number, run in enumerate(runs):
+            for stay in run.stays:
+                if stay.state in by_state and stay.to in pb.states:
+                    by_state[stay.state].append((number, stay))
+        for name, found in by_state.items():
+            self.stays[name] = (
+                np.array([n for n, _ in found], dtype=np.int64),
+                np.array([s.seconds for _, s in found], dtype=np.float64),
+                [s.to for _, s in found],
+                np.array([s.by_system for _, s in found], dtype=np.bool_),
+            )
+        for item, state in pb.checklist_owner().items():
+            self.items[item] = self._offsets(runs, item, state)
+
+    @staticmethod
+    def _offsets(runs: Sequence[PastRun], item: str, state: str) -> tuple[Ints, Floats]:
+        """Per run that entered `state`: when the item was done after that first entry (inf: never)."""
+        numbers, offsets = [], []
+        for number, run in enumerate(runs):
+            entered = _first_entry(run, state)
+            if entered is not None:
+                numbers.append(number)
+                done = run.checks.get(item)
+                offsets.append(np.inf if done is None else done - entered)
+        return np.array(numbers, dtype=np.int64), np.array(offsets, dtype=np.float64)
+
+
+def _first_entry(run: PastRun, state: str) -> float | None:
+    if not run.stays:
+        return None
+    clock = 0.0
+    if run.stays[0].state == state:
+        return clock
+    for stay in run.stays:
+        clock += stay.seconds
+        if stay.to == state:
+            return clock
+    return None
+
+
+class _Segments:
+    """Pools of entries laid out for fast weighted draws per replicate.
+
+    Pool k holds entries tagged by the past run they came from, plus a stand-in as its last entry.
+    For replicate b, the segment (k, b) lists each entry as many times as its run was drawn into
+    b's resample, or the stand-in alone when none was: a draw is then one uniform number and a few
+    lookups, for every simulated run at once. Each segment ends with its last entry once more, so
+    `floor(u * size)` needs no clamp even where rounding makes it `size`."""
+
+    def __init__(self, pools: Sequence[Ints], counts: Ints) -> None:
+        replicates = counts.shape[0]
+        parts, sizes, offset = [], [], 0
+        rows = np.arange(replicates)
+        for run_of in pools:
+            weights = counts[:, run_of]
+            weights = np.column_stack([weights, weights.sum(axis=1) == 0]).astype(np.int64)
+            sizes.append(weights.sum(axis=1))
+            last = weights.shape[1] - 1 - np.argmax(weights[:, ::-1] > 0, axis=1)
+            weights[rows, last] += 1
+            pool = np.arange(offset, offset + weights.shape[1])
+            parts.append(np.repeat(np.tile(pool, replicates), weights.ravel()))
+            offset += pool.size
+        self.entries = np.concatenate(parts)
+        self.size = np.concatenate(sizes).astype(np.float64)
+        self.start = np.concatenate([[0], np.cumsum(self.size + 1)[:-1]]).astype(np.int64)
+        self.replicates, self.pools = replicates, len(pools)
+
+    def by_replicate(self) -> _Segments:
+        """The same segments numbered `replicate * pools + pool`: a run's next segment is then its
+        current one plus (next pool - current pool), with no division."""
+        turned = copy(self)
+        turned.size = self.size.reshape(self.pools, self.replicates).T.ravel()
+        turned.start = self.start.reshape(self.pools, self.replicates).T.ravel()
+        return turned
+
+    def draw(self, u: Floats, segment: Ints) -> Ints:
+        """One entry (its index over all pools) per uniform number in `u`, from segment `pool * B + replicate`."""
+        step = (u * self.size.take(segment)).astype(np.int64)
+        found: Ints = self.entries.take(self.start.take(segment) + step)
+        return found
+
+
+def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
+    """How many times each past run is drawn into each replicate's resample."""
+    picks = rng.integers(0, size, (replicates, size)) if size else np.zeros((replicates, 0), dtype=np.int64)
+    rows = np.repeat(np.arange(replicates), size)
+    return np.bincount(rows * size + picks.ravel(), minlength=replicates * size).reshape(replicates, size)
+
+
+def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    replicates = min(REPLICATES, runs)
+    counts = _resample_counts(rng, replicates, history.count)
+    replicate = np.arange(runs, dtype=np.int64) % replicates
+    stays = _Stays(history, plan, counts)
+    entered, drawn = _walk(plan, stays, replicate, rng)
+    done = _items(history, plan, counts=counts, replicate=replicate, rng=rng, entered=entered)
+    return _answer(plan, stays, drawn=drawn, entered=entered, done=done, replicate=replicate)
+
+
+class _Stays:
+    """Every state's recorded stays (and its stand-in) as one table, with the plan's deadline
+    already applied to each: what the stay lasts, where it goes, whether it is late or escalated."""
+
+    def __init__(self, history: _History, plan: _Plan, counts: Ints) -> None:
+        seconds, to, by_system, state_of = [], [], [], []
+        for index, state in enumerate(plan.states):
+            _run_of, recorded, goes, system = history.stays[state]
+            stand_in = plan.deadline[state] if np.isfinite(plan.deadline[state]) else 0.0
+            seconds.append(np.append(recorded, stand_in))
+            to.append([plan.index[s] for s in goes] + [self._stand_in_next(plan, state)])
+            by_system.append(np.append(system, False))
+            state_of.append(np.full(recorded.size + 1, index))
+        self.segments = _Segments([history.stays[s][0] for s in plan.states], counts)
+        self.state_of = np.concatenate(state_of)
+        self._apply_deadlines(
+            plan, np.concatenate(seconds), np.concatenate(to).astype(np.int64), np.concatenate(by_system)
+        )
+
+    @staticmethod
+    def _stand_in_next(plan: _Plan, state: str) -> int:
+        """A final state is never left; its stand-in points at itself."""
+        return plan.index[state if plan.pb.states[state].final else plan.default_next(state)]
+
+    def _apply_deadlines(self, plan: _Plan, seconds: Floats, to: Ints, by_system: Bools) -> None:
+        deadline = np.array([plan.deadline[s] for s in plan.states])[self.state_of]
+        escalation = np.array([-1 if e is None else plan.index[e[1]] for e in plan.escalation.values()])[self.state_of]
+        self.late = seconds > deadline
+        self.fired = (escalation >= 0) & (self.late | by_system)
+        self.late |= self.fired
+        self.seconds = np.where(self.fired, deadline, seconds)
+        self.to = np.where(self.fired, escalation, to)
+        owners = [plan.role(plan.pb.states[s].owner) for s in plan.states]
+        self.owner = np.array(owners, dtype=np.int64)[self.state_of]
+
+
+def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, Ints]:
+    """Every simulated run hop by hop, all at once: each hop draws one stay per unfinished run.
+    Gives each run's first entry into each state (runs × states, inf: never) and how often each
+    stay was drawn in each replicate (replicates × stays). A run carries only its clock, its row
+    in `entered` and the segment it draws from next (replicate × states + state); the tables a
+    hop looks up are indexed by stay, small enough to stay in cache."""
+    runs, states, replicates = replicate.size, len(plan.states), stays.segments.replicates
+    segments = stays.segments.by_replicate()
+    final = np.array([plan.pb.states[s].final for s in plan.states])
+    going_on = ~final[stays.to]
+    move = stays.to - stays.state_of  # from the segment of a stay's state to that of the next
+    initial = plan.index[plan.pb.initial_state]
+    entered = np.full(runs * states, np.inf)
+    row = np.arange(runs, dtype=np.int64) * states
+    entered[row + initial] = 0.0
+    segment = replicate * states + initial
+    clock = np.zeros(runs)
+    drawn_from, drawn = [], []
+    for _hop in range(MAX_HOPS_PER_STATE * states):
+        if row.size == 0:
+            break
+        stay = segments.draw(rng.random(row.size), segment)
+        drawn_from.append(segment)
+        drawn.append(stay)
+        clock += stays.seconds.take(stay)
+        slot = row + stays.to.take(stay)
+        entered[slot] = np.minimum(entered.take(slot), clock)
+        going = going_on.take(stay)
+        segment = (segment + move.take(stay)).compress(going)
+        row, clock = row.compress(going), clock.compress(going)
+    width = stays.state_of.size
+    keys = np.concatenate(drawn_from) // states * width + np.concatenate(drawn)
+    tally = np.bincount(keys, minlength=replicates * width)
+    return entered.reshape(runs, states), tally.reshape(replicates, width)
+
+
+def _items(
+    history: _History, plan: _Plan, *, counts: Ints, replicate: Ints, rng: np.random.Generator, entered: Floats
+) -> dict[str, Floats]:
+    """When each checklist item a metric measures is done in each simulated run (inf: never)."""
+    owners = plan.pb.checklist_owner()
+    measured = [m.to.partition(":")[2] for m in plan.pb.metrics.values() if m.to.startswith("check:")]
+    items = [item for item in owners if item in measured]
+    if not items:
+        return {}
+    segments = _Segments([history.items[item][0] for item in items], counts)
+    offsets = np.concatenate([np.append(history.items[i][1], _stand_in_offset(plan, owners[i])) for i in items])
+    done = {}
+    for index, item in enumerate(items):
+        entry = segments.draw(rng.random(replicate.size), index * segments.replicates + replicate)
+        done[item] = np.maximum(entered[:, plan.index[owners[item]]] + offsets[entry], 0.0)
+    return done
+
+
+def _stand_in_offset(plan: _Plan, state: str) -> float:
+    """An item known only by the plan is done as its state's deadline runs out."""
+    deadline = plan.deadline[state]
+    return deadline if np.isfinite(deadline) else 0.0
+
+
+def _answer(
+    plan: _Plan, stays: _Stays, *, drawn: Ints, entered: Floats, done: dict[str, Floats], replicate: Ints
+) -> dict[str, Any]:
+    sizes = np.bincount(replicate, minlength=drawn.shape[0]).astype(np.float64)
+    breaches = np.bincount(stays.owner, weights=(drawn * stays.late).sum(axis=0), minlength=len(plan.roles))
+    metrics = []
+    for name, metric in plan.pb.metrics.items():
+        target = plan.target[name]
+        row: dict[str, Any] = {"name": name, "owner": metric.owner, "target": None if target is None else int(target)}
+        met = _met(plan, entered, done, name)
+        if met is None:
+            row.update(p=None, low=None, high=None)
+        else:
+            breaches[plan.role(metric.owner)] += replicate.size - np.count_nonzero(met)
+            row.update(_spread(np.bincount(replicate, weights=met, minlength=sizes.size).astype(np.float64), sizes))
+        metrics.append(row)
+    escalations = []
+    for state, escalation in plan.escalation.items():
+        if escalation is not None:
+            fired = (drawn * (stays.fired & (stays.state_of == plan.index[state]))).sum(axis=1)
+            escalations.append({"state": state, "trigger": escalation[0], "to": escalation[1], **_spread(fired, sizes)})
+    return {
+        "metrics": metrics,
+        "breaches": [
+            {"owner": role, "expected": round(float(breaches[i] / replicate.size), DIGITS)}
+            for i, role in enumerate(plan.roles)
+            if role is not None or breaches[i]
+        ],
+        "escalations": escalations,
+    }
+
+
+def _met(plan: _Plan, entered: Floats, done: dict[str, Floats], name: str) -> Bools | None:
+    """Per simulated run: the metric's `to` reached within its target of its `from` (None: no target)."""
+    target = plan.target[name]
+    if target is None:
+        return None
+    metric = plan.pb.metrics[name]
+    start = np.zeros(entered.shape[0]) if metric.source == "start" else entered[:, plan.index[metric.source]]
+    kind, _, item = metric.to.partition(":")
+    end = done[item] if kind == "check" else entered[:, plan.index[metric.to]]
+    with np.errstate(invalid="ignore"):
+        value = end - start
+    return np.isfinite(value) & (value <= target)
+
+
+def _spread(hits: Floats, sizes: Floats) -> dict[str, float]:
+    """The share of simulated runs with a hit (`hits` counted per replicate), and the 2.5th and
+    97.5th percentiles of that share over the bootstrap replicates."""
+    low, high = np.percentile(hits / sizes, [2.5, 97.5])
+    return {
+        "p": round(float(hits.sum() / sizes.sum()), DIGITS),
+        "low": round(float(low), DIGITS),
+        "high": round(float(high), DIGITS),
+    }

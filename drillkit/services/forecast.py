@@ -1,0 +1,120 @@
+"""`drill forecast` (SPEC §11): gather a playbook's past runs from the records and ask the engine.
+
+A past run counts when it reached a final state (an aborted or timed-out run says nothing about
+how long a stay would have lasted). Incidents count; drills and simulations only with
+`--include-drills`. A run counts at its last severity: the grade it ended with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.errors import UsageError
+from drillkit.model.events import EventType
+from drillkit.model.plans import Playbook
+from drillkit.store.port import Event
+
+if TYPE_CHECKING:
+    from drillkit.engine.forecast import PastRun
+
+
+MAX_RUNS = 10_000_000  # simulated runs: about 1 GB of working arrays at this size
+
+
+@dataclass(frozen=True, kw_only=True)
+class Question:
+    playbook: str
+    severity: str
+    runs: int = 100_000
+    seed: int = 0
+    since: str | None = None
+    include_drills: bool = False
+    what_if: tuple[str, ...] = ()
+
+
+def forecast(ws: Workspace, question: Question, zone: str) -> dict[str, Any]:
+    """The forecast document: the question, what the answer rests on, the plan and any what-if."""
+    from drillkit.engine import forecast as engine
+    from drillkit.services.report import bound
+
+    pb = _playbook(ws, question.playbook)
+    severity = pb.severity_named(question.severity)
+    if severity is None:
+        raise UsageError(f"--severity {question.severity!r}: {pb.playbook} has {pb.severity_choices()}")
+    if not 1 <= question.runs <= MAX_RUNS:
+        raise UsageError(f"--runs {question.runs}: must be from 1 to {MAX_RUNS:,}")
+    if question.seed < 0:
+        raise UsageError(f"--seed {question.seed}: must be 0 or more")
+    what_if = engine.parse_what_if(question.what_if, pb) if question.what_if else None
+    since = bound(question.since, "--since", zone)
+    history = past_runs(ws, pb, since=since, include_drills=question.include_drills)
+    basis = engine.choose_basis(history, severity)
+    answer = engine.forecast(pb, severity, basis, runs=question.runs, seed=question.seed, what_if=what_if)
+    return {
+        "playbook": pb.playbook,
+        "title": pb.title,
+        "severity": severity,
+        "runs": question.runs,
+        "seed": question.seed,
+        "since": since,
+        "include_drills": question.include_drills,
+        "basis": {
+            "kind": basis.kind,
+            "runs": len(basis.runs),
+            "own": sum(run.severity == severity for run in history),
+            "severities": sorted({run.severity for run in basis.runs}),
+            "enough": engine.ENOUGH,
+        },
+        "plan": answer["plan"],
+        "what_if": None if what_if is None else {"changes": what_if.changes(), **answer["what_if"]},
+    }
+
+
+def _playbook(ws: Workspace, playbook_id: str) -> Playbook:
+    from drillkit.plans.library import Plans
+
+    plans = Plans(ws)
+    known = plans.playbook_ids()
+    if playbook_id not in known:
+        raise UsageError(f"no playbook {playbook_id!r}; playbooks: {', '.join(known) or '(none)'}")
+    return plans.playbook(playbook_id)
+
+
+def past_runs(ws: Workspace, pb: Playbook, *, since: str | None, include_drills: bool) -> list[PastRun]:
+    """The playbook's resolved runs since `since`, as the engine's `PastRun`s, oldest first."""
+    from drillkit.store.index import run_summaries
+    from drillkit.store.stores import open_store
+
+    store = open_store(ws)
+    chosen = [
+        summary
+        for summary in run_summaries(ws)
+        if summary.playbook == pb.playbook
+        and summary.outcome == "resolved"
+        and (include_drills or summary.mode == "incident")
+        and (since is None or summary.started >= since)
+    ]
+    return [past_run(store.read(summary.id)) for summary in reversed(chosen)]
+
+
+def past_run(events: list[Event]) -> PastRun:
+    """One record as a `PastRun`: its finished stays, when each item was first done, its last severity."""
+    from drillkit.engine.forecast import PastRun, Stay
+    from drillkit.engine.metrics import state_spans
+
+    spans = state_spans(events)
+    stays = tuple(
+        Stay(span.state, span.end - span.start, after.state, span.left_by == "system")
+        for span, after in pairwise(spans)
+    )
+    checks: dict[str, float] = {}
+    severity = str(events[0]["severity"])
+    for event in events:
+        if event["event"] == EventType.CHECK_DONE:
+            checks.setdefault(str(event["item"]), float(event["t"]))
+        elif event["event"] == EventType.SEVERITY_CHANGED:
+            severity = str(event["to"])
+    return PastRun(severity, stays, checks)

@@ -1,0 +1,122 @@
+"""`drill forecast` end to end over real records written through the store (SPEC §11)."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from drillkit.config.workspace import Workspace
+from drillkit.engine import decide
+from drillkit.model.clock import VirtualClock
+from drillkit.services.runs import apply, open_incident
+from tests.conftest import Drill
+
+MEAN_ACK = 240.0
+ANALYTIC = 1 - math.exp(-300 / MEAN_ACK)
+PEOPLE = ["lead=alice", "noc=bob", "comms=carol"]
+
+
+def write_incidents(root: Path, count: int, seed: int) -> None:
+    """`count` resolved core-network-outage incidents at severity II, a day apart: acknowledged
+    after an exponential time, or escalated by the system when the 5m deadline passes first."""
+    ws, rng = Workspace(root), random.Random(seed)
+    for number in range(count):
+        clock = VirtualClock(datetime(2026, 9, 1, tzinfo=UTC).replace(day=1 + number % 28, month=9 + number // 28))
+        run = open_incident(ws, clock, "core-network-outage", severity="II", by="alice", title=None, assignments=PEOPLE)
+        ack = rng.expovariate(1 / MEAN_ACK)
+        clock.advance(round(ack, 3))
+        if ack < 300:
+            apply(ws, clock, run, lambda rs: decide.act(rs, "acknowledge", "bob", "noc", None))
+        clock.advance(60)
+        apply(ws, clock, run, lambda rs: decide.check(rs, "bridge", "alice", "lead", None))
+        clock.advance(600)
+        apply(ws, clock, run, lambda rs: decide.act(rs, "mitigate", "bob", "noc", None))
+        clock.advance(600)
+        apply(ws, clock, run, lambda rs: decide.act(rs, "resolve", "alice", "lead", None))
+
+
+def forecast_json(drill: Drill, *args: str) -> subprocess.CompletedProcess[str]:
+    return drill("forecast", "core-network-outage", "--severity", "II", "--json", *args, ok=True)
+
+
+def test_forecast_from_forty_incidents(drill: Drill) -> None:
+    write_incidents(drill.root, 40, seed=1)
+    done = forecast_json(drill, "--seed", "7", "--what-if", "target.time_to_acknowledge=10m")
+    again = forecast_json(drill, "--seed", "7", "--what-if", "target.time_to_acknowledge=10m")
+    assert done.stdout == again.stdout  # byte-identical
+    document = json.loads(done.stdout)
+    assert document["basis"] == {"kind": "severity", "runs": 40, "own": 40, "severities": ["II"], "enough": 10}
+    ack = next(m for m in document["plan"]["metrics"] if m["name"] == "time_to_acknowledge")
+    assert ack["target"] == 300
+    assert ack["low"] <= ANALYTIC <= ack["high"]
+    assert ack["high"] - ack["low"] > 0.1  # forty runs: a real interval, not a point
+    loose = next(m for m in document["what_if"]["metrics"] if m["name"] == "time_to_acknowledge")
+    assert loose["target"] == 600
+    assert loose["p"] == ack["p"]
+    assert document["what_if"]["changes"] == {"target.time_to_acknowledge": 600}
+    other_seed = forecast_json(drill, "--seed", "8", "--what-if", "target.time_to_acknowledge=10m")
+    assert other_seed.stdout != done.stdout
+
+
+def test_forecast_table_in_english_and_chinese(drill: Drill) -> None:
+    write_incidents(drill.root, 12, seed=2)
+    english = drill("forecast", "core-network-outage", "--severity", "II", "--runs", "2000", ok=True).stdout
+    assert "Based on 12 past runs at severity II." in english
+    assert "time_to_acknowledge" in english
+    assert "95% interval" in english
+    chinese = drill("forecast", "core-network-outage", "--severity", "重大", "--lang", "zh", "--runs", "2000").stdout
+    assert "依据该级别的 12 次历史运行" in chinese
+    assert "达标概率" in chinese
+    thin = drill("forecast", "core-network-outage", "--severity", "I", "--runs", "2000", ok=True).stdout
+    rows = {row["playbook"]: row for row in json.loads(drill("coverage", "--json").stdout)}
+    odds = rows["core-network-outage"]["forecast"]
+    assert (odds["metric"], odds["severity"], odds["target"], odds["runs"]) == ("time_to_acknowledge", "II", 300, 12)
+    assert odds["low"] <= odds["p"] <= odds["high"]
+    assert rows["customer-data-leak"]["forecast"] is None  # no history
+    coverage = drill("coverage").stdout
+    assert f"core-network-outage: time_to_acknowledge within 5m at severity II: {odds['p']:.0%}" in coverage
+    assert "Only 0 past runs at severity I (enough is 10): based on 12 runs at severities II." in thin
+
+
+def test_no_history_says_so_and_falls_back_to_deadlines(drill: Drill) -> None:
+    document = json.loads(forecast_json(drill, "--runs", "500").stdout)
+    assert document["basis"]["kind"] == "deadlines"
+    assert document["basis"]["runs"] == 0
+    text = drill("forecast", "core-network-outage", "--severity", "II", "--runs", "500", ok=True).stdout
+    assert "No past runs of this playbook" in text
+
+
+def test_bad_input_is_one_line_and_exit_2(drill: Drill) -> None:
+    cases = {
+        ("nope", "--severity", "II"): "no playbook 'nope'",
+        ("core-network-outage", "--severity", "IX"): "--severity 'IX'",
+        ("core-network-outage", "--severity", "II", "--what-if", "deadline.triage"): "--what-if",
+        ("core-network-outage", "--severity", "II", "--what-if", "deadline.nowhere=5m"): "no state 'nowhere'",
+        ("core-network-outage", "--severity", "II", "--runs", "0"): "--runs 0",
+        ("core-network-outage", "--severity", "II", "--seed", "-1"): "--seed -1",
+    }
+    for args, says in cases.items():
+        done = drill("forecast", *args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stdout == ""
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert says in done.stderr
+    assert not (drill.root / "logs" / "runs").exists() or not any((drill.root / "logs" / "runs").iterdir())
+
+
+def test_acting_on_a_run_never_imports_numpy(drill: Drill) -> None:
+    run = drill.open()
+    probe = (
+        "import sys\nfrom drillkit.cli.main import run\n"
+        f"sys.argv = ['drill', 'act', {run!r}, 'acknowledge', '--by', 'bob']\n"
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        "assert 'numpy' not in sys.modules, 'numpy imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=drill.env(), check=False)
+    assert done.returncode == 0, done.stderr
+    assert drill.events(run)[-1]["trigger"] == "acknowledge"
