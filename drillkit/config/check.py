@@ -61,6 +61,7 @@ class _Check:
         self.patterns(_in(data, "redact", "patterns"))
         self.blackout(_in(data, "schedule", "blackout"), zone)
         self.key_file(_in(data, "integrity", "key_file"))
+        self.store_url(_in(data, "store", "url"))
         if "notify" in data:
             self.notify(data["notify"])
 
@@ -126,6 +127,14 @@ class _Check:
             self.add(where, f"[integrity] key_file {value!r}: no such file (relative to the workspace)")
         else:
             self._key_readable(where, value)
+
+    def store_url(self, value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
+            self.add(
+                self.find("url", "store"), "[store] url must be a postgresql:// URL, e.g. 'postgresql://drill@db/drill'"
+            )
 
     def _key_readable(self, where: tuple[int, int], value: str) -> None:
         try:

@@ -27,6 +27,7 @@ class Config:
     notify: tuple[dict[str, Any], ...] = ()
     blackout: tuple[dict[str, Any], ...] = ()
     key_file: Path | None = None
+    store_url: str | None = None  # `[store] url`: the team store (SPEC §8); none keeps records in files
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,10 @@ class Workspace:
 
         return parse_notifiers(self.config().notify)
 
+    def store_url(self) -> str | None:
+        """Where run records live: `$DRILL_STORE`, else `[store] url`; None for files under `logs/`."""
+        return os.environ.get("DRILL_STORE") or self.config().store_url
+
     def config(self) -> Config:
         """`drill.toml`, read again only when the file changes (appends ask on every write).
 
@@ -168,7 +173,16 @@ def _config(data: dict[str, Any], root: Path) -> Config:
         notify=tuple(_list(data, "notify", "[[notify]]")),
         blackout=tuple(_list(_table(data, "schedule"), "blackout", "[schedule] blackout")),
         key_file=(root / key_file) if key_file else None,
+        store_url=_store_url(_table(data, "store").get("url")),
     )
+
+
+def _store_url(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise UsageError(
+            "drill.toml: [store] url must be a postgresql:// URL in quotes; `drill validate` checks the file"
+        )
+    return value
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:

@@ -24,9 +24,10 @@ from drillkit.store.port import Event
 def integrity(ws: Workspace, run_id: str) -> dict[str, Any]:
     """The integrity part of the document: `drill verify`'s verdict, event count and head hash."""
     from drillkit.store.files import workspace_key
-    from drillkit.store.verify import verify_file
+    from drillkit.store.stores import open_store
+    from drillkit.store.verify import verify_lines
 
-    verdict = verify_file(ws.run_file(run_id), workspace_key(ws))
+    verdict = verify_lines(run_id, open_store(ws).lines(run_id), workspace_key(ws))
     return {"verdict": verdict.verdict, "events": verdict.events, "head": verdict.head}
 
 

@@ -98,9 +98,9 @@ class Verification:
 def verify_runs(ws: Workspace, runs: list[str]) -> Verification:
     """`drill verify`: the named runs' records, or every record when none is named."""
     from drillkit.store.files import check_run_id, workspace_key
-    from drillkit.store.verify import runs_to_verify, verify_files
+    from drillkit.store.stores import open_store
 
     ids = [check_run_id(run) for run in runs]
     key = workspace_key(ws)
-    verdicts, unreadable = verify_files(runs_to_verify(ws.runs, ids), key)
+    verdicts, unreadable = open_store(ws).verify(ids, key)
     return Verification(verdicts, unreadable, key is not None)

@@ -11,10 +11,9 @@ import orjson
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.events import AFTER_END, EventType
-from drillkit.store.files import RUN_ID, is_started
+from drillkit.store.files import RUN_ID, TAIL_BYTES, is_started
 from drillkit.store.port import Event
 
-TAIL_BYTES = 65536
 _SEVERITY_MARK = f'"event":"{EventType.SEVERITY_CHANGED}"'.encode()
 
 
@@ -39,11 +38,13 @@ def run_summaries(ws: Workspace) -> list[RunSummary]:
 def read_runs(ws: Workspace) -> tuple[list[RunSummary], list[str]]:
     """Every run, newest first, and the names of the records that cannot be read as runs (`drill
     verify` says what is wrong with each)."""
+    from drillkit.store.stores import open_store
+
     found, left_out = [], []
-    for path in _records(ws):
-        summary = _summary(path)
+    for run_id, first_line, tail in open_store(ws).heads_and_tails():
+        summary = _summary_from(run_id, first_line, tail)
         if summary is None:
-            left_out.append(path.name)
+            left_out.append(f"{run_id}.jsonl")
         else:
             found.append(summary)
     return sorted(found, key=lambda s: (s.started, s.id), reverse=True), left_out
@@ -98,10 +99,23 @@ def has_ended(file: str) -> bool:
 
 def _summary(path: Path) -> RunSummary | None:
     first, tail = _head_and_tail(path)
-    if first is None or not is_started(first) or not RUN_ID.fullmatch(path.stem):
+    return None if first is None else _checked_summary(path.stem, first, tail)
+
+
+def _summary_from(run_id: str, first_line: bytes, tail: bytes) -> RunSummary | None:
+    """A run's summary from its first line and its last bytes."""
+    try:
+        first = orjson.loads(first_line) if first_line.endswith(b"\n") else None
+    except orjson.JSONDecodeError:
+        return None
+    return _checked_summary(run_id, first, tail) if isinstance(first, dict) else None
+
+
+def _checked_summary(run_id: str, first: Event, tail: bytes) -> RunSummary | None:
+    if not is_started(first) or not RUN_ID.fullmatch(run_id):
         return None
     try:
-        return _summary_of(path.stem, first, tail)
+        return _summary_of(run_id, first, tail)
     except (KeyError, TypeError, AttributeError):
         return None  # not a run's record; `drill verify` names what is wrong with it
 

@@ -1,0 +1,246 @@
+"""The `RecordStore` port over PostgreSQL (SPEC §8).
+
+Each line is rendered exactly as the file store renders it (same masking, stamping and chain)
+and stored as those bytes, so a record read back is byte-for-byte the JSON lines a file would
+hold. An append locks its run's head row (`SELECT … FOR UPDATE`), reads the lines it has not
+seen, decides against them, inserts and commits: appends to one run from any number of hosts
+take turns, each decided against the state it is appended to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+import psycopg
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import Clock, parse_utc
+from drillkit.model.errors import NotFound, RecordError, RunExists
+from drillkit.model.redact import Redactor, redactor_for
+from drillkit.store.files import GENESIS, WATCH_POLL, Chain, check_run_id, is_started, render_lines, workspace_key
+from drillkit.store.port import Decide, Event, RecordStore
+from drillkit.store.postgres.connection import ConnectionLost, Database, database
+
+ATTEMPTS = 3  # a command whose connection dropped is tried again this often, when that is safe
+TAIL_LINES = 32  # a listing reads a run's first line and this many last ones
+NEWLINE = b"\n"
+
+
+@dataclass
+class _Known:
+    """What this process has read of one run (its lines never change once recorded)."""
+
+    events: list[Event] = field(default_factory=list)
+
+
+class PostgresRecordStore(RecordStore):
+    def __init__(self, ws: Workspace, url: str) -> None:
+        self.ws = ws
+        self.db: Database = database(url)
+        self._known: dict[str, _Known] = {}
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create(self, run_id: str, first: Event, clock: Clock, rest: list[Event] | None = None) -> list[Event]:
+        check_run_id(run_id)
+        drafts = [first, *(rest or [])]
+        req = _req_of(drafts)
+        chain = Chain(run_id, 0, GENESIS, None, float(first.get("speed", 1.0)), workspace_key(self.ws))
+        lines, events = render_lines(chain, self._redactor(), drafts, clock.now())
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO drill.run (id, seq, head) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                (run_id, events[-1]["seq"], events[-1]["hash"]),
+            )
+            if cursor.rowcount == 0:
+                raise RunExists(f"run {run_id} already exists")
+            _insert(cursor, run_id, 1, lines, req)
+        self._known[run_id] = _Known(list(events))
+        return events
+
+    def append(self, run_id: str, decide: Decide, clock: Clock) -> list[Event]:
+        """Tried again after a lost connection only where that cannot write twice: nothing was
+        committed, or the command carries its `req` (a retry then finds what it wrote)."""
+        check_run_id(run_id)
+        seen_req: list[str] = []
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return self._append_once(run_id, decide, clock, seen_req)
+            except ConnectionLost as lost:
+                if attempt == ATTEMPTS or (lost.committed is None and not seen_req):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _append_once(self, run_id: str, decide: Decide, clock: Clock, seen_req: list[str]) -> list[Event]:
+        with self.db.lock:  # what this process knows of the run grows only with what was committed
+            written, fresh = self._append_committed(run_id, decide, clock, seen_req)
+            if fresh:
+                self._known[run_id].events.extend(written)
+        return written
+
+    def _append_committed(
+        self, run_id: str, decide: Decide, clock: Clock, seen_req: list[str]
+    ) -> tuple[list[Event], bool]:
+        """The command's events, and whether this attempt wrote them (not when its `req` was
+        already recorded: a retry after a lost COMMIT that had gone through)."""
+        with self.db.transaction() as cursor:
+            cursor.execute("SELECT seq FROM drill.run WHERE id = %s FOR UPDATE", (run_id,))
+            if cursor.fetchone() is None:
+                raise NotFound(f"no run {run_id!r} (see `drill runs`)")
+            events = self._caught_up(cursor, run_id)
+            if seen_req and (done := self._done(cursor, run_id, seen_req[0], events)) is not None:
+                return done, False
+            now = clock.now()  # read once under the lock: the time decided on is the time stamped
+            drafts = decide(list(events), now)
+            if not drafts:
+                return [], False
+            req = _req_of(drafts)
+            if req is not None:
+                seen_req[:] = [req]
+                if (done := self._done(cursor, run_id, req, events)) is not None:
+                    return done, False
+            lines, written = render_lines(self._chain(events), self._redactor(), drafts, now)
+            _insert(cursor, run_id, len(events) + 1, lines, req)
+            cursor.execute(
+                "UPDATE drill.run SET seq = %s, head = %s WHERE id = %s",
+                (written[-1]["seq"], written[-1]["hash"], run_id),
+            )
+        return written, True
+
+    def _done(self, cursor: psycopg.Cursor[Any], run_id: str, req: str, events: list[Event]) -> list[Event] | None:
+        """The events a command with this `req` already wrote on the run, if it did."""
+        cursor.execute("SELECT first_seq, last_seq FROM drill.command WHERE run = %s AND req = %s", (run_id, req))
+        row = cursor.fetchone()
+        return None if row is None else events[row[0] - 1 : row[1]]
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read(self, run_id: str, from_seq: int = 1) -> list[Event]:
+        check_run_id(run_id)
+        with self.db.transaction() as cursor:
+            events = self._caught_up(cursor, run_id)
+            if not events:
+                cursor.execute("SELECT 1 FROM drill.run WHERE id = %s", (run_id,))
+                raise (
+                    NotFound(f"no run {run_id!r} (see `drill runs`)")
+                    if cursor.fetchone() is None
+                    else _not_a_run(run_id)
+                )
+        return events[max(from_seq, 1) - 1 :]
+
+    def _caught_up(self, cursor: psycopg.Cursor[Any], run_id: str) -> list[Event]:
+        """The run's events, the lines not read before fetched now; checked to start a run."""
+        known = self._known.setdefault(run_id, _Known())
+        cursor.execute(
+            "SELECT seq, line FROM drill.line WHERE run = %s AND seq > %s ORDER BY seq", (run_id, len(known.events))
+        )
+        fresh: list[Event] = []
+        for seq, line in cursor:
+            if seq != len(known.events) + len(fresh) + 1:
+                raise RecordError(f"line {seq} of the record of {run_id} does not follow the line before it")
+            fresh.append(_parsed(run_id, seq, bytes(line)))
+        if fresh and not known.events and not is_started(fresh[0]):
+            raise _not_a_run(run_id)
+        known.events.extend(fresh)
+        return known.events
+
+    def lines(self, run_id: str) -> bytes:
+        check_run_id(run_id)
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT string_agg(line || '\\x0a'::bytea, ''::bytea ORDER BY seq) FROM drill.line WHERE run = %s",
+                (run_id,),
+            )
+            row = cursor.fetchone()
+        if row is None or row[0] is None:
+            raise NotFound(f"no run {run_id!r} (see `drill runs`)")
+        return bytes(row[0])
+
+    def runs(self) -> list[str]:
+        with self.db.transaction() as cursor:
+            cursor.execute("SELECT id FROM drill.run ORDER BY id")
+            return [row[0] for row in cursor]
+
+    def heads_and_tails(self) -> Iterator[tuple[str, bytes, bytes]]:
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                """
+                SELECT r.id, f.line,
+                       (SELECT string_agg('\\x0a'::bytea || t.line, ''::bytea ORDER BY t.seq) || '\\x0a'::bytea
+                          FROM drill.line t WHERE t.run = r.id AND t.seq > r.seq - %s)
+                  FROM drill.run r JOIN drill.line f ON f.run = r.id AND f.seq = 1
+                 ORDER BY r.id
+                """,
+                (TAIL_LINES,),
+            )
+            rows = cursor.fetchall()
+        for run_id, first, tail in rows:
+            yield run_id, bytes(first) + NEWLINE, bytes(tail)
+
+    def watch(self, run_id: str, after_seq: int, timeout: float, clock: Clock) -> list[Event]:
+        """Polls every `WATCH_POLL` seconds of `clock`."""
+        deadline = clock.now() + timedelta(seconds=timeout)
+        while not (new := self.read(run_id, after_seq + 1)):
+            left = (deadline - clock.now()).total_seconds()
+            if left <= 0:
+                return []
+            clock.sleep(min(WATCH_POLL, left))
+        return new
+
+    def writable(self, run_id: str) -> bool:
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT has_table_privilege('drill.line', 'INSERT') AND has_table_privilege('drill.run', 'UPDATE')"
+            )
+            row = cursor.fetchone()
+        return bool(row and row[0])
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _chain(self, events: list[Event]) -> Chain:
+        first, last = events[0], events[-1]
+        keyed = first.get("chain") == "hmac-sha256"
+        started: datetime = parse_utc(first["ts"])
+        speed = float(first.get("speed") or 1.0)
+        return Chain(first["run"], last["seq"], last["hash"], started, speed, workspace_key(self.ws) if keyed else None)
+
+    def _redactor(self) -> Redactor:
+        return redactor_for(self.ws.config().redact)
+
+
+def _insert(cursor: psycopg.Cursor[Any], run_id: str, first_seq: int, lines: list[bytes], req: str | None) -> None:
+    """The lines (each without its newline) from `first_seq` on, and the command's `req`."""
+    rows = [(run_id, first_seq + n, line[:-1]) for n, line in enumerate(lines)]
+    cursor.executemany("INSERT INTO drill.line (run, seq, line) VALUES (%s, %s, %s)", rows)
+    if req is not None:
+        cursor.execute(
+            "INSERT INTO drill.command (run, req, first_seq, last_seq) VALUES (%s, %s, %s, %s)",
+            (run_id, req, first_seq, first_seq + len(lines) - 1),
+        )
+
+
+def _req_of(drafts: list[Event]) -> str | None:
+    """The command's idempotency key: every event one command writes carries the same `req`."""
+    for draft in drafts:
+        req = draft.get("req")
+        if isinstance(req, str) and req:
+            return req
+    return None
+
+
+def _parsed(run_id: str, seq: int, line: bytes) -> Event:
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        event = None
+    if not isinstance(event, dict):
+        raise RecordError(f"line {seq} of the record of {run_id} is not a JSON object (run `drill verify`)")
+    return event
+
+
+def _not_a_run(run_id: str) -> RecordError:
+    return RecordError(f"the record of {run_id} does not start with a whole run.started (see drill verify)")
