@@ -94,8 +94,9 @@ def test_an_unreachable_server_is_one_line_naming_it_and_nothing_is_written(
     done = drill(*args, DRILL_STORE="postgresql://drill@127.0.0.1:9/drill")
     assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot reach the team store at 127.0.0.1:9" in lines[0], done.stderr
-    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert len(lines) == 1, done.stderr
+    assert "cannot reach the team store at 127.0.0.1:9" in lines[0]
+    assert done.stdout == ""
     assert not (drill.root / "logs" / "runs").exists()
 
 
