@@ -103,18 +103,18 @@ def test_an_unreachable_server_is_one_line_naming_it_and_nothing_is_written(
 def test_a_reviewer_reads_but_the_database_refuses_their_note(drill: Drill, team_db: TeamDb) -> None:
     run = drill.open(DRILL_STORE=team_db.url)
     drill("note", run, "by a responder", "--by", "alice", ok=True, DRILL_STORE=team_db.url)
-    as_reviewer = {"DRILL_STORE": team_db.reviewer}
-    listed = json.loads(drill("runs", "--json", ok=True, **as_reviewer).stdout)
+    reviewer = team_db.reviewer
+    listed = json.loads(drill("runs", "--json", ok=True, DRILL_STORE=reviewer).stdout)
     assert [r["id"] for r in listed] == [run]
-    assert "open" in drill("verify", run, ok=True, **as_reviewer).stdout
-    exported = json.loads(drill("export", run, "--format", "json", ok=True, **as_reviewer).stdout)
+    assert "open" in drill("verify", run, ok=True, DRILL_STORE=reviewer).stdout
+    exported = json.loads(drill("export", run, "--format", "json", ok=True, DRILL_STORE=reviewer).stdout)
     assert exported["integrity"]["verdict"] == "open"
 
-    refused = drill("note", run, "by a reviewer", "--by", "alice", **as_reviewer)
+    refused = drill("note", run, "by a reviewer", "--by", "alice", DRILL_STORE=reviewer)
     assert refused.returncode == 1
     assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert "refused it: permission denied" in refused.stderr
-    after = drill("export", run, "--format", "json", ok=True, **as_reviewer)
+    after = drill("export", run, "--format", "json", ok=True, DRILL_STORE=reviewer)
     assert [e["event"] for e in json.loads(after.stdout)["events"]] == ["run.started", "note"]
     assert not (drill.root / "logs" / "runs").exists()
 
