@@ -10,6 +10,7 @@ import psycopg
 from drillkit.model.errors import RecordError
 from drillkit.store.files import check_run_id
 from drillkit.store.postgres.connection import database
+from drillkit.store.postgres.records import insert_lines
 from drillkit.store.postgres.schema import Migration, current_version, latest_version, upgrade
 
 
@@ -109,8 +110,7 @@ def _add(cursor: psycopg.Cursor[Any], run_id: str, have: int, fresh: list[bytes]
         cursor.execute("UPDATE drill.run SET seq = %s, head = %s WHERE id = %s", (have + len(fresh), head, run_id))
     else:
         cursor.execute("INSERT INTO drill.run (id, seq, head) VALUES (%s, %s, %s)", (run_id, len(fresh), head))
-    rows = [(run_id, have + n + 1, line) for n, line in enumerate(fresh)]
-    cursor.executemany("INSERT INTO drill.line (run, seq, line) VALUES (%s, %s, %s)", rows)
+    insert_lines(cursor, run_id, have + 1, fresh)
 
 
 def _hash_of(line: bytes) -> str:

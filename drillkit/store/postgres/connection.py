@@ -19,6 +19,10 @@ CONNECT_TIMEOUT = 5  # seconds before an unreachable server is reported
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+class Unreachable(RecordError):
+    """The server did not accept a connection."""
+
+
 class ConnectionLost(RecordError):
     """The connection dropped; `committed` is None when the COMMIT was sent but not answered."""
 
@@ -61,7 +65,10 @@ class Database:
         self._conn: psycopg.Connection[Any] | None = None
 
     def connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
+        if self._conn is not None and (self._conn.closed or self._conn.broken):
+            self._conn.close()  # a lost connection is let go of before another is opened
+            self._conn = None
+        if self._conn is None:
             self._conn = self._connect()
         return self._conn
 
@@ -74,7 +81,7 @@ class Database:
                 options="-c synchronous_commit=on",  # acknowledged = durable, whatever the server default
             )
         except psycopg.OperationalError as exc:
-            raise RecordError(
+            raise Unreachable(
                 f"cannot reach the team store at {self.server}: {first_line(exc)}; start the server or fix"
                 " [store] url / DRILL_STORE (nothing was written)"
             ) from None

@@ -9,25 +9,29 @@ take turns, each decided against the state it is appended to.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import psycopg
 
 from drillkit.config.workspace import Workspace
-from drillkit.model.clock import Clock, parse_utc
+from drillkit.model.clock import Clock, SystemClock, parse_utc
 from drillkit.model.errors import NotFound, RecordError, RunExists
 from drillkit.model.redact import Redactor, redactor_for
 from drillkit.store.files import GENESIS, WATCH_POLL, Chain, check_run_id, is_started, render_lines, workspace_key
 from drillkit.store.port import Decide, Event, RecordStore
-from drillkit.store.postgres.connection import ConnectionLost, Database, database
+from drillkit.store.postgres.connection import ConnectionLost, Database, Unreachable, database
 
-ATTEMPTS = 3  # a command whose connection dropped is tried again this often, when that is safe
+ATTEMPTS = 5  # a command whose connection dropped is tried this often in all, when that is safe
+RETRY_PAUSE = 0.05  # seconds, times the attempt's number
 TAIL_LINES = 32  # a listing reads a run's first line and this many last ones
 NEWLINE = b"\n"
+T = TypeVar("T")
+INSERT_BATCH = 1000  # lines a statement (a statement takes at most 65,535 parameters)
+WALL = SystemClock()  # what a read waits on before it tries again
 
 
 @dataclass
@@ -67,13 +71,17 @@ class PostgresRecordStore(RecordStore):
         committed, or the command carries its `req` (a retry then finds what it wrote)."""
         check_run_id(run_id)
         seen_req: list[str] = []
-        for attempt in range(1, ATTEMPTS + 1):
+        for attempt in range(1, ATTEMPTS):
             try:
                 return self._append_once(run_id, decide, clock, seen_req)
             except ConnectionLost as lost:
-                if attempt == ATTEMPTS or (lost.committed is None and not seen_req):
+                if lost.committed is None and not seen_req:
                     raise
-        raise AssertionError("unreachable")  # pragma: no cover
+            except Unreachable:
+                if attempt == 1:  # a server that was never reached is said at once
+                    raise
+            clock.sleep(RETRY_PAUSE * attempt)
+        return self._append_once(run_id, decide, clock, seen_req)
 
     def _append_once(self, run_id: str, decide: Decide, clock: Clock, seen_req: list[str]) -> list[Event]:
         with self.db.lock:  # what this process knows of the run grows only with what was committed
@@ -121,6 +129,22 @@ class PostgresRecordStore(RecordStore):
 
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:
         check_run_id(run_id)
+        return self._reading(lambda: self._read(run_id, from_seq))
+
+    def _reading(self, read: Callable[[], T]) -> T:
+        """A read, tried again when the connection dropped (reading twice is harmless)."""
+        for attempt in range(1, ATTEMPTS):
+            try:
+                return read()
+            except ConnectionLost:
+                pass
+            except Unreachable:
+                if attempt == 1:
+                    raise
+            WALL.sleep(RETRY_PAUSE * attempt)
+        return read()
+
+    def _read(self, run_id: str, from_seq: int) -> list[Event]:
         with self.db.transaction() as cursor:
             events = self._caught_up(cursor, run_id)
             if not events:
@@ -150,6 +174,9 @@ class PostgresRecordStore(RecordStore):
 
     def lines(self, run_id: str) -> bytes:
         check_run_id(run_id)
+        return self._reading(lambda: self._lines(run_id))
+
+    def _lines(self, run_id: str) -> bytes:
         with self.db.transaction() as cursor:
             cursor.execute(
                 "SELECT string_agg(line || '\\x0a'::bytea, ''::bytea ORDER BY seq) FROM drill.line WHERE run = %s",
@@ -161,11 +188,18 @@ class PostgresRecordStore(RecordStore):
         return bytes(row[0])
 
     def runs(self) -> list[str]:
+        return self._reading(self._runs)
+
+    def _runs(self) -> list[str]:
         with self.db.transaction() as cursor:
             cursor.execute("SELECT id FROM drill.run ORDER BY id")
             return [row[0] for row in cursor]
 
     def heads_and_tails(self) -> Iterator[tuple[str, bytes, bytes]]:
+        for run_id, first, tail in self._reading(self._heads_and_tails):
+            yield run_id, bytes(first) + NEWLINE, bytes(tail)
+
+    def _heads_and_tails(self) -> list[tuple[str, bytes, bytes]]:
         with self.db.transaction() as cursor:
             cursor.execute(
                 """
@@ -177,9 +211,7 @@ class PostgresRecordStore(RecordStore):
                 """,
                 (TAIL_LINES,),
             )
-            rows = cursor.fetchall()
-        for run_id, first, tail in rows:
-            yield run_id, bytes(first) + NEWLINE, bytes(tail)
+            return cursor.fetchall()
 
     def watch(self, run_id: str, after_seq: int, timeout: float, clock: Clock) -> list[Event]:
         """Polls every `WATCH_POLL` seconds of `clock`."""
@@ -214,13 +246,22 @@ class PostgresRecordStore(RecordStore):
 
 def _insert(cursor: psycopg.Cursor[Any], run_id: str, first_seq: int, lines: list[bytes], req: str | None) -> None:
     """The lines (each without its newline) from `first_seq` on, and the command's `req`."""
-    rows = [(run_id, first_seq + n, line[:-1]) for n, line in enumerate(lines)]
-    cursor.executemany("INSERT INTO drill.line (run, seq, line) VALUES (%s, %s, %s)", rows)
+    insert_lines(cursor, run_id, first_seq, [line[:-1] for line in lines])
     if req is not None:
         cursor.execute(
             "INSERT INTO drill.command (run, req, first_seq, last_seq) VALUES (%s, %s, %s, %s)",
             (run_id, req, first_seq, first_seq + len(lines) - 1),
         )
+
+
+def insert_lines(cursor: psycopg.Cursor[Any], run_id: str, first_seq: int, lines: list[bytes]) -> None:
+    """One INSERT of every line (one round trip; no pipeline to leave half-sent when the
+    connection drops)."""
+    for start in range(0, len(lines), INSERT_BATCH):
+        batch = lines[start : start + INSERT_BATCH]
+        values = ", ".join(["(%s, %s, %s)"] * len(batch))
+        params = [value for n, line in enumerate(batch, first_seq + start) for value in (run_id, n, line)]
+        cursor.execute(f"INSERT INTO drill.line (run, seq, line) VALUES {values}".encode(), params)
 
 
 def _req_of(drafts: list[Event]) -> str | None:
