@@ -25,11 +25,11 @@ STORM = 100  # commands per process
 
 def test_store_init_is_idempotent_and_status_shows_the_schema(drill: Drill, team_db: TeamDb) -> None:
     again = drill("store", "init", ok=True, DRILL_STORE=team_db.owner)
-    assert "up to date (schema version 1)" in again.stderr
+    assert "is up to date (schema version" in again.stderr
     status = json.loads(drill("store", "status", "--json", ok=True, DRILL_STORE=team_db.url).stdout)
     assert status["schema_version"] == status["latest_version"] >= 1
     assert (status["runs"], status["lines"], status["writable"]) == (0, 0, True)
-    assert status["server"] == "127.0.0.1:5432" or status["server"]
+    assert status["server"] == team_db.owner.split("@", 1)[1].split("/", 1)[0]
 
 
 def test_push_then_pull_gives_the_same_bytes(drill: Drill, team_db: TeamDb, tmp_path: Path) -> None:
@@ -123,13 +123,13 @@ def test_a_reviewer_reads_but_the_database_refuses_their_note(drill: Drill, team
 HOST = r"""
 import subprocess, sys
 drill, run, tag, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-triggers = ["acknowledge", "escalate", "mitigate", "resolve"]
+triggers = ["acknowledge", "escalate", "mitigate"]  # not resolve: notes after the end are refused
 items = ["bridge", "notify_customers", "report_regulator"]
 codes = []
 for i in range(count):
     kind = i % 4
     if kind == 0:
-        args = ["act", run, triggers[(i // 4) % 4], "--by", "alice", "--role", "lead"]
+        args = ["act", run, triggers[(i // 4) % 3], "--by", "alice", "--role", "lead"]
     elif kind == 1:
         args = ["check", run, items[(i // 4) % 3], "--by", "bob"]
     else:
@@ -150,6 +150,7 @@ def test_two_hosts_acting_on_one_run_never_repeat_or_skip_a_seq(drill: Drill, te
         for tag in ("east", "west")
     ]
     codes = [int(code) for host in hosts for code in host.communicate(timeout=900)[0].split()]
+    assert len(codes) == 2 * STORM
     assert set(codes) <= {0, 2}  # done, or rejected by the playbook (a wrong state); never a failure
     notes = sum(1 for i in range(STORM) if i % 4 >= 2) * 2
 

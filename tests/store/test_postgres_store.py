@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +109,44 @@ def test_a_reviewer_cannot_append(team_db: TeamDb, workspace: Path) -> None:
     assert [e["seq"] for e in reviewer.read(run_id)] == [1]
     with pytest.raises(RecordError, match="refused it: permission denied"):
         reviewer.append(run_id, _note("not allowed"), SystemClock())
+
+
+LATE_APPENDER = r"""
+import sys, time
+from pathlib import Path
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import SystemClock
+from drillkit.store.stores import team_store
+
+root, url, run = sys.argv[1:4]
+store = team_store(Workspace(Path(root)), url)
+store.read(run)
+time.sleep(0.5)
+draft = {"event": "note", "actor": "bob", "role": None, "text": "elsewhere"}
+store.append(run, lambda events, now: [draft], SystemClock())
+print(time.monotonic())
+"""
+
+
+def test_a_watch_sees_an_append_from_another_process_within_a_second(team_db: TeamDb, workspace: Path) -> None:
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    args = [sys.executable, "-c", LATE_APPENDER, str(workspace), team_db.url, run_id]
+    other = subprocess.Popen(args, cwd=Path(__file__).parents[2], stdout=subprocess.PIPE, text=True)
+    new = store.watch(run_id, 1, 60.0, SystemClock())
+    seen = time.monotonic()
+    committed = float(other.communicate(timeout=60)[0])
+    assert [e["text"] for e in new] == ["elsewhere"]
+    assert seen - committed < 1.0
+
+
+def test_each_commit_notifies_the_run_and_its_seq(team_db: TeamDb, workspace: Path) -> None:
+    import psycopg
+
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    with psycopg.connect(team_db.reviewer, autocommit=True) as listening:
+        listening.execute("LISTEN drill_appended")
+        store.append(run_id, _note("heard"), SystemClock())
+        heard = [n.payload for n in listening.notifies(timeout=5.0, stop_after=1)]
+    assert heard == [f"{run_id} 2"]

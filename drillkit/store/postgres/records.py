@@ -24,6 +24,7 @@ from drillkit.model.redact import Redactor, redactor_for
 from drillkit.store.files import GENESIS, WATCH_POLL, Chain, check_run_id, is_started, render_lines, workspace_key
 from drillkit.store.port import Decide, Event, RecordStore
 from drillkit.store.postgres.connection import ConnectionLost, Database, Unreachable, database
+from drillkit.store.postgres.listen import Listener, listener
 
 ATTEMPTS = 5  # a command whose connection dropped is tried this often in all, when that is safe
 RETRY_PAUSE = 0.05  # seconds, times the attempt's number
@@ -31,6 +32,7 @@ TAIL_LINES = 32  # a listing reads a run's first line and this many last ones
 NEWLINE = b"\n"
 T = TypeVar("T")
 INSERT_BATCH = 1000  # lines a statement (a statement takes at most 65,535 parameters)
+NOTIFY_FALLBACK = 0.5  # seconds: a watch reads again this often even when no notification came
 WALL = SystemClock()  # what a read waits on before it tries again
 
 
@@ -214,14 +216,23 @@ class PostgresRecordStore(RecordStore):
             return cursor.fetchall()
 
     def watch(self, run_id: str, after_seq: int, timeout: float, clock: Clock) -> list[Event]:
-        """Polls every `WATCH_POLL` seconds of `clock`."""
+        """On the wall clock, woken by the notification of each commit (LISTEN/NOTIFY) and
+        reading again every `NOTIFY_FALLBACK` seconds anyway (notifications do not pass a
+        transaction-mode pooler); on another clock, polled every `WATCH_POLL` seconds of it."""
+        listening = isinstance(clock, SystemClock) and self._listener().start()
         deadline = clock.now() + timedelta(seconds=timeout)
         while not (new := self.read(run_id, after_seq + 1)):
             left = (deadline - clock.now()).total_seconds()
             if left <= 0:
                 return []
-            clock.sleep(min(WATCH_POLL, left))
+            if listening:
+                self._listener().wait(run_id, min(NOTIFY_FALLBACK, left))
+            else:
+                clock.sleep(min(WATCH_POLL, left))
         return new
+
+    def _listener(self) -> Listener:
+        return listener(self.db.url)
 
     def writable(self, run_id: str) -> bool:
         with self.db.transaction() as cursor:
