@@ -19,7 +19,7 @@ import hmac
 import os
 import re
 import sys
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
@@ -484,6 +484,17 @@ class FileRecordStore(RecordStore):
         from drillkit.store.verify import runs_to_verify, verify_files
 
         return verify_files(runs_to_verify(self.ws.runs, run_ids), key)
+
+    def conduct(self, run_id: str) -> Callable[[], None] | None:
+        """An `flock` on `<run>.conductor` beside the record, held until the file is closed."""
+        fd = os.open(self.record(run_id).path.with_suffix(".conductor"), os.O_RDWR | os.O_CREAT, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return lambda: os.close(fd)
 
     def writable(self, run_id: str) -> bool:
         return os.access(self.record(run_id).path, os.W_OK)

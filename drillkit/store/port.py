@@ -70,5 +70,10 @@ class RecordStore(ABC):
         appended (by this process or another); empty when none came."""
 
     @abstractmethod
+    def conduct(self, run_id: str) -> Callable[[], None] | None:
+        """Take the run's conductor lock (one conductor per run, in every process that shares
+        the store): a function that lets it go, or None when another conductor holds it."""
+
+    @abstractmethod
     def writable(self, run_id: str) -> bool:
         """Whether this process may append to the run's record."""

@@ -48,6 +48,18 @@ for i in range(int(count)):
 """
 
 
+# Tries to take a run's conductor lock from its own process: argv = adapter, root, run.
+CONDUCTOR = r"""
+import sys
+from pathlib import Path
+from drillkit.config.workspace import Workspace
+from tests.store.test_record_contract import make_store
+
+kind, root, run = sys.argv[1:4]
+print("free" if make_store(kind, Workspace(Path(root))).conduct(run) is not None else "held")
+"""
+
+
 def make_store(kind: str, ws: Workspace) -> RecordStore:
     """A new store of the adapter named `kind` (what a new process would hold); the team store
     is the one the workspace's drill.toml names."""
@@ -88,6 +100,13 @@ class Subject:
         run_id = new_run_id(PLAYBOOK, clock)
         self.store.create(run_id, first, clock)
         return run_id
+
+    def other_process_conducts(self, run_id: str) -> str:
+        args = [sys.executable, "-c", CONDUCTOR, self.kind, str(self.ws.root), run_id]
+        done = subprocess.run(
+            args, cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=60, check=True
+        )
+        return done.stdout.strip()
 
     def appender(self, run_id: str, tag: str, count: int, delay: float = 0.0) -> subprocess.Popen[bytes]:
         args = [self.kind, str(self.ws.root), run_id, tag, str(count), str(delay)]
@@ -225,3 +244,12 @@ def test_an_unknown_run_is_refused_and_nothing_is_created(subject: Subject) -> N
     with pytest.raises(NotFound):
         subject.store.append(unknown, note("to nowhere"), SystemClock())
     assert subject.other_store().runs() == []
+
+
+def test_one_process_at_a_time_conducts_a_run(subject: Subject) -> None:
+    run_id = subject.new_run()
+    release = subject.store.conduct(run_id)
+    assert release is not None
+    assert subject.other_process_conducts(run_id) == "held"
+    release()
+    assert subject.other_process_conducts(run_id) == "free"

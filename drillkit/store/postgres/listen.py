@@ -1,15 +1,17 @@
-"""Waiting for appends from any machine: LISTEN on a connection of its own (session state: never
-pooled, and waiting on it blocks other queries), with polling as the fallback."""
+"""Session state on a connection of its own (never pooled): LISTEN for appends from any machine,
+with polling as the fallback, and the advisory locks of conductors."""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
-from drillkit.store.postgres.connection import CONNECT_TIMEOUT
+from drillkit.model.errors import RecordError
+from drillkit.store.postgres.connection import CONNECT_TIMEOUT, first_line
 
 CHANNEL = "drill_appended"
 
@@ -41,6 +43,27 @@ class Listener:
             except psycopg.Error:
                 return False
             return True
+
+    def hold(self, lock_class: int, run_id: str) -> Callable[[], None] | None:
+        """An advisory lock on (class, the run id's hash) for as long as this session lasts, or
+        None when another session holds it; the function lets it go."""
+        key = (lock_class, run_id)
+        with self._lock:
+            try:
+                row = self._connection().execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", key).fetchone()
+            except psycopg.Error as exc:
+                raise RecordError(
+                    f"cannot take the conductor lock of {run_id} in the team store: {first_line(exc)}"
+                ) from None
+        if not row or not row[0]:
+            return None
+
+        def release() -> None:
+            with self._lock:
+                if self._conn is not None and not self._conn.broken:
+                    self._conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
+
+        return release
 
     def wait(self, run_id: str, timeout: float) -> bool:
         """Whether `run_id` was appended to within `timeout` seconds; False also when the

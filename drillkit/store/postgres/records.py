@@ -32,6 +32,7 @@ TAIL_LINES = 32  # a listing reads a run's first line and this many last ones
 NEWLINE = b"\n"
 T = TypeVar("T")
 INSERT_BATCH = 1000  # lines a statement (a statement takes at most 65,535 parameters)
+CONDUCT_LOCK = 0x64726C  # the advisory lock class of conductor locks (the run id's hash is the object)
 NOTIFY_FALLBACK = 0.5  # seconds: a watch reads again this often even when no notification came
 WALL = SystemClock()  # what a read waits on before it tries again
 
@@ -233,6 +234,11 @@ class PostgresRecordStore(RecordStore):
 
     def _listener(self) -> Listener:
         return listener(self.db.url)
+
+    def conduct(self, run_id: str) -> Callable[[], None] | None:
+        """A session advisory lock on the listener's own connection (never pooled), so
+        conductors on every machine take turns."""
+        return self._listener().hold(CONDUCT_LOCK, run_id)
 
     def writable(self, run_id: str) -> bool:
         with self.db.transaction() as cursor:
