@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,26 @@ def test_the_team_store_command_leaves_psycopg_out_of_a_file_command() -> None:
         [str(DRILL.with_name("python")), "-c", probe], capture_output=True, text=True, check=True, env=dict(os.environ)
     )
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("store", ["files", "postgres"])
+def test_status_watch_shows_an_event_written_by_another_process(
+    drill: Drill, store: str, request: pytest.FixtureRequest
+) -> None:
+    env = {"DRILL_STORE": request.getfixturevalue("team_db").url} if store == "postgres" else {}
+    run = drill.open(**env)
+    watcher = subprocess.Popen(
+        [str(DRILL), "status", run, "--watch", "--json"], env=drill.env(**env), stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert watcher.stdout is not None
+        first = json.loads(watcher.stdout.readline())
+        drill("act", run, "acknowledge", "--by", "bob", ok=True, **env)
+        acted = time.monotonic()
+        while (doc := json.loads(watcher.stdout.readline()))["state"] != "triage":
+            assert time.monotonic() - acted < 10, doc
+        assert (first["state"], doc["events"] > first["events"]) == ("detected", True)
+        assert time.monotonic() - acted < 3.0
+    finally:
+        watcher.terminate()
+        watcher.communicate(timeout=30)
