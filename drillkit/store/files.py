@@ -466,10 +466,10 @@ class FileRecordStore(RecordStore):
         except OSError as exc:
             raise RecordError(f"cannot read the record of {run_id}: {exc.strerror}") from None
 
-    def heads_and_tails(self) -> Iterator[tuple[str, bytes, bytes]]:
+    def heads_and_tails(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes, bytes]]:
         """Each record's first line and last `TAIL_BYTES` bytes; a record that cannot be read
         gives empty bytes (a listing leaves it out, `drill verify` says why)."""
-        for run_id in self.runs():
+        for run_id in self.runs() if run_ids is None else run_ids:
             try:
                 with open(self.ws.run_file(run_id), "rb") as handle:
                     first = handle.readline()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
 
@@ -67,22 +66,18 @@ class OpenRuns:
 
     def __call__(self, held: Collection[str] = ()) -> list[str]:
         """Ids of the runs not ended, oldest first; those in `held` are taken as not ended."""
-        found = []
-        for path in _records(self.ws):
-            run_id = path.stem
-            if run_id in held:
-                found.append(run_id)
-            elif run_id not in self._ended:
-                summary = _summary(path)
-                if summary is not None and summary.ended is not None:
-                    self._ended.add(run_id)
-                elif summary is not None:
-                    found.append(run_id)
-        return found
+        from drillkit.store.stores import open_store
 
-
-def _records(ws: Workspace) -> list[Path]:
-    return sorted(ws.runs.glob("*.jsonl")) if ws.runs.is_dir() else []
+        store = open_store(self.ws)
+        unknown = [run_id for run_id in store.runs() if run_id not in self._ended and run_id not in held]
+        open_ones = set(held)
+        for run_id, first_line, tail in store.heads_and_tails(unknown) if unknown else ():
+            summary = _summary_from(run_id, first_line, tail)
+            if summary is not None and summary.ended is not None:
+                self._ended.add(run_id)
+            elif summary is not None:
+                open_ones.add(run_id)
+        return sorted(open_ones)
 
 
 def has_ended(file: str) -> bool:
@@ -95,11 +90,6 @@ def has_ended(file: str) -> bool:
             return _end_in(handle.read()) is not None
     except OSError:
         return False
-
-
-def _summary(path: Path) -> RunSummary | None:
-    first, tail = _head_and_tail(path)
-    return None if first is None else _checked_summary(path.stem, first, tail)
 
 
 def _summary_from(run_id: str, first_line: bytes, tail: bytes) -> RunSummary | None:
@@ -134,20 +124,6 @@ def _summary_of(run_id: str, first: Event, tail: bytes) -> RunSummary:
         ended=ended["ts"] if ended else None,
         outcome=ended["outcome"] if ended else None,
     )
-
-
-def _head_and_tail(path: Path) -> tuple[Event | None, bytes]:
-    """The first event, and the last bytes of the record: all a listing reads."""
-    try:
-        with path.open("rb") as handle:
-            first_line = handle.readline()
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(max(0, size - TAIL_BYTES))
-            tail = handle.read()
-        first = orjson.loads(first_line) if first_line.endswith(b"\n") else None
-    except (OSError, orjson.JSONDecodeError):
-        return None, b""
-    return (first, tail) if isinstance(first, dict) else (None, b"")
 
 
 def _severity_in(tail: bytes) -> str | None:

@@ -47,9 +47,9 @@ class RecordStore(ABC):
         `drill store push`/`pull`); `NotFound` for an unknown run."""
 
     @abstractmethod
-    def heads_and_tails(self) -> Iterator[tuple[str, bytes, bytes]]:
-        """For every run: its id, its first line and its last bytes (the first of which may be
-        the end of a line): all a listing of runs reads."""
+    def heads_and_tails(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes, bytes]]:
+        """For every run (or those named): its id, its first line and its last bytes (the first
+        of which may be the end of a line): all a listing of runs reads."""
 
     def verify(self, run_ids: list[str], key: bytes | None) -> tuple[list[Verdict], list[str]]:
         """A verdict for each named run (every run when none is named), and why for each record

@@ -198,11 +198,11 @@ class PostgresRecordStore(RecordStore):
             cursor.execute("SELECT id FROM drill.run ORDER BY id")
             return [row[0] for row in cursor]
 
-    def heads_and_tails(self) -> Iterator[tuple[str, bytes, bytes]]:
-        for run_id, first, tail in self._reading(self._heads_and_tails):
+    def heads_and_tails(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes, bytes]]:
+        for run_id, first, tail in self._reading(lambda: self._heads_and_tails(run_ids)):
             yield run_id, bytes(first) + NEWLINE, bytes(tail)
 
-    def _heads_and_tails(self) -> list[tuple[str, bytes, bytes]]:
+    def _heads_and_tails(self, run_ids: list[str] | None) -> list[tuple[str, bytes, bytes]]:
         with self.db.transaction() as cursor:
             cursor.execute(
                 """
@@ -210,9 +210,10 @@ class PostgresRecordStore(RecordStore):
                        (SELECT string_agg('\\x0a'::bytea || t.line, ''::bytea ORDER BY t.seq) || '\\x0a'::bytea
                           FROM drill.line t WHERE t.run = r.id AND t.seq > r.seq - %s)
                   FROM drill.run r JOIN drill.line f ON f.run = r.id AND f.seq = 1
+                 WHERE %s::text[] IS NULL OR r.id = ANY(%s::text[])
                  ORDER BY r.id
                 """,
-                (TAIL_LINES,),
+                (TAIL_LINES, run_ids, run_ids),
             )
             return cursor.fetchall()
 
