@@ -40,6 +40,12 @@ def status(as_json: bool = typer.Option(False, "--json", help="One JSON document
         f" ({'read and append' if found.writable else 'read only'})\n"
         f"schema    {schema}\nruns      {found.runs}\nlines     {found.lines}"
     )
+    active = found.scheduler
+    if active is not None:
+        say(
+            f"scheduler {active['host']} (pid {active['pid']}, epoch {active['epoch']}) active since"
+            f" {active['since']}, lease renewed {active['renewed']}"
+        )
 
 
 @store_app.command("push")

@@ -62,6 +62,11 @@ class _Check:
         self.blackout(_in(data, "schedule", "blackout"), zone)
         self.key_file(_in(data, "integrity", "key_file"))
         self.store_url(_in(data, "store", "url"))
+        lease = _in(data, "store", "lease")
+        if lease is not None and (
+            isinstance(lease, bool) or not isinstance(lease, int | float) or not 1 <= lease <= 3600
+        ):
+            self.add(self.find("lease", "store"), "[store] lease must be a number of seconds from 1 to 3600")
         if "notify" in data:
             self.notify(data["notify"])
 

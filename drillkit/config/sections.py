@@ -1,7 +1,7 @@
 """The keys and tables `drill.toml` may have: one table, read by the workspace and by its checks."""
 
 TOP_LEVEL = ("timezone", "redact", "notify", "schedule", "integrity", "store")  # the keys of drill.toml
-SECTIONS = {"redact": ("patterns",), "schedule": ("blackout",), "integrity": ("key_file",), "store": ("url",)}
+SECTIONS = {"redact": ("patterns",), "schedule": ("blackout",), "integrity": ("key_file",), "store": ("url", "lease")}
 
 
 def unreadable_config(exc: OSError) -> str:

@@ -28,6 +28,7 @@ class Config:
     blackout: tuple[dict[str, Any], ...] = ()
     key_file: Path | None = None
     store_url: str | None = None  # `[store] url`: the team store (SPEC §8); none keeps records in files
+    store_lease: float = 10.0  # `[store] lease`: seconds a standby scheduler waits before it takes over
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,14 @@ def _config(data: dict[str, Any], root: Path) -> Config:
         blackout=tuple(_list(_table(data, "schedule"), "blackout", "[schedule] blackout")),
         key_file=(root / key_file) if key_file else None,
         store_url=_store_url(_table(data, "store").get("url")),
+        store_lease=_lease(_table(data, "store").get("lease", 10.0)),
     )
+
+
+def _lease(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 3600:
+        raise UsageError("drill.toml: [store] lease must be a number of seconds from 1 to 3600")
+    return float(value)
 
 
 def _store_url(value: Any) -> str | None:

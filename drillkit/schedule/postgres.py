@@ -146,7 +146,9 @@ class PostgresScheduleStore(ScheduleStore):
             self._bump(cursor)
 
     def decide(self, fires: list[Fire], schedule_id: str, handled_until: datetime) -> list[bool]:
+        """Each claim carries the scheduler's lease epoch: refused once a newer one exists."""
         with self._cursor() as cursor:
+            self._db.check_fence(cursor)
             won = [self._claim(cursor, fire) for fire in fires]
             cursor.execute(
                 "UPDATE drill.schedule SET handled_until = %s WHERE id = %s AND handled_until < %s",
@@ -177,6 +179,7 @@ class PostgresScheduleStore(ScheduleStore):
         self, fire: Fire, status: str, *, now: datetime, run: str | None = None, detail: str | None = None
     ) -> None:
         with self._cursor() as cursor:
+            self._db.check_fence(cursor)
             cursor.execute(
                 "UPDATE drill.fire SET status = %s, run = %s, started_at = %s, detail = %s, decided_at = %s"
                 " WHERE schedule = %s AND nominal = %s AND status = 'claimed'",

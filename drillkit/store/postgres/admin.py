@@ -7,9 +7,11 @@ from typing import Any
 
 import psycopg
 
+from drillkit.model.clock import format_utc
 from drillkit.model.errors import RecordError
 from drillkit.store.files import check_run_id
 from drillkit.store.postgres.connection import database
+from drillkit.store.postgres.lease import Holder, holder
 from drillkit.store.postgres.records import insert_lines
 from drillkit.store.postgres.schema import Migration, current_version, latest_version, upgrade
 
@@ -24,6 +26,7 @@ class StoreStatus:
     runs: int
     lines: int
     writable: bool
+    scheduler: dict[str, Any] | None  # the active scheduler's lease: host, pid, epoch, since, renewed
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -35,6 +38,7 @@ class StoreStatus:
             "runs": self.runs,
             "lines": self.lines,
             "writable": self.writable,
+            "scheduler": self.scheduler,
         }
 
 
@@ -52,6 +56,7 @@ def status(url: str) -> StoreStatus:
         name, user = _row(cursor)
         version = current_version(cursor)
         runs, lines, writable = _counts(cursor) if version else (0, 0, False)
+    active = holder(url)
     return StoreStatus(
         server=db.server,
         database=name,
@@ -61,7 +66,18 @@ def status(url: str) -> StoreStatus:
         runs=runs,
         lines=lines,
         writable=writable,
+        scheduler=None if active is None else _lease_document(active),
     )
+
+
+def _lease_document(active: Holder) -> dict[str, Any]:
+    return {
+        "host": active.host,
+        "pid": active.pid,
+        "epoch": active.epoch,
+        "since": format_utc(active.since) if active.since else None,
+        "renewed": format_utc(active.renewed) if active.renewed else None,
+    }
 
 
 def _counts(cursor: psycopg.Cursor[Any]) -> tuple[int, int, bool]:

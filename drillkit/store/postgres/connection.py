@@ -23,6 +23,10 @@ class Unreachable(RecordError):
     """The server did not accept a connection."""
 
 
+class Fenced(RecordError):
+    """A newer scheduler took over: this one's writes are refused."""
+
+
 class ConnectionLost(RecordError):
     """The connection dropped; `committed` is None when the COMMIT was sent but not answered."""
 
@@ -63,6 +67,23 @@ class Database:
         self.server = server_of(self.url)
         self.lock = threading.RLock()
         self._conn: psycopg.Connection[Any] | None = None
+        self.epoch: int | None = None  # the scheduler lease this process writes under, if any
+
+    def fence(self, epoch: int) -> None:
+        """From now on every write of this process checks that `epoch` is still the lease's."""
+        self.epoch = epoch
+
+    def check_fence(self, cursor: psycopg.Cursor[Any]) -> None:
+        """Refuse the write when a newer scheduler took the lease (the row is share-locked until
+        the write commits: a takeover waits for it)."""
+        if self.epoch is None:
+            return
+        with cursor.connection.cursor() as plain:  # whatever rows the caller's cursor makes
+            plain.execute("SELECT epoch, host FROM drill.lease FOR SHARE")
+            row = plain.fetchone()
+        if row is None or row[0] != self.epoch:
+            newer = f"epoch {row[0]} on {row[1]}" if row else "another scheduler"
+            raise Fenced(f"this scheduler (epoch {self.epoch}) was replaced by {newer}; its write is refused")
 
     def connection(self) -> psycopg.Connection[Any]:
         if self._conn is not None and (self._conn.closed or self._conn.broken):

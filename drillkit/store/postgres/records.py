@@ -59,6 +59,7 @@ class PostgresRecordStore(RecordStore):
         chain = Chain(run_id, 0, GENESIS, None, float(first.get("speed", 1.0)), workspace_key(self.ws))
         lines, events = render_lines(chain, self._redactor(), drafts, clock.now())
         with self.db.transaction() as cursor:
+            self.db.check_fence(cursor)
             cursor.execute(
                 "INSERT INTO drill.run (id, seq, head) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
                 (run_id, events[-1]["seq"], events[-1]["hash"]),
@@ -109,6 +110,7 @@ class PostgresRecordStore(RecordStore):
             drafts = decide(list(events), now)
             if not drafts:
                 return [], False
+            self.db.check_fence(cursor)
             req = _req_of(drafts)
             if req is not None:
                 seen_req[:] = [req]
