@@ -16,7 +16,7 @@ from drillkit.model.clock import SystemClock
 from drillkit.plans.library import Plans
 from drillkit.services.runs import started_draft
 from drillkit.store.files import FileRecordStore
-from tests.conftest import DRILL, PLAYBOOK, Drill
+from tests.conftest import DRILL, PLAYBOOK, Drill, require_tool
 from tests.independent_verifier import verify_bytes
 from tests.teamdb import TeamDb
 
@@ -208,3 +208,33 @@ def test_status_watch_shows_an_event_written_by_another_process(
     finally:
         watcher.terminate()
         watcher.communicate(timeout=30)
+
+
+@pytest.mark.slow
+def test_a_board_on_one_connection_shows_an_action_through_another_within_a_second(
+    drill: Drill, team_db: TeamDb, tmp_path: Path
+) -> None:
+    tmux = require_tool("tmux", why="the live board on a real terminal")
+    run = drill.open(DRILL_STORE=team_db.url)
+    env = {k: v for k, v in drill.env(DRILL_STORE=team_db.url).items() if k != "NO_COLOR"}
+    socket, session = str(tmp_path / "tmux.sock"), f"team-board-{os.getpid()}"
+    start = [tmux, "-S", socket, "new-session", "-d", "-s", session, "-x", "160", "-y", "50"]
+    subprocess.run([*start, f"{DRILL} resume {run}"], env=env, check=True)
+
+    def screen() -> str:
+        capture = [tmux, "-S", socket, "capture-pane", "-p", "-t", session]
+        return subprocess.run(capture, capture_output=True, text=True, check=True).stdout
+
+    try:
+        deadline = time.monotonic() + 60
+        while "state: " not in screen():
+            assert time.monotonic() < deadline, screen()
+            time.sleep(0.1)
+        drill("note", run, "from-the-other-host", "--by", "carol", ok=True, DRILL_STORE=team_db.url)
+        noted = time.monotonic()
+        while "from-the-other-host" not in (shown := screen()):
+            assert time.monotonic() - noted < 10, shown
+            time.sleep(0.05)
+        assert time.monotonic() - noted < 1.0
+    finally:
+        subprocess.run([tmux, "-S", socket, "kill-server"], check=False)
