@@ -101,6 +101,14 @@ def test_an_unreachable_server_is_one_line_naming_it_and_nothing_is_written(
     assert not (drill.root / "logs" / "runs").exists()
 
 
+def test_a_store_url_libpq_cannot_read_is_a_usage_error(drill: Drill) -> None:
+    done = drill("runs", DRILL_STORE="postgresql://drill@127.0.0.1/drill?nonsense=1")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        'drill: the team store URL ([store] url or DRILL_STORE): invalid URI query parameter: "nonsense"'
+    ]
+
+
 def test_a_reviewer_reads_but_the_database_refuses_their_note(drill: Drill, team_db: TeamDb) -> None:
     run = drill.open(DRILL_STORE=team_db.url)
     drill("note", run, "by a responder", "--by", "alice", ok=True, DRILL_STORE=team_db.url)

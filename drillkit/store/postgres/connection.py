@@ -106,6 +106,8 @@ class Database:
                 f"cannot reach the team store at {self.server}: {first_line(exc)}; start the server or fix"
                 " [store] url / DRILL_STORE (nothing was written)"
             ) from None
+        except psycopg.Error as exc:  # a URL libpq cannot read
+            raise UsageError(f"the team store URL ([store] url or DRILL_STORE): {first_line(exc)}") from None
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Cursor[Any]]:
