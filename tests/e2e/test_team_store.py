@@ -118,6 +118,8 @@ def test_a_reviewer_reads_but_the_database_refuses_their_note(drill: Drill, team
     assert "open" in drill("verify", run, ok=True, DRILL_STORE=reviewer).stdout
     exported = json.loads(drill("export", run, "--format", "json", ok=True, DRILL_STORE=reviewer).stdout)
     assert exported["integrity"]["verdict"] == "open"
+    reported = json.loads(drill("report", "--format", "json", ok=True, DRILL_STORE=reviewer).stdout)
+    assert (reported["overall"]["runs"], reported["left_out"]) == (1, [])
 
     refused = drill("note", run, "by a reviewer", "--by", "alice", DRILL_STORE=reviewer)
     assert refused.returncode == 1
