@@ -100,10 +100,7 @@ class PostgresRecordStore(RecordStore):
         """The command's events, and whether this attempt wrote them (not when its `req` was
         already recorded: a retry after a lost COMMIT that had gone through)."""
         with self.db.transaction() as cursor:
-            cursor.execute("SELECT seq FROM drill.run WHERE id = %s FOR UPDATE", (run_id,))
-            if cursor.fetchone() is None:
-                raise NotFound(f"no run {run_id!r} (see `drill runs`)")
-            events = self._caught_up(cursor, run_id)
+            events = self._caught_up(cursor, run_id, lock=True)
             if seen_req and (done := self._done(cursor, run_id, seen_req[0], events)) is not None:
                 return done, False
             now = clock.now()  # read once under the lock: the time decided on is the time stamped
@@ -117,11 +114,7 @@ class PostgresRecordStore(RecordStore):
                 if (done := self._done(cursor, run_id, req, events)) is not None:
                     return done, False
             lines, written = render_lines(self._chain(events), self._redactor(), drafts, now)
-            _insert(cursor, run_id, len(events) + 1, lines, req)
-            cursor.execute(
-                "UPDATE drill.run SET seq = %s, head = %s WHERE id = %s",
-                (written[-1]["seq"], written[-1]["hash"], run_id),
-            )
+            _write(cursor, run_id, len(events) + 1, lines, req=req, head=written[-1]["hash"])
         return written, True
 
     def _done(self, cursor: psycopg.Cursor[Any], run_id: str, req: str, events: list[Event]) -> list[Event] | None:
@@ -161,21 +154,32 @@ class PostgresRecordStore(RecordStore):
                 )
         return events[max(from_seq, 1) - 1 :]
 
-    def _caught_up(self, cursor: psycopg.Cursor[Any], run_id: str) -> list[Event]:
-        """The run's events, the lines not read before fetched now; checked to start a run."""
+    def _caught_up(self, cursor: psycopg.Cursor[Any], run_id: str, *, lock: bool = False) -> list[Event]:
+        """The run's events, the lines not read before fetched now; checked to start a run.
+
+        With `lock`, the run's head row is locked in the same round trip (`NotFound` when the
+        run is not there). A lock that had to wait for another append sees that append's head
+        but not its lines (the query's snapshot is older): they are read in a second query."""
         known = self._known.setdefault(run_id, _Known())
-        cursor.execute(
-            "SELECT seq, line FROM drill.line WHERE run = %s AND seq > %s ORDER BY seq", (run_id, len(known.events))
-        )
+        cursor.execute(_LOCKED_NEW_LINES if lock else _NEW_LINES, (len(known.events), run_id))
+        rows = cursor.fetchall()
+        if lock and not rows:
+            raise NotFound(f"no run {run_id!r} (see `drill runs`)")
+        self._take_in(run_id, known, [(seq, line) for _head, seq, line in rows if seq is not None])
+        if lock and rows[0][0] > len(known.events):
+            cursor.execute(_NEW_LINES_ONLY, (len(known.events), run_id))
+            self._take_in(run_id, known, cursor.fetchall())
+        return known.events
+
+    def _take_in(self, run_id: str, known: _Known, rows: list[tuple[int, bytes]]) -> None:
         fresh: list[Event] = []
-        for seq, line in cursor:
+        for seq, line in rows:
             if seq != len(known.events) + len(fresh) + 1:
                 raise RecordError(f"line {seq} of the record of {run_id} does not follow the line before it")
             fresh.append(_parsed(run_id, seq, bytes(line)))
         if fresh and not known.events and not is_started(fresh[0]):
             raise _not_a_run(run_id)
         known.events.extend(fresh)
-        return known.events
 
     def lines(self, run_id: str) -> bytes:
         check_run_id(run_id)
@@ -262,6 +266,39 @@ class PostgresRecordStore(RecordStore):
 
     def _redactor(self) -> Redactor:
         return redactor_for(self.ws.config().redact)
+
+
+_NEW_LINES_ONLY = "SELECT seq, line FROM drill.line WHERE seq > %s AND run = %s ORDER BY seq"
+_NEW_LINES = "SELECT NULL, seq, line FROM drill.line WHERE seq > %s AND run = %s ORDER BY seq"
+_LOCKED_NEW_LINES = (
+    "SELECT r.seq, l.seq, l.line FROM drill.run r LEFT JOIN drill.line l ON l.run = r.id AND l.seq > %s"
+    " WHERE r.id = %s ORDER BY l.seq FOR UPDATE OF r"
+)
+
+
+def _write(
+    cursor: psycopg.Cursor[Any], run_id: str, first_seq: int, lines: list[bytes], *, req: str | None, head: str
+) -> None:
+    """The lines, the command's `req` and the run's new head, in one statement (one round trip)
+    when the lines fit in one."""
+    if len(lines) > INSERT_BATCH:
+        _insert(cursor, run_id, first_seq, lines, req)
+        cursor.execute(
+            "UPDATE drill.run SET seq = %s, head = %s WHERE id = %s", (first_seq + len(lines) - 1, head, run_id)
+        )
+        return
+    last = first_seq + len(lines) - 1
+    values = ", ".join(["(%s, %s, %s)"] * len(lines))
+    params: list[Any] = [value for n, line in enumerate(lines, first_seq) for value in (run_id, n, line[:-1])]
+    command = ""
+    if req is not None:
+        command = ", command AS (INSERT INTO drill.command (run, req, first_seq, last_seq) VALUES (%s, %s, %s, %s))"
+        params += [run_id, req, first_seq, last]
+    statement = (
+        f"WITH added AS (INSERT INTO drill.line (run, seq, line) VALUES {values}){command}"
+        " UPDATE drill.run SET seq = %s, head = %s WHERE id = %s"
+    )
+    cursor.execute(statement.encode(), [*params, last, head, run_id])
 
 
 def _insert(cursor: psycopg.Cursor[Any], run_id: str, first_seq: int, lines: list[bytes], req: str | None) -> None:
