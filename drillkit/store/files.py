@@ -468,8 +468,9 @@ class FileRecordStore(RecordStore):
 
     def heads_and_tails(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes, bytes]]:
         """Each record's first line and last `TAIL_BYTES` bytes; a record that cannot be read
-        gives empty bytes (a listing leaves it out, `drill verify` says why)."""
-        for run_id in self.runs() if run_ids is None else run_ids:
+        gives empty bytes, and a `.jsonl` file not named by a run id is listed too (a listing
+        names what it leaves out)."""
+        for run_id in self._jsonl_names() if run_ids is None else run_ids:
             try:
                 with open(self.ws.run_file(run_id), "rb") as handle:
                     first = handle.readline()
@@ -478,6 +479,12 @@ class FileRecordStore(RecordStore):
                     yield run_id, first, handle.read()
             except OSError:
                 yield run_id, b"", b""
+
+    def _jsonl_names(self) -> list[str]:
+        try:
+            return sorted(name[: -len(".jsonl")] for name in os.listdir(self.ws.runs) if name.endswith(".jsonl"))
+        except FileNotFoundError:
+            return []
 
     def verify(self, run_ids: list[str], key: bytes | None) -> tuple[list[Verdict], list[str]]:
         """Many records spread over the machine's cores (`verify_files`)."""
