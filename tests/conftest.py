@@ -27,6 +27,7 @@ DRILL = Path(sys.executable).with_name("drill")
 PLAYBOOK = "core-network-outage"
 FAKE_NOW = "2026-11-29T08:00:00Z"
 REQUIRE_SERVICES = "DRILL_REQUIRE_SERVICES"
+pytest_plugins = ["tests.teamdb"]  # `team_db`: a fresh PostgreSQL database for the team store
 
 
 def require_tool(*names: str, why: str) -> str:

@@ -11,7 +11,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 import typer
 
 from drillkit import __version__
-from drillkit.cli import drills, forecast, keys, notify, plans, review, runs, schedule
+from drillkit.cli import drills, forecast, keys, notify, plans, review, runs, schedule, store
 from drillkit.cli.common import GLOBALS, warn
 from drillkit.model.errors import DrillError, InvalidFile
 
@@ -64,6 +64,7 @@ notify.register(app)
 review.register(app)
 keys.register(app)
 forecast.register(app)
+store.register(app)
 
 
 def _refuse_undecodable(args: list[str]) -> None:

@@ -1,12 +1,15 @@
 """Runs: `open`, `act`, `check`, `note`, `assign`, `severity`, `abort`, `annotate`, `status`, `runs`, `verify`."""
 
+import contextlib
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from drillkit.cli.common import display_zone, exit_with, print_json, say, warn, workspace
+from drillkit.cli.common import colour_ok, display_zone, exit_with, print_json, say, warn, workspace
+from drillkit.config.workspace import Workspace
 from drillkit.model.clock import default_clock
 from drillkit.model.errors import UsageError
 from drillkit.model.names import check_name
@@ -142,12 +145,18 @@ def annotate(
 def status(
     run: str | None = typer.Argument(None, help="Run id (default: every run not ended)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    watch: bool = typer.Option(
+        False, "--watch", help="Redraw as events arrive (from any process or host); Ctrl-C stops."
+    ),
 ) -> None:
     """State, clocks, allowed triggers, open checklist items, deadlines and breaches."""
     from drillkit.render.lines import status_text
     from drillkit.services.views import statuses
 
     ws = workspace()
+    if watch:
+        _watch_status(ws, run, as_json)
+        return
     found = statuses(ws, default_clock(), run, warn)
     if as_json:
         print_json(found.document())
@@ -155,6 +164,30 @@ def status(
         zone = display_zone(ws)
         say("\n\n".join(status_text(doc, zone) for doc in found.documents) if found.documents else "no open runs")
     exit_with(found.exit_code)
+
+
+def _watch_status(ws: Workspace, run: str | None, as_json: bool) -> None:
+    """Each status as it changes: a redrawn screen on a terminal, else one after another (one
+    JSON document a line with `--json`)."""
+    from drillkit.render.lines import status_text
+    from drillkit.services.views import watch_status
+
+    if run is None:
+        raise UsageError("--watch follows one run: name it (drill status RUN --watch)")
+    zone, redraw = display_zone(ws), colour_ok()
+
+    def show(document: dict[str, Any]) -> None:
+        if as_json:
+            import orjson
+
+            sys.stdout.buffer.write(orjson.dumps(document) + b"\n")
+            sys.stdout.flush()
+            return
+        say(("\x1b[H\x1b[2J" if redraw else "") + status_text(document, zone) + ("" if redraw else "\n"))
+        sys.stdout.flush()
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the watch; nothing is being written
+        watch_status(ws, default_clock(), run, warn, show)
 
 
 def runs(

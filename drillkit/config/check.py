@@ -63,6 +63,12 @@ class _Check:
         self.blackout(_in(data, "schedule", "blackout"), zone)
         self.key_file(_in(data, "integrity", "key_file"))
         self.seal_settings(_in(data, "integrity", "seal_key"), _in(data, "integrity", "seal_public_key"))
+        self.store_url(_in(data, "store", "url"))
+        lease = _in(data, "store", "lease")
+        if lease is not None and (
+            isinstance(lease, bool) or not isinstance(lease, int | float) or not 1 <= lease <= 3600
+        ):
+            self.add(self.find("lease", "store"), "[store] lease must be a number of seconds from 1 to 3600")
         if "notify" in data:
             self.notify(data["notify"])
 
@@ -138,6 +144,14 @@ class _Check:
             self.add(
                 self.find("seal_public_key", "integrity"),
                 "[integrity] seal_public_key must be the NAME+KEYID+KEY line `drill keys init` printed",
+            )
+
+    def store_url(self, value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
+            self.add(
+                self.find("url", "store"), "[store] url must be a postgresql:// URL, e.g. 'postgresql://drill@db/drill'"
             )
 
     def _key_readable(self, where: tuple[int, int], value: str) -> None:

@@ -29,6 +29,8 @@ class Config:
     key_file: Path | None = None
     seal_key: Path | None = None  # the Ed25519 signing key (SPEC §9); None: `logs/keys/seal.key`
     seal_public_key: str | None = None
+    store_url: str | None = None  # `[store] url`: the team store (SPEC §8); none keeps records in files
+    store_lease: float = 10.0  # `[store] lease`: seconds a standby scheduler waits before it takes over
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,10 @@ class Workspace:
 
         return parse_notifiers(self.config().notify)
 
+    def store_url(self) -> str | None:
+        """Where run records live: `$DRILL_STORE`, else `[store] url`; None for files under `logs/`."""
+        return os.environ.get("DRILL_STORE") or self.config().store_url
+
     def config(self) -> Config:
         """`drill.toml`, read again only when the file changes (appends ask on every write).
 
@@ -182,7 +188,23 @@ def _config(data: dict[str, Any], root: Path) -> Config:
         key_file=(root / key_file) if key_file else None,
         seal_key=(root / seal_key) if seal_key else None,
         seal_public_key=seal_public_key or None,
+        store_url=_store_url(_table(data, "store").get("url")),
+        store_lease=_lease(_table(data, "store").get("lease", 10.0)),
     )
+
+
+def _lease(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 3600:
+        raise UsageError("drill.toml: [store] lease must be a number of seconds from 1 to 3600")
+    return float(value)
+
+
+def _store_url(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise UsageError(
+            "drill.toml: [store] url must be a postgresql:// URL in quotes; `drill validate` checks the file"
+        )
+    return value
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ removed before a jittered start).
 Each schedule carries `handled_until`: every fire at or before it has been decided. The
 `changed` counter goes up with every add, remove, pause and resume, so a running scheduler
 notices another process's change by polling one value. Times are kept to the millisecond,
-in UTC (as in the records). Adapters: `sqlite` (today's only one);
+in UTC (as in the records). Adapters: `sqlite` and `postgres` (the team store);
 callers obtain a store from `drillkit.schedule.store`, never from an adapter.
 """
 

@@ -10,8 +10,6 @@ moment is replaced by `drill resume`, whose catch-up records what came due meanw
 
 from __future__ import annotations
 
-import fcntl
-import os
 import queue
 import threading
 from collections.abc import Callable
@@ -21,7 +19,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, Protocol
 
-from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.config.workspace import Workspace
 from drillkit.engine.replay import RunState, next_due
 from drillkit.model.clock import Clock
 from drillkit.model.errors import Conflict, DrillError
@@ -43,7 +41,7 @@ class Outbox(Protocol):
 @dataclass
 class _Live:
     run_id: str
-    lock_fd: int
+    release: Callable[[], None]  # lets go of the run's conductor lock
     events: list[Event] = field(default_factory=list)
     state: RunState | None = None
     writing: Future[object] | None = None  # what came due, being recorded by a writer thread
@@ -73,15 +71,11 @@ class Conductor:
         """Take the run's conductor lock; False if another conductor holds it."""
         if run_id in self.live:
             return True
-        self.runs.store.read(run_id)  # NotFound for an unknown run, before any lock file is made
-        fd = os.open(self.ws.run_file(run_id).with_suffix(".conductor"), os.O_RDWR | os.O_CREAT, FILE_MODE)
-        os.fchmod(fd, FILE_MODE)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        self.runs.store.read(run_id)  # NotFound for an unknown run, before any lock is taken
+        release = self.runs.store.conduct(run_id)
+        if release is None:
             return False
-        self.live[run_id] = _Live(run_id, fd)
+        self.live[run_id] = _Live(run_id, release)
         self._follow(self.live[run_id])
         return True
 
@@ -199,8 +193,7 @@ class Conductor:
             self.outbox.poll(run_id, everything)
 
     def _release(self, run_id: str) -> None:
-        live = self.live.pop(run_id)
-        os.close(live.lock_fd)
+        self.live.pop(run_id).release()
 
     def close(self) -> None:
         """Wait up to CLOSE_WAIT for the appends in flight and read them back (so listeners and the

@@ -62,7 +62,9 @@ def run_scheduler(
     switch = _StopSwitch()
     if not once:
         on_stop_signals(switch.stop)
-    with exclusive(ws):
+    with _active(ws, clock, switch, announce, once) as activated:
+        if not activated:  # stopped while standing by
+            return Outcome(tally=Counter())
         check_store(ws)
         with scheduler_log(ws, clock) as log:
             daemon = _daemon(ws, clock, log)
@@ -70,6 +72,31 @@ def run_scheduler(
                 switch.attach(daemon.stop)
                 announce("scheduler running; Ctrl-C or SIGTERM stops it (drills keep running)")
             return Outcome(tally=run(daemon, once=once))
+
+
+@contextmanager
+def _active(
+    ws: Workspace, clock: Clock, switch: _StopSwitch, announce: Callable[[str], None], once: bool
+) -> Iterator[bool]:
+    """This scheduler made the active one: the workspace's lock file, or with a team store the
+    lease (standing by until it can be had); whether it became active before a stop."""
+    url = ws.store_url()
+    if url is None:
+        with exclusive(ws):
+            yield True
+        return
+    from drillkit.services.standby import leased
+
+    with leased(
+        url,
+        seconds=ws.config().store_lease,
+        clock=clock,
+        stopped=switch.asked,
+        announce=announce,
+        lost=switch.stop,
+        once=once,
+    ) as active:
+        yield active
 
 
 def _daemon(ws: Workspace, clock: Clock, log: FilteringBoundLogger) -> Daemon:
@@ -94,6 +121,9 @@ class _StopSwitch:
         self._asked.set()
         if self._target is not None:
             self._target()
+
+    def asked(self) -> bool:
+        return self._asked.is_set()
 
     def attach(self, target: Callable[[], None]) -> None:
         self._target = target

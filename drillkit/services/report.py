@@ -33,6 +33,7 @@ from drillkit.model.errors import DrillError
 from drillkit.model.events import EventType
 from drillkit.model.timefmt import date_option
 from drillkit.store.files import RUN_ID, is_started
+from drillkit.store.port import RecordStore
 from drillkit.store.reader import parse_lines
 
 CACHE_FILE = "report-cache.json"
@@ -294,6 +295,8 @@ def answer(
     something) before the records are stamped, so a target passed since the last command counts.
     Which runs are open is kept with the last answer too: asked again of the same records, the
     report reads neither the summary cache nor any record."""
+    if ws.store_url() is not None:
+        return render(_team_report(ws, selection, catch_up))
     stamps = _stamps(ws)
     records, last = _records_key(stamps), _LastAnswer.read(ws)
     open_runs = last.open if last is not None and last.records == records else _maybe_open(ws, stamps)
@@ -361,9 +364,39 @@ def _maybe_open(ws: Workspace, stamps: Stamps) -> list[str]:
     return found
 
 
+def _team_report(ws: Workspace, selection: Selection, catch_up: Callable[[str], bool]) -> Document:
+    """The report over a team store: each record read through the store (its caches are files
+    of one machine, kept for the file store); open runs caught up first."""
+    from drillkit.store.stores import open_store
+
+    store = open_store(ws)
+    runs, left_out = [], []
+    for run_id in store.runs():
+        summary = _summarise_run(store, run_id)
+        if summary is not None and summary["open"] and catch_up(run_id):
+            summary = _summarise_run(store, run_id)
+        if summary is None:
+            left_out.append(run_id)
+        else:
+            runs.append(summary)
+    return _document(selection, runs, left_out)
+
+
+def _summarise_run(store: RecordStore, run_id: str) -> Summary | None:
+    try:
+        events = store.read(run_id)
+        return summarise(events) if events and is_started(events[0]) else None
+    except (DrillError, KeyError, TypeError, ValueError):
+        return None
+
+
 def report(ws: Workspace, selection: Selection, stamps: Stamps | None = None) -> Document:
     """The `drill report` document: the selection, the overall figures and each playbook's."""
     runs, left_out = summaries(ws, stamps)
+    return _document(selection, runs, left_out)
+
+
+def _document(selection: Selection, runs: list[Summary], left_out: list[str]) -> Document:
     chosen = sorted((s for s in runs if selection.admits(s)), key=lambda s: (s["started"], s["id"]))
     playbooks = sorted({s["playbook"] for s in chosen})
     return {

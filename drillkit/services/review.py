@@ -127,14 +127,14 @@ def verify_runs(
     and the ledger too where the workspace has a seal key (against a kept checkpoint if given)."""
     from drillkit.store.files import check_run_id, workspace_key
     from drillkit.store.sealcheck import check_seals, ledger_runs
-    from drillkit.store.verify import runs_to_verify, verify_files
+    from drillkit.store.stores import open_store
 
     ids = [check_run_id(run) for run in runs]
     key = workspace_key(ws)
     in_ledger = ledger_runs(ws)
     gone = [run for run in (ids or sorted(in_ledger)) if run in in_ledger and not ws.run_file(run).exists()]
-    paths = [path for path in runs_to_verify(ws.runs, ids) if path.stem not in gone]
-    verdicts, unreadable = verify_files(paths, key)
+    present = [run for run in ids if run not in gone]
+    verdicts, unreadable = open_store(ws).verify(present, key) if present or not ids else ([], [])
     sealed = check_seals(ws, verdicts, gone, checkpoint)
     if sealed is None:
         return Verification(verdicts, unreadable, key is not None)

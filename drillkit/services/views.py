@@ -72,6 +72,28 @@ def statuses(ws: Workspace, clock: Clock, run_id: str | None, tell: Tell) -> Sta
     return _each_readable(open_runs(ws), document, tell)
 
 
+WATCH_REDRAW = 1.0  # seconds: the clocks and time left move on even when nothing is appended
+
+
+def watch_status(ws: Workspace, clock: Clock, run_id: str, tell: Tell, show: Callable[[Document], None]) -> None:
+    """`drill status RUN --watch`: show the status, then again whenever an event arrives (from
+    any process, or any machine sharing a team store) or a second has passed, until the run
+    ends (shown once more) or the caller stops it."""
+    from drillkit.engine.replay import RunState
+    from drillkit.engine.status import status_document
+
+    store = open_store(ws)
+    events = current_events(ws, clock, run_id, tell)
+    state = RunState.replay(events)
+    while True:
+        show(status_document(state, events, clock.now()))
+        if state.ended:
+            return
+        for event in store.watch(run_id, events[-1]["seq"], WATCH_REDRAW, clock):
+            events.append(event)
+            state.apply(event)
+
+
 def _each_readable(run_ids: list[str], document: Callable[[str], Document], tell: Tell) -> Statuses:
     """Every run's document; a run whose record cannot be read is named and the others are
     still shown (one damaged record does not hide the incidents that are fine)."""

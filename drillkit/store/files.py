@@ -19,13 +19,13 @@ import hmac
 import os
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -37,7 +37,11 @@ from drillkit.model.redact import Redactor, redactor_for
 from drillkit.store.port import Decide, Event, RecordStore
 from drillkit.store.reader import RecordReader, repaired_bytes
 
+if TYPE_CHECKING:
+    from drillkit.store.verify import Verdict
+
 FORMAT_VERSION = 1
+TAIL_BYTES = 65536  # what a listing reads of the end of each record
 WATCH_POLL = 0.05  # seconds between looks at a watched record
 GENESIS = "0" * 64
 HASH_MARK = b',"hash":"'
@@ -452,6 +456,52 @@ class FileRecordStore(RecordStore):
                 return []
             clock.sleep(min(WATCH_POLL, left))
         return new
+
+    def lines(self, run_id: str) -> bytes:
+        path = self.record(run_id).path
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"no run {run_id!r} (see `drill runs`)") from None
+        except OSError as exc:
+            raise RecordError(f"cannot read the record of {run_id}: {exc.strerror}") from None
+
+    def heads_and_tails(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes, bytes]]:
+        """Each record's first line and last `TAIL_BYTES` bytes; a record that cannot be read
+        gives empty bytes, and a `.jsonl` file not named by a run id is listed too (a listing
+        names what it leaves out)."""
+        for run_id in self._jsonl_names() if run_ids is None else run_ids:
+            try:
+                with open(self.ws.run_file(run_id), "rb") as handle:
+                    first = handle.readline()
+                    size = os.fstat(handle.fileno()).st_size
+                    handle.seek(max(0, size - TAIL_BYTES))
+                    yield run_id, first, handle.read()
+            except OSError:
+                yield run_id, b"", b""
+
+    def _jsonl_names(self) -> list[str]:
+        try:
+            return sorted(name[: -len(".jsonl")] for name in os.listdir(self.ws.runs) if name.endswith(".jsonl"))
+        except FileNotFoundError:
+            return []
+
+    def verify(self, run_ids: list[str], key: bytes | None) -> tuple[list[Verdict], list[str]]:
+        """Many records spread over the machine's cores (`verify_files`)."""
+        from drillkit.store.verify import runs_to_verify, verify_files
+
+        return verify_files(runs_to_verify(self.ws.runs, run_ids), key)
+
+    def conduct(self, run_id: str) -> Callable[[], None] | None:
+        """An `flock` on `<run>.conductor` beside the record, held until the file is closed."""
+        fd = os.open(self.record(run_id).path.with_suffix(".conductor"), os.O_RDWR | os.O_CREAT, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return lambda: os.close(fd)
 
     def writable(self, run_id: str) -> bool:
         return os.access(self.record(run_id).path, os.W_OK)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.events import AFTER_END, EventType
-from drillkit.store.files import RUN_ID, is_started
+from drillkit.store.files import RUN_ID, TAIL_BYTES, is_started
 from drillkit.store.port import Event
 
-TAIL_BYTES = 65536
 _SEVERITY_MARK = f'"event":"{EventType.SEVERITY_CHANGED}"'.encode()
 
 
@@ -39,11 +37,13 @@ def run_summaries(ws: Workspace) -> list[RunSummary]:
 def read_runs(ws: Workspace) -> tuple[list[RunSummary], list[str]]:
     """Every run, newest first, and the names of the records that cannot be read as runs (`drill
     verify` says what is wrong with each)."""
+    from drillkit.store.stores import open_store
+
     found, left_out = [], []
-    for path in _records(ws):
-        summary = _summary(path)
+    for run_id, first_line, tail in open_store(ws).heads_and_tails():
+        summary = _summary_from(run_id, first_line, tail)
         if summary is None:
-            left_out.append(path.name)
+            left_out.append(f"{run_id}.jsonl")
         else:
             found.append(summary)
     return sorted(found, key=lambda s: (s.started, s.id), reverse=True), left_out
@@ -66,22 +66,18 @@ class OpenRuns:
 
     def __call__(self, held: Collection[str] = ()) -> list[str]:
         """Ids of the runs not ended, oldest first; those in `held` are taken as not ended."""
-        found = []
-        for path in _records(self.ws):
-            run_id = path.stem
-            if run_id in held:
-                found.append(run_id)
-            elif run_id not in self._ended:
-                summary = _summary(path)
-                if summary is not None and summary.ended is not None:
-                    self._ended.add(run_id)
-                elif summary is not None:
-                    found.append(run_id)
-        return found
+        from drillkit.store.stores import open_store
 
-
-def _records(ws: Workspace) -> list[Path]:
-    return sorted(ws.runs.glob("*.jsonl")) if ws.runs.is_dir() else []
+        store = open_store(self.ws)
+        unknown = [run_id for run_id in store.runs() if run_id not in self._ended and run_id not in held]
+        open_ones = set(held)
+        for run_id, first_line, tail in store.heads_and_tails(unknown) if unknown else ():
+            summary = _summary_from(run_id, first_line, tail)
+            if summary is not None and summary.ended is not None:
+                self._ended.add(run_id)
+            elif summary is not None:
+                open_ones.add(run_id)
+        return sorted(open_ones)
 
 
 def has_ended(file: str) -> bool:
@@ -96,12 +92,20 @@ def has_ended(file: str) -> bool:
         return False
 
 
-def _summary(path: Path) -> RunSummary | None:
-    first, tail = _head_and_tail(path)
-    if first is None or not is_started(first) or not RUN_ID.fullmatch(path.stem):
+def _summary_from(run_id: str, first_line: bytes, tail: bytes) -> RunSummary | None:
+    """A run's summary from its first line and its last bytes."""
+    try:
+        first = orjson.loads(first_line) if first_line.endswith(b"\n") else None
+    except orjson.JSONDecodeError:
+        return None
+    return _checked_summary(run_id, first, tail) if isinstance(first, dict) else None
+
+
+def _checked_summary(run_id: str, first: Event, tail: bytes) -> RunSummary | None:
+    if not is_started(first) or not RUN_ID.fullmatch(run_id):
         return None
     try:
-        return _summary_of(path.stem, first, tail)
+        return _summary_of(run_id, first, tail)
     except (KeyError, TypeError, AttributeError):
         return None  # not a run's record; `drill verify` names what is wrong with it
 
@@ -120,20 +124,6 @@ def _summary_of(run_id: str, first: Event, tail: bytes) -> RunSummary:
         ended=ended["ts"] if ended else None,
         outcome=ended["outcome"] if ended else None,
     )
-
-
-def _head_and_tail(path: Path) -> tuple[Event | None, bytes]:
-    """The first event, and the last bytes of the record: all a listing reads."""
-    try:
-        with path.open("rb") as handle:
-            first_line = handle.readline()
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(max(0, size - TAIL_BYTES))
-            tail = handle.read()
-        first = orjson.loads(first_line) if first_line.endswith(b"\n") else None
-    except (OSError, orjson.JSONDecodeError):
-        return None, b""
-    return (first, tail) if isinstance(first, dict) else (None, b"")
 
 
 def _severity_in(tail: bytes) -> str | None:

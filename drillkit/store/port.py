@@ -9,11 +9,14 @@ for its lifetime, and each append or read then reads only what is new.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drillkit.model.clock import Clock
+
+if TYPE_CHECKING:
+    from drillkit.store.verify import Verdict
 
 Event = dict[str, Any]
 Decide = Callable[[list[Event], datetime], list[Event]]  # (the record's events, the time) → drafts
@@ -39,6 +42,25 @@ class RecordStore(ABC):
         `RecordError` for a record that cannot be a run."""
 
     @abstractmethod
+    def lines(self, run_id: str) -> bytes:
+        """The record's bytes exactly as written and hashed, one JSON line each (`drill verify`,
+        `drill store push`/`pull`); `NotFound` for an unknown run."""
+
+    @abstractmethod
+    def heads_and_tails(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes, bytes]]:
+        """For every run (or those named): its id, its first line and its last bytes (the first
+        of which may be the end of a line): all a listing of runs reads."""
+
+    def verify(self, run_ids: list[str], key: bytes | None) -> tuple[list[Verdict], list[str]]:
+        """A verdict for each named run (every run when none is named), and why for each record
+        that could not be read. An unknown run named is `NotFound` before any is verified."""
+        from drillkit.store.verify import verify_lines
+
+        ids = run_ids or self.runs()
+        records = [(run_id, self.lines(run_id)) for run_id in ids]
+        return [verify_lines(run_id, data, key) for run_id, data in records], []
+
+    @abstractmethod
     def runs(self) -> list[str]:
         """The ids of every run recorded, in id order."""
 
@@ -46,6 +68,11 @@ class RecordStore(ABC):
     def watch(self, run_id: str, after_seq: int, timeout: float, clock: Clock) -> list[Event]:
         """The events past `after_seq`, waiting up to `timeout` seconds of `clock` for one to be
         appended (by this process or another); empty when none came."""
+
+    @abstractmethod
+    def conduct(self, run_id: str) -> Callable[[], None] | None:
+        """Take the run's conductor lock (one conductor per run, in every process that shares
+        the store): a function that lets it go, or None when another conductor holds it."""
 
     @abstractmethod
     def writable(self, run_id: str) -> bool:

@@ -10,7 +10,9 @@ until a key holder runs `drill keys seal`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
@@ -18,6 +20,9 @@ from drillkit.model.errors import DrillError
 from drillkit.model.events import AFTER_END, EventType
 from drillkit.store.port import Decide, Event, RecordStore
 from drillkit.store.seals import SealKey, seal_run, signing_key
+
+if TYPE_CHECKING:
+    from drillkit.store.verify import Verdict
 
 
 class SealingStore(RecordStore):
@@ -40,8 +45,20 @@ class SealingStore(RecordStore):
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:
         return self.inner.read(run_id, from_seq)
 
+    def lines(self, run_id: str) -> bytes:
+        return self.inner.lines(run_id)
+
+    def heads_and_tails(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes, bytes]]:
+        return self.inner.heads_and_tails(run_ids)
+
+    def verify(self, run_ids: list[str], key: bytes | None) -> tuple[list[Verdict], list[str]]:
+        return self.inner.verify(run_ids, key)
+
     def runs(self) -> list[str]:
         return self.inner.runs()
+
+    def conduct(self, run_id: str) -> Callable[[], None] | None:
+        return self.inner.conduct(run_id)
 
     def watch(self, run_id: str, after_seq: int, timeout: float, clock: Clock) -> list[Event]:
         new = self.inner.watch(run_id, after_seq, timeout, clock)

@@ -13,12 +13,28 @@ SEAL_EVERY = 60.0  # seconds: how often a conductor or the scheduler seals a run
 
 
 def open_store(ws: Workspace, *, conducting: bool = False, clock: Clock | None = None) -> RecordStore:
-    """The workspace's run records; hold the store for as long as the process works with them
-    (it keeps what it has read). Where this process can read the seal key, writes are sealed
-    (SPEC §9): at a run's end, and at least every minute while `conducting`."""
+    """The workspace's run records: the team store when `DRILL_STORE` or `[store] url` names
+    one (SPEC §8), else files under `logs/runs`. Hold the store for as long as the process works
+    with them (it keeps what it has read). Where this process can read the seal key, writes to
+    the files are sealed (SPEC §9): at a run's end, and at least every minute while `conducting`."""
+    url = ws.store_url()
+    if url is not None:
+        return team_store(ws, url)
     store = FileRecordStore(ws)
     if not os.access(ws.seal_key(), os.R_OK):
         return store
     from drillkit.store.sealing import SealingStore
 
     return SealingStore(store, ws, clock or default_clock(), SEAL_EVERY if conducting else None)
+
+
+def team_store(ws: Workspace, url: str) -> RecordStore:
+    """The team store at `url` (psycopg is imported only here, on demand)."""
+    from drillkit.store.postgres.records import PostgresRecordStore
+
+    return PostgresRecordStore(ws, url)
+
+
+def file_store(ws: Workspace) -> FileRecordStore:
+    """The records in the workspace's files, whatever store the workspace names (`store push`)."""
+    return FileRecordStore(ws)

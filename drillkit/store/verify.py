@@ -57,11 +57,15 @@ class _Bad(Exception):
 
 
 def verify_file(path: Path, key: bytes | None) -> Verdict:
-    run = path.name.removesuffix(".jsonl")
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise _unreadable(path, exc) from None
+    return verify_lines(path.name.removesuffix(".jsonl"), data, key)
+
+
+def verify_lines(run: str, data: bytes, key: bytes | None) -> Verdict:
+    """The verdict on a record's bytes (a torn tail, bytes after the last newline, is counted)."""
     end = data.rfind(b"\n") + 1
     lines = data[:end].split(b"\n")[:-1]
     try:

@@ -20,7 +20,9 @@ import pytest
 from drillkit.config.workspace import Workspace
 from drillkit.model.errors import NotFound, RecordError, UsageError
 from drillkit.schedule.port import DAMAGED, Fire, Schedule, ScheduleStore
+from drillkit.schedule.postgres import PostgresScheduleStore
 from drillkit.schedule.sqlite import SqliteScheduleStore
+from tests.teamdb import TeamDb
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 RUN = "20261129T090000Z-core-network-outage-abcd"
@@ -42,16 +44,36 @@ def _damage_sqlite(ws: Workspace) -> None:
     (ws.logs / "schedule.db").write_bytes(b"not a database, just some bytes\n" * 64)
 
 
-ADAPTERS = {"sqlite": Adapter(SqliteScheduleStore, _damage_sqlite)}
+def _damage_postgres(ws: Workspace) -> None:
+    import psycopg
+
+    with psycopg.connect(_owner_of(ws), autocommit=True) as owner:
+        owner.execute("ALTER TABLE drill.fire RENAME TO fire_aside")
 
 
-@pytest.fixture(params=["sqlite"])
+ADAPTERS = {
+    "sqlite": Adapter(SqliteScheduleStore, _damage_sqlite),
+    "postgres": Adapter(PostgresScheduleStore, _damage_postgres),
+}
+_OWNERS: dict[Path, str] = {}  # workspace root → the team database owner's URL
+
+
+def _owner_of(ws: Workspace) -> str:
+    return _OWNERS[ws.root]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
 def adapter(request: pytest.FixtureRequest) -> Adapter:
     return ADAPTERS[request.param]
 
 
 @pytest.fixture
-def ws(workspace: Path) -> Workspace:
+def ws(workspace: Path, adapter: Adapter, request: pytest.FixtureRequest) -> Workspace:
+    """The workspace; for the team store, its drill.toml names a fresh database, as a scheduler."""
+    if adapter.store is PostgresScheduleStore:
+        team_db: TeamDb = request.getfixturevalue("team_db")
+        (workspace / "drill.toml").write_text(f'[store]\nurl = "{team_db.scheduler}"\n', encoding="utf-8")
+        _OWNERS[workspace] = team_db.owner
     return Workspace(workspace)
 
 

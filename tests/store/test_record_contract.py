@@ -23,7 +23,9 @@ from drillkit.plans.library import Plans
 from drillkit.services.runs import new_run_id, started_draft
 from drillkit.store.files import FileRecordStore
 from drillkit.store.port import Event, RecordStore
+from drillkit.store.stores import team_store
 from tests.conftest import FAKE_NOW
+from tests.teamdb import TeamDb
 
 PLAYBOOK = "core-network-outage"
 PROCESSES = 4
@@ -46,10 +48,27 @@ for i in range(int(count)):
 """
 
 
+# Tries to take a run's conductor lock from its own process: argv = adapter, root, run.
+CONDUCTOR = r"""
+import sys
+from pathlib import Path
+from drillkit.config.workspace import Workspace
+from tests.store.test_record_contract import make_store
+
+kind, root, run = sys.argv[1:4]
+print("free" if make_store(kind, Workspace(Path(root))).conduct(run) is not None else "held")
+"""
+
+
 def make_store(kind: str, ws: Workspace) -> RecordStore:
-    """A new store of the adapter named `kind` (what a new process would hold)."""
+    """A new store of the adapter named `kind` (what a new process would hold); the team store
+    is the one the workspace's drill.toml names."""
     if kind == "files":
         return FileRecordStore(ws)
+    if kind == "postgres":
+        url = ws.store_url()
+        assert url is not None
+        return team_store(ws, url)
     raise ValueError(kind)  # pragma: no cover - one branch per adapter
 
 
@@ -58,7 +77,11 @@ def _tear_file(ws: Workspace, run_id: str, torn: bytes) -> None:
         record.write(torn)
 
 
-TEARS = {"files": _tear_file}  # how each adapter's record is left with a torn tail
+def _tear_row(ws: Workspace, run_id: str, torn: bytes) -> None:
+    pytest.skip("a line in the team store is inserted whole in a transaction: it cannot be torn")
+
+
+TEARS = {"files": _tear_file, "postgres": _tear_row}  # how each adapter's record is left with a torn tail
 
 
 @dataclass
@@ -78,13 +101,23 @@ class Subject:
         self.store.create(run_id, first, clock)
         return run_id
 
+    def other_process_conducts(self, run_id: str) -> str:
+        args = [sys.executable, "-c", CONDUCTOR, self.kind, str(self.ws.root), run_id]
+        done = subprocess.run(
+            args, cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=60, check=True
+        )
+        return done.stdout.strip()
+
     def appender(self, run_id: str, tag: str, count: int, delay: float = 0.0) -> subprocess.Popen[bytes]:
         args = [self.kind, str(self.ws.root), run_id, tag, str(count), str(delay)]
         return subprocess.Popen([sys.executable, "-c", APPENDER, *args], cwd=Path(__file__).parents[2])
 
 
-@pytest.fixture(params=["files"])
+@pytest.fixture(params=["files", "postgres"])
 def subject(request: pytest.FixtureRequest, workspace: Path) -> Subject:
+    if request.param == "postgres":
+        team_db: TeamDb = request.getfixturevalue("team_db")
+        (workspace / "drill.toml").write_text(f'[store]\nurl = "{team_db.url}"\n', encoding="utf-8")
     ws = Workspace(workspace)
     return Subject(
         request.param, ws, make_store(request.param, ws), lambda run, torn: TEARS[request.param](ws, run, torn)
@@ -211,3 +244,12 @@ def test_an_unknown_run_is_refused_and_nothing_is_created(subject: Subject) -> N
     with pytest.raises(NotFound):
         subject.store.append(unknown, note("to nowhere"), SystemClock())
     assert subject.other_store().runs() == []
+
+
+def test_one_process_at_a_time_conducts_a_run(subject: Subject) -> None:
+    run_id = subject.new_run()
+    release = subject.store.conduct(run_id)
+    assert release is not None
+    assert subject.other_process_conducts(run_id) == "held"
+    release()
+    assert subject.other_process_conducts(run_id) == "free"

@@ -1,0 +1,78 @@
+"""The team store: `store init|status|push|pull` (SPEC §8, docs/team.md)."""
+
+from pathlib import Path
+
+import typer
+
+from drillkit.cli.common import print_json, say, warn, workspace
+
+store_app = typer.Typer(
+    help="The team store: run records in a PostgreSQL database shared by a team (docs/team.md).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@store_app.command("init")
+def init() -> None:
+    """Create or upgrade the team store's schema (idempotent); run it as the database's owner."""
+    from drillkit.services.teamstore import init_store
+
+    warn(init_store(workspace()))
+
+
+@store_app.command("status")
+def status(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
+    """The server, the schema version and the counts of runs and lines."""
+    from drillkit.services.teamstore import store_status
+
+    found = store_status(workspace())
+    if as_json:
+        print_json(found.as_json())
+        return
+    schema = (
+        f"{found.schema_version} (latest {found.latest_version})"
+        if found.schema_version
+        else "none (run `drill store init`)"
+    )
+    say(
+        f"server    {found.server}\ndatabase  {found.database} as {found.user}"
+        f" ({'read and append' if found.writable else 'read only'})\n"
+        f"schema    {schema}\nruns      {found.runs}\nlines     {found.lines}"
+    )
+    active = found.scheduler
+    if active is not None:
+        say(
+            f"scheduler {active['host']} (pid {active['pid']}, epoch {active['epoch']}) active since"
+            f" {active['since']}, lease renewed {active['renewed']}"
+        )
+
+
+@store_app.command("push")
+def push(
+    runs: list[str] = typer.Argument(None, help="Run ids (or --all)."),
+    every: bool = typer.Option(False, "--all", help="Every record in logs/runs."),
+) -> None:
+    """Copy local records into the team store, each verified first (idempotent; a different
+    record under the same id is refused, exit 1)."""
+    from drillkit.services.teamstore import push_runs
+
+    for pushed in push_runs(workspace(), runs or [], every):
+        warn(f"{pushed.run}: {f'{pushed.added} lines pushed' if pushed.added else 'already in the team store'}")
+
+
+@store_app.command("pull")
+def pull(
+    runs: list[str] = typer.Argument(None, help="Run ids (or --all)."),
+    every: bool = typer.Option(False, "--all", help="Every record in the team store."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder to write <run>.jsonl files into."),
+) -> None:
+    """Write records from the team store as JSON-lines files, byte for byte as recorded."""
+    from drillkit.services.teamstore import pull_runs
+
+    for path in pull_runs(workspace(), runs or [], every, output):
+        warn(f"wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(store_app, name="store")

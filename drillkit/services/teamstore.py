@@ -1,0 +1,107 @@
+"""`drill store init|status|push|pull`: the team store (SPEC §8) set up, shown, filled from the
+workspace's files, and read back into files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.model.errors import RecordError, UsageError
+
+if TYPE_CHECKING:
+    from drillkit.store.postgres.admin import StoreStatus
+
+Tell = Callable[[str], None]
+
+
+def team_url(ws: Workspace) -> str:
+    url = ws.store_url()
+    if url is None:
+        raise UsageError("no team store is named: set [store] url in drill.toml or DRILL_STORE (see docs/team.md)")
+    return url
+
+
+def init_store(ws: Workspace) -> str:
+    """Create or upgrade the schema; what was done, in one line."""
+    from drillkit.store.postgres.admin import init
+
+    server, before, applied = init(team_url(ws))
+    if not applied:
+        return f"the team store at {server} is up to date (schema version {before})"
+    names = ", ".join(f"{m.version:04d} {m.name}" for m in applied)
+    return f"the team store at {server}: schema version {before} -> {applied[-1].version} ({names})"
+
+
+def store_status(ws: Workspace) -> StoreStatus:
+    from drillkit.store.postgres.admin import status
+
+    return status(team_url(ws))
+
+
+@dataclass(frozen=True)
+class Pushed:
+    run: str
+    added: int  # lines added (0: the record was there already)
+
+
+def push_runs(ws: Workspace, runs: list[str], every: bool) -> list[Pushed]:
+    """Copy the named local records (or all) into the team store, each verified first: a
+    tampered record is refused before anything of it is copied."""
+    from drillkit.store.files import check_run_id, workspace_key
+    from drillkit.store.postgres.admin import push
+    from drillkit.store.stores import file_store
+
+    url, files = team_url(ws), file_store(ws)
+    ids = _chosen(runs, every, files.runs)
+    verdicts, unreadable = files.verify([check_run_id(run) for run in ids], workspace_key(ws))
+    if unreadable:
+        raise RecordError(f"{unreadable[0]}; nothing was pushed")
+    for verdict in verdicts:
+        if verdict.verdict == "tampered":
+            raise RecordError(f"{verdict.run}: tampered at line {verdict.line} ({verdict.problem}); nothing was pushed")
+    pushed = []
+    for run_id in ids:
+        data = files.lines(run_id)
+        lines = data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]  # a torn tail is not a line
+        pushed.append(Pushed(run_id, push(url, run_id, lines)))
+    return pushed
+
+
+def pull_runs(ws: Workspace, runs: list[str], every: bool, folder: Path) -> list[Path]:
+    """Write the named records (or all) from the team store as `<run>.jsonl` files in `folder`."""
+    from drillkit.store.files import check_run_id
+    from drillkit.store.stores import team_store
+
+    store = team_store(ws, team_url(ws))
+    ids = [check_run_id(run) for run in _chosen(runs, every, store.runs)]
+    records = [(run_id, store.lines(run_id)) for run_id in ids]  # every one read before any is written
+    ws.ensure_dir(folder)
+    return [_write_record(folder / f"{run_id}.jsonl", data) for run_id, data in records]
+
+
+def _chosen(runs: list[str], every: bool, all_runs: Callable[[], list[str]]) -> list[str]:
+    if every == bool(runs):
+        raise UsageError("name the runs, or give --all (not both)")
+    return all_runs() if every else runs
+
+
+def _write_record(path: Path, data: bytes) -> Path:
+    """0640, whole or not at all."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise UsageError(f"-o {path.parent}: cannot write {path.name}: {exc.strerror}") from None
+    return path

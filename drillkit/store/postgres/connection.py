@@ -1,0 +1,170 @@
+"""One connection to the team store per process and URL, and the one place psycopg's errors
+become one-line `DrillError`s naming the server and what to do."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors
+
+from drillkit.model.errors import DrillError, RecordError, UsageError
+
+CONNECT_TIMEOUT = 5  # seconds before an unreachable server is reported
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class Unreachable(RecordError):
+    """The server did not accept a connection."""
+
+
+class Fenced(RecordError):
+    """A newer scheduler took over: this one's writes are refused."""
+
+
+class ConnectionLost(RecordError):
+    """The connection dropped; `committed` is None when the COMMIT was sent but not answered."""
+
+    def __init__(self, message: str, *, committed: bool | None) -> None:
+        super().__init__(message)
+        self.committed = committed
+
+
+def expand(url: str) -> str:
+    """`${VAR}` taken from the environment (a password never sits in a file of ours)."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise UsageError(f"the team store URL names ${{{name}}}, which is not set in the environment")
+        return os.environ[name]
+
+    return _VARIABLE.sub(value, url)
+
+
+def server_of(url: str) -> str:
+    """`host:port` of a URL as libpq would resolve it, for messages (never the password)."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "the team store"
+    host = str(info.get("host") or os.environ.get("PGHOST") or "localhost")
+    port = str(info.get("port") or os.environ.get("PGPORT") or "5432")
+    return f"{host}:{port}"
+
+
+class Database:
+    """A connection opened on first use and again after it was lost; `lock` keeps the threads
+    of one process from interleaving their transactions on it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = expand(url)
+        self.server = server_of(self.url)
+        self.lock = threading.RLock()
+        self._conn: psycopg.Connection[Any] | None = None
+        self.epoch: int | None = None  # the scheduler lease this process writes under, if any
+
+    def fence(self, epoch: int) -> None:
+        """From now on every write of this process checks that `epoch` is still the lease's."""
+        self.epoch = epoch
+
+    def check_fence(self, cursor: psycopg.Cursor[Any]) -> None:
+        """Refuse the write when a newer scheduler took the lease (the row is share-locked until
+        the write commits: a takeover waits for it)."""
+        if self.epoch is None:
+            return
+        with cursor.connection.cursor() as plain:  # whatever rows the caller's cursor makes
+            plain.execute("SELECT epoch, host FROM drill.lease FOR SHARE")
+            row = plain.fetchone()
+        if row is None or row[0] != self.epoch:
+            newer = f"epoch {row[0]} on {row[1]}" if row else "another scheduler"
+            raise Fenced(f"this scheduler (epoch {self.epoch}) was replaced by {newer}; its write is refused")
+
+    def connection(self) -> psycopg.Connection[Any]:
+        if self._conn is not None and (self._conn.closed or self._conn.broken):
+            self._conn.close()  # a lost connection is let go of before another is opened
+            self._conn = None
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(
+                self.url,
+                connect_timeout=CONNECT_TIMEOUT,
+                application_name="drill",
+                options="-c synchronous_commit=on",  # acknowledged = durable, whatever the server default
+            )
+        except psycopg.OperationalError as exc:
+            raise Unreachable(
+                f"cannot reach the team store at {self.server}: {first_line(exc)}; start the server or fix"
+                " [store] url / DRILL_STORE (nothing was written)"
+            ) from None
+        except psycopg.Error as exc:  # a URL libpq cannot read
+            raise UsageError(f"the team store URL ([store] url or DRILL_STORE): {first_line(exc)}") from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Cursor[Any]]:
+        """A cursor in one transaction, committed at the end; psycopg's errors as `DrillError`s."""
+        with self.lock, self.errors():
+            conn = self.connection()
+            try:
+                with conn.cursor() as cursor:
+                    yield cursor
+            except BaseException:
+                if not conn.broken:
+                    conn.rollback()
+                raise
+            self.commit(conn)
+
+    def commit(self, conn: psycopg.Connection[Any]) -> None:
+        try:
+            conn.commit()
+        except psycopg.OperationalError as exc:
+            raise ConnectionLost(self.lost(exc, "during COMMIT"), committed=None) from None
+
+    def lost(self, exc: BaseException, when: str) -> str:
+        return f"the connection to the team store at {self.server} was lost {when}: {first_line(exc)}"
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """psycopg's errors said in one line, naming the server."""
+        try:
+            yield
+        except DrillError:
+            raise
+        except errors.InsufficientPrivilege as exc:
+            raise RecordError(
+                f"the team store at {self.server} refused it: {first_line(exc)} (see docs/team.md)"
+            ) from None
+        except errors.UndefinedTable:
+            raise RecordError(
+                f"the team store at {self.server} has no drillkit tables yet; run `drill store init`"
+            ) from None
+        except psycopg.OperationalError as exc:
+            raise ConnectionLost(self.lost(exc, "before COMMIT (nothing was written)"), committed=False) from None
+        except psycopg.Error as exc:
+            raise RecordError(f"the team store at {self.server}: {first_line(exc)}") from None
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+_OPEN: dict[tuple[int, str], Database] = {}
+
+
+def database(url: str) -> Database:
+    """This process's connection to the store at `url` (a forked child opens its own)."""
+    key = (os.getpid(), url)
+    found = _OPEN.get(key)
+    if found is None:
+        found = _OPEN[key] = Database(url)
+    return found

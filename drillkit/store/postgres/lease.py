@@ -1,0 +1,124 @@
+"""The active scheduler's lease in the team store (SPEC §8): an advisory lock held on a
+connection of its own, plus the `drill.lease` row whose epoch grows at every takeover.
+
+The lock alone does not fence: a scheduler whose network was cut may still run, and its
+session may live on at the server (behind a proxy, say). So the holder renews the row every
+`RENEW_EVERY` of the lease time, a standby that finds the row not renewed within the lease time
+ends the holder's lock session and takes the lock, and every write the active scheduler makes
+checks, under a share lock of the row, that the epoch is still its own (`Database.fence`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from drillkit.model.errors import RecordError
+from drillkit.store.postgres.connection import CONNECT_TIMEOUT, database, expand, first_line, server_of
+
+LEASE_LOCK = 0x6C65617365  # the advisory lock key of the scheduler lease
+RENEW_EVERY = 1 / 3  # of the lease time
+
+
+@dataclass(frozen=True)
+class Holder:
+    epoch: int
+    host: str | None
+    pid: int | None
+    since: datetime | None
+    renewed: datetime | None
+
+
+def holder(url: str) -> Holder | None:
+    """The lease row as it stands (None before any scheduler held it, or without the table)."""
+    with database(url).transaction() as cursor:
+        cursor.execute("SELECT to_regclass('drill.lease') IS NOT NULL")
+        row = cursor.fetchone()
+        if not row or not row[0]:
+            return None
+        cursor.execute("SELECT epoch, host, pid, since, renewed FROM drill.lease")
+        found = cursor.fetchone()
+    return Holder(*found) if found and found[0] else None
+
+
+class Lease:
+    """One scheduler's claim to be the active one."""
+
+    def __init__(self, url: str, lease_seconds: float) -> None:
+        self.url = expand(url)
+        self.server = server_of(self.url)
+        self.seconds = lease_seconds
+        self.epoch: int | None = None
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def try_take(self) -> bool:
+        """Become the active scheduler if the lock is free, or the holder stopped renewing the
+        lease (its lock session is ended first); True when this one is active now."""
+        try:
+            conn = self._connection()
+            if not self._locked(conn) and not (self._end_expired(conn) and self._locked(conn)):
+                return False
+            self.epoch = self._raise_epoch(conn)
+        except psycopg.Error as exc:
+            self._drop()
+            raise RecordError(f"the team store at {self.server}: scheduler lease: {first_line(exc)}") from None
+        database(self.url).fence(self.epoch)
+        return True
+
+    def renew(self) -> bool:
+        """Renew the lease; False when it was lost (a newer epoch, or the lock connection died)."""
+        try:
+            row = (
+                self._connection()
+                .execute("UPDATE drill.lease SET renewed = now() WHERE epoch = %s RETURNING epoch", (self.epoch,))
+                .fetchone()
+            )
+        except psycopg.Error:
+            row = None
+        return row is not None
+
+    def holder(self) -> Holder | None:
+        return holder(self.url)
+
+    def release(self) -> None:
+        self._drop()
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._drop()
+            self._conn = psycopg.connect(
+                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="drill-lease"
+            )
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+
+    def _locked(self, conn: psycopg.Connection[Any]) -> bool:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEASE_LOCK,)).fetchone()
+        return bool(row and row[0])
+
+    def _end_expired(self, conn: psycopg.Connection[Any]) -> bool:
+        """End the holder's lock session when it has not renewed within the lease time."""
+        row = conn.execute(
+            "SELECT pg_terminate_backend(backend, 5000) FROM drill.lease"
+            " WHERE backend IS NOT NULL AND renewed < now() - make_interval(secs => %s)",
+            (self.seconds,),
+        ).fetchone()
+        return bool(row and row[0])
+
+    def _raise_epoch(self, conn: psycopg.Connection[Any]) -> int:
+        row = conn.execute(
+            "UPDATE drill.lease SET epoch = epoch + 1, host = %s, pid = %s, backend = pg_backend_pid(),"
+            " since = now(), renewed = now() RETURNING epoch",
+            (socket.gethostname(), os.getpid()),
+        ).fetchone()
+        assert row is not None  # the one row is made by the migration
+        return int(row[0])

@@ -1,0 +1,152 @@
+"""What the team store's database enforces itself (SPEC §8), shown against a real server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import SystemClock
+from drillkit.model.errors import RecordError
+from drillkit.plans.library import Plans
+from drillkit.services.runs import new_run_id, started_draft
+from drillkit.store.port import Decide, Event, RecordStore
+from drillkit.store.stores import team_store
+from tests.independent_verifier import verify_bytes
+from tests.teamdb import TeamDb
+
+PLAYBOOK = "core-network-outage"
+
+
+def _store(workspace: Path, url: str) -> RecordStore:
+    (workspace / "drill.toml").write_text(f'[store]\nurl = "{url}"\n', encoding="utf-8")
+    ws = Workspace(workspace)
+    return team_store(ws, url)
+
+
+def _new_run(store: RecordStore, workspace: Path) -> str:
+    ws = Workspace(workspace)
+    first = started_draft(ws, pb=Plans(ws).playbook(PLAYBOOK), mode="incident", severity="II", by="alice")
+    run_id = new_run_id(PLAYBOOK, SystemClock())
+    store.create(run_id, first, SystemClock())
+    return run_id
+
+
+def _note(text: str, req: str | None = None) -> Decide:
+    draft: Event = {"event": "note", "actor": "alice", "role": None, "text": text}
+    if req is not None:
+        draft["req"] = req
+    return lambda events, now: [dict(draft)]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE drill.line SET line = line || '\\x20'::bytea WHERE seq = 2",
+        "DELETE FROM drill.line WHERE seq = 2",
+        "TRUNCATE drill.line",
+        "TRUNCATE drill.run CASCADE",
+        "DELETE FROM drill.run",
+        "UPDATE drill.run SET seq = 1",
+    ],
+)
+def test_recorded_lines_cannot_be_changed_even_by_the_owner(team_db: TeamDb, workspace: Path, statement: str) -> None:
+    import psycopg
+
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    store.append(run_id, _note("evidence"), SystemClock())
+    before = store.lines(run_id)
+    with team_db.connect(team_db.owner) as owner:
+        assert owner.execute("SELECT tableowner = current_user FROM pg_tables WHERE tablename = 'line'").fetchone()[0]
+        with pytest.raises(psycopg.Error, match=r"append-only|only moves forward"):
+            owner.execute(statement.encode())
+    assert team_store(Workspace(workspace), team_db.url).lines(run_id) == before
+
+
+def test_the_stored_bytes_are_the_bytes_hashed(team_db: TeamDb, workspace: Path) -> None:
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    store.append(run_id, _note("电话 13812345678"), SystemClock())
+    data = store.lines(run_id)
+    assert verify_bytes(data, None).verdict == "open"
+    with team_db.connect(team_db.owner) as owner:
+        kind = owner.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = 'line' AND column_name = 'line'"
+        ).fetchone()[0]
+        rows = owner.execute("SELECT line FROM drill.line WHERE run = %s ORDER BY seq", (run_id,)).fetchall()
+    assert kind == "bytea"
+    assert b"".join(bytes(row[0]) + b"\n" for row in rows) == data
+    assert "138****5678" in data.decode()
+
+
+def test_a_command_retried_with_the_same_req_is_recorded_once(team_db: TeamDb, workspace: Path) -> None:
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    first = store.append(run_id, _note("once", req="r-1"), SystemClock())
+    again = team_store(Workspace(workspace), team_db.url).append(run_id, _note("once", req="r-1"), SystemClock())
+    assert again == first
+    assert [e["event"] for e in store.read(run_id)] == ["run.started", "note"]
+
+
+def test_seq_is_unique_per_run_in_the_database(team_db: TeamDb, workspace: Path) -> None:
+    import psycopg
+
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    with team_db.connect(team_db.owner) as owner, pytest.raises(psycopg.Error):
+        owner.execute("INSERT INTO drill.line (run, seq, line) VALUES (%s, 1, '\\x7b7d'::bytea)", (run_id,))
+
+
+def test_a_reviewer_cannot_append(team_db: TeamDb, workspace: Path) -> None:
+    run_id = _new_run(_store(workspace, team_db.url), workspace)
+    reviewer = team_store(Workspace(workspace), team_db.reviewer)
+    assert not reviewer.writable(run_id)
+    assert [e["seq"] for e in reviewer.read(run_id)] == [1]
+    with pytest.raises(RecordError, match="refused it: permission denied"):
+        reviewer.append(run_id, _note("not allowed"), SystemClock())
+
+
+LATE_APPENDER = r"""
+import sys, time
+from pathlib import Path
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import SystemClock
+from drillkit.store.stores import team_store
+
+root, url, run = sys.argv[1:4]
+store = team_store(Workspace(Path(root)), url)
+store.read(run)
+time.sleep(0.5)
+draft = {"event": "note", "actor": "bob", "role": None, "text": "elsewhere"}
+store.append(run, lambda events, now: [draft], SystemClock())
+print(time.monotonic())
+"""
+
+
+def test_a_watch_sees_an_append_from_another_process_within_a_second(team_db: TeamDb, workspace: Path) -> None:
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    args = [sys.executable, "-c", LATE_APPENDER, str(workspace), team_db.url, run_id]
+    other = subprocess.Popen(args, cwd=Path(__file__).parents[2], stdout=subprocess.PIPE, text=True)
+    new = store.watch(run_id, 1, 60.0, SystemClock())
+    seen = time.monotonic()
+    committed = float(other.communicate(timeout=60)[0])
+    assert [e["text"] for e in new] == ["elsewhere"]
+    assert seen - committed < 1.0
+
+
+def test_each_commit_notifies_the_run_and_its_seq(team_db: TeamDb, workspace: Path) -> None:
+    import psycopg
+
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    with psycopg.connect(team_db.reviewer, autocommit=True) as listening:
+        listening.execute("LISTEN drill_appended")
+        store.append(run_id, _note("heard"), SystemClock())
+        heard = [n.payload for n in listening.notifies(timeout=5.0, stop_after=1)]
+    assert heard == [f"{run_id} 2"]

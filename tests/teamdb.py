@@ -1,0 +1,162 @@
+"""A fresh PostgreSQL database per test for the team store (SPEC §8), with drillkit's schema and
+the roles and grants `docs/team.md` gives, drillkit connecting as a non-owner login.
+
+The server is `DRILL_TEST_PG` (default: postgres on 127.0.0.1:5432, named explicitly since
+tests may run as root and libpq would log in as `root`). Where no server answers, the tests
+that need one skip with the reason, or fail when `DRILL_REQUIRE_SERVICES=1`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DRILL, REQUIRE_SERVICES
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+TEAM_DOC = Path(__file__).parents[1] / "docs" / "team.md"
+GROUPS = ("drill_reviewer", "drill_responder", "drill_scheduler")
+
+
+def server_url() -> str:
+    return os.environ.get("DRILL_TEST_PG") or DEFAULT_SERVER
+
+
+def _admin(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True, connect_timeout=3)
+
+
+def require_server() -> str:
+    """The test server's URL; skip (or fail, when services are required) where none answers."""
+    import psycopg
+
+    url = server_url()
+    try:
+        _admin(url).close()
+    except psycopg.OperationalError as exc:
+        reason = f"no PostgreSQL server answers at DRILL_TEST_PG={url} ({str(exc).strip().splitlines()[0]})"
+        if os.environ.get(REQUIRE_SERVICES) == "1":
+            pytest.fail(f"{reason}, and {REQUIRE_SERVICES}=1 requires it", pytrace=False)
+        pytest.skip(reason)
+    return url
+
+
+def grants_sql() -> str:
+    """The grants block of docs/team.md, as operators are told to run it."""
+    text = TEAM_DOC.read_text(encoding="utf-8")
+    found = re.search(r"<!-- grants:.*?-->\s*```sql\n(.*?)```", text, re.S)
+    assert found, "docs/team.md has lost its grants block"
+    return found.group(1)
+
+
+def with_url_user(url: str, user: str, database: str) -> str:
+    """`url` logging in as `user` to `database`."""
+    scheme, rest = url.split("://", 1)
+    host = rest.split("@", 1)[-1].split("/", 1)[0].split("?", 1)[0]
+    return f"{scheme}://{user}@{host}/{database}"
+
+
+@dataclass
+class TeamDb:
+    """One test's database: `owner` is the administrator's URL (it owns the tables); `url`
+    logs in as a responder, `reviewer` as a read-only reviewer, `scheduler` as a scheduler."""
+
+    server: str
+    name: str
+    suffix: str
+
+    def as_user(self, user: str) -> str:
+        return with_url_user(self.server, user, self.name)
+
+    @property
+    def owner(self) -> str:
+        return self.as_user(_server_user(self.server))
+
+    @property
+    def url(self) -> str:
+        return self.as_user(f"responder_{self.suffix}")
+
+    @property
+    def reviewer(self) -> str:
+        return self.as_user(f"reviewer_{self.suffix}")
+
+    @property
+    def scheduler(self) -> str:
+        return self.as_user(f"scheduler_{self.suffix}")
+
+    def role(self, group: str) -> str:
+        return f"{group}_{self.suffix}"
+
+    def connect(self, url: str | None = None) -> Any:
+        return _admin(url or self.owner)
+
+
+def _server_user(url: str) -> str:
+    rest = url.split("://", 1)[1]
+    return rest.split("@", 1)[0].split(":", 1)[0] if "@" in rest else "postgres"
+
+
+def _rename_groups(sql: str, suffix: str) -> str:
+    return re.sub(r"\b(" + "|".join(GROUPS) + r")\b", lambda m: f"{m.group(1)}_{suffix}", sql)
+
+
+def init_schema(db: TeamDb) -> None:
+    """`drill store init` as the owner, then the documented grants and one login per group."""
+    done = subprocess.run(
+        [str(DRILL), "store", "init"],
+        env={**_clean_env(), "DRILL_STORE": db.owner},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    with db.connect() as conn:
+        conn.execute(_rename_groups(grants_sql(), db.suffix).encode())
+        for login, group in (("reviewer", "drill_reviewer"), ("responder", "drill_responder")):
+            conn.execute(f"CREATE ROLE {login}_{db.suffix} LOGIN IN ROLE {group}_{db.suffix}".encode())
+        if _has_group(conn, db.role("drill_scheduler")):
+            conn.execute(f"CREATE ROLE scheduler_{db.suffix} LOGIN IN ROLE drill_scheduler_{db.suffix}".encode())
+
+
+def _has_group(conn: Any, role: str) -> bool:
+    return conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is not None
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
+
+
+@pytest.fixture
+def team_db() -> Iterator[TeamDb]:
+    """A fresh database with drillkit's schema and roles, dropped (with its roles) afterwards."""
+    server = require_server()
+    suffix = secrets.token_hex(4)
+    db = TeamDb(server, f"drill_test_{suffix}", suffix)
+    with _admin(server) as admin:
+        admin.execute(f"CREATE DATABASE {db.name}".encode())
+    try:
+        init_schema(db)
+        yield db
+    finally:
+        _drop(server, db)
+
+
+def _drop(server: str, db: TeamDb) -> None:
+    with _admin(server) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {db.name} WITH (FORCE)".encode())
+        roles = [
+            row[0] for row in admin.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (f"%{db.suffix}",))
+        ]
+        for role in roles:
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"'.encode())
