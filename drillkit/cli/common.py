@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable
@@ -15,6 +14,7 @@ import typer
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.errors import UsageError
+from drillkit.model.inert import inert, inert_json
 
 
 @dataclass
@@ -47,16 +47,14 @@ def exit_with(code: int) -> None:
 def print_json(document: Any) -> None:
     import orjson  # only for the commands that print JSON
 
-    sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8")
+    sys.stdout.buffer.write(inert_json(text).encode("utf-8") + b"\n")
     sys.stdout.flush()
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def printable(text: str) -> str:
     """Text from records and arguments, with control characters shown, never obeyed by the terminal."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return inert(text)
 
 
 def say(text: str = "") -> None:
