@@ -30,7 +30,12 @@ def _logs(root: Path) -> dict[str, bytes]:
 def _refused(drill: Drill, *args: str) -> str:
     """A command refused in one line with exit 2, stdout empty; the line."""
     done = subprocess.run(
-        [str(DRILL), *args], capture_output=True, text=True, env=drill.env(DRILL_FAKE_NOW=FAKE_NOW), timeout=60
+        [str(DRILL), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=drill.env(DRILL_FAKE_NOW=FAKE_NOW),
+        timeout=60,
     )
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
@@ -70,8 +75,13 @@ def test_logs_reached_through_another_name_is_refused_too(drill: Drill, run: str
     assert "inside the workspace's logs/" in line
     relative = subprocess.run(
         [str(DRILL), "export", run, "-o", f"../logs/runs/{run}.jsonl", "--force"],
-        capture_output=True, text=True, env=drill.env(), cwd=drill.root / "playbooks", timeout=60,
-    )  # fmt: skip
+        check=False,
+        capture_output=True,
+        text=True,
+        env=drill.env(),
+        cwd=drill.root / "playbooks",
+        timeout=60,
+    )
     assert relative.returncode == 2, relative.stderr
     assert _logs(drill.root) == before
 
@@ -103,7 +113,8 @@ def test_a_symbolic_link_is_never_written_through(drill: Drill, run: str, tmp_pa
             assert line == f"drill: -o {path}: a symbolic link; drill never writes through one: name the file itself"
     assert victim.read_text(encoding="utf-8") == "ssh-ed25519 AAAA… admin\n"
     assert not dangling.exists()
-    assert link.is_symlink() and trap.is_symlink()
+    assert link.is_symlink()
+    assert trap.is_symlink()
 
 
 def test_a_new_file_is_written_whole_as_0640(drill: Drill, run: str, tmp_path: Path) -> None:
