@@ -165,8 +165,15 @@ def verify(
     runs: list[str] | None = typer.Argument(None, help="Run ids (default: every run)."),
     all_runs: bool = typer.Option(False, "--all", help="Verify every record in the workspace."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    accept_unkeyed: list[str] = typer.Option(
+        [],
+        "--accept-unkeyed",
+        metavar="RUN",
+        help="A run known to predate the workspace key: its plain SHA-256 chain is accepted (repeat for more).",
+    ),
 ) -> None:
-    """Check records' hash chains; exit 1 naming the first bad line of each bad record, 2 if one cannot be read.
+    """Check records' hash chains; exit 1 naming the first bad line of each bad record (or a record
+    chained without the workspace's key: unkeyed), 2 if one cannot be read.
 
     A record that cannot be read gets no verdict (it is no evidence of tampering) but a line on
     stderr, and the others are still verified."""
@@ -175,7 +182,7 @@ def verify(
 
     if all_runs and runs:
         raise UsageError("give run ids or --all, not both")
-    checked = verify_runs(workspace(), runs or [])
+    checked = verify_runs(workspace(), runs or [], accept_unkeyed)
     if as_json:
         print_json(checked.document())
     else:

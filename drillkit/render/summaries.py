@@ -38,7 +38,11 @@ def verdict_lines(document: dict[str, Any]) -> str:
 def verification_line(v: Verdict, *, keyed: bool) -> str:
     """One record's verdict; in a workspace with a key, a record chained without it says so (a
     reviewer should ask why: it may be older than the key, or rewritten by someone without it)."""
-    unkeyed = " (plain SHA-256, not the workspace key)" if keyed and v.chain == "sha256" else ""
+    unkeyed = ""
+    if v.verdict == "unkeyed":
+        unkeyed = f" (plain SHA-256, not the workspace key; `--accept-unkeyed {v.run}` if it predates the key)"
+    elif keyed and v.chain == "sha256":
+        unkeyed = " (plain SHA-256, accepted as older than the workspace key)"
     where = f" at line {v.line}: {v.problem}" if v.verdict == "tampered" else ""
     torn = f" (torn tail of {v.torn_bytes} bytes, set aside on the next append)" if v.torn_bytes else ""
     return f"{v.run}: {v.verdict}{unkeyed}{where}{torn} — {v.events} events" + (f", head {v.head}" if v.head else "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +10,8 @@ from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
 from drillkit.model.errors import DrillError, UsageError
 from drillkit.services.views import Tell, record_due
+
+VERIFIED = ("ok", "open")  # the only verdicts that read as verified (SPEC §4)
 
 if TYPE_CHECKING:
     from drillkit.render.runview import RunView
@@ -27,10 +29,13 @@ def run_view(ws: Workspace, clock: Clock, run: str, *, zone: str, lang: str, tel
 
 
 def tampered_exit(view: RunView, tell: Tell) -> int:
-    """1, saying so, when the record fails verification: an export of it is no evidence."""
-    if view.document["integrity"]["verdict"] != "tampered":
+    """1, saying so, when the record does not verify (tampered, or chained without the workspace's
+    key): an export of it is no evidence."""
+    verdict, run = view.document["integrity"]["verdict"], view.run["id"]
+    if verdict in VERIFIED:
         return 0
-    tell(f"drill: the record of {view.run['id']} fails verification (see `drill verify {view.run['id']}`)")
+    why = "is not chained with the workspace key" if verdict == "unkeyed" else "fails verification"
+    tell(f"drill: the record of {run} {why} (see `drill verify {run}`)")
     return 1
 
 
@@ -89,18 +94,20 @@ class Verification:
 
     @property
     def exit_code(self) -> int:
-        """1 when a record is tampered, else 2 when one could not be read."""
-        if any(verdict.verdict == "tampered" for verdict in self.verdicts):
+        """1 when a record is tampered or unkeyed, else 2 when one could not be read."""
+        if any(verdict.verdict not in VERIFIED for verdict in self.verdicts):
             return 1
         return 2 if self.unreadable else 0
 
 
-def verify_runs(ws: Workspace, runs: list[str]) -> Verification:
-    """`drill verify`: the named runs' records, or every record when none is named."""
+def verify_runs(ws: Workspace, runs: list[str], accept_unkeyed: Sequence[str] = ()) -> Verification:
+    """`drill verify`: the named runs' records, or every record when none is named; a plain
+    SHA-256 chain in `accept_unkeyed` is taken as older than the workspace's key."""
     from drillkit.store.files import check_run_id, workspace_key
     from drillkit.store.verify import runs_to_verify, verify_files
 
     ids = [check_run_id(run) for run in runs]
+    accepted = frozenset(check_run_id(run) for run in accept_unkeyed)
     key = workspace_key(ws)
-    verdicts, unreadable = verify_files(runs_to_verify(ws.runs, ids), key)
+    verdicts, unreadable = verify_files(runs_to_verify(ws.runs, ids), key, accepted)
     return Verification(verdicts, unreadable, key is not None)
