@@ -61,6 +61,8 @@ class _Check:
         self.patterns(_in(data, "redact", "patterns"))
         self.blackout(_in(data, "schedule", "blackout"), zone)
         self.key_file(_in(data, "integrity", "key_file"))
+        for key in SECTIONS["paths"]:
+            self.place(key, _in(data, "paths", key))
         if "notify" in data:
             self.notify(data["notify"])
 
@@ -126,6 +128,12 @@ class _Check:
             self.add(where, f"[integrity] key_file {value!r}: no such file (relative to the workspace)")
         else:
             self._key_readable(where, value)
+
+    def place(self, key: str, value: Any) -> None:
+        if value is not None and (not isinstance(value, str) or not value):
+            self.add(
+                self.find(key, "paths"), f"[paths] {key} must be a folder's path in quotes, e.g. '/srv/drill/{key}'"
+            )
 
     def _key_readable(self, where: tuple[int, int], value: str) -> None:
         try:

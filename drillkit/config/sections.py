@@ -1,7 +1,12 @@
 """The keys and tables `drill.toml` may have: one table, read by the workspace and by its checks."""
 
-TOP_LEVEL = ("timezone", "redact", "notify", "schedule", "integrity")  # the keys of drill.toml
-SECTIONS = {"redact": ("patterns",), "schedule": ("blackout",), "integrity": ("key_file",)}
+TOP_LEVEL = ("timezone", "redact", "notify", "schedule", "integrity", "paths")  # the keys of drill.toml
+SECTIONS = {
+    "redact": ("patterns",),
+    "schedule": ("blackout",),
+    "integrity": ("key_file",),
+    "paths": ("logs", "runs"),  # where `logs/` or `logs/runs/` may lead, as a symbolic link out of the workspace
+}
 
 
 def unreadable_config(exc: OSError) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ class Config:
     notify: tuple[dict[str, Any], ...] = ()
     blackout: tuple[dict[str, Any], ...] = ()
     key_file: Path | None = None
+    places: dict[str, Path] = field(default_factory=dict)  # `[paths]`: where logs/ and logs/runs/ may lead
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,28 @@ class Workspace:
 
     @cached_property
     def logs(self) -> Path:
-        return self.root / "logs"
+        return self._followed(self.root / "logs", "logs", self.root)
 
     @cached_property
     def runs(self) -> Path:
-        return self.logs / "runs"
+        return self._followed(self.logs / "runs", "runs", self.logs.resolve())
+
+    def _followed(self, path: Path, key: str, within: Path) -> Path:
+        """`path`, unless it is a symbolic link out of the workspace that `drill.toml` does not
+        name: records written (or read) somewhere nobody chose would be evidence out of reach."""
+        if not path.is_symlink():
+            return path
+        target = path.resolve()
+        if any(target == place or place in target.parents for place in (self.root, within)):
+            return path
+        named = self.config().places.get(key)
+        if named is not None and named.resolve() == target:
+            return path
+        shown = path.relative_to(self.root)
+        raise UsageError(
+            f"{shown}/ is a symbolic link to {target}, outside the workspace {self.root}; "
+            f'follow it by naming that place in drill.toml ([paths] {key} = "{target}"), or make {shown}/ a folder'
+        )
 
     def run_file(self, run_id: str) -> Path:
         return self.runs / f"{run_id}.jsonl"
@@ -168,7 +186,17 @@ def _config(data: dict[str, Any], root: Path) -> Config:
         notify=tuple(_list(data, "notify", "[[notify]]")),
         blackout=tuple(_list(_table(data, "schedule"), "blackout", "[schedule] blackout")),
         key_file=(root / key_file) if key_file else None,
+        places=_places(_table(data, "paths"), root),
     )
+
+
+def _places(table: dict[str, Any], root: Path) -> dict[str, Path]:
+    """`[paths]`: each absolute, or relative to the workspace."""
+    if not all(isinstance(value, str) and value for value in table.values()):
+        raise UsageError(
+            "drill.toml: [paths] logs and runs must be folders' paths in quotes; `drill validate` checks it"
+        )
+    return {key: root / value for key, value in table.items()}
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
