@@ -4,7 +4,8 @@ It imports nothing from drillkit: only hashlib, hmac and json. Each complete lin
 its last `,"hash":"`; the bytes before are hashed (HMAC-SHA256 with the key when the first line
 says `"chain": "hmac-sha256"`) and compared with the stored hex; `prev` must equal the previous
 line's hash (64 zeros on the first) and `seq` must count 1, 2, 3, …. Bytes after the last
-newline are a torn tail: not an event, and not a reason to call the record tampered.
+newline are a torn tail: not an event, and not a reason to call the record tampered. Given a key,
+an intact record chained without it is `unkeyed` (its chain proves nothing where a key is kept).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ AFTER_END = {"notify.sent", "notify.failed", "record.repaired", "observation", "
 
 @dataclass(frozen=True)
 class Result:
-    verdict: str  # ok | open | tampered
+    verdict: str  # ok | open | tampered | unkeyed
     events: int
     line: int | None = None  # first bad line, 1-based
     check: str | None = None  # hash | chain | seq | json | ended | empty | key
@@ -91,6 +92,8 @@ def verify_bytes(data: bytes, key: bytes | None = None) -> Result:
         if problem is not None:
             return Result("tampered", len(lines), number, problem)
         prev, ended = event["hash"], ended or event.get("event") == "run.ended"
+    if key is not None and not hmac_chain:
+        return Result("unkeyed", len(lines))
     return Result("ok" if ended else "open", len(lines))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from typing import Any
 import typer
 
 from drillkit.config.workspace import Workspace
-from drillkit.model.errors import UsageError
+from drillkit.model.inert import inert, inert_json
 
 
 @dataclass
@@ -47,16 +46,14 @@ def exit_with(code: int) -> None:
 def print_json(document: Any) -> None:
     import orjson  # only for the commands that print JSON
 
-    sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8")
+    sys.stdout.buffer.write(inert_json(text).encode("utf-8") + b"\n")
     sys.stdout.flush()
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def printable(text: str) -> str:
     """Text from records and arguments, with control characters shown, never obeyed by the terminal."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return inert(text)
 
 
 def say(text: str = "") -> None:
@@ -70,68 +67,15 @@ def warn(text: str) -> None:
     sys.stderr.flush()
 
 
-def emit(text: str, output: Path | None) -> None:
-    """To stdout, or to FILE (0640, whole or not at all) with nothing else on stdout."""
+def emit(text: str, output: Path | None, *, force: bool = False) -> None:
+    """To stdout, or to FILE by the rules of `-o` (`drillkit.cli.output`) with nothing else on stdout."""
     if output is None:
         typer.echo(text, nl=False)
         return
-    write_private(output, text.encode("utf-8"))
+    from drillkit.cli.output import write_output
+
+    write_output(workspace(), output, text.encode("utf-8"), force=force)
     warn(f"wrote {output}")
-
-
-def output_option() -> Any:
-    """`-o FILE`, checked when the command line is read: a report is not built for nowhere."""
-    return typer.Option(
-        None, "-o", "--output", help="Write to FILE (0640) instead of stdout.", callback=_writable_folder
-    )
-
-
-def _writable_folder(output: Path | None) -> Path | None:
-    if output is None:
-        return None
-    if output.is_dir():  # `-o ''` arrives as the folder `.`
-        raise _unwritable(output, "a folder, not a file")
-    folder = (output.resolve() if output.is_symlink() else output).parent  # a link is written through
-    if not os.access(folder, os.W_OK | os.X_OK):
-        reason = "Permission denied" if folder.is_dir() else "No such file or directory"
-        raise _unwritable(output, reason)
-    return output
-
-
-def _unwritable(path: Path, reason: str) -> Exception:
-    return UsageError(f"-o {path}: {reason}; name a file in a folder that exists and can be written")
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a file as 0640 whatever the umask: to a temporary name, fsync'd, then renamed.
-    A symlink is followed (the file it names is replaced, the link stays), and what is not a
-    regular file (a device, a pipe) is written into, never replaced. A folder that is missing
-    or not writable is a usage error naming the file."""
-    target = Path(os.path.realpath(path))
-    if target.exists() and not target.is_file():
-        _write_into(target, data, path)
-        return
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-        try:
-            os.fchmod(fd, 0o640)
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, target)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise _unwritable(path, str(exc.strerror)) from None
-
-
-def _write_into(target: Path, data: bytes, named: Path) -> None:
-    try:
-        with open(target, "wb") as stream:
-            stream.write(data)
-    except OSError as exc:
-        raise _unwritable(named, str(exc.strerror)) from None
 
 
 def colour_ok() -> bool:

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import typer
 
-from drillkit.cli.common import emit, output_option, print_json, say, warn, workspace
+from drillkit.cli.common import emit, print_json, say, warn, workspace
+from drillkit.cli.output import force_option, output_option
 from drillkit.model.clock import default_clock
 
 keys_app = typer.Typer(
@@ -73,11 +74,11 @@ def seal(
 
 
 @keys_app.command("checkpoint")
-def checkpoint(output: Path | None = output_option()) -> None:
+def checkpoint(output: Path | None = output_option(), force: bool = force_option()) -> None:
     """Write the ledger's latest signed checkpoint, to keep outside the machine (`drill verify --checkpoint`)."""
     from drillkit.services.seals import checkpoint as latest
 
-    emit(latest(workspace()).decode(), output)
+    emit(latest(workspace()).decode(), output, force=force)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,11 +14,18 @@ notify_app = typer.Typer(
 
 
 @notify_app.command("test")
-def send_test(name: str = typer.Argument(..., help="Notifier name from drill.toml.")) -> None:
-    """Send a clearly marked test message ([TEST / 测试]) through one notifier now."""
+def send_test(
+    name: str = typer.Argument(..., help="Notifier name from drill.toml."),
+    retries: int = typer.Option(0, "--retries", min=0, max=19, help="Attempts after the first, if it fails."),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.1, max=300, help="Seconds per attempt (default: the notifier's, at most 3)."
+    ),
+) -> None:
+    """Send a clearly marked test message ([TEST / 测试]) through one notifier now: one attempt
+    with a short timeout unless asked for more."""
     from drillkit.notify.senders import describe_outcome, send_probe
 
-    outcome = send_probe(workspace(), default_clock(), name)
+    outcome = send_probe(workspace(), default_clock(), name, retries=retries, timeout=timeout)
     warn(f"notifier {name}: test message {describe_outcome(outcome)}")
     if not outcome.ok:
         raise typer.Exit(1)

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from drillkit.cli.common import display_zone, emit, exit_with, output_option, print_json, say, warn, workspace
+from drillkit.cli.common import display_zone, emit, exit_with, print_json, say, warn, workspace
+from drillkit.cli.output import force_option, output_option
 from drillkit.model.clock import default_clock
 from drillkit.model.timefmt import check_zone
 
@@ -60,31 +61,33 @@ def export(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
     tz: str | None = typer.Option(None, "--tz", help="Display time zone (default: the global --tz, drill.toml, UTC)."),
     bom: bool = typer.Option(True, "--bom/--no-bom", help="csv: start with a byte-order mark (for Excel and WPS)."),
+    force: bool = force_option(),
 ) -> None:
     """Export the post-incident timeline and after-action report; exit 1 if the record fails verification."""
     from drillkit.render.formats import export_text
     from drillkit.services.review import tampered_exit
 
     if fmt is ExportFormat.bundle:
-        _bundle(run, output)
+        _bundle(run, output, force)
         return
     view = _view(run, lang, tz)
-    emit(export_text(view, fmt.value, bom=bom), output)
+    emit(export_text(view, fmt.value, bom=bom), output, force=force)
     exit_with(tampered_exit(view, warn))
 
 
-def _bundle(run: str, output: Path | None) -> None:
+def _bundle(run: str, output: Path | None, force: bool) -> None:
     """The evidence bundle to FILE; exit 1 when the run fails verification (the bundle shows it too)."""
-    from drillkit.cli.common import write_private
+    from drillkit.cli.output import write_output
     from drillkit.model.errors import UsageError
-    from drillkit.services.review import evidence_bundle
+    from drillkit.services.review import PASSING, evidence_bundle
 
     if output is None:
         raise UsageError("--format bundle writes a zip: name it with -o FILE.zip")
-    data, verdict = evidence_bundle(workspace(), run)
-    write_private(output, data)
+    ws = workspace()
+    data, verdict = evidence_bundle(ws, run)
+    write_output(ws, output, data, force=force)
     warn(f"wrote {output}")
-    if verdict.verdict == "tampered":
+    if verdict.verdict not in PASSING:
         warn(f"drill: the record of {run} fails verification (see `drill verify {run}`)")
         exit_with(1)
 
@@ -105,6 +108,7 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     include_drills: bool = typer.Option(False, "--include-drills", help="Count drills and simulations too."),
     output: Path | None = output_option(),
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
+    force: bool = force_option(),
 ) -> None:
     """Figures across runs: runs by mode, metric medians, p90s and targets met, breaches, expectations."""
     from drillkit.render.formats import figures_text
@@ -115,7 +119,7 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     key = (fmt.value, lang.value, zone)
     question = ReportQuestion(since=since, until=until, playbook=playbook, include_drills=include_drills, key=key)
     render = partial(figures_text, fmt=fmt.value, lang=lang.value, zone=zone)
-    emit(report_text(ws, default_clock(), question, render, warn), output)
+    emit(report_text(ws, default_clock(), question, render, warn), output, force=force)
 
 
 def coverage(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:

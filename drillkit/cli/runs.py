@@ -209,7 +209,7 @@ def runs(
     say(runs_table(found, display_zone(ws)) if found else "no runs")
 
 
-def verify(
+def verify(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     runs: list[str] | None = typer.Argument(None, help="Run ids (default: every run)."),
     all_runs: bool = typer.Option(False, "--all", help="Verify every record in the workspace."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
@@ -217,8 +217,15 @@ def verify(
         None, "--checkpoint", help="A checkpoint kept earlier (`drill keys checkpoint`): the ledger must extend it."
     ),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 also for an unsealed run or unsealed events."),
+    accept_unkeyed: list[str] = typer.Option(
+        [],
+        "--accept-unkeyed",
+        metavar="RUN",
+        help="A run known to predate the workspace key: its plain SHA-256 chain is accepted (repeat for more).",
+    ),
 ) -> None:
-    """Check records' hash chains and seals; exit 1 naming the first bad line of each bad record, 2 if unreadable.
+    """Check records' hash chains and seals; exit 1 naming the first bad line of each bad record (or a
+    record chained without the workspace's key: unkeyed), 2 if one cannot be read.
 
     A record that cannot be read gets no verdict (it is no evidence of tampering) but a line on
     stderr, and the others are still verified."""
@@ -228,7 +235,7 @@ def verify(
     if all_runs and runs:
         raise UsageError("give run ids or --all, not both")
     kept = _read_checkpoint(checkpoint) if checkpoint is not None else None
-    checked = verify_runs(workspace(), runs or [], checkpoint=kept, strict=strict)
+    checked = verify_runs(workspace(), runs or [], accept_unkeyed, checkpoint=kept, strict=strict)
     if as_json:
         print_json(checked.document())
     else:

@@ -6,7 +6,8 @@ from typing import Any
 
 import typer
 
-from drillkit.cli.common import display_zone, emit, output_option, print_json, say, stop_on_signals, warn, workspace
+from drillkit.cli.common import display_zone, emit, print_json, say, stop_on_signals, warn, workspace
+from drillkit.cli.output import force_option, output_option
 from drillkit.model.clock import default_clock, parse_utc
 from drillkit.model.durations import MAX_DURATION, parse_duration
 from drillkit.model.errors import UsageError
@@ -176,11 +177,12 @@ def resume(schedule_id: str = typer.Argument(..., help="Schedule id.")) -> None:
 def export(
     fmt: ExportFormat = typer.Option(..., "--format", "-f", help="ics: an iCalendar file of the upcoming drills."),
     output: Path | None = output_option(),
+    force: bool = force_option(),
 ) -> None:
     """Export the upcoming scheduled drills as a calendar (fires inside a blackout window left out)."""
     from drillkit.services.schedules import calendar_text
 
-    emit(calendar_text(workspace(), default_clock()), output)
+    emit(calendar_text(workspace(), default_clock()), output, force=force)
 
 
 def scheduler(

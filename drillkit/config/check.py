@@ -69,6 +69,8 @@ class _Check:
             isinstance(lease, bool) or not isinstance(lease, int | float) or not 1 <= lease <= 3600
         ):
             self.add(self.find("lease", "store"), "[store] lease must be a number of seconds from 1 to 3600")
+        for key in SECTIONS["paths"]:
+            self.place(key, _in(data, "paths", key))
         if "notify" in data:
             self.notify(data["notify"])
 
@@ -152,6 +154,12 @@ class _Check:
         if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
             self.add(
                 self.find("url", "store"), "[store] url must be a postgresql:// URL, e.g. 'postgresql://drill@db/drill'"
+            )
+
+    def place(self, key: str, value: Any) -> None:
+        if value is not None and (not isinstance(value, str) or not value):
+            self.add(
+                self.find(key, "paths"), f"[paths] {key} must be a folder's path in quotes, e.g. '/srv/drill/{key}'"
             )
 
     def _key_readable(self, where: tuple[int, int], value: str) -> None:

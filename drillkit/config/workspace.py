@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ class Config:
     seal_public_key: str | None = None
     store_url: str | None = None  # `[store] url`: the team store (SPEC §8); none keeps records in files
     store_lease: float = 10.0  # `[store] lease`: seconds a standby scheduler waits before it takes over
+    places: dict[str, Path] = field(default_factory=dict)  # `[paths]`: where logs/ and logs/runs/ may lead
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,28 @@ class Workspace:
 
     @cached_property
     def logs(self) -> Path:
-        return self.root / "logs"
+        return self._followed(self.root / "logs", "logs", self.root)
 
     @cached_property
     def runs(self) -> Path:
-        return self.logs / "runs"
+        return self._followed(self.logs / "runs", "runs", self.logs.resolve())
+
+    def _followed(self, path: Path, key: str, within: Path) -> Path:
+        """`path`, unless it is a symbolic link out of the workspace that `drill.toml` does not
+        name: records written (or read) somewhere nobody chose would be evidence out of reach."""
+        if not path.is_symlink():
+            return path
+        target = path.resolve()
+        if any(target == place or place in target.parents for place in (self.root, within)):
+            return path
+        named = self.config().places.get(key)
+        if named is not None and named.resolve() == target:
+            return path
+        shown = path.relative_to(self.root)
+        raise UsageError(
+            f"{shown}/ is a symbolic link to {target}, outside the workspace {self.root}; "
+            f'follow it by naming that place in drill.toml ([paths] {key} = "{target}"), or make {shown}/ a folder'
+        )
 
     @cached_property
     def seals(self) -> Path:
@@ -190,6 +208,7 @@ def _config(data: dict[str, Any], root: Path) -> Config:
         seal_public_key=seal_public_key or None,
         store_url=_store_url(_table(data, "store").get("url")),
         store_lease=_lease(_table(data, "store").get("lease", 10.0)),
+        places=_places(_table(data, "paths"), root),
     )
 
 
@@ -205,6 +224,15 @@ def _store_url(value: Any) -> str | None:
             "drill.toml: [store] url must be a postgresql:// URL in quotes; `drill validate` checks the file"
         )
     return value
+
+
+def _places(table: dict[str, Any], root: Path) -> dict[str, Path]:
+    """`[paths]`: each absolute, or relative to the workspace."""
+    if not all(isinstance(value, str) and value for value in table.values()):
+        raise UsageError(
+            "drill.toml: [paths] logs and runs must be folders' paths in quotes; `drill validate` checks it"
+        )
+    return {key: root / value for key, value in table.items()}
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:

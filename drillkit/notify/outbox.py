@@ -1,18 +1,22 @@
 """The outbox: the record is the outbox (SPEC §7).
 
 A conducting process calls `Outbox.poll(run_id, events)` from its loop; matching events with no
-`notify.sent`/`notify.failed` yet are handed to a small thread pool, delivered at least once
+`notify.sent`/`notify.failed` yet are handed to a few worker threads, delivered at least once
 with `<run>:<seq>` as the idempotency key, and the outcome is appended to the run's record.
-Nothing that writes an event waits on the network.
+Nothing that writes an event waits on the network, and a process does not wait on it to end: a
+delivery still under way when the outbox closes is left unrecorded, so it stays owed in the
+record and the next conducting process (the scheduler) delivers it.
 """
 
 from __future__ import annotations
 
+import queue
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from drillkit.config.notifiers import Notifier
@@ -83,7 +87,7 @@ class Outbox:
         self._ws, self._clock, self._notifiers = ws, clock, tuple(notifiers)
         self._store = store or open_store(ws)
         self._report = report
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drill-notify")
+        self._pool = _Workers(workers)
         self._lock = threading.Lock()
         self._claimed: set[tuple[str, str, int]] = set()
         self._futures: set[Future[None]] = set()
@@ -116,18 +120,24 @@ class Outbox:
         return seal.fingerprint if seal is not None and seal.events >= int(event["seq"]) else None
 
     def close(self, timeout: float = 10.0) -> bool:
-        """Wait up to `timeout` s for deliveries under way, then abandon the rest unrecorded
-        (the next conducting process delivers them again). True when none was abandoned."""
+        """`hand_over(timeout)`; True when nothing was left owed."""
+        return self.hand_over(timeout) == 0
+
+    def hand_over(self, timeout: float) -> int:
+        """Wait up to `timeout` s for deliveries under way, then leave the rest unrecorded, still
+        owed in the record for the next conducting process; how many were left."""
         self._closed = True
         with self._lock:
             running = set(self._futures)
         _, unfinished = wait(running, timeout=timeout)
         self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        return not unfinished
+        for future in unfinished:
+            future.cancel()  # one no worker has started
+        self._pool.stop()
+        return len(unfinished)
 
     def _submit(self, run_id: str, notifier: Notifier, message: Message, seq: int) -> None:
-        future = self._pool.submit(self._deliver, run_id, notifier, message, seq)
+        future = self._pool.submit(partial(self._deliver, run_id, notifier, message, seq))
         with self._lock:
             self._futures.add(future)
         future.add_done_callback(self._forget)
@@ -139,7 +149,7 @@ class Outbox:
     def _deliver(self, run_id: str, notifier: Notifier, message: Message, seq: int) -> None:
         try:
             outcome = deliver(notifier, message, self._clock, self._stop)
-            if not outcome.abandoned:
+            if not outcome.abandoned and not self._stop.is_set():  # once handed over, it stays owed
                 self._record(run_id, notifier.name, seq, outcome)
         except Exception as err:  # a worker must never fail silently: say what was lost
             self._report(f"drill: notifier {notifier.name}: event {seq} of run {run_id}: {err}")
@@ -159,3 +169,37 @@ class Outbox:
         except DrillError as err:
             self._report(f"drill: notifier {name}: cannot record the outcome for event {seq} of run {run_id}: {err}")
             return
+
+
+_Tasks = queue.SimpleQueue[tuple[Future[None], Callable[[], None]] | None]  # None stops a worker
+
+
+class _Workers:
+    """Daemon threads, unlike a ThreadPoolExecutor's (which the interpreter joins as it exits): a
+    webhook that answers slowly never keeps a finished `drill start` from exiting."""
+
+    def __init__(self, count: int) -> None:
+        self._tasks: _Tasks = queue.SimpleQueue()
+        self._count, self._started = count, 0
+
+    def submit(self, task: Callable[[], None]) -> Future[None]:
+        future: Future[None] = Future()
+        self._tasks.put((future, task))
+        if self._started < self._count:
+            threading.Thread(target=_work, args=(self._tasks,), name="drill-notify", daemon=True).start()
+            self._started += 1
+        return future
+
+    def stop(self) -> None:
+        for _ in range(self._started):
+            self._tasks.put(None)
+
+
+def _work(tasks: _Tasks) -> None:
+    while (item := tasks.get()) is not None:
+        future, task = item
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(task())
+            except BaseException as error:  # handed to whoever reads the future
+                future.set_exception(error)

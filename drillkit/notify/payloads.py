@@ -9,15 +9,18 @@ documents its incoming-webhook text or markdown message:
 - `dingtalk`: `{"msgtype": "markdown", "markdown": {"title", "text"}}`;
 - `wecom`: `{"msgtype": "markdown", "markdown": {"content"}}` (at most 4096 UTF-8 bytes);
 - `feishu`: `{"msg_type": "text", "content": {"text"}}` (no markdown type exists).
+
+Every body's text is made inert first (`drillkit.model.inert`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from drillkit.model.durations import format_clock
+from drillkit.model.inert import inert, inert_tree
 from drillkit.render.eventtext import acting_role, headline
 from drillkit.render.labels import drill_mark, is_drill_mode
 
@@ -93,8 +96,15 @@ def probe_message(notifier: str, key: str, when: str) -> Message:
 
 
 def render(fmt: str, message: Message) -> dict[str, Any]:
-    """The body for one payload format (one of FORMATS)."""
-    return _RENDERERS[fmt](message)
+    """The body for one payload format (one of FORMATS), its text inert: a chat window or a
+    pager's terminal shows the control characters and bidi controls of a note, never obeys them."""
+    shown = replace(
+        message,
+        headline=inert(message.headline),
+        lines=tuple(inert(line) for line in message.lines),
+        event=inert_tree(message.event),
+    )
+    return _RENDERERS[fmt](shown)
 
 
 def _number(value: Any) -> float | None:

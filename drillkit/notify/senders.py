@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from drillkit.config.notifiers import Notifier
 from drillkit.config.workspace import Workspace
@@ -50,14 +50,21 @@ def deliver(notifier: Notifier, message: Message, clock: Clock, stop: threading.
             return Outcome(ok=True, attempts=attempt)
 
 
-def send_probe(ws: Workspace, clock: Clock, name: str) -> Outcome:
-    """`drill notify test NAME`: a `[TEST / 测试]` message through one notifier, now."""
+PROBE_TIMEOUT = 3.0  # seconds: `drill notify test` answers quickly unless asked to wait longer
+
+
+def send_probe(ws: Workspace, clock: Clock, name: str, *, retries: int = 0, timeout: float | None = None) -> Outcome:
+    """`drill notify test NAME`: a `[TEST / 测试]` message through one notifier, now: one attempt
+    (plus `retries`), each given `timeout` s (default: the notifier's, at most PROBE_TIMEOUT)."""
     notifiers = {notifier.name: notifier for notifier in ws.notifiers()}
     if name not in notifiers:
         configured = ", ".join(notifiers) or "none"
         raise NotFound(f"no notifier {name!r} in drill.toml; configured: {configured}")
+    configured_one = notifiers[name]
+    wait = timeout if timeout is not None else min(configured_one.timeout, PROBE_TIMEOUT)
+    probe = replace(configured_one, attempts=1 + retries, timeout=wait)
     when = format_utc(clock.now())
-    return deliver(notifiers[name], probe_message(name, key=f"test:{when}", when=when), clock)
+    return deliver(probe, probe_message(name, key=f"test:{when}", when=when), clock)
 
 
 def describe_outcome(outcome: Outcome) -> str:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from drillkit.model.clock import parse_utc
 from drillkit.model.durations import format_clock
 from drillkit.model.events import EventType
+from drillkit.model.inert import inert
 from drillkit.render.eventtext import acting_role, detail
 from drillkit.render.labels import LANGS, drill_mark
 from drillkit.render.runview import RunView
@@ -58,7 +59,7 @@ def _row(event: Event, zone: ZoneInfo) -> list[object]:
     text = [event["actor"], acting_role(event) or "", state_from, state_to, event.get("trigger") or ""]
     text += [event.get("item") or "", _detail(event)]
     when = [_local(event["ts"], zone), event["t"], format_clock(event["t"])]
-    return [event["seq"], *when, event["event"], *(_inert(cell) for cell in text)]
+    return [event["seq"], *when, *(_inert(str(cell)) for cell in (event["event"], *text))]
 
 
 def _local(ts: str, zone: ZoneInfo) -> str:
@@ -81,4 +82,6 @@ def _detail(event: Event) -> str:
 
 
 def _inert(cell: str) -> str:
+    """Control characters shown, not obeyed; a formula made text."""
+    cell = inert(cell)
     return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell

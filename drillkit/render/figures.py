@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from drillkit.model.clock import parse_utc
 from drillkit.model.timefmt import local
 from drillkit.render.cells import DASH, duration
+from drillkit.render.cells import html_text as escape
 from drillkit.render.labels import Labels
 
 Table = tuple[str, list[str], list[list[str]]]

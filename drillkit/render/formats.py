@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from drillkit.model.inert import inert_json
+
 if TYPE_CHECKING:
     from drillkit.render.runview import RunView
 
 
 def as_json(document: object) -> str:
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+    return inert_json(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8")) + "\n"
 
 
 def export_text(view: RunView, fmt: str, *, bom: bool = True) -> str:

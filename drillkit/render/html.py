@@ -6,10 +6,9 @@ else, so opening the file never makes a request. Every text from the record is e
 
 from __future__ import annotations
 
-from html import escape
-
 from drillkit.render import svgchart
 from drillkit.render.aar import Section, footer, sections, title
+from drillkit.render.cells import html_text as escape
 from drillkit.render.runview import RunView
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"

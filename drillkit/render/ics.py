@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from drillkit.model.blackouts import Blackout, offset_change
 from drillkit.model.durations import format_duration
+from drillkit.model.inert import inert
 from drillkit.schedule.port import Schedule
 from drillkit.schedule.upcoming import upcoming_fires
 
@@ -139,7 +140,7 @@ def _offset(delta: timedelta | None) -> str:
 
 def _text(value: str) -> str:
     """TEXT escaping of RFC 5545 §3.3.11."""
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+    return inert(value).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def _fold(line: str) -> str:

@@ -100,6 +100,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "integrity.ok": ("Record verified: intact and ended", "记录完整性已校验：完整，已结束"),
     "integrity.open": ("Record verified: intact, still open", "记录完整性已校验：完整，尚未结束"),
     "integrity.tampered": ("Record NOT verified: tampered", "记录完整性校验失败：已被篡改"),
+    "integrity.unkeyed": (
+        "Record NOT verified: unkeyed (chained without the workspace key)",
+        "记录完整性未校验：未使用工作区密钥（unkeyed）",
+    ),
     "integrity.unknown": ("Record not verified", "记录未校验"),
     "events": ("events", "条事件"),
     "head": ("head hash", "末行哈希"),

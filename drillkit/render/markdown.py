@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from drillkit.model.inert import inert
 from drillkit.render.aar import Section, footer, sections, title
 from drillkit.render.runview import RunView
 
@@ -12,7 +13,7 @@ _SPECIAL = re.compile(r"([\\`*\[\]<|]|(?<!\w)_|_(?!\w))")
 
 def escape(text: str) -> str:
     """Record text as literal Markdown: no markup, links or raw HTML, one line per cell."""
-    return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return _SPECIAL.sub(r"\\\1", " ".join(inert(text).split()))
 
 
 def render(view: RunView) -> str:

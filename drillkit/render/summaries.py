@@ -41,7 +41,11 @@ def verification_line(v: Verdict, *, keyed: bool, seal: SealFinding | None = Non
     """One record's verdict; in a workspace with a key, a record chained without it says so (a
     reviewer should ask why: it may be older than the key, or rewritten by someone without it).
     With seals: events past the latest seal are counted (`ok, 3 events unsealed`)."""
-    unkeyed = " (plain SHA-256, not the workspace key)" if keyed and v.chain == "sha256" else ""
+    unkeyed = ""
+    if v.verdict == "unkeyed":
+        unkeyed = f" (plain SHA-256, not the workspace key; `--accept-unkeyed {v.run}` if it predates the key)"
+    elif keyed and v.chain == "sha256":
+        unkeyed = " (plain SHA-256, accepted as older than the workspace key)"
     at = f" at line {v.line}" if v.line is not None else ""
     where = f"{at}: {v.problem}" if v.verdict == "tampered" else ""
     torn = f" (torn tail of {v.torn_bytes} bytes, set aside on the next append)" if v.torn_bytes else ""

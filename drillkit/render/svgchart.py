@@ -7,10 +7,10 @@ Every text in it is escaped; it needs no script, font file or request.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 
 from drillkit.model.durations import format_clock
 from drillkit.model.events import EventType
+from drillkit.render.cells import html_text as escape
 from drillkit.render.runview import RunView
 
 LEFT, RIGHT, TOP, LANE, AXIS = 150, 20, 8, 26, 34

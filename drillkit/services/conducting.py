@@ -66,8 +66,22 @@ def conduct(
         try:
             conductor.close()  # raises what a last append in flight met, once it is finished
         finally:
-            outbox.close(timeout=5.0)
+            _hand_over(outbox, tell)
     return Conducted.LEFT_RUNNING if stop() else Conducted.ENDED
+
+
+HAND_OVER = 1.0  # seconds a conductor leaving waits for deliveries under way before leaving them owed
+
+
+def _hand_over(outbox: Outbox, tell: Tell) -> None:
+    """Deliveries still under way stay owed in the record: the scheduler delivers them. A slow
+    webhook never keeps a finished drill on the screen."""
+    pending = outbox.hand_over(HAND_OVER)
+    if pending:
+        tell(
+            f"{pending} notification(s) pending: left owed in the record for `drill scheduler`,"
+            " which delivers them (or `drill resume` of the run)"
+        )
 
 
 def _delivered_if_ended(store: RecordStore, run_id: str, outbox: Outbox, tell: Tell) -> bool:

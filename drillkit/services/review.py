@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +10,9 @@ from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
 from drillkit.model.errors import DrillError, UsageError
 from drillkit.services.views import Tell, record_due
+
+VERIFIED = ("ok", "open")  # the only verdicts that read as verified (SPEC §4)
+PASSING = (*VERIFIED, "unsealed")  # what `drill verify` passes without --strict
 
 if TYPE_CHECKING:
     from drillkit.render.runview import RunView
@@ -30,10 +33,13 @@ def run_view(ws: Workspace, clock: Clock, run: str, *, zone: str, lang: str, tel
 
 
 def tampered_exit(view: RunView, tell: Tell) -> int:
-    """1, saying so, when the record fails verification: an export of it is no evidence."""
-    if view.document["integrity"]["verdict"] != "tampered":
+    """1, saying so, when the record does not verify (tampered, or chained without the workspace's
+    key): an export of it is no evidence."""
+    verdict, run = view.document["integrity"]["verdict"], view.run["id"]
+    if verdict in VERIFIED:
         return 0
-    tell(f"drill: the record of {view.run['id']} fails verification (see `drill verify {view.run['id']}`)")
+    why = "is not chained with the workspace key" if verdict == "unkeyed" else "fails verification"
+    tell(f"drill: the record of {run} {why} (see `drill verify {run}`)")
     return 1
 
 
@@ -101,9 +107,9 @@ class Verification:
 
     @property
     def exit_code(self) -> int:
-        """1 when a record is tampered (or, with --strict, unsealed in part or whole), else 2 when
-        one could not be read."""
-        if any(verdict.verdict == "tampered" for verdict in self.verdicts) or self._ledger_tampered():
+        """1 when a record is tampered or unkeyed, or the ledger is (with --strict, also when a run
+        or its tail is unsealed), else 2 when one could not be read."""
+        if self._ledger_tampered() or any(verdict.verdict not in PASSING for verdict in self.verdicts):
             return 1
         if self.strict and self._unsealed():
             return 1
@@ -121,20 +127,27 @@ class Verification:
 
 
 def verify_runs(
-    ws: Workspace, runs: list[str], *, checkpoint: bytes | None = None, strict: bool = False
+    ws: Workspace,
+    runs: list[str],
+    accept_unkeyed: Sequence[str] = (),
+    *,
+    checkpoint: bytes | None = None,
+    strict: bool = False,
 ) -> Verification:
     """`drill verify`: the named runs' records, or every record when none is named; their seals
-    and the ledger too where the workspace has a seal key (against a kept checkpoint if given)."""
+    and the ledger too where the workspace has a seal key (against a kept checkpoint if given).
+    A plain SHA-256 chain in `accept_unkeyed` is taken as older than the workspace's key."""
     from drillkit.store.files import check_run_id, workspace_key
     from drillkit.store.sealcheck import check_seals, ledger_runs
     from drillkit.store.stores import open_store
 
     ids = [check_run_id(run) for run in runs]
+    accepted = frozenset(check_run_id(run) for run in accept_unkeyed)
     key = workspace_key(ws)
     in_ledger = ledger_runs(ws)
     gone = [run for run in (ids or sorted(in_ledger)) if run in in_ledger and not ws.run_file(run).exists()]
     present = [run for run in ids if run not in gone]
-    verdicts, unreadable = open_store(ws).verify(present, key) if present or not ids else ([], [])
+    verdicts, unreadable = open_store(ws).verify(present, key, accepted) if present or not ids else ([], [])
     sealed = check_seals(ws, verdicts, gone, checkpoint)
     if sealed is None:
         return Verification(verdicts, unreadable, key is not None)

@@ -486,11 +486,13 @@ class FileRecordStore(RecordStore):
         except FileNotFoundError:
             return []
 
-    def verify(self, run_ids: list[str], key: bytes | None) -> tuple[list[Verdict], list[str]]:
+    def verify(
+        self, run_ids: list[str], key: bytes | None, accepted: frozenset[str] = frozenset()
+    ) -> tuple[list[Verdict], list[str]]:
         """Many records spread over the machine's cores (`verify_files`)."""
         from drillkit.store.verify import runs_to_verify, verify_files
 
-        return verify_files(runs_to_verify(self.ws.runs, run_ids), key)
+        return verify_files(runs_to_verify(self.ws.runs, run_ids), key, accepted)
 
     def conduct(self, run_id: str) -> Callable[[], None] | None:
         """An `flock` on `<run>.conductor` beside the record, held until the file is closed."""

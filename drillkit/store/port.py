@@ -51,14 +51,17 @@ class RecordStore(ABC):
         """For every run (or those named): its id, its first line and its last bytes (the first
         of which may be the end of a line): all a listing of runs reads."""
 
-    def verify(self, run_ids: list[str], key: bytes | None) -> tuple[list[Verdict], list[str]]:
+    def verify(
+        self, run_ids: list[str], key: bytes | None, accepted: frozenset[str] = frozenset()
+    ) -> tuple[list[Verdict], list[str]]:
         """A verdict for each named run (every run when none is named), and why for each record
-        that could not be read. An unknown run named is `NotFound` before any is verified."""
+        that could not be read. An unknown run named is `NotFound` before any is verified;
+        `accepted`: runs whose plain chain a reviewer accepts in a keyed workspace."""
         from drillkit.store.verify import verify_lines
 
         ids = run_ids or self.runs()
         records = [(run_id, self.lines(run_id)) for run_id in ids]
-        return [verify_lines(run_id, data, key) for run_id, data in records], []
+        return [verify_lines(run_id, data, key, accepted) for run_id, data in records], []
 
     @abstractmethod
     def runs(self) -> list[str]:

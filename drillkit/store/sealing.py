@@ -51,8 +51,10 @@ class SealingStore(RecordStore):
     def heads_and_tails(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes, bytes]]:
         return self.inner.heads_and_tails(run_ids)
 
-    def verify(self, run_ids: list[str], key: bytes | None) -> tuple[list[Verdict], list[str]]:
-        return self.inner.verify(run_ids, key)
+    def verify(
+        self, run_ids: list[str], key: bytes | None, accepted: frozenset[str] = frozenset()
+    ) -> tuple[list[Verdict], list[str]]:
+        return self.inner.verify(run_ids, key, accepted)
 
     def runs(self) -> list[str]:
         return self.inner.runs()

@@ -3,6 +3,10 @@
 A line is split at its last `,"hash":"`; the bytes before are hashed (HMAC with the workspace
 key when the record's first line says `chain: hmac-sha256`) and compared. A torn last line
 (no newline yet) is not an event: it is reported, and set aside by the next append.
+
+In a workspace with a key, an intact record chained without it is `unkeyed`: anyone can rewrite
+a plain SHA-256 chain and recompute it, so it proves nothing there, unless a reviewer accepts it
+as older than the key (`accepted`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from drillkit.store.files import GENESIS, HASH_MARK, RUN_ID
 @dataclass(frozen=True, kw_only=True)
 class Verdict:
     run: str
-    verdict: str  # ok | open | tampered
+    verdict: str  # ok | open | tampered | unkeyed
     events: int
     head: str | None
     line: int | None = None
@@ -56,15 +60,16 @@ class _Bad(Exception):
         self.line, self.problem = line, problem
 
 
-def verify_file(path: Path, key: bytes | None) -> Verdict:
+def verify_file(path: Path, key: bytes | None, accepted: frozenset[str] = frozenset()) -> Verdict:
+    """The record's verdict; `accepted`: runs whose plain chain a reviewer accepts in a keyed workspace."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise _unreadable(path, exc) from None
-    return verify_lines(path.name.removesuffix(".jsonl"), data, key)
+    return verify_lines(path.name.removesuffix(".jsonl"), data, key, accepted)
 
 
-def verify_lines(run: str, data: bytes, key: bytes | None) -> Verdict:
+def verify_lines(run: str, data: bytes, key: bytes | None, accepted: frozenset[str] = frozenset()) -> Verdict:
     """The verdict on a record's bytes (a torn tail, bytes after the last newline, is counted)."""
     end = data.rfind(b"\n") + 1
     lines = data[:end].split(b"\n")[:-1]
@@ -80,9 +85,10 @@ def verify_lines(run: str, data: bytes, key: bytes | None) -> Verdict:
             problem=bad.problem,
             torn_bytes=len(data) - end,
         )
+    weak = key is not None and not keyed and run not in accepted
     return Verdict(
         run=run,
-        verdict="ok" if ended else "open",
+        verdict="unkeyed" if weak else "ok" if ended else "open",
         events=len(lines),
         head=head,
         torn_bytes=len(data) - end,
@@ -165,25 +171,27 @@ def _chain_key(run: str, first_line: bytes, key: bytes | None) -> bytes | None:
 PARALLEL_FROM = 16 * 1024 * 1024  # bytes: below this, starting worker processes costs more than it saves
 
 
-def verify_files(paths: list[Path], key: bytes | None) -> tuple[list[Verdict], list[str]]:
+def verify_files(
+    paths: list[Path], key: bytes | None, accepted: frozenset[str] = frozenset()
+) -> tuple[list[Verdict], list[str]]:
     """Many records, spread over the machine's cores when there is enough to read: a verdict for
     each record read, and why for each that could not be (no verdict: the check was not made).
     A run named that does not exist is an error before any is verified."""
     workers = min(len(paths), os.cpu_count() or 1)
     if sum(_size(p) for p in paths) < PARALLEL_FROM or workers < 2:
-        checked = [_checked(path, key) for path in paths]
+        checked = [_checked(path, key, accepted) for path in paths]
     else:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(workers) as pool:
             chunks = max(1, len(paths) // (workers * 4))
-            checked = list(pool.map(_checked, paths, repeat(key), chunksize=chunks))
+            checked = list(pool.map(_checked, paths, repeat(key), repeat(accepted), chunksize=chunks))
     return [c for c in checked if isinstance(c, Verdict)], [c for c in checked if isinstance(c, str)]
 
 
-def _checked(path: Path, key: bytes | None) -> Verdict | str:
+def _checked(path: Path, key: bytes | None, accepted: frozenset[str]) -> Verdict | str:
     try:
-        return verify_file(path, key)
+        return verify_file(path, key, accepted)
     except UsageError as unreadable:
         return str(unreadable)
 

@@ -234,9 +234,7 @@ def test_an_output_file_in_a_missing_folder_is_refused_in_one_line(drill: Drill,
         "export": ("export", run, "--format", "md", "-o", str(missing / "aar.md")),
         "schedule export": ("schedule", "export", "--format", "ics", "-o", str(missing / "drills.ics")),
         "a folder": ("report", "--format", "html", "-o", str(workspace)),  # a new question: its answer would be kept
-        "a link into it": ("report", "--format", "md", "-o", str(workspace / "latest.md")),
     }
-    (workspace / "latest.md").symlink_to(missing / "report.md")
     for name, args in commands.items():
         line = _refused(drill, *args)
         assert line.startswith(f"drill: -o {args[-1]}: "), (name, line)
@@ -246,15 +244,8 @@ def test_an_output_file_in_a_missing_folder_is_refused_in_one_line(drill: Drill,
     assert (workspace / "logs" / "report-last.cache").read_bytes() == last_answer  # refused before it was built
 
 
-def test_an_output_through_a_symlink_or_into_a_pipe_keeps_the_link_and_the_pipe(drill: Drill, tmp_path: Path) -> None:
+def test_an_output_into_a_pipe_keeps_the_pipe(drill: Drill, tmp_path: Path) -> None:
     run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
-    real, link = tmp_path / "reports" / "aar.md", tmp_path / "latest.md"
-    real.parent.mkdir()
-    real.write_text("old", encoding="utf-8")
-    link.symlink_to(real)
-    drill("export", run, "--format", "md", "-o", str(link), ok=True)
-    assert link.is_symlink()
-    assert real.read_text(encoding="utf-8").startswith("# ")
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
     with ThreadPoolExecutor(1) as reader:

@@ -6,11 +6,13 @@ and the independent verifier; a few cases go through `drill verify` as a user wo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -222,15 +224,77 @@ def test_hmac_chain_verifies_with_its_key_only(workspace: Path) -> None:
     assert "tampered at line 1" in done.stdout
 
 
-def test_sha256_record_is_not_accepted_as_hmac(workspace: Path) -> None:
-    """A key in drill.toml does not make a plain record fail, nor a plain one pass as keyed."""
-    path = build_record(workspace, events=4)
+def test_sha256_record_in_a_keyed_workspace_is_unkeyed_unless_accepted(workspace: Path) -> None:
+    """A plain chain proves nothing where a key is kept (anyone can recompute it): `unkeyed`, exit
+    1, unless a reviewer accepts the run as older than the key."""
+    path, other = build_record(workspace, events=4), build_record(workspace, events=2)
     (workspace / "key").write_bytes(b"k")
     (workspace / "drill.toml").write_text('[integrity]\nkey_file = "key"\n', encoding="utf-8")
     assert read_events(path)[0]["chain"] == "sha256"
-    done = Drill(workspace)("verify", path.stem, ok=True)
-    assert f"{path.stem}: ok (plain SHA-256, not the workspace key) — 4 events" in done.stdout
-    assert json.loads(Drill(workspace)("verify", path.stem, "--json", ok=True).stdout)[0]["chain"] == "sha256"
+    drill = Drill(workspace)
+    done = drill("verify", path.stem)
+    assert done.returncode == 1
+    assert f"{path.stem}: unkeyed (plain SHA-256, not the workspace key; `--accept-unkeyed {path.stem}`" in done.stdout
+    assert [(v["verdict"], v["chain"]) for v in json.loads(drill("verify", path.stem, "--json").stdout)] == [
+        ("unkeyed", "sha256")
+    ]
+    assert verify_bytes(path.read_bytes(), b"k").verdict == "unkeyed"
+    done = drill("verify", path.stem, "--accept-unkeyed", path.stem, ok=True)
+    assert f"{path.stem}: ok (plain SHA-256, accepted as older than the workspace key) — 4 events" in done.stdout
+    done = drill("verify", "--all", "--accept-unkeyed", path.stem)  # accepting one accepts no other
+    assert done.returncode == 1
+    assert f"{other.stem}: unkeyed" in done.stdout
+    drill("verify", "--all", "--accept-unkeyed", other.stem, "--accept-unkeyed", path.stem, ok=True)
+
+
+def _rechained_plain(path: Path, forge: Callable[[dict[str, Any]], None]) -> None:
+    """The record rewritten by someone without the key: `forge` changes each event, and the chain
+    is recomputed with plain SHA-256, as SPEC §4 tells anyone how to."""
+    prev, lines = "0" * 64, []
+    for event in read_events(path):
+        del event["hash"]
+        forge(event)
+        event["prev"] = prev
+        body = json.dumps(event, ensure_ascii=False, separators=(",", ":"))[:-1].encode("utf-8")
+        prev = hashlib.sha256(body).hexdigest()
+        lines.append(body + f',"hash":"{prev}"}}\n'.encode())
+    path.write_bytes(b"".join(lines))
+
+
+def test_a_record_rechained_without_the_key_never_reads_as_verified(workspace: Path) -> None:
+    """The attack of issue 20: chain set to sha256, a note forged, the chain recomputed. It was
+    `open`, exit 0, and its report said "Record verified: intact"."""
+    (workspace / "key").write_bytes(b"s3cret-key-material")
+    (workspace / "drill.toml").write_text('[integrity]\nkey_file = "key"\n', encoding="utf-8")
+    drill = Drill(workspace).pinned()
+    run = drill.open()
+    drill("note", run, "bridge opened late", "--by", "bob", ok=True)
+
+    def forge(event: dict[str, Any]) -> None:
+        if event["event"] == "run.started":
+            event["chain"] = "sha256"
+        if event["event"] == "note":
+            event["text"] = "bridge opened on time"
+
+    _rechained_plain(drill.record(run), forge)
+    assert verify_bytes(drill.record(run).read_bytes()).verdict == "open"  # its chain holds, without the key
+    done = drill("verify", run)
+    assert done.returncode == 1
+    assert done.stdout.startswith(f"{run}: unkeyed")
+    for fmt in ("md", "html"):
+        done = drill("export", run, "--format", fmt)
+        assert done.returncode == 1
+        assert "Record NOT verified: unkeyed" in done.stdout
+        assert "Record verified" not in done.stdout
+        assert done.stderr.strip() == (
+            f"drill: the record of {run} is not chained with the workspace key (see `drill verify {run}`)"
+        )
+    zh = drill("export", run, "--format", "md", "--lang", "zh")
+    assert "未使用工作区密钥" in zh.stdout
+    assert "已校验" not in zh.stdout
+    document = json.loads(drill("export", run, "--format", "json").stdout)
+    assert document["integrity"]["verdict"] == "unkeyed"
+    assert drill("timeline", run).returncode == 1
 
 
 @pytest.mark.parametrize(
