@@ -11,18 +11,25 @@ from drillkit.cli.common import (
     exit_with,
     print_json,
     printable,
+    run_argument,
     say,
     stop_on_signals,
     warn,
     workspace,
 )
+from drillkit.cli.completion import complete_scenario_roles, complete_scenarios
 from drillkit.model.clock import default_clock
 from drillkit.model.events import EventType
 
 
 def start(
-    scenario: str = typer.Argument(..., help="Scenario id."),
-    assign: list[str] = typer.Option([], "--as", help="ROLE=NAME, repeatable (overrides the scenario's participants)."),
+    scenario: str = typer.Argument(..., help="Scenario id.", autocompletion=complete_scenarios),
+    assign: list[str] = typer.Option(
+        [],
+        "--as",
+        help="ROLE=NAME, repeatable (overrides the scenario's participants).",
+        autocompletion=complete_scenario_roles,
+    ),
     speed: float = typer.Option(
         1.0, "--speed", help="Drill clock speed: 10 runs ten times faster than the wall clock."
     ),
@@ -41,7 +48,7 @@ def start(
     _conduct(run_id)
 
 
-def resume(run: str = typer.Argument(..., help="Run id.")) -> None:
+def resume(run: str = run_argument()) -> None:
     """Conduct a running run in the foreground again; what came due meanwhile is recorded late, once."""
     _conduct(run)
 
@@ -106,7 +113,7 @@ class _Screen:
 
 
 def simulate(
-    scenario: str = typer.Argument(..., help="Scenario id."),
+    scenario: str = typer.Argument(..., help="Scenario id.", autocompletion=complete_scenarios),
     as_json: bool = typer.Option(
         False, "--json", help="Print the run as one JSON document, as `drill export --format json` does."
     ),

@@ -5,13 +5,24 @@ from typing import Any
 
 import typer
 
-from drillkit.cli.common import display_zone, exit_with, print_json, say, warn, workspace
+from drillkit.cli.common import display_zone, exit_with, print_json, run_argument, runs_argument, say, warn, workspace
+from drillkit.cli.completion import (
+    complete_items,
+    complete_people,
+    complete_playbook_roles,
+    complete_playbooks,
+    complete_roles,
+    complete_triggers,
+)
 from drillkit.model.clock import default_clock
 from drillkit.model.errors import UsageError
 from drillkit.model.names import check_name
 
-RUN = typer.Argument(..., help="Run id (see `drill runs`).")
-BY = typer.Option(None, "--by", help="Who acts (default: $DRILL_USER, then the login name).")
+RUN = run_argument()
+BY = typer.Option(
+    None, "--by", help="Who acts (default: $DRILL_USER, then the login name).", autocompletion=complete_people
+)
+ROLE = typer.Option(None, "--role", help="Role to act in (default: the one you hold).", autocompletion=complete_roles)
 NOTE = typer.Option(None, "--note", help="Free-text note kept with the event.")
 
 
@@ -29,12 +40,12 @@ def _confirm(events: list[dict[str, Any]]) -> None:
 
 
 def open_(
-    playbook: str = typer.Argument(..., help="Playbook id."),
+    playbook: str = typer.Argument(..., help="Playbook id.", autocompletion=complete_playbooks),
     severity: str = typer.Option(
         ..., "--severity", "-s", help="Severity: id (II), label or half of it (Major), or grade (重大)."
     ),
     title: str | None = typer.Option(None, "--title", help="Incident title (default: the playbook's)."),
-    assign: list[str] = typer.Option([], "--as", help="ROLE=NAME, repeatable."),
+    assign: list[str] = typer.Option([], "--as", help="ROLE=NAME, repeatable.", autocompletion=complete_playbook_roles),
     by: str | None = BY,
 ) -> None:
     """Open a real incident; prints the new run id alone on stdout."""
@@ -46,9 +57,9 @@ def open_(
 
 def act(
     run: str = RUN,
-    trigger: str = typer.Argument(..., help="Trigger to fire."),
+    trigger: str = typer.Argument(..., help="Trigger to fire.", autocompletion=complete_triggers),
     by: str | None = BY,
-    role: str | None = typer.Option(None, "--role", help="Role to act in (default: the one you hold)."),
+    role: str | None = ROLE,
     note: str | None = NOTE,
 ) -> None:
     """Fire a transition."""
@@ -61,9 +72,9 @@ def act(
 
 def check(
     run: str = RUN,
-    item: str = typer.Argument(..., help="Checklist item id."),
+    item: str = typer.Argument(..., help="Checklist item id.", autocompletion=complete_items),
     by: str | None = BY,
-    role: str | None = typer.Option(None, "--role", help="Role to act in (default: the one you hold)."),
+    role: str | None = ROLE,
     note: str | None = NOTE,
 ) -> None:
     """Mark a checklist item done."""
@@ -85,8 +96,8 @@ def note(run: str = RUN, text: str = typer.Argument(..., help="The note."), by: 
 
 def assign(
     run: str = RUN,
-    role: str = typer.Argument(..., help="Role id."),
-    person: str = typer.Argument(..., help="Who takes the role."),
+    role: str = typer.Argument(..., help="Role id.", autocompletion=complete_roles),
+    person: str = typer.Argument(..., help="Who takes the role.", autocompletion=complete_people),
     by: str | None = BY,
 ) -> None:
     """Give a role to a person (accountability follows from then on)."""
@@ -125,7 +136,9 @@ def abort(
 
 
 def status(
-    run: str | None = typer.Argument(None, help="Run id (default: every run not ended)."),
+    run: str | None = run_argument(
+        None, help="Run (id, unique prefix, last four hex digits, `last`); default: every run not ended."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """State, clocks, allowed triggers, open checklist items, deadlines and breaches."""
@@ -162,7 +175,7 @@ def runs(
 
 
 def verify(
-    runs: list[str] | None = typer.Argument(None, help="Run ids (default: every run)."),
+    runs: list[str] | None = runs_argument(),
     all_runs: bool = typer.Option(False, "--all", help="Verify every record in the workspace."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
