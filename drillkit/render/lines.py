@@ -39,12 +39,26 @@ def status_text(doc: dict[str, Any], zone: str) -> str:
         left = deadline["left"]
         when = f"in {format_duration(left)}" if left >= 0 else f"overdue by {format_duration(-left)}"
         lines.append(f"  deadline {deadline['what']} at {format_clock(deadline['due'])} ({when})")
+    lines.extend(f"  expect {expectation_text(row)}" for row in doc["expectations"])
     for breach in doc["breaches"]:
         lines.append(
             f"  BREACH {breach['what']} due {format_clock(breach['due'])}, owner {breach['owner'] or '-'}"
             f" ({breach['assignee'] or 'unassigned'})"
         )
     return "\n".join(lines)
+
+
+def expectation_text(row: dict[str, Any]) -> str:
+    """`[inject] action (role) due T+…: …`: the countdown while pending, else the verdict."""
+    who = f" ({row['role']})" if row["role"] else ""
+    head = f"[{row['inject']}] {row['expect']}{who} due {format_clock(row['due'])}"
+    if row["verdict"] != "pending":
+        done = f" at {format_clock(row['at'])} by {row['by']}" if row["at"] is not None else ""
+        return f"{head}: {row['verdict']}{done}"
+    if not row["delivered"]:
+        return f"{head}: inject at {format_clock(row['inject_at'])}"
+    left = row["left"]
+    return f"{head}: overdue by {format_duration(-left)}" if left < 0 else f"{head}: in {format_duration(left)}"
 
 
 def runs_table(runs: Sequence[RunSummary], zone: str) -> str:

@@ -9,10 +9,13 @@ from pathlib import Path
 from tests.conftest import FAKE_NOW, Drill
 
 
-def _offered(drill: Drill, line: str, **env: str) -> list[str]:
+def _offered(drill: Drill, line: str, workspace: Path | None = None) -> list[str]:
     """What bash would offer for the last word of `line` (a trailing space: a new, empty word)."""
     words = line.split(" ")
-    done = drill(_DRILL_COMPLETE="complete_bash", COMP_WORDS=line, COMP_CWORD=str(len(words) - 1), **env)
+    where = str(workspace or drill.root)
+    done = drill(
+        _DRILL_COMPLETE="complete_bash", COMP_WORDS=line, COMP_CWORD=str(len(words) - 1), DRILL_WORKSPACE=where
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     return done.stdout.split()
@@ -46,5 +49,5 @@ def test_plans_and_their_roles_complete_for_open_and_start(drill: Drill) -> None
 
 
 def test_a_completion_outside_a_workspace_offers_nothing_and_says_nothing(drill: Drill, tmp_path: Path) -> None:
-    assert _offered(drill, "drill act nonsense ", DRILL_WORKSPACE=str(tmp_path / "missing")) == []
-    assert _offered(drill, "drill status ", DRILL_WORKSPACE=str(tmp_path)) == ["last"]
+    assert _offered(drill, "drill act nonsense ", tmp_path / "missing") == []
+    assert _offered(drill, "drill status ", tmp_path) == ["last"]
