@@ -161,17 +161,18 @@ def runs(
     mode: RunMode | None = typer.Option(None, "--mode", help="incident, drill or simulation."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
-    """The runs, newest first."""
+    """The runs, newest first, with each one's outcome, breaches and verdict (targets and expectations met)."""
     from drillkit.render.lines import runs_table
-    from drillkit.services.views import run_list, runs_document
+    from drillkit.services.views import run_list, run_verdicts, runs_document
 
     ws = workspace()
     wanted = mode.value if mode else None
     found = run_list(ws, since=since, playbook=playbook, mode=wanted, zone=display_zone(ws), tell=warn)
+    verdicts = run_verdicts(ws) if found else {}
     if as_json:
-        print_json(runs_document(found))
+        print_json(runs_document(found, verdicts))
         return
-    say(runs_table(found, display_zone(ws)) if found else "no runs")
+    say(runs_table(found, display_zone(ws), verdicts) if found else "no runs")
 
 
 def verify(

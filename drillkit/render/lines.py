@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from drillkit.model.clock import parse_utc
@@ -61,7 +61,8 @@ def expectation_text(row: dict[str, Any]) -> str:
     return f"{head}: overdue by {format_duration(-left)}" if left < 0 else f"{head}: in {format_duration(left)}"
 
 
-def runs_table(runs: Sequence[RunSummary], zone: str) -> str:
+def runs_table(runs: Sequence[RunSummary], zone: str, verdicts: Mapping[str, Any]) -> str:
+    """One row per run; `verdicts` by run id (see `services.views.RunVerdict`)."""
     rows = [
         [
             r.id,
@@ -70,7 +71,16 @@ def runs_table(runs: Sequence[RunSummary], zone: str) -> str:
             r.severity,
             local(parse_utc(r.started), zone),
             r.outcome or "open",
+            *_verdict_cells(verdicts.get(r.id)),
         ]
         for r in runs
     ]
-    return table(["run", "mode", "playbook", "severity", "started", "outcome"], rows)
+    return table(["run", "mode", "playbook", "severity", "started", "outcome", "breaches", "verdict"], rows)
+
+
+def _verdict_cells(verdict: Any) -> list[str]:
+    """`breaches`, and `met (3/4)`: the verdict with the targets and expectations met of those judged."""
+    if verdict is None:
+        return ["-", "-"]
+    counted = f" ({verdict.met}/{verdict.judged})" if verdict.judged else ""
+    return [str(verdict.breaches), verdict.verdict + counted]
