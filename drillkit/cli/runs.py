@@ -14,6 +14,7 @@ from drillkit.cli.completion import (
     complete_roles,
     complete_triggers,
 )
+from drillkit.cli.review import Lang
 from drillkit.model.clock import default_clock
 from drillkit.model.errors import UsageError
 from drillkit.model.names import check_name
@@ -140,8 +141,10 @@ def status(
         None, help="Run (id, unique prefix, last four hex digits, `last`); default: every run not ended."
     ),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    lang: Lang = typer.Option(Lang.en, "--lang", help="Language of the text: en or zh (--json is the same in both)."),
 ) -> None:
-    """State, clocks, allowed triggers, open checklist items, deadlines and breaches."""
+    """State, clocks, allowed triggers, open checklist items, deadlines, expectations and breaches."""
+    from drillkit.render.labels import Labels
     from drillkit.render.lines import status_text
     from drillkit.services.views import statuses
 
@@ -150,8 +153,9 @@ def status(
     if as_json:
         print_json(found.document())
     else:
-        zone = display_zone(ws)
-        say("\n\n".join(status_text(doc, zone) for doc in found.documents) if found.documents else "no open runs")
+        zone, labels = display_zone(ws), Labels(lang.value)
+        texts = [status_text(doc, zone, labels) for doc in found.documents]
+        say("\n\n".join(texts) if texts else labels("no_open_runs"))
     exit_with(found.exit_code)
 
 

@@ -33,7 +33,7 @@ def render(view: RunView) -> str:
     parts = [
         f'<svg id="state-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'width="100%" role="img" aria-labelledby="state-chart-title">',
-        f'<title id="state-chart-title">{escape(view.labels("chart"))}</title>',
+        f'<title id="state-chart-title">{escape(view.labels.clock(view.run["mode"], "chart"))}</title>',
         *_lanes(lanes),
         *_axis(scale, TOP + LANE * len(lanes)),
         *_bars(view, scale, lanes),
