@@ -37,8 +37,9 @@ def test_run_started_tells_a_notifier_the_scenario_by_name_never_its_script(dril
     be injected, when, or what answer is expected."""
     dumper, payloads = tmp_path / "dump.py", tmp_path / "payloads.jsonl"
     dumper.write_text(DUMPER, encoding="utf-8")
+    command = json.dumps([sys.executable, str(dumper), str(payloads)])
     (drill.root / "drill.toml").write_text(
-        f'[[notify]]\nname = "pager"\nkind = "command"\ncommand = {json.dumps([sys.executable, str(dumper), str(payloads)])}\n'
+        f'[[notify]]\nname = "pager"\nkind = "command"\ncommand = {command}\n'
         'events = ["run.started"]\nmodes = ["drill"]\n',
         encoding="utf-8",
     )
