@@ -18,13 +18,16 @@ import time
 from tests.conftest import DRILL, FAKE_NOW, Drill
 
 WIDTH = 60
+DRAWS = 3
+PATIENCE = 60.0
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 CURSOR = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def _on_terminal(drill: Drill, *args: str, seconds: float = 4.0, **env: str) -> str:
-    """What `drill ARGS` writes to a WIDTH-column terminal in its first `seconds`; then it is
-    asked to stop (Ctrl-C leaves the run running)."""
+def _on_terminal(drill: Drill, *args: str, **env: str) -> str:
+    """What `drill ARGS` writes to a WIDTH-column terminal until it has drawn its board three
+    times (at most `PATIENCE` seconds, for a busy machine); then it is asked to stop (Ctrl-C
+    leaves the run running)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, WIDTH, 0, 0))
     base = {k: v for k, v in drill.env().items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
@@ -33,8 +36,8 @@ def _on_terminal(drill: Drill, *args: str, seconds: float = 4.0, **env: str) -> 
     )
     os.close(slave)
     shown = b""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    end = time.monotonic() + PATIENCE
+    while time.monotonic() < end and shown.count(b"\x1b[H") < DRAWS:
         if select.select([master], [], [], 0.2)[0]:
             shown += os.read(master, 65536)
     child.terminate()
@@ -44,8 +47,8 @@ def _on_terminal(drill: Drill, *args: str, seconds: float = 4.0, **env: str) -> 
 
 
 def _last_board(shown: str) -> list[str]:
-    """The board's lines as last drawn, without colour or cursor codes."""
-    last = shown.rsplit("\x1b[H", 1)[-1]
+    """The board's lines as last drawn whole, without colour or cursor codes."""
+    last = shown.split("\x1b[H")[-2]
     return [CURSOR.sub("", line) for line in SGR.sub("", last).split("\r\n") if CURSOR.sub("", line)]
 
 
