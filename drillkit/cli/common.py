@@ -170,14 +170,9 @@ def _write_into(target: Path, data: bytes, named: Path) -> None:
         raise _unwritable(named, str(exc.strerror)) from None
 
 
-def on_terminal() -> bool:
-    """Cursor control (a board redrawn in place) only when stdout is a terminal."""
-    return sys.stdout.isatty()
-
-
 def colour_ok() -> bool:
-    """Colour only on a terminal and without NO_COLOR (SPEC §5)."""
-    return on_terminal() and not os.environ.get("NO_COLOR")
+    """Colour and cursor control only on a terminal and without NO_COLOR."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def stop_on_signals(stop: Callable[[], None]) -> None:

@@ -10,7 +10,6 @@ import typer
 from drillkit.cli.common import (
     colour_ok,
     exit_with,
-    on_terminal,
     print_json,
     printable,
     run_argument,
@@ -59,7 +58,7 @@ def _conduct(run_id: str) -> None:
     from drillkit.render.summaries import verdict_lines
     from drillkit.services.conducting import Conducted, conduct, judge
 
-    ws, clock, screen = workspace(), default_clock(), _Screen(on_terminal(), colour=colour_ok())
+    ws, clock, screen = workspace(), default_clock(), _Screen(colour_ok())
 
     def every(conductor: Any) -> None:
         screen.draw(conductor, run_id, clock.now())
@@ -82,12 +81,11 @@ def _stop_flag() -> Callable[[], bool]:
 
 
 class _Screen:
-    """The board in place on a terminal (in colour unless NO_COLOR), each line cut to the
-    terminal's width; one plain line per event otherwise (pipes, files)."""
+    """The board in place on a terminal, in colour, each line cut to the terminal's width; one
+    plain line per event otherwise (NO_COLOR, pipes, files: SPEC §5's plain text)."""
 
-    def __init__(self, live: bool, *, colour: bool) -> None:
+    def __init__(self, live: bool) -> None:
         self.live = live
-        self.colour = colour
         self.shown = ""
         self.mark = ""
 
@@ -109,27 +107,25 @@ class _Screen:
         from drillkit.render.board import board_lines
 
         lines = board_lines(conductor.state(run_id), conductor.events(run_id), now)
-        text = _fitted(lines, shutil.get_terminal_size().columns, colour=self.colour)
+        text = _fitted(lines, shutil.get_terminal_size().columns)
         if text != self.shown:
             sys.stdout.write(("\x1b[2J" if not self.shown else "") + "\x1b[H" + text + "\x1b[J")
             sys.stdout.flush()
             self.shown = text
 
 
-def _fitted(lines: list[Any], width: int, *, colour: bool) -> str:
-    """The board's lines for a terminal `width` cells wide: each cut with an ellipsis rather than
-    wrapped (a wrapped line would push the board off its place), styled when `colour`."""
+def _fitted(lines: list[Any], width: int) -> str:
+    """The board's lines, styled, for a terminal `width` cells wide: each cut with an ellipsis
+    rather than wrapped (a wrapped line would push the board off its place)."""
     import io
 
     from rich.console import Console
     from rich.text import Text
 
     out = io.StringIO()
-    console = Console(file=out, width=width, force_terminal=True, color_system="standard" if colour else None)
+    console = Console(file=out, width=width, force_terminal=True, color_system="standard")
     for line in lines:
-        console.print(
-            Text(printable(line.text), style=line.style if colour else ""), overflow="ellipsis", no_wrap=True, crop=True
-        )
+        console.print(Text(printable(line.text), style=line.style), overflow="ellipsis", no_wrap=True, crop=True)
     return "".join(f"{row}\x1b[K\n" for row in out.getvalue().splitlines())
 
 
