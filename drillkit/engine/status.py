@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from drillkit.engine.metrics import expectation_rows
+from drillkit.engine.expectations import expectation_rows
 from drillkit.engine.replay import RunState, breach_what, deadlines_ahead, last_event
 from drillkit.model.clock import format_utc
 from drillkit.model.events import EventType

@@ -202,4 +202,9 @@ EVENT_TEXT: Mapping[str, EventText] = {
         lambda e: f"{e['bytes']} 字节的残缺末行已移至 {e['file']}",
     ),
     EventType.RUN_ENDED: EventText(lambda e: f"{e['outcome']}: {e['reason']}", _ended_headline, _ended_zh),
+    EventType.ANNOTATION: EventText(
+        lambda e: f"on #{e['of']}: {e['text']}",
+        lambda e: f"Annotation on #{e.get('of')}: {e.get('text', '')}",
+        lambda e: f"批注 #{e['of']}：{e['text']}",
+    ),
 }

@@ -60,6 +60,10 @@ def add_note(ws: Workspace, clock: Clock, run: str, text: str, *, who: str) -> l
     return apply(ws, clock, run, lambda rs: decide.note(rs, text, who, None))
 
 
+def annotate(ws: Workspace, clock: Clock, run: str, seq: int, text: str, *, who: str) -> list[Event]:
+    return apply(ws, clock, run, lambda rs: decide.annotate(rs, seq, text, who))
+
+
 def assign(ws: Workspace, clock: Clock, run: str, role: str, person: str, *, who: str) -> list[Event]:
     """`person` as `check_name` left it."""
     return apply(ws, clock, run, lambda rs: decide.assign(rs, role, person, who))
