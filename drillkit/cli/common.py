@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from drillkit.cli.completion import complete_runs
 from drillkit.config.workspace import Workspace
 from drillkit.model.inert import inert, inert_json
 
@@ -35,6 +36,41 @@ def display_zone(ws: Workspace) -> str:
     from drillkit.services.people import display_zone as zone_of  # zoneinfo only for commands that show times
 
     return zone_of(ws, GLOBALS.tz)
+
+
+def run_argument(
+    default: Any = ..., *, help: str = "Run: its id, a unique prefix, its last four hex digits, or `last`."
+) -> Any:
+    """A RUN argument, resolved when the command line is read (`services.runnames`): every command
+    that takes a run accepts the same short names, and completes them on TAB."""
+    return typer.Argument(default, help=help, callback=_resolved_run, autocompletion=complete_runs)
+
+
+def runs_argument() -> Any:
+    """RUN…: several runs, each named as `run_argument` allows."""
+    return typer.Argument(
+        None,
+        help="Runs: ids, unique prefixes, last four hex digits, or `last` (default: every run).",
+        callback=_resolved_runs,
+        autocompletion=complete_runs,
+    )
+
+
+def _resolved_run(ctx: typer.Context, name: str | None) -> str | None:
+    if name is None or ctx.resilient_parsing:
+        return name
+    from drillkit.services.runnames import resolve_run
+
+    return resolve_run(workspace(), name)
+
+
+def _resolved_runs(ctx: typer.Context, names: list[str] | None) -> list[str] | None:
+    if not names or ctx.resilient_parsing:
+        return names
+    from drillkit.services.runnames import resolve_run
+
+    ws = workspace()
+    return [resolve_run(ws, name) for name in names]
 
 
 def exit_with(code: int) -> None:

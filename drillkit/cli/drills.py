@@ -1,5 +1,6 @@
 """Drills: `start`, `resume`, `simulate`."""
 
+import shutil
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -11,18 +12,25 @@ from drillkit.cli.common import (
     exit_with,
     print_json,
     printable,
+    run_argument,
     say,
     stop_on_signals,
     warn,
     workspace,
 )
+from drillkit.cli.completion import complete_scenario_roles, complete_scenarios
 from drillkit.model.clock import default_clock
 from drillkit.model.events import EventType
 
 
 def start(
-    scenario: str = typer.Argument(..., help="Scenario id."),
-    assign: list[str] = typer.Option([], "--as", help="ROLE=NAME, repeatable (overrides the scenario's participants)."),
+    scenario: str = typer.Argument(..., help="Scenario id.", autocompletion=complete_scenarios),
+    assign: list[str] = typer.Option(
+        [],
+        "--as",
+        help="ROLE=NAME, repeatable (overrides the scenario's participants).",
+        autocompletion=complete_scenario_roles,
+    ),
     speed: float = typer.Option(
         1.0, "--speed", help="Drill clock speed: 10 runs ten times faster than the wall clock."
     ),
@@ -41,7 +49,7 @@ def start(
     _conduct(run_id)
 
 
-def resume(run: str = typer.Argument(..., help="Run id.")) -> None:
+def resume(run: str = run_argument()) -> None:
     """Conduct a running run in the foreground again; what came due meanwhile is recorded late, once."""
     _conduct(run)
 
@@ -73,7 +81,8 @@ def _stop_flag() -> Callable[[], bool]:
 
 
 class _Screen:
-    """The board in place on a terminal; one plain line per event otherwise (NO_COLOR, pipes)."""
+    """The board in place on a terminal, in colour, each line cut to the terminal's width; one
+    plain line per event otherwise (NO_COLOR, pipes, files: SPEC §5's plain text)."""
 
     def __init__(self, live: bool) -> None:
         self.live = live
@@ -98,15 +107,30 @@ class _Screen:
         from drillkit.render.board import board_lines
 
         lines = board_lines(conductor.state(run_id), conductor.events(run_id), now)
-        text = "".join(f"{printable(line)}\x1b[K\n" for line in lines)
+        text = _fitted(lines, shutil.get_terminal_size().columns)
         if text != self.shown:
             sys.stdout.write(("\x1b[2J" if not self.shown else "") + "\x1b[H" + text + "\x1b[J")
             sys.stdout.flush()
             self.shown = text
 
 
+def _fitted(lines: list[Any], width: int) -> str:
+    """The board's lines, styled, for a terminal `width` cells wide: each cut with an ellipsis
+    rather than wrapped (a wrapped line would push the board off its place)."""
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    out = io.StringIO()
+    console = Console(file=out, width=width, force_terminal=True, color_system="standard")
+    for line in lines:
+        console.print(Text(printable(line.text), style=line.style), overflow="ellipsis", no_wrap=True, crop=True)
+    return "".join(f"{row}\x1b[K\n" for row in out.getvalue().splitlines())
+
+
 def simulate(
-    scenario: str = typer.Argument(..., help="Scenario id."),
+    scenario: str = typer.Argument(..., help="Scenario id.", autocompletion=complete_scenarios),
     as_json: bool = typer.Option(
         False, "--json", help="Print the run as one JSON document, as `drill export --format json` does."
     ),

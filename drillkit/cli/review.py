@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from drillkit.cli.common import display_zone, emit, exit_with, print_json, say, warn, workspace
+from drillkit.cli.common import display_zone, emit, exit_with, print_json, run_argument, say, warn, workspace
 from drillkit.cli.output import force_option, output_option
 from drillkit.model.clock import default_clock
 from drillkit.model.timefmt import check_zone
@@ -36,7 +36,7 @@ class Lang(StrEnum):
 
 
 def timeline(
-    run: str = typer.Argument(..., help="Run id."),
+    run: str = run_argument(),
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of headings and labels: en or zh."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout: the timeline's rows."),
 ) -> None:
@@ -53,7 +53,7 @@ def timeline(
 
 
 def export(  # noqa: PLR0917  # typer maps each CLI option to one parameter
-    run: str = typer.Argument(..., help="Run id."),
+    run: str = run_argument(),
     fmt: ExportFormat = typer.Option(
         ExportFormat.md, "--format", "-f", help="md, html, json, csv, or bundle (an evidence .zip, needs -o)."
     ),

@@ -8,14 +8,36 @@ from typing import Any
 
 import typer
 
-from drillkit.cli.common import colour_ok, display_zone, exit_with, print_json, say, warn, workspace
+from drillkit.cli.common import (
+    colour_ok,
+    display_zone,
+    exit_with,
+    print_json,
+    run_argument,
+    runs_argument,
+    say,
+    warn,
+    workspace,
+)
+from drillkit.cli.completion import (
+    complete_items,
+    complete_people,
+    complete_playbook_roles,
+    complete_playbooks,
+    complete_roles,
+    complete_triggers,
+)
+from drillkit.cli.review import Lang
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import default_clock
 from drillkit.model.errors import UsageError
 from drillkit.model.names import check_name
 
-RUN = typer.Argument(..., help="Run id (see `drill runs`).")
-BY = typer.Option(None, "--by", help="Who acts (default: $DRILL_USER, then the login name).")
+RUN = run_argument()
+BY = typer.Option(
+    None, "--by", help="Who acts (default: $DRILL_USER, then the login name).", autocompletion=complete_people
+)
+ROLE = typer.Option(None, "--role", help="Role to act in (default: the one you hold).", autocompletion=complete_roles)
 NOTE = typer.Option(None, "--note", help="Free-text note kept with the event.")
 
 
@@ -33,12 +55,12 @@ def _confirm(events: list[dict[str, Any]]) -> None:
 
 
 def open_(
-    playbook: str = typer.Argument(..., help="Playbook id."),
+    playbook: str = typer.Argument(..., help="Playbook id.", autocompletion=complete_playbooks),
     severity: str = typer.Option(
         ..., "--severity", "-s", help="Severity: id (II), label or half of it (Major), or grade (重大)."
     ),
     title: str | None = typer.Option(None, "--title", help="Incident title (default: the playbook's)."),
-    assign: list[str] = typer.Option([], "--as", help="ROLE=NAME, repeatable."),
+    assign: list[str] = typer.Option([], "--as", help="ROLE=NAME, repeatable.", autocompletion=complete_playbook_roles),
     by: str | None = BY,
 ) -> None:
     """Open a real incident; prints the new run id alone on stdout."""
@@ -50,9 +72,9 @@ def open_(
 
 def act(
     run: str = RUN,
-    trigger: str = typer.Argument(..., help="Trigger to fire."),
+    trigger: str = typer.Argument(..., help="Trigger to fire.", autocompletion=complete_triggers),
     by: str | None = BY,
-    role: str | None = typer.Option(None, "--role", help="Role to act in (default: the one you hold)."),
+    role: str | None = ROLE,
     note: str | None = NOTE,
 ) -> None:
     """Fire a transition."""
@@ -65,9 +87,9 @@ def act(
 
 def check(
     run: str = RUN,
-    item: str = typer.Argument(..., help="Checklist item id."),
+    item: str = typer.Argument(..., help="Checklist item id.", autocompletion=complete_items),
     by: str | None = BY,
-    role: str | None = typer.Option(None, "--role", help="Role to act in (default: the one you hold)."),
+    role: str | None = ROLE,
     note: str | None = NOTE,
 ) -> None:
     """Mark a checklist item done."""
@@ -89,8 +111,8 @@ def note(run: str = RUN, text: str = typer.Argument(..., help="The note."), by: 
 
 def assign(
     run: str = RUN,
-    role: str = typer.Argument(..., help="Role id."),
-    person: str = typer.Argument(..., help="Who takes the role."),
+    role: str = typer.Argument(..., help="Role id.", autocompletion=complete_roles),
+    person: str = typer.Argument(..., help="Who takes the role.", autocompletion=complete_people),
     by: str | None = BY,
 ) -> None:
     """Give a role to a person (accountability follows from then on)."""
@@ -143,13 +165,17 @@ def annotate(
 
 
 def status(
-    run: str | None = typer.Argument(None, help="Run id (default: every run not ended)."),
+    run: str | None = run_argument(
+        None, help="Run (id, unique prefix, last four hex digits, `last`); default: every run not ended."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     watch: bool = typer.Option(
         False, "--watch", help="Redraw as events arrive (from any process or host); Ctrl-C stops."
     ),
+    lang: Lang = typer.Option(Lang.en, "--lang", help="Language of the text: en or zh (--json is the same in both)."),
 ) -> None:
-    """State, clocks, allowed triggers, open checklist items, deadlines and breaches."""
+    """State, clocks, allowed triggers, open checklist items, deadlines, expectations and breaches."""
+    from drillkit.render.labels import Labels
     from drillkit.render.lines import status_text
     from drillkit.services.views import statuses
 
@@ -161,8 +187,9 @@ def status(
     if as_json:
         print_json(found.document())
     else:
-        zone = display_zone(ws)
-        say("\n\n".join(status_text(doc, zone) for doc in found.documents) if found.documents else "no open runs")
+        zone, labels = display_zone(ws), Labels(lang.value)
+        texts = [status_text(doc, zone, labels) for doc in found.documents]
+        say("\n\n".join(texts) if texts else labels("no_open_runs"))
     exit_with(found.exit_code)
 
 
@@ -196,21 +223,22 @@ def runs(
     mode: RunMode | None = typer.Option(None, "--mode", help="incident, drill or simulation."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
-    """The runs, newest first."""
+    """The runs, newest first, with each one's outcome, breaches and verdict (targets and expectations met)."""
     from drillkit.render.lines import runs_table
-    from drillkit.services.views import run_list, runs_document
+    from drillkit.services.views import run_list, run_verdicts, runs_document
 
     ws = workspace()
     wanted = mode.value if mode else None
     found = run_list(ws, since=since, playbook=playbook, mode=wanted, zone=display_zone(ws), tell=warn)
+    verdicts = run_verdicts(ws) if found else {}
     if as_json:
-        print_json(runs_document(found))
+        print_json(runs_document(found, verdicts))
         return
-    say(runs_table(found, display_zone(ws)) if found else "no runs")
+    say(runs_table(found, display_zone(ws), verdicts) if found else "no runs")
 
 
 def verify(  # noqa: PLR0917  # typer maps each CLI option to one parameter
-    runs: list[str] | None = typer.Argument(None, help="Run ids (default: every run)."),
+    runs: list[str] | None = runs_argument(),
     all_runs: bool = typer.Option(False, "--all", help="Verify every record in the workspace."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     checkpoint: Path | None = typer.Option(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from drillkit.engine.expectations import expectation_rows
 from drillkit.engine.replay import RunState, breach_what, deadlines_ahead, last_event
 from drillkit.model.clock import format_utc
 from drillkit.model.events import EventType
@@ -35,9 +36,28 @@ def status_document(rs: RunState, events: list[Event], now: datetime) -> dict[st
         "allowed_without_role": [] if rs.ended else rs.allowed_triggers(None),
         "open_items": rs.open_items(),
         "deadlines": [] if rs.ended else _deadlines(rs, now_t),
+        "expectations": expectations_now(rs, events, now_t),
         "breaches": [_breach(e) for e in events if e["event"] == EventType.DEADLINE_BREACHED],
         "events": len(events),
     }
+
+
+def expectations_now(rs: RunState, events: list[Event], now_t: float) -> list[dict[str, Any]]:
+    """Each inject's expectation as it stands (SPEC §6 rows), with when its inject comes
+    (`inject_at`), whether it has come, and the time `left` until it is due while it is pending
+    (negative once overdue; null once judged)."""
+    if rs.scenario is None:
+        return []
+    inject_at = {inject.id: float(inject.at) for inject in rs.scenario.injects}
+    return [
+        row
+        | {
+            "inject_at": inject_at[row["inject"]],
+            "delivered": row["inject"] in rs.delivered,
+            "left": round(row["due"] - now_t, 3) if row["verdict"] == "pending" else None,
+        }
+        for row in expectation_rows(rs, events)
+    ]
 
 
 def _deadlines(rs: RunState, now_t: float) -> list[dict[str, Any]]:

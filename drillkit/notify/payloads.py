@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from drillkit.model.durations import format_clock
+from drillkit.model.events import EventType
 from drillkit.model.inert import inert, inert_tree
 from drillkit.render.eventtext import acting_role, headline
 from drillkit.render.labels import drill_mark, is_drill_mode
@@ -81,9 +82,18 @@ def describe(event: dict[str, Any], info: RunInfo, seal: str | None = None) -> M
         lines=lines,
         run=info.run,
         mode=info.mode,
-        event=event,
+        event=_announced(event),
         seal=seal,
     )
+
+
+def _announced(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as a notifier may see it: `run.started` names its scenario by id and title only,
+    since the script and the expected responses would give an unannounced drill away (SPEC §5)."""
+    scenario = event.get("scenario")
+    if event.get("event") != EventType.RUN_STARTED or not isinstance(scenario, dict):
+        return event
+    return event | {"scenario": {"scenario": scenario.get("scenario"), "title": scenario.get("title")}}
 
 
 def probe_message(notifier: str, key: str, when: str) -> Message:

@@ -79,8 +79,8 @@ def metrics(view: RunView) -> Section:
     rows = [
         [
             m["name"],
-            m["from"],
-            m["to"],
+            say.what(m["from"]),
+            say.what(m["to"]),
             m["owner"] or DASH,
             duration(m["target"]),
             duration(m["value"]),
@@ -104,7 +104,7 @@ def expectations(view: RunView) -> Section:
     rows = [
         [
             e["inject"],
-            e["expect"],
+            say.what(e["expect"]),
             duration(e["within"]),
             e["role"] or DASH,
             clock(e["due"]),
@@ -122,10 +122,18 @@ def expectations(view: RunView) -> Section:
 def timeline(view: RunView) -> Section:
     say = view.labels
     rows = [
-        [view.when(e["ts"]), clock(e["t"]), e["event"], e["actor"], acting_role(e) or DASH, detail(e)]
+        [
+            view.when(e["ts"]),
+            clock(e["t"]),
+            say.event(e["event"]),
+            say.actor(e["actor"]),
+            acting_role(e) or DASH,
+            detail(e, say.lang),
+        ]
         for e in view.timeline_events
     ]
-    headers = [f"{say('time')} ({view.zone})", say("clock"), say("event"), say("actor"), say("role"), say("detail")]
+    mode = view.run["mode"]
+    headers = [f"{say('time')} ({view.zone})", say.clock(mode), say("event"), say("actor"), say("role"), say("detail")]
     return Section("timeline", say("timeline"), headers, rows)
 
 
@@ -133,7 +141,7 @@ def accountability(view: RunView) -> Section:
     say = view.labels
     rows = [
         [
-            a["what"],
+            say.what(a["what"]),
             a["owner"] or DASH,
             a["person"] or DASH,
             clock(a["due"]),
@@ -169,8 +177,8 @@ def notes(view: RunView) -> Section:
         for e in view.events
         if e["event"] == EventType.NOTE
     ]
-    headers = ["clock", "actor", "role", "detail"]
-    return Section("notes", say("notes"), [say(h) for h in headers], rows or [_none(say, 4)])
+    headers = [say.clock(view.run["mode"]), say("actor"), say("role"), say("detail")]
+    return Section("notes", say("notes"), headers, rows or [_none(say, 4)])
 
 
 def _none(say: Labels, columns: int) -> list[str]:

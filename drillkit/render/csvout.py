@@ -21,7 +21,7 @@ from drillkit.model.durations import format_clock
 from drillkit.model.events import EventType
 from drillkit.model.inert import inert
 from drillkit.render.eventtext import acting_role, detail
-from drillkit.render.labels import LANGS, drill_mark
+from drillkit.render.labels import LANGS, Labels, drill_mark
 from drillkit.render.runview import RunView
 from drillkit.store.port import Event
 
@@ -41,6 +41,8 @@ HEADERS = {
     "item": ("item", "检查项"),
     "detail": ("detail", "详情"),
 }
+# An incident has no drill: its clock is the incident's own.
+INCIDENT_HEADERS = {"t": ("t", "事件秒数"), "clock": ("clock", "事件时钟")}
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -48,18 +50,19 @@ def render(view: RunView, *, bom: bool = True) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     language = LANGS.index(view.labels.lang)
-    writer.writerow(header[language].format(zone=view.zone) for header in HEADERS.values())
+    headers = HEADERS if view.is_drill else HEADERS | INCIDENT_HEADERS
+    writer.writerow(header[language].format(zone=view.zone) for header in headers.values())
     zone = ZoneInfo(view.zone)
-    writer.writerows(_row(event, zone) for event in view.timeline_events)
+    writer.writerows(_row(event, zone, view.labels) for event in view.timeline_events)
     return (BOM if bom else "") + out.getvalue()
 
 
-def _row(event: Event, zone: ZoneInfo) -> list[object]:
+def _row(event: Event, zone: ZoneInfo, say: Labels) -> list[object]:
     state_from, state_to = _states(event)
-    text = [event["actor"], acting_role(event) or "", state_from, state_to, event.get("trigger") or ""]
-    text += [event.get("item") or "", _detail(event)]
+    text = [say.actor(event["actor"]), acting_role(event) or "", state_from, state_to, event.get("trigger") or ""]
+    text += [event.get("item") or "", _detail(event, say.lang)]
     when = [_local(event["ts"], zone), event["t"], format_clock(event["t"])]
-    return [event["seq"], *when, *(_inert(str(cell)) for cell in (event["event"], *text))]
+    return [event["seq"], *when, *(_inert(str(cell)) for cell in (say.event(event["event"]), *text))]
 
 
 def _local(ts: str, zone: ZoneInfo) -> str:
@@ -76,9 +79,9 @@ def _states(event: Event) -> tuple[str, str]:
     return "", ""
 
 
-def _detail(event: Event) -> str:
+def _detail(event: Event, lang: str) -> str:
     started = event["event"] == EventType.RUN_STARTED
-    return (drill_mark(event["mode"]) if started else "") + detail(event)
+    return (drill_mark(event["mode"]) if started else "") + detail(event, lang)
 
 
 def _inert(cell: str) -> str:

@@ -83,7 +83,7 @@ def _pairs(section: Section) -> str:
 
 def _chart(view: RunView) -> str:
     say = view.labels
-    legend = f"{say('chart')} · ▼ {say('injected')} · ◆ {say('breach')} · ┆ {say('deadline')}"
+    legend = f"{say.clock(view.run['mode'], 'chart')} · ▼ {say('injected')} · ◆ {say('breach')} · ┆ {say('deadline')}"
     return f"<figure>\n{svgchart.render(view)}\n<figcaption>{escape(legend)}</figcaption>\n</figure>\n"
 
 

@@ -6,6 +6,8 @@ are translated. The drill mark `DRILL / 演练` is bilingual in both languages.
 
 from __future__ import annotations
 
+import re
+
 from drillkit.engine.reasons import Why
 from drillkit.model.errors import UsageError
 
@@ -37,6 +39,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "notes": ("Notes", "备注"),
     "integrity": ("Integrity", "记录完整性"),
     "chart": ("States over the drill clock", "状态随演练时钟的变化"),
+    "chart.incident": ("States over the incident clock", "状态随事件时钟的变化"),
     # run facts
     "run": ("Run", "运行编号"),
     "playbook": ("Playbook", "应急预案"),
@@ -72,6 +75,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "item": ("Item", "检查项"),
     "time": ("Time", "时间"),
     "clock": ("Drill clock", "演练时钟"),
+    "clock.incident": ("Incident clock", "事件时钟"),
     "event": ("Event", "事件"),
     "actor": ("Actor", "执行人"),
     "detail": ("Detail", "详情"),
@@ -110,6 +114,33 @@ _TEXT: dict[str, tuple[str, str]] = {
     "integrity.unsealed": ("Record intact but NOT sealed", "记录完整，但未签封"),
     "seal": ("final seal", "最终签封"),
     "unsealed_tail": ("events past the seal", "条事件在签封之后"),
+    # drill status: whole lines, with the values put in their places
+    "unassigned": ("unassigned", "未指派"),
+    "status.severity": (
+        "  severity {severity}   state {state} (owner {owner}: {assignee}) for {duration}",
+        "  级别 {severity}   状态 {state}（责任角色 {owner}：{assignee}）已持续 {duration}",
+    ),
+    "status.started": ("  started {started}   clock {clock}", "  开始于 {started}   {clock_label} {clock}"),
+    "status.speed": ("   speed x{speed}", "   速度 x{speed}"),
+    "status.ended": ("  ended: {outcome}", "  已结束：{outcome}"),
+    "status.allowed": ("  allowed for {role}: {triggers}", "  {role} 现可执行：{triggers}"),
+    "status.allowed_any": ("  allowed without a role: {triggers}", "  无需角色即可执行：{triggers}"),
+    "status.open_items": ("  open checklist items: {items}", "  未完成的检查项：{items}"),
+    "status.deadline": ("  deadline {what} at {due} ({when})", "  时限 {what} 于 {due}（{when}）"),
+    "status.in": ("in {left}", "还剩 {left}"),
+    "status.overdue": ("overdue by {left}", "已超时 {left}"),
+    "status.expect": ("  expect {text}", "  预期处置 {text}"),
+    "status.breach": (
+        "  BREACH {what} due {due}, owner {owner} ({assignee})",
+        "  超时 {what} 截止 {due}，责任角色 {owner}（{assignee}）",
+    ),
+    "expect.due": ("[{inject}] {expect}{role} due {due}", "[{inject}] {expect}{role} 截止 {due}"),
+    "expect.done": (": {verdict} at {at} by {by}", "：{verdict}，{by} 于 {at} 完成"),
+    "expect.judged": (": {verdict}", "：{verdict}"),
+    "expect.coming": (": inject at {at}", "：情景注入于 {at}"),
+    "expect.overdue": (": overdue by {left}", "：已超时 {left}"),
+    "expect.left": (": in {left}", "：还剩 {left}"),
+    "no_open_runs": ("no open runs", "没有未结束的运行"),
     # drill report (figures across runs)
     "figures": ("Figures across runs", "跨运行统计"),
     "overall": ("All playbooks", "全部预案"),
@@ -131,6 +162,35 @@ _TEXT: dict[str, tuple[str, str]] = {
         "条记录无法作为运行读取，未计入（见 `drill verify --all`）",
     ),
 }
+
+
+# Event types as a reader sees them: English keeps the record's own names.
+_EVENTS_ZH = {
+    "run.started": "开始",
+    "inject.delivered": "情景注入",
+    "transition": "状态转换",
+    "check.done": "检查项完成",
+    "note": "备注",
+    "assigned": "角色指派",
+    "severity.changed": "级别变更",
+    "deadline.breached": "超时",
+    "notify.sent": "通知已送达",
+    "notify.failed": "通知失败",
+    "record.repaired": "记录修复",
+    "run.ended": "结束",
+    "observation": "观察记录",
+    "feedback": "反馈",
+    "annotation": "批注",
+}
+
+
+# The forms that name a thing of the plan (`state:发现`, `check:上报监管`, a metric's `start`):
+# the kind is translated, the id after it stays as written.
+_KINDS_ZH = {"state": "状态", "metric": "指标", "inject": "情景注入", "trigger": "动作", "check": "检查项"}
+_WORDS_ZH = {"start": "开始", "time_limit": "总时限"}
+_ACTORS_ZH = {"system": "系统", "simulation": "模拟"}  # drillkit itself, and a simulation's script
+_KIND = re.compile(r"\b(state|metric|inject|trigger|check):")
+_PLAN_VALUES = frozenset({"to", "source", "action", "state"})  # the parts of a reason that name the plan's things
 
 
 # The reasons of verdicts (`engine/reasons.py` has the English of each key) in Chinese.
@@ -173,6 +233,27 @@ class Labels:
     def __call__(self, key: str) -> str:
         return _TEXT[key][self._index]
 
+    def event(self, kind: str) -> str:
+        """An event type in the chosen language (English: as the record names it)."""
+        return _EVENTS_ZH.get(kind, kind) if self.lang == "zh" else kind
+
+    def clock(self, mode: str | None, key: str = "clock") -> str:
+        """The clock's label: the drill clock for drills and simulations, the incident's own otherwise."""
+        return self(key) if is_drill_mode(mode) else self(f"{key}.incident")
+
+    def what(self, text: str) -> str:
+        """A thing of the plan named by kind and id (`state:triage`, `inject:x trigger:y`, `start`,
+        `time_limit`), its kind in the chosen language."""
+        if self.lang != "zh":
+            return text
+        if text in _WORDS_ZH:
+            return _WORDS_ZH[text]
+        return _KIND.sub(lambda found: f"{_KINDS_ZH[found.group(1)]}:", text)
+
+    def actor(self, name: str) -> str:
+        """Who acted: drillkit itself (`system`, `simulation`) in the chosen language; people as named."""
+        return _ACTORS_ZH.get(name, name) if self.lang == "zh" else name
+
     def why(self, reason: str, *, verdict: bool = True) -> str:
         """A verdict's reason in the chosen language; `verdict=False` leaves out the verdict word
         (for a table that shows it in a column of its own)."""
@@ -181,7 +262,8 @@ class Labels:
         if self.lang == "en":
             clause = reason.clause
         else:
-            values = {**reason.values, "outcome": self.value(reason.values.get("outcome"))}
+            values = {key: self.what(value) if key in _PLAN_VALUES else value for key, value in reason.values.items()}
+            values["outcome"] = self.value(reason.values.get("outcome"))
             clause = _WHY_ZH[reason.key].format(**values)
         if not verdict or reason.verdict is None:
             return clause

@@ -33,7 +33,7 @@ def render(view: RunView) -> str:
     parts = [
         f'<svg id="state-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'width="100%" role="img" aria-labelledby="state-chart-title">',
-        f'<title id="state-chart-title">{escape(view.labels("chart"))}</title>',
+        f'<title id="state-chart-title">{escape(view.labels.clock(view.run["mode"], "chart"))}</title>',
         *_lanes(lanes),
         *_axis(scale, TOP + LANE * len(lanes)),
         *_bars(view, scale, lanes),
@@ -119,7 +119,8 @@ def _breaches(view: RunView, scale: Scale) -> list[str]:
     y = _lane_y(1) + LANE / 2
     for breach in view.document["breaches"]:
         x = scale.x(float(breach["due"]))
-        tip = f"{breach['what']} {format_clock(breach['due'])} ({breach['owner'] or '-'}: {breach['assignee'] or '-'})"
+        who = f"({breach['owner'] or '-'}: {breach['assignee'] or '-'})"
+        tip = f"{view.labels.what(breach['what'])} {format_clock(breach['due'])} {who}"
         parts.append(_tipped("path", f'class="breach" d="M{x} {y - 7} L{x + 7} {y} L{x} {y + 7} L{x - 7} {y} Z"', tip))
     return parts
 

@@ -40,7 +40,7 @@ def rows(view: RunView) -> list[dict[str, Any]]:
             "event": event["event"],
             "actor": event["actor"],
             "role": acting_role(event),
-            "detail": detail(event),
+            "detail": detail(event, view.labels.lang),
         }
         for event in view.timeline_events
     ]

@@ -124,6 +124,50 @@ def run_list(
     return [s for s in every if keep(s.started) and (playbook in (None, s.playbook)) and (mode in (None, s.mode))]
 
 
-def runs_document(found: list[RunSummary]) -> list[Document]:
-    """The `drill runs --json` document."""
-    return [asdict(summary) for summary in found]
+@dataclass(frozen=True)
+class RunVerdict:
+    """A run's verdict in the list of runs: `met` when every metric target and inject expectation
+    judged so far was met, `missed` when one was missed or late, `pending` while the run is open
+    and none was missed yet, `unmeasured` when nothing was judged. Breaches are counted beside it:
+    a scenario may allow one (SPEC §3), so a breach alone does not make the verdict."""
+
+    verdict: str
+    met: int  # targets and expectations met
+    judged: int  # targets and expectations judged (met, late or missed)
+    breaches: int
+
+
+_JUDGED = ("met", "late", "missed")
+
+
+def run_verdicts(ws: Workspace) -> dict[str, RunVerdict]:
+    """Each run's verdict, from the summaries `drill report` keeps (a record unchanged since the
+    last report or list is not read again)."""
+    from drillkit.services.report import summaries
+
+    return {summary["id"]: _verdict(summary) for summary in summaries(ws)[0]}
+
+
+def _verdict(summary: dict[str, Any]) -> RunVerdict:
+    verdicts = [m["verdict"] for m in summary["metrics"]] + list(summary["expectations"])
+    judged = [v for v in verdicts if v in _JUDGED]
+    met = judged.count("met")
+    if met < len(judged):
+        word = "missed"
+    elif summary["open"]:
+        word = "pending"
+    else:
+        word = "met" if judged else "unmeasured"
+    return RunVerdict(word, met, len(judged), len(summary["breaches"]))
+
+
+def runs_document(found: list[RunSummary], verdicts: dict[str, RunVerdict]) -> list[Document]:
+    """The `drill runs --json` document: each run's summary with its verdict, breaches and counts
+    (null when the record could not be judged)."""
+    return [asdict(summary) | _verdict_fields(verdicts.get(summary.id)) for summary in found]
+
+
+def _verdict_fields(verdict: RunVerdict | None) -> Document:
+    if verdict is None:
+        return {"verdict": None, "met": None, "judged": None, "breaches": None}
+    return asdict(verdict)

@@ -3,6 +3,8 @@ the exit codes they settle (the CLI only renders them)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from drillkit.config.workspace import Workspace
@@ -43,3 +45,20 @@ def test_a_tampered_record_exits_1_and_an_open_one_0(drill: Drill) -> None:
     record.write_bytes(record.read_bytes().replace(b"first look", b"first hook"))
     tampered = verify_runs(ws, [])
     assert (tampered.exit_code, [v.line for v in tampered.verdicts]) == (1, [2])
+
+
+def test_runs_shows_each_runs_outcome_breaches_and_verdict(drill: Drill) -> None:
+    drill("simulate", "core-outage-q4", ok=True)  # one breach, allowed by the scenario; every target met
+    drill("simulate", "dns-outage-late-ack", ok=False)  # the acknowledgement never came
+    open_run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    listed = {r["scenario"] or r["id"]: r for r in json.loads(drill("runs", "--json", ok=True).stdout)}
+    met, missed, pending = listed["core-outage-q4"], listed["dns-outage-late-ack"], listed[open_run]
+    assert (met["outcome"], met["verdict"], met["met"], met["judged"], met["breaches"]) == ("resolved", "met", 5, 5, 1)
+    assert (missed["verdict"], missed["met"], missed["judged"], missed["breaches"]) == ("missed", 4, 6, 2)
+    assert (pending["outcome"], pending["verdict"], pending["breaches"]) == (None, "pending", 0)
+    header, _rule, *rows = drill("runs", ok=True).stdout.splitlines()
+    assert header.split() == ["run", "mode", "playbook", "severity", "started", "outcome", "breaches", "verdict"]
+    shown = {row.split()[0]: row for row in rows}
+    assert shown[met["id"]].endswith("resolved  1         met (5/5)")
+    assert shown[missed["id"]].endswith("resolved  2         missed (4/6)")
+    assert shown[open_run].endswith("open      0         pending")

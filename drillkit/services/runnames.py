@@ -1,0 +1,73 @@
+"""Naming a run (SPEC §5): its full id, any unique prefix of it, its last four hex digits when
+unique, or `last` (the newest run not ended; `last:PLAYBOOK` for one playbook's).
+
+Every command that takes a RUN resolves it here, once, before anything else is read. A full id
+is taken as it is (the store refuses an unknown one); anything else is only ever compared with
+the ids the store lists, never turned into a path.
+"""
+
+from __future__ import annotations
+
+import re
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.errors import UsageError
+from drillkit.store.files import RUN_ID
+
+LAST = "last"
+SHOWN = 5  # candidates named in the one-line refusal of an ambiguous name
+_HEX4 = re.compile(r"[0-9a-f]{4}")
+_EXAMPLE = "20261129T053000Z-core-network-outage-1a2b"
+
+
+def resolve_run(ws: Workspace, name: str) -> str:
+    """The run id `name` stands for; a name that matches none or several is refused in one line."""
+    if RUN_ID.fullmatch(name):
+        return name
+    if name == LAST or name.startswith(f"{LAST}:"):
+        return newest_open(ws, name.partition(":")[2] or None)
+    matches = matching_runs(known_runs(ws), name)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise UsageError(
+            f"{name!r} is not a run id, nor a unique prefix of one, its last four hex digits or `last`;"
+            f" run ids look like {_EXAMPLE} (see `drill runs`)"
+        )
+    raise UsageError(f"{name!r} names {len(matches)} runs: {_candidates(matches)}; give more of the id")
+
+
+def known_runs(ws: Workspace) -> list[str]:
+    """Every run id in the workspace, newest first (an id starts with its start time)."""
+    from drillkit.store.stores import open_store
+
+    return sorted(open_store(ws).runs(), reverse=True)
+
+
+def matching_runs(ids: list[str], name: str) -> list[str]:
+    """The ids `name` may stand for: four hex digits are first taken as an id's last four (`2026`
+    would otherwise be a prefix of every run of the year), then as a prefix."""
+    if _HEX4.fullmatch(name):
+        by_suffix = [run_id for run_id in ids if run_id.endswith(f"-{name}")]
+        if by_suffix:
+            return by_suffix
+    return [run_id for run_id in ids if name and run_id.startswith(name)]
+
+
+def newest_open(ws: Workspace, playbook: str | None) -> str:
+    """`last`: the newest run not ended (of `playbook` when given)."""
+    from drillkit.store.index import run_summaries
+
+    summaries = [s for s in run_summaries(ws) if playbook in (None, s.playbook)]
+    for summary in summaries:
+        if summary.ended is None:
+            return summary.id
+    which = f"{LAST}:{playbook}" if playbook else LAST
+    newest = f"; the newest {'such ' if playbook else ''}run is {summaries[0].id}, ended" if summaries else ""
+    raise UsageError(f"`{which}` names the newest run not ended, and no run is open{newest}")
+
+
+def _candidates(matches: list[str]) -> str:
+    shown = ", ".join(matches[:SHOWN])
+    more = len(matches) - SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
