@@ -8,10 +8,15 @@ import typer
 from drillkit.cli.common import display_zone, exit_with, print_json, say, warn, workspace
 from drillkit.model.clock import default_clock
 from drillkit.model.errors import UsageError
-from drillkit.model.names import check_name
+from drillkit.model.names import check_person
 
 RUN = typer.Argument(..., help="Run id (see `drill runs`).")
-BY = typer.Option(None, "--by", help="Who acts (default: $DRILL_USER, then the login name).")
+BY = typer.Option(
+    None,
+    "--by",
+    help="Who acts: one of the run's people, or on drill.toml's [people] roster "
+    "(default: $DRILL_USER, then the login name, if they may act).",
+)
 NOTE = typer.Option(None, "--note", help="Free-text note kept with the event.")
 
 
@@ -34,7 +39,7 @@ def open_(
         ..., "--severity", "-s", help="Severity: id (II), label or half of it (Major), or grade (重大)."
     ),
     title: str | None = typer.Option(None, "--title", help="Incident title (default: the playbook's)."),
-    assign: list[str] = typer.Option([], "--as", help="ROLE=NAME, repeatable."),
+    assign: list[str] = typer.Option([], "--as", help="ROLE=NAME, repeatable (on the roster if drill.toml has one)."),
     by: str | None = BY,
 ) -> None:
     """Open a real incident; prints the new run id alone on stdout."""
@@ -93,7 +98,7 @@ def assign(
     from drillkit.services import actions
     from drillkit.services.people import acting_person
 
-    who, name = acting_person(by), check_name(person, "person")
+    who, name = acting_person(by), check_person(person, "person")
     _confirm(actions.assign(workspace(), default_clock(), run, role, name, who=who))
 
 

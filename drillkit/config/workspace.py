@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drillkit.config.sections import SECTIONS, TOP_LEVEL, unreadable_config
+from drillkit.config.sections import SECTIONS, TOP_LEVEL, roster_names, unreadable_config
 from drillkit.model.errors import UsageError
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ class Config:
     notify: tuple[dict[str, Any], ...] = ()
     blackout: tuple[dict[str, Any], ...] = ()
     key_file: Path | None = None
+    people: tuple[str, ...] = ()  # `[people] names`: the roster; empty when there is none
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,17 @@ def _config(data: dict[str, Any], root: Path) -> Config:
         notify=tuple(_list(data, "notify", "[[notify]]")),
         blackout=tuple(_list(_table(data, "schedule"), "blackout", "[schedule] blackout")),
         key_file=(root / key_file) if key_file else None,
+        people=_roster(_table(data, "people")),
     )
+
+
+def _roster(table: dict[str, Any]) -> tuple[str, ...]:
+    if "names" not in table:
+        return ()
+    try:
+        return roster_names(table["names"])
+    except UsageError as err:
+        raise UsageError(f"drill.toml: {err}; `drill validate` checks the file") from None
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from tests.conftest import FAKE_NOW, Drill
 
 def test_by_comes_before_drill_user_and_a_blank_one_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DRILL_USER", "dora")
-    assert acting_person(None) == "dora"
-    assert acting_person("erin") == "erin"
+    assert acting_person(None).offered[0] == ("$DRILL_USER", "dora")
+    assert acting_person("erin").given == "erin"
     with pytest.raises(UsageError, match="--by"):
         acting_person(" ")
 
