@@ -39,9 +39,10 @@ SPEC_KEYS = {
 
 @pytest.fixture
 def fixed(review_ws: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The review workspace with two simulated records under fixed run ids (FAKE_NOW clock)."""
+    """The review workspace with two simulated records under fixed run ids and `req`s (FAKE_NOW clock)."""
     for scenario, run_id in (("hand-late-comms", LATE_COMMS), ("hand-missed-report", MISSED_REPORT)):
         monkeypatch.setattr("drillkit.services.runs.new_run_id", lambda playbook, clock, chosen=run_id: chosen)
+        monkeypatch.setattr("drillkit.model.provenance.new_req", lambda chosen=run_id[-4:]: f"{chosen:0>16}")
         done = invoke(review_ws, "simulate", scenario)
         assert done.exit_code == 1, done.output  # both scenarios miss targets on purpose
     return review_ws
