@@ -214,11 +214,11 @@ def test_the_scheduler_conducts_detached_drills_on_time_and_leaves_ended_runs_al
     10-minute inject (10 s at speed 60) recorded within 1 s of its due time; an ended run is not
     written to."""
     ended = drill.open()
-    drill("abort", ended, "--reason", "opened by mistake", ok=True)
+    drill("abort", ended, "--by", "alice", "--reason", "opened by mistake", ok=True)
     ended_bytes = drill.record(ended).read_bytes()
-    before = drill("start", SCENARIO, "--detach", "--speed", "60", ok=True).stdout.strip()
+    before = drill("start", SCENARIO, "--by", "alice", "--detach", "--speed", "60", ok=True).stdout.strip()
     with daemon(drill):
-        during = drill("start", SCENARIO, "--detach", "--speed", "60", ok=True).stdout.strip()
+        during = drill("start", SCENARIO, "--by", "alice", "--detach", "--speed", "60", ok=True).stdout.strip()
         deadline = time.monotonic() + 20
         while not all(_delivered(drill, run, "complaints") for run in (before, during)):
             assert time.monotonic() < deadline, "the 10-minute inject was not delivered"
@@ -238,7 +238,7 @@ def test_a_scheduler_stops_on_sigterm_while_someone_holds_a_record_lock(drill: D
     touches the run records what came due."""
     import fcntl
 
-    run = drill("start", SCENARIO, "--detach", "--speed", "60", ok=True).stdout.strip()
+    run = drill("start", SCENARIO, "--by", "alice", "--detach", "--speed", "60", ok=True).stdout.strip()
     with drill.record(run).open("rb") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         with daemon(drill) as process:

@@ -54,7 +54,7 @@ def test_open_and_start_take_by_only_from_the_people_they_name(drill: Drill) -> 
     assert "who may act: alice" in line
     assert "did you mean 'alice'?" in line
     assert "'zed'" in _refused(drill, "start", "core-outage-q4", "--detach", "--by", "zed")
-    run = drill("start", "core-outage-q4", "--detach", "--by", "carol", ok=True).stdout.strip()  # a scenario participant
+    run = drill("start", "core-outage-q4", "--detach", "--by", "carol", ok=True).stdout.strip()  # in the scenario
     assert _actors(drill, run) == ["carol"]
     assert not [path for path in (drill.root / "logs" / "runs").glob("*.jsonl") if path.stem != run]
 

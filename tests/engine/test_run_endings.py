@@ -17,7 +17,7 @@ def at(minutes: float) -> str:
 
 
 def started(drill: Drill) -> str:
-    return drill("start", "core-outage-q4", "--detach", ok=True, DRILL_FAKE_NOW=at(0)).stdout.strip()
+    return drill("start", "core-outage-q4", "--detach", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(0)).stdout.strip()
 
 
 def test_an_aborted_drill_judges_only_what_it_reached(drill: Drill) -> None:

@@ -199,7 +199,7 @@ def test_a_tampered_record_exports_with_a_failing_footer(fixed: Path) -> None:
 
 def test_an_open_incident_exports_pending_verdicts(review_ws: Path) -> None:
     people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
-    run = invoke(review_ws, "open", "core-network-outage", "--severity", "I", *people).stdout.strip()
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "I", *people, "--by", "alice").stdout.strip()
     invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:01:00Z")
     document = json.loads(invoke(review_ws, "export", run, "--format", "json").stdout)
     assert [(m["name"], m["verdict"]) for m in document["metrics"]] == [
@@ -218,7 +218,7 @@ def test_an_open_incident_is_exported_as_of_now(review_ws: Path) -> None:
     """Export touches the run: a target passed while nobody watched is recorded as a late breach
     first, so the report says missed, names the owner, and a second export writes nothing."""
     people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
-    run = invoke(review_ws, "open", "core-network-outage", "--severity", "I", *people).stdout.strip()
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "I", *people, "--by", "alice").stdout.strip()
     invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:01:00Z")
     record = review_ws / "logs" / "runs" / f"{run}.jsonl"
     done = invoke(review_ws, "export", run, "--format", "json", now="2026-11-29T08:40:00Z")
