@@ -6,16 +6,18 @@ says who typed it and where (`origin`) and which command wrote it (`req`)."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
-from tests.conftest import FAKE_NOW, Drill
+from tests.conftest import DRILL, FAKE_NOW, Drill
 
 ROSTER = '[people]\nnames = ["alice", "bob", "carol", "dave", "王伟"]\n'
 
 
 def _refused(drill: Drill, *args: str, **env: str) -> str:
     """The one line of a command refused with exit 2 (and no traceback)."""
-    done = drill(*args, **env)
+    command, environment = [str(DRILL), *args], drill.env(**env)
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=60, check=False)
     assert done.returncode == 2, (args, done.stdout, done.stderr)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
