@@ -53,7 +53,7 @@ def opener(by: str | Who, people: dict[str, str], roster: tuple[str, ...]) -> st
     a plain name is one the caller has settled (the scheduler, a test)."""
     if isinstance(by, str):
         return by
-    return acting_name(by, set(people.values()) | set(roster), "in this run (named with --as, or on the roster)")
+    return acting_name(by, set(people.values()) | set(roster), "in this run")
 
 
 def start_run(ws: Workspace, clock: Clock, first: Event) -> str:
