@@ -155,7 +155,7 @@ def test_a_misspelt_key_stops_every_command_not_only_validate(drill: Drill, toml
 def test_an_empty_key_file_is_refused_not_taken_as_no_key(drill: Drill) -> None:
     (drill.root / "drill.toml").write_text("[integrity]\nkey_file = 'k.key'\n", encoding="utf-8")
     (drill.root / "k.key").write_bytes(b"\n")
-    done = drill("open", "core-network-outage", "--severity", "II")
+    done = drill("open", "core-network-outage", "--severity", "II", "--as", "lead=alice", "--by", "alice")
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         "drill: drill.toml: [integrity] key_file k.key is empty; put the HMAC key in it"

@@ -70,7 +70,7 @@ def test_resuming_an_ended_run_conducts_nothing(drill: Drill) -> None:
 
 def test_an_incident_opens_despite_a_broken_notifier_but_says_so(drill: Drill) -> None:
     (drill.root / "drill.toml").write_text('[[notify]]\nname = "x"\nkind = "pigeon"\n', encoding="utf-8")
-    done = drill("open", "core-network-outage", "--severity", "I", ok=True)
+    done = drill("open", "core-network-outage", "--severity", "I", "--as", "lead=alice", "--by", "alice", ok=True)
     assert done.stdout.strip() in {p.stem for p in (drill.root / "logs" / "runs").glob("*.jsonl")}
     assert "warning" in done.stderr
     assert "notifier" in done.stderr

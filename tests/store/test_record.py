@@ -192,7 +192,7 @@ def test_files_0640_and_folders_0750_whatever_the_umask(tmp_path: Path, umask: i
         return done.stdout.strip()
 
     drill("init", str(root))
-    run = drill("open", "core-network-outage", "--severity", "II", "--as", "noc=bob")
+    run = drill("open", "core-network-outage", "--severity", "II", "--as", "noc=bob", "--by", "bob")
     path = root / "logs" / "runs" / f"{run}.jsonl"
     _tear(path, b'{"v"')
     drill("note", run, "hello", "--by", "bob")
