@@ -49,9 +49,14 @@ def _tell_if_notifiers_broken(ws: Workspace, tell: Tell) -> None:
 
 def _acting(ws: Workspace, who: Who) -> Callable[[RunState], str]:
     """Who acts, settled against the run as the append finds it: one of its people, or on the
-    roster (SPEC §5)."""
+    roster (SPEC §5). An ended run is refused as ended first, whoever asks."""
     roster = ws.config().people
-    return lambda rs: acting_name(who, rs.people | set(roster), "in this run")
+
+    def settled(rs: RunState) -> str:
+        decide.live(rs)
+        return acting_name(who, rs.people | set(roster), "in this run")
+
+    return settled
 
 
 def act(
