@@ -47,11 +47,6 @@ def is_system_account(name: str) -> bool:
     return entry.pw_uid == 0 or (entry.pw_uid < FIRST_PERSON_UID and no_login)
 
 
-def roster(ws: Workspace) -> tuple[str, ...]:
-    """`[people] names` of drill.toml: who may act in any run (empty: no roster)."""
-    return ws.config().people
-
-
 def display_zone(ws: Workspace, chosen: str | None) -> str:
     """`--tz` (chosen), else `drill.toml` timezone, else UTC; checked to be a known zone."""
     from drillkit.model.timefmt import check_zone  # the acting commands settle who acts without it
