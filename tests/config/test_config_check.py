@@ -66,7 +66,7 @@ def test_validate_reports_every_drill_toml_problem_at_its_line(drill: Drill, wor
     assert done.returncode == 1
     assert done.stdout.splitlines() == [
         "drill.toml:1:1: unknown time zone 'Mars/Base'; use an IANA name such as Asia/Shanghai or UTC",
-        "drill.toml:2:1: unknown key 'colour'; allowed: timezone, redact, notify, schedule, integrity",
+        "drill.toml:2:1: unknown key 'colour'; allowed: timezone, redact, notify, schedule, integrity, people",
         "drill.toml:5:1: [redact] patterns: '(unclosed' is not a valid regular expression:"
         " missing ), unterminated subpattern at position 0",
         "drill.toml:6:1: [redact] unknown key 'extra'; allowed: patterns",
@@ -135,7 +135,7 @@ def test_a_wrong_typed_section_stops_commands_in_one_line(drill: Drill, toml: st
 
 MISSPELT = {
     "[integrty]\nkey_file = 'k.key'\n": (
-        "drill.toml:1:2: unknown key 'integrty'; allowed: timezone, redact, notify, schedule, integrity"
+        "drill.toml:1:2: unknown key 'integrty'; allowed: timezone, redact, notify, schedule, integrity, people"
     ),
     "[redact]\npatern = ['SECRET[0-9]+']\n": "drill.toml:2:1: [redact] unknown key 'patern'; allowed: patterns",
 }

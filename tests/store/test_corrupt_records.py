@@ -87,7 +87,7 @@ def test_a_run_id_with_a_trailing_newline_is_not_a_run_id(broken: Drill) -> None
 
 def test_control_characters_in_notes_and_names_never_reach_the_terminal(broken: Drill) -> None:
     run_id = broken.open()
-    done = broken("note", run_id, "x\x1b[31mred\x07", "--by", "eve")
+    done = broken("note", run_id, "x\x1b[31mred\x07", "--by", "carol")
     assert done.returncode == 0
     assert "\x1b" not in done.stderr
     assert "\\x1b[31mred" in done.stderr

@@ -245,12 +245,13 @@ def test_a_record_written_under_older_rules_still_replays(drill: Drill) -> None:
 
     ws = Workspace(drill.root)
     playbook = Plans(ws).playbook("core-network-outage")
-    first = started_draft(ws, pb=playbook, mode="incident", severity="II", by="alice", participants={"noc": "bob\tjr"})
+    people = {"noc": "bob\tjr", "lead": "alice"}
+    first = started_draft(ws, pb=playbook, mode="incident", severity="II", by="alice", participants=people)
     first["playbook"]["version"] = 2**60
     run = "20261129T080000Z-core-network-outage-0a1d"
     RunRecord(ws, run).create(first, VirtualClock(parse_utc(FAKE_NOW)))
     status = json.loads(drill("status", run, "--json", ok=True, DRILL_FAKE_NOW=FAKE_NOW).stdout)
-    assert status["participants"] == {"noc": "bob\tjr"}
+    assert status["participants"] == {"noc": "bob\tjr", "lead": "alice"}
     drill("note", run, "still replays", "--by", "alice", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
     assert drill.events(run)[-1]["text"] == "still replays"
     drill("export", run, "--format", "md", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
