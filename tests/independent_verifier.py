@@ -17,8 +17,9 @@ from typing import Any
 
 MARK = b',"hash":"'
 GENESIS = "0" * 64
-# After run.ended only the outcomes of notifications (and a repair note) may follow.
-AFTER_END = {"notify.sent", "notify.failed", "record.repaired"}
+# After run.ended only these may follow (SPEC §4): notification outcomes, a repair note, the
+# evaluation of a drill, and annotations.
+AFTER_END = {"notify.sent", "notify.failed", "record.repaired", "observation", "feedback", "annotation"}
 
 
 @dataclass(frozen=True)

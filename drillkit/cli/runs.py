@@ -1,4 +1,4 @@
-"""Runs: `open`, `act`, `check`, `note`, `assign`, `severity`, `abort`, `status`, `runs`, `verify`."""
+"""Runs: `open`, `act`, `check`, `note`, `assign`, `severity`, `abort`, `annotate`, `status`, `runs`, `verify`."""
 
 from enum import StrEnum
 from typing import Any
@@ -129,6 +129,20 @@ def abort(
     _confirm(actions.abort(workspace(), default_clock(), run, who=who, reason=reason))
 
 
+def annotate(
+    run: str = RUN,
+    seq: int = typer.Argument(..., help="The seq of the event annotated (see `drill timeline`)."),
+    text: str = typer.Argument(..., help="The correction or context."),
+    by: str | None = BY,
+) -> None:
+    """Annotate one event of an ended run: a correction or context shown under it (the event stays)."""
+    from drillkit.services import actions
+    from drillkit.services.people import acting_person
+
+    who = acting_person(by)
+    _confirm(actions.annotate(workspace(), default_clock(), run, seq, text, who=who))
+
+
 def status(
     run: str | None = typer.Argument(None, help="Run id (default: every run not ended)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
@@ -193,5 +207,5 @@ def verify(
 
 def register(app: typer.Typer) -> None:
     app.command("open")(open_)
-    for command in (act, check, note, assign, severity, abort, status, runs, verify):
+    for command in (act, check, note, assign, severity, abort, annotate, status, runs, verify):
         app.command()(command)

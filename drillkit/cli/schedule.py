@@ -42,7 +42,14 @@ def _seconds(text: str, option: str, at_most: int | None = None) -> int:
 @schedule_app.command("add")
 def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     scenario: str = typer.Argument(..., help="Scenario id."),
-    cron: str | None = typer.Option(None, "--cron", help="Cron expression in the zone, e.g. '0 9 * * mon'."),
+    cron: str | None = typer.Option(
+        None,
+        "--cron",
+        help="Cron expression in the zone, e.g. '0 9 * * mon'. Day-of-month takes L (last day) and LW (last"
+        " weekday); day-of-week takes fri#2 (second Friday) and 5L (last Friday). When both day fields are"
+        " restricted a day matching EITHER fires, as in cron: '0 9 1-7 * wed' is days 1-7 and every Wednesday"
+        " (the first Wednesday is '0 9 * * wed#1').",
+    ),
     at: str | None = typer.Option(None, "--at", help="One drill at this wall-clock time, e.g. 2026-12-01T09:00."),
     every: str | None = typer.Option(None, "--every", help="Every DURATION of elapsed time from now, e.g. 30d."),
     tz: str | None = typer.Option(None, "--tz", help="Zone of the times (default: the display zone)."),
@@ -110,6 +117,34 @@ def _lines(row: dict[str, Any], zone: str) -> list[list[str]]:
         _last_text(row, zone),
     ]
     return [first] + [["", "", "", "", "", later, ""] for later in row["next_fires_local"][1:]]
+
+
+@schedule_app.command("history")
+def history(
+    schedule_id: str = typer.Argument(..., help="Schedule id (a removed schedule's ledger is kept)."),
+    last: int = typer.Option(20, "--last", min=1, help="Show the latest N ledger rows."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """What the scheduler decided about each fire: started (with its run), missed or coalesced
+    after an outage, skipped (overlap: the previous drill still running), blackout, failed."""
+    from drillkit.render.table import table
+    from drillkit.services.schedules import fire_history
+
+    ws = workspace()
+    zone = display_zone(ws)
+    rows = fire_history(ws, schedule_id, zone, last)
+    if as_json:
+        print_json(rows)
+        return
+    say(table(["fire", "status", "run", "detail"], [_history_line(row) for row in rows]))
+
+
+def _history_line(row: dict[str, Any]) -> list[str]:
+    """One ledger row; a row that stands for several fires says how many, from when."""
+    detail = row["detail"] or ""
+    if (row["missed_count"] or 0) > 1:
+        detail = f"{row['missed_count']} fires from {row['missed_from_local']}; {detail}"
+    return [row["nominal_local"], row["status"], row["run"] or "-", detail or "-"]
 
 
 def _change(schedule_id: str, action: str) -> None:

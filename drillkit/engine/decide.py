@@ -129,3 +129,14 @@ def abort(rs: RunState, by: str, reason: str) -> list[Event]:
         raise Rejected("abort needs --reason")
     ended = ended_draft(rs, "aborted", reason)
     return [{**ended, "actor": by, "role": acting_role(rs, by, None)}]
+
+
+def annotate(rs: RunState, seq: int, text: str, by: str) -> list[Event]:
+    """A correction or context for event `seq` of an ended run (SPEC §5); the event itself stays."""
+    if not rs.ended:
+        raise Rejected(f"run {rs.run} has not ended; annotate it once it has, or add a note now with `drill note`")
+    if not 1 <= seq <= rs.seq:
+        raise Rejected(f"run {rs.run} has no event {seq}; its events are 1 to {rs.seq} (see `drill timeline`)")
+    if not text.strip():
+        raise Rejected("an annotation needs some text")
+    return [{"event": EventType.ANNOTATION, "actor": by, "role": acting_role(rs, by, None), "of": seq, "text": text}]

@@ -16,12 +16,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from drillkit.engine.expectations import Ending, expectation_rows, run_end
+from drillkit.engine.reasons import Why, at
 from drillkit.engine.replay import RunState, breach_what, last_event, stay_deadline
 from drillkit.model.clock import format_utc
 from drillkit.model.events import EventType
-from drillkit.model.plans import Expect, Inject, Playbook, for_severity
+from drillkit.model.plans import Playbook, for_severity
 from drillkit.store.files import effective_t
 from drillkit.store.port import Event
+
+# The event kinds the filters below test, bound once: these filters walk every event of every run
+# in a first report (a million of them), and each `EventType.X` lookup costs an enum attribute access.
+_BREACHED, _SEVERITY = EventType.DEADLINE_BREACHED, EventType.SEVERITY_CHANGED
+_TRANSITION = EventType.TRANSITION
+_JUDGING = frozenset((_BREACHED, _SEVERITY))
 
 
 def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +42,7 @@ def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, An
         "run": _run(rs, events),
         "metrics": metrics,
         "expectations": expectation_rows(rs, events),
-        "breaches": _breaches(events, state_spans(events), _metric_ends(rs)),
+        "breaches": _breaches(_Judged(rs, events, state_spans(events))),
         "checklist": _checklist(rs),
         "events": events,
         "integrity": integrity,
@@ -71,9 +79,10 @@ def metric_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
     """Each metric with the target in force when its end was reached (the run's severity at the
     time; now, while it is not): a later severity change does not judge it again."""
     # one pass over the record (mostly notes) for all the metrics, not one per metric
-    judging = [e for e in events if e["event"] in (EventType.DEADLINE_BREACHED, EventType.SEVERITY_CHANGED)]
-    breached = {e["metric"] for e in judging if e["event"] == EventType.DEADLINE_BREACHED and e.get("metric")}
-    changes = [e for e in judging if e["event"] == EventType.SEVERITY_CHANGED]
+    judging = [e for e in events if e["event"] in _JUDGING]
+    breached = {e["metric"] for e in judging if e["event"] == _BREACHED and e.get("metric")}
+    changes = [e for e in judging if e["event"] == _SEVERITY]
+    ending = run_end(rs, events)
     rows = []
     for name, metric in rs.playbook.metrics.items():
         begin = 0.0 if metric.source == "start" else rs.first_entry.get(metric.source)
@@ -83,6 +92,17 @@ def metric_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
         target = for_severity(metric.target, severity)
         # a tightened target counts from the change, never before it (as the engine's deadlines do)
         allowed = None if target is None else max(float(target), since - (begin or 0.0))
+        measured = _Measured(
+            source=metric.source,
+            to=metric.to,
+            severity=severity,
+            due=None if allowed is None or begin is None else round(begin + allowed, 3),
+            reached=end,
+            by=_reached_by(rs, events, metric.to),
+            late=allowed is not None and value is not None and value > allowed,
+            breached=name in breached,
+        )
+        why = _metric_verdict(measured, allowed is not None, ending)
         rows.append(
             {
                 "name": name,
@@ -91,7 +111,8 @@ def metric_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
                 "owner": metric.owner,
                 "target": target,
                 "value": value,
-                "verdict": _metric_verdict(allowed, value, name in breached, rs.ended),
+                "verdict": why.verdict,
+                "why": why,
             }
         )
     return rows
@@ -107,11 +128,6 @@ def _severity_at(started: Event, changes: list[Event], t: float) -> tuple[str, f
     return severity, since
 
 
-def _metric_ends(rs: RunState) -> dict[str, float | None]:
-    """When each metric's end was reached (None: not yet)."""
-    return {name: _reached_at(rs, metric.to) for name, metric in rs.playbook.metrics.items()}
-
-
 def _reached_at(rs: RunState, target: str) -> float | None:
     if target.startswith("check:"):
         done = rs.checks.get(target.removeprefix("check:"))
@@ -119,74 +135,60 @@ def _reached_at(rs: RunState, target: str) -> float | None:
     return rs.first_entry.get(target)
 
 
-def _metric_verdict(allowed: float | None, value: float | None, breached: bool, ended: bool) -> str:
-    """`allowed`: seconds from the metric's start to its due time; a recorded breach is final."""
-    if allowed is None:
-        return "unmeasured"
-    if value is not None:
-        return "met" if value <= allowed and not breached else "missed"
-    return "missed" if breached or ended else "pending"
+def _reached_by(rs: RunState, events: list[Event], target: str) -> str | None:
+    """Who reached a metric's end: the person who checked the item or first entered the state."""
+    if target.startswith("check:"):
+        done = rs.checks.get(target.removeprefix("check:"))
+        return done.by if done else None
+    entry = next((e for e in events if e["event"] == _TRANSITION and e["to"] == target), None)
+    return str(entry["actor"]) if entry else None
 
 
-def expectation_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:
-    """Each inject's expectation. Once a run has ended, only those it could be judged on: the
-    inject was delivered, and the expected action happened or its window closed before the end
-    (an aborted drill charges no one for injects it never reached)."""
-    if rs.scenario is None:
-        return []
-    actions = [e for e in events if e["event"] in (EventType.TRANSITION, EventType.CHECK_DONE)]
-    end = effective_t(last_event(events))
-    rows = []
-    for inject in rs.scenario.injects:
-        if inject.expect is None:
-            continue
-        row = _expectation(rs, inject, inject.expect, actions)
-        if not rs.ended or (inject.id in rs.delivered and (row["at"] is not None or row["due"] <= end)):
-            rows.append(row)
-    return rows
+@dataclass(frozen=True, kw_only=True)
+class _Measured:
+    """A metric as measured, for its verdict: `due` is its drill due time (None: no target, or
+    its start never came), `reached` when its end was reached (None: not yet)."""
+
+    source: str
+    to: str
+    severity: str
+    due: float | None
+    reached: float | None
+    by: str | None
+    late: bool
+    breached: bool  # a recorded breach is final
 
 
-def _expectation(rs: RunState, inject: Inject, expect: Expect, events: list[Event]) -> dict[str, Any]:
-    due = float(inject.at + expect.within)
-    hit = _matching(events, expect, float(inject.at))
-    at = effective_t(hit) if hit else None
-    if at is not None:
-        verdict = "met" if at <= due else "late"
-    else:
-        verdict = "missed" if rs.ended else "pending"
-    return {
-        "inject": inject.id,
-        "expect": expect.action,
-        "within": expect.within,
-        "role": expect.role,
-        "due": due,
-        "at": at,
-        "by": hit["actor"] if hit else None,
-        "verdict": verdict,
-    }
+def _metric_verdict(m: _Measured, has_target: bool, ending: Ending | None) -> Why:
+    """`missed` means the target passed or the run resolved without reaching the end; a run
+    aborted or timed out before either is `void` for it (SPEC §5)."""
+    if not has_target:
+        return Why("unmeasured", "no_target", severity=m.severity)
+    if m.reached is not None:
+        verdict = "missed" if m.late or m.breached else "met"
+        return Why(verdict, "reached", to=m.to, at=at(m.reached), by=m.by or "-", due=at(m.due))
+    if m.breached or (ending is not None and m.due is not None and m.due <= ending.t):
+        return Why("missed", "not_reached", to=m.to, due=at(m.due))
+    return _unreached(m, ending)
 
 
-def _matching(events: list[Event], expect: Expect, since: float) -> Event | None:
-    """The first matching action at or after the inject. A checklist item ticked before it counts
-    too (an item is done once a run); a transition before it does not: it answered something
-    else (a containment before a second wave is not a response to the second wave)."""
-    found = [e for e in events if _is_action(e, expect) and (expect.role is None or e.get("role") == expect.role)]
-    after = [e for e in found if effective_t(e) >= since]
-    early = found if expect.check is not None else []
-    candidates = after or early
-    return candidates[0] if candidates else None
+def _unreached(m: _Measured, ending: Ending | None) -> Why:
+    """A metric whose end was not reached and whose target has not passed."""
+    if ending is None:
+        if m.due is None:
+            return Why("pending", "not_started", source=m.source)
+        return Why("pending", "not_yet", to=m.to, due=at(m.due))
+    if ending.outcome == "resolved":
+        return Why("missed", "resolved_without", end=at(ending.t), to=m.to)
+    if m.due is None:
+        return Why("void", "void_not_started", outcome=ending.outcome, end=at(ending.t), source=m.source)
+    return Why("void", "void_before_due", outcome=ending.outcome, end=at(ending.t), to=m.to, due=at(m.due))
 
 
-def _is_action(event: Event, expect: Expect) -> bool:
-    if expect.trigger is not None:
-        return bool(event["event"] == EventType.TRANSITION and event["trigger"] == expect.trigger)
-    return bool(event["event"] == EventType.CHECK_DONE and event["item"] == expect.check)
-
-
-def _breaches(events: list[Event], spans: list[Span], reached_at: dict[str, float | None]) -> list[dict[str, Any]]:
-    rows = [_breach_row(e, events, spans, reached_at) for e in events if e["event"] == EventType.DEADLINE_BREACHED]
-    keys = ("what", "owner", "assignee", "due", "late_by")
-    return [dict(zip(keys, (r["what"], r["owner"], r["person"], r["due"], r["late_by"]), strict=True)) for r in rows]
+def _breaches(judged: _Judged) -> list[dict[str, Any]]:
+    rows = [_breach_row(e, judged) for e in judged.events if e["event"] == _BREACHED]
+    keys = ("what", "owner", "assignee", "due", "late_by", "why")
+    return [{key: row[key if key != "assignee" else "person"] for key in keys} for row in rows]
 
 
 def _checklist(rs: RunState) -> list[dict[str, Any]]:
@@ -205,9 +207,9 @@ def _checklist(rs: RunState) -> list[dict[str, Any]]:
 
 
 def all_met(document: dict[str, Any]) -> bool:
-    """Every metric target and inject expectation met (unmeasured metrics do not count)."""
-    metrics_ok = all(str(m["verdict"]) in ("met", "unmeasured") for m in document["metrics"])
-    return metrics_ok and all(str(e["verdict"]) == "met" for e in document["expectations"])
+    """Every metric target and inject expectation met (unmeasured and void ones do not count)."""
+    metrics_ok = all(str(m["verdict"]) in ("met", "unmeasured", "void") for m in document["metrics"])
+    return metrics_ok and all(str(e["verdict"]) in ("met", "void") for e in document["expectations"])
 
 
 def unallowed_breaches(document: dict[str, Any]) -> list[str]:
@@ -246,7 +248,7 @@ def state_spans(events: list[Event], until: float | None = None) -> list[Span]:
     spans: list[Span] = []
     state, entered = events[0]["state"], 0.0
     for event in events[1:]:
-        if event["event"] == EventType.TRANSITION:
+        if event["event"] == _TRANSITION:
             t = effective_t(event)
             spans.append(Span(state, entered, t, event["actor"]))
             state, entered = event["to"], t
@@ -286,40 +288,65 @@ def state_at(spans: list[Span], t: float) -> str:
 
 
 def accountability(events: list[Event]) -> list[dict[str, Any]]:
-    """Every breach and every late or missed expectation: what, owner role, person, due, late by.
+    """Every breach and every late or missed expectation: what, owner role, person, due, late by,
+    and why. `void` expectations are left out: the run never came to them.
 
     `late_by` is how long after `due` the obligation was finally met (a state left, a metric's
     end reached, the expected action done); `None` when it never was.
     """
     rs = RunState.replay(events)
-    spans = state_spans(events)
-    rows = [
-        _breach_row(e, events, spans, _metric_ends(rs)) for e in events if e["event"] == EventType.DEADLINE_BREACHED
-    ]
+    judged = _Judged(rs, events, state_spans(events))
+    rows = [_breach_row(e, judged) for e in events if e["event"] == _BREACHED]
     lapsed = [row for row in expectation_rows(rs, events) if row["verdict"] in ("late", "missed")]
-    rows.extend(_expectation_row(rs, row, events, spans) for row in lapsed)
+    rows.extend(_expectation_row(rs, row, events, judged.spans) for row in lapsed)
     return sorted(rows, key=lambda row: float(row["due"]))
 
 
-def _breach_row(
-    event: Event, events: list[Event], spans: list[Span], reached_at: dict[str, float | None]
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Judged:
+    """A run as its breaches are judged: its state, record and stays."""
+
+    rs: RunState
+    events: list[Event]
+    spans: list[Span]
+
+
+def _breach_row(event: Event, judged: _Judged) -> dict[str, Any]:
     due = float(event["due"])
     if event.get("metric"):
-        reached = reached_at.get(event["metric"])
-        late_by = round(reached - due, 3) if reached is not None else None
+        late_by, why = _metric_breach(judged, str(event["metric"]), due)
     else:
-        stay = next((s for s in spans if s.state == event["state"] and s.start < due <= s.end), None)
-        late_by = round(stay.end - due, 3) if stay is not None and _left_by_a_person(stay) else None
+        late_by, why = _state_breach(judged, str(event["state"]), due)
     owner = event.get("owner")
-    person = holder_at(events, owner, due)
-    return {"what": breach_what(event), "owner": owner, "person": person, "due": due, "late_by": late_by}
+    person = holder_at(judged.events, owner, due)
+    return {"what": breach_what(event), "owner": owner, "person": person, "due": due, "late_by": late_by, "why": why}
 
 
-def _left_by_a_person(stay: Span) -> bool:
-    """Whether someone moved the run on: a stay ended by the system's `on_deadline` trigger was
-    never dealt with by its owner, however soon the system acted."""
-    return stay.left_by not in (None, "system")
+def _metric_breach(judged: _Judged, name: str, due: float) -> tuple[float | None, Why]:
+    """How late a metric's end was reached, and why the row reads so."""
+    to = judged.rs.playbook.metrics[name].to
+    reached = _reached_at(judged.rs, to)
+    if reached is not None:
+        by = _reached_by(judged.rs, judged.events, to) or "-"
+        return round(reached - due, 3), Why(None, "reached", to=to, at=at(reached), by=by, due=at(due))
+    ending = run_end(judged.rs, judged.events)
+    if ending is None:
+        return None, Why(None, "not_yet", to=to, due=at(due))
+    return None, Why(None, "never_reached", to=to, outcome=ending.outcome, end=at(ending.t))
+
+
+def _state_breach(judged: _Judged, state: str, due: float) -> tuple[float | None, Why]:
+    """How late a person moved the run on from a state, and why the row reads so: a stay ended by
+    the system's `on_deadline` trigger was never dealt with by its owner, however soon it acted."""
+    stay = next((s for s in judged.spans if s.state == state and s.start < due <= s.end), None)
+    if stay is not None and stay.left_by == "system":
+        return None, Why(None, "escalated", at=at(stay.end))
+    if stay is not None and stay.left_by is not None:
+        return round(stay.end - due, 3), Why(None, "left", state=state, at=at(stay.end), by=stay.left_by)
+    ending = run_end(judged.rs, judged.events)
+    if ending is None:
+        return None, Why(None, "still_in", state=state)
+    return None, Why(None, "stayed", state=state, outcome=ending.outcome, end=at(ending.t))
 
 
 def _late(value: float | None, target: int | None) -> float | None:
@@ -335,6 +362,7 @@ def _expectation_row(rs: RunState, row: dict[str, Any], events: list[Event], spa
         "person": holder_at(events, owner, due),
         "due": due,
         "late_by": _late(row["at"], row["due"]) if row["at"] is not None else None,
+        "why": row["why"],
     }
 
 

@@ -96,8 +96,11 @@ class RunState:
     @classmethod
     def replay(cls, events: list[Event]) -> RunState:
         state = cls.begin(events[0])
+        changing = _APPLY  # most events (notes above all) change nothing: no call for them
         for event in events[1:]:
-            state.fold(event)
+            kind = event.get("event")
+            if kind in changing or kind is None:
+                state.fold(event)  # a line without `event` is folded too, to be named
         state.seq, state.head = events[-1]["seq"], events[-1]["hash"]
         return state
 
@@ -179,7 +182,7 @@ def _validated_json(model: type[PlanModel], plan: bytes) -> PlanModel:
 
 
 def last_event(events: list[Event]) -> Event:
-    """`run.ended` when the run has ended (notification outcomes may follow it), else the last event."""
+    """`run.ended` when the run has ended (the events of `AFTER_END` may follow it), else the last event."""
     for event in reversed(events):
         if event["event"] == EventType.RUN_ENDED:
             return event

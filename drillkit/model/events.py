@@ -26,14 +26,19 @@ class EventType(StrEnum):
     NOTIFY_FAILED = "notify.failed"
     RECORD_REPAIRED = "record.repaired"
     RUN_ENDED = "run.ended"
+    ANNOTATION = "annotation"
 
 
 # What a delivery records about itself; never notified in turn.
 NOTIFY_OUTCOMES = frozenset({EventType.NOTIFY_SENT, EventType.NOTIFY_FAILED})
-# Deliveries of a run's last events finish after it ends; their outcomes still belong in its record.
-AFTER_END = NOTIFY_OUTCOMES | {EventType.RECORD_REPAIRED}
-# What a notifier may ask for, in the order `drill.toml` errors list them.
-NOTIFIABLE = tuple(kind for kind in EventType if kind not in NOTIFY_OUTCOMES)
+# The evaluation of a drill (SPEC §10), which evaluators record during a run and after it ends.
+EVALUATION = frozenset({"observation", "feedback"})
+# What may follow `run.ended` (SPEC §4): deliveries of a run's last events finish after it ends,
+# evaluators rate it, and reviewers annotate its timeline; anything else after it is tampering.
+AFTER_END: frozenset[str] = NOTIFY_OUTCOMES | {EventType.RECORD_REPAIRED, EventType.ANNOTATION} | EVALUATION
+# What a notifier may ask for, in the order `drill.toml` errors list them. An annotation is
+# written after a run ends, when no conductor follows the run to notify anyone of it.
+NOTIFIABLE = tuple(kind for kind in EventType if kind not in NOTIFY_OUTCOMES | {EventType.ANNOTATION})
 # A system transition or a time-limit end caught up late takes effect at its `due` time.
 TAKES_EFFECT_WHEN_DUE = frozenset({EventType.TRANSITION, EventType.RUN_ENDED})
 
@@ -134,6 +139,13 @@ class RunEnded(CommonFields):
     due: NotRequired[float]  # a time limit caught up late
 
 
+class Annotation(CommonFields):
+    """A reviewer's correction or context for one event, after the run ended (the event stays)."""
+
+    of: int  # the seq annotated
+    text: str
+
+
 class SchedulerEvent(StrEnum):
     """The `event` field of `logs/scheduler.jsonl`."""
 
@@ -148,6 +160,7 @@ class SchedulerEvent(StrEnum):
     FIRE_CLAIMED = "fire.claimed"
     FIRE_RECOVERED = "fire.recovered"
     FIRE_FAILED = "fire.failed"
+    FIRE_SKIPPED = "fire.skipped"
     FIRE_STARTED = "fire.started"
     RUN_ADOPTED = "run.adopted"
     RUN_DROPPED = "run.dropped"

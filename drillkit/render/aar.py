@@ -85,11 +85,12 @@ def metrics(view: RunView) -> Section:
             duration(m["target"]),
             duration(m["value"]),
             say.value(m["verdict"]),
+            say.why(m["why"], verdict=False),
         ]
         for m in view.document["metrics"]
     ]
-    headers = ["metric", "from", "to", "owner", "target", "actual", "verdict"]
-    return Section("metrics", say("metrics"), [say(h) for h in headers], rows or [[say("none")] + [""] * 6])
+    headers = ["metric", "from", "to", "owner", "target", "actual", "verdict", "why"]
+    return Section("metrics", say("metrics"), [say(h) for h in headers], rows or [_none(say, 8)])
 
 
 def state_times(view: RunView) -> Section:
@@ -110,18 +111,19 @@ def expectations(view: RunView) -> Section:
             clock(e["at"]),
             e["by"] or DASH,
             say.value(e["verdict"]),
+            say.why(e["why"], verdict=False),
         ]
         for e in view.document["expectations"]
     ]
-    headers = ["inject", "expected", "within", "role", "due", "done_at", "by", "verdict"]
-    return Section("expectations", say("expectations"), [say(h) for h in headers], rows or [_none(say, 8)])
+    headers = ["inject", "expected", "within", "role", "due", "done_at", "by", "verdict", "why"]
+    return Section("expectations", say("expectations"), [say(h) for h in headers], rows or [_none(say, 9)])
 
 
 def timeline(view: RunView) -> Section:
     say = view.labels
     rows = [
         [view.when(e["ts"]), clock(e["t"]), e["event"], e["actor"], acting_role(e) or DASH, detail(e)]
-        for e in view.events
+        for e in view.timeline_events
     ]
     headers = [f"{say('time')} ({view.zone})", say("clock"), say("event"), say("actor"), say("role"), say("detail")]
     return Section("timeline", say("timeline"), headers, rows)
@@ -135,12 +137,13 @@ def accountability(view: RunView) -> Section:
             a["owner"] or DASH,
             a["person"] or DASH,
             clock(a["due"]),
-            duration(a["late_by"]) if a["late_by"] is not None else say("never"),
+            duration(a["late_by"]),
+            say.why(a["why"]),
         ]
         for a in view.accountability
     ]
-    headers = ["what", "owner", "person", "due", "late_by"]
-    return Section("accountability", say("accountability"), [say(h) for h in headers], rows or [_none(say, 5)])
+    headers = ["what", "owner", "person", "due", "late_by", "why"]
+    return Section("accountability", say("accountability"), [say(h) for h in headers], rows or [_none(say, 6)])
 
 
 def checklist(view: RunView) -> Section:

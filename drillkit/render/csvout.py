@@ -5,9 +5,9 @@ headers in the export's language. `ts` is in the display zone, which its header 
 is the drill clock `T+hh:mm:ss` beside `t`'s seconds. The text starts with a byte-order mark
 unless asked not to: without it Excel and WPS read UTF-8 as the local code page and show
 Chinese as mojibake. A drill's or simulation's `run.started` row carries the `DRILL / 演练` mark
-in its detail. Text cells that a spreadsheet would read as a formula (starting with `=`, `+`,
-`-`, `@`, tab or CR) get a leading apostrophe, so opening the file never runs anything from the
-record.
+in its detail. An annotation's row follows the event it annotates. Text cells that a
+spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) get a leading
+apostrophe, so opening the file never runs anything from the record.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def render(view: RunView, *, bom: bool = True) -> str:
     language = LANGS.index(view.labels.lang)
     writer.writerow(header[language].format(zone=view.zone) for header in HEADERS.values())
     zone = ZoneInfo(view.zone)
-    writer.writerows(_row(event, zone) for event in view.events)
+    writer.writerows(_row(event, zone) for event in view.timeline_events)
     return (BOM if bom else "") + out.getvalue()
 
 

@@ -132,4 +132,7 @@ EVENT_TEXT: Mapping[str, EventText] = {
         lambda e: f"Record repaired: {e.get('bytes')} bytes set aside in {e.get('file')}",
     ),
     EventType.RUN_ENDED: EventText(lambda e: f"{e['outcome']}: {e['reason']}", _ended_headline),
+    EventType.ANNOTATION: EventText(
+        lambda e: f"on #{e['of']}: {e['text']}", lambda e: f"Annotation on #{e.get('of')}: {e.get('text', '')}"
+    ),
 }

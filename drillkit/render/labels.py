@@ -6,6 +6,7 @@ are translated. The drill mark `DRILL / 演练` is bilingual in both languages.
 
 from __future__ import annotations
 
+from drillkit.engine.reasons import Why
 from drillkit.model.errors import UsageError
 
 LANGS = ("en", "zh")
@@ -67,6 +68,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "what": ("What", "事项"),
     "person": ("Person", "责任人"),
     "late_by": ("Late by", "超时"),
+    "why": ("Why", "原因"),
     "item": ("Item", "检查项"),
     "time": ("Time", "时间"),
     "clock": ("Drill clock", "演练时钟"),
@@ -83,6 +85,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "late": ("late", "迟到"),
     "pending": ("pending", "进行中"),
     "unmeasured": ("no target", "未设目标"),
+    "void": ("void", "不计"),
     "resolved": ("resolved", "已解决"),
     "aborted": ("aborted", "已中止"),
     "timed-out": ("timed out", "超时结束"),
@@ -90,7 +93,6 @@ _TEXT: dict[str, tuple[str, str]] = {
     "incident": ("incident", "事件"),
     "drill": ("drill", "演练"),
     "simulation": ("simulation", "模拟演练"),
-    "never": ("never", "未完成"),
     "none": ("(none)", "（无）"),
     "done": ("done", "已完成"),
     "not_done": ("not done", "未完成"),
@@ -124,6 +126,34 @@ _TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+# The reasons of verdicts (`engine/reasons.py` has the English of each key) in Chinese.
+_WHY_ZH: dict[str, str] = {
+    "no_target": "{severity} 级未设目标",
+    "reached": "{by} 于 {at} 达到 {to}，时限 {due}",
+    "not_reached": "截止 {due} 未达到 {to}",
+    "resolved_without": "运行于 {end} 解决，未达到 {to}",
+    "not_yet": "尚未达到 {to}，时限 {due}",
+    "not_started": "尚未进入 {source}",
+    "void_before_due": "运行于 {end} {outcome}，其时尚未达到 {to}，也未到时限（{due}）",
+    "void_not_started": "运行于 {end} {outcome}，其时尚未进入 {source}",
+    "done": "{by} 于 {at} 完成 {action}，时限 {due}",
+    "done_before": "{by} 已于情景注入之前（{at}）完成 {action}",
+    "no_longer_held": "{by} 于 {at} 完成 {action}，但其时已不担任 {role}（{since} 起由 {holder} 担任）",
+    "never_held": "{by} 于 {at} 完成 {action}，但其并不担任 {role}",
+    "other_role": "{by} 于 {at} 以 {acted} 身份完成 {action}，而非 {role}",
+    "not_done": "截止 {due} 未完成 {action}",
+    "resolved_without_action": "运行于 {end} 解决，未完成 {action}",
+    "awaited": "{action} 时限 {due}",
+    "void_not_due": "运行于 {end} {outcome}，其时 {action} 尚未到时限（{due}）",
+    "void_undelivered": "运行于 {end} {outcome}，早于 {inject_at} 的情景注入",
+    "left": "{by} 于 {at} 离开 {state}",
+    "escalated": "{at} 因超时自动升级（无人处置）",
+    "stayed": "始终未离开 {state}：运行于 {end} {outcome}",
+    "still_in": "仍处于 {state}",
+    "never_reached": "始终未达到 {to}：运行于 {end} {outcome}",
+}
+
+
 class Labels:
     """`labels("metrics")` gives the heading in the chosen language."""
 
@@ -135,6 +165,20 @@ class Labels:
 
     def __call__(self, key: str) -> str:
         return _TEXT[key][self._index]
+
+    def why(self, reason: str, *, verdict: bool = True) -> str:
+        """A verdict's reason in the chosen language; `verdict=False` leaves out the verdict word
+        (for a table that shows it in a column of its own)."""
+        if not isinstance(reason, Why):
+            return reason
+        if self.lang == "en":
+            clause = reason.clause
+        else:
+            values = {**reason.values, "outcome": self.value(reason.values.get("outcome"))}
+            clause = _WHY_ZH[reason.key].format(**values)
+        if not verdict or reason.verdict is None:
+            return clause
+        return f"{self.value(reason.verdict)}{': ' if self.lang == 'en' else '：'}{clause}"
 
     def value(self, word: str | None) -> str:
         """A verdict, outcome or mode in the chosen language (unknown words as they are)."""

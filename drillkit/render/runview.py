@@ -6,6 +6,7 @@ altered between the two reads shows as tampered, never as verified.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from drillkit.config.workspace import Workspace
 from drillkit.engine.metrics import Span, accountability, run_document, state_spans, state_times, stay_deadlines
 from drillkit.engine.replay import RunState
 from drillkit.model.clock import parse_utc
+from drillkit.model.events import EventType
 from drillkit.model.plans import Playbook
 from drillkit.model.timefmt import local
 from drillkit.render.cells import DASH
@@ -50,6 +52,12 @@ class RunView:
         return list(self.document["events"])
 
     @property
+    def timeline_events(self) -> list[Event]:
+        """The events in record order, but each annotation under the event it annotates (after
+        the annotations written before it), as timelines and exports show them."""
+        return under_their_events(self.events)
+
+    @property
     def is_drill(self) -> bool:
         return is_drill_mode(self.run["mode"])
 
@@ -59,6 +67,23 @@ class RunView:
 
     def when(self, ts: str | None) -> str:
         return local(parse_utc(ts), self.zone) if ts else DASH
+
+
+def under_their_events(events: list[Event]) -> list[Event]:
+    annotations: dict[int, list[Event]] = {}
+    for event in events:
+        if event["event"] == EventType.ANNOTATION:
+            annotations.setdefault(int(event["of"]), []).append(event)
+    if not annotations:
+        return events
+    return [placed for e in events if e["event"] != EventType.ANNOTATION for placed in _annotated(e, annotations)]
+
+
+def _annotated(event: Event, annotations: dict[int, list[Event]]) -> Iterator[Event]:
+    """The event, then its annotations, each followed by its own (an annotation may be annotated)."""
+    yield event
+    for annotation in annotations.get(int(event["seq"]), []):
+        yield from _annotated(annotation, annotations)
 
 
 def load_view(ws: Workspace, run_id: str, *, zone: str, lang: str, now: datetime) -> RunView:

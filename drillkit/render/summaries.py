@@ -16,15 +16,16 @@ if TYPE_CHECKING:
 
 
 def verdict_lines(document: dict[str, Any]) -> str:
-    """A run's outcome, then each metric, expectation and breach on its own line."""
+    """A run's outcome, then each metric, expectation and breach on its own line, each verdict
+    with its reason."""
     run = document["run"]
     lines = [f"{drill_mark(run['mode'])}{run['id']}: {run['outcome'] or 'open'} in state {run['state']}"]
     for metric in document["metrics"]:
         value = format_duration(metric["value"]) if metric["value"] is not None else "not reached"
         target = format_duration(metric["target"]) if metric["target"] is not None else "none"
-        lines.append(f"  metric {metric['name']}: {value} (target {target}): {metric['verdict']}")
+        lines.append(f"  metric {metric['name']}: {value} (target {target}): {metric['why']}")
     for expectation in document["expectations"]:
-        lines.append(f"  inject {expectation['inject']} expects {expectation['expect']}: {expectation['verdict']}")
+        lines.append(f"  inject {expectation['inject']} expects {expectation['expect']}: {expectation['why']}")
     unallowed = unallowed_breaches(document)
     for breach in document["breaches"]:
         lines.append(

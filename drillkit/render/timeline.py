@@ -42,5 +42,5 @@ def rows(view: RunView) -> list[dict[str, Any]]:
             "role": acting_role(event),
             "detail": detail(event),
         }
-        for event in view.events
+        for event in view.timeline_events
     ]

@@ -6,10 +6,12 @@ processes deciding about one fire exactly one wins, and a claim survives a crash
 `decide` returns.
 
 Ledger statuses: `claimed` (decided to start, drill not started yet: a jittered start waits
-here), `started` (with its run id), `missed` (past its grace time; one row can stand for a
-whole outage, see `missed_from` and `missed_count`), `blackout` (skipped by a blackout
-window), `failed` (the drill could not start; `detail` says why) and `cancelled` (its
-schedule was removed before a jittered start).
+here), `started` (with its run id), `missed` (past its grace time, or `coalesced` into one late
+start after an outage, as `detail` says; one row can stand for a whole outage, see
+`missed_from` and `missed_count`), `blackout` (skipped by a blackout window), `skipped` (not
+started because the schedule's previous drill was still running: `detail` begins `overlap`),
+`failed` (the drill could not start; `detail` says why) and `cancelled` (its schedule was
+removed before a jittered start).
 
 Each schedule carries `handled_until`: every fire at or before it has been decided. The
 `changed` counter goes up with every add, remove, pause and resume, so a running scheduler
@@ -137,11 +139,17 @@ class ScheduleStore(ABC):
     def settle(
         self, fire: Fire, status: str, *, now: datetime, run: str | None = None, detail: str | None = None
     ) -> None:
-        """Move a `claimed` fire on to `started`, `missed` or `failed`; any other row stays."""
+        """Move a `claimed` fire on to `started`, `missed`, `skipped` or `failed`; any other row stays."""
 
     @abstractmethod
     def fires(self, schedule_id: str | None = None) -> list[Fire]:
         """The ledger (of one schedule, or all), oldest nominal time first."""
+
+    def last_started(self, schedule_id: str) -> Fire | None:
+        """The schedule's ledger row with the latest nominal time among those that started a drill.
+        An adapter answers from an index; this fallback reads the schedule's whole ledger."""
+        started = [fire for fire in self.fires(schedule_id) if fire.status == "started"]
+        return started[-1] if started else None
 
     @abstractmethod
     def waiting(self) -> list[Fire]:

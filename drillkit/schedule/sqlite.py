@@ -214,7 +214,7 @@ class SqliteScheduleStore(ScheduleStore):
     def settle(
         self, fire: Fire, status: str, *, now: datetime, run: str | None = None, detail: str | None = None
     ) -> None:
-        """Move a `claimed` fire on to `started`, `missed` or `failed`."""
+        """Move a `claimed` fire on to `started`, `missed`, `skipped` or `failed`."""
         with self._write():
             self._db.execute(
                 "UPDATE fires SET status = ?, run = ?, started_at = ?, detail = ?, decided_at = ?"
@@ -242,6 +242,13 @@ class SqliteScheduleStore(ScheduleStore):
         else:
             rows = self._db.execute("SELECT * FROM fires WHERE schedule = ? ORDER BY nominal", (schedule_id,))
         return [_fire(row) for row in rows]
+
+    def last_started(self, schedule_id: str) -> Fire | None:
+        row = self._db.execute(
+            "SELECT * FROM fires WHERE schedule = ? AND status = 'started' ORDER BY nominal DESC LIMIT 1",
+            (schedule_id,),
+        ).fetchone()
+        return _fire(row) if row is not None else None
 
     def last_fires(self) -> dict[str, Fire]:
         """Schedule id → its ledger row with the latest nominal time."""

@@ -47,13 +47,14 @@ def _tell_if_notifiers_broken(ws: Workspace, tell: Tell) -> None:
         tell(f"drill: warning: {err}; no conductor or notifier will run until drill.toml is fixed")
 
 
-def _acting(ws: Workspace, who: Who) -> Callable[[RunState], str]:
+def _acting(ws: Workspace, who: Who, *, after_end: bool = False) -> Callable[[RunState], str]:
     """Who acts, settled against the run as the append finds it: one of its people, or on the
-    roster (SPEC §5). An ended run is refused as ended first, whoever asks."""
+    roster (SPEC §5). An ended run is refused as ended first, whoever asks (but `after_end`)."""
     roster = ws.config().people
 
     def settled(rs: RunState) -> str:
-        decide.live(rs)
+        if not after_end:
+            decide.live(rs)
         return acting_name(who, rs.people | set(roster), "in this run")
 
     return settled
@@ -76,6 +77,12 @@ def check(
 def add_note(ws: Workspace, clock: Clock, run: str, text: str, *, who: Who) -> list[Event]:
     by = _acting(ws, who)
     return apply(ws, clock, run, lambda rs: decide.note(rs, text, by(rs), None))
+
+
+def annotate(ws: Workspace, clock: Clock, run: str, seq: int, text: str, *, who: Who) -> list[Event]:
+    """After the end: by one of the run's people, or someone on the roster, like any command."""
+    by = _acting(ws, who, after_end=True)
+    return apply(ws, clock, run, lambda rs: decide.annotate(rs, seq, text, by(rs)))
 
 
 def assign(ws: Workspace, clock: Clock, run: str, role: str, person: str, *, who: Who) -> list[Event]:

@@ -22,7 +22,7 @@ from structlog.typing import EventDict, FilteringBoundLogger, WrappedLogger
 from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import Conflict, DrillError
-from drillkit.model.events import SchedulerEvent
+from drillkit.model.events import EventType, SchedulerEvent
 from drillkit.schedule.store import open_store
 from drillkit.schedule.upcoming import blackouts
 from drillkit.services.scheduler import DROPPED, Daemon, run
@@ -125,6 +125,16 @@ class DrillStarter:
         ]
         records = open_records(self._ws)
         return [run for run in candidates if records.read(run)[0].get("actor") == "scheduler"]
+
+    def running(self, run_id: str) -> bool:
+        """Whether the run has not ended; a record that cannot be read holds up no later drill."""
+        from drillkit.store.stores import open_store as open_records
+
+        try:
+            events = open_records(self._ws).read(run_id)
+        except DrillError:
+            return False
+        return not any(event.get("event") == EventType.RUN_ENDED for event in events)
 
 
 class RunConducting:

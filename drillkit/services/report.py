@@ -37,7 +37,7 @@ from drillkit.store.reader import parse_lines
 
 CACHE_FILE = "report-cache.json"
 LAST_FILE = "report-last.cache"
-CACHE_VERSION = 5  # bumped when a summary or the figures would be computed differently
+CACHE_VERSION = 6  # bumped when a summary or the figures would be computed differently
 TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
 Document = dict[str, Any]
@@ -86,17 +86,19 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
     """What the report needs of one run, from its events: the run document's metric rows,
     expectation verdicts and breach owners, and none of the rest (who answered for each breach,
     the state spans, the checklist), which a first report over many runs would pay for."""
-    from drillkit.engine.metrics import expectation_rows, metric_rows
+    from drillkit.engine.expectations import expectation_rows
+    from drillkit.engine.metrics import metric_rows
     from drillkit.engine.replay import RunState
 
     rs = RunState.replay(events)
+    breached = EventType.DEADLINE_BREACHED  # bound once: this filter walks every event of the run
     return {
         "id": rs.run,
         "mode": rs.mode,
         "playbook": rs.playbook.playbook,
         "started": events[0]["ts"],
         "metrics": [{k: m[k] for k in ("name", "value", "target", "verdict")} for m in metric_rows(rs, events)],
-        "breaches": [e.get("owner") for e in events if e["event"] == EventType.DEADLINE_BREACHED],
+        "breaches": [e.get("owner") for e in events if e["event"] == breached],
         "expectations": [e["verdict"] for e in expectation_rows(rs, events)],
         "open": not rs.ended,
     }
@@ -275,7 +277,7 @@ def _metric(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _verdicts(verdicts: Iterable[str]) -> dict[str, int]:
     counts = Counter(verdicts)
-    return {verdict: counts[verdict] for verdict in ("met", "late", "missed", "pending")}
+    return {verdict: counts[verdict] for verdict in ("met", "late", "missed", "pending", "void")}
 
 
 def answer(

@@ -6,13 +6,16 @@ at start and whenever its `changed` counter moves. The decisions themselves are 
 store and the clock, so a crash or a restart at any moment changes nothing about what is owed:
 
 - every pass looks at the fires of each active schedule after its `handled_until` cursor;
-- each due fire within the schedule's grace time is claimed and starts (late, if the daemon
-  was down), after a random delay of up to the schedule's jitter chosen once and stored; at
-  most 100 a pass and schedule, the rest wait for the next pass (the cursor says where);
-- due fires past their grace are recorded `missed` in ONE ledger row per pass and schedule:
-  its nominal time is the most recent missed fire, `missed_from` the first, and
-  `missed_count` how many (counting stops at 1000, so a years-long outage of an every-minute
-  schedule costs the same as a short one);
+- of the fires due now within the schedule's grace time, only the latest is claimed and starts
+  (late, if the daemon was down), after a random delay of up to the schedule's jitter chosen
+  once and stored: an outage never makes a burst of drills;
+- the earlier due fires (past their grace, or coalesced into that one late start) are
+  recorded `missed` in ONE ledger row per pass and schedule: its nominal time is the most
+  recent of them, `missed_from` the first, `missed_count` how many (counting stops at 1000,
+  so a years-long outage of an every-minute schedule costs the same as a short one), and its
+  `detail` begins `coalesced` when a fire within grace stands for them;
+- a claimed fire whose schedule's previous drill is still running when it comes to start is
+  recorded `skipped` (`overlap: …`), not started: a schedule's drills never overlap;
 - a fire whose start would fall in a blackout window is recorded `blackout` and not started;
 - a claimed fire not yet started when the daemon stopped is started by the next pass (if
   within grace, else recorded missed), unless a drill of its scenario, started by the
@@ -51,18 +54,20 @@ from drillkit.schedule.store import open_store
 from drillkit.schedule.upcoming import blackouts
 
 MISSED_COUNT_LIMIT = 1000
-START_LIMIT = 100
 _TINY = timedelta(microseconds=1)
 
 DROPPED = "dropped (record unreadable)"  # a run left unconducted: the scheduler exits 1
 
 
 class Starter(Protocol):
-    """Starts a drill of a scenario; and finds drills it started, for crash recovery."""
+    """Starts a drill of a scenario; finds drills it started, for crash recovery; and says
+    whether a drill is still running, so that a schedule's drills never overlap."""
 
     def start(self, scenario_id: str) -> str: ...
 
     def started_since(self, scenario_id: str, since: datetime) -> list[str]: ...
+
+    def running(self, run_id: str) -> bool: ...
 
 
 class Conducting(Protocol):
@@ -212,23 +217,33 @@ class Daemon:
         """Miss, claim or skip the fires due since the schedule's cursor (module docstring)."""
         recurrence = schedule.recurrence()
         cutoff = now - timedelta(seconds=schedule.grace)
+        latest = recurrence.last_between(max(schedule.handled_until, cutoff - _TINY), now)
         rows: list[Fire] = []
-        last_missed = recurrence.last_between(schedule.handled_until, cutoff - _TINY)
+        last_missed = recurrence.last_between(schedule.handled_until, (latest or cutoff) - _TINY)
         if last_missed is not None:
             first = recurrence.next_after(schedule.handled_until) or last_missed
-            rows.append(self._missed(schedule, first, last_missed, now))
-        due = recurrence.fires(max(schedule.handled_until, cutoff - _TINY), now, START_LIMIT)
-        rows += [self._due(schedule, nominal, now) for nominal in due]
+            rows.append(self._missed(schedule, (first, last_missed), latest, now))
+        if latest is not None:
+            rows.append(self._due(schedule, latest, now))
         if not rows:
             return
-        won = self._store.decide(rows, schedule.id, due[-1] if due else rows[0].nominal)
+        won = self._store.decide(rows, schedule.id, rows[-1].nominal)
         for row, ours in zip(rows, won, strict=True):
             if ours:
                 self._report_decision(row)
 
-    def _missed(self, schedule: Schedule, first: datetime, last: datetime, now: datetime) -> Fire:
+    def _missed(
+        self, schedule: Schedule, span: tuple[datetime, datetime], late_start: datetime | None, now: datetime
+    ) -> Fire:
+        """One row for the fires in `span` that will not start: past their grace, or coalesced
+        into `late_start`, the latest fire due (which starts unless a blackout window or an
+        overlap stops it)."""
+        first, last = span
         count = len(schedule.recurrence().fires(first - _TINY, last, MISSED_COUNT_LIMIT))
-        detail = f"not started within its grace time of {schedule.grace}s"
+        if late_start is None:
+            detail = f"not started within its grace time of {schedule.grace}s"
+        else:
+            detail = f"coalesced into the fire of {format_utc(late_start)} (at most one late start after an outage)"
         return Fire(
             schedule=schedule.id,
             nominal=last,
@@ -256,7 +271,11 @@ class Daemon:
         if fire.status == "missed":
             assert fire.missed_from is not None
             self.log.warning(
-                SchedulerEvent.FIRE_MISSED, **common, first=format_utc(fire.missed_from), count=fire.missed_count
+                SchedulerEvent.FIRE_MISSED,
+                **common,
+                first=format_utc(fire.missed_from),
+                count=fire.missed_count,
+                detail=fire.detail,
             )
         elif fire.status == "blackout":
             self.log.info(SchedulerEvent.FIRE_BLACKOUT, **common, detail=fire.detail)
@@ -280,6 +299,13 @@ class Daemon:
             self.log.info(SchedulerEvent.FIRE_RECOVERED, **common, run=orphan)
             self.tally["started"] += 1
             return
+        running = self._still_running(schedule)
+        if running is not None:
+            detail = f"overlap: the schedule's drill {running} is still running"
+            self._store.settle(fire, "skipped", now=now, detail=detail)
+            self.log.info(SchedulerEvent.FIRE_SKIPPED, **common, reason="overlap", run=running)
+            self.tally["skipped"] += 1
+            return
         try:
             run = self.starter.start(schedule.scenario)
         except DrillError as err:
@@ -292,6 +318,13 @@ class Daemon:
             SchedulerEvent.FIRE_STARTED, **common, scenario=schedule.scenario, run=run, late_by=round(late_by, 3)
         )
         self.tally["started"] += 1
+
+    def _still_running(self, schedule: Schedule) -> str | None:
+        """The drill the schedule last started, if it has not ended yet."""
+        previous = self._store.last_started(schedule.id)
+        if previous is None or previous.run is None:
+            return None
+        return previous.run if self.starter.running(previous.run) else None
 
     def _unrecorded_run(self, fire: Fire, schedule: Schedule) -> str | None:
         """A drill started for this claim by a process that died before recording it."""

@@ -10,9 +10,10 @@ from drillkit.config.workspace import Workspace
 from drillkit.model.blackouts import Blackout
 from drillkit.model.clock import Clock, default_clock, format_utc
 from drillkit.model.durations import format_duration
+from drillkit.model.errors import UsageError
 from drillkit.model.timefmt import local
 from drillkit.schedule.drafts import add_drafted, draft_schedule
-from drillkit.schedule.port import Fire, Schedule
+from drillkit.schedule.port import Fire, Schedule, unknown_schedule
 from drillkit.schedule.store import existing_store, open_store, reading_store
 from drillkit.schedule.upcoming import blackouts, next_fire, next_fires
 
@@ -32,15 +33,24 @@ class Added:
 def add_schedule(ws: Workspace, clock: Clock, **request: Any) -> Added:
     """Check and add a schedule of a scenario that loads (`request`: the keywords of
     `draft_schedule`). Everything is checked before the store is opened, so a refused
-    request creates nothing."""
+    request creates nothing: a schedule that can never fire (every fire inside a blackout
+    window) is refused too."""
     from drillkit.plans.library import Plans  # pydantic, ~200 ms: `schedule list` does without
 
     now, windows = clock.now(), blackouts(ws)
     Plans(ws).scenario(request["scenario"])
     drafted = draft_schedule(now, **request)
+    upcoming = next_fires(drafted, now, windows, ADDED_SHOWS)
+    if not upcoming:
+        kind, expr = request["when"]
+        shown = format_duration(int(expr)) if kind == "every" else expr
+        raise UsageError(
+            f"schedule {kind} {shown!r} never fires: every fire is inside a blackout window of drill.toml"
+            " ([schedule] blackout); nothing to schedule"
+        )
     with open_store(ws) as store:
         schedule = add_drafted(store, drafted, request.get("schedule_id"))
-    return Added(schedule=schedule, next_fires=next_fires(schedule, now, windows, ADDED_SHOWS))
+    return Added(schedule=schedule, next_fires=upcoming)
 
 
 def change_schedule(ws: Workspace, clock: Clock, schedule_id: str, action: str) -> str:
@@ -90,6 +100,30 @@ def _row(s: Schedule, looking: _Looking, last: Fire | None) -> dict[str, Any]:
         "next_fires": [format_utc(fire) for fire in fires],
         "next_fires_local": [local(fire, zone) for fire in fires],
         "last_fire": {"nominal": format_utc(last.nominal), "status": last.status, "run": last.run} if last else None,
+    }
+
+
+def fire_history(ws: Workspace, schedule_id: str, zone: str, last: int) -> list[dict[str, Any]]:
+    """The schedule's latest `last` ledger rows, oldest first, as `schedule history` shows them (its
+    JSON document). A removed schedule keeps its ledger, so its history is still shown."""
+    with reading_store(ws) as store:
+        fires, known = store.fires(schedule_id), [s.id for s in store.schedules()]
+    if not fires and schedule_id not in known:
+        raise unknown_schedule(schedule_id, known)
+    return [_history_row(fire, zone) for fire in fires[-last:]]
+
+
+def _history_row(fire: Fire, zone: str) -> dict[str, Any]:
+    first = fire.missed_from
+    return {
+        "nominal": format_utc(fire.nominal),
+        "nominal_local": local(fire.nominal, zone),
+        "status": fire.status,
+        "run": fire.run,
+        "missed_from": format_utc(first) if first else None,
+        "missed_from_local": local(first, zone) if first else None,
+        "missed_count": fire.missed_count,
+        "detail": fire.detail,
     }
 
 

@@ -85,7 +85,7 @@ def _records(ws: Workspace) -> list[Path]:
 
 
 def has_ended(file: str) -> bool:
-    """Whether a record ends with its `run.ended` (notification outcomes may follow), from its
+    """Whether a record ends with its `run.ended` (the events of `AFTER_END` may follow), from its
     tail alone."""
     try:
         with open(file, "rb") as handle:
@@ -151,7 +151,7 @@ def _severity_in(tail: bytes) -> str | None:
 
 
 def _end_in(tail: bytes) -> Event | None:
-    """The `run.ended` event among the last complete lines (only notification outcomes may follow it)."""
+    """The `run.ended` event among the last complete lines (only the events of `AFTER_END` may follow it)."""
     for line in reversed(tail[: tail.rfind(b"\n")].split(b"\n")[1:]):
         try:
             event = orjson.loads(line)

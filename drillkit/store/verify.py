@@ -47,6 +47,9 @@ class Verdict:
         }
 
 
+_STARTED, _ENDED = EventType.RUN_STARTED, EventType.RUN_ENDED  # bound once: checked on every line
+
+
 class _Bad(Exception):
     def __init__(self, line: int, problem: str) -> None:
         super().__init__(problem)
@@ -96,13 +99,18 @@ def _walk(run: str, lines: list[bytes], key: bytes | None) -> tuple[str | None, 
         if cut < 0 or line[-2:] != b'"}' or line[cut + len(HASH_MARK) : -2] != digest(line[:cut]):
             raise _Bad(number, "hash check failed: the line's bytes do not match its hash")
         event = _event(number, line)
-        if event.get("prev") != prev:
-            raise _Bad(number, "chain check failed: prev is not the previous line's hash")
-        if event.get("seq") != number:
-            raise _Bad(number, f"seq check failed: seq is {event.get('seq')!r}, expected {number}")
-        ended = _check_event(run, number, event, prev, ended)
+        if event.get("prev") != prev or event.get("seq") != number:
+            raise _misplaced(number, event, prev)
+        if ended or number == 1 or event.get("event") == _ENDED or event.get("run") != run:
+            ended = _check_event(run, number, event, prev, ended)  # the few lines the rules concern
         prev = event["hash"]
     return prev, ended, chain_key is not None
+
+
+def _misplaced(number: int, event: dict[str, Any], prev: str) -> _Bad:
+    if event.get("prev") != prev:
+        return _Bad(number, "chain check failed: prev is not the previous line's hash")
+    return _Bad(number, f"seq check failed: seq is {event.get('seq')!r}, expected {number}")
 
 
 def _digester(key: bytes | None) -> Callable[[bytes], bytes]:
@@ -124,13 +132,13 @@ def _event(number: int, line: bytes) -> dict[str, Any]:
 def _check_event(run: str, number: int, event: dict[str, Any], prev: str, ended: bool) -> bool:
     """The record-level rules; whether the run has ended after this event."""
     kind = event.get("event")
-    if number == 1 and kind != EventType.RUN_STARTED:
+    if number == 1 and kind != _STARTED:
         raise _Bad(1, "the first event is not run.started")
     if event.get("run") != run:
         raise _Bad(number, f"run is {event.get('run')!r}, not {run!r}")
     if ended and kind not in AFTER_END:
-        raise _Bad(number, f"{kind} follows run.ended (only notification outcomes may)")
-    if kind == EventType.RUN_ENDED:
+        raise _Bad(number, f"{kind} follows run.ended (only {', '.join(sorted(AFTER_END))} may)")
+    if kind == _ENDED:
         if event.get("events") != number or event.get("head") != prev:
             raise _Bad(number, "run.ended does not match the record (events or head)")
         return True

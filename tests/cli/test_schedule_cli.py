@@ -142,6 +142,41 @@ def test_bad_schedule_commands_exit_2_with_one_line(drill: Drill, args: list[str
     assert not (drill.root / "logs" / "schedule.db").exists()  # a refused command creates nothing
 
 
+def test_a_schedule_that_can_never_fire_is_refused_in_one_line_and_nothing_is_written(drill: Drill) -> None:
+    drill = drill.pinned()
+    (drill.root / "drill.toml").write_text(
+        '[schedule]\nblackout = [{days = ["sat", "sun"], from = "00:00", to = "24:00"}]\n'
+    )
+    for when in (["--cron", "0 10 * * sat"], ["--at", "2026-12-05T10:00"], ["--cron", "0 0 30 2 *"]):
+        done = drill("schedule", "add", SCENARIO, *when, "--tz", "UTC")
+        assert (done.returncode, done.stdout, len(done.stderr.splitlines())) == (2, "", 1), when
+        assert "never fires" in done.stderr, when
+        assert not (drill.root / "logs" / "schedule.db").exists()
+    blacked_out = drill("schedule", "add", SCENARIO, "--cron", "0 10 * * sat,sun", "--tz", "UTC").stderr
+    assert blacked_out == (
+        "drill: schedule cron '0 10 * * sat,sun' never fires: every fire is inside a blackout window"
+        " of drill.toml ([schedule] blackout); nothing to schedule\n"
+    )
+
+
+def test_cron_takes_nth_and_last_weekdays_and_last_days_and_searches_past_nine_years(drill: Drill) -> None:
+    drill = drill.pinned()  # Sunday 2026-11-29 08:00 UTC
+    cases = {
+        "0 9 * * fri#2": ["2026-12-11", "2027-01-08", "2027-02-12", "2027-03-12", "2027-04-09"],
+        "0 9 * * 5L": ["2026-12-25", "2027-01-29", "2027-02-26", "2027-03-26", "2027-04-30"],
+        "0 9 L * *": ["2026-11-30", "2026-12-31", "2027-01-31", "2027-02-28", "2027-03-31"],
+        "0 9 LW * *": ["2026-11-30", "2026-12-31", "2027-01-29", "2027-02-26", "2027-03-31"],
+        "0 9 1-7 * wed": ["2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05"],
+        "0 0 29 2 */7": ["2032-02-29", "2060-02-29", "2088-02-29", "2128-02-29", "2156-02-29"],
+    }
+    for number, (expr, days) in enumerate(cases.items()):
+        added = drill("schedule", "add", SCENARIO, "--cron", expr, "--tz", "UTC", "--id", f"c{number}", ok=True)
+        assert [line.split()[0] for line in added.stderr.splitlines()[1:]] == days, expr
+    wednesdays = json.loads(drill("schedule", "list", "--next", "12", "--json", ok=True).stdout)[4]["next_fires"]
+    assert [w[:10] for w in wednesdays[7:]] == ["2026-12-09", "2026-12-16", "2026-12-23", "2026-12-30", "2027-01-01"]
+    assert "EITHER" in drill("schedule", "add", "--help", ok=True).stdout
+
+
 def test_ics_export_has_one_event_per_upcoming_fire_in_its_zone(drill: Drill, tmp_path: Path) -> None:
     drill = drill.pinned()  # the expected fires are counted from FAKE_NOW
     drill("schedule", "add", SCENARIO, "--cron", "30 2 * * *", "--tz", "America/New_York", ok=True)
@@ -164,14 +199,14 @@ def test_ics_export_has_one_event_per_upcoming_fire_in_its_zone(drill: Drill, tm
 
 def test_list_and_export_show_only_fires_that_no_blackout_window_skips(drill: Drill, tmp_path: Path) -> None:
     drill = drill.pinned()  # the expected fires are counted from FAKE_NOW
+    drill("schedule", "add", SCENARIO, "--cron", "0 10 * * sat", "--tz", "Asia/Shanghai", "--id", "weekend", ok=True)
     (drill.root / "drill.toml").write_text(
         'timezone = "Asia/Shanghai"\n[schedule]\nblackout = [\n'
         '  {start = "2026-11-30T00:00", end = "2026-12-02T00:00"},\n'
         '  {days = ["sat", "sun"], from = "00:00", to = "24:00"},\n]\n'
     )
     drill("schedule", "add", SCENARIO, "--cron", "0 9 * * *", "--tz", "Asia/Shanghai", ok=True)
-    drill("schedule", "add", SCENARIO, "--cron", "0 10 * * sat", "--tz", "Asia/Shanghai", "--id", "weekend", ok=True)
-    daily, weekend = json.loads(drill("schedule", "list", "--json", ok=True).stdout)
+    daily, weekend = sorted(json.loads(drill("schedule", "list", "--json", ok=True).stdout), key=lambda r: r["id"])
     assert daily["next_fire"] == "2026-12-02T01:00:00.000Z"  # 30 Nov and 1 Dec are blacked out
     assert daily["next_fire_local"] == "2026-12-02 09:00:00 CST"
     assert (weekend["id"], weekend["next_fire"], weekend["next_fire_local"]) == ("weekend", None, None)
@@ -326,12 +361,48 @@ def test_kill_9_around_fire_times_never_doubles_or_drops_a_fire(drill: Drill) ->
     drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(51.01))
     drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(51.75))
     fires = ledger(drill.root)
-    assert {f.status for f in fires} <= {"started", "missed"}
+    assert {f.status for f in fires} <= {"started", "missed", "skipped"}  # skipped: the last drill still runs
     started = [f.run for f in fires if f.status == "started"]
     assert len(started) == len(set(started))
     assert sorted(r for r in started if r) == drill_runs(drill.root)
     for schedule in ("minutely", "jittery"):
         assert _accounted(fires, schedule) == list(range(1, 52)), schedule
+
+
+def test_a_30_minute_outage_of_an_every_minute_schedule_starts_one_drill_and_history_says_why(drill: Drill) -> None:
+    drill("schedule", "add", SCENARIO, "--every", "1m", "--id", "minutely", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
+    done = drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(30.01))
+    assert done.stderr.strip().endswith("scheduler: 1 claimed, 1 missed, 1 started")
+    [run] = drill_runs(drill.root)
+    missed, started = ledger(drill.root)
+    assert (missed.status, missed.missed_count, started.status, started.run) == ("missed", 29, "started", run)
+    history = json.loads(drill("schedule", "history", "minutely", "--json", ok=True).stdout)
+    assert [(h["status"], h["missed_count"], h["run"]) for h in history] == [
+        ("missed", 29, None),
+        ("started", None, run),
+    ]
+    assert history[0]["detail"].startswith("coalesced")
+    text = drill("schedule", "history", "minutely", ok=True).stdout
+    assert "29 fires from 2026-11-29 08:01:00 UTC; coalesced" in text
+    [logged] = [e for e in log_events(drill.root) if e["event"] == "fire.missed"]
+    assert (logged["count"], logged["first"], logged["nominal"]) == (29, _fake(1), _fake(29))
+
+
+def test_a_fire_while_the_schedules_drill_still_runs_is_skipped_as_overlap(drill: Drill) -> None:
+    drill("schedule", "add", SCENARIO, "--every", "1m", "--id", "minutely", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
+    drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(1.01))
+    [first] = drill_runs(drill.root)
+    drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(2.01))
+    assert drill_runs(drill.root) == [first]  # the first drill still runs: no second one beside it
+    drill("abort", first, "--reason", "done for today", ok=True, DRILL_FAKE_NOW=_fake(2.5))
+    drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(3.01))
+    assert len(drill_runs(drill.root)) == 2
+    history = json.loads(drill("schedule", "history", "minutely", "--json", ok=True).stdout)
+    assert [h["status"] for h in history] == ["started", "skipped", "started"]
+    assert history[1]["detail"] == f"overlap: the schedule's drill {first} is still running"
+    skipped = [e for e in log_events(drill.root) if e["event"] == "fire.skipped"]
+    assert [(e["reason"], e["run"]) for e in skipped] == [("overlap", first)]
+    assert drill("schedule", "history", "nope").returncode == 2
 
 
 def test_a_stop_while_the_scheduler_starts_up_is_a_clean_exit(drill: Drill) -> None:

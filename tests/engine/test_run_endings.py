@@ -1,4 +1,4 @@
-"""How runs end: an aborted drill charges no one for injects it never reached; a time limit
+"""How runs end: an aborted drill charges no one for what it never reached (`void`); a time limit
 caught up late ends the run at the limit; resuming an ended run conducts nothing."""
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ def test_an_aborted_drill_judges_only_what_it_reached(drill: Drill) -> None:
     drill("act", run_id, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(2))
     drill("abort", run_id, "--by", "alice", "--reason", "real outage", ok=True, DRILL_FAKE_NOW=at(8))
     document = json.loads(drill("export", run_id, "--format", "json", ok=True).stdout)
-    assert [(e["inject"], e["verdict"]) for e in document["expectations"]] == [("alarm", "met")]
+    assert [(e["inject"], e["verdict"], e["why"]) for e in document["expectations"]] == [
+        ("alarm", "met", "met: acknowledge done at T+00:02:00 by bob, due T+00:05:00"),
+        ("complaints", "void", "void: the run was aborted at T+00:08:00, before the inject at T+00:10:00"),
+    ]
     assert accountability(document["events"]) == []  # `complaints` (due at 10m) was never delivered
 
 
@@ -33,7 +36,11 @@ def test_a_window_still_open_at_the_abort_is_not_a_miss(drill: Drill) -> None:
     run_id = started(drill)
     drill("abort", run_id, "--by", "alice", "--reason", "real outage", ok=True, DRILL_FAKE_NOW=at(3))
     document = json.loads(drill("export", run_id, "--format", "json", ok=True).stdout)
-    assert document["expectations"] == []  # alarm delivered, but its 5-minute window was open
+    assert [(e["inject"], e["verdict"], e["why"]) for e in document["expectations"]] == [
+        ("alarm", "void", "void: the run was aborted at T+00:03:00, before acknowledge was due (T+00:05:00)"),
+        ("complaints", "void", "void: the run was aborted at T+00:03:00, before the inject at T+00:10:00"),
+    ]  # alarm delivered, but its 5-minute window was open
+    assert accountability(document["events"]) == []
 
 
 def test_a_time_limit_caught_up_late_ends_the_run_at_the_limit(drill: Drill) -> None:

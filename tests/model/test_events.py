@@ -26,6 +26,7 @@ SHAPES: dict[EventType, Any] = {
     EventType.NOTIFY_FAILED: model.NotifyOutcome,
     EventType.RECORD_REPAIRED: model.RecordRepaired,
     EventType.RUN_ENDED: model.RunEnded,
+    EventType.ANNOTATION: model.Annotation,
 }
 
 

@@ -29,9 +29,9 @@ CSV_COLUMNS += ["detail"]
 SPEC_KEYS = {
     "run": {"id", "mode", "playbook", "version", "scenario", "title", "severity", "participants"}
     | {"started", "ended", "outcome", "state"},
-    "metrics": {"name", "from", "to", "owner", "target", "value", "verdict"},
-    "expectations": {"inject", "expect", "within", "role", "due", "at", "by", "verdict"},
-    "breaches": {"what", "owner", "assignee", "due", "late_by"},
+    "metrics": {"name", "from", "to", "owner", "target", "value", "verdict", "why"},
+    "expectations": {"inject", "expect", "within", "role", "due", "at", "by", "verdict", "why"},
+    "breaches": {"what", "owner", "assignee", "due", "late_by", "why"},
     "checklist": {"item", "state", "done_at", "by"},
     "integrity": {"verdict", "events", "head"},
 }

@@ -93,7 +93,45 @@ def test_both_day_fields_restricted_match_either_as_in_classic_cron() -> None:
     assert [f.day for f in fires] == [1, 8, 15, 22, 29]
 
 
-@pytest.mark.parametrize("bad", ["* * * *", "60 * * * *", "0 0 * * funday", "*/0 * * * *", "5-1 * * * *"])
+def _days(expr: str, since: datetime, count: int) -> list[str]:
+    fires = Recurrence.make("cron", expr, "UTC", ANCHOR).fires(since, datetime(9999, 1, 1, tzinfo=UTC), count)
+    return [f.date().isoformat() for f in fires]
+
+
+def test_nth_and_last_weekdays_and_last_days_of_the_month() -> None:
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    second_friday = ["2026-01-09", "2026-02-13", "2026-03-13"]
+    assert _days("0 9 * * fri#2", since, 3) == _days("0 9 * * 5#2", since, 3) == second_friday
+    last_friday = ["2026-01-30", "2026-02-27", "2026-03-27"]
+    assert _days("0 9 * * 5L", since, 3) == _days("0 9 * * friL", since, 3) == last_friday
+    assert _days("0 9 L * *", since, 3) == ["2026-01-31", "2026-02-28", "2026-03-31"]
+    assert _days("0 9 LW * *", since, 3) == ["2026-01-30", "2026-02-27", "2026-03-31"]  # 31 Jan is a Saturday
+    assert _days("0 9 1,L * *", since, 3) == ["2026-01-01", "2026-01-31", "2026-02-01"]
+    assert _days("0 9 * 2 mon#5", since, 2) == ["2044-02-29", "2072-02-29"]  # a fifth Monday in February
+
+
+def test_the_search_has_no_horizon_and_a_day_no_month_has_never_fires() -> None:
+    leap_sundays = _days("0 0 29 2 */7", ANCHOR, 4)
+    assert leap_sundays == ["2032-02-29", "2060-02-29", "2088-02-29", "2128-02-29"]
+    began = walltime.monotonic()
+    assert Recurrence.make("cron", "0 0 30 2 *", "UTC", ANCHOR).next_after(ANCHOR) is None
+    assert Recurrence.make("cron", "0 0 31 4,6,9,11 *", "UTC", ANCHOR).next_after(ANCHOR) is None
+    assert walltime.monotonic() - began < 2
+
+
+def test_both_day_fields_restricted_is_either_so_the_first_week_or_any_wednesday() -> None:
+    fires = _days("0 9 1-7 * wed", datetime(2026, 12, 1, tzinfo=UTC), 100)
+    assert fires[:8] == [f"2026-12-0{d}" for d in range(1, 8)] + ["2026-12-09"]
+    assert _days("0 9 * * wed#1", datetime(2026, 12, 1, tzinfo=UTC), 2) == ["2026-12-02", "2027-01-06"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        *["* * * *", "60 * * * *", "0 0 * * funday", "*/0 * * * *", "5-1 * * * *", "0 0 * * fri#6"],
+        *["0 0 * * 8L", "0 0 L-2 * *", "0 0 * * L", "0 0 LW/2 * *", "0 0 * * 9#1"],
+    ],
+)
 def test_bad_cron_expressions_are_usage_errors(bad: str) -> None:
     with pytest.raises(UsageError, match="cron"):
         parse_cron(bad)

@@ -161,6 +161,21 @@ def test_the_ledger_keeps_every_outcome(adapter: Adapter, ws: Workspace) -> None
         assert [f.status for f in store.fires("b")] == ["cancelled", "cancelled"]
 
 
+def test_the_last_started_fire_is_found_among_skipped_and_missed_ones(adapter: Adapter, ws: Workspace) -> None:
+    with adapter.open(ws) as store:
+        store.add(schedule("a"))
+        assert store.last_started("a") is None
+        store.decide([fire("a", n) for n in (1, 2, 3)], "a", NOW + timedelta(hours=3))
+        store.settle(fire("a", 1), "started", now=NOW + timedelta(hours=1), run="first")
+        store.settle(fire("a", 2), "started", now=NOW + timedelta(hours=2), run=RUN)
+        store.settle(fire("a", 3), "skipped", now=NOW + timedelta(hours=3), detail=f"overlap: {RUN} still running")
+        store.decide([fire("a", 4, "missed", missed_count=1)], "a", NOW + timedelta(hours=4))
+        last = store.last_started("a")
+        assert last is not None
+        assert (last.nominal, last.run) == (NOW + timedelta(hours=2), RUN)
+        assert [(f.status, f.detail) for f in store.fires("a")][2] == ("skipped", f"overlap: {RUN} still running")
+
+
 _RACER = """
 import importlib, sys, time
 from datetime import UTC, datetime, timedelta

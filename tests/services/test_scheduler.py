@@ -35,15 +35,23 @@ class FileStarter:
     folder: Path
     clock: Clock
     refuse: bool = False
+    keep_running: bool = False  # drills run until `end`, instead of ending at once
 
     def start(self, scenario_id: str) -> str:
         if self.refuse:
             raise NotFound(f"no scenario {scenario_id!r}")
         self.folder.mkdir(parents=True, exist_ok=True)
         run_id = f"run-{len(list(self.folder.glob('*.json'))):04d}"
-        started = {"scenario": scenario_id, "started": format_utc(self.clock.now())}
+        started = {"scenario": scenario_id, "started": format_utc(self.clock.now()), "ended": not self.keep_running}
         (self.folder / f"{run_id}.json").write_text(json.dumps(started))
         return run_id
+
+    def running(self, run_id: str) -> bool:
+        return not json.loads((self.folder / f"{run_id}.json").read_text())["ended"]
+
+    def end(self, run_id: str) -> None:
+        path = self.folder / f"{run_id}.json"
+        path.write_text(json.dumps(json.loads(path.read_text()) | {"ended": True}))
 
     def started_since(self, scenario_id: str, since: datetime) -> list[str]:
         found = []
@@ -177,7 +185,7 @@ def test_a_fire_past_its_grace_is_recorded_missed_with_the_whole_outage(
     assert [e["count"] for e in log_events(ws) if e["event"] == "fire.missed"] == [4]
 
 
-def test_fires_within_grace_start_late_and_older_ones_are_missed(
+def test_of_the_fires_within_grace_only_the_latest_starts_and_the_others_are_coalesced(
     ws: Workspace, clock: VirtualClock, starter: FileStarter, daemon: Daemon
 ) -> None:
     add(ws, ("cron", "*/10 * * * *"), grace=900)
@@ -185,11 +193,70 @@ def test_fires_within_grace_start_late_and_older_ones_are_missed(
     daemon.run_pass()
     fires = ledger(ws)
     assert [(f.status, f.nominal.minute, f.missed_count) for f in fires] == [
-        ("missed", 20, 2),
-        ("started", 30, None),
+        ("missed", 30, 3),
         ("started", 40, None),
     ]
-    assert starter.runs() == ["run-0000", "run-0001"]
+    assert fires[0].missed_from == NOW + timedelta(minutes=10)
+    assert fires[0].detail == (
+        "coalesced into the fire of 2026-11-29T08:40:00.000Z (at most one late start after an outage)"
+    )
+    assert starter.runs() == ["run-0000"]
+
+
+def test_an_every_minute_schedule_down_for_30_minutes_starts_one_drill_on_return(
+    ws: Workspace, clock: VirtualClock, starter: FileStarter, daemon: Daemon
+) -> None:
+    add(ws, ("every", "60"))
+    clock.set(NOW + timedelta(minutes=30, seconds=1))
+    daemon.run_pass()
+    daemon.run_pass()
+    assert starter.runs() == ["run-0000"]
+    missed, started = ledger(ws)
+    assert (missed.status, missed.missed_count, missed.missed_from) == ("missed", 29, NOW + timedelta(minutes=1))
+    assert (started.status, started.nominal) == ("started", NOW + timedelta(minutes=30))
+    [logged] = [e for e in log_events(ws) if e["event"] == "fire.missed"]
+    assert (logged["count"], logged["detail"].split()[0]) == (29, "coalesced")
+    clock.set(NOW + timedelta(minutes=31, seconds=1))
+    daemon.run_pass()
+    assert starter.runs() == ["run-0000", "run-0001"]  # back on time: one fire, one drill
+
+
+def test_when_the_latest_fire_after_an_outage_is_blacked_out_no_drill_starts(
+    ws: Workspace, clock: VirtualClock, starter: FileStarter
+) -> None:
+    (ws.root / "drill.toml").write_text('[schedule]\nblackout = [{from = "08:25", to = "08:35"}]\n')
+    add(ws, ("every", "60"))
+    with daemon_on(ws, clock, starter) as returning:
+        clock.set(NOW + timedelta(minutes=30, seconds=1))
+        returning.run_pass()
+    assert [(f.status, f.nominal.minute, f.missed_count) for f in ledger(ws)] == [
+        ("missed", 29, 29),
+        ("blackout", 30, None),
+    ]
+    assert starter.runs() == []
+
+
+def test_a_fire_while_the_schedules_previous_drill_runs_is_skipped_as_overlap(
+    ws: Workspace, clock: VirtualClock, starter: FileStarter, daemon: Daemon
+) -> None:
+    add(ws, ("cron", "*/10 * * * *"))
+    add(ws, ("cron", "*/10 * * * *"), schedule_id="other")
+    starter.keep_running = True
+    for minutes in (10, 20):
+        clock.set(NOW + timedelta(minutes=minutes, seconds=1))
+        daemon.run_pass()
+    first = {f.schedule: f.run or "" for f in ledger(ws) if f.status == "started"}
+    starter.end(first["s"])
+    clock.set(NOW + timedelta(minutes=30, seconds=1))
+    daemon.run_pass()
+    mine = [(f.nominal.minute, f.status) for f in ledger(ws) if f.schedule == "s"]
+    assert mine == [(10, "started"), (20, "skipped"), (30, "started")]
+    [skipped] = [f for f in ledger(ws) if f.status == "skipped" and f.schedule == "s"]
+    assert (skipped.run, skipped.detail) == (None, f"overlap: the schedule's drill {first['s']} is still running")
+    assert [f.status for f in ledger(ws) if f.schedule == "other"] == ["started", "skipped", "skipped"]
+    assert len(starter.runs()) == 3
+    overlaps = sorted((e["schedule"], e["run"]) for e in log_events(ws) if e["event"] == "fire.skipped")
+    assert overlaps == [("other", first["other"]), ("other", first["other"]), ("s", first["s"])]
 
 
 def test_a_ten_year_outage_of_an_every_minute_schedule_is_one_bounded_row(
@@ -237,9 +304,9 @@ def test_a_blackout_added_to_drill_toml_while_the_daemon_runs_counts_from_the_ne
 def test_a_bad_drill_toml_while_the_daemon_runs_is_logged_once_and_the_last_good_windows_stay(
     ws: Workspace, clock: VirtualClock, starter: FileStarter
 ) -> None:
+    add(ws, ("cron", "0 9 * * *"))
     toml = ws.root / "drill.toml"
     toml.write_text('[schedule]\nblackout = [{from = "08:30", to = "09:30"}]\n')
-    add(ws, ("cron", "0 9 * * *"))
     with daemon_on(ws, clock, starter) as running:
         toml.write_text('[schedule]\nblackout = [{from = "25:00", to = "26:00"}]\n')
         clock.set(datetime(2026, 11, 29, 9, 0, 1, tzinfo=UTC))

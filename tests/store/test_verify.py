@@ -18,6 +18,7 @@ from drillkit.config.workspace import Workspace
 from drillkit.engine import decide
 from drillkit.model.clock import VirtualClock, parse_utc
 from drillkit.services.runs import apply, open_incident
+from drillkit.store.files import RunRecord
 from drillkit.store.verify import verify_file
 from tests.conftest import DRILL, FAKE_NOW, Drill, read_events
 from tests.e2e.test_readonly_workspace import as_reader
@@ -230,3 +231,26 @@ def test_sha256_record_is_not_accepted_as_hmac(workspace: Path) -> None:
     done = Drill(workspace)("verify", path.stem, ok=True)
     assert f"{path.stem}: ok (plain SHA-256, not the workspace key) — 4 events" in done.stdout
     assert json.loads(Drill(workspace)("verify", path.stem, "--json", ok=True).stdout)[0]["chain"] == "sha256"
+
+
+@pytest.mark.parametrize(
+    ("kind", "verdict"),
+    [
+        ("annotation", "ok"),
+        ("observation", "ok"),
+        ("feedback", "ok"),
+        ("notify.sent", "ok"),
+        ("note", "tampered"),
+        ("check.done", "tampered"),
+    ],
+)
+def test_only_the_events_spec_allows_may_follow_the_end(workspace: Path, kind: str, verdict: str) -> None:
+    """SPEC §4's after-end list, held alike by `drill verify` and the independent verifier."""
+    record = build_record(workspace, events=3)
+    late = {"event": kind, "actor": "alice", "role": None, "text": "after the end"}
+    RunRecord(Workspace(workspace), record.stem).append(lambda events, now: [late], VirtualClock(parse_utc(FAKE_NOW)))
+    ours, theirs = verify_file(record, None), verify_bytes(record.read_bytes())
+    assert (ours.verdict, theirs.verdict) == (verdict, verdict)
+    if verdict == "tampered":
+        assert (ours.line, theirs.line) == (4, 4)
+        assert "annotation" in str(ours.problem)  # it names what may follow
