@@ -394,7 +394,7 @@ def test_a_fire_while_the_schedules_drill_still_runs_is_skipped_as_overlap(drill
     [first] = drill_runs(drill.root)
     drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(2.01))
     assert drill_runs(drill.root) == [first]  # the first drill still runs: no second one beside it
-    drill("abort", first, "--reason", "done for today", ok=True, DRILL_FAKE_NOW=_fake(2.5))
+    drill("abort", first, "--by", "alice", "--reason", "done for today", ok=True, DRILL_FAKE_NOW=_fake(2.5))
     drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(3.01))
     assert len(drill_runs(drill.root)) == 2
     history = json.loads(drill("schedule", "history", "minutely", "--json", ok=True).stdout)
