@@ -15,7 +15,7 @@ from typing import Any
 
 def new_req() -> str:
     """A fresh `req`: 64 random bits as 16 lowercase hex digits, one per command's write."""
-    return secrets.token_hex(8)
+    return secrets.token_bytes(8).hex()
 
 
 def login_name() -> str:

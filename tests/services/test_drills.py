@@ -97,7 +97,7 @@ def test_a_rejected_step_writes_nothing(drill: Drill) -> None:
 
 def test_simulation_is_deterministic_but_for_run_id_and_ts(drill: Drill) -> None:
     def comparable(run_id: str) -> list[dict[str, Any]]:
-        volatile = {"run", "ts", "prev", "hash", "head"}
+        volatile = {"run", "ts", "req", "prev", "hash", "head"}
         return [{k: v for k, v in e.items() if k not in volatile} for e in drill.events(run_id)]
 
     first = json.loads(drill("simulate", "core-outage-q4", "--json", ok=True).stdout)["run"]["id"]
@@ -147,7 +147,7 @@ def start_foreground(drill: Drill, *args: str, **env: str) -> tuple[subprocess.P
 
 @pytest.mark.slow
 def test_an_act_from_another_terminal_shows_within_a_second(drill: Drill) -> None:
-    process, run_id = start_foreground(drill, "core-outage-q4")
+    process, run_id = start_foreground(drill, "core-outage-q4", "--by", "alice")
     assert process.stdout is not None
     try:
         drill("act", run_id, "acknowledge", "--by", "bob", ok=True)
@@ -168,7 +168,7 @@ def test_an_act_from_another_terminal_shows_within_a_second(drill: Drill) -> Non
 
 
 def test_a_second_conductor_of_one_run_gets_exit_3(drill: Drill) -> None:
-    process, run_id = start_foreground(drill, "core-outage-q4")
+    process, run_id = start_foreground(drill, "core-outage-q4", "--by", "alice")
     try:
         done = drill("resume", run_id)
         assert done.returncode == 3
