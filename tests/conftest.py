@@ -83,7 +83,7 @@ class Drill:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
-        env |= {"DRILL_WORKSPACE": str(self.root), "NO_COLOR": "1", "DRILL_USER": "tester"}
+        env |= {"DRILL_WORKSPACE": str(self.root), "NO_COLOR": "1"}  # who acts is named with --by
         env |= {"DRILL_FAKE_NOW": self.now} if self.now else {}
         return env | extra
 
@@ -97,9 +97,12 @@ class Drill:
         return done
 
     def open(self, *args: str, playbook: str = PLAYBOOK, severity: str = "II", **env: str) -> str:
-        """Open an incident (lead=alice, noc=bob, comms=carol unless `--as` is given); its run id."""
+        """Open an incident (lead=alice, noc=bob, comms=carol unless `--as` is given) by the first
+        person named, unless `--by` is given; its run id."""
         people = [] if "--as" in args else ["--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol"]
-        done = self("open", playbook, "--severity", severity, *people, *args, ok=True, **env)
+        named = [*people, *args]
+        by = [] if "--by" in args else ["--by", named[named.index("--as") + 1].partition("=")[2]]
+        done = self("open", playbook, "--severity", severity, *people, *by, *args, ok=True, **env)
         return done.stdout.strip()
 
     def record(self, run_id: str) -> Path:

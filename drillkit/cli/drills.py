@@ -28,14 +28,19 @@ def start(
     assign: list[str] = typer.Option(
         [],
         "--as",
-        help="ROLE=NAME, repeatable (overrides the scenario's participants).",
+        help="ROLE=NAME, repeatable (overrides the scenario's participants; on the roster if drill.toml has one).",
         autocompletion=complete_scenario_roles,
     ),
     speed: float = typer.Option(
         1.0, "--speed", help="Drill clock speed: 10 runs ten times faster than the wall clock."
     ),
     detach: bool = typer.Option(False, "--detach", help="Print the run id and leave conducting to the scheduler."),
-    by: str | None = typer.Option(None, "--by", help="Who starts it (default: $DRILL_USER, then the login name)."),
+    by: str | None = typer.Option(
+        None,
+        "--by",
+        help="Who starts it: one of its people (--as, the scenario's) or on drill.toml's [people] roster "
+        "(default: $DRILL_USER, then the login name, if they may).",
+    ),
 ) -> None:
     """Start a drill and conduct it in the foreground with a live board (Ctrl-C leaves it running)."""
     from drillkit.services.conducting import begin_drill

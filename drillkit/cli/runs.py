@@ -31,11 +31,15 @@ from drillkit.cli.review import Lang
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import default_clock
 from drillkit.model.errors import UsageError
-from drillkit.model.names import check_name
+from drillkit.model.names import check_person
 
 RUN = run_argument()
 BY = typer.Option(
-    None, "--by", help="Who acts (default: $DRILL_USER, then the login name).", autocompletion=complete_people
+    None,
+    "--by",
+    help="Who acts: one of the run's people, or on drill.toml's [people] roster "
+    "(default: $DRILL_USER, then the login name, if they may act).",
+    autocompletion=complete_people,
 )
 ROLE = typer.Option(None, "--role", help="Role to act in (default: the one you hold).", autocompletion=complete_roles)
 NOTE = typer.Option(None, "--note", help="Free-text note kept with the event.")
@@ -60,7 +64,12 @@ def open_(
         ..., "--severity", "-s", help="Severity: id (II), label or half of it (Major), or grade (重大)."
     ),
     title: str | None = typer.Option(None, "--title", help="Incident title (default: the playbook's)."),
-    assign: list[str] = typer.Option([], "--as", help="ROLE=NAME, repeatable.", autocompletion=complete_playbook_roles),
+    assign: list[str] = typer.Option(
+        [],
+        "--as",
+        help="ROLE=NAME, repeatable (on the roster if drill.toml has one).",
+        autocompletion=complete_playbook_roles,
+    ),
     by: str | None = BY,
 ) -> None:
     """Open a real incident; prints the new run id alone on stdout."""
@@ -119,7 +128,7 @@ def assign(
     from drillkit.services import actions
     from drillkit.services.people import acting_person
 
-    who, name = acting_person(by), check_name(person, "person")
+    who, name = acting_person(by), check_person(person, "person")
     _confirm(actions.assign(workspace(), default_clock(), run, role, name, who=who))
 
 

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from drillkit.config.sections import SECTIONS, TOP_LEVEL, unreadable_config
+from drillkit.config.sections import SECTIONS, TOP_LEVEL, roster_names, unreadable_config
 from drillkit.model.blackouts import parse_blackouts
 from drillkit.model.errors import Problem, UsageError
 from drillkit.model.timefmt import check_zone
@@ -71,6 +71,7 @@ class _Check:
             self.add(self.find("lease", "store"), "[store] lease must be a number of seconds from 1 to 3600")
         for key in SECTIONS["paths"]:
             self.place(key, _in(data, "paths", key))
+        self.people(_in(data, "people", "names"))
         if "notify" in data:
             self.notify(data["notify"])
 
@@ -170,6 +171,14 @@ class _Check:
             return
         if not key:
             self.add(where, f"[integrity] key_file {value!r} is empty: records would not be keyed")
+
+    def people(self, value: Any) -> None:
+        if value is None:
+            return
+        try:
+            roster_names(value)
+        except UsageError as err:
+            self.add(self.find("names", "people"), str(err))
 
     def notify(self, value: Any) -> None:
         from drillkit.config.notifiers import checked_notifiers

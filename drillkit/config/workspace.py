@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drillkit.config.sections import SECTIONS, TOP_LEVEL, unreadable_config
+from drillkit.config.sections import SECTIONS, TOP_LEVEL, roster_names, unreadable_config
 from drillkit.model.errors import UsageError
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ class Config:
     store_url: str | None = None  # `[store] url`: the team store (SPEC §8); none keeps records in files
     store_lease: float = 10.0  # `[store] lease`: seconds a standby scheduler waits before it takes over
     places: dict[str, Path] = field(default_factory=dict)  # `[paths]`: where logs/ and logs/runs/ may lead
+    people: tuple[str, ...] = ()  # `[people] names`: the roster; empty when there is none
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ def _config(data: dict[str, Any], root: Path) -> Config:
         store_url=_store_url(_table(data, "store").get("url")),
         store_lease=_lease(_table(data, "store").get("lease", 10.0)),
         places=_places(_table(data, "paths"), root),
+        people=_roster(_table(data, "people")),
     )
 
 
@@ -233,6 +235,15 @@ def _places(table: dict[str, Any], root: Path) -> dict[str, Path]:
             "drill.toml: [paths] logs and runs must be folders' paths in quotes; `drill validate` checks it"
         )
     return {key: root / value for key, value in table.items()}
+
+
+def _roster(table: dict[str, Any]) -> tuple[str, ...]:
+    if "names" not in table:
+        return ()
+    try:
+        return roster_names(table["names"])
+    except UsageError as err:
+        raise UsageError(f"drill.toml: {err}; `drill validate` checks the file") from None
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:

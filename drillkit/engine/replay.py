@@ -55,6 +55,7 @@ class RunState:
     delivered: set[str] = field(default_factory=set)
     handled: set[str] = field(default_factory=set)
     outcome: str | None = None
+    people: set[str] = field(default_factory=set)  # everyone named with --as or assigned since
     seq: int = 0
     head: str = ""
     machine: PlanMachine = field(init=False, repr=False)
@@ -65,6 +66,7 @@ class RunState:
     def __post_init__(self) -> None:
         self.machine = PlanMachine(self.playbook)
         self.first_entry.setdefault(self.state, 0.0)
+        self.people.update(self.participants.values())
         self.inject_order = sorted((float(i.at), i.id) for i in self.scenario.injects) if self.scenario else []
 
     @classmethod
@@ -108,6 +110,7 @@ class RunState:
         twin.__dict__.update(self.__dict__)  # copy.copy's generic path is three times slower here
         twin.participants, twin.first_entry = dict(self.participants), dict(self.first_entry)
         twin.checks, twin.delivered, twin.handled = dict(self.checks), set(self.delivered), set(self.handled)
+        twin.people = set(self.people)
         return twin
 
     @property
@@ -200,6 +203,7 @@ def _check(state: RunState, event: Event, t: float) -> None:
 
 def _assign(state: RunState, event: Event, t: float) -> None:
     state.participants[event["role"]] = event["person"]
+    state.people.add(event["person"])
 
 
 def _severity(state: RunState, event: Event, t: float) -> None:

@@ -54,6 +54,8 @@ class CommonFields(TypedDict):
     event: EventType
     actor: str
     role: str | None
+    origin: NotRequired[dict[str, str]]  # who typed the command, on which host (not in a simulation)
+    req: NotRequired[str]  # the one id of the command's write (records from before it have none)
     prev: str
     hash: str
 

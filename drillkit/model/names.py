@@ -19,3 +19,15 @@ def check_name(value: str, label: str) -> str:
     if not value.strip():
         raise UsageError(f"{label} {value!r}: a name needs at least one visible character")
     return value.strip()
+
+
+# The names drill itself writes as actors, and the superuser: never a person's name.
+RESERVED = frozenset({"root", "system", "scheduler", "simulation"})
+
+
+def check_person(value: str, label: str) -> str:
+    """A person's name (`check_name`) that is not one of drill's own actors or the superuser."""
+    name = check_name(value, label)
+    if name.lower() in RESERVED:
+        raise UsageError(f"{label} {name!r}: a system account or drill's own actor, not a person; name a person")
+    return name

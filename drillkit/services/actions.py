@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from drillkit.config.workspace import Workspace
 from drillkit.engine import decide
+from drillkit.engine.people import Who, acting_name, on_roster
+from drillkit.engine.replay import RunState
 from drillkit.model.clock import Clock
 from drillkit.model.errors import UsageError
 from drillkit.services.people import acting_person
@@ -44,34 +47,56 @@ def _tell_if_notifiers_broken(ws: Workspace, tell: Tell) -> None:
         tell(f"drill: warning: {err}; no conductor or notifier will run until drill.toml is fixed")
 
 
+def _acting(ws: Workspace, who: Who, *, after_end: bool = False) -> Callable[[RunState], str]:
+    """Who acts, settled against the run as the append finds it: one of its people, or on the
+    roster (SPEC §5). An ended run is refused as ended first, whoever asks (but `after_end`)."""
+    roster = ws.config().people
+
+    def settled(rs: RunState) -> str:
+        if not after_end:
+            decide.live(rs)
+        return acting_name(who, rs.people | set(roster), "in this run")
+
+    return settled
+
+
 def act(
-    ws: Workspace, clock: Clock, run: str, trigger: str, *, who: str, role: str | None, note: str | None
+    ws: Workspace, clock: Clock, run: str, trigger: str, *, who: Who, role: str | None, note: str | None
 ) -> list[Event]:
-    return apply(ws, clock, run, lambda rs: decide.act(rs, trigger, who, role, note))
+    by = _acting(ws, who)
+    return apply(ws, clock, run, lambda rs: decide.act(rs, trigger, by(rs), role, note))
 
 
 def check(
-    ws: Workspace, clock: Clock, run: str, item: str, *, who: str, role: str | None, note: str | None
+    ws: Workspace, clock: Clock, run: str, item: str, *, who: Who, role: str | None, note: str | None
 ) -> list[Event]:
-    return apply(ws, clock, run, lambda rs: decide.check(rs, item, who, role, note))
+    by = _acting(ws, who)
+    return apply(ws, clock, run, lambda rs: decide.check(rs, item, by(rs), role, note))
 
 
-def add_note(ws: Workspace, clock: Clock, run: str, text: str, *, who: str) -> list[Event]:
-    return apply(ws, clock, run, lambda rs: decide.note(rs, text, who, None))
+def add_note(ws: Workspace, clock: Clock, run: str, text: str, *, who: Who) -> list[Event]:
+    by = _acting(ws, who)
+    return apply(ws, clock, run, lambda rs: decide.note(rs, text, by(rs), None))
 
 
-def annotate(ws: Workspace, clock: Clock, run: str, seq: int, text: str, *, who: str) -> list[Event]:
-    return apply(ws, clock, run, lambda rs: decide.annotate(rs, seq, text, who))
+def annotate(ws: Workspace, clock: Clock, run: str, seq: int, text: str, *, who: Who) -> list[Event]:
+    """After the end: by one of the run's people, or someone on the roster, like any command."""
+    by = _acting(ws, who, after_end=True)
+    return apply(ws, clock, run, lambda rs: decide.annotate(rs, seq, text, by(rs)))
 
 
-def assign(ws: Workspace, clock: Clock, run: str, role: str, person: str, *, who: str) -> list[Event]:
-    """`person` as `check_name` left it."""
-    return apply(ws, clock, run, lambda rs: decide.assign(rs, role, person, who))
+def assign(ws: Workspace, clock: Clock, run: str, role: str, person: str, *, who: Who) -> list[Event]:
+    """`person` as `check_person` left it: anyone without a roster (named on purpose), else
+    someone on it."""
+    by, brought_in = _acting(ws, who), on_roster(person, ws.config().people, "person")
+    return apply(ws, clock, run, lambda rs: decide.assign(rs, role, brought_in, by(rs)))
 
 
-def change_severity(ws: Workspace, clock: Clock, run: str, level: str, *, who: str, reason: str) -> list[Event]:
-    return apply(ws, clock, run, lambda rs: decide.severity(rs, level, who, reason))
+def change_severity(ws: Workspace, clock: Clock, run: str, level: str, *, who: Who, reason: str) -> list[Event]:
+    by = _acting(ws, who)
+    return apply(ws, clock, run, lambda rs: decide.severity(rs, level, by(rs), reason))
 
 
-def abort(ws: Workspace, clock: Clock, run: str, *, who: str, reason: str) -> list[Event]:
-    return apply(ws, clock, run, lambda rs: decide.abort(rs, who, reason))
+def abort(ws: Workspace, clock: Clock, run: str, *, who: Who, reason: str) -> list[Event]:
+    by = _acting(ws, who)
+    return apply(ws, clock, run, lambda rs: decide.abort(rs, by(rs), reason))

@@ -13,12 +13,14 @@ from datetime import datetime
 from enum import Enum
 
 from drillkit.config.workspace import Workspace
+from drillkit.engine.people import Who, acting_name, on_roster
 from drillkit.engine.replay import RunState, due_drafts, falls_due
 from drillkit.model.clock import Clock
 from drillkit.model.errors import Rejected, RunExists, UsageError
 from drillkit.model.events import EventType
-from drillkit.model.names import check_name
+from drillkit.model.names import check_person
 from drillkit.model.plans import Playbook, Scenario, dump
+from drillkit.model.provenance import Provenance
 from drillkit.store.files import workspace_key
 from drillkit.store.port import Event, RecordStore
 from drillkit.store.stores import open_store
@@ -30,8 +32,9 @@ def new_run_id(playbook_id: str, clock: Clock) -> str:
     return f"{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{playbook_id}-{secrets.token_hex(2)}"
 
 
-def parse_assignments(pairs: list[str], pb: Playbook) -> dict[str, str]:
-    """`--as ROLE=NAME` pairs, each role known to the playbook and given once, each name a usable one."""
+def parse_assignments(pairs: list[str], pb: Playbook, roster: tuple[str, ...] = ()) -> dict[str, str]:
+    """`--as ROLE=NAME` pairs, each role known to the playbook and given once, each name a
+    person's (on the roster, when drill.toml has one)."""
     found: dict[str, str] = {}
     for pair in pairs:
         role, sep, person = pair.partition("=")
@@ -41,14 +44,26 @@ def parse_assignments(pairs: list[str], pb: Playbook) -> dict[str, str]:
             raise UsageError(f"--as {pair!r}: unknown role {role!r}; roles: {', '.join(pb.roles)}")
         if role in found:
             raise UsageError(f"--as {pair!r}: role {role!r} is given twice; give each role once")
-        found[role] = check_name(person, f"--as {role}")
+        found[role] = on_roster(check_person(person, f"--as {role}"), roster, f"--as {role}")
     return found
+
+
+def opener(by: str | Who, people: dict[str, str], roster: tuple[str, ...]) -> str:
+    """Who opens or starts a run: a `Who` must be one of its people or on the roster (SPEC §5);
+    a plain name is one the caller has settled (the scheduler, a test)."""
+    if isinstance(by, str):
+        return by
+    return acting_name(by, set(people.values()) | set(roster), "in this run")
 
 
 def start_run(ws: Workspace, clock: Clock, first: Event) -> str:
     """Write a new run's `run.started` (from `started_draft`) under a fresh run id; the id."""
-    store = open_store(ws)
-    return create_run(ws, first["playbook"]["playbook"], clock, lambda run_id: store.create(run_id, first, clock))
+    store, provenance = open_store(ws), Provenance.here()
+
+    def write(run_id: str) -> None:
+        store.create(run_id, first, clock, provenance=provenance)
+
+    return create_run(ws, first["playbook"]["playbook"], clock, write)
 
 
 def create_run(ws: Workspace, playbook_id: str, clock: Clock, write: Callable[[str], object]) -> str:
@@ -113,15 +128,16 @@ def open_incident(
     playbook_id: str,
     *,
     severity: str,
-    by: str,
+    by: str | Who,
     title: str | None,
     assignments: list[str],
 ) -> str:
     from drillkit.plans.library import Plans
 
-    pb = Plans(ws).playbook(playbook_id)
-    people = parse_assignments(assignments, pb)
-    first = started_draft(ws, pb=pb, mode="incident", severity=severity, by=by, title=title, participants=people)
+    pb, roster = Plans(ws).playbook(playbook_id), ws.config().people
+    people = parse_assignments(assignments, pb, roster)
+    actor = opener(by, people, roster)
+    first = started_draft(ws, pb=pb, mode="incident", severity=severity, by=actor, title=title, participants=people)
     return start_run(ws, clock, first)
 
 
@@ -135,8 +151,11 @@ class Runs:
         self.store = store or open_store(ws)
         self._states: dict[str, RunState] = {}  # by run id: the state after the last append decided on
 
-    def apply(self, clock: Clock, run_id: str, command: Command | None) -> list[Event]:
-        """Catch up, then the command (if any), in one locked append. Rejections write nothing."""
+    def apply(
+        self, clock: Clock, run_id: str, command: Command | None, provenance: Provenance | None = None
+    ) -> list[Event]:
+        """Catch up, then the command (if any), in one locked append. Rejections write nothing.
+        Every event written carries `provenance` (by default a new write by this process)."""
         rejection: list[Rejected] = []
         before: list[RunState] = []
 
@@ -156,7 +175,7 @@ class Runs:
                 rejection.append(why)
                 return []
 
-        written = self.store.append(run_id, decide, clock)
+        written = self.store.append(run_id, decide, clock, provenance or Provenance.here())
         if before:
             self._remember(run_id, before[0], written)
         if rejection:
@@ -183,8 +202,8 @@ class Runs:
 
 
 def apply(ws: Workspace, clock: Clock, run_id: str, command: Command | None) -> list[Event]:
-    """`Runs.apply` for a process that applies one command."""
-    return Runs(ws).apply(clock, run_id, command)
+    """`Runs.apply` for a process that applies one command: one write, one `req`."""
+    return Runs(ws).apply(clock, run_id, command, Provenance.here())
 
 
 def catch_up(ws: Workspace, clock: Clock, run_id: str) -> list[Event]:

@@ -3,7 +3,7 @@
 Injects, script steps, breaches and `on_deadline` triggers happen in drill-time order, exactly as
 the conductor would record them live (what is due at a moment is recorded before a step at the
 same moment). The whole record is written at once, in one write and fsync: the same scenario gives
-the same record every time, but for the run id and `ts`.
+the same record every time, but for the run id, `ts` and `req` (and no `origin`: nobody typed it).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from drillkit.engine.replay import RunState, due_drafts, next_due
 from drillkit.model.clock import Clock, VirtualClock, format_utc
 from drillkit.model.errors import Rejected
 from drillkit.model.plans import Playbook, Scenario, Step
+from drillkit.model.provenance import Provenance
 from drillkit.plans.library import Plans
 from drillkit.services.runs import create_run, started_draft
 from drillkit.store.port import Event
@@ -49,7 +50,7 @@ def simulate(ws: Workspace, clock: Clock, scenario_id: str) -> Simulation:
 
     def play_and_write(run_id: str) -> None:
         drafts, rejected[:] = _play(run_id, first, pb, scenario, virtual)
-        written[:] = store.create(run_id, first, virtual, drafts)
+        written[:] = store.create(run_id, first, virtual, drafts, Provenance.simulated())
 
     run_id = create_run(ws, pb.playbook, virtual, play_and_write)
     return Simulation(run_id, written, rejected)

@@ -20,7 +20,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
@@ -33,6 +33,7 @@ from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import NotFound, RecordError, RunExists, UsageError
 from drillkit.model.events import TAKES_EFFECT_WHEN_DUE, EventType
+from drillkit.model.provenance import Provenance
 from drillkit.model.redact import Redactor, redactor_for
 from drillkit.store.port import Decide, Event, RecordStore
 from drillkit.store.reader import RecordReader, repaired_bytes
@@ -112,9 +113,11 @@ class Chain:
     started: datetime | None
     speed: float
     key: bytes | None
+    provenance: dict[str, Any] = field(default_factory=dict)  # `origin` and `req`, the same on every event of one write
 
     def stamp(self, draft: MutableMapping[str, Any]) -> Event:
-        """The event in SPEC order: v, seq, ts, t, run, then the draft; `_now` was bound by the writer."""
+        """The event in SPEC order: v, seq, ts, t, run, then the draft, then where the write came
+        from (`origin`, `req`); `_now` was bound by the writer."""
         now: datetime = draft.pop("_now")
         if self.started is None:
             self.started = now
@@ -127,6 +130,7 @@ class Chain:
         if event["event"] == EventType.RUN_ENDED:
             draft["events"], draft["head"] = self.seq, self.prev
         event.update(draft)
+        event.update(self.provenance)
         return event
 
     def seal(self, event: Event) -> bytes:
@@ -278,14 +282,17 @@ class RunRecord:
         if not events or not is_started(events[0]):
             raise RecordError(f"the record of {self.run_id} does not start with a whole run.started (see drill verify)")
 
-    def create(self, first: Event, clock: Clock, rest: list[Event] | None = None) -> list[Event]:
+    def create(
+        self, first: Event, clock: Clock, rest: list[Event] | None = None, provenance: Provenance | None = None
+    ) -> list[Event]:
         """Write `run.started` (and any drafts that follow it) as a new record; fails if the run
         exists. Returns the events written.
 
         The lines go to a temporary file that is fsync'd and then hard-linked into place: a
         crash leaves either no record or a whole one, never an empty or half-written first line.
         """
-        chain = Chain(self.run_id, 0, GENESIS, None, float(first.get("speed", 1.0)), workspace_key(self.ws))
+        speed, key = float(first.get("speed", 1.0)), workspace_key(self.ws)
+        chain = Chain(self.run_id, 0, GENESIS, None, speed, key, _fields(provenance))
         lines, events = render_lines(chain, self._redactor(), [first, *(rest or [])], clock.now())
         folder = self.ws.ensure_dir(self.path.parent)
         temporary = folder / f".{self.run_id}.{os.getpid()}.new"
@@ -302,16 +309,17 @@ class RunRecord:
         _fsync_dir(folder)
         return events
 
-    def append(self, decide: Decide, clock: Clock) -> list[Event]:
+    def append(self, decide: Decide, clock: Clock, provenance: Provenance | None = None) -> list[Event]:
         """Under the lock: repair, read, decide, write in one `write`, fsync. Returns the new events."""
+        fields = _fields(provenance)
         fd = self._open_locked()
         try:
             with self.reader.lock:
-                return self._append_locked(fd, decide, clock)
+                return self._append_locked(fd, decide, clock, fields)
         finally:
             os.close(fd)
 
-    def _append_locked(self, fd: int, decide: Decide, clock: Clock) -> list[Event]:
+    def _append_locked(self, fd: int, decide: Decide, clock: Clock, provenance: dict[str, Any]) -> list[Event]:
         known = self.reader
         torn = self._catch_up(fd)
         chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
@@ -321,7 +329,7 @@ class RunRecord:
             return []
         if chunks:  # the repairs go first
             drafts = [_repaired(chunk, Path(self._aside_file).name) for chunk in chunks] + drafts
-        lines, written = render_lines(self._chain(), self._redactor(), drafts, now)
+        lines, written = render_lines(self._chain(provenance), self._redactor(), drafts, now)
         # decided and rendered first: the torn tail leaves the record right before the write
         if new_aside:
             self._write_aside(new_aside)
@@ -382,13 +390,19 @@ class RunRecord:
         finally:
             os.close(side)
 
-    def _chain(self) -> Chain:
+    def _chain(self, provenance: dict[str, Any]) -> Chain:
         last = self.reader.events[-1]
         started, speed, keyed = self.reader.origin
-        return Chain(self.run_id, last["seq"], last["hash"], started, speed, workspace_key(self.ws) if keyed else None)
+        key = workspace_key(self.ws) if keyed else None
+        return Chain(self.run_id, last["seq"], last["hash"], started, speed, key, provenance)
 
     def _redactor(self) -> Redactor:
         return redactor_for(self.ws.config().redact)
+
+
+def _fields(provenance: Provenance | None) -> dict[str, Any]:
+    """What every event of one write carries: the write's own provenance, else this process's."""
+    return (provenance or Provenance.here()).fields()
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -429,11 +443,18 @@ class FileRecordStore(RecordStore):
             reader = self._readers[run_id] = RecordReader(f"the record of {run_id}")
         return RunRecord(self.ws, run_id, reader)
 
-    def create(self, run_id: str, first: Event, clock: Clock, rest: list[Event] | None = None) -> list[Event]:
-        return self.record(run_id).create(first, clock, rest)
+    def create(
+        self,
+        run_id: str,
+        first: Event,
+        clock: Clock,
+        rest: list[Event] | None = None,
+        provenance: Provenance | None = None,
+    ) -> list[Event]:
+        return self.record(run_id).create(first, clock, rest, provenance)
 
-    def append(self, run_id: str, decide: Decide, clock: Clock) -> list[Event]:
-        return self.record(run_id).append(decide, clock)
+    def append(self, run_id: str, decide: Decide, clock: Clock, provenance: Provenance | None = None) -> list[Event]:
+        return self.record(run_id).append(decide, clock, provenance)
 
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:
         return self.record(run_id).read()[max(from_seq, 1) - 1 :]

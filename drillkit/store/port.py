@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from drillkit.model.clock import Clock
+from drillkit.model.provenance import Provenance
 
 if TYPE_CHECKING:
     from drillkit.store.verify import Verdict
@@ -26,15 +27,26 @@ class RecordStore(ABC):
     """Run records: created whole, appended to under each run's lock, read, listed and watched."""
 
     @abstractmethod
-    def create(self, run_id: str, first: Event, clock: Clock, rest: list[Event] | None = None) -> list[Event]:
+    def create(
+        self,
+        run_id: str,
+        first: Event,
+        clock: Clock,
+        rest: list[Event] | None = None,
+        provenance: Provenance | None = None,
+    ) -> list[Event]:
         """Write `run.started` (and the drafts after it) as a new record, whole or not at all;
-        `RunExists` if the run exists. The events written."""
+        `RunExists` if the run exists. The events written.
+
+        Every event written carries `provenance`'s `origin` and `req` (a fresh
+        `Provenance.here()` when none is given): one write, one `req`, however often it is tried."""
 
     @abstractmethod
-    def append(self, run_id: str, decide: Decide, clock: Clock) -> list[Event]:
+    def append(self, run_id: str, decide: Decide, clock: Clock, provenance: Provenance | None = None) -> list[Event]:
         """Under the run's lock: `decide(events, now)` against the record as it stands then, and
-        write what it returns (nothing for an empty list). A torn tail is set aside and recorded
-        as `record.repaired` first. The events written."""
+        write what it returns (nothing for an empty list), each event with `provenance`'s fields
+        (as for `create`). A torn tail is set aside and recorded as `record.repaired` first. The
+        events written."""
 
     @abstractmethod
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:

@@ -18,6 +18,7 @@ from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
 from drillkit.model.errors import DrillError
 from drillkit.model.events import AFTER_END, EventType
+from drillkit.model.provenance import Provenance
 from drillkit.store.port import Decide, Event, RecordStore
 from drillkit.store.seals import SealKey, seal_run, signing_key
 
@@ -31,13 +32,20 @@ class SealingStore(RecordStore):
         self._sealed_at: dict[str, float] = {}  # by run: when this process last sealed it (clock seconds)
         self._ended_runs: dict[str, bool] = {}  # by run: whether it has ended, as far as this process knows
 
-    def create(self, run_id: str, first: Event, clock: Clock, rest: list[Event] | None = None) -> list[Event]:
-        written = self.inner.create(run_id, first, clock, rest)
+    def create(
+        self,
+        run_id: str,
+        first: Event,
+        clock: Clock,
+        rest: list[Event] | None = None,
+        provenance: Provenance | None = None,
+    ) -> list[Event]:
+        written = self.inner.create(run_id, first, clock, rest, provenance)
         self._after_write(run_id, written)
         return written
 
-    def append(self, run_id: str, decide: Decide, clock: Clock) -> list[Event]:
-        written = self.inner.append(run_id, decide, clock)
+    def append(self, run_id: str, decide: Decide, clock: Clock, provenance: Provenance | None = None) -> list[Event]:
+        written = self.inner.append(run_id, decide, clock, provenance)
         if written:
             self._after_write(run_id, written)
         return written

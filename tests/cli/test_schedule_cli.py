@@ -249,11 +249,11 @@ def test_the_scheduler_conducts_detached_drills_on_time_and_leaves_ended_runs_al
     10-minute inject (10 s at speed 60) recorded within 1 s of its due time; an ended run is not
     written to."""
     ended = drill.open()
-    drill("abort", ended, "--reason", "opened by mistake", ok=True)
+    drill("abort", ended, "--by", "alice", "--reason", "opened by mistake", ok=True)
     ended_bytes = drill.record(ended).read_bytes()
-    before = drill("start", SCENARIO, "--detach", "--speed", "60", ok=True).stdout.strip()
+    before = drill("start", SCENARIO, "--by", "alice", "--detach", "--speed", "60", ok=True).stdout.strip()
     with daemon(drill):
-        during = drill("start", SCENARIO, "--detach", "--speed", "60", ok=True).stdout.strip()
+        during = drill("start", SCENARIO, "--by", "alice", "--detach", "--speed", "60", ok=True).stdout.strip()
         deadline = time.monotonic() + 20
         while not all(_delivered(drill, run, "complaints") for run in (before, during)):
             assert time.monotonic() < deadline, "the 10-minute inject was not delivered"
@@ -273,7 +273,7 @@ def test_a_scheduler_stops_on_sigterm_while_someone_holds_a_record_lock(drill: D
     touches the run records what came due."""
     import fcntl
 
-    run = drill("start", SCENARIO, "--detach", "--speed", "60", ok=True).stdout.strip()
+    run = drill("start", SCENARIO, "--by", "alice", "--detach", "--speed", "60", ok=True).stdout.strip()
     with drill.record(run).open("rb") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         with daemon(drill) as process:
@@ -394,7 +394,7 @@ def test_a_fire_while_the_schedules_drill_still_runs_is_skipped_as_overlap(drill
     [first] = drill_runs(drill.root)
     drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(2.01))
     assert drill_runs(drill.root) == [first]  # the first drill still runs: no second one beside it
-    drill("abort", first, "--reason", "done for today", ok=True, DRILL_FAKE_NOW=_fake(2.5))
+    drill("abort", first, "--by", "alice", "--reason", "done for today", ok=True, DRILL_FAKE_NOW=_fake(2.5))
     drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(3.01))
     assert len(drill_runs(drill.root)) == 2
     history = json.loads(drill("schedule", "history", "minutely", "--json", ok=True).stdout)

@@ -66,7 +66,8 @@ def test_validate_reports_every_drill_toml_problem_at_its_line(drill: Drill, wor
     assert done.returncode == 1
     assert done.stdout.splitlines() == [
         "drill.toml:1:1: unknown time zone 'Mars/Base'; use an IANA name such as Asia/Shanghai or UTC",
-        "drill.toml:2:1: unknown key 'colour'; allowed: timezone, redact, notify, schedule, integrity, store, paths",
+        "drill.toml:2:1: unknown key 'colour'; allowed: timezone, redact, notify, schedule, integrity, store, paths,"
+        " people",
         "drill.toml:5:1: [redact] patterns: '(unclosed' is not a valid regular expression:"
         " missing ), unterminated subpattern at position 0",
         "drill.toml:6:1: [redact] unknown key 'extra'; allowed: patterns",
@@ -135,7 +136,8 @@ def test_a_wrong_typed_section_stops_commands_in_one_line(drill: Drill, toml: st
 
 MISSPELT = {
     "[integrty]\nkey_file = 'k.key'\n": (
-        "drill.toml:1:2: unknown key 'integrty'; allowed: timezone, redact, notify, schedule, integrity, store, paths"
+        "drill.toml:1:2: unknown key 'integrty'; allowed: timezone, redact, notify, schedule, integrity, store, paths,"
+        " people"
     ),
     "[redact]\npatern = ['SECRET[0-9]+']\n": "drill.toml:2:1: [redact] unknown key 'patern'; allowed: patterns",
 }
@@ -155,7 +157,7 @@ def test_a_misspelt_key_stops_every_command_not_only_validate(drill: Drill, toml
 def test_an_empty_key_file_is_refused_not_taken_as_no_key(drill: Drill) -> None:
     (drill.root / "drill.toml").write_text("[integrity]\nkey_file = 'k.key'\n", encoding="utf-8")
     (drill.root / "k.key").write_bytes(b"\n")
-    done = drill("open", "core-network-outage", "--severity", "II")
+    done = drill("open", "core-network-outage", "--severity", "II", "--as", "lead=alice", "--by", "alice")
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         "drill: drill.toml: [integrity] key_file k.key is empty; put the HMAC key in it"

@@ -32,7 +32,7 @@ def section(report: str, heading: str) -> str:
 
 
 def test_an_aborted_drill_is_void_for_the_targets_it_never_reached(drill: Drill) -> None:
-    run_id = drill("start", "core-outage-q4", "--detach", ok=True, DRILL_FAKE_NOW=at(0)).stdout.strip()
+    run_id = drill("start", "core-outage-q4", "--detach", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(0)).stdout.strip()
     drill("act", run_id, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(2))
     drill("abort", run_id, "--by", "alice", "--reason", "real outage", ok=True, DRILL_FAKE_NOW=at(8))
 

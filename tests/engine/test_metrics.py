@@ -29,7 +29,8 @@ def review_ws(tmp_path: Path) -> Iterator[Path]:
     check_verifiers_agree(root)
 
 
-def invoke(root: Path, *args: str, now: str = FAKE_NOW, user: str = "tester") -> Result:
+def invoke(root: Path, *args: str, now: str = FAKE_NOW, user: str | None = None) -> Result:
+    """`drill ARGS…` in this process; who acts is named with --by (`user` sets $DRILL_USER)."""
     env = {"DRILL_FAKE_NOW": now, "DRILL_USER": user, "NO_COLOR": "1", "DRILL_WORKSPACE": str(root)}
     return CliRunner().invoke(app, ["--workspace", str(root), *args], env=env)
 

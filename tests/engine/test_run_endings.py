@@ -17,7 +17,7 @@ def at(minutes: float) -> str:
 
 
 def started(drill: Drill) -> str:
-    return drill("start", "core-outage-q4", "--detach", ok=True, DRILL_FAKE_NOW=at(0)).stdout.strip()
+    return drill("start", "core-outage-q4", "--detach", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(0)).stdout.strip()
 
 
 def test_an_aborted_drill_judges_only_what_it_reached(drill: Drill) -> None:
@@ -77,7 +77,7 @@ def test_resuming_an_ended_run_conducts_nothing(drill: Drill) -> None:
 
 def test_an_incident_opens_despite_a_broken_notifier_but_says_so(drill: Drill) -> None:
     (drill.root / "drill.toml").write_text('[[notify]]\nname = "x"\nkind = "pigeon"\n', encoding="utf-8")
-    done = drill("open", "core-network-outage", "--severity", "I", ok=True)
+    done = drill("open", "core-network-outage", "--severity", "I", "--as", "lead=alice", "--by", "alice", ok=True)
     assert done.stdout.strip() in {p.stem for p in (drill.root / "logs" / "runs").glob("*.jsonl")}
     assert "warning" in done.stderr
     assert "notifier" in done.stderr

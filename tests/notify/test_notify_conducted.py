@@ -47,7 +47,7 @@ def test_a_notifier_that_never_answers_does_not_delay_injects(drill: Drill, sile
         encoding="utf-8",
     )
     write_fast_drill(drill.root, limit="10m", every=20, count=30)
-    drill("start", "fast-drill", "--speed", "60")
+    drill("start", "fast-drill", "--by", "alice", "--speed", "60")
     run_id = next((drill.root / "logs" / "runs").glob("*.jsonl")).stem
     events = drill.events(run_id)
     injects = [e for e in events if e["event"] == "inject.delivered"]
@@ -65,7 +65,7 @@ def test_kill_9_between_delivery_and_recording_redelivers_with_the_same_key(dril
         drill.root, tmp_path, ["inject.delivered"], delay=0.4, extra='modes = ["drill"]\ntimeout = "10s"\n'
     )
     write_fast_drill(drill.root, limit="25m", every=15, count=99)
-    run_id = drill("start", "fast-drill", "--detach", "--speed", "60", ok=True).stdout.strip()
+    run_id = drill("start", "fast-drill", "--by", "alice", "--detach", "--speed", "60", ok=True).stdout.strip()
     rng = random.Random(11)
     for _cycle in range(20):
         conductor = subprocess.Popen(

@@ -39,9 +39,10 @@ SPEC_KEYS = {
 
 @pytest.fixture
 def fixed(review_ws: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The review workspace with two simulated records under fixed run ids (FAKE_NOW clock)."""
+    """The review workspace with two simulated records under fixed run ids and `req`s (FAKE_NOW clock)."""
     for scenario, run_id in (("hand-late-comms", LATE_COMMS), ("hand-missed-report", MISSED_REPORT)):
         monkeypatch.setattr("drillkit.services.runs.new_run_id", lambda playbook, clock, chosen=run_id: chosen)
+        monkeypatch.setattr("drillkit.model.provenance.new_req", lambda chosen=run_id[-4:]: f"{chosen:0>16}")
         done = invoke(review_ws, "simulate", scenario)
         assert done.exit_code == 1, done.output  # both scenarios miss targets on purpose
     return review_ws
@@ -198,7 +199,7 @@ def test_a_tampered_record_exports_with_a_failing_footer(fixed: Path) -> None:
 
 def test_an_open_incident_exports_pending_verdicts(review_ws: Path) -> None:
     people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
-    run = invoke(review_ws, "open", "core-network-outage", "--severity", "I", *people).stdout.strip()
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "I", *people, "--by", "alice").stdout.strip()
     invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:01:00Z")
     document = json.loads(invoke(review_ws, "export", run, "--format", "json").stdout)
     assert [(m["name"], m["verdict"]) for m in document["metrics"]] == [
@@ -217,7 +218,7 @@ def test_an_open_incident_is_exported_as_of_now(review_ws: Path) -> None:
     """Export touches the run: a target passed while nobody watched is recorded as a late breach
     first, so the report says missed, names the owner, and a second export writes nothing."""
     people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
-    run = invoke(review_ws, "open", "core-network-outage", "--severity", "I", *people).stdout.strip()
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "I", *people, "--by", "alice").stdout.strip()
     invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:01:00Z")
     record = review_ws / "logs" / "runs" / f"{run}.jsonl"
     done = invoke(review_ws, "export", run, "--format", "json", now="2026-11-29T08:40:00Z")

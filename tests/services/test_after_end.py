@@ -12,7 +12,7 @@ from tests.conftest import FAKE_NOW, Drill
 
 def test_an_outcome_after_the_end_leaves_the_run_ended(drill: Drill) -> None:
     run_id = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
-    drill("abort", run_id, "--reason", "exercise called off", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
+    drill("abort", run_id, "--by", "alice", "--reason", "exercise called off", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
     outcome = {
         "event": "notify.sent",
         "actor": "system",

@@ -27,8 +27,10 @@ def test_never_drilled_plans_are_overdue(review_ws: Path) -> None:
 
 
 def test_last_drill_due_date_and_next_scheduled_drill(review_ws: Path) -> None:
-    assert invoke(review_ws, "start", "hand-handover", "--detach", now="2026-05-01T08:00:00Z").exit_code == 0
-    assert invoke(review_ws, "start", "hand-missed-report", "--detach", now="2026-11-01T08:00:00Z").exit_code == 0
+    drilled = invoke(review_ws, "start", "hand-handover", "--detach", "--by", "alice", now="2026-05-01T08:00:00Z")
+    assert drilled.exit_code == 0
+    drilled = invoke(review_ws, "start", "hand-missed-report", "--detach", "--by", "王伟", now="2026-11-01T08:00:00Z")
+    assert drilled.exit_code == 0
     assert invoke(review_ws, "simulate", "hand-late-comms", now="2026-11-28T08:00:00Z").exit_code == 1
     schedule = ("schedule", "add", "hand-missed-report", "--at", "2026-12-05T09:00", "--tz", "Asia/Shanghai")
     assert invoke(review_ws, *schedule, now="2026-11-29T08:00:00Z").exit_code == 0
@@ -54,7 +56,7 @@ def test_last_drill_due_date_and_next_scheduled_drill(review_ws: Path) -> None:
 
 
 def test_text_lists_every_playbook_in_the_display_zone(review_ws: Path) -> None:
-    invoke(review_ws, "start", "hand-handover", "--detach", now="2026-11-01T08:00:00Z")
+    invoke(review_ws, "start", "hand-handover", "--detach", "--by", "alice", now="2026-11-01T08:00:00Z")
     done = invoke(review_ws, "--tz", "Asia/Shanghai", "coverage", now="2026-11-29T08:00:00Z")
     assert done.exit_code == 1  # customer-data-leak was never drilled
     lines = done.stdout.splitlines()

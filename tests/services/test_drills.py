@@ -97,7 +97,7 @@ def test_a_rejected_step_writes_nothing(drill: Drill) -> None:
 
 def test_simulation_is_deterministic_but_for_run_id_and_ts(drill: Drill) -> None:
     def comparable(run_id: str) -> list[dict[str, Any]]:
-        volatile = {"run", "ts", "prev", "hash", "head"}
+        volatile = {"run", "ts", "req", "prev", "hash", "head"}
         return [{k: v for k, v in e.items() if k not in volatile} for e in drill.events(run_id)]
 
     first = json.loads(drill("simulate", "core-outage-q4", "--json", ok=True).stdout)["run"]["id"]
@@ -121,7 +121,7 @@ def test_simulation_timestamps_follow_the_drill_clock(drill: Drill) -> None:
 def test_speed_60_drill_of_30_minutes_ends_in_about_30_seconds_with_injects_on_time(drill: Drill) -> None:
     write_fast_drill(drill.root, limit="30m", every=60, count=30)
     began = time.monotonic()
-    done = drill("start", "fast-drill", "--speed", "60")
+    done = drill("start", "fast-drill", "--by", "alice", "--speed", "60")
     took = time.monotonic() - began
     assert 29.0 <= took <= 36.0, took
     assert done.returncode == 1  # nobody acted: targets missed
@@ -147,7 +147,7 @@ def start_foreground(drill: Drill, *args: str, **env: str) -> tuple[subprocess.P
 
 @pytest.mark.slow
 def test_an_act_from_another_terminal_shows_within_a_second(drill: Drill) -> None:
-    process, run_id = start_foreground(drill, "core-outage-q4")
+    process, run_id = start_foreground(drill, "core-outage-q4", "--by", "alice")
     assert process.stdout is not None
     try:
         drill("act", run_id, "acknowledge", "--by", "bob", ok=True)
@@ -168,7 +168,7 @@ def test_an_act_from_another_terminal_shows_within_a_second(drill: Drill) -> Non
 
 
 def test_a_second_conductor_of_one_run_gets_exit_3(drill: Drill) -> None:
-    process, run_id = start_foreground(drill, "core-outage-q4")
+    process, run_id = start_foreground(drill, "core-outage-q4", "--by", "alice")
     try:
         done = drill("resume", run_id)
         assert done.returncode == 3
@@ -179,7 +179,7 @@ def test_a_second_conductor_of_one_run_gets_exit_3(drill: Drill) -> None:
 
 
 def test_detach_prints_the_run_id_alone(drill: Drill) -> None:
-    done = drill("start", "core-outage-q4", "--detach", "--as", "comms=dave", ok=True)
+    done = drill("start", "core-outage-q4", "--detach", "--as", "comms=dave", "--by", "dave", ok=True)
     run_id = done.stdout.strip()
     assert done.stdout == run_id + "\n"
     first = drill.events(run_id)[0]
@@ -190,7 +190,7 @@ def test_detach_prints_the_run_id_alone(drill: Drill) -> None:
 @pytest.mark.slow
 def test_kill_9_of_the_conductor_then_resume_delivers_each_inject_once(drill: Drill) -> None:
     write_fast_drill(drill.root, limit="40m", every=15, count=159)
-    run_id = drill("start", "fast-drill", "--detach", "--speed", "60", ok=True).stdout.strip()
+    run_id = drill("start", "fast-drill", "--by", "alice", "--detach", "--speed", "60", ok=True).stdout.strip()
     rng = random.Random(7)
     for cycle in range(20):
         conductor = subprocess.Popen(
@@ -222,7 +222,7 @@ def test_kill_9_of_the_conductor_then_resume_delivers_each_inject_once(drill: Dr
 
 def test_plain_output_has_no_escape_codes(drill: Drill) -> None:
     write_fast_drill(drill.root, limit="2m", every=30, count=4)
-    done = drill("start", "fast-drill", "--speed", "120")
+    done = drill("start", "fast-drill", "--by", "alice", "--speed", "120")
     assert "\x1b" not in done.stdout + done.stderr
     assert "[DRILL / 演练]" in done.stdout
     assert "inject.delivered" in done.stdout

@@ -33,6 +33,7 @@ def test_a_simulated_sample_writes_the_golden_record(
         return f"20261129T080000Z-{playbook}-{number:04x}"
 
     monkeypatch.setattr("drillkit.services.runs.new_run_id", fixed_id)
+    monkeypatch.setattr("drillkit.model.provenance.new_req", lambda: f"{number:016x}")  # random per command
     done = invoke(samples, "simulate", scenario)
     assert done.exit_code in (0, 1), done.output  # the late-ack samples miss targets on purpose
     (record,) = (samples / "logs" / "runs").glob("*.jsonl")

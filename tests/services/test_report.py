@@ -144,7 +144,7 @@ def test_since_until_and_playbook_select_runs(corpus: tuple[Path, dict[str, dict
 
 def test_cache_follows_a_record_that_grows(review_ws: Path) -> None:
     people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
-    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people).stdout.strip()
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people, "--by", "alice").stdout.strip()
     first = figures(review_ws)["overall"]["metrics"][0]
     assert (first["name"], first["measured"]) == ("time_to_acknowledge", 0)
     invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:02:00Z")
@@ -154,7 +154,7 @@ def test_cache_follows_a_record_that_grows(review_ws: Path) -> None:
 
 def test_an_open_run_is_judged_as_of_now_not_as_last_written(review_ws: Path) -> None:
     people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
-    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people).stdout.strip()
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people, "--by", "alice").stdout.strip()
     assert figures(review_ws)["overall"]["breaches_by_owner"] == {}  # at 08:00 nothing is due
     done = invoke(review_ws, "report", "--format", "json", now="2026-11-29T09:00:00Z")  # nobody acted for an hour
     overall = json.loads(done.stdout)["overall"]
@@ -170,7 +170,7 @@ def test_an_open_run_is_judged_as_of_now_not_as_last_written(review_ws: Path) ->
 
 def test_a_record_whose_size_and_time_are_unchanged_is_not_read_again(review_ws: Path) -> None:
     people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
-    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people).stdout.strip()
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people, "--by", "alice").stdout.strip()
     invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:02:00Z")
     assert figures(review_ws)["overall"]["runs"] == 1
     record = review_ws / "logs" / "runs" / f"{run}.jsonl"
@@ -187,7 +187,7 @@ def test_a_record_whose_size_and_time_are_unchanged_is_not_read_again(review_ws:
 
 def test_the_same_report_asked_again_is_read_back_until_anything_changes(review_ws: Path) -> None:
     people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
-    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people).stdout.strip()
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people, "--by", "alice").stdout.strip()
     invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:02:00Z")
     assert figures(review_ws)["overall"]["runs"] == 1
     last = review_ws / "logs" / "report-last.cache"
@@ -203,7 +203,7 @@ def test_the_same_report_asked_again_is_read_back_until_anything_changes(review_
     assert invoke(review_ws, "note", run, "BJ-3 ring back", "--by", "bob").exit_code == 0
     assert figures(review_ws)["overall"]["runs"] == 1  # a record changed
     last.write_text(planted, encoding="utf-8")
-    invoke(review_ws, "open", "core-network-outage", "--severity", "III", *people)
+    invoke(review_ws, "open", "core-network-outage", "--severity", "III", *people, "--by", "alice")
     assert figures(review_ws)["overall"]["runs"] == 2  # a record was added
     last.write_bytes(question.encode() + b"\n\xff")
     assert figures(review_ws)["overall"]["runs"] == 2  # a damaged answer is made anew
@@ -214,7 +214,7 @@ def test_an_answer_kept_by_another_version_of_drill_is_made_anew(
 ) -> None:
     import drillkit
 
-    invoke(review_ws, "open", "core-network-outage", "--severity", "II")
+    invoke(review_ws, "open", "core-network-outage", "--severity", "II", "--as", "lead=alice", "--by", "alice")
     assert figures(review_ws)["overall"]["runs"] == 1
     last = review_ws / "logs" / "report-last.cache"
     question = last.read_text(encoding="utf-8").partition("\n")[0]
@@ -251,7 +251,9 @@ def test_dates_without_a_zone_are_days_in_the_display_zone(review_ws: Path) -> N
     (review_ws / "drill.toml").write_text('timezone = "Asia/Shanghai"\n', encoding="utf-8")
     people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
     late_evening = "2026-11-29T17:00:00Z"  # 30 Nov, 01:00 in Shanghai
-    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people, now=late_evening).stdout.strip()
+    run = invoke(
+        review_ws, "open", "core-network-outage", "--severity", "II", *people, "--by", "alice", now=late_evening
+    ).stdout.strip()
     day = ("--since", "2026-11-30", "--until", "2026-11-30")
     assert figures(review_ws, *day)["overall"]["runs"] == 1
     in_utc = invoke(review_ws, "--tz", "UTC", "report", "--format", "json", *day)

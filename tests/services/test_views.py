@@ -18,8 +18,8 @@ from tests.conftest import FAKE_NOW, Drill
 
 def test_by_comes_before_drill_user_and_a_blank_one_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DRILL_USER", "dora")
-    assert acting_person(None) == "dora"
-    assert acting_person("erin") == "erin"
+    assert acting_person(None).offered[0] == ("$DRILL_USER", "dora")
+    assert acting_person("erin").given == "erin"
     with pytest.raises(UsageError, match="--by"):
         acting_person(" ")
 
@@ -37,7 +37,7 @@ def test_status_of_a_named_run_is_its_document_and_of_none_a_list(drill: Drill) 
 
 def test_a_tampered_record_exits_1_and_an_open_one_0(drill: Drill) -> None:
     run_id = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
-    drill("note", run_id, "first look", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
+    drill("note", run_id, "first look", "--by", "bob", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
     ws = Workspace(drill.root)
     intact = verify_runs(ws, [run_id])
     assert (intact.exit_code, [v["verdict"] for v in intact.document()]) == (0, ["open"])

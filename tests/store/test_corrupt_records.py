@@ -87,7 +87,7 @@ def test_a_run_id_with_a_trailing_newline_is_not_a_run_id(broken: Drill) -> None
 
 def test_control_characters_in_notes_and_names_never_reach_the_terminal(broken: Drill) -> None:
     run_id = broken.open()
-    done = broken("note", run_id, "x\x1b[31mred\x07", "--by", "eve")
+    done = broken("note", run_id, "x\x1b[31mred\x07", "--by", "carol")
     assert done.returncode == 0
     assert "\x1b" not in done.stderr
     assert "\\x1b[31mred" in done.stderr
@@ -100,7 +100,7 @@ def test_control_characters_in_notes_and_names_never_reach_the_terminal(broken: 
 def test_one_damaged_open_run_leaves_the_others_shown_and_conducted(broken: Drill) -> None:
     opened, later = "2026-11-29T08:00:00Z", "2026-11-29T09:00:00Z"
     healthy, damaged = broken.open(DRILL_FAKE_NOW=opened), broken.open(DRILL_FAKE_NOW=opened)
-    broken("note", damaged, "line two, soon damaged", ok=True, DRILL_FAKE_NOW=opened)
+    broken("note", damaged, "line two, soon damaged", "--by", "bob", ok=True, DRILL_FAKE_NOW=opened)
     record = broken.record(damaged)
     lines = record.read_bytes().splitlines(keepends=True)
     record.write_bytes(b"".join([lines[0], b"not json\n", *lines[2:]]))

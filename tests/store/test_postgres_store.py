@@ -12,6 +12,7 @@ import pytest
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import SystemClock
 from drillkit.model.errors import RecordError
+from drillkit.model.provenance import Provenance
 from drillkit.plans.library import Plans
 from drillkit.services.runs import new_run_id, started_draft
 from drillkit.store.port import Decide, Event, RecordStore
@@ -36,10 +37,8 @@ def _new_run(store: RecordStore, workspace: Path) -> str:
     return run_id
 
 
-def _note(text: str, req: str | None = None) -> Decide:
+def _note(text: str) -> Decide:
     draft: Event = {"event": "note", "actor": "alice", "role": None, "text": text}
-    if req is not None:
-        draft["req"] = req
     return lambda events, now: [dict(draft)]
 
 
@@ -87,8 +86,9 @@ def test_the_stored_bytes_are_the_bytes_hashed(team_db: TeamDb, workspace: Path)
 def test_a_command_retried_with_the_same_req_is_recorded_once(team_db: TeamDb, workspace: Path) -> None:
     store = _store(workspace, team_db.url)
     run_id = _new_run(store, workspace)
-    first = store.append(run_id, _note("once", req="r-1"), SystemClock())
-    again = team_store(Workspace(workspace), team_db.url).append(run_id, _note("once", req="r-1"), SystemClock())
+    once = Provenance(req="r-1", origin=None)
+    first = store.append(run_id, _note("once"), SystemClock(), once)
+    again = team_store(Workspace(workspace), team_db.url).append(run_id, _note("once"), SystemClock(), once)
     assert again == first
     assert [e["event"] for e in store.read(run_id)] == ["run.started", "note"]
 

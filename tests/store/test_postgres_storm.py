@@ -27,14 +27,17 @@ from pathlib import Path
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import SystemClock
 from drillkit.model.errors import DrillError
+from drillkit.model.provenance import Provenance
 from drillkit.store.stores import team_store
 
 root, url, run, count, tag = sys.argv[1:6]
 store = team_store(Workspace(Path(root)), url)
 for i in range(int(count)):
-    draft = {"event": "note", "actor": "alice", "role": None, "text": f"n{i}", "req": f"req-{i}"}
+    draft = {"event": "note", "actor": "alice", "role": None, "text": f"n{i}"}
     try:
-        written = store.append(run, lambda events, now: [dict(draft)], SystemClock())
+        written = store.append(
+            run, lambda events, now: [dict(draft)], SystemClock(), Provenance(req=f"req-{i}", origin=None)
+        )
         print(f"ok {i} {written[-1]['seq']}", flush=True)
     except DrillError as failed:
         message = str(failed)

@@ -192,7 +192,7 @@ def test_files_0640_and_folders_0750_whatever_the_umask(tmp_path: Path, umask: i
         return done.stdout.strip()
 
     drill("init", str(root))
-    run = drill("open", "core-network-outage", "--severity", "II", "--as", "noc=bob")
+    run = drill("open", "core-network-outage", "--severity", "II", "--as", "noc=bob", "--by", "bob")
     path = root / "logs" / "runs" / f"{run}.jsonl"
     _tear(path, b'{"v"')
     drill("note", run, "hello", "--by", "bob")
@@ -245,12 +245,13 @@ def test_a_record_written_under_older_rules_still_replays(drill: Drill) -> None:
 
     ws = Workspace(drill.root)
     playbook = Plans(ws).playbook("core-network-outage")
-    first = started_draft(ws, pb=playbook, mode="incident", severity="II", by="alice", participants={"noc": "bob\tjr"})
+    people = {"noc": "bob\tjr", "lead": "alice"}
+    first = started_draft(ws, pb=playbook, mode="incident", severity="II", by="alice", participants=people)
     first["playbook"]["version"] = 2**60
     run = "20261129T080000Z-core-network-outage-0a1d"
     RunRecord(ws, run).create(first, VirtualClock(parse_utc(FAKE_NOW)))
     status = json.loads(drill("status", run, "--json", ok=True, DRILL_FAKE_NOW=FAKE_NOW).stdout)
-    assert status["participants"] == {"noc": "bob\tjr"}
+    assert status["participants"] == {"noc": "bob\tjr", "lead": "alice"}
     drill("note", run, "still replays", "--by", "alice", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
     assert drill.events(run)[-1]["text"] == "still replays"
     drill("export", run, "--format", "md", ok=True, DRILL_FAKE_NOW=FAKE_NOW)

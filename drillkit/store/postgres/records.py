@@ -20,6 +20,7 @@ import psycopg
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock, SystemClock, parse_utc
 from drillkit.model.errors import NotFound, RecordError, RunExists
+from drillkit.model.provenance import Provenance
 from drillkit.model.redact import Redactor, redactor_for
 from drillkit.store.files import GENESIS, WATCH_POLL, Chain, check_run_id, is_started, render_lines, workspace_key
 from drillkit.store.port import Decide, Event, RecordStore
@@ -52,11 +53,19 @@ class PostgresRecordStore(RecordStore):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def create(self, run_id: str, first: Event, clock: Clock, rest: list[Event] | None = None) -> list[Event]:
+    def create(
+        self,
+        run_id: str,
+        first: Event,
+        clock: Clock,
+        rest: list[Event] | None = None,
+        provenance: Provenance | None = None,
+    ) -> list[Event]:
         check_run_id(run_id)
         drafts = [first, *(rest or [])]
-        req = _req_of(drafts)
-        chain = Chain(run_id, 0, GENESIS, None, float(first.get("speed", 1.0)), workspace_key(self.ws))
+        fields = (provenance or Provenance.here()).fields()
+        req = str(fields["req"])
+        chain = Chain(run_id, 0, GENESIS, None, float(first.get("speed", 1.0)), workspace_key(self.ws), fields)
         lines, events = render_lines(chain, self._redactor(), drafts, clock.now())
         with self.db.transaction() as cursor:
             self.db.check_fence(cursor)
@@ -70,50 +79,45 @@ class PostgresRecordStore(RecordStore):
         self._known[run_id] = _Known(list(events))
         return events
 
-    def append(self, run_id: str, decide: Decide, clock: Clock) -> list[Event]:
-        """Tried again after a lost connection only where that cannot write twice: nothing was
-        committed, or the command carries its `req` (a retry then finds what it wrote)."""
+    def append(self, run_id: str, decide: Decide, clock: Clock, provenance: Provenance | None = None) -> list[Event]:
+        """Tried again after a lost connection: every write carries its `req`, recorded with its
+        lines in one transaction, so a retry finds what a lost COMMIT had written."""
         check_run_id(run_id)
-        seen_req: list[str] = []
+        fields = (provenance or Provenance.here()).fields()
         for attempt in range(1, ATTEMPTS):
             try:
-                return self._append_once(run_id, decide, clock, seen_req)
-            except ConnectionLost as lost:
-                if lost.committed is None and not seen_req:
-                    raise
+                return self._append_once(run_id, decide, clock, fields)
+            except ConnectionLost:
+                pass
             except Unreachable:
                 if attempt == 1:  # a server that was never reached is said at once
                     raise
             clock.sleep(RETRY_PAUSE * attempt)
-        return self._append_once(run_id, decide, clock, seen_req)
+        return self._append_once(run_id, decide, clock, fields)
 
-    def _append_once(self, run_id: str, decide: Decide, clock: Clock, seen_req: list[str]) -> list[Event]:
+    def _append_once(self, run_id: str, decide: Decide, clock: Clock, fields: dict[str, Any]) -> list[Event]:
         with self.db.lock:  # what this process knows of the run grows only with what was committed
-            written, fresh = self._append_committed(run_id, decide, clock, seen_req)
+            written, fresh = self._append_committed(run_id, decide, clock, fields)
             if fresh:
                 self._known[run_id].events.extend(written)
         return written
 
     def _append_committed(
-        self, run_id: str, decide: Decide, clock: Clock, seen_req: list[str]
+        self, run_id: str, decide: Decide, clock: Clock, fields: dict[str, Any]
     ) -> tuple[list[Event], bool]:
         """The command's events, and whether this attempt wrote them (not when its `req` was
         already recorded: a retry after a lost COMMIT that had gone through)."""
         with self.db.transaction() as cursor:
             events = self._caught_up(cursor, run_id, lock=True)
-            if seen_req and (done := self._done(cursor, run_id, seen_req[0], events)) is not None:
+            req = str(fields["req"])
+            if (done := self._done(cursor, run_id, req, events)) is not None:
                 return done, False
             now = clock.now()  # read once under the lock: the time decided on is the time stamped
             drafts = decide(list(events), now)
             if not drafts:
                 return [], False
             self.db.check_fence(cursor)
-            req = _req_of(drafts)
-            if req is not None:
-                seen_req[:] = [req]
-                if (done := self._done(cursor, run_id, req, events)) is not None:
-                    return done, False
-            lines, written = render_lines(self._chain(events), self._redactor(), drafts, now)
+            lines, written = render_lines(self._chain(events, fields), self._redactor(), drafts, now)
             _write(cursor, run_id, len(events) + 1, lines, req=req, head=written[-1]["hash"])
         return written, True
 
@@ -257,12 +261,13 @@ class PostgresRecordStore(RecordStore):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _chain(self, events: list[Event]) -> Chain:
+    def _chain(self, events: list[Event], fields: dict[str, Any]) -> Chain:
         first, last = events[0], events[-1]
         keyed = first.get("chain") == "hmac-sha256"
         started: datetime = parse_utc(first["ts"])
         speed = float(first.get("speed") or 1.0)
-        return Chain(first["run"], last["seq"], last["hash"], started, speed, workspace_key(self.ws) if keyed else None)
+        key = workspace_key(self.ws) if keyed else None
+        return Chain(first["run"], last["seq"], last["hash"], started, speed, key, fields)
 
     def _redactor(self) -> Redactor:
         return redactor_for(self.ws.config().redact)
@@ -319,15 +324,6 @@ def insert_lines(cursor: psycopg.Cursor[Any], run_id: str, first_seq: int, lines
         values = ", ".join(["(%s, %s, %s)"] * len(batch))
         params = [value for n, line in enumerate(batch, first_seq + start) for value in (run_id, n, line)]
         cursor.execute(f"INSERT INTO drill.line (run, seq, line) VALUES {values}".encode(), params)
-
-
-def _req_of(drafts: list[Event]) -> str | None:
-    """The command's idempotency key: every event one command writes carries the same `req`."""
-    for draft in drafts:
-        req = draft.get("req")
-        if isinstance(req, str) and req:
-            return req
-    return None
 
 
 def _parsed(run_id: str, seq: int, line: bytes) -> Event:
