@@ -11,7 +11,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 import typer
 
 from drillkit import __version__
-from drillkit.cli import drills, notify, plans, review, runs, schedule
+from drillkit.cli import drills, evaluation, notify, plans, review, runs, schedule
 from drillkit.cli.common import GLOBALS, warn
 from drillkit.model.errors import DrillError, InvalidFile
 
@@ -62,6 +62,7 @@ runs.register(app)
 drills.register(app)
 notify.register(app)
 review.register(app)
+evaluation.register(app)
 
 
 def _refuse_undecodable(args: list[str]) -> None:

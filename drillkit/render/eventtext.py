@@ -111,6 +111,13 @@ def _ended_headline(e: Event) -> str:
     return f"Run ended, {e.get('outcome')}{reason}"
 
 
+def _observation_detail(e: Event) -> str:
+    said = "".join(
+        f"; {label}: {e[key]}" for key, label in (("strength", "strength"), ("improve", "improve")) if e.get(key)
+    )
+    return f"{e['objective']} rated {e['rating']}{said}"
+
+
 EVENT_TEXT: Mapping[str, EventText] = {
     EventType.RUN_STARTED: EventText(_started_detail, _started_headline),
     EventType.INJECT_DELIVERED: EventText(_inject_detail, _inject_headline),
@@ -135,4 +142,6 @@ EVENT_TEXT: Mapping[str, EventText] = {
     EventType.ANNOTATION: EventText(
         lambda e: f"on #{e['of']}: {e['text']}", lambda e: f"Annotation on #{e.get('of')}: {e.get('text', '')}"
     ),
+    EventType.OBSERVATION: EventText(_observation_detail),
+    EventType.FEEDBACK: EventText(lambda e: e["text"], lambda e: f"Feedback: {e.get('text', '')}"),
 }

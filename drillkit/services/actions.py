@@ -64,6 +64,26 @@ def annotate(ws: Workspace, clock: Clock, run: str, seq: int, text: str, *, who:
     return apply(ws, clock, run, lambda rs: decide.annotate(rs, seq, text, who))
 
 
+def observe(  # one parameter per option of `drill observe`
+    ws: Workspace,
+    clock: Clock,
+    run: str,
+    objective: str,
+    rating: str,
+    *,
+    who: str,
+    strength: str | None,
+    improve: str | None,
+) -> list[Event]:
+    return apply(
+        ws, clock, run, lambda rs: decide.observe(rs, objective, rating, who, strength=strength, improve=improve)
+    )
+
+
+def feedback(ws: Workspace, clock: Clock, run: str, text: str, *, who: str) -> list[Event]:
+    return apply(ws, clock, run, lambda rs: decide.feedback(rs, text, who))
+
+
 def assign(ws: Workspace, clock: Clock, run: str, role: str, person: str, *, who: str) -> list[Event]:
     """`person` as `check_name` left it."""
     return apply(ws, clock, run, lambda rs: decide.assign(rs, role, person, who))
