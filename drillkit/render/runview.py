@@ -7,7 +7,7 @@ altered between the two reads shows as tampered, never as verified.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,7 @@ class RunView:
     playbook: Playbook
     zone: str
     labels: Labels
+    actions: list[dict[str, Any]] = field(default_factory=list)  # the run's corrective actions (SPEC §10)
 
     @property
     def run(self) -> dict[str, Any]:
