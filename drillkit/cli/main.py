@@ -11,7 +11,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 import typer
 
 from drillkit import __version__
-from drillkit.cli import drills, evaluation, notify, plans, review, runs, schedule
+from drillkit.cli import drills, evaluation, improvement, notify, plans, review, runs, schedule
 from drillkit.cli.common import GLOBALS, warn
 from drillkit.model.errors import DrillError, InvalidFile
 
@@ -63,6 +63,7 @@ drills.register(app)
 notify.register(app)
 review.register(app)
 evaluation.register(app)
+improvement.register(app)
 
 
 def _refuse_undecodable(args: list[str]) -> None:

@@ -161,6 +161,37 @@ class Feedback(CommonFields):
     text: str
 
 
+class ActionEvent(StrEnum):
+    """The `event` field of `logs/actions.jsonl`, the corrective actions' ledger (SPEC §10), besides
+    `notify.sent`, `notify.failed` and `record.repaired`."""
+
+    OPENED = "action.opened"
+    UPDATED = "action.updated"
+    CLOSED = "action.closed"
+
+
+class ActionOpened(TypedDict):
+    action: str  # A-<n>
+    title: str
+    from_run: str
+    objective: str | None
+    owner_role: str
+    owner: str
+    due: str  # YYYY-MM-DD
+    capability: str | None
+
+
+class ActionUpdated(TypedDict):
+    action: str
+    status: str  # open | in-progress
+    note: str | None
+
+
+class ActionClosed(TypedDict):
+    action: str
+    retest: str  # the run that showed the objective fixed
+
+
 class SchedulerEvent(StrEnum):
     """The `event` field of `logs/scheduler.jsonl`."""
 
