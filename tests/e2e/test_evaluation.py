@@ -132,7 +132,8 @@ def test_a_rated_drill_reports_its_score_and_grade_and_an_action_closes_only_on_
     refused = drill("action", "close", "A-1", "--retest", again, "--by", "risk", DRILL_FAKE_NOW=at(START, 60 * 24 * 8))
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1
-    assert "objective mitigate scored 60" in refused.stderr and "needs P or S" in refused.stderr
+    assert "objective mitigate scored 60" in refused.stderr
+    assert "needs P or S" in refused.stderr
     assert ledger_lines(drill) == before
 
     # A later retest rated S closes it.
@@ -154,7 +155,8 @@ def assert_chained(lines: list[bytes]) -> None:
         event = json.loads(line)
         assert hashlib.sha256(body).hexdigest() == rest[:-2].decode() == event["hash"]
         assert (event["seq"], event["prev"]) == (number, prev)
-        assert "run" not in event and "t" not in event
+        assert "run" not in event
+        assert "t" not in event
         prev = event["hash"]
     assert [json.loads(line)["event"] for line in lines] == ["action.opened", "action.closed"]
 
