@@ -4,7 +4,7 @@ rejection that names what is allowed now. Pure: no I/O, no clock."""
 from __future__ import annotations
 
 from drillkit.engine.machine import Attempt
-from drillkit.engine.replay import RunState, ended_draft, final_drafts
+from drillkit.engine.replay import EVALUATOR, RunState, ended_draft, final_drafts
 from drillkit.model.errors import Rejected
 from drillkit.model.events import EventType
 from drillkit.model.plans import RATINGS
@@ -94,8 +94,10 @@ def note(rs: RunState, text: str, by: str, role: str | None) -> list[Event]:
 
 def assign(rs: RunState, role: str, person: str, by: str) -> list[Event]:
     live(rs)
-    if role not in rs.playbook.roles:
-        raise Rejected(f"unknown role {role!r}; roles of this playbook: {_names(list(rs.playbook.roles))}")
+    if role == EVALUATOR and rs.mode != "drill":
+        raise Rejected(f"run {rs.run} is {_a(rs.mode)}: evaluators rate drills only (mode drill)")
+    if role not in rs.playbook.roles and role != EVALUATOR:
+        raise Rejected(f"unknown role {role!r}; roles of this playbook: {_names(list(rs.playbook.roles))}, {EVALUATOR}")
     if not person.strip():
         raise Rejected("assign needs a person's name")
     # SPEC §4: in `assigned`, `role` is the role given (it takes the place of the actor's role).
@@ -149,7 +151,7 @@ def observe(
     """An evaluator's rating of an objective of a drill (SPEC §10), during the run or after it ends."""
     _evaluated(rs)
     assert rs.scenario is not None  # a drill without a scenario has no objectives: `_evaluated`
-    evaluators = rs.scenario.evaluators
+    evaluators = rs.all_evaluators()
     if by not in evaluators:
         raise Rejected(f"{by} is not an evaluator of run {rs.run}; evaluators: {_names(evaluators)}")
     if objective not in rs.scenario.objectives:

@@ -18,7 +18,9 @@ from drillkit.store.port import Event
 COUNTED = frozenset({"met", "late", "missed"})  # void, pending and unmeasured evidence is left out
 
 
-def evaluation(scenario: Scenario, events: list[Event], verdicts: dict[str, str]) -> dict[str, Any]:
+def evaluation(
+    scenario: Scenario, evaluators: list[str], events: list[Event], verdicts: dict[str, str]
+) -> dict[str, Any]:
     """`verdicts`: each inject id and metric name → its verdict in this run."""
     scoring = scenario.scored
     latest = latest_ratings(events)
@@ -28,7 +30,7 @@ def evaluation(scenario: Scenario, events: list[Event], verdicts: dict[str, str]
     ]
     score, how = _score(objectives)
     return {
-        "evaluators": list(scenario.evaluators),
+        "evaluators": evaluators,
         "scoring": {"points": {r: scoring.value(r) for r in "PSMU"}, "grades": _grades(scoring)},
         "objectives": objectives,
         "score": score,

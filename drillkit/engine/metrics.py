@@ -51,7 +51,7 @@ def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, An
     }
     if rs.scenario is not None and rs.scenario.objectives:  # SPEC §10; other documents stay as they were
         verdicts = {row["inject"]: row["verdict"] for row in expectations} | {m["name"]: m["verdict"] for m in metrics}
-        document["evaluation"] = evaluation(rs.scenario, events, verdicts)
+        document["evaluation"] = evaluation(rs.scenario, rs.all_evaluators(), events, verdicts)
     return document
 
 

@@ -190,3 +190,19 @@ def test_observe_refuses_an_incident_and_a_simulation(drill: Drill) -> None:
         assert (done.returncode, done.stderr.count("\n")) == (2, 1)
         assert f"is {mode}: only drills are rated" in done.stderr
         assert drill.record(run_id).read_bytes() == before
+
+
+def test_an_evaluator_assigned_during_the_drill_may_rate_it(drill: Drill) -> None:
+    run_id = drill("start", SCENARIO, "--detach", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(START, 0)).stdout.strip()
+    refused = drill("observe", run_id, "detect", "--rating", "S", "--by", "grace", DRILL_FAKE_NOW=at(START, 1))
+    assert "evaluators: erin, frank" in refused.stderr
+    drill("assign", run_id, "evaluator", "grace", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(START, 2))
+    observe(drill, run_id, "detect", "S", "grace", when=at(START, 3))
+    document = json.loads(drill("export", run_id, "--format", "json", ok=True, DRILL_FAKE_NOW=at(START, 4)).stdout)
+    assert document["evaluation"]["evaluators"] == ["erin", "frank", "grace"]
+    assert document["evaluation"]["objectives"][0]["ratings"] == [{"by": "grace", "rating": "S", "points": 80}]
+    assert document["run"]["participants"] == {"lead": "alice", "noc": "bob", "comms": "carol"}
+    incident = drill.open(DRILL_FAKE_NOW=at(START, 0))
+    done = drill("assign", incident, "evaluator", "grace", "--by", "alice", DRILL_FAKE_NOW=at(START, 1))
+    assert (done.returncode, done.stderr.count("\n")) == (2, 1)
+    assert "evaluators rate drills only" in done.stderr
