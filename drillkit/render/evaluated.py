@@ -77,7 +77,7 @@ def analysis(say: Labels, found: dict[str, Any]) -> Section:
             o["evidence_rating"] or DASH,
             ", ".join(f"{r['by']} {r['rating']}" for r in o["ratings"]) or DASH,
             _num(o["points"]),
-            o["how"] if o["rated_by"] != "evidence" else f"{say('from_evidence')}: {o['how']}",
+            _how(say, o),
         ]
         for o in found["objectives"]
     ]
@@ -138,7 +138,7 @@ def plan(view: RunView, found: dict[str, Any]) -> Section:
             a["title"],
             f"{a['owner_role']}={a['owner']}",
             a["due"],
-            say.value(a["status"]),
+            say("status." + a["status"]),
         ]
         for a in view.actions
     ]
@@ -157,13 +157,21 @@ def plan(view: RunView, found: dict[str, Any]) -> Section:
     )
 
 
+def _how(say: Labels, objective: dict[str, Any]) -> str:
+    if objective["rated_by"] != "evidence":
+        return str(objective["how"])
+    return f"{say('from_evidence')}: {objective['evidence_rating']} {_num(objective['points'])}"
+
+
 def _score(found: dict[str, Any]) -> str:
     return _num(found["score"])
 
 
 def _grade(say: Labels, found: dict[str, Any]) -> str:
     grade = found["grade"]
-    return f"{grade} ({say('grade.' + grade)})" if grade else DASH
+    if not grade:
+        return DASH
+    return grade if say.lang == "zh" else f"{grade} ({say('grade.' + grade)})"
 
 
 def _num(value: float | None) -> str:

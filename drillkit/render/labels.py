@@ -77,8 +77,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     "corrective_action": ("Issue / corrective action", "问题 / 整改措施"),
     "status": ("Status", "状态"),
     "no_action": ("no action yet", "尚未立项"),
-    "in-progress": ("in progress", "整改中"),
-    "closed": ("closed", "已关闭"),
+    "status.open": ("open", "待整改"),
+    "status.in-progress": ("in progress", "整改中"),
+    "status.closed": ("closed (retest passed)", "已关闭（复演通过）"),
     "chart": ("States over the drill clock", "状态随演练时钟的变化"),
     # run facts
     "run": ("Run", "运行编号"),
