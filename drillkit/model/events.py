@@ -168,6 +168,7 @@ class ActionEvent(StrEnum):
     OPENED = "action.opened"
     UPDATED = "action.updated"
     CLOSED = "action.closed"
+    OVERDUE = "action.overdue"  # the scheduler's claim to notify it, once a day per action
 
 
 class ActionOpened(TypedDict):
@@ -190,6 +191,12 @@ class ActionUpdated(TypedDict):
 class ActionClosed(TypedDict):
     action: str
     retest: str  # the run that showed the objective fixed
+
+
+class ActionOverdue(TypedDict):
+    action: str
+    day: str  # YYYY-MM-DD (UTC): the day it was claimed for
+    due: str
 
 
 class SchedulerEvent(StrEnum):

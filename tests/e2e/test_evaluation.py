@@ -7,10 +7,11 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import Drill
+from tests.conftest import Drill, command_notifier
 
 START = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 SCENARIO = "core-outage-q4"  # the sample: objectives detect (w1), mitigate (w2), inform (w1); evaluators erin, frank
@@ -206,3 +207,29 @@ def test_an_evaluator_assigned_during_the_drill_may_rate_it(drill: Drill) -> Non
     done = drill("assign", incident, "evaluator", "grace", "--by", "alice", DRILL_FAKE_NOW=at(START, 1))
     assert (done.returncode, done.stderr.count("\n")) == (2, 1)
     assert "evaluators rate drills only" in done.stderr
+
+
+def test_an_overdue_action_is_listed_and_notified_at_most_once_a_day(drill: Drill, tmp_path: Path) -> None:
+    received = command_notifier(drill.root, tmp_path, ["action.overdue"])
+    run_id = run_drill(drill, START)
+    drill(
+        "action", "add", "--from", f"{run_id}:mitigate", "--title", "Refresh the on-call phone list",
+        "--owner", "lead=alice", "--due", "2026-12-01", ok=True, DRILL_FAKE_NOW=at(START, 60),
+    )  # fmt: skip
+
+    def scheduler_pass(now: str) -> list[str]:
+        drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=now)
+        return received.read_text(encoding="utf-8").split() if received.exists() else []
+
+    def overdue(now: str) -> list[str]:
+        listed = drill("action", "list", "--overdue", "--json", ok=True, DRILL_FAKE_NOW=now).stdout
+        return [a["action"] for a in json.loads(listed)]
+
+    assert (overdue("2026-12-01T23:00:00Z"), scheduler_pass("2026-12-01T23:00:00Z")) == ([], [])
+    assert overdue("2026-12-02T09:00:00Z") == ["A-1"]
+    first = scheduler_pass("2026-12-02T09:00:00Z")
+    assert len(first) == 1
+    assert scheduler_pass("2026-12-02T17:00:00Z") == first  # once that day
+    assert len(scheduler_pass("2026-12-03T09:00:00Z")) == 2  # and again the next
+    kinds = [json.loads(line)["event"] for line in ledger_lines(drill)]
+    assert kinds == ["action.opened", "action.overdue", "notify.sent", "action.overdue", "notify.sent"]
