@@ -61,7 +61,7 @@ def playbooks_table(rows: list[dict[str, Any]], zone: str) -> str:
 
 def coverage_table(rows: list[dict[str, object]], zone: str) -> str:
     return table(
-        ["playbook", "every", "last drill", "due by", "next scheduled", "status"],
+        ["playbook", "every", "last drill", "due by", "next scheduled", "status", "actions"],
         [
             [
                 row["playbook"],
@@ -70,7 +70,15 @@ def coverage_table(rows: list[dict[str, object]], zone: str) -> str:
                 _when(row["due_by"], zone),
                 _when(row["next_drill"], zone),
                 row["status"],
+                _actions(row),
             ]
             for row in rows
         ],
     )
+
+
+def _actions(row: dict[str, object]) -> str:
+    """`2 open, 1 overdue`, or `-` with none open."""
+    if not row["open_actions"]:
+        return "-"
+    return f"{row['open_actions']} open, {row['overdue_actions']} overdue"

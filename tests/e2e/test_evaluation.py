@@ -231,5 +231,8 @@ def test_an_overdue_action_is_listed_and_notified_at_most_once_a_day(drill: Dril
     assert len(first) == 1
     assert scheduler_pass("2026-12-02T17:00:00Z") == first  # once that day
     assert len(scheduler_pass("2026-12-03T09:00:00Z")) == 2  # and again the next
+    covered = drill("coverage", "--json", DRILL_FAKE_NOW="2026-12-03T09:00:00Z").stdout
+    core = next(row for row in json.loads(covered) if row["playbook"] == "core-network-outage")
+    assert (core["open_actions"], core["overdue_actions"]) == (1, 1)
     kinds = [json.loads(line)["event"] for line in ledger_lines(drill)]
     assert kinds == ["action.opened", "action.overdue", "notify.sent", "action.overdue", "notify.sent"]
