@@ -4,7 +4,9 @@ opened from an objective rated M closes only on a later drill where that objecti
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -236,3 +238,27 @@ def test_an_overdue_action_is_listed_and_notified_at_most_once_a_day(drill: Dril
     assert (core["open_actions"], core["overdue_actions"]) == (1, 1)
     kinds = [json.loads(line)["event"] for line in ledger_lines(drill)]
     assert kinds == ["action.opened", "action.overdue", "notify.sent", "action.overdue", "notify.sent"]
+
+
+def test_the_years_exercise_plan_lists_each_scheduled_drill_with_its_purpose_and_dates(drill: Drill) -> None:
+    now = "2026-12-01T00:00:00Z"
+    drill("schedule", "add", SCENARIO, "--cron", "0 9 1 3,9 *", "--tz", "Asia/Shanghai", ok=True, DRILL_FAKE_NOW=now)
+    drill("schedule", "add", "data-leak-tabletop", "--at", "2028-06-15T14:00", ok=True, DRILL_FAKE_NOW=now)
+    plan = drill("schedule", "export", "--format", "md", "--year", "2027", ok=True, DRILL_FAKE_NOW=now).stdout
+    assert plan.startswith("# 2027 年度演练计划 / Exercise plan 2027\n")
+    rows = [line for line in plan.splitlines() if line.startswith("| 1 ")]
+    assert len(rows) == 1  # the data-leak drill falls in 2028
+    cells = [cell.strip() for cell in rows[0].strip("|").split(" | ")]
+    assert cells[1:5] == [
+        "Q4 core network outage drill",
+        "Acknowledge the MME alarm and open the bridge; Reroute subscribers to a healthy MME pool; "
+        "Tell customers and the regulator in time",
+        "桌面推演 / tabletop",
+        "2027-03-01 09:00 Asia/Shanghai; 2027-09-01 09:00 Asia/Shanghai",
+    ]
+    table = drill("schedule", "export", "--format", "csv", "--year", "2028", ok=True, DRILL_FAKE_NOW=now).stdout
+    listed = list(csv.reader(io.StringIO(table.removeprefix("\ufeff"))))
+    assert [row[1] for row in listed[1:]] == [
+        "Q4 core network outage drill",
+        "客户信息泄露桌面推演 / Customer data leak tabletop exercise",
+    ]
