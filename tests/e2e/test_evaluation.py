@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Drill, command_notifier
+from tests.model.test_events import misfits
 
 START = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 SCENARIO = "core-outage-q4"  # the sample: objectives detect (w1), mitigate (w2), inform (w1); evaluators erin, frank
@@ -67,6 +68,7 @@ def test_a_rated_drill_reports_its_score_and_grade_and_an_action_closes_only_on_
 
     kinds = [e["event"] for e in drill.events(run_id)]
     assert kinds.index("run.ended") < kinds.index("feedback")
+    assert misfits(drill.events(run_id)) == []  # the typed events declare what is written
     assert drill("verify", run_id, ok=True).stdout.split(": ")[1].startswith("ok")
 
     # By hand: detect (100 + 80) / 2 = 90, weight 1; mitigate (60 + 60) / 2 = 60, weight 2;
