@@ -11,7 +11,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 import typer
 
 from drillkit import __version__
-from drillkit.cli import drills, forecast, keys, notify, plans, review, runs, schedule, store
+from drillkit.cli import drills, evaluation, forecast, improvement, keys, notify, plans, review, runs, schedule, store
 from drillkit.cli.common import GLOBALS, warn
 from drillkit.model.errors import DrillError, InvalidFile
 
@@ -65,6 +65,8 @@ review.register(app)
 keys.register(app)
 forecast.register(app)
 store.register(app)
+evaluation.register(app)
+improvement.register(app)
 
 
 def _refuse_undecodable(args: list[str]) -> None:

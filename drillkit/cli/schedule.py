@@ -22,6 +22,8 @@ schedule_app = typer.Typer(
 
 class ExportFormat(StrEnum):
     ics = "ics"
+    md = "md"
+    csv = "csv"
 
 
 def _when(cron: str | None, at: str | None, every: str | None) -> tuple[str, str]:
@@ -175,14 +177,23 @@ def resume(schedule_id: str = typer.Argument(..., help="Schedule id.")) -> None:
 
 @schedule_app.command("export")
 def export(
-    fmt: ExportFormat = typer.Option(..., "--format", "-f", help="ics: an iCalendar file of the upcoming drills."),
+    fmt: ExportFormat = typer.Option(
+        ..., "--format", "-f", help="ics: a calendar of the upcoming drills; md or csv: the year's exercise plan."
+    ),
+    year: int | None = typer.Option(None, "--year", help="md and csv: the plan's year (default: this year)."),
     output: Path | None = output_option(),
     force: bool = force_option(),
 ) -> None:
-    """Export the upcoming scheduled drills as a calendar (fires inside a blackout window left out)."""
-    from drillkit.services.schedules import calendar_text
+    """Export the upcoming scheduled drills as a calendar, or a year's exercise plan (年度演练计划);
+    fires inside a blackout window left out."""
+    from drillkit.services.schedules import calendar_text, year_plan_text
 
-    emit(calendar_text(workspace(), default_clock()), output, force=force)
+    if fmt is ExportFormat.ics:
+        if year is not None:
+            raise UsageError("--year is for --format md or csv; the calendar holds the coming year")
+        emit(calendar_text(workspace(), default_clock()), output, force=force)
+        return
+    emit(year_plan_text(workspace(), year or default_clock().now().year, fmt.value), output, force=force)
 
 
 def scheduler(

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from drillkit.model.durations import parse_duration
 from drillkit.model.errors import UsageError
-from drillkit.model.events import NOTIFIABLE, EventType
+from drillkit.model.events import NOTIFIABLE, ActionEvent, EventType
 
 KINDS = ("command", "webhook")
 MODES = ("incident", "drill")
@@ -123,10 +123,13 @@ def _strings(value: Any, key: str, label: str) -> list[str]:
     return value
 
 
+_NOTIFIABLE = (*NOTIFIABLE, ActionEvent.OVERDUE)  # and, from the actions' ledger, an overdue action
+
+
 def _events(value: Any, label: str) -> frozenset[str]:
     for event in _strings(value, "events", label):
-        if event not in NOTIFIABLE:
-            raise _bad(label, f"event {event!r} cannot be notified; allowed: {', '.join(NOTIFIABLE)}")
+        if event not in _NOTIFIABLE:
+            raise _bad(label, f"event {event!r} cannot be notified; allowed: {', '.join(_NOTIFIABLE)}")
     return frozenset(value)
 
 

@@ -4,9 +4,10 @@ rejection that names what is allowed now. Pure: no I/O, no clock."""
 from __future__ import annotations
 
 from drillkit.engine.machine import Attempt
-from drillkit.engine.replay import RunState, ended_draft, final_drafts
+from drillkit.engine.replay import EVALUATOR, RunState, ended_draft, final_drafts
 from drillkit.model.errors import Rejected
 from drillkit.model.events import EventType
+from drillkit.model.plans import RATINGS
 from drillkit.store.port import Event
 
 
@@ -93,8 +94,10 @@ def note(rs: RunState, text: str, by: str, role: str | None) -> list[Event]:
 
 def assign(rs: RunState, role: str, person: str, by: str) -> list[Event]:
     live(rs)
-    if role not in rs.playbook.roles:
-        raise Rejected(f"unknown role {role!r}; roles of this playbook: {_names(list(rs.playbook.roles))}")
+    if role == EVALUATOR and rs.mode != "drill":
+        raise Rejected(f"run {rs.run} is {_a(rs.mode)}: evaluators rate drills only (mode drill)")
+    if role not in rs.playbook.roles and role != EVALUATOR:
+        raise Rejected(f"unknown role {role!r}; roles of this playbook: {_names(list(rs.playbook.roles))}, {EVALUATOR}")
     if not person.strip():
         raise Rejected("assign needs a person's name")
     # SPEC §4: in `assigned`, `role` is the role given (it takes the place of the actor's role).
@@ -140,3 +143,53 @@ def annotate(rs: RunState, seq: int, text: str, by: str) -> list[Event]:
     if not text.strip():
         raise Rejected("an annotation needs some text")
     return [{"event": EventType.ANNOTATION, "actor": by, "role": acting_role(rs, by, None), "of": seq, "text": text}]
+
+
+def observe(
+    rs: RunState, objective: str, rating: str, by: str, *, strength: str | None, improve: str | None
+) -> list[Event]:
+    """An evaluator's rating of an objective of a drill (SPEC §10), during the run or after it ends."""
+    _evaluated(rs)
+    assert rs.scenario is not None  # a drill without a scenario has no objectives: `_evaluated`
+    evaluators = rs.all_evaluators()
+    if by not in evaluators:
+        raise Rejected(f"{by} is not an evaluator of run {rs.run}; evaluators: {_names(evaluators)}")
+    if objective not in rs.scenario.objectives:
+        raise Rejected(f"unknown objective {objective!r}; objectives: {_names(list(rs.scenario.objectives))}")
+    if rating not in RATINGS:
+        raise Rejected(f"unknown rating {rating!r}; allowed: {', '.join(RATINGS)}")
+    return [
+        {
+            "event": EventType.OBSERVATION,
+            "actor": by,
+            "role": None,
+            "objective": objective,
+            "rating": rating,
+            "strength": _text_or_none(strength),
+            "improve": _text_or_none(improve),
+        }
+    ]
+
+
+def feedback(rs: RunState, text: str, by: str) -> list[Event]:
+    """A participant's feedback (hot wash), during the run or after it ends."""
+    if rs.mode != "drill":
+        raise Rejected(f"run {rs.run} is {_a(rs.mode)}: feedback is kept for drills only")
+    if not text.strip():
+        raise Rejected("feedback needs some text")
+    return [{"event": EventType.FEEDBACK, "actor": by, "role": acting_role(rs, by, None), "text": text}]
+
+
+def _evaluated(rs: RunState) -> None:
+    if rs.mode != "drill":
+        raise Rejected(f"run {rs.run} is {_a(rs.mode)}: only drills are rated (mode drill)")
+    if rs.scenario is None or not rs.scenario.objectives:
+        raise Rejected(f"run {rs.run} has no objectives: its scenario declares none")
+
+
+def _a(mode: str) -> str:
+    return "an incident" if mode == "incident" else f"a {mode}"
+
+
+def _text_or_none(text: str | None) -> str | None:
+    return text if text and text.strip() else None

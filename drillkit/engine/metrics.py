@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from drillkit.engine.evaluation import evaluation
 from drillkit.engine.expectations import Ending, expectation_rows, run_end
 from drillkit.engine.reasons import Why, at
 from drillkit.engine.replay import RunState, breach_what, last_event, stay_deadline
@@ -38,15 +39,20 @@ def run_document(events: list[Event], integrity: dict[str, Any]) -> dict[str, An
     late the breach was recorded."""
     rs = RunState.replay(events)
     metrics = metric_rows(rs, events)
-    return {
+    expectations = expectation_rows(rs, events)
+    document = {
         "run": _run(rs, events),
         "metrics": metrics,
-        "expectations": expectation_rows(rs, events),
+        "expectations": expectations,
         "breaches": _breaches(_Judged(rs, events, state_spans(events))),
         "checklist": _checklist(rs),
         "events": events,
         "integrity": integrity,
     }
+    if rs.scenario is not None and rs.scenario.objectives:  # SPEC §10; other documents stay as they were
+        verdicts = {row["inject"]: row["verdict"] for row in expectations} | {m["name"]: m["verdict"] for m in metrics}
+        document["evaluation"] = evaluation(rs.scenario, rs.all_evaluators(), events, verdicts)
+    return document
 
 
 def _run(rs: RunState, events: list[Event]) -> dict[str, Any]:

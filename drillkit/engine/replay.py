@@ -24,6 +24,7 @@ from drillkit.store.files import effective_t
 from drillkit.store.port import Event
 
 PlanModel = TypeVar("PlanModel", Playbook, Scenario)
+EVALUATOR = "evaluator"  # `drill assign RUN evaluator NAME` (SPEC §10)
 LATE_AFTER = 1.0  # wall seconds after which a delivery counts as late
 
 
@@ -54,6 +55,7 @@ class RunState:
     checks: dict[str, Done] = field(default_factory=dict)
     delivered: set[str] = field(default_factory=set)
     handled: set[str] = field(default_factory=set)
+    evaluators: set[str] = field(default_factory=set)  # added with `drill assign RUN evaluator NAME`
     outcome: str | None = None
     people: set[str] = field(default_factory=set)  # everyone named with --as or assigned since
     seq: int = 0
@@ -110,7 +112,7 @@ class RunState:
         twin.__dict__.update(self.__dict__)  # copy.copy's generic path is three times slower here
         twin.participants, twin.first_entry = dict(self.participants), dict(self.first_entry)
         twin.checks, twin.delivered, twin.handled = dict(self.checks), set(self.delivered), set(self.handled)
-        twin.people = set(self.people)
+        twin.people, twin.evaluators = set(self.people), set(self.evaluators)
         return twin
 
     @property
@@ -122,6 +124,11 @@ class RunState:
 
     def holder(self, role: str | None) -> str | None:
         return self.participants.get(role) if role else None
+
+    def all_evaluators(self) -> list[str]:
+        """The scenario's evaluators, then those assigned during the run."""
+        listed = list(self.scenario.evaluators) if self.scenario else []
+        return listed + sorted(self.evaluators - set(listed))
 
     def roles_of(self, person: str) -> list[str]:
         return [role for role, holder in self.participants.items() if holder == person]
@@ -202,8 +209,11 @@ def _check(state: RunState, event: Event, t: float) -> None:
 
 
 def _assign(state: RunState, event: Event, t: float) -> None:
-    state.participants[event["role"]] = event["person"]
-    state.people.add(event["person"])
+    if event["role"] == EVALUATOR:  # not a playbook role: evaluators rate, they do not respond
+        state.evaluators.add(event["person"])
+    else:
+        state.participants[event["role"]] = event["person"]
+        state.people.add(event["person"])
 
 
 def _severity(state: RunState, event: Event, t: float) -> None:

@@ -27,18 +27,20 @@ class EventType(StrEnum):
     RECORD_REPAIRED = "record.repaired"
     RUN_ENDED = "run.ended"
     ANNOTATION = "annotation"
+    OBSERVATION = "observation"
+    FEEDBACK = "feedback"
 
 
 # What a delivery records about itself; never notified in turn.
 NOTIFY_OUTCOMES = frozenset({EventType.NOTIFY_SENT, EventType.NOTIFY_FAILED})
 # The evaluation of a drill (SPEC §10), which evaluators record during a run and after it ends.
-EVALUATION = frozenset({"observation", "feedback"})
+EVALUATION = frozenset({EventType.OBSERVATION, EventType.FEEDBACK})
 # What may follow `run.ended` (SPEC §4): deliveries of a run's last events finish after it ends,
 # evaluators rate it, and reviewers annotate its timeline; anything else after it is tampering.
 AFTER_END: frozenset[str] = NOTIFY_OUTCOMES | {EventType.RECORD_REPAIRED, EventType.ANNOTATION} | EVALUATION
-# What a notifier may ask for, in the order `drill.toml` errors list them. An annotation is
-# written after a run ends, when no conductor follows the run to notify anyone of it.
-NOTIFIABLE = tuple(kind for kind in EventType if kind not in NOTIFY_OUTCOMES | {EventType.ANNOTATION})
+# What a notifier may ask for, in the order `drill.toml` errors list them. Annotations and the
+# evaluation are written mostly after a run ends, when no conductor follows the run to notify of them.
+NOTIFIABLE = tuple(kind for kind in EventType if kind not in NOTIFY_OUTCOMES | {EventType.ANNOTATION} | EVALUATION)
 # A system transition or a time-limit end caught up late takes effect at its `due` time.
 TAKES_EFFECT_WHEN_DUE = frozenset({EventType.TRANSITION, EventType.RUN_ENDED})
 
@@ -144,6 +146,59 @@ class Annotation(CommonFields):
 
     of: int  # the seq annotated
     text: str
+
+
+class Observation(CommonFields):
+    """An evaluator's rating of one objective (SPEC §10); the latest by each evaluator counts."""
+
+    objective: str
+    rating: str  # P, S, M or U
+    strength: str | None
+    improve: str | None
+
+
+class Feedback(CommonFields):
+    """A participant's feedback on the drill (hot wash)."""
+
+    text: str
+
+
+class ActionEvent(StrEnum):
+    """The `event` field of `logs/actions.jsonl`, the corrective actions' ledger (SPEC §10), besides
+    `notify.sent`, `notify.failed` and `record.repaired`."""
+
+    OPENED = "action.opened"
+    UPDATED = "action.updated"
+    CLOSED = "action.closed"
+    OVERDUE = "action.overdue"  # the scheduler's claim to notify it, once a day per action
+
+
+class ActionOpened(TypedDict):
+    action: str  # A-<n>
+    title: str
+    from_run: str
+    objective: str | None
+    owner_role: str
+    owner: str
+    due: str  # YYYY-MM-DD
+    capability: str | None
+
+
+class ActionUpdated(TypedDict):
+    action: str
+    status: str  # open | in-progress
+    note: str | None
+
+
+class ActionClosed(TypedDict):
+    action: str
+    retest: str  # the run that showed the objective fixed
+
+
+class ActionOverdue(TypedDict):
+    action: str
+    day: str  # YYYY-MM-DD (UTC): the day it was claimed for
+    due: str
 
 
 class SchedulerEvent(StrEnum):

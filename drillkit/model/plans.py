@@ -298,6 +298,57 @@ class Step(Frozen):
         return self
 
 
+RATINGS = ("P", "S", "M", "U")  # HSEEP: performed without, with some, with major challenges; unable
+GRADES = ("优秀", "良好", "合格")  # with their thresholds, best first; below the last: 不合格
+FAILING_GRADE = "不合格"
+
+
+class Objective(Frozen):
+    """What the drill sets out to show (SPEC §10): judged by evaluators, else by its evidence."""
+
+    title: Text
+    capability: Text
+    criteria: list[Text] = Field(default_factory=list)
+    evidence: Annotated[list[Id], AfterValidator(_unique)] = Field(
+        default_factory=list, description="inject ids and metric names whose verdicts count for it"
+    )
+    weight: Annotated[int, BeforeValidator(_whole_number)] = Field(default=1, ge=1, le=100)
+
+
+def _points(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(r"0|[1-9][0-9]*", value):
+        raise ValueError("must be a whole number written in digits, like 80")
+    return value
+
+
+Points = Annotated[int, BeforeValidator(_points), Field(ge=0, le=100)]
+Rating = Literal["P", "S", "M", "U"]
+Grade = Literal["优秀", "良好", "合格"]
+_DEFAULT_POINTS: dict[Rating, int] = {"P": 100, "S": 80, "M": 60, "U": 0}
+_DEFAULT_GRADES: dict[Grade, int] = {"优秀": 90, "良好": 75, "合格": 60}
+
+
+class Scoring(Frozen):
+    """Points per rating and the least score for each grade (SPEC §10 defaults)."""
+
+    points: dict[Rating, Points] = Field(default_factory=lambda: dict(_DEFAULT_POINTS))
+    grades: dict[Grade, Points] = Field(default_factory=lambda: dict(_DEFAULT_GRADES))
+
+    def value(self, rating: str) -> int:
+        points = dict[str, int](_DEFAULT_POINTS.items())
+        points.update(self.points.items())
+        return points[rating]
+
+    def least(self, grade: str) -> int:
+        """The least score of a grade."""
+        least = dict[str, int](_DEFAULT_GRADES.items())
+        least.update(self.grades.items())
+        return least[grade]
+
+    def grade(self, score: float) -> str:
+        return next((grade for grade in GRADES if score >= self.least(grade)), FAILING_GRADE)
+
+
 class Scenario(Frozen):
     scenario: FileId
     title: Text
@@ -313,6 +364,16 @@ class Scenario(Frozen):
     allow_breaches: Annotated[list[BreachName], AfterValidator(_unique)] = Field(
         default_factory=list, exclude_if=lambda names: not names
     )
+    # The evaluation (SPEC §10), left out of the embedded scenario when not declared, as above.
+    evaluators: Annotated[list[Person], AfterValidator(_unique)] = Field(
+        default_factory=list, exclude_if=lambda names: not names
+    )
+    objectives: dict[Id, Objective] = Field(default_factory=dict, exclude_if=lambda found: not found)
+    scoring: Scoring | None = Field(default=None, exclude_if=lambda found: found is None)
+
+    @property
+    def scored(self) -> Scoring:
+        return self.scoring or Scoring()
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

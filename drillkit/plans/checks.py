@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from drillkit.model.durations import format_duration
-from drillkit.model.plans import Inject, Playbook, Scenario, Step
+from drillkit.model.plans import GRADES, Inject, Playbook, Scenario, Step
 from drillkit.plans.loader import Path_
 
 Found = Iterator[tuple[Path_, str]]
@@ -160,6 +160,27 @@ def check_scenario(sc: Scenario, pb: Playbook | None, stem: str | None) -> Found
     yield from _inject_refs(sc, pb)
     yield from _script_refs(sc, pb)
     yield from _allowed_breaches(sc, pb)
+    yield from _objective_refs(sc, pb)
+    yield from _grade_order(sc)
+
+
+def _objective_refs(sc: Scenario, pb: Playbook) -> Found:
+    """Evidence names an inject of this scenario or a metric of its playbook (SPEC §10)."""
+    known = {inject.id for inject in sc.injects} | set(pb.metrics)
+    for name, objective in sc.objectives.items():
+        for index, evidence in enumerate(objective.evidence):
+            if evidence not in known:
+                yield (
+                    ("objectives", name, "evidence", index),
+                    f"evidence {evidence!r} names no inject or metric; allowed: {_names(known)}",
+                )
+
+
+def _grade_order(sc: Scenario) -> Found:
+    grades = sc.scoring.grades if sc.scoring else {}
+    least = [grades[grade] for grade in GRADES if grade in grades]
+    if least != sorted(least, reverse=True):
+        yield ("scoring", "grades"), "grade thresholds must fall from 优秀 to 良好 to 合格"
 
 
 def _allowed_breaches(sc: Scenario, pb: Playbook) -> Found:

@@ -167,6 +167,13 @@ def _ended_zh(e: Event) -> str:
     return f"{_OUTCOMES_ZH.get(e['outcome'], e['outcome'])}：{_system_zh(e, str(e['reason']))}"
 
 
+def _observation_detail(e: Event) -> str:
+    said = "".join(
+        f"; {label}: {e[key]}" for key, label in (("strength", "strength"), ("improve", "improve")) if e.get(key)
+    )
+    return f"{e['objective']} rated {e['rating']}{said}"
+
+
 EVENT_TEXT: Mapping[str, EventText] = {
     EventType.RUN_STARTED: EventText(_started_detail, _started_headline, _started_zh),
     EventType.INJECT_DELIVERED: EventText(_inject_detail, _inject_headline, _inject_zh),
@@ -207,4 +214,6 @@ EVENT_TEXT: Mapping[str, EventText] = {
         lambda e: f"Annotation on #{e.get('of')}: {e.get('text', '')}",
         lambda e: f"批注 #{e['of']}：{e['text']}",
     ),
+    EventType.OBSERVATION: EventText(_observation_detail),
+    EventType.FEEDBACK: EventText(lambda e: e["text"], lambda e: f"Feedback: {e.get('text', '')}"),
 }

@@ -7,8 +7,9 @@ else, so opening the file never makes a request. Every text from the record is e
 from __future__ import annotations
 
 from drillkit.render import svgchart
-from drillkit.render.aar import Section, footer, sections, title
+from drillkit.render.aar import Section, footer, title
 from drillkit.render.cells import html_text as escape
+from drillkit.render.evaluated import report_sections
 from drillkit.render.runview import RunView
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -59,7 +60,7 @@ def render(view: RunView) -> str:
     lang = "zh-CN" if view.labels.lang == "zh" else "en"
     heading = escape(title(view).removeprefix(view.mark()))
     mark = f'<p class="mark">{escape(view.mark().strip(" []"))}</p>\n' if view.is_drill else ""
-    body = "\n".join(_section(view, section) for section in sections(view))
+    body = "\n".join(_section(view, section) for section in report_sections(view))
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from drillkit.model.inert import inert
-from drillkit.render.aar import Section, footer, sections, title
+from drillkit.render.aar import Section, footer, title
+from drillkit.render.evaluated import report_sections
 from drillkit.render.runview import RunView
 
 _SPECIAL = re.compile(r"([\\`*\[\]<|]|(?<!\w)_|_(?!\w))")
@@ -18,7 +19,7 @@ def escape(text: str) -> str:
 
 def render(view: RunView) -> str:
     parts = [f"# {view.mark()}{escape(title(view).removeprefix(view.mark()))}", ""]
-    for section in sections(view):
+    for section in report_sections(view):
         parts.extend(_section(section))
     parts.extend(["---", "", f"{escape(view.labels('integrity'))}: {escape(footer(view))}", ""])
     return "\n".join(parts)

@@ -7,7 +7,7 @@ altered between the two reads shows as tampered, never as verified.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +55,7 @@ class RunView:
     playbook: Playbook
     zone: str
     labels: Labels
+    actions: list[dict[str, Any]] = field(default_factory=list)  # the run's corrective actions (SPEC §10)
 
     @property
     def run(self) -> dict[str, Any]:
@@ -103,7 +104,19 @@ def load_view(ws: Workspace, run_id: str, *, zone: str, lang: str, now: datetime
     from drillkit.store.stores import open_store
 
     events = open_store(ws).read(run_id)
-    return build_view(events, integrity(ws, run_id), zone=zone, lang=lang, now=now)
+    view = build_view(events, integrity(ws, run_id), zone=zone, lang=lang, now=now)
+    if "evaluation" not in view.document:
+        return view
+    return replace(view, actions=run_actions(ws, run_id, now))
+
+
+def run_actions(ws: Workspace, run_id: str, now: datetime) -> list[dict[str, Any]]:
+    """The corrective actions opened from a run (SPEC §10), for its improvement plan."""
+    from drillkit.engine.corrective import replay_actions
+    from drillkit.store.ledger import read_ledger
+
+    found = replay_actions(read_ledger(ws)).values()
+    return [a.document(now.date()) for a in found if a.from_run == run_id]
 
 
 def build_view(events: list[Event], verified: dict[str, Any], *, zone: str, lang: str, now: datetime) -> RunView:

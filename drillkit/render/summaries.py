@@ -78,7 +78,7 @@ def playbooks_table(rows: list[dict[str, Any]], zone: str) -> str:
 
 def coverage_table(rows: list[dict[str, object]], zone: str) -> str:
     return table(
-        ["playbook", "every", "last drill", "due by", "next scheduled", "status"],
+        ["playbook", "every", "last drill", "due by", "next scheduled", "status", "actions"],
         [
             [
                 row["playbook"],
@@ -87,6 +87,7 @@ def coverage_table(rows: list[dict[str, object]], zone: str) -> str:
                 _when(row["due_by"], zone),
                 _when(row["next_drill"], zone),
                 row["status"],
+                _actions(row),
             ]
             for row in rows
         ],
@@ -107,3 +108,10 @@ def forecast_lines(rows: list[dict[str, Any]]) -> str:
             f" {f['p']:.0%} (95% interval {f['low']:.0%}–{f['high']:.0%}, {f['runs']} runs)"
         )
     return "\n".join(lines)
+
+
+def _actions(row: dict[str, object]) -> str:
+    """`2 open, 1 overdue`, or `-` with none open."""
+    if not row["open_actions"]:
+        return "-"
+    return f"{row['open_actions']} open, {row['overdue_actions']} overdue"

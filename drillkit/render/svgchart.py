@@ -13,7 +13,9 @@ from drillkit.model.events import EventType
 from drillkit.render.cells import html_text as escape
 from drillkit.render.runview import RunView
 
-LEFT, RIGHT, TOP, LANE, AXIS = 150, 20, 8, 26, 34
+# RIGHT leaves room for half the last tick label (`T+02:00:00`, centred on the axis's end): with
+# less, that label was cut off at the chart's right edge, on screen and on paper.
+LEFT, RIGHT, TOP, LANE, AXIS = 150, 44, 8, 26, 34
 WIDTH = 960
 _STEPS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from drillkit.config.workspace import Workspace
@@ -47,15 +47,19 @@ def _tell_if_notifiers_broken(ws: Workspace, tell: Tell) -> None:
         tell(f"drill: warning: {err}; no conductor or notifier will run until drill.toml is fixed")
 
 
-def _acting(ws: Workspace, who: Who, *, after_end: bool = False) -> Callable[[RunState], str]:
-    """Who acts, settled against the run as the append finds it: one of its people, or on the
-    roster (SPEC §5). An ended run is refused as ended first, whoever asks (but `after_end`)."""
+def _acting(
+    ws: Workspace, who: Who, *, after_end: bool = False, also: Callable[[RunState], Collection[str]] | None = None
+) -> Callable[[RunState], str]:
+    """Who acts, settled against the run as the append finds it: one of its people (or of `also`,
+    such as its evaluators), or on the roster (SPEC §5). An ended run is refused as ended first,
+    whoever asks (but `after_end`)."""
     roster = ws.config().people
 
     def settled(rs: RunState) -> str:
         if not after_end:
             decide.live(rs)
-        return acting_name(who, rs.people | set(roster), "in this run")
+        others = set(also(rs)) if also is not None else set()
+        return acting_name(who, rs.people | others | set(roster), "in this run")
 
     return settled
 
@@ -90,6 +94,29 @@ def assign(ws: Workspace, clock: Clock, run: str, role: str, person: str, *, who
     someone on it."""
     by, brought_in = _acting(ws, who), on_roster(person, ws.config().people, "person")
     return apply(ws, clock, run, lambda rs: decide.assign(rs, role, brought_in, by(rs)))
+
+
+def observe(  # one parameter per option of `drill observe`
+    ws: Workspace,
+    clock: Clock,
+    run: str,
+    objective: str,
+    rating: str,
+    *,
+    who: Who,
+    strength: str | None,
+    improve: str | None,
+) -> list[Event]:
+    """By one of the run's evaluators (the engine says who they are), during the run or after it."""
+    by = _acting(ws, who, after_end=True, also=RunState.all_evaluators)
+    return apply(
+        ws, clock, run, lambda rs: decide.observe(rs, objective, rating, by(rs), strength=strength, improve=improve)
+    )
+
+
+def feedback(ws: Workspace, clock: Clock, run: str, text: str, *, who: Who) -> list[Event]:
+    by = _acting(ws, who, after_end=True)
+    return apply(ws, clock, run, lambda rs: decide.feedback(rs, text, by(rs)))
 
 
 def change_severity(ws: Workspace, clock: Clock, run: str, level: str, *, who: Who, reason: str) -> list[Event]:

@@ -30,6 +30,19 @@ def coverage(ws: Workspace, clock: Clock) -> list[dict[str, Any]]:
             rows.append(_invalid(playbook_id))
             continue
         rows.append(_row(pb, last.get(pb.playbook), upcoming.get(pb.playbook), now))
+    return _with_actions(ws, rows, now)
+
+
+def _with_actions(ws: Workspace, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Each playbook's open and overdue corrective actions (SPEC §10)."""
+    from drillkit.engine.corrective import replay_actions
+    from drillkit.store.ledger import read_ledger
+
+    found = [a for a in replay_actions(read_ledger(ws)).values() if a.status != "closed"]
+    for row in rows:
+        mine = [a for a in found if a.playbook == row["playbook"]]
+        row["open_actions"] = len(mine)
+        row["overdue_actions"] = sum(a.overdue(now.date()) for a in mine)
     return rows
 
 

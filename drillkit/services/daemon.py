@@ -107,7 +107,17 @@ def _daemon(ws: Workspace, clock: Clock, log: FilteringBoundLogger) -> Daemon:
         report=lambda text: log.warning(SchedulerEvent.NOTIFY, detail=text),
         dropped=lambda run_id, error: log.error(SchedulerEvent.RUN_DROPPED, run=run_id, error=str(error)),
     )
-    return Daemon(ws=ws, clock=clock, starter=DrillStarter(ws, clock), conducting=conducting, log=log)
+    from drillkit.services.overdue import notify_overdue
+
+    notifiers = ws.notifiers()
+    return Daemon(
+        ws=ws,
+        clock=clock,
+        starter=DrillStarter(ws, clock),
+        conducting=conducting,
+        log=log,
+        overdue=lambda: notify_overdue(ws, clock, notifiers),
+    )
 
 
 class _StopSwitch:

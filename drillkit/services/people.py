@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from drillkit.config.workspace import Workspace
-from drillkit.engine.people import Who
+from drillkit.engine.people import Who, acting_name
 from drillkit.model.errors import UsageError
 from drillkit.model.names import RESERVED, check_name, check_person
 from drillkit.model.provenance import login_name
@@ -24,6 +24,19 @@ def acting_person(by: str | None) -> Who:
         _offer("$DRILL_USER", check_name(os.environ["DRILL_USER"], "DRILL_USER"), offered, passed_over)
     _offer("the login name", login_name(), offered, passed_over)
     return Who(None, tuple(offered), tuple(passed_over))
+
+
+def person_outside_a_run(ws: Workspace, who: Who) -> str:
+    """Who acts where no run names its people (corrective actions): someone on the roster; without
+    one, the name given or the first one offered (never a system account)."""
+    roster = ws.config().people
+    if roster:
+        return acting_name(who, set(roster), "on corrective actions")
+    if who.given is not None:
+        return who.given
+    if who.offered:
+        return who.offered[0][1]
+    return acting_name(who, set(), "on corrective actions")  # refused, saying why
 
 
 def _offer(source: str, name: str, offered: list[tuple[str, str]], passed_over: list[str]) -> None:

@@ -33,6 +33,7 @@ import os
 import random
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -112,6 +113,7 @@ class Daemon:
     log: FilteringBoundLogger
     rng: random.Random = field(default_factory=random.SystemRandom)
     poll: float = 1.0
+    overdue: Callable[[], object] | None = None  # notifies overdue corrective actions (SPEC §10)
     tally: Counter[str] = field(default_factory=Counter)
     _store: ScheduleStore = field(init=False)
     _blackouts: list[Blackout] = field(init=False)
@@ -148,6 +150,8 @@ class Daemon:
             owner = schedules.get(fire.schedule)
             if owner is not None and not owner.paused and fire.start_at <= now:
                 self._start(fire, owner, now)
+        if self.overdue is not None:
+            self.overdue()
         return self._conduct()
 
     def _refresh_blackouts(self) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from itertools import islice, takewhile
+from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.blackouts import Blackout
@@ -15,8 +17,12 @@ from drillkit.model.timefmt import local
 from drillkit.schedule.drafts import add_drafted, draft_schedule
 from drillkit.schedule.port import Fire, Schedule, unknown_schedule
 from drillkit.schedule.store import existing_store, open_store, reading_store
-from drillkit.schedule.upcoming import blackouts, next_fire, next_fires
+from drillkit.schedule.upcoming import blackouts, next_fire, next_fires, upcoming_fires
 
+if TYPE_CHECKING:
+    from drillkit.render.yearplan import PlanItem
+
+YEAR_PLAN_FIRES = 400  # a schedule's fires listed in a year's plan, at most (daily drills fit)
 ADDED_SHOWS = 5  # fires shown when a schedule is added: enough to see a cron expression's pattern
 _DONE = {"remove": "removed", "pause": "paused", "resume": "resumed"}
 
@@ -135,6 +141,55 @@ def calendar_text(ws: Workspace, clock: Clock) -> str:
     with reading_store(ws) as store:
         schedules = store.schedules()
     return calendar(upcoming(schedules, _titles(ws, schedules), now, windows), now)
+
+
+def year_plan_text(ws: Workspace, year: int, fmt: str) -> str:
+    """`drill schedule export --format md|csv --year`: the year's exercise plan from the schedules."""
+    from drillkit.render import yearplan
+
+    items = year_plan(ws, year)
+    return yearplan.markdown(year, items) if fmt == "md" else yearplan.csv_text(items)
+
+
+def year_plan(ws: Workspace, year: int) -> list[PlanItem]:
+    """One item per schedule whose scenario loads and that fires in `year` (blackouts left out)."""
+    from drillkit.plans.library import Plans
+    from drillkit.render.yearplan import PlanItem
+
+    if not 1970 <= year <= 9998:
+        raise UsageError(f"--year {year}: give a year such as 2027")
+    windows = blackouts(ws)
+    with reading_store(ws) as store:
+        schedules = store.schedules()
+    loaded = Plans(ws).loadable({s.scenario for s in schedules})
+    items = []
+    for schedule in sorted(schedules, key=lambda s: s.id):
+        times = _fires_in(schedule, year, windows)
+        if schedule.scenario not in loaded or not times:
+            continue
+        scenario, playbook = loaded[schedule.scenario]
+        purpose = [objective.title for objective in scenario.objectives.values()]
+        items.append(
+            PlanItem(
+                title=scenario.title,
+                purpose=purpose,
+                form=scenario.form,
+                times=times,
+                participants=dict(scenario.participants),
+                playbook=f"{playbook.playbook}: {playbook.title}",
+            )
+        )
+    return items
+
+
+def _fires_in(schedule: Schedule, year: int, windows: Sequence[Blackout]) -> list[str]:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(schedule.tz)
+    start = datetime(year, 1, 1, tzinfo=zone) - timedelta(microseconds=1)
+    end = datetime(year + 1, 1, 1, tzinfo=zone)
+    fires = takewhile(lambda when: when < end, upcoming_fires(schedule, start, windows))
+    return [f"{when.astimezone(zone):%Y-%m-%d %H:%M} {schedule.tz}" for when in islice(fires, YEAR_PLAN_FIRES)]
 
 
 def _titles(ws: Workspace, schedules: list[Schedule]) -> dict[str, tuple[str, int]]:

@@ -27,6 +27,8 @@ SHAPES: dict[EventType, Any] = {
     EventType.RECORD_REPAIRED: model.RecordRepaired,
     EventType.RUN_ENDED: model.RunEnded,
     EventType.ANNOTATION: model.Annotation,
+    EventType.OBSERVATION: model.Observation,
+    EventType.FEEDBACK: model.Feedback,
 }
 
 

@@ -98,6 +98,8 @@ EXPECTED = [
     ("sc-unknown-expect-role", 12, 48, "unknown role 'sre'"),
     ("sc-allow-breach-unknown-state", 17, 34, "unknown state 'traige'; allowed: detected, escalated"),
     ("sc-allow-breach-unknown-metric", 17, 18, "unknown metric 'time_to_ack'; allowed: time_to_acknowledge"),
+    ("sc-objective-unknown-evidence", 18, 44, "evidence 'pager' names no inject or metric; allowed: alarm"),
+    ("sc-objective-bad-weight", 12, 5, "weight: must be a whole number"),
     ("sc-allow-breach-bad-form", 17, 18, "must be 'state:<state id>' or 'metric:<metric name>'"),
     ("sc-unknown-script-trigger", 16, 26, "unknown trigger 'close'"),
     ("sc-unknown-script-item", 15, 25, "unknown checklist item 'brige'"),

@@ -60,12 +60,13 @@ def test_text_lists_every_playbook_in_the_display_zone(review_ws: Path) -> None:
     done = invoke(review_ws, "--tz", "Asia/Shanghai", "coverage", now="2026-11-29T08:00:00Z")
     assert done.exit_code == 1  # customer-data-leak was never drilled
     lines = done.stdout.splitlines()
-    assert lines[0].split() == ["playbook", "every", "last", "drill", "due", "by", "next", "scheduled", "status"]
+    header = ["playbook", "every", "last", "drill", "due", "by", "next", "scheduled", "status", "actions"]
+    assert lines[0].split() == header
     core = next(line for line in lines if line.startswith("core-network-outage"))
     assert "180d" in core
     assert "2026-11-01 16:00:00 CST" in core
-    assert core.endswith(" ok")
-    assert next(line for line in lines if line.startswith("customer-data-leak")).endswith("never drilled")
+    assert core.split()[-2:] == ["ok", "-"]  # no corrective actions open
+    assert next(line for line in lines if line.startswith("customer-data-leak")).endswith("never drilled  -")
 
 
 def test_the_next_scheduled_drill_is_one_no_blackout_window_skips(review_ws: Path) -> None:

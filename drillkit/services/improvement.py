@@ -1,0 +1,90 @@
+"""The improvement plan (SPEC §10): corrective actions opened from a run, followed in
+`logs/actions.jsonl`, and closed only on a passing retest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from drillkit.config.workspace import Workspace
+from drillkit.engine import corrective
+from drillkit.engine.corrective import Action, replay_actions
+from drillkit.engine.replay import RunState
+from drillkit.model.clock import Clock
+from drillkit.model.errors import UsageError
+from drillkit.model.names import check_name
+from drillkit.store.ledger import append_ledger, read_ledger
+from drillkit.store.port import Event
+from drillkit.store.stores import open_store
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewAction:
+    """`drill action add`'s options as typed."""
+
+    source: str  # RUN[:OBJECTIVE]
+    title: str
+    owner: str  # ROLE=PERSON
+    due: str
+    capability: str | None
+
+
+def add(ws: Workspace, clock: Clock, new: NewAction, *, by: str) -> Event:
+    run_id, _, objective = new.source.partition(":")
+    role, sep, person = new.owner.partition("=")
+    if not sep or not role or not person.strip():
+        raise UsageError(f"--owner {new.owner!r}: write ROLE=PERSON, e.g. --owner lead=alice")
+    opened = {
+        "title": new.title,
+        "from_run": run_id,
+        "objective": objective or None,
+        "owner_role": role,
+        "owner": check_name(person, "--owner"),
+        "due": corrective.parse_due(new.due),
+        "capability": new.capability,
+    }
+    rs = RunState.replay(open_store(ws).read(run_id))
+    corrective.open_draft(actions(ws), rs, opened, by)  # refused before the ledger is touched
+    written = append_ledger(
+        ws, lambda events, _now: [corrective.open_draft(replay_actions(events), rs, opened, by)], clock
+    )
+    return written[-1]
+
+
+def actions(ws: Workspace) -> dict[str, Action]:
+    return replay_actions(read_ledger(ws))
+
+
+def listed(ws: Workspace, clock: Clock, *, only_open: bool, overdue: bool) -> list[dict[str, Any]]:
+    today = clock.now().date()
+    rows = [a.document(today) for a in actions(ws).values()]
+    if only_open:
+        rows = [r for r in rows if r["status"] != "closed"]
+    if overdue:
+        rows = [r for r in rows if r["overdue"]]
+    return rows
+
+
+def show(ws: Workspace, clock: Clock, action_id: str) -> dict[str, Any]:
+    return corrective.known(actions(ws), action_id).document(clock.now().date())
+
+
+def update(ws: Workspace, clock: Clock, action_id: str, *, status: str, note: str | None, by: str) -> Event:
+    corrective.update_draft(corrective.known(actions(ws), action_id), status, note, by)  # refused untouched
+
+    def decide(events: list[Event], _now: object) -> list[Event]:
+        action = corrective.known(replay_actions(events), action_id)
+        return [corrective.update_draft(action, status, note, by)]
+
+    return append_ledger(ws, decide, clock)[-1]
+
+
+def close(ws: Workspace, clock: Clock, action_id: str, *, retest: str, by: str) -> Event:
+    retest_events = open_store(ws).read(retest)
+    corrective.close_draft(corrective.known(actions(ws), action_id), retest_events, by)  # refused untouched
+
+    def decide(events: list[Event], _now: object) -> list[Event]:
+        action = corrective.known(replay_actions(events), action_id)
+        return [corrective.close_draft(action, retest_events, by)]
+
+    return append_ledger(ws, decide, clock)[-1]

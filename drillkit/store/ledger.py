@@ -1,0 +1,108 @@
+"""The corrective actions' own record, `logs/actions.jsonl` (SPEC §10): a hash-chained ledger
+under the rules of SPEC §4, without `run` and `t`. Each line has `action` (its id) after the
+common fields; it is masked, chained (HMAC with the workspace key when there is one), written in
+one `write` and fsync'd under an exclusive lock, and a torn tail is set aside to
+`actions.jsonl.torn` and recorded as `record.repaired` by the next append."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.model.clock import Clock, format_utc
+from drillkit.model.errors import RecordError
+from drillkit.model.events import EventType
+from drillkit.model.redact import redactor_for
+from drillkit.store.files import GENESIS, HASH_MARK, _fsync_dir, _mask_fields, _write_all, line_hash, workspace_key
+from drillkit.store.port import Event
+from drillkit.store.reader import parse_lines
+
+FORMAT_VERSION = 1
+LEDGER = "actions.jsonl"
+DecideLedger = Callable[[list[Event], datetime], list[Event]]
+
+
+def ledger_file(ws: Workspace) -> Path:
+    return ws.logs / LEDGER
+
+
+def read_ledger(ws: Workspace) -> list[Event]:
+    """Every complete line of the ledger (none when there is none yet)."""
+    try:
+        data = ledger_file(ws).read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise RecordError(f"cannot read {LEDGER}: {exc.strerror}") from None
+    return parse_lines(data, record=LEDGER)[0]
+
+
+def append_ledger(ws: Workspace, decide: DecideLedger, clock: Clock) -> list[Event]:
+    """Under the ledger's lock: set a torn tail aside, read, decide, write in one `write`, fsync."""
+    path = ledger_file(ws)
+    ws.ensure_dir(path.parent)
+    created = not path.exists()
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        written = _append_locked(ws, fd, decide, clock)
+    finally:
+        os.close(fd)
+    if created:
+        _fsync_dir(path.parent)
+    return written
+
+
+def _append_locked(ws: Workspace, fd: int, decide: DecideLedger, clock: Clock) -> list[Event]:
+    data = os.pread(fd, os.fstat(fd).st_size, 0)
+    events, torn = parse_lines(data, record=LEDGER)
+    now = clock.now()
+    drafts = decide(events, now)
+    if not drafts:
+        return []
+    if torn:
+        _set_aside(ws, torn)
+        os.ftruncate(fd, len(data) - len(torn))
+        drafts = [_repaired(torn), *drafts]
+    last = events[-1] if events else None
+    lines, written = _render(ws, drafts, now, last)
+    _write_all(fd, b"".join(lines))
+    return written
+
+
+def _render(ws: Workspace, drafts: list[Event], now: datetime, last: Event | None) -> tuple[list[bytes], list[Event]]:
+    redact, key = redactor_for(ws.config().redact), workspace_key(ws)
+    seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
+    lines, written = [], []
+    for draft in drafts:
+        seq += 1
+        fields = dict(draft)
+        _mask_fields(redact, fields)
+        event: Event = {"v": FORMAT_VERSION, "seq": seq, "ts": format_utc(now), "event": fields.pop("event")}
+        event |= {"actor": fields.pop("actor", "system"), "role": fields.pop("role", None)}
+        event |= {"action": fields.pop("action", None), **fields, "prev": prev}
+        body = orjson.dumps(event)[:-1]
+        prev = event["hash"] = line_hash(body, key)
+        lines.append(b"".join((body, HASH_MARK, prev.encode(), b'"}\n')))
+        written.append(event)
+    return lines, written
+
+
+def _set_aside(ws: Workspace, torn: bytes) -> None:
+    side = os.open(f"{ledger_file(ws)}.torn", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        os.fchmod(side, FILE_MODE)
+        _write_all(side, torn + b"\n")
+    finally:
+        os.close(side)
+
+
+def _repaired(torn: bytes) -> Event:
+    return {"event": EventType.RECORD_REPAIRED, "bytes": len(torn), "file": f"{LEDGER}.torn"}
