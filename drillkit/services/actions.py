@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from drillkit.config.workspace import Workspace
@@ -11,7 +11,7 @@ from drillkit.engine.people import Who, acting_name, on_roster
 from drillkit.engine.replay import RunState
 from drillkit.model.clock import Clock
 from drillkit.model.errors import UsageError
-from drillkit.services.people import acting_person
+from drillkit.services.people import acting_person, person_outside_a_run
 from drillkit.services.runs import apply, open_incident
 from drillkit.store.port import Event
 
@@ -47,19 +47,15 @@ def _tell_if_notifiers_broken(ws: Workspace, tell: Tell) -> None:
         tell(f"drill: warning: {err}; no conductor or notifier will run until drill.toml is fixed")
 
 
-def _acting(
-    ws: Workspace, who: Who, *, after_end: bool = False, also: Callable[[RunState], Collection[str]] | None = None
-) -> Callable[[RunState], str]:
-    """Who acts, settled against the run as the append finds it: one of its people (or of `also`,
-    such as its evaluators), or on the roster (SPEC §5). An ended run is refused as ended first,
-    whoever asks (but `after_end`)."""
+def _acting(ws: Workspace, who: Who, *, after_end: bool = False) -> Callable[[RunState], str]:
+    """Who acts, settled against the run as the append finds it: one of its people, or on the
+    roster (SPEC §5). An ended run is refused as ended first, whoever asks (but `after_end`)."""
     roster = ws.config().people
 
     def settled(rs: RunState) -> str:
         if not after_end:
             decide.live(rs)
-        others = set(also(rs)) if also is not None else set()
-        return acting_name(who, rs.people | others | set(roster), "in this run")
+        return acting_name(who, rs.people | set(roster), "in this run")
 
     return settled
 
@@ -107,10 +103,11 @@ def observe(  # one parameter per option of `drill observe`
     strength: str | None,
     improve: str | None,
 ) -> list[Event]:
-    """By one of the run's evaluators (the engine says who they are), during the run or after it."""
-    by = _acting(ws, who, after_end=True, also=RunState.all_evaluators)
+    """By one of the run's evaluators, during the run or after it: the engine checks the run is a
+    drill and who its evaluators are, and names them when someone else asks."""
+    by = person_outside_a_run(ws, who)
     return apply(
-        ws, clock, run, lambda rs: decide.observe(rs, objective, rating, by(rs), strength=strength, improve=improve)
+        ws, clock, run, lambda rs: decide.observe(rs, objective, rating, by, strength=strength, improve=improve)
     )
 
 

@@ -62,7 +62,7 @@ def _scenario(root: Path) -> None:
     injects = "".join(f"  - {{id: h{n}, at: {n}m, message: {json.dumps(s)}}}\n" for n, s in enumerate(INJECTED))
     text = (root / "scenarios" / "core-outage-q4.yaml").read_text(encoding="utf-8")
     head, rest = text.split("\ninjects:\n", 1)
-    tail = rest[rest.index("\nscript:") :]
+    tail = rest[rest.index("\nscript:") : rest.index("\nobjectives:")]  # objectives name the injects replaced
     head = head.replace("scenario: core-outage-q4", f"scenario: {SCENARIO}")
     title = json.dumps("Q4 " + CORPUS["osc title"] + CORPUS["bidi override"] + CORPUS["html"])
     head = "\n".join(f"title: {title}" if line.startswith("title:") else line for line in head.splitlines())

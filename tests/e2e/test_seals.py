@@ -325,7 +325,7 @@ def test_the_final_seal_reaches_the_report_and_the_run_ended_notification(tmp_pa
     )
     drill("keys", "init", ok=True)
     write_fast_drill(root, limit="1m", every=1, count=2)
-    drill("start", "fast-drill", "--speed", "60")  # exit 1: the fast drill misses its targets
+    drill("start", "fast-drill", "--by", "alice", "--speed", "60")  # exit 1: the fast drill misses its targets
     run = next((root / "logs" / "runs").glob("*.jsonl")).stem
     ended = next(e for e in drill.events(run) if e["event"] == "run.ended")
     payload = json.loads((tmp_path / "payloads").read_text(encoding="utf-8").splitlines()[0])
@@ -470,7 +470,7 @@ def test_kill_9_in_a_loop_never_leaves_a_seal_past_the_record(tmp_path: Path) ->
     drill = Drill(root)
     drill("keys", "init", ok=True)
     write_fast_drill(root, limit="3h", every=5, count=400)
-    run = drill("start", "fast-drill", "--detach", "--speed", "60", ok=True).stdout.strip()
+    run = drill("start", "fast-drill", "--by", "alice", "--detach", "--speed", "60", ok=True).stdout.strip()
     rng = random.Random(9)
     for cycle in range(12):
         if cycle % 4 == 1:

@@ -83,7 +83,7 @@ def test_a_tampered_record_is_not_pushed(drill: Drill, team_db: TeamDb) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ("open", "core-network-outage", "--severity", "II", "--as", "lead=tester"),
+        ("open", "core-network-outage", "--severity", "II", "--as", "lead=tester", "--by", "tester"),
         ("note", "20261129T080000Z-core-network-outage-1a2b", "hello", "--by", "alice"),
         ("runs",),
         ("verify", "--all"),

@@ -62,7 +62,7 @@ def _configure(drill: Drill, url: str, events: str) -> None:
 def test_a_finished_drill_exits_within_2s_while_a_webhook_is_slow(drill: Drill, slow_hook: SlowHook) -> None:
     _configure(drill, slow_hook.url, '["run.started", "run.ended"]')
     write_fast_drill(drill.root, limit="2m", every=30, count=3)
-    done = drill("start", "fast-drill", "--speed", "60")  # two wall seconds, then timed out
+    done = drill("start", "fast-drill", "--by", "alice", "--speed", "60")  # two wall seconds, then timed out
     exited = datetime.now(UTC)
     run = only_run(drill.root)
     events = drill.events(run)

@@ -86,6 +86,10 @@ def at(minutes: int) -> str:
 @pytest.fixture
 def rated(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr("drillkit.services.runs.new_run_id", lambda playbook, clock: RUN)
+    # the head hash in the footer covers each event's `req` and `origin`: fixed, like the run id
+    numbers = iter(range(1, 1000))
+    monkeypatch.setattr("drillkit.model.provenance.new_req", lambda: f"{next(numbers):016x}")
+    monkeypatch.setattr("drillkit.model.provenance.local_origin", lambda: {"user": "tester", "host": "drill-host"})
     done = invoke(workspace, "start", "core-outage-q4", "--detach", "--by", "alice", now=at(0))
     assert done.exit_code == 0, done.output
     for minute, *args in STEPS:
