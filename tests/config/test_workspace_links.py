@@ -29,7 +29,11 @@ def test_a_link_out_of_the_workspace_is_refused_naming_both_paths(drill: Drill, 
     outside = _moved_out(drill.root / folder, tmp_path / "elsewhere" / "records")
     before = sorted(outside.rglob("*"))
     key = folder.rsplit("/", 1)[-1]
-    for args in (("runs",), ("open", "core-network-outage", "--severity", "II", "--as", "lead=alice", "--by", "alice"), ("verify",)):
+    for args in (
+        ("runs",),
+        ("open", "core-network-outage", "--severity", "II", "--as", "lead=alice", "--by", "alice"),
+        ("verify",),
+    ):
         done = drill(*args)
         assert (done.returncode, done.stdout) == (2, ""), args
         assert done.stderr.splitlines() == [

@@ -218,7 +218,7 @@ def test_an_overdue_action_is_listed_and_notified_at_most_once_a_day(drill: Dril
     run_id = run_drill(drill, START)
     drill(
         "action", "add", "--from", f"{run_id}:mitigate", "--title", "Refresh the on-call phone list",
-        "--owner", "lead=alice", "--due", "2026-12-01", ok=True, DRILL_FAKE_NOW=at(START, 60),
+        "--owner", "lead=alice", "--due", "2026-12-01", "--by", "risk", ok=True, DRILL_FAKE_NOW=at(START, 60),
     )  # fmt: skip
 
     def scheduler_pass(now: str) -> list[str]:
