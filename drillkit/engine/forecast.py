@@ -272,9 +272,19 @@ class _Segments:
 
     def draw(self, u: Floats, segment: Ints) -> Ints:
         """One entry (its index over all pools) per uniform number in `u`, from segment `pool * B + replicate`."""
-        step = (u * self.size.take(segment)).astype(np.int64)
-        found: Ints = self.entries.take(self.start.take(segment) + step)
+        found: Ints = self.entries.take(self.position(u, segment))
         return found
+
+    def position(self, u: Floats, segment: Ints) -> Ints:
+        """Where in `entries` each uniform number in `u` lands within its segment."""
+        step = (u * self.size.take(segment)).astype(np.int64)
+        step += self.start.take(segment)
+        return step
+
+    def replicate_of_position(self) -> Ints:
+        """Per place in `entries`: the replicate whose segment it lies in."""
+        lengths = (self.size + 1).astype(np.int64).reshape(self.pools, self.replicates)
+        return np.repeat(np.tile(np.arange(self.replicates), self.pools), lengths.ravel())
 
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
@@ -288,7 +298,7 @@ def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> dict[str,
     rng = np.random.default_rng(seed)
     replicates = min(REPLICATES, runs)
     counts = _resample_counts(rng, replicates, history.count)
-    replicate = np.arange(runs, dtype=np.int64) % replicates
+    replicate = np.arange(runs, dtype=np.int64) * replicates // runs  # neighbours share a replicate: draws stay in cache
     stays = _Stays(history, plan, counts)
     entered, drawn = _walk(plan, stays, replicate, rng)
     done = _items(history, plan, counts=counts, replicate=replicate, rng=rng, entered=entered)
@@ -334,37 +344,53 @@ class _Stays:
 def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, Ints]:
     """Every simulated run hop by hop, all at once: each hop draws one stay per unfinished run.
     Gives each run's first entry into each state (runs × states, inf: never) and how often each
-    stay was drawn in each replicate (replicates × stays). A run carries only its clock, its row
-    in `entered` and the segment it draws from next (replicate × states + state); the tables a
-    hop looks up are indexed by stay, small enough to stay in cache."""
+    stay was drawn in each replicate (replicates × stays). A hop does the least per run it can:
+    it carries only the run's clock, its row in `entered` and the segment it draws from next
+    (replicate × states + state), looks up small per-stay tables, and only records where each
+    run went and when; first entries and counts are settled once, after the last hop."""
     runs, states, replicates = replicate.size, len(plan.states), stays.segments.replicates
     segments = stays.segments.by_replicate()
     final = np.array([plan.pb.states[s].final for s in plan.states])
     going_on = ~final[stays.to]
     move = stays.to - stays.state_of  # from the segment of a stay's state to that of the next
     initial = plan.index[plan.pb.initial_state]
-    entered = np.full(runs * states, np.inf)
     row = np.arange(runs, dtype=np.int64) * states
-    entered[row + initial] = 0.0
     segment = replicate * states + initial
     clock = np.zeros(runs)
-    drawn_from, drawn = [], []
+    positions, slots, clocks = [], [], []
     for _hop in range(MAX_HOPS_PER_STATE * states):
         if row.size == 0:
             break
-        stay = segments.draw(rng.random(row.size), segment)
-        drawn_from.append(segment)
-        drawn.append(stay)
-        clock += stays.seconds.take(stay)
-        slot = row + stays.to.take(stay)
-        entered[slot] = np.minimum(entered.take(slot), clock)
+        position = segments.position(rng.random(row.size), segment)
+        stay = segments.entries.take(position)
+        clock = clock + stays.seconds.take(stay)
+        positions.append(position)
+        slots.append(row + stays.to.take(stay))
+        clocks.append(clock)
         going = going_on.take(stay)
         segment = (segment + move.take(stay)).compress(going)
         row, clock = row.compress(going), clock.compress(going)
-    width = stays.state_of.size
-    keys = np.concatenate(drawn_from) // states * width + np.concatenate(drawn)
-    tally = np.bincount(keys, minlength=replicates * width)
-    return entered.reshape(runs, states), tally.reshape(replicates, width)
+    return _first_entries(runs, states, initial, slots, clocks), _tally(stays, positions)
+
+
+def _first_entries(runs: int, states: int, initial: int, slots: list[Ints], clocks: list[Floats]) -> Floats:
+    """Each run's first entry into each state (runs × states): hops written last to first, so an
+    earlier entry overwrites a later one (a run's clock only grows)."""
+    entered = np.full(runs * states, np.inf)
+    for slot, clock in zip(reversed(slots), reversed(clocks), strict=True):
+        entered[slot] = clock
+    entered[initial::states] = 0.0
+    return entered.reshape(runs, states)
+
+
+def _tally(stays: _Stays, positions: list[Ints]) -> Ints:
+    """How often each stay was drawn in each replicate (replicates × stays), from where the draws
+    landed: a place in `entries` belongs to one replicate and one stay."""
+    segments, width = stays.segments, stays.state_of.size
+    landed = np.bincount(np.concatenate(positions), minlength=segments.entries.size)
+    keys = segments.replicate_of_position() * width + segments.entries
+    tally = np.bincount(keys, weights=landed, minlength=segments.replicates * width)
+    return tally.astype(np.int64).reshape(segments.replicates, width)
 
 
 def _items(
