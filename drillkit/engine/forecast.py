@@ -281,10 +281,9 @@ class _Segments:
         step += self.start.take(segment)
         return step
 
-    def replicate_of_position(self) -> Ints:
-        """Per place in `entries`: the replicate whose segment it lies in."""
-        lengths = (self.size + 1).astype(np.int64).reshape(self.pools, self.replicates)
-        return np.repeat(np.tile(np.arange(self.replicates), self.pools), lengths.ravel())
+    def per_segment(self, landed: Floats) -> Floats:
+        """Sums of a per-place quantity over each segment, as pools × replicates."""
+        return np.add.reduceat(landed, self.start).reshape(self.pools, self.replicates)
 
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
@@ -300,9 +299,9 @@ def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> dict[str,
     counts = _resample_counts(rng, replicates, history.count)
     replicate = np.arange(runs, dtype=np.int64) * replicates // runs  # neighbours share a replicate: draws stay in cache
     stays = _Stays(history, plan, counts)
-    entered, drawn = _walk(plan, stays, replicate, rng)
+    entered, landed = _walk(plan, stays, replicate, rng)
     done = _items(history, plan, counts=counts, replicate=replicate, rng=rng, entered=entered)
-    return _answer(plan, stays, drawn=drawn, entered=entered, done=done, replicate=replicate)
+    return _answer(plan, stays, landed=landed, entered=entered, done=done, replicate=replicate)
 
 
 class _Stays:
@@ -343,8 +342,8 @@ class _Stays:
 
 def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, Ints]:
     """Every simulated run hop by hop, all at once: each hop draws one stay per unfinished run.
-    Gives each run's first entry into each state (runs × states, inf: never) and how often each
-    stay was drawn in each replicate (replicates × stays). A hop does the least per run it can:
+    Gives each run's first entry into each state (runs × states, inf: never) and how many draws
+    landed on each place of the segments' `entries` (a place belongs to one replicate and one stay). A hop does the least per run it can:
     it carries only the run's clock, its row in `entered` and the segment it draws from next
     (replicate × states + state), looks up small per-stay tables, and only records where each
     run went and when; first entries and counts are settled once, after the last hop."""
@@ -370,7 +369,8 @@ def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator)
         going = going_on.take(stay)
         segment = (segment + move.take(stay)).compress(going)
         row, clock = row.compress(going), clock.compress(going)
-    return _first_entries(runs, states, initial, slots, clocks), _tally(stays, positions)
+    landed = np.bincount(np.concatenate(positions), minlength=segments.entries.size).astype(np.float64)
+    return _first_entries(runs, states, initial, slots, clocks), landed
 
 
 def _first_entries(runs: int, states: int, initial: int, slots: list[Ints], clocks: list[Floats]) -> Floats:
@@ -381,16 +381,6 @@ def _first_entries(runs: int, states: int, initial: int, slots: list[Ints], cloc
         entered[slot] = clock
     entered[initial::states] = 0.0
     return entered.reshape(runs, states)
-
-
-def _tally(stays: _Stays, positions: list[Ints]) -> Ints:
-    """How often each stay was drawn in each replicate (replicates × stays), from where the draws
-    landed: a place in `entries` belongs to one replicate and one stay."""
-    segments, width = stays.segments, stays.state_of.size
-    landed = np.bincount(np.concatenate(positions), minlength=segments.entries.size)
-    keys = segments.replicate_of_position() * width + segments.entries
-    tally = np.bincount(keys, weights=landed, minlength=segments.replicates * width)
-    return tally.astype(np.int64).reshape(segments.replicates, width)
 
 
 def _items(
@@ -418,10 +408,14 @@ def _stand_in_offset(plan: _Plan, state: str) -> float:
 
 
 def _answer(
-    plan: _Plan, stays: _Stays, *, drawn: Ints, entered: Floats, done: dict[str, Floats], replicate: Ints
+    plan: _Plan, stays: _Stays, *, landed: Floats, entered: Floats, done: dict[str, Floats], replicate: Ints
 ) -> dict[str, Any]:
-    sizes = np.bincount(replicate, minlength=drawn.shape[0]).astype(np.float64)
-    breaches = np.bincount(stays.owner, weights=(drawn * stays.late).sum(axis=0), minlength=len(plan.roles))
+    segments = stays.segments
+    sizes = np.bincount(replicate, minlength=segments.replicates).astype(np.float64)
+    firsts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64)  # runs are grouped by replicate
+    per_stay = np.bincount(segments.entries, weights=landed, minlength=stays.state_of.size)
+    breaches = np.bincount(stays.owner, weights=per_stay * stays.late, minlength=len(plan.roles))
+    fired = segments.per_segment(landed * stays.fired.take(segments.entries))
     metrics = []
     for name, metric in plan.pb.metrics.items():
         target = plan.target[name]
@@ -431,13 +425,13 @@ def _answer(
             row.update(p=None, low=None, high=None)
         else:
             breaches[plan.role(metric.owner)] += replicate.size - np.count_nonzero(met)
-            row.update(_spread(np.bincount(replicate, weights=met, minlength=sizes.size).astype(np.float64), sizes))
+            row.update(_spread(np.add.reduceat(met, firsts, dtype=np.float64), sizes))
         metrics.append(row)
     escalations = []
     for state, escalation in plan.escalation.items():
         if escalation is not None:
-            fired = (drawn * (stays.fired & (stays.state_of == plan.index[state]))).sum(axis=1)
-            escalations.append({"state": state, "trigger": escalation[0], "to": escalation[1], **_spread(fired, sizes)})
+            spread = _spread(fired[plan.index[state]], sizes)
+            escalations.append({"state": state, "trigger": escalation[0], "to": escalation[1], **spread})
     return {
         "metrics": metrics,
         "breaches": [
