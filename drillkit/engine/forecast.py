@@ -298,7 +298,7 @@ def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> dict[str,
     rng = np.random.default_rng(seed)
     replicates = min(REPLICATES, runs)
     counts = _resample_counts(rng, replicates, history.count)
-    replicate = np.arange(runs, dtype=np.int64) * replicates // runs  # neighbours share a replicate: draws stay in cache
+    replicate = np.arange(runs, dtype=np.int64) * replicates // runs  # neighbours share a replicate: cache-friendly
     stays = _Stays(history, plan, counts)
     entered, landed = _walk(plan, stays, replicate, rng)
     done = _items(history, plan, counts=counts, replicate=replicate, rng=rng, entered=entered)
