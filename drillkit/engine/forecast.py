@@ -207,15 +207,18 @@ class _History:
                 [s.to for _, s in found],
                 np.array([s.by_system for _, s in found], dtype=np.bool_),
             )
+        firsts = [_first_entries_of(run) for run in runs]
         for item, state in pb.checklist_owner().items():
-            self.items[item] = self._offsets(runs, item, state)
+            self.items[item] = self._offsets(runs, firsts, item, state)
 
     @staticmethod
-    def _offsets(runs: Sequence[PastRun], item: str, state: str) -> tuple[Ints, Floats]:
+    def _offsets(
+        runs: Sequence[PastRun], firsts: Sequence[Mapping[str, float]], item: str, state: str
+    ) -> tuple[Ints, Floats]:
         """Per run that entered `state`: when the item was done after that first entry (inf: never)."""
         numbers, offsets = [], []
-        for number, run in enumerate(runs):
-            entered = _first_entry(run, state)
+        for number, (run, first) in enumerate(zip(runs, firsts, strict=True)):
+            entered = first.get(state)
             if entered is not None:
                 numbers.append(number)
                 done = run.checks.get(item)
@@ -223,17 +226,15 @@ class _History:
         return np.array(numbers, dtype=np.int64), np.array(offsets, dtype=np.float64)
 
 
-def _first_entry(run: PastRun, state: str) -> float | None:
+def _first_entries_of(run: PastRun) -> dict[str, float]:
+    """When the run first entered each state it entered (drill seconds)."""
     if not run.stays:
-        return None
-    clock = 0.0
-    if run.stays[0].state == state:
-        return clock
+        return {}
+    first, clock = {run.stays[0].state: 0.0}, 0.0
     for stay in run.stays:
         clock += stay.seconds
-        if stay.to == state:
-            return clock
-    return None
+        first.setdefault(stay.to, clock)
+    return first
 
 
 class _Segments:
