@@ -244,24 +244,27 @@ class _Segments:
     For replicate b, the segment (k, b) lists each entry as many times as its run was drawn into
     b's resample, or the stand-in alone when none was: a draw is then one uniform number and a few
     lookups, for every simulated run at once. Each segment ends with its last entry once more, so
-    `floor(u * size)` needs no clamp even where rounding makes it `size`."""
+    `floor(u * size)` needs no clamp even where rounding makes it `size`. Segments lie replicate
+    by replicate, so runs of neighbouring replicates draw from neighbouring places. `size` and
+    `start` are numbered `pool * B + replicate`."""
 
     def __init__(self, pools: Sequence[Ints], counts: Ints) -> None:
         replicates = counts.shape[0]
-        parts, sizes, offset = [], [], 0
-        rows = np.arange(replicates)
-        for run_of in pools:
-            weights = counts[:, run_of]
-            weights = np.column_stack([weights, weights.sum(axis=1) == 0]).astype(np.int64)
-            sizes.append(weights.sum(axis=1))
-            last = weights.shape[1] - 1 - np.argmax(weights[:, ::-1] > 0, axis=1)
-            weights[rows, last] += 1
-            pool = np.arange(offset, offset + weights.shape[1])
-            parts.append(np.repeat(np.tile(pool, replicates), weights.ravel()))
-            offset += pool.size
-        self.entries = np.concatenate(parts)
-        self.size = np.concatenate(sizes).astype(np.float64)
-        self.start = np.concatenate([[0], np.cumsum(self.size + 1)[:-1]]).astype(np.int64)
+        widths = np.array([run_of.size + 1 for run_of in pools], dtype=np.int64)
+        firsts = np.concatenate([[0], np.cumsum(widths)[:-1]])
+        stand_ins = firsts + widths - 1
+        columns = np.concatenate([np.append(run_of, 0) for run_of in pools]).astype(np.int64)
+        weights = counts[:, columns] if counts.shape[1] else np.zeros((replicates, columns.size), dtype=np.int64)
+        weights[:, stand_ins] = 0
+        weights[:, stand_ins] = np.add.reduceat(weights, firsts, axis=1) == 0
+        place = np.where(weights > 0, np.arange(columns.size), -1)
+        last = np.maximum.reduceat(place, firsts, axis=1)
+        sizes = np.add.reduceat(weights, firsts, axis=1)  # replicates × pools
+        weights[np.arange(replicates)[:, None], last] += 1
+        self.entries = np.repeat(np.tile(np.arange(columns.size), replicates), weights.ravel())
+        starts = np.concatenate([[0], np.cumsum(sizes.ravel() + 1)[:-1]]).astype(np.int64)
+        self.size = sizes.T.ravel().astype(np.float64)
+        self.start = starts.reshape(replicates, len(pools)).T.ravel()
         self.replicates, self.pools = replicates, len(pools)
 
     def by_replicate(self) -> _Segments:
@@ -285,7 +288,8 @@ class _Segments:
 
     def per_segment(self, landed: Floats) -> Floats:
         """Sums of a per-place quantity over each segment, as pools × replicates."""
-        return np.add.reduceat(landed, self.start).reshape(self.pools, self.replicates)
+        starts = self.start.reshape(self.pools, self.replicates).T.ravel()  # in the order they lie
+        return np.add.reduceat(landed, starts).reshape(self.replicates, self.pools).T
 
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
