@@ -354,12 +354,13 @@ def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator)
     and writes stay in the processor's cache, which is what bounds the speed here."""
     walker = _Walker(plan, stays)
     entered = np.full((replicate.size, len(plan.states)), np.inf)
-    positions: list[Ints] = []
+    landed = np.zeros(walker.segments.entries.size)
     for first in range(0, replicate.size, BLOCK):
         block = slice(first, first + BLOCK)
-        positions += walker.walk(replicate[block], entered[block].reshape(-1), rng)
-    landed = np.bincount(np.concatenate(positions), minlength=walker.segments.entries.size)
-    return entered, landed.astype(np.float64)
+        positions = np.concatenate(walker.walk(replicate[block], entered[block].reshape(-1), rng))
+        low, high = walker.places(replicate[block])
+        landed[low:high] += np.bincount(positions - low, minlength=high - low)
+    return entered, landed
 
 
 class _Walker:
@@ -374,6 +375,13 @@ class _Walker:
         self.seconds, self.to = stays.seconds, stays.to
         self.going_on = ~final[stays.to]
         self.move = stays.to - stays.state_of
+
+    def places(self, replicate: Ints) -> tuple[int, int]:
+        """The stretch of `entries` a block of runs (grouped by replicate) draws from."""
+        starts, pools = self.segments.start, self.segments.pools
+        after = (int(replicate[-1]) + 1) * pools
+        high = int(starts[after]) if after < starts.size else self.segments.entries.size
+        return int(starts[int(replicate[0]) * pools]), high
 
     def walk(self, replicate: Ints, entered: Floats, rng: np.random.Generator) -> list[Ints]:
         """Walk one block's runs to their ends, writing each first entry into `entered` (its
