@@ -206,3 +206,16 @@ def test_the_detector_sees_a_page_that_breaks_out(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert load(bad, tmp_path / "profile").errors
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_report_of_a_rated_drill_opens_without_console_errors(lang: str, tmp_path: Path, artefacts: Path) -> None:
+    """The reviewed golden report of an evaluated drill (objectives, ratings, score, grade,
+    improvement plan), as a reader's browser opens it."""
+    report = tmp_path / f"evaluated.{lang}.html"
+    report.write_bytes((Path(__file__).parents[1] / "golden" / f"evaluated.{lang}.html").read_bytes())
+    page = load(report, tmp_path / "profile")
+    assert page.errors == []
+    assert page.chart_bars > 0
+    (artefacts / f"evaluated.{lang}.png").write_bytes(page.screenshot)
+    assert page.screenshot.startswith(b"\x89PNG")
