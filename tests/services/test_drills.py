@@ -233,7 +233,7 @@ def test_live_board_under_tmux_shows_banner_state_clock_and_next_deadline(drill:
     require_tool("tmux", why="the live board on a real terminal")
     session = f"drill-board-{os.getpid()}"
     env = {k: v for k, v in drill.env().items() if k != "NO_COLOR"}
-    command = f"{DRILL} start core-outage-q4 --speed 30"
+    command = f"{DRILL} start core-outage-q4 --by alice --speed 30"
     socket = str(tmp_path / "tmux.sock")
     subprocess.run(
         ["tmux", "-S", socket, "new-session", "-d", "-s", session, "-x", "120", "-y", "40", command],
