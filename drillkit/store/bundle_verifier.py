@@ -271,6 +271,9 @@ def check_seals(files: dict[str, bytes], run: str, hashes: list[str]) -> tuple[i
     return latest[0], latest[1][:16]
 
 
+PROOF_KEYS = {"leaf_index", "tree_size", "inclusion_proof"}  # every one required: a renamed key is no proof
+
+
 def check_proof(files: dict[str, bytes], key: tuple[str, bytes, bytes], run: str, events: int, digest: str) -> None:
     """The latest seal is the run's latest entry of the ledger the signed checkpoint names, and
     the inclusion proof shows it in that tree."""
@@ -289,8 +292,10 @@ def check_proof(files: dict[str, bytes], key: tuple[str, bytes, bytes], run: str
     if not mine or lines[mine[-1]] != entry:
         raise Bad("ledger check failed: the ledger holds a later seal of this run than the seals file")
     proof = json.loads(files.get("proof.json", b"{}"))
-    path = [bytes.fromhex(h) for h in proof.get("inclusion_proof", [])]
-    at, tree = proof.get("leaf_index"), proof.get("tree_size")
+    if not isinstance(proof, dict) or set(proof) != PROOF_KEYS:
+        raise Bad("ledger check failed: proof.json is not an inclusion proof (leaf_index, tree_size, inclusion_proof)")
+    path = [bytes.fromhex(h) for h in proof["inclusion_proof"]]
+    at, tree = proof["leaf_index"], proof["tree_size"]
     if (at, tree) != (mine[-1], len(leaves)) or not verify_inclusion(at, tree, leaves[at], path, tree_root(leaves)):
         raise Bad("ledger check failed: the inclusion proof of the latest seal does not hold")
 
