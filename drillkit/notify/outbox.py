@@ -10,7 +10,6 @@ record and the next conducting process (the scheduler) delivers it.
 
 from __future__ import annotations
 
-import queue
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -24,6 +23,7 @@ from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
 from drillkit.model.errors import DrillError
 from drillkit.model.events import NOTIFY_OUTCOMES, EventType
+from drillkit.model.threads import DaemonThreads
 from drillkit.notify.payloads import Message, RunInfo, describe
 from drillkit.notify.senders import Outcome, deliver
 from drillkit.store.port import RecordStore
@@ -87,7 +87,7 @@ class Outbox:
         self._ws, self._clock, self._notifiers = ws, clock, tuple(notifiers)
         self._store = store or open_store(ws)
         self._report = report
-        self._pool = _Workers(workers)
+        self._pool: DaemonThreads[None] = DaemonThreads(workers, "drill-notify")
         self._lock = threading.Lock()
         self._claimed: set[tuple[str, str, int]] = set()
         self._futures: set[Future[None]] = set()
@@ -169,37 +169,3 @@ class Outbox:
         except DrillError as err:
             self._report(f"drill: notifier {name}: cannot record the outcome for event {seq} of run {run_id}: {err}")
             return
-
-
-_Tasks = queue.SimpleQueue[tuple[Future[None], Callable[[], None]] | None]  # None stops a worker
-
-
-class _Workers:
-    """Daemon threads, unlike a ThreadPoolExecutor's (which the interpreter joins as it exits): a
-    webhook that answers slowly never keeps a finished `drill start` from exiting."""
-
-    def __init__(self, count: int) -> None:
-        self._tasks: _Tasks = queue.SimpleQueue()
-        self._count, self._started = count, 0
-
-    def submit(self, task: Callable[[], None]) -> Future[None]:
-        future: Future[None] = Future()
-        self._tasks.put((future, task))
-        if self._started < self._count:
-            threading.Thread(target=_work, args=(self._tasks,), name="drill-notify", daemon=True).start()
-            self._started += 1
-        return future
-
-    def stop(self) -> None:
-        for _ in range(self._started):
-            self._tasks.put(None)
-
-
-def _work(tasks: _Tasks) -> None:
-    while (item := tasks.get()) is not None:
-        future, task = item
-        if future.set_running_or_notify_cancel():
-            try:
-                future.set_result(task())
-            except BaseException as error:  # handed to whoever reads the future
-                future.set_exception(error)

@@ -10,8 +10,6 @@ moment is replaced by `drill resume`, whose catch-up records what came due meanw
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -23,11 +21,12 @@ from drillkit.config.workspace import Workspace
 from drillkit.engine.replay import RunState, next_due
 from drillkit.model.clock import Clock
 from drillkit.model.errors import Conflict, DrillError
+from drillkit.model.threads import DaemonThreads
 from drillkit.services.runs import Runs
 from drillkit.store.port import Event, RecordStore
 
 POLL = 0.2  # seconds between looks at records others may append to
-WRITERS = 8  # runs recorded side by side when several come due together
+WRITERS = 8  # runs recorded side by side when several come due together: one run's fsync never waits for another's
 CLOSE_WAIT = 5.0  # seconds a closing conductor waits for the appends in flight
 
 Listener = Callable[[str, list[Event]], None]
@@ -65,7 +64,7 @@ class Conductor:
         self.listener, self.outbox, self.dropped = listener, outbox, dropped
         self.live: dict[str, _Live] = {}
         self.runs = Runs(ws, store)  # one store for every run conducted: each look reads only what is new
-        self._writers = _Writers()
+        self._writers: DaemonThreads[object] = DaemonThreads(WRITERS, "drill-append")
 
     def adopt(self, run_id: str) -> bool:
         """Take the run's conductor lock; False if another conductor holds it."""
@@ -218,46 +217,3 @@ class Conductor:
             if every is not None:
                 every()
             self.clock.sleep(min(wait, POLL))
-
-
-_Tasks = queue.SimpleQueue[tuple[Future[object], Callable[[], object]] | None]  # None stops a writer
-
-
-class _Writers:
-    """WRITERS threads that record what came due. Runs due at the same moment are separate files:
-    their appends run side by side, so one run's fsync does not wait for another's (with a hundred
-    live runs whose injects fall due together, one after the other made the last run's inject a
-    hundred fsyncs late). Daemon threads, unlike a ThreadPoolExecutor's: the process may end while
-    one still waits on a record's lock, as a killed one may (the record is the truth)."""
-
-    def __init__(self) -> None:
-        self._tasks: _Tasks = queue.SimpleQueue()
-        self._started = False
-
-    def submit(self, task: Callable[[], object]) -> Future[object]:
-        future: Future[object] = Future()
-        self._tasks.put((future, task))
-        if not self._started:
-            for _ in range(WRITERS):
-                threading.Thread(target=_work, args=(self._tasks,), name="drill-append", daemon=True).start()
-            self._started = True
-        return future
-
-    def stop(self) -> None:
-        """Let the threads end once the tasks before this are done; tasks submitted later go to new
-        threads and a new queue (an old thread may still be waiting on a lock)."""
-        if self._started:
-            for _ in range(WRITERS):
-                self._tasks.put(None)
-        self._tasks, self._started = queue.SimpleQueue(), False
-
-
-def _work(tasks: _Tasks) -> None:
-    """One writer thread: runs tasks until it takes the None that stops it."""
-    while (item := tasks.get()) is not None:
-        future, task = item
-        if future.set_running_or_notify_cancel():
-            try:
-                future.set_result(task())
-            except BaseException as error:  # handed to whoever reads the future
-                future.set_exception(error)
