@@ -253,3 +253,30 @@ def test_one_process_at_a_time_conducts_a_run(subject: Subject) -> None:
     assert subject.other_process_conducts(run_id) == "held"
     release()
     assert subject.other_process_conducts(run_id) == "free"
+
+
+def test_every_event_of_one_write_carries_its_origin_and_req(subject: Subject) -> None:
+    from drillkit.model.provenance import Provenance
+
+    run_id = subject.new_run()
+    origin = {"user": "alice", "host": "laptop-7"}
+    provenance = Provenance(req="00000000000000aa", origin=origin)
+    two = [{"event": "note", "actor": "alice", "role": None, "text": t} for t in ("one", "two")]
+    subject.store.append(run_id, lambda events, now: [dict(d) for d in two], SystemClock(), provenance)
+    written = subject.other_store().read(run_id)[-2:]
+    assert [(e["req"], e["origin"]) for e in written] == [
+        ("00000000000000aa", {"user": "alice", "host": "laptop-7"})
+    ] * 2
+    later = subject.store.append(run_id, note("three"), SystemClock())  # no provenance given: a write of its own
+    assert later[0]["req"] not in ("", "00000000000000aa")
+
+
+def test_the_lines_are_the_bytes_that_were_hashed(subject: Subject) -> None:
+    from drillkit.store.verify import verify_lines
+
+    run_id = subject.new_run()
+    subject.store.append(run_id, note("evidence"), SystemClock())
+    data = subject.other_store().lines(run_id)
+    assert data.count(b"\n") == 2
+    verdict = verify_lines(run_id, data, None)
+    assert (verdict.verdict, verdict.events, verdict.head) == ("open", 2, subject.store.read(run_id)[-1]["hash"])
