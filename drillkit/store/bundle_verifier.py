@@ -294,10 +294,20 @@ def check_proof(files: dict[str, bytes], key: tuple[str, bytes, bytes], run: str
     proof = json.loads(files.get("proof.json", b"{}"))
     if not isinstance(proof, dict) or set(proof) != PROOF_KEYS:
         raise Bad("ledger check failed: proof.json is not an inclusion proof (leaf_index, tree_size, inclusion_proof)")
-    path = [bytes.fromhex(h) for h in proof["inclusion_proof"]]
-    at, tree = proof["leaf_index"], proof["tree_size"]
+    path, at, tree = _proof_hashes(proof["inclusion_proof"]), proof["leaf_index"], proof["tree_size"]
     if (at, tree) != (mine[-1], len(leaves)) or not verify_inclusion(at, tree, leaves[at], path, tree_root(leaves)):
         raise Bad("ledger check failed: the inclusion proof of the latest seal does not hold")
+
+
+HEX = frozenset("0123456789abcdef")
+
+
+def _proof_hashes(hashes: object) -> list[bytes]:
+    """The proof's hashes, each exactly 64 lowercase hex digits: `bytes.fromhex` would read an
+    upper-case digit as the same byte, so an altered proof could still hold."""
+    if not isinstance(hashes, list) or not all(isinstance(h, str) and len(h) == 64 and set(h) <= HEX for h in hashes):
+        raise Bad("ledger check failed: the inclusion proof's hashes are not 64 lowercase hex digits each")
+    return [bytes.fromhex(h) for h in hashes]
 
 
 def verdict(files: dict[str, bytes], hmac_key: bytes | None) -> tuple[str, int, int]:

@@ -426,6 +426,11 @@ def _bundle_attacks(run: str) -> dict[str, Callable[[Path], None]]:
         proof["leaf_index"] -= 1
         (where / "proof.json").write_text(json.dumps(proof), encoding="utf-8")
 
+    def upper_case_proof(where: Path) -> None:
+        proof = json.loads((where / "proof.json").read_text(encoding="utf-8"))
+        proof["inclusion_proof"] = [h.upper() for h in proof["inclusion_proof"]] or ["AB" * 32]
+        (where / "proof.json").write_text(json.dumps(proof), encoding="utf-8")
+
     return {
         "byte flip in a middle line": flip(f"{run}.jsonl", b"late note 3"),
         "line deleted in the middle": record(lambda lines: lines[:8] + lines[9:]),
@@ -439,6 +444,7 @@ def _bundle_attacks(run: str) -> dict[str, Callable[[Path], None]]:
         "ledger entry changed": flip("ledger", run.encode(), len(run) + 1),
         "inclusion proof hash changed": flip("proof.json", b'"', -3),
         "inclusion proof for another leaf": earlier_proof,
+        "inclusion proof hashes in upper case": upper_case_proof,
     }
 
 
