@@ -22,7 +22,7 @@ import orjson
 from benchmarks.core import REPO
 
 Event = dict[str, Any]
-GENERATOR = 1  # bump when the shape of generated records changes
+GENERATOR = 2  # bump when the shape of generated records changes
 GENESIS = "0" * 64
 MARK = b',"hash":"'
 SCALED = ("t", "due", "late_by")
@@ -101,9 +101,8 @@ def _padded(body: list[Event], per_run: int, rng: random.Random) -> list[Event]:
     for n in range(extra):
         role, person = people[n % len(people)]
         t = round(rng.uniform(0.0, end_t), 3)
-        notes.append(
-            {"event": "note", "actor": person, "role": role, "t": t, "text": f"update {n}: status from {person}"}
-        )
+        text = f"update {n}: status from {person}"
+        notes.append({"t": t, "event": "note", "actor": person, "role": role, "text": text, "req": f"{n:016x}"})
     merged = sorted(body[1:-1] + notes, key=lambda e: float(e["t"]))
     return [body[0], *merged, body[-1]]
 
@@ -113,10 +112,11 @@ def _chain(run_id: str, body: list[Event], start: datetime, speed: float) -> lis
     prev = GENESIS
     sha = hashlib.sha256
     for seq, source in enumerate(body, start=1):
-        event = {k: v for k, v in source.items() if k not in ("hash", "prev")}
-        event["seq"], event["run"] = seq, run_id
-        when = start + timedelta(seconds=float(event["t"]) / speed)
-        event["ts"] = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+        when = start + timedelta(seconds=float(source["t"]) / speed)
+        ts = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+        # the keys in the order drillkit's writer gives them (SPEC §4): v, seq, ts, t, run, event…
+        event = {"v": 1, "seq": seq, "ts": ts, "t": source["t"], "run": run_id}
+        event.update((k, v) for k, v in source.items() if k not in (*event, "hash", "prev"))
         if event["event"] == "run.ended":
             event["events"], event["head"] = seq, prev
         event["prev"] = prev

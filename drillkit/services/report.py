@@ -39,6 +39,7 @@ from drillkit.store.reader import parse_lines
 CACHE_FILE = "report-cache.json"
 LAST_FILE = "report-last.cache"
 CACHE_VERSION = 6  # bumped when a summary or the figures would be computed differently
+EVENT_KEY, NOTE_KEY = b'"event":"', b'"event":"note",'
 TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
 Document = dict[str, Any]
@@ -174,10 +175,23 @@ def _fresh_entry(file: str, stamp: list[int]) -> dict[str, Any] | None:
 def _summarise_bytes(data: bytes) -> Summary | None:
     """A record's summary; None for a record that is not a run (`drill verify` names it)."""
     try:
-        events, _torn = parse_lines(data)
+        events, _torn = parse_lines(_without_notes(data))
         return summarise(events) if events and is_started(events[0]) else None
     except (DrillError, KeyError, TypeError, ValueError):
         return None
+
+
+def _without_notes(data: bytes) -> bytes:
+    """The record's complete lines but the notes between its first and last line: no summary
+    reads a note, and notes are most of a long incident's lines. A line is a note when its first
+    `"event":"` is a note's: the keys a writer puts before `event` (v, seq, ts, t, run) hold no
+    quote, so that first one is the event's own. The report does not prove the lines it skips,
+    as it never proved the others: `drill verify` does."""
+    lines = data[: data.rfind(b"\n") + 1].splitlines(keepends=True)
+    if len(lines) < 3:
+        return data
+    middle = [line for line in lines[1:-1] if not 0 <= line.find(NOTE_KEY) == line.find(EVENT_KEY)]
+    return b"".join([lines[0], *middle, lines[-1]])
 
 
 def _read_head(file: str) -> str | None:

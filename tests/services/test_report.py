@@ -21,9 +21,11 @@ import pytest
 from drillkit.config.workspace import Workspace
 from drillkit.model.redact import Redactor
 from drillkit.plans.library import Plans
+from drillkit.services.report import summaries, summarise
 from drillkit.services.runs import started_draft
 from drillkit.store.files import GENESIS, Chain, render_lines
 from drillkit.store.port import Event
+from drillkit.store.reader import parse_lines
 from tests.engine.test_metrics import invoke, review_ws
 
 __all__ = ["review_ws"]  # the fixture, used by name
@@ -262,3 +264,32 @@ def test_dates_without_a_zone_are_days_in_the_display_zone(review_ws: Path) -> N
     assert [r["id"] for r in json.loads(listed.stdout)] == [run]
     period = invoke(review_ws, "report", *day, now=late_evening).stdout
     assert "2026-11-30 00:00:00 CST – 2026-12-01 00:00:00 CST" in period
+
+
+def test_a_summary_skips_notes_and_reads_the_same_as_every_event(review_ws: Path) -> None:
+    """The first report parses no note between a record's first and last line: what it sums
+    up is what every event gives, with notes that quote event keys, an action whose note looks
+    like a note's key, and the record's last line a note."""
+    ws = Workspace(review_ws)
+    pb = Plans(ws).playbook("core-network-outage")
+    begin = START
+    run_id = f"{begin.strftime('%Y%m%dT%H%M%SZ')}-core-network-outage-0abc"
+    quoting = '"event":"transition","to":"resolved",'
+    steps: list[tuple[float, Event]] = [
+        (30, move("bob", "noc", "acknowledge", "detected", "triage")),
+        (31, {**check("alice", "lead", "bridge", "triage"), "note": '"event":"note",'}),
+        (4000, move("bob", "noc", "mitigate", "triage", "mitigated")),
+        *((10.0 * n, {"event": "note", "actor": "carol", "role": "comms", "text": quoting}) for n in range(1, 500)),
+        (5000, {"event": "note", "actor": "carol", "role": "comms", "text": "last word"}),
+    ]
+    first = started_draft(ws, pb=pb, mode="incident", severity="II", by="gen", participants=PEOPLE)
+    drafts = [{**draft, "_now": begin + timedelta(seconds=at)} for at, draft in sorted(steps, key=lambda s: s[0])]
+    lines = render_lines(Chain(run_id, 0, GENESIS, None, 1.0, None), Redactor(()), [first, *drafts], begin)[0]
+    ws.ensure_dir(ws.runs)
+    (ws.runs / f"{run_id}.jsonl").write_bytes(b"".join(lines))
+
+    found, left_out = summaries(ws)
+    every_event, _torn = parse_lines(b"".join(lines))
+    assert (found, left_out) == ([summarise(every_event)], [])
+    assert {m["name"]: m["value"] for m in found[0]["metrics"]}["time_to_acknowledge"] == 30
+    assert found[0]["open"]
