@@ -10,6 +10,7 @@ import re
 
 from drillkit.engine.reasons import Why
 from drillkit.model.errors import UsageError
+from drillkit.model.events import EventType
 
 LANGS = ("en", "zh")
 DRILL_MARK = "DRILL / 演练"
@@ -209,22 +210,22 @@ _TEXT: dict[str, tuple[str, str]] = {
 
 
 # Event types as a reader sees them: English keeps the record's own names.
-_EVENTS_ZH = {
-    "run.started": "开始",
-    "inject.delivered": "情景注入",
-    "transition": "状态转换",
-    "check.done": "检查项完成",
-    "note": "备注",
-    "assigned": "角色指派",
-    "severity.changed": "级别变更",
-    "deadline.breached": "超时",
-    "notify.sent": "通知已送达",
-    "notify.failed": "通知失败",
-    "record.repaired": "记录修复",
-    "run.ended": "结束",
-    "observation": "观察记录",
-    "feedback": "反馈",
-    "annotation": "批注",
+_EVENTS_ZH: dict[str, str] = {
+    EventType.RUN_STARTED: "开始",
+    EventType.INJECT_DELIVERED: "情景注入",
+    EventType.TRANSITION: "状态转换",
+    EventType.CHECK_DONE: "检查项完成",
+    EventType.NOTE: "备注",
+    EventType.ASSIGNED: "角色指派",
+    EventType.SEVERITY_CHANGED: "级别变更",
+    EventType.DEADLINE_BREACHED: "超时",
+    EventType.NOTIFY_SENT: "通知已送达",
+    EventType.NOTIFY_FAILED: "通知失败",
+    EventType.RECORD_REPAIRED: "记录修复",
+    EventType.RUN_ENDED: "结束",
+    EventType.OBSERVATION: "观察记录",
+    EventType.FEEDBACK: "反馈",
+    EventType.ANNOTATION: "批注",
 }
 
 

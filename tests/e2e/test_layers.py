@@ -3,6 +3,7 @@ that imports a higher one breaks it."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -36,3 +37,16 @@ def test_a_model_module_importing_a_service_breaks_the_contract(tmp_path: Path) 
     done = _lint(tmp_path)
     assert done.returncode == 1
     assert "drillkit.model.clock -> drillkit.services.runs" in done.stdout
+
+
+def test_event_names_are_spelled_only_in_the_model() -> None:
+    """Every other layer names an event through `EventType`, so a renamed event is one change."""
+    spelled = re.compile(r'"(run\.started|transition)"')
+    outside = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "drillkit").rglob("*.py"))
+        if path.parent.name != "model"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if spelled.search(line)
+    ]
+    assert outside == []
