@@ -33,12 +33,15 @@ def parse_drill_time(text: str) -> int | float:
     seconds stay an `int` (a scenario a record embeds reads as it always did)."""
     match = _DRILL_TIME.match(text.strip())
     if match is None and "." in text:
-        raise ValueError(f"time {_shown(text)} is not valid: only seconds take decimals, at most three, as in '4m12.345s'")
+        raise ValueError(
+            f"time {_shown(text)} is not valid: only seconds take decimals, at most three, as in '4m12.345s'"
+        )
     if match is None:
-        return parse_duration(text)
-    head, seconds, fraction = match.groups()
-    whole = parse_duration(f"{head}{seconds}s")
-    return round(whole + int(fraction) / 10 ** len(fraction), 3)
+        seconds: int = parse_duration(text)
+        return seconds
+    head, whole, fraction = match.groups()
+    counted: int = parse_duration(f"{head}{whole}s")
+    return round(counted + float(f"0.{fraction}"), 3)
 
 
 def format_drill_time(seconds: float) -> str:

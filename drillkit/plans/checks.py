@@ -195,7 +195,7 @@ def _timing(sc: Scenario) -> Found:
     ids: set[str] = set()
     timed: tuple[tuple[str, Sequence[Inject | Step]], ...] = (("injects", sc.injects), ("script", sc.script))
     for kind, entries in timed:
-        last = 0
+        last: float = 0
         for index, entry in enumerate(entries):
             if entry.at > sc.time_limit:
                 yield (kind, index, "at"), f"'at' lies after the time_limit ({format_duration(sc.time_limit)})"
