@@ -164,7 +164,7 @@ def replay(
     title: str | None = typer.Option(None, "--title", help="Scenario title (default: Replay: and the incident's)."),
     force: bool = force_option(),
 ) -> None:
-    """Make a drill scenario of a real incident: its injects, expectations and script (SPEC §11)."""
+    """Make a drill scenario of an ended incident: what was learned as injects, what was done as script."""
     from drillkit.services.replay import replay as build
 
     ws = workspace()
