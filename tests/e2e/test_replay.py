@@ -42,6 +42,13 @@ def replayed(drill: Drill, run_id: str, scenario: str) -> tuple[str, dict[str, A
     return text, original, simulated
 
 
+def changes(document: dict[str, Any], names: dict[str, str]) -> list[tuple[Any, ...]]:
+    """The severity changes and hand-overs a record holds, its people named as in the replay."""
+    keys = ("event", "t", "actor", "role", "from", "to", "reason", "person")
+    kinds = ("severity.changed", "assigned")
+    return [tuple(names.get(e.get(key), e.get(key)) for key in keys) for e in document["events"] if e["event"] in kinds]
+
+
 def names_no_one(text: str, people: tuple[str, ...]) -> None:
     for person in people:
         assert not re.search(rf"(?<![A-Za-z]){re.escape(person)}(?![A-Za-z])", text), f"{person} named in:\n{text}"
@@ -78,6 +85,9 @@ def test_a_severity_change_and_a_hand_over_replay_to_the_millisecond(drill: Dril
         ("metric:time_to_notify", "comms", 1800.0),
     ]
     assert [b["assignee"] for b in simulated["breaches"]] == ["lead-1", "comms-1"]
+    placeholders = {"alice": "lead-1", "bob": "noc-1", "carol": "comms-1", "dave": "noc-2"}
+    assert changes(simulated, {}) == changes(original, placeholders)  # as `drill severity` and `assign` wrote them
+    assert len(changes(simulated, {})) == 2
     names_no_one(text, PEOPLE)
     assert "13812345678" not in text
     assert "13987654321" not in text
