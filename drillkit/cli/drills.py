@@ -169,8 +169,8 @@ def replay(
 
     ws = workspace()
     made = build(ws, run, output=output, scenario_id=scenario_id, title=title)
-    for left in made.left_out:
-        warn(f"drill: left out of the script: {left}")
+    for warning in made.warnings:
+        warn(f"drill: warning: {warning}")
     emit(made.text, output, force=force)
     if output is not None:
         warn(f"try it with: drill simulate {made.scenario}")

@@ -29,6 +29,7 @@ from drillkit.store.files import effective_t
 from drillkit.store.port import Event
 
 SYSTEM = "system"
+OUTSIDER = "person"  # the placeholder stem of someone who held no role in the incident
 DRILL_MARGIN = 1800  # seconds a replayed drill may run past the incident's own length (at least)
 
 
@@ -102,12 +103,17 @@ class Placeholders:
 
     @classmethod
     def from_record(cls, events: list[Event]) -> Placeholders:
+        """Role holders by their roles; anyone else who wrote in the record (someone on the roster
+        who never held a role) as `person-N`, so their name is never copied from free text either."""
         found = cls()
         for role, person in (events[0].get("participants") or {}).items():
             found.add(str(person), role)
         for event in events:
             if event["event"] == EventType.ASSIGNED:
                 found.add(str(event["person"]), str(event["role"]))
+        for event in events:
+            if event["actor"] != SYSTEM:
+                found.add(str(event["actor"]), OUTSIDER)
         return found
 
     def add(self, person: str, role: str) -> None:

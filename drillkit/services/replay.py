@@ -16,11 +16,13 @@ import yaml
 
 from drillkit.config.workspace import Workspace
 from drillkit.engine.recast import Recast, recast
-from drillkit.model.errors import UsageError
+from drillkit.engine.replay import RunState
+from drillkit.model.errors import DrillError, UsageError
 from drillkit.model.plans import FILE_ID_PATTERN
 from drillkit.model.redact import redactor_for
 from drillkit.plans.library import Plans
 from drillkit.services.runnames import resolve_run
+from drillkit.store.port import Event
 from drillkit.store.stores import open_store
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/scenario.schema.json"
@@ -28,11 +30,12 @@ SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/scenario.schema.json"
 
 @dataclass(frozen=True)
 class Replayed:
-    """The scenario's YAML, its id, and the actions it leaves out (by people who held no role)."""
+    """The scenario's YAML, its id, and what its maker should know: the actions it leaves out (by
+    people who held no role), a plan that has changed since the incident."""
 
     text: str
     scenario: str
-    left_out: list[str]
+    warnings: list[str]
 
 
 def replay(ws: Workspace, run: str, *, output: Path | None, scenario_id: str | None, title: str | None) -> Replayed:
@@ -42,7 +45,24 @@ def replay(ws: Workspace, run: str, *, output: Path | None, scenario_id: str | N
     made = recast(events, Recast(scenario=wanted, title=title, mask=redactor_for(ws.config().redact)))
     text = _yaml(made.data)
     _validates(ws, text, output or ws.scenarios / f"{wanted}.yaml")
-    return Replayed(text, wanted, made.left_out)
+    left_out = [f"left out of the script: {action}" for action in made.left_out]
+    return Replayed(text, wanted, _plan_changed(ws, events) + left_out)
+
+
+def _plan_changed(ws: Workspace, events: list[Event]) -> list[str]:
+    """A playbook changed since the incident: the drill runs on today's plan, whose deadlines and
+    targets may judge the same actions otherwise."""
+    then = RunState.begin(events[0]).playbook
+    try:
+        now = Plans(ws).playbook(then.playbook)
+    except DrillError:
+        return []  # `_validates` has named what is wrong with it
+    if now == then:
+        return []
+    return [
+        f"playbook {then.playbook} has changed since the incident (version {then.version} then, {now.version} now):"
+        " a simulation judges the replayed actions by the plan as it is now"
+    ]
 
 
 def _scenario_id(given: str | None, output: Path | None, run_id: str) -> str:
@@ -59,7 +79,9 @@ def _scenario_id(given: str | None, output: Path | None, run_id: str) -> str:
 
 
 def _yaml(data: dict[str, Any]) -> str:
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None)
+    body = yaml.safe_dump(
+        data, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=None
+    )  # one line each
     source = data["source"]["run"]
     return f"{SCHEMA_LINE}\n# Replayed from incident {source} by `drill replay`.\n{body}"
 

@@ -232,3 +232,30 @@ def test_only_an_ended_incident_replays_and_bad_input_is_one_line(drill: Drill) 
     assert (
         Path(drill.root / "scenarios" / "taken.yaml").read_text(encoding="utf-8").startswith("# yaml-language-server")
     )
+
+
+def test_what_a_replay_cannot_script_or_judge_alike_is_said(drill: Drill) -> None:
+    (drill.root / "drill.toml").write_text(f"[people]\nnames = {json.dumps(list(PEOPLE))}\n", encoding="utf-8")
+    run_id = drill.open(DRILL_FAKE_NOW=at(0))
+    drill("note", run_id, "erin from the duty desk joined the bridge", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(30))
+    drill("severity", run_id, "I", "--by", "erin", "--reason", "erin: regulator asked", ok=True, DRILL_FAKE_NOW=at(60))
+    drill("act", run_id, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(90))
+    drill("abort", run_id, "--by", "alice", "--reason", "drill of the duty desk", ok=True, DRILL_FAKE_NOW=at(120))
+    plan = drill.root / "playbooks" / "core-network-outage.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace("version: 3", "version: 4"), encoding="utf-8")
+
+    path = drill.root / "scenarios" / "desk-replay.yaml"
+    done = drill("replay", run_id, "-o", str(path), ok=True)
+
+    assert (
+        "drill: warning: left out of the script: T+00:01:00 severity.changed by someone who held no role" in done.stderr
+    )
+    assert (
+        "drill: warning: playbook core-network-outage has changed since the incident (version 3 then, 4 now)"
+        in done.stderr
+    )
+    text = path.read_text(encoding="utf-8")
+    names_no_one(text, PEOPLE)
+    assert "person-1 from the duty desk joined the bridge" in text  # a name in a note, as a placeholder too
+    assert "message: 'Severity II → I (特别重大 / Extraordinary): person-1: regulator asked'" in text  # an inject
+    assert "severity: I," not in text
