@@ -1,14 +1,16 @@
-"""Drills: `start`, `resume`, `simulate`."""
+"""Drills: `start`, `resume`, `simulate`, `replay`."""
 
 import shutil
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from drillkit.cli.common import (
     colour_ok,
+    emit,
     exit_with,
     print_json,
     printable,
@@ -19,6 +21,7 @@ from drillkit.cli.common import (
     workspace,
 )
 from drillkit.cli.completion import complete_scenario_roles, complete_scenarios
+from drillkit.cli.output import force_option, output_option
 from drillkit.model.clock import default_clock
 from drillkit.model.events import EventType
 
@@ -154,6 +157,25 @@ def simulate(
     exit_with(judged.exit_code)
 
 
+def replay(
+    run: str = run_argument(),
+    output: Path | None = output_option(),
+    scenario_id: str | None = typer.Option(None, "--id", help="Scenario id (default: the name of -o FILE)."),
+    title: str | None = typer.Option(None, "--title", help="Scenario title (default: Replay: and the incident's)."),
+    force: bool = force_option(),
+) -> None:
+    """Make a drill scenario of an ended incident: what was learned as injects, what was done as script."""
+    from drillkit.services.replay import replay as build
+
+    ws = workspace()
+    made = build(ws, run, output=output, scenario_id=scenario_id, title=title)
+    for warning in made.warnings:
+        warn(f"drill: warning: {warning}")
+    emit(made.text, output, force=force)
+    if output is not None:
+        warn(f"try it with: drill simulate {made.scenario}")
+
+
 def register(app: typer.Typer) -> None:
-    for command in (start, resume, simulate):
+    for command in (start, resume, simulate, replay):
         app.command()(command)

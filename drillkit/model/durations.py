@@ -24,6 +24,37 @@ def parse_duration(text: str, at_most: int = MAX_DURATION) -> int:
     return seconds
 
 
+_DRILL_TIME = re.compile(r"^(.*?)(\d+)\.(\d{1,3})s$", re.ASCII)
+
+
+def parse_drill_time(text: str) -> int | float:
+    """A moment on the drill clock: a duration, whose seconds may carry up to three decimals
+    (`4m12.345s`), so a replayed incident's actions keep their recorded millisecond times. Whole
+    seconds stay an `int` (a scenario a record embeds reads as it always did)."""
+    match = _DRILL_TIME.match(text.strip())
+    if match is None and "." in text:
+        raise ValueError(
+            f"time {_shown(text)} is not valid: only seconds take decimals, at most three, as in '4m12.345s'"
+        )
+    if match is None:
+        seconds: int = parse_duration(text)
+        return seconds
+    head, whole, fraction = match.groups()
+    counted: int = parse_duration(f"{head}{whole}s")
+    return round(counted + float(f"0.{fraction}"), 3)
+
+
+def format_drill_time(seconds: float) -> str:
+    """A drill time as `parse_drill_time` reads it: `format_duration`, with milliseconds when there are any."""
+    millis = round(seconds * 1000)
+    whole, rest = divmod(millis, 1000)
+    if not rest:
+        return format_duration(whole)
+    minutes = format_duration(whole - whole % 60) if whole >= 60 else ""
+    fraction = f"{rest:03d}".rstrip("0")
+    return f"{minutes}{whole % 60}.{fraction}s"
+
+
 def _count(digits: str) -> int:
     """One unit's count; past ten digits it is too long whatever it says, and is not converted
     (Python refuses to convert more than 4300 digits)."""

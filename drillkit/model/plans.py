@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from drillkit.model.durations import parse_duration
+from drillkit.model.durations import parse_drill_time, parse_duration
 from drillkit.model.errors import UsageError
 from drillkit.model.names import check_name
 
@@ -68,6 +68,31 @@ def _listify(value: object) -> object:
 
 
 Duration = Annotated[int, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+
+
+def _drill_time(value: object) -> int | float:
+    """Text with units from a file (seconds may carry milliseconds); a number from a record's copy."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a time must be a string with units like '15m' or '4m12.345s'")
+    return parse_drill_time(value)
+
+
+# When an inject or a script step happens: a duration from the start, whose seconds may carry up
+# to three decimals (a replayed incident keeps its recorded times to the millisecond).
+DrillTime = Annotated[
+    int | float,
+    BeforeValidator(_drill_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+(\.\d{1,3})?s)?$",
+            "minLength": 2,
+            "description": "a time from the start with units: 90s, 15m, 1h30m, 4m12.345s",
+        }
+    ),
+]
 
 
 def _flag(value: object) -> object:
@@ -276,26 +301,52 @@ class Expect(Frozen):
 
 class Inject(Frozen):
     id: Id
-    at: Duration
+    at: DrillTime
     message: Text
     expect: Expect | None = None
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class Step(Frozen):
-    at: Duration
+    """One scripted action: a trigger, a checklist item, a note, a severity change or a hand-over
+    (SPEC §3). The last two are left out of a record's copy when absent, so records of scripts
+    without them stay as they were."""
+
+    at: DrillTime
     by: Person
     role: Id | None = None
     trigger: Id | None = None
     check: Id | None = None
     note: Text | None = None
+    severity: Id | None = Field(default=None, exclude_if=_absent)
+    reason: Text | None = Field(default=None, exclude_if=_absent)
+    assign: Id | None = Field(default=None, exclude_if=_absent)
+    person: Person | None = Field(default=None, exclude_if=_absent)
 
     @model_validator(mode="after")
     def _one_action(self) -> Step:
-        if self.trigger is not None and self.check is not None:
-            raise ValueError("a script step names at most one of 'trigger' or 'check'")
-        if self.trigger is None and self.check is None and self.note is None:
-            raise ValueError("a script step needs a 'trigger', a 'check' or a 'note'")
+        actions = [name for name in ("trigger", "check", "severity", "assign") if getattr(self, name) is not None]
+        if len(actions) > 1:
+            raise ValueError("a script step names at most one of 'trigger', 'check', 'severity' or 'assign'")
+        if not actions and self.note is None:
+            raise ValueError("a script step needs a 'trigger', a 'check' or a 'note' (or a 'severity' or an 'assign')")
+        self._severity_and_reason()
+        self._assign_and_person()
         return self
+
+    def _severity_and_reason(self) -> None:
+        if (self.severity is None) != (self.reason is None):
+            raise ValueError("'severity' and 'reason' go together: a severity change says why")
+
+    def _assign_and_person(self) -> None:
+        if (self.assign is None) != (self.person is None):
+            raise ValueError("'assign' and 'person' go together: {assign: ROLE, person: NAME}")
+        changes = self.severity is not None or self.assign is not None
+        if changes and (self.note is not None or self.role is not None):
+            raise ValueError("a severity or assign step takes no 'note' or 'role'")
 
 
 RATINGS = ("P", "S", "M", "U")  # HSEEP: performed without, with some, with major challenges; unable
@@ -349,6 +400,16 @@ class Scoring(Frozen):
         return next((grade for grade in GRADES if score >= self.least(grade)), FAILING_GRADE)
 
 
+RUN_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+-[0-9a-f]{4}$"
+
+
+class Source(Frozen):
+    """The incident a scenario was replayed from, and its record's head hash then (SPEC §11)."""
+
+    run: Annotated[str, StringConstraints(pattern=RUN_ID_PATTERN, max_length=128)]
+    head: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
 class Scenario(Frozen):
     scenario: FileId
     title: Text
@@ -370,6 +431,8 @@ class Scenario(Frozen):
     )
     objectives: dict[Id, Objective] = Field(default_factory=dict, exclude_if=lambda found: not found)
     scoring: Scoring | None = Field(default=None, exclude_if=lambda found: found is None)
+    # The incident a replayed scenario was made from (SPEC §11), left out when absent, as above.
+    source: Source | None = Field(default=None, exclude_if=_absent)
 
     @property
     def scored(self) -> Scoring:

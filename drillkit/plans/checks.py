@@ -195,7 +195,7 @@ def _timing(sc: Scenario) -> Found:
     ids: set[str] = set()
     timed: tuple[tuple[str, Sequence[Inject | Step]], ...] = (("injects", sc.injects), ("script", sc.script))
     for kind, entries in timed:
-        last = 0
+        last: float = 0
         for index, entry in enumerate(entries):
             if entry.at > sc.time_limit:
                 yield (kind, index, "at"), f"'at' lies after the time_limit ({format_duration(sc.time_limit)})"
@@ -228,14 +228,39 @@ def _inject_refs(sc: Scenario, pb: Playbook) -> Found:
 
 
 def _script_refs(sc: Scenario, pb: Playbook) -> Found:
+    """Each step against the run as the script leaves it so far: hand-overs change who holds a
+    role (and bring people in), severity changes the severity."""
+    holders, severity = dict(sc.participants), sc.severity
+    people = set(holders.values())
     for index, step in enumerate(sc.script):
         path: Path_ = ("script", index)
         yield from _action_refs(pb, step.trigger, step.check, path)
-        held = [role for role, person in sc.participants.items() if person == step.by]
-        if not held:
-            people = sorted(set(sc.participants.values()))
-            yield (*path, "by"), f"{step.by!r} is not a participant; participants: {_names(people)}"
-        elif step.role is not None and step.role not in held:
-            yield (*path, "role"), f"{step.by!r} does not hold role {step.role!r}; holds: {_names(held)}"
-        elif step.role is None and len(held) > 1:
-            yield (*path, "by"), f"{step.by!r} holds several roles ({_names(held)}): add 'role:'"
+        yield from _step_person(step, holders, people, path)
+        if step.severity is not None:
+            yield from _severity_step(pb, step.severity, severity, path)
+            severity = pb.severity_named(step.severity) or severity
+        if step.assign is not None and step.person is not None:
+            if step.assign not in pb.roles:
+                yield (*path, "assign"), f"unknown role {step.assign!r}; allowed: {_names(pb.roles)}"
+            holders[step.assign] = step.person
+            people.add(step.person)
+
+
+def _step_person(step: Step, holders: dict[str, str], people: set[str], path: Path_) -> Found:
+    """`by` is one of the run's people so far; `role` (or the lack of one) fits what they hold."""
+    held = [role for role, person in holders.items() if person == step.by]
+    if step.by not in people:
+        yield (*path, "by"), f"{step.by!r} is not a participant; participants: {_names(people)}"
+    elif step.role is not None and step.role not in held:
+        yield (*path, "role"), f"{step.by!r} does not hold role {step.role!r}; holds: {_names(held)}"
+    elif step.role is None and len(held) > 1 and step.severity is None and step.assign is None:
+        yield (*path, "by"), f"{step.by!r} holds several roles ({_names(held)}): add 'role:'"
+
+
+def _severity_step(pb: Playbook, named: str, current: str, path: Path_) -> Found:
+    found = pb.severity_named(named)
+    if found is None:
+        yield (*path, "severity"), f"unknown severity {named!r}; allowed: {_names(pb.severities)}"
+    elif found == current:
+        others = set(pb.severities) - {found}
+        yield (*path, "severity"), f"severity is already {found} here; allowed: {_names(others)}"

@@ -13,7 +13,7 @@ from drillkit.config.workspace import Workspace
 from drillkit.model.errors import InvalidFile, NotFound, Problem
 from drillkit.model.plans import Playbook, Scenario
 from drillkit.plans.checks import check_playbook, check_scenario
-from drillkit.plans.loader import Document, read_document, to_model
+from drillkit.plans.loader import Document, parse_text, read_document, to_model
 
 T = TypeVar("T")
 
@@ -51,6 +51,14 @@ class Plans:
         if found is None or playbook is None or problems:
             raise InvalidFile(problems)
         return found, playbook
+
+    def scenario_text_problems(self, text: str, path: Path) -> list[Problem]:
+        """What `drill validate` would say of `text` written to `path`, with the workspace's playbooks."""
+        doc = parse_text(text, self.ws.display(path))
+        found, problems = to_model(doc, Scenario)
+        if found is None:
+            return problems
+        return list(_scenario_problems(doc, found, self._playbook_or_none(found.playbook), path.stem))
 
     def loadable(self, scenario_ids: Iterable[str]) -> dict[str, tuple[Scenario, Playbook]]:
         """The given scenarios that load, with their playbooks; the others are left out

@@ -83,6 +83,14 @@ def read_document(path: Path, display: str | None = None) -> Document:
         raise InvalidFile([Problem(file=name, line=bad.line, column=bad.column, message=bad.message)]) from None
 
 
+def parse_text(text: str, name: str) -> Document:
+    """Text about to be written as a plan file, read by the same strict rules as the file will be."""
+    try:
+        return Document(name, *_parse(text.encode("utf-8")))
+    except _YamlProblem as bad:
+        raise InvalidFile([Problem(file=name, line=bad.line, column=bad.column, message=bad.message)]) from None
+
+
 def _parse(raw: bytes) -> tuple[Any, dict[Path_, tuple[int, int]]]:
     if len(raw) > MAX_BYTES:
         raise _YamlProblem(1, 1, f"file is {len(raw)} bytes; at most {MAX_BYTES} (1 MiB) are allowed")

@@ -7,6 +7,7 @@ everything taken from the record (titles, notes, messages, names) is user input.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from drillkit.model.events import EventType
 from drillkit.render.cells import DASH, clock, duration
@@ -32,6 +33,7 @@ def sections(view: RunView) -> list[Section]:
     return [
         overview(view),
         metrics(view),
+        *beside(view),
         state_times(view),
         expectations(view),
         timeline(view),
@@ -91,6 +93,33 @@ def metrics(view: RunView) -> Section:
     ]
     headers = ["metric", "from", "to", "owner", "target", "actual", "verdict", "why"]
     return Section("metrics", say("metrics"), [say(h) for h in headers], rows or [_none(say, 8)])
+
+
+def beside(view: RunView) -> list[Section]:
+    """A replayed drill's times beside the real incident's (SPEC §11); nothing for other runs."""
+    found, say = view.document.get("source"), view.labels
+    if found is None:
+        return []
+    if not found["found"]:
+        missing = say("source_missing").format(run=found["run"])
+        return [Section("beside", say("beside"), [], [[say("source_incident"), missing]])]
+    rows = [
+        [m["name"], duration(m["target"]), _pair(say, m["real"], m["drill"]), _verdicts(say, m)]
+        for m in found["metrics"]
+    ]
+    rows += [[say.what(f"state:{s['state']}"), DASH, _pair(say, s["real"], s["drill"]), DASH] for s in found["states"]]
+    headers = [say("what"), say("target"), say("real_vs_drill"), say("verdict")]
+    return [Section("beside", f"{say('beside')} ({found['run']})", headers, rows)]
+
+
+def _pair(say: Labels, real: float | None, drill: float | None) -> str:
+    """`real: 14m / drill: 9m`."""
+    return f"{say('real')}: {duration(real)} / {say('drill')}: {duration(drill)}"
+
+
+def _verdicts(say: Labels, metric: dict[str, Any]) -> str:
+    real = say.value(metric["real_verdict"]) if metric["real_verdict"] else DASH
+    return f"{say('real')}: {real} / {say('drill')}: {say.value(metric['drill_verdict'])}"
 
 
 def state_times(view: RunView) -> Section:

@@ -21,6 +21,7 @@ def report_sections(view: RunView) -> list[Section]:
         return aar.sections(view)
     appendix = [
         aar.metrics(view),
+        *aar.beside(view),
         aar.state_times(view),
         aar.expectations(view),
         aar.timeline(view),

@@ -38,6 +38,14 @@ _TEXT: dict[str, tuple[str, str]] = {
     "accountability": ("Accountability", "责任认定（追责）"),
     "checklist": ("Checklist", "检查清单"),
     "notes": ("Notes", "备注"),
+    "beside": ("The real incident beside the drill", "真实事件与本次演练对比"),
+    "source_incident": ("Source incident", "来源事件"),
+    "source_missing": (
+        "{run} is not in this workspace: no real times to compare",
+        "来源事件 {run} 不在本工作区，无法对比真实用时",
+    ),
+    "real": ("real", "真实"),
+    "real_vs_drill": ("Real / drill", "真实 / 演练"),
     "integrity": ("Integrity", "记录完整性"),
     # the evaluation of a drill (SPEC §10)
     "executive_summary": ("Executive summary", "评估结论摘要"),

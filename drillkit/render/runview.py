@@ -105,9 +105,33 @@ def load_view(ws: Workspace, run_id: str, *, zone: str, lang: str, now: datetime
 
     events = open_store(ws).read(run_id)
     view = build_view(events, integrity(ws, run_id), zone=zone, lang=lang, now=now)
+    add_source(ws, view.document)
     if "evaluation" not in view.document:
         return view
     return replace(view, actions=run_actions(ws, run_id, now))
+
+
+def add_source(ws: Workspace, document: dict[str, Any]) -> None:
+    """A drill replayed from an incident (its scenario's `source`, SPEC §11) shows the incident's
+    times beside its own, or says the incident's record is not in this workspace."""
+    from drillkit.engine.realtimes import beside_source
+
+    scenario = document["events"][0].get("scenario") or {}
+    source = scenario.get("source")
+    if source:
+        document["source"] = beside_source(document, source, _record_or_none(ws, source["run"]))
+
+
+def _record_or_none(ws: Workspace, run_id: str) -> list[Event] | None:
+    """The record's events; None when it is not in the workspace (or cannot be read: the drill's
+    report still stands)."""
+    from drillkit.model.errors import DrillError
+    from drillkit.store.stores import open_store
+
+    try:
+        return open_store(ws).read(run_id)
+    except DrillError:
+        return None
 
 
 def run_actions(ws: Workspace, run_id: str, now: datetime) -> list[dict[str, Any]]:

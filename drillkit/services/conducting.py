@@ -120,9 +120,11 @@ def judge(ws: Workspace, run_id: str) -> Judged:
 
 def simulated(ws: Workspace, clock: Clock, scenario: str) -> Judged:
     """`drill simulate`: the scenario's script played on a virtual clock, and the verdicts."""
-    from drillkit.render.runview import integrity
+    from drillkit.render.runview import add_source, integrity
     from drillkit.services.simulate import simulate
 
     result = simulate(ws, clock, scenario)
     rejected = [f"rejected step at T+{step.at}s by {step.by}: {why}" for step, why in result.rejected]
-    return Judged(run_document(result.events, integrity(ws, result.run_id)), rejected)
+    document = run_document(result.events, integrity(ws, result.run_id))
+    add_source(ws, document)
+    return Judged(document, rejected)

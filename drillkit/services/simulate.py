@@ -98,6 +98,11 @@ def _step(rs: RunState, step: Step, now_t: float) -> tuple[list[Event], list[tup
 
 
 def _command(rs: RunState, step: Step) -> list[Event]:
+    """The events `drill act`, `check`, `note`, `severity` or `assign` would write for the step."""
+    if step.severity is not None:
+        return decide.severity(rs, step.severity, step.by, step.reason or "")
+    if step.assign is not None:
+        return decide.assign(rs, step.assign, step.person or "", step.by)
     if step.trigger is not None:
         return decide.act(rs, step.trigger, step.by, step.role, step.note)
     if step.check is not None:
