@@ -46,7 +46,6 @@ from drillkit.model.plans import Playbook, for_severity
 ENOUGH = 10  # past runs at the forecast's severity before other severities are no longer needed
 REPLICATES = 200  # bootstrap replicates the simulated runs are split into
 MAX_HOPS_PER_STATE = 8  # a simulated run still going after this many stays per state is left unfinished
-BLOCK = 16_384  # simulated runs walked together: their arrays fit in a processor's cache
 DIGITS = 4  # probabilities and expectations are rounded to this many places in the answer
 
 Floats = npt.NDArray[np.float64]
@@ -286,11 +285,6 @@ class _Segments:
         step += self.start.take(segment)
         return step
 
-    def per_segment(self, landed: Floats) -> Floats:
-        """Sums of a per-place quantity over each segment, as pools × replicates."""
-        starts = self.start.reshape(self.pools, self.replicates).T.ravel()  # in the order they lie
-        return np.add.reduceat(landed, starts).reshape(self.replicates, self.pools).T
-
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
     """How many times each past run is drawn into each replicate's resample."""
@@ -305,9 +299,9 @@ def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> dict[str,
     counts = _resample_counts(rng, replicates, history.count)
     replicate = np.arange(runs, dtype=np.int64) * replicates // runs  # neighbours share a replicate: cache-friendly
     stays = _Stays(history, plan, counts)
-    entered, landed = _walk(plan, stays, replicate, rng)
+    entered, tally = _walk(plan, stays, replicate, rng)
     done = _items(history, plan, counts=counts, replicate=replicate, rng=rng, entered=entered)
-    return _answer(plan, stays, landed=landed, entered=entered, done=done, replicate=replicate)
+    return _answer(plan, stays, tally=tally, entered=entered, done=done, replicate=replicate)
 
 
 class _Stays:
@@ -346,67 +340,79 @@ class _Stays:
         self.owner = np.array(owners, dtype=np.int64)[self.state_of]
 
 
-def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, Floats]:
-    """Every simulated run hop by hop, a block of runs at a time: each hop draws one stay per
-    unfinished run of the block. Gives each run's first entry into each state (runs × states,
-    inf: never) and how many draws landed on each place of the segments' `entries` (a place
-    belongs to one replicate and one stay). A block is small enough that the arrays a hop reads
-    and writes stay in the processor's cache, which is what bounds the speed here."""
-    walker = _Walker(plan, stays)
-    entered = np.full((replicate.size, len(plan.states)), np.inf)
-    landed = np.zeros(walker.segments.entries.size)
-    for first in range(0, replicate.size, BLOCK):
-        block = slice(first, first + BLOCK)
-        positions = np.concatenate(walker.walk(replicate[block], entered[block].reshape(-1), rng))
-        low, high = walker.places(replicate[block])
-        landed[low:high] += np.bincount(positions - low, minlength=high - low)
-    return entered, landed
+def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, _Tally]:
+    """Every simulated run hop by hop, all runs at once: each hop draws one stay per unfinished
+    run. Gives each run's first entry into each state (runs × states, inf: never) and the tally
+    of the stays drawn. Runs lie grouped by replicate and stay in that order as finished ones
+    drop out, so each hop reads the segments' `entries` front to back, a replicate at a time."""
+    walker, tally = _Walker(plan, stays), _Tally(stays)
+    slots, clocks = walker.walk(replicate, rng, tally)
+    entered = np.full(replicate.size * walker.states, np.inf)
+    for slot, at in zip(reversed(slots), reversed(clocks), strict=True):
+        entered[slot] = at  # last to first: a run's clock only grows, so its first entry stays
+    entered[walker.initial :: walker.states] = 0.0
+    return entered.reshape(replicate.size, walker.states), tally
 
 
 class _Walker:
-    """The per-stay tables a hop looks up, all small: what a stay lasts, where it goes, whether
-    the run goes on, and how its next segment (replicate × states + state) differs from this one."""
+    """The per-stay tables a hop looks up, all small: what a stay lasts, whether the run goes on,
+    and how it moves a run's key.
+
+    A run's key packs two numbers that change together: its slot in `entered` (run × states +
+    state) above `SHIFT` bits and its segment (replicate × states + state) below them. A stay
+    from one state to another moves both by the same amount, so one addition moves the run."""
 
     def __init__(self, plan: _Plan, stays: _Stays) -> None:
         final = np.array([plan.pb.states[s].final for s in plan.states])
         self.states = len(plan.states)
         self.initial = plan.index[plan.pb.initial_state]
         self.segments = stays.segments.by_replicate()
-        self.seconds, self.to = stays.seconds, stays.to
+        self.shift = max(1, int(self.segments.size.size - 1).bit_length())
+        self.seconds = stays.seconds
         self.going_on = ~final[stays.to]
-        self.move = stays.to - stays.state_of
+        self.step = (stays.to - stays.state_of) * ((1 << self.shift) + 1)
 
-    def places(self, replicate: Ints) -> tuple[int, int]:
-        """The stretch of `entries` a block of runs (grouped by replicate) draws from."""
-        starts, pools = self.segments.start, self.segments.pools
-        after = (int(replicate[-1]) + 1) * pools
-        high = int(starts[after]) if after < starts.size else self.segments.entries.size
-        return int(starts[int(replicate[0]) * pools]), high
-
-    def walk(self, replicate: Ints, entered: Floats, rng: np.random.Generator) -> list[Ints]:
-        """Walk one block's runs to their ends, writing each first entry into `entered` (its
-        runs × states, flat); gives where each hop's draws landed. The hops' entries are written
-        last to first, so an earlier entry overwrites a later one (a run's clock only grows)."""
-        row = np.arange(replicate.size, dtype=np.int64) * self.states
-        segment = replicate * self.states + self.initial
+    def walk(self, replicate: Ints, rng: np.random.Generator, tally: _Tally) -> tuple[list[Ints], list[Floats]]:
+        """Walk the runs to their ends, counting each hop's draws in `tally`: per hop, the slot
+        each run entered and when."""
+        slot = np.arange(replicate.size, dtype=np.int64) * self.states + self.initial
+        key = (slot << self.shift) + replicate * self.states + self.initial
         clock = np.zeros(replicate.size)
-        positions, slots, clocks = [], [], []
+        low = (1 << self.shift) - 1
+        slots, clocks = [], []
         for _hop in range(MAX_HOPS_PER_STATE * self.states):
-            if row.size == 0:
+            if key.size == 0:
                 break
-            position = self.segments.position(rng.random(row.size), segment)
-            stay = self.segments.entries.take(position)
+            segment = key & low
+            stay = self.segments.draw(rng.random(key.size), segment)
+            tally.add(stay, segment)
             clock = clock + self.seconds.take(stay)
-            positions.append(position)
-            slots.append(row + self.to.take(stay))
+            key = key + self.step.take(stay)
+            slots.append(key >> self.shift)
             clocks.append(clock)
             going = self.going_on.take(stay)
-            segment = (segment + self.move.take(stay)).compress(going)
-            row, clock = row.compress(going), clock.compress(going)
-        for slot, at in zip(reversed(slots), reversed(clocks), strict=True):
-            entered[slot] = at
-        entered[self.initial :: self.states] = 0.0
-        return positions
+            key, clock = key.compress(going), clock.compress(going)
+        return slots, clocks
+
+
+class _Tally:
+    """How many draws took each stay, and how many draws that fired an escalation each segment
+    (replicate × states + state) saw. Counted hop by hop, while a hop's arrays are still at hand."""
+
+    def __init__(self, stays: _Stays) -> None:
+        self.fired_by_stay = stays.fired
+        self.per_stay = np.zeros(stays.state_of.size, dtype=np.int64)
+        self.shape = (stays.segments.replicates, stays.segments.pools)
+        self.per_segment = np.zeros(self.shape[0] * self.shape[1], dtype=np.int64)
+
+    def add(self, stay: Ints, segment: Ints) -> None:
+        self.per_stay += np.bincount(stay, minlength=self.per_stay.size)
+        fired = segment.compress(self.fired_by_stay.take(stay))
+        self.per_segment += np.bincount(fired, minlength=self.per_segment.size)
+
+    def fired(self) -> Floats:
+        """Draws that fired an escalation, as states × replicates."""
+        return self.per_segment.reshape(self.shape).T.astype(np.float64)
 
 
 def _items(
@@ -434,14 +440,12 @@ def _stand_in_offset(plan: _Plan, state: str) -> float:
 
 
 def _answer(
-    plan: _Plan, stays: _Stays, *, landed: Floats, entered: Floats, done: dict[str, Floats], replicate: Ints
+    plan: _Plan, stays: _Stays, *, tally: _Tally, entered: Floats, done: dict[str, Floats], replicate: Ints
 ) -> dict[str, Any]:
-    segments = stays.segments
-    sizes = np.bincount(replicate, minlength=segments.replicates).astype(np.float64)
+    sizes = np.bincount(replicate, minlength=stays.segments.replicates).astype(np.float64)
     firsts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64)  # runs are grouped by replicate
-    per_stay = np.bincount(segments.entries, weights=landed, minlength=stays.state_of.size)
-    breaches = np.bincount(stays.owner, weights=per_stay * stays.late, minlength=len(plan.roles))
-    fired = segments.per_segment(landed * stays.fired.take(segments.entries))
+    breaches = np.bincount(stays.owner, weights=tally.per_stay * stays.late, minlength=len(plan.roles))
+    fired = tally.fired()
     metrics = []
     for name, metric in plan.pb.metrics.items():
         target = plan.target[name]
