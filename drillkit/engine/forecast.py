@@ -241,11 +241,11 @@ class _Segments:
 
     Pool k holds entries tagged by the past run they came from, plus a stand-in as its last entry.
     For replicate b, the segment (k, b) lists each entry as many times as its run was drawn into
-    b's resample, or the stand-in alone when none was: a draw is then one uniform number and a few
-    lookups, for every simulated run at once. Each segment ends with its last entry once more, so
-    `floor(u * size)` needs no clamp even where rounding makes it `size`. Segments lie replicate
-    by replicate, so runs of neighbouring replicates draw from neighbouring places. `size` and
-    `start` are numbered `pool * B + replicate`."""
+    b's resample, or the stand-in alone when none was: a draw is then one uniform number u and a
+    few lookups, `entries[start + floor(u * size)]`, for every simulated run at once. (u is below
+    1 by at least 2**-53, so for any size below 2**53 the product rounds below size: no clamp.)
+    Segments lie replicate by replicate, so runs of neighbouring replicates draw from
+    neighbouring places. `size` and `start` are numbered `pool * B + replicate`."""
 
     def __init__(self, pools: Sequence[Ints], counts: Ints) -> None:
         replicates = counts.shape[0]
@@ -255,13 +255,11 @@ class _Segments:
         columns = np.concatenate([np.append(run_of, 0) for run_of in pools]).astype(np.int64)
         weights = counts[:, columns] if counts.shape[1] else np.zeros((replicates, columns.size), dtype=np.int64)
         weights[:, stand_ins] = 0
-        weights[:, stand_ins] = np.add.reduceat(weights, firsts, axis=1) == 0
-        place = np.where(weights > 0, np.arange(columns.size), -1)
-        last = np.maximum.reduceat(place, firsts, axis=1)
         sizes = np.add.reduceat(weights, firsts, axis=1)  # replicates × pools
-        weights[np.arange(replicates)[:, None], last] += 1
-        self.entries = np.repeat(np.tile(np.arange(columns.size), replicates), weights.ravel())
-        starts = np.concatenate([[0], np.cumsum(sizes.ravel() + 1)[:-1]]).astype(np.int64)
+        weights[:, stand_ins] = sizes == 0
+        sizes[sizes == 0] = 1
+        self.entries = _repeated_columns(weights)
+        starts = np.concatenate([[0], np.cumsum(sizes.ravel())[:-1]]).astype(np.int64)
         self.size = sizes.T.ravel().astype(np.float64)
         self.start = starts.reshape(replicates, len(pools)).T.ravel()
         self.replicates, self.pools = replicates, len(pools)
@@ -284,6 +282,19 @@ class _Segments:
         step = (u * self.size.take(segment)).astype(np.int64)
         step += self.start.take(segment)
         return step
+
+
+def _repeated_columns(weights: Ints) -> Ints:
+    """Row after row, each column's number repeated as often as its weight: what
+    `np.repeat(np.tile(np.arange(C), rows), weights.ravel())` gives, without its copy per element.
+    The running sum of the weights says where each column's stretch ends; the number at a place is
+    the sum of the steps taken at or before it (+1 to the next column, back to 0 at a new row)."""
+    columns = weights.shape[1]
+    ends = np.cumsum(weights.ravel())
+    steps = np.ones(ends.size - 1)
+    steps[columns - 1 :: columns] = 1 - columns
+    marks = np.bincount(ends[:-1], weights=steps, minlength=int(ends[-1]) + 1)[: ends[-1]]
+    return np.cumsum(marks).astype(np.int64)
 
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
