@@ -287,14 +287,12 @@ class _Segments:
 def _repeated_columns(weights: Ints) -> Ints:
     """Row after row, each column's number repeated as often as its weight: what
     `np.repeat(np.tile(np.arange(C), rows), weights.ravel())` gives, without its copy per element.
-    The running sum of the weights says where each column's stretch ends; the number at a place is
-    the sum of the steps taken at or before it (+1 to the next column, back to 0 at a new row)."""
-    columns = weights.shape[1]
+    The running sum of the weights says where each column's stretch ends; the number of ends at or
+    before a place is its column, counted over all rows (hence the remainder)."""
     ends = np.cumsum(weights.ravel())
-    steps = np.ones(ends.size - 1)
-    steps[columns - 1 :: columns] = 1 - columns
-    marks = np.bincount(ends[:-1], weights=steps, minlength=int(ends[-1]) + 1)[: ends[-1]]
-    return np.cumsum(marks).astype(np.int64)
+    total = int(ends[-1])
+    column: Ints = np.cumsum(np.bincount(ends[:-1], minlength=total + 1)[:total]) % weights.shape[1]
+    return column
 
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
