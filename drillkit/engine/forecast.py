@@ -31,6 +31,7 @@ command stays as quick to start as before.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from copy import copy
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ ENOUGH = 10  # past runs at the forecast's severity before other severities are 
 REPLICATES = 200  # bootstrap replicates the simulated runs are split into
 MAX_HOPS_PER_STATE = 8  # a simulated run still going after this many stays per state is left unfinished
 DIGITS = 4  # probabilities and expectations are rounded to this many places in the answer
+BARS = 24  # at most this many bars in a metric's distribution (`drill forecast --format html`)
+BAR_STEPS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)  # bar widths
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -128,17 +131,29 @@ def choose_basis(history: Sequence[PastRun], severity: str) -> Basis:
     return Basis("deadlines", ())
 
 
-def forecast(
-    pb: Playbook, severity: str, basis: Basis, *, runs: int, seed: int, what_if: WhatIf | None = None
+def forecast(  # the question's parts, each named by the caller
+    pb: Playbook,
+    severity: str,
+    basis: Basis,
+    *,
+    runs: int,
+    seed: int,
+    what_if: WhatIf | None = None,
+    distributions: bool = False,
 ) -> dict[str, Any]:
-    """The answer for the plan as it is and, with `what_if`, for the plan so changed."""
+    """The answer for the plan as it is and, with `what_if`, for the plan so changed; with
+    `distributions`, each metric row also tells how its simulated values spread."""
     if runs < 1:
         raise UsageError(f"--runs {runs}: must be at least 1")
     history = _History(pb, basis.runs)
-    plan = _Plan(pb, severity, WhatIf())
-    answer = {"plan": _simulate(history, plan, runs, seed)}
+    plans = {"plan": _Plan(pb, severity, WhatIf())}
     if what_if is not None:
-        answer["what_if"] = _simulate(history, _Plan(pb, severity, what_if), runs, seed)
+        plans["what_if"] = _Plan(pb, severity, what_if)
+    answer, values = {}, {}
+    for block, plan in plans.items():
+        answer[block], values[block] = _simulate(history, plan, runs, seed)
+    if distributions:
+        _add_distributions(answer, values)
     return answer
 
 
@@ -302,7 +317,8 @@ def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> In
     return np.bincount(rows * size + picks.ravel(), minlength=replicates * size).reshape(replicates, size)
 
 
-def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> dict[str, Any]:
+def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> tuple[dict[str, Any], dict[str, Floats]]:
+    """The answer for one plan, and each metric's value in each simulated run (inf: never reached)."""
     rng = np.random.default_rng(seed)
     replicates = min(REPLICATES, runs)
     counts = _resample_counts(rng, replicates, history.count)
@@ -310,7 +326,8 @@ def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> dict[str,
     stays = _Stays(history, plan, counts)
     entered, tally = _walk(plan, stays, replicate, rng)
     done = _items(history, plan, counts=counts, replicate=replicate, rng=rng, entered=entered)
-    return _answer(plan, stays, tally=tally, entered=entered, done=done, replicate=replicate)
+    values = {name: _value(plan, entered, done, name) for name in plan.pb.metrics}
+    return _answer(plan, stays, tally=tally, values=values, replicate=replicate), values
 
 
 class _Stays:
@@ -448,9 +465,7 @@ def _stand_in_offset(plan: _Plan, state: str) -> float:
     return deadline if np.isfinite(deadline) else 0.0
 
 
-def _answer(
-    plan: _Plan, stays: _Stays, *, tally: _Tally, entered: Floats, done: dict[str, Floats], replicate: Ints
-) -> dict[str, Any]:
+def _answer(plan: _Plan, stays: _Stays, *, tally: _Tally, values: dict[str, Floats], replicate: Ints) -> dict[str, Any]:
     sizes = np.bincount(replicate, minlength=stays.segments.replicates).astype(np.float64)
     firsts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64)  # runs are grouped by replicate
     breaches = np.bincount(stays.owner, weights=tally.per_stay * stays.late, minlength=len(plan.roles))
@@ -459,10 +474,10 @@ def _answer(
     for name, metric in plan.pb.metrics.items():
         target = plan.target[name]
         row: dict[str, Any] = {"name": name, "owner": metric.owner, "target": None if target is None else int(target)}
-        met = _met(plan, entered, done, name)
-        if met is None:
+        if target is None:
             row.update(p=None, low=None, high=None)
         else:
+            met = values[name] <= target  # never reached: inf, not within any target
             breaches[plan.role(metric.owner)] += replicate.size - np.count_nonzero(met)
             row.update(_spread(np.add.reduceat(met, firsts, dtype=np.float64), sizes))
         metrics.append(row)
@@ -482,18 +497,41 @@ def _answer(
     }
 
 
-def _met(plan: _Plan, entered: Floats, done: dict[str, Floats], name: str) -> Bools | None:
-    """Per simulated run: the metric's `to` reached within its target of its `from` (None: no target)."""
-    target = plan.target[name]
-    if target is None:
-        return None
+def _value(plan: _Plan, entered: Floats, done: dict[str, Floats], name: str) -> Floats:
+    """Per simulated run: the time from the metric's `from` to its `to` (inf: either never reached)."""
     metric = plan.pb.metrics[name]
     start = np.zeros(entered.shape[0]) if metric.source == "start" else entered[:, plan.index[metric.source]]
     kind, _, item = metric.to.partition(":")
     end = done[item] if kind == "check" else entered[:, plan.index[metric.to]]
     with np.errstate(invalid="ignore"):
-        value = end - start
-    return np.isfinite(value) & (value <= target)
+        value: Floats = end - start
+    value[~np.isfinite(start)] = np.inf  # rather than nan (inf - inf) or -inf
+    return value
+
+
+def _add_distributions(answer: dict[str, Any], values: dict[str, dict[str, Floats]]) -> None:
+    """Each metric row gets its values' spread as shares of the simulated runs per bar, the bars
+    `step` seconds wide from 0 (the plan and the what-if share them): `later` past the last bar,
+    `never` not reached at all. The bars reach past the later target and 99% of the values."""
+    blocks = list(answer)
+    for index, name in enumerate(values["plan"]):
+        rows = [answer[block]["metrics"][index] for block in blocks]
+        finite = [values[block][name][np.isfinite(values[block][name])] for block in blocks]
+        reach = max(
+            [60.0]
+            + [float(np.percentile(f, 99)) for f in finite if f.size]
+            + [float(row["target"]) for row in rows if row["target"] is not None]
+        )
+        step = next((s for s in BAR_STEPS if reach / s < BARS), math.ceil(reach / BARS))
+        bars = int(reach // step) + 1
+        for row, found, runs in zip(rows, finite, (values[b][name].size for b in blocks), strict=True):
+            counts = np.bincount(np.minimum(np.maximum(found, 0.0) // step, bars).astype(np.int64), minlength=bars + 1)
+            row["distribution"] = {
+                "step": step,
+                "shares": [round(float(c) / runs, DIGITS) for c in counts[:bars]],
+                "later": round(float(counts[bars]) / runs, DIGITS),
+                "never": round(float(runs - found.size) / runs, DIGITS),
+            }
 
 
 def _spread(hits: Floats, sizes: Floats) -> dict[str, float]:
