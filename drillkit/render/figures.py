@@ -71,20 +71,14 @@ def render_markdown(document: dict[str, Any], say: Labels, zone: str) -> str:
 def render_html(document: dict[str, Any], say: Labels, zone: str) -> str:
     from drillkit.render import html as page
 
-    lang = "zh-CN" if say.lang == "zh" else "en"
     parts = [f"<p>{escape(period(document, say, zone))}</p>"]
     if not document["overall"]["runs"]:
         parts.append(f"<p>{escape(say('no_runs'))}</p>")
     else:
         for name, block in blocks(document, say):
             parts.append(_block_html(name, block, document["series"], say))
-    return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{page.CSP}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(say('figures'))}</title>\n<style>{page.STYLE}{CHART_STYLE}</style>\n</head>\n<body>\n"
-        f"<h1>{escape(say('figures'))}</h1>\n" + "\n".join(parts) + "\n</body>\n</html>\n"
-    )
+    body = f"<h1>{escape(say('figures'))}</h1>\n" + "\n".join(parts) + "\n"
+    return page.page(say.lang, say("figures"), body, CHART_STYLE)
 
 
 def _block_html(name: str, block: dict[str, Any], series: list[dict[str, Any]], say: Labels) -> str:
