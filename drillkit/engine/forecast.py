@@ -368,27 +368,29 @@ class _Stays:
 
 def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, _Tally]:
     """Every simulated run hop by hop, all runs at once: each hop draws one stay per unfinished
-    run. Gives each run's first entry into each state (runs × states, inf: never) and the tally
+    run. Gives each run's first entry into each state (states × runs, inf: never) and the tally
     of the stays drawn. Runs lie grouped by replicate and stay in that order as finished ones
     drop out, so each hop reads the segments' `entries` front to back, a replicate at a time."""
-    walker, tally = _Walker(plan, stays), _Tally(stays)
+    walker, tally = _Walker(plan, stays, replicate.size), _Tally(stays)
     slots, clocks = walker.walk(replicate, rng, tally)
-    entered = np.full(replicate.size * walker.states, np.inf)
+    entered = np.full((walker.states, replicate.size), np.inf)
+    flat = entered.reshape(-1)
     for slot, at in zip(reversed(slots), reversed(clocks), strict=True):
-        entered[slot] = at  # last to first: a run's clock only grows, so its first entry stays
-    entered[walker.initial :: walker.states] = 0.0
-    return entered.reshape(replicate.size, walker.states), tally
+        flat[slot] = at  # last to first: a run's clock only grows, so its first entry stays
+    entered[walker.initial] = 0.0
+    return entered, tally
 
 
 class _Walker:
     """The per-stay tables a hop looks up, all small: what a stay lasts, whether the run goes on,
     and how it moves a run's key.
 
-    A run's key packs two numbers that change together: its slot in `entered` (run × states +
-    state) above `SHIFT` bits and its segment (replicate × states + state) below them. A stay
-    from one state to another moves both by the same amount, so one addition moves the run."""
+    A run's key packs two numbers that change together: its slot in `entered` (state × runs +
+    run) above `shift` bits and its segment (replicate × states + state) below them. A stay from
+    one state to another moves each by a fixed multiple of the same amount, so one addition moves
+    the run."""
 
-    def __init__(self, plan: _Plan, stays: _Stays) -> None:
+    def __init__(self, plan: _Plan, stays: _Stays, runs: int) -> None:
         final = np.array([plan.pb.states[s].final for s in plan.states])
         self.states = len(plan.states)
         self.initial = plan.index[plan.pb.initial_state]
@@ -396,12 +398,13 @@ class _Walker:
         self.shift = max(1, int(self.segments.size.size - 1).bit_length())
         self.seconds = stays.seconds
         self.going_on = ~final[stays.to]
-        self.step = (stays.to - stays.state_of) * ((1 << self.shift) + 1)
+        self.step = (stays.to - stays.state_of) * ((runs << self.shift) + 1)
+        self.runs = runs
 
     def walk(self, replicate: Ints, rng: np.random.Generator, tally: _Tally) -> tuple[list[Ints], list[Floats]]:
         """Walk the runs to their ends, counting each hop's draws in `tally`: per hop, the slot
         each run entered and when."""
-        slot = np.arange(replicate.size, dtype=np.int64) * self.states + self.initial
+        slot = np.arange(replicate.size, dtype=np.int64) + self.initial * self.runs
         key = (slot << self.shift) + replicate * self.states + self.initial
         clock = np.zeros(replicate.size)
         low = (1 << self.shift) - 1
@@ -417,7 +420,8 @@ class _Walker:
             slots.append(key >> self.shift)
             clocks.append(clock)
             going = self.going_on.take(stay)
-            key, clock = key.compress(going), clock.compress(going)
+            if not going.all():
+                key, clock = key.compress(going), clock.compress(going)
         return slots, clocks
 
 
@@ -455,7 +459,7 @@ def _items(
     done = {}
     for index, item in enumerate(items):
         entry = segments.draw(rng.random(replicate.size), index * segments.replicates + replicate)
-        done[item] = np.maximum(entered[:, plan.index[owners[item]]] + offsets[entry], 0.0)
+        done[item] = np.maximum(entered[plan.index[owners[item]]] + offsets[entry], 0.0)
     return done
 
 
@@ -500,9 +504,9 @@ def _answer(plan: _Plan, stays: _Stays, *, tally: _Tally, values: dict[str, Floa
 def _value(plan: _Plan, entered: Floats, done: dict[str, Floats], name: str) -> Floats:
     """Per simulated run: the time from the metric's `from` to its `to` (inf: either never reached)."""
     metric = plan.pb.metrics[name]
-    start = np.zeros(entered.shape[0]) if metric.source == "start" else entered[:, plan.index[metric.source]]
+    start = np.zeros(entered.shape[1]) if metric.source == "start" else entered[plan.index[metric.source]]
     kind, _, item = metric.to.partition(":")
-    end = done[item] if kind == "check" else entered[:, plan.index[metric.to]]
+    end = done[item] if kind == "check" else entered[plan.index[metric.to]]
     with np.errstate(invalid="ignore"):
         value: Floats = end - start
     value[~np.isfinite(start)] = np.inf  # rather than nan (inf - inf) or -inf
