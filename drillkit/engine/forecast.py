@@ -343,11 +343,32 @@ class _Stays:
             to.append([plan.index[s] for s in goes] + [self._stand_in_next(plan, state)])
             by_system.append(np.append(system, False))
             state_of.append(np.full(recorded.size + 1, index))
-        self.segments = _Segments([history.stays[s][0] for s in plan.states], counts)
+        runs_of = [history.stays[s][0] for s in plan.states]
+        self.segments = _Segments(runs_of, counts)
         self.state_of = np.concatenate(state_of)
         self._apply_deadlines(
             plan, np.concatenate(seconds), np.concatenate(to).astype(np.int64), np.concatenate(by_system)
         )
+        self.late_share = self._shares(runs_of, counts, self.late)
+        self.fired_share = self._shares(runs_of, counts, self.fired)
+        self.owner = np.array([plan.role(plan.pb.states[s].owner) for s in plan.states], dtype=np.int64)
+
+    def _shares(self, runs_of: Sequence[Ints], counts: Ints, flag: Bools) -> Floats:
+        """Per replicate and state (replicates × states): the share of the stays a draw in that
+        state picks from in that replicate's resample that have `flag` (the stand-in's flag where
+        the resample has none)."""
+        flagged, present = np.zeros((2, counts.shape[1], len(runs_of)))
+        first = 0
+        for pool, run_of in enumerate(runs_of):
+            flagged[:, pool] = np.bincount(run_of, weights=flag[first : first + run_of.size], minlength=counts.shape[1])
+            present[:, pool] = np.bincount(run_of, minlength=counts.shape[1])
+            first += run_of.size + 1
+        weights = counts.astype(np.float64)
+        hits, sizes = weights @ flagged, weights @ present
+        stand_in = flag[np.cumsum([run_of.size + 1 for run_of in runs_of]) - 1].astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares: Floats = np.where(sizes > 0, hits / sizes, stand_in)
+        return shares
 
     @staticmethod
     def _stand_in_next(plan: _Plan, state: str) -> int:
@@ -362,8 +383,6 @@ class _Stays:
         self.late |= self.fired
         self.seconds = np.where(self.fired, deadline, seconds)
         self.to = np.where(self.fired, escalation, to)
-        owners = [plan.role(plan.pb.states[s].owner) for s in plan.states]
-        self.owner = np.array(owners, dtype=np.int64)[self.state_of]
 
 
 def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, _Tally]:
@@ -414,7 +433,7 @@ class _Walker:
                 break
             segment = key & low
             stay = self.segments.draw(rng.random(key.size), segment)
-            tally.add(stay, segment)
+            tally.add(segment)
             clock = clock + self.seconds.take(stay)
             key = key + self.step.take(stay)
             slots.append(key >> self.shift)
@@ -426,23 +445,23 @@ class _Walker:
 
 
 class _Tally:
-    """How many draws took each stay, and how many draws that fired an escalation each segment
-    (replicate × states + state) saw. Counted hop by hop, while a hop's arrays are still at hand."""
+    """How many draws each segment (replicate × states + state) saw, counted hop by hop.
+
+    Breaches and escalations are then expected counts: draws from a segment times the share of
+    its stays that are late (or fire). That is their expectation given the draws, so it is the
+    same answer as counting the late draws one by one, with less simulation noise, and a hop
+    only counts its segments."""
 
     def __init__(self, stays: _Stays) -> None:
-        self.fired_by_stay = stays.fired
-        self.per_stay = np.zeros(stays.state_of.size, dtype=np.int64)
         self.shape = (stays.segments.replicates, stays.segments.pools)
         self.per_segment = np.zeros(self.shape[0] * self.shape[1], dtype=np.int64)
 
-    def add(self, stay: Ints, segment: Ints) -> None:
-        self.per_stay += np.bincount(stay, minlength=self.per_stay.size)
-        fired = segment.compress(self.fired_by_stay.take(stay))
-        self.per_segment += np.bincount(fired, minlength=self.per_segment.size)
+    def add(self, segment: Ints) -> None:
+        self.per_segment += np.bincount(segment, minlength=self.per_segment.size)
 
-    def fired(self) -> Floats:
-        """Draws that fired an escalation, as states × replicates."""
-        return self.per_segment.reshape(self.shape).T.astype(np.float64)
+    def draws(self) -> Floats:
+        """Draws per replicate and state (replicates × states)."""
+        return self.per_segment.reshape(self.shape).astype(np.float64)
 
 
 def _items(
@@ -472,8 +491,10 @@ def _stand_in_offset(plan: _Plan, state: str) -> float:
 def _answer(plan: _Plan, stays: _Stays, *, tally: _Tally, values: dict[str, Floats], replicate: Ints) -> dict[str, Any]:
     sizes = np.bincount(replicate, minlength=stays.segments.replicates).astype(np.float64)
     firsts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64)  # runs are grouped by replicate
-    breaches = np.bincount(stays.owner, weights=tally.per_stay * stays.late, minlength=len(plan.roles))
-    fired = tally.fired()
+    draws = tally.draws()
+    late = (draws * stays.late_share).sum(axis=0)
+    breaches = np.bincount(stays.owner, weights=late, minlength=len(plan.roles))
+    fired = (draws * stays.fired_share).T  # states × replicates
     metrics = []
     for name, metric in plan.pb.metrics.items():
         target = plan.target[name]
