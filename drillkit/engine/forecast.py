@@ -19,7 +19,9 @@ metric's owner.
 Uncertainty: the simulated runs are split into B bootstrap replicates. Each replicate draws its
 stays from a resample (with replacement, whole runs at a time) of the past runs, so the spread
 of the replicates' shares is the 95% interval and a thin history shows as a wide interval.
-The point estimate is the share over all simulated runs.
+The point estimate is the share over all simulated runs. Breaches of state deadlines and
+escalations are expected counts: the draws each replicate made in each state times the share of
+the stays drawn from there that are late (or fire), their expectation given those draws.
 
 Every random number comes from one `numpy.random.Generator` seeded by the caller, drawn in a
 fixed order, and a what-if is simulated from the same seed (common random numbers): the same
