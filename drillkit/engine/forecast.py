@@ -224,8 +224,9 @@ class _History:
                 np.array([s.by_system for _, s in found], dtype=np.bool_),
             )
         firsts = [_first_entries_of(run) for run in runs]
-        for item, state in pb.checklist_owner().items():
-            self.items[item] = self._offsets(runs, firsts, item, state)
+        owners = pb.checklist_owner()
+        for item in _measured_items(pb):
+            self.items[item] = self._offsets(runs, firsts, item, owners[item])
 
     @staticmethod
     def _offsets(
@@ -240,6 +241,12 @@ class _History:
                 done = run.checks.get(item)
                 offsets.append(np.inf if done is None else done - entered)
         return np.array(numbers, dtype=np.int64), np.array(offsets, dtype=np.float64)
+
+
+def _measured_items(pb: Playbook) -> list[str]:
+    """The checklist items some metric measures (`to: check:ITEM`), in checklist order."""
+    measured = {m.to.partition(":")[2] for m in pb.metrics.values() if m.to.startswith("check:")}
+    return [item for item in pb.checklist_owner() if item in measured]
 
 
 def _first_entries_of(run: PastRun) -> dict[str, float]:
@@ -471,8 +478,7 @@ def _items(
 ) -> dict[str, Floats]:
     """When each checklist item a metric measures is done in each simulated run (inf: never)."""
     owners = plan.pb.checklist_owner()
-    measured = [m.to.partition(":")[2] for m in plan.pb.metrics.values() if m.to.startswith("check:")]
-    items = [item for item in owners if item in measured]
+    items = _measured_items(plan.pb)
     if not items:
         return {}
     segments = _Segments([history.items[item][0] for item in items], counts)
