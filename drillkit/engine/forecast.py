@@ -298,7 +298,7 @@ class _Segments:
 
     def draw(self, u: Floats, segment: Ints) -> Ints:
         """One entry (its index over all pools) per uniform number in `u`, from segment `pool * B + replicate`."""
-        found: Ints = self.entries.take(self.position(u, segment))
+        found: Ints = self.entries.take(self.position(u, segment)).astype(np.intp)
         return found
 
     def position(self, u: Floats, segment: Ints) -> Ints:
@@ -308,15 +308,16 @@ class _Segments:
         return step
 
 
-def _repeated_columns(weights: Ints) -> Ints:
+def _repeated_columns(weights: Ints) -> npt.NDArray[np.int32]:
     """Row after row, each column's number repeated as often as its weight: what
     `np.repeat(np.tile(np.arange(C), rows), weights.ravel())` gives, without its copy per element.
     The running sum of the weights says where each column's stretch ends; the number of ends at or
     before a place is its column, counted over all rows (hence the remainder)."""
     ends = np.cumsum(weights.ravel())
     total = int(ends[-1])
-    column: Ints = np.cumsum(np.bincount(ends[:-1], minlength=total + 1)[:total]) % weights.shape[1]
-    return column
+    column = np.cumsum(np.bincount(ends[:-1], minlength=total + 1)[:total]) % weights.shape[1]
+    narrow: npt.NDArray[np.int32] = column.astype(np.int32)  # half the bytes for the walk to read at random
+    return narrow
 
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
