@@ -487,7 +487,9 @@ def _items(
     done = {}
     for index, item in enumerate(items):
         entry = segments.draw(rng.random(replicate.size), index * segments.replicates + replicate)
-        done[item] = np.maximum(entered[plan.index[owners[item]]] + offsets[entry], 0.0)
+        found = offsets.take(entry)
+        found += entered[plan.index[owners[item]]]
+        done[item] = np.maximum(found, 0.0, out=found)
     return done
 
 
@@ -534,12 +536,14 @@ def _answer(plan: _Plan, stays: _Stays, *, tally: _Tally, values: dict[str, Floa
 def _value(plan: _Plan, entered: Floats, done: dict[str, Floats], name: str) -> Floats:
     """Per simulated run: the time from the metric's `from` to its `to` (inf: either never reached)."""
     metric = plan.pb.metrics[name]
-    start = np.zeros(entered.shape[1]) if metric.source == "start" else entered[plan.index[metric.source]]
     kind, _, item = metric.to.partition(":")
-    end = done[item] if kind == "check" else entered[plan.index[metric.to]]
+    end: Floats = done[item] if kind == "check" else entered[plan.index[metric.to]]
+    if metric.source == "start":
+        return end
+    start = entered[plan.index[metric.source]]
     with np.errstate(invalid="ignore"):
         value: Floats = end - start
-    value[~np.isfinite(start)] = np.inf  # rather than nan (inf - inf) or -inf
+    value[np.isinf(start)] = np.inf  # rather than nan (inf - inf) or -inf
     return value
 
 
