@@ -49,6 +49,7 @@ from drillkit.model.plans import Playbook, for_severity
 ENOUGH = 10  # past runs at the forecast's severity before other severities are no longer needed
 REPLICATES = 200  # bootstrap replicates the simulated runs are split into
 MAX_HOPS_PER_STATE = 8  # a simulated run still going after this many stays per state is left unfinished
+CHUNK = 16_384  # numbers one step of laying out the segments works on, so that they stay in cache
 DIGITS = 4  # probabilities and expectations are rounded to this many places in the answer
 BARS = 24  # at most this many bars in a metric's distribution (`drill forecast --format html`)
 BAR_STEPS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)  # bar widths
@@ -277,12 +278,18 @@ class _Segments:
         firsts = np.concatenate([[0], np.cumsum(widths)[:-1]])
         stand_ins = firsts + widths - 1
         columns = np.concatenate([np.append(run_of, 0) for run_of in pools]).astype(np.int64)
-        weights = counts[:, columns] if counts.shape[1] else np.zeros((replicates, columns.size), dtype=np.int64)
-        weights[:, stand_ins] = 0
-        sizes = np.add.reduceat(weights, firsts, axis=1)  # replicates × pools
-        weights[:, stand_ins] = sizes == 0
-        sizes[sizes == 0] = 1
-        self.entries = _repeated_columns(weights)
+        rows = max(1, CHUNK // columns.size)
+        parts, chunks = [], []
+        for low in range(0, replicates, rows):  # a few replicates at a time: the work stays in cache
+            weights = _weights(counts[low : low + rows], columns)
+            weights[:, stand_ins] = 0
+            sizes = np.add.reduceat(weights, firsts, axis=1)
+            weights[:, stand_ins] = sizes == 0
+            sizes[sizes == 0] = 1
+            parts.append(_repeated_columns(weights))
+            chunks.append(sizes)
+        self.entries = np.concatenate(parts)
+        sizes = np.concatenate(chunks)  # replicates × pools
         starts = np.concatenate([[0], np.cumsum(sizes.ravel())[:-1]]).astype(np.int64)
         self.size = sizes.T.ravel().astype(np.float64)
         self.start = starts.reshape(replicates, len(pools)).T.ravel()
@@ -306,6 +313,14 @@ class _Segments:
         step = (u * self.size.take(segment)).astype(np.int64)
         step += self.start.take(segment)
         return step
+
+
+def _weights(counts: Ints, columns: Ints) -> Ints:
+    """Per replicate (a row of `counts`), how many times each column's run is in its resample."""
+    if not counts.shape[1]:
+        return np.zeros((counts.shape[0], columns.size), dtype=np.int64)
+    weights: Ints = counts.take(columns, axis=1)
+    return weights
 
 
 def _repeated_columns(weights: Ints) -> npt.NDArray[np.int32]:
