@@ -80,11 +80,16 @@ def exit_with(code: int) -> None:
 
 
 def print_json(document: Any) -> None:
+    sys.stdout.buffer.write(json_text(document).encode("utf-8"))
+    sys.stdout.flush()
+
+
+def json_text(document: Any) -> str:
+    """The JSON document as printed: indented, control characters escaped, one final newline."""
     import orjson  # only for the commands that print JSON
 
     text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8")
-    sys.stdout.buffer.write(inert_json(text).encode("utf-8") + b"\n")
-    sys.stdout.flush()
+    return inert_json(text) + "\n"
 
 
 def printable(text: str) -> str:

@@ -19,7 +19,9 @@ metric's owner.
 Uncertainty: the simulated runs are split into B bootstrap replicates. Each replicate draws its
 stays from a resample (with replacement, whole runs at a time) of the past runs, so the spread
 of the replicates' shares is the 95% interval and a thin history shows as a wide interval.
-The point estimate is the share over all simulated runs.
+The point estimate is the share over all simulated runs. Breaches of state deadlines and
+escalations are expected counts: the draws each replicate made in each state times the share of
+the stays drawn from there that are late (or fire), their expectation given those draws.
 
 Every random number comes from one `numpy.random.Generator` seeded by the caller, drawn in a
 fixed order, and a what-if is simulated from the same seed (common random numbers): the same
@@ -31,6 +33,7 @@ command stays as quick to start as before.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from copy import copy
 from dataclasses import dataclass, field
@@ -46,8 +49,10 @@ from drillkit.model.plans import Playbook, for_severity
 ENOUGH = 10  # past runs at the forecast's severity before other severities are no longer needed
 REPLICATES = 200  # bootstrap replicates the simulated runs are split into
 MAX_HOPS_PER_STATE = 8  # a simulated run still going after this many stays per state is left unfinished
-BLOCK = 16_384  # simulated runs walked together: their arrays fit in a processor's cache
+CHUNK = 16_384  # numbers one step of laying out the segments works on, so that they stay in cache
 DIGITS = 4  # probabilities and expectations are rounded to this many places in the answer
+BARS = 24  # at most this many bars in a metric's distribution (`drill forecast --format html`)
+BAR_STEPS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)  # bar widths
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -129,17 +134,29 @@ def choose_basis(history: Sequence[PastRun], severity: str) -> Basis:
     return Basis("deadlines", ())
 
 
-def forecast(
-    pb: Playbook, severity: str, basis: Basis, *, runs: int, seed: int, what_if: WhatIf | None = None
+def forecast(  # the question's parts, each named by the caller
+    pb: Playbook,
+    severity: str,
+    basis: Basis,
+    *,
+    runs: int,
+    seed: int,
+    what_if: WhatIf | None = None,
+    distributions: bool = False,
 ) -> dict[str, Any]:
-    """The answer for the plan as it is and, with `what_if`, for the plan so changed."""
+    """The answer for the plan as it is and, with `what_if`, for the plan so changed; with
+    `distributions`, each metric row also tells how its simulated values spread."""
     if runs < 1:
         raise UsageError(f"--runs {runs}: must be at least 1")
     history = _History(pb, basis.runs)
-    plan = _Plan(pb, severity, WhatIf())
-    answer = {"plan": _simulate(history, plan, runs, seed)}
+    plans = {"plan": _Plan(pb, severity, WhatIf())}
     if what_if is not None:
-        answer["what_if"] = _simulate(history, _Plan(pb, severity, what_if), runs, seed)
+        plans["what_if"] = _Plan(pb, severity, what_if)
+    answer, values = {}, {}
+    for block, plan in plans.items():
+        answer[block], values[block] = _simulate(history, plan, runs, seed)
+    if distributions:
+        _add_distributions(answer, values)
     return answer
 
 
@@ -208,8 +225,9 @@ class _History:
                 np.array([s.by_system for _, s in found], dtype=np.bool_),
             )
         firsts = [_first_entries_of(run) for run in runs]
-        for item, state in pb.checklist_owner().items():
-            self.items[item] = self._offsets(runs, firsts, item, state)
+        owners = pb.checklist_owner()
+        for item in _measured_items(pb):
+            self.items[item] = self._offsets(runs, firsts, item, owners[item])
 
     @staticmethod
     def _offsets(
@@ -224,6 +242,12 @@ class _History:
                 done = run.checks.get(item)
                 offsets.append(np.inf if done is None else done - entered)
         return np.array(numbers, dtype=np.int64), np.array(offsets, dtype=np.float64)
+
+
+def _measured_items(pb: Playbook) -> list[str]:
+    """The checklist items some metric measures (`to: check:ITEM`), in checklist order."""
+    measured = {m.to.partition(":")[2] for m in pb.metrics.values() if m.to.startswith("check:")}
+    return [item for item in pb.checklist_owner() if item in measured]
 
 
 def _first_entries_of(run: PastRun) -> dict[str, float]:
@@ -242,11 +266,11 @@ class _Segments:
 
     Pool k holds entries tagged by the past run they came from, plus a stand-in as its last entry.
     For replicate b, the segment (k, b) lists each entry as many times as its run was drawn into
-    b's resample, or the stand-in alone when none was: a draw is then one uniform number and a few
-    lookups, for every simulated run at once. Each segment ends with its last entry once more, so
-    `floor(u * size)` needs no clamp even where rounding makes it `size`. Segments lie replicate
-    by replicate, so runs of neighbouring replicates draw from neighbouring places. `size` and
-    `start` are numbered `pool * B + replicate`."""
+    b's resample, or the stand-in alone when none was: a draw is then one uniform number u and a
+    few lookups, `entries[start + floor(u * size)]`, for every simulated run at once. (u is below
+    1 by at least 2**-53, so for any size below 2**53 the product rounds below size: no clamp.)
+    Segments lie replicate by replicate, so runs of neighbouring replicates draw from
+    neighbouring places. `size` and `start` are numbered `pool * B + replicate`."""
 
     def __init__(self, pools: Sequence[Ints], counts: Ints) -> None:
         replicates = counts.shape[0]
@@ -254,15 +278,19 @@ class _Segments:
         firsts = np.concatenate([[0], np.cumsum(widths)[:-1]])
         stand_ins = firsts + widths - 1
         columns = np.concatenate([np.append(run_of, 0) for run_of in pools]).astype(np.int64)
-        weights = counts[:, columns] if counts.shape[1] else np.zeros((replicates, columns.size), dtype=np.int64)
-        weights[:, stand_ins] = 0
-        weights[:, stand_ins] = np.add.reduceat(weights, firsts, axis=1) == 0
-        place = np.where(weights > 0, np.arange(columns.size), -1)
-        last = np.maximum.reduceat(place, firsts, axis=1)
-        sizes = np.add.reduceat(weights, firsts, axis=1)  # replicates × pools
-        weights[np.arange(replicates)[:, None], last] += 1
-        self.entries = np.repeat(np.tile(np.arange(columns.size), replicates), weights.ravel())
-        starts = np.concatenate([[0], np.cumsum(sizes.ravel() + 1)[:-1]]).astype(np.int64)
+        rows = max(1, CHUNK // columns.size)
+        parts, chunks = [], []
+        for low in range(0, replicates, rows):  # a few replicates at a time: the work stays in cache
+            weights = _weights(counts[low : low + rows], columns)
+            weights[:, stand_ins] = 0
+            sizes = np.add.reduceat(weights, firsts, axis=1)
+            weights[:, stand_ins] = sizes == 0
+            sizes[sizes == 0] = 1
+            parts.append(_repeated_columns(weights))
+            chunks.append(sizes)
+        self.entries = np.concatenate(parts)
+        sizes = np.concatenate(chunks)  # replicates × pools
+        starts = np.concatenate([[0], np.cumsum(sizes.ravel())[:-1]]).astype(np.int64)
         self.size = sizes.T.ravel().astype(np.float64)
         self.start = starts.reshape(replicates, len(pools)).T.ravel()
         self.replicates, self.pools = replicates, len(pools)
@@ -277,7 +305,7 @@ class _Segments:
 
     def draw(self, u: Floats, segment: Ints) -> Ints:
         """One entry (its index over all pools) per uniform number in `u`, from segment `pool * B + replicate`."""
-        found: Ints = self.entries.take(self.position(u, segment))
+        found: Ints = self.entries.take(self.position(u, segment)).astype(np.intp)
         return found
 
     def position(self, u: Floats, segment: Ints) -> Ints:
@@ -286,10 +314,25 @@ class _Segments:
         step += self.start.take(segment)
         return step
 
-    def per_segment(self, landed: Floats) -> Floats:
-        """Sums of a per-place quantity over each segment, as pools × replicates."""
-        starts = self.start.reshape(self.pools, self.replicates).T.ravel()  # in the order they lie
-        return np.add.reduceat(landed, starts).reshape(self.replicates, self.pools).T
+
+def _weights(counts: Ints, columns: Ints) -> Ints:
+    """Per replicate (a row of `counts`), how many times each column's run is in its resample."""
+    if not counts.shape[1]:
+        return np.zeros((counts.shape[0], columns.size), dtype=np.int64)
+    weights: Ints = counts.take(columns, axis=1)
+    return weights
+
+
+def _repeated_columns(weights: Ints) -> npt.NDArray[np.int32]:
+    """Row after row, each column's number repeated as often as its weight: what
+    `np.repeat(np.tile(np.arange(C), rows), weights.ravel())` gives, without its copy per element.
+    The running sum of the weights says where each column's stretch ends; the number of ends at or
+    before a place is its column, counted over all rows (hence the remainder)."""
+    ends = np.cumsum(weights.ravel())
+    total = int(ends[-1])
+    column = np.cumsum(np.bincount(ends[:-1], minlength=total + 1)[:total]) % weights.shape[1]
+    narrow: npt.NDArray[np.int32] = column.astype(np.int32)  # half the bytes for the walk to read at random
+    return narrow
 
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
@@ -299,15 +342,17 @@ def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> In
     return np.bincount(rows * size + picks.ravel(), minlength=replicates * size).reshape(replicates, size)
 
 
-def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> dict[str, Any]:
+def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> tuple[dict[str, Any], dict[str, Floats]]:
+    """The answer for one plan, and each metric's value in each simulated run (inf: never reached)."""
     rng = np.random.default_rng(seed)
     replicates = min(REPLICATES, runs)
     counts = _resample_counts(rng, replicates, history.count)
     replicate = np.arange(runs, dtype=np.int64) * replicates // runs  # neighbours share a replicate: cache-friendly
     stays = _Stays(history, plan, counts)
-    entered, landed = _walk(plan, stays, replicate, rng)
+    entered, tally = _walk(plan, stays, replicate, rng)
     done = _items(history, plan, counts=counts, replicate=replicate, rng=rng, entered=entered)
-    return _answer(plan, stays, landed=landed, entered=entered, done=done, replicate=replicate)
+    values = {name: _value(plan, entered, done, name) for name in plan.pb.metrics}
+    return _answer(plan, stays, tally=tally, values=values, replicate=replicate), values
 
 
 class _Stays:
@@ -323,11 +368,32 @@ class _Stays:
             to.append([plan.index[s] for s in goes] + [self._stand_in_next(plan, state)])
             by_system.append(np.append(system, False))
             state_of.append(np.full(recorded.size + 1, index))
-        self.segments = _Segments([history.stays[s][0] for s in plan.states], counts)
+        runs_of = [history.stays[s][0] for s in plan.states]
+        self.segments = _Segments(runs_of, counts)
         self.state_of = np.concatenate(state_of)
         self._apply_deadlines(
             plan, np.concatenate(seconds), np.concatenate(to).astype(np.int64), np.concatenate(by_system)
         )
+        self.late_share = self._shares(runs_of, counts, self.late)
+        self.fired_share = self._shares(runs_of, counts, self.fired)
+        self.owner = np.array([plan.role(plan.pb.states[s].owner) for s in plan.states], dtype=np.int64)
+
+    def _shares(self, runs_of: Sequence[Ints], counts: Ints, flag: Bools) -> Floats:
+        """Per replicate and state (replicates × states): the share of the stays a draw in that
+        state picks from in that replicate's resample that have `flag` (the stand-in's flag where
+        the resample has none)."""
+        flagged, present = np.zeros((2, counts.shape[1], len(runs_of)))
+        first = 0
+        for pool, run_of in enumerate(runs_of):
+            flagged[:, pool] = np.bincount(run_of, weights=flag[first : first + run_of.size], minlength=counts.shape[1])
+            present[:, pool] = np.bincount(run_of, minlength=counts.shape[1])
+            first += run_of.size + 1
+        weights = counts.astype(np.float64)
+        hits, sizes = weights @ flagged, weights @ present
+        stand_in = flag[np.cumsum([run_of.size + 1 for run_of in runs_of]) - 1].astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares: Floats = np.where(sizes > 0, hits / sizes, stand_in)
+        return shares
 
     @staticmethod
     def _stand_in_next(plan: _Plan, state: str) -> int:
@@ -342,71 +408,85 @@ class _Stays:
         self.late |= self.fired
         self.seconds = np.where(self.fired, deadline, seconds)
         self.to = np.where(self.fired, escalation, to)
-        owners = [plan.role(plan.pb.states[s].owner) for s in plan.states]
-        self.owner = np.array(owners, dtype=np.int64)[self.state_of]
 
 
-def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, Floats]:
-    """Every simulated run hop by hop, a block of runs at a time: each hop draws one stay per
-    unfinished run of the block. Gives each run's first entry into each state (runs × states,
-    inf: never) and how many draws landed on each place of the segments' `entries` (a place
-    belongs to one replicate and one stay). A block is small enough that the arrays a hop reads
-    and writes stay in the processor's cache, which is what bounds the speed here."""
-    walker = _Walker(plan, stays)
-    entered = np.full((replicate.size, len(plan.states)), np.inf)
-    landed = np.zeros(walker.segments.entries.size)
-    for first in range(0, replicate.size, BLOCK):
-        block = slice(first, first + BLOCK)
-        positions = np.concatenate(walker.walk(replicate[block], entered[block].reshape(-1), rng))
-        low, high = walker.places(replicate[block])
-        landed[low:high] += np.bincount(positions - low, minlength=high - low)
-    return entered, landed
+def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, _Tally]:
+    """Every simulated run hop by hop, all runs at once: each hop draws one stay per unfinished
+    run. Gives each run's first entry into each state (states × runs, inf: never) and the tally
+    of the stays drawn. Runs lie grouped by replicate and stay in that order as finished ones
+    drop out, so each hop reads the segments' `entries` front to back, a replicate at a time."""
+    walker, tally = _Walker(plan, stays, replicate.size), _Tally(stays)
+    slots, clocks = walker.walk(replicate, rng, tally)
+    entered = np.full((walker.states, replicate.size), np.inf)
+    flat = entered.reshape(-1)
+    for slot, at in zip(reversed(slots), reversed(clocks), strict=True):
+        flat[slot] = at  # last to first: a run's clock only grows, so its first entry stays
+    entered[walker.initial] = 0.0
+    return entered, tally
 
 
 class _Walker:
-    """The per-stay tables a hop looks up, all small: what a stay lasts, where it goes, whether
-    the run goes on, and how its next segment (replicate × states + state) differs from this one."""
+    """The per-stay tables a hop looks up, all small: what a stay lasts, whether the run goes on,
+    and how it moves a run's key.
 
-    def __init__(self, plan: _Plan, stays: _Stays) -> None:
+    A run's key packs two numbers that change together: its slot in `entered` (state × runs +
+    run) above `shift` bits and its segment (replicate × states + state) below them. A stay from
+    one state to another moves each by a fixed multiple of the same amount, so one addition moves
+    the run."""
+
+    def __init__(self, plan: _Plan, stays: _Stays, runs: int) -> None:
         final = np.array([plan.pb.states[s].final for s in plan.states])
         self.states = len(plan.states)
         self.initial = plan.index[plan.pb.initial_state]
         self.segments = stays.segments.by_replicate()
-        self.seconds, self.to = stays.seconds, stays.to
+        self.shift = max(1, int(self.segments.size.size - 1).bit_length())
+        self.seconds = stays.seconds
         self.going_on = ~final[stays.to]
-        self.move = stays.to - stays.state_of
+        self.step = (stays.to - stays.state_of) * ((runs << self.shift) + 1)
+        self.runs = runs
 
-    def places(self, replicate: Ints) -> tuple[int, int]:
-        """The stretch of `entries` a block of runs (grouped by replicate) draws from."""
-        starts, pools = self.segments.start, self.segments.pools
-        after = (int(replicate[-1]) + 1) * pools
-        high = int(starts[after]) if after < starts.size else self.segments.entries.size
-        return int(starts[int(replicate[0]) * pools]), high
-
-    def walk(self, replicate: Ints, entered: Floats, rng: np.random.Generator) -> list[Ints]:
-        """Walk one block's runs to their ends, writing each first entry into `entered` (its
-        runs × states, flat); gives where each hop's draws landed. The hops' entries are written
-        last to first, so an earlier entry overwrites a later one (a run's clock only grows)."""
-        row = np.arange(replicate.size, dtype=np.int64) * self.states
-        segment = replicate * self.states + self.initial
+    def walk(self, replicate: Ints, rng: np.random.Generator, tally: _Tally) -> tuple[list[Ints], list[Floats]]:
+        """Walk the runs to their ends, counting each hop's draws in `tally`: per hop, the slot
+        each run entered and when."""
+        slot = np.arange(replicate.size, dtype=np.int64) + self.initial * self.runs
+        key = (slot << self.shift) + replicate * self.states + self.initial
         clock = np.zeros(replicate.size)
-        positions, slots, clocks = [], [], []
+        low = (1 << self.shift) - 1
+        slots, clocks = [], []
         for _hop in range(MAX_HOPS_PER_STATE * self.states):
-            if row.size == 0:
+            if key.size == 0:
                 break
-            position = self.segments.position(rng.random(row.size), segment)
-            stay = self.segments.entries.take(position)
+            segment = key & low
+            stay = self.segments.draw(rng.random(key.size), segment)
+            tally.add(segment)
             clock = clock + self.seconds.take(stay)
-            positions.append(position)
-            slots.append(row + self.to.take(stay))
+            key = key + self.step.take(stay)
+            slots.append(key >> self.shift)
             clocks.append(clock)
             going = self.going_on.take(stay)
-            segment = (segment + self.move.take(stay)).compress(going)
-            row, clock = row.compress(going), clock.compress(going)
-        for slot, at in zip(reversed(slots), reversed(clocks), strict=True):
-            entered[slot] = at
-        entered[self.initial :: self.states] = 0.0
-        return positions
+            if not going.all():
+                key, clock = key.compress(going), clock.compress(going)
+        return slots, clocks
+
+
+class _Tally:
+    """How many draws each segment (replicate × states + state) saw, counted hop by hop.
+
+    Breaches and escalations are then expected counts: draws from a segment times the share of
+    its stays that are late (or fire). That is their expectation given the draws, so it is the
+    same answer as counting the late draws one by one, with less simulation noise, and a hop
+    only counts its segments."""
+
+    def __init__(self, stays: _Stays) -> None:
+        self.shape = (stays.segments.replicates, stays.segments.pools)
+        self.per_segment = np.zeros(self.shape[0] * self.shape[1], dtype=np.int64)
+
+    def add(self, segment: Ints) -> None:
+        self.per_segment += np.bincount(segment, minlength=self.per_segment.size)
+
+    def draws(self) -> Floats:
+        """Draws per replicate and state (replicates × states)."""
+        return self.per_segment.reshape(self.shape).astype(np.float64)
 
 
 def _items(
@@ -414,8 +494,7 @@ def _items(
 ) -> dict[str, Floats]:
     """When each checklist item a metric measures is done in each simulated run (inf: never)."""
     owners = plan.pb.checklist_owner()
-    measured = [m.to.partition(":")[2] for m in plan.pb.metrics.values() if m.to.startswith("check:")]
-    items = [item for item in owners if item in measured]
+    items = _measured_items(plan.pb)
     if not items:
         return {}
     segments = _Segments([history.items[item][0] for item in items], counts)
@@ -423,7 +502,9 @@ def _items(
     done = {}
     for index, item in enumerate(items):
         entry = segments.draw(rng.random(replicate.size), index * segments.replicates + replicate)
-        done[item] = np.maximum(entered[:, plan.index[owners[item]]] + offsets[entry], 0.0)
+        found = offsets.take(entry)
+        found += entered[plan.index[owners[item]]]
+        done[item] = np.maximum(found, 0.0, out=found)
     return done
 
 
@@ -433,23 +514,21 @@ def _stand_in_offset(plan: _Plan, state: str) -> float:
     return deadline if np.isfinite(deadline) else 0.0
 
 
-def _answer(
-    plan: _Plan, stays: _Stays, *, landed: Floats, entered: Floats, done: dict[str, Floats], replicate: Ints
-) -> dict[str, Any]:
-    segments = stays.segments
-    sizes = np.bincount(replicate, minlength=segments.replicates).astype(np.float64)
+def _answer(plan: _Plan, stays: _Stays, *, tally: _Tally, values: dict[str, Floats], replicate: Ints) -> dict[str, Any]:
+    sizes = np.bincount(replicate, minlength=stays.segments.replicates).astype(np.float64)
     firsts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64)  # runs are grouped by replicate
-    per_stay = np.bincount(segments.entries, weights=landed, minlength=stays.state_of.size)
-    breaches = np.bincount(stays.owner, weights=per_stay * stays.late, minlength=len(plan.roles))
-    fired = segments.per_segment(landed * stays.fired.take(segments.entries))
+    draws = tally.draws()
+    late = (draws * stays.late_share).sum(axis=0)
+    breaches = np.bincount(stays.owner, weights=late, minlength=len(plan.roles))
+    fired = (draws * stays.fired_share).T  # states × replicates
     metrics = []
     for name, metric in plan.pb.metrics.items():
         target = plan.target[name]
         row: dict[str, Any] = {"name": name, "owner": metric.owner, "target": None if target is None else int(target)}
-        met = _met(plan, entered, done, name)
-        if met is None:
+        if target is None:
             row.update(p=None, low=None, high=None)
         else:
+            met = values[name] <= target  # never reached: inf, not within any target
             breaches[plan.role(metric.owner)] += replicate.size - np.count_nonzero(met)
             row.update(_spread(np.add.reduceat(met, firsts, dtype=np.float64), sizes))
         metrics.append(row)
@@ -469,18 +548,43 @@ def _answer(
     }
 
 
-def _met(plan: _Plan, entered: Floats, done: dict[str, Floats], name: str) -> Bools | None:
-    """Per simulated run: the metric's `to` reached within its target of its `from` (None: no target)."""
-    target = plan.target[name]
-    if target is None:
-        return None
+def _value(plan: _Plan, entered: Floats, done: dict[str, Floats], name: str) -> Floats:
+    """Per simulated run: the time from the metric's `from` to its `to` (inf: either never reached)."""
     metric = plan.pb.metrics[name]
-    start = np.zeros(entered.shape[0]) if metric.source == "start" else entered[:, plan.index[metric.source]]
     kind, _, item = metric.to.partition(":")
-    end = done[item] if kind == "check" else entered[:, plan.index[metric.to]]
+    end: Floats = done[item] if kind == "check" else entered[plan.index[metric.to]]
+    if metric.source == "start":
+        return end
+    start = entered[plan.index[metric.source]]
     with np.errstate(invalid="ignore"):
-        value = end - start
-    return np.isfinite(value) & (value <= target)
+        value: Floats = end - start
+    value[np.isinf(start)] = np.inf  # rather than nan (inf - inf) or -inf
+    return value
+
+
+def _add_distributions(answer: dict[str, Any], values: dict[str, dict[str, Floats]]) -> None:
+    """Each metric row gets its values' spread as shares of the simulated runs per bar, the bars
+    `step` seconds wide from 0 (the plan and the what-if share them): `later` past the last bar,
+    `never` not reached at all. The bars reach past the later target and 99% of the values."""
+    blocks = list(answer)
+    for index, name in enumerate(values["plan"]):
+        rows = [answer[block]["metrics"][index] for block in blocks]
+        finite = [values[block][name][np.isfinite(values[block][name])] for block in blocks]
+        reach = max(
+            [60.0]
+            + [float(np.percentile(f, 99)) for f in finite if f.size]
+            + [float(row["target"]) for row in rows if row["target"] is not None]
+        )
+        step = next((s for s in BAR_STEPS if reach / s < BARS), math.ceil(reach / BARS))
+        bars = int(reach // step) + 1
+        for row, found, runs in zip(rows, finite, (values[b][name].size for b in blocks), strict=True):
+            counts = np.bincount(np.minimum(np.maximum(found, 0.0) // step, bars).astype(np.int64), minlength=bars + 1)
+            row["distribution"] = {
+                "step": step,
+                "shares": [round(float(c) / runs, DIGITS) for c in counts[:bars]],
+                "later": round(float(counts[bars]) / runs, DIGITS),
+                "never": round(float(runs - found.size) / runs, DIGITS),
+            }
 
 
 def _spread(hits: Floats, sizes: Floats) -> dict[str, float]:

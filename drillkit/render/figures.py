@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from drillkit.model.clock import parse_utc
@@ -71,20 +72,14 @@ def render_markdown(document: dict[str, Any], say: Labels, zone: str) -> str:
 def render_html(document: dict[str, Any], say: Labels, zone: str) -> str:
     from drillkit.render import html as page
 
-    lang = "zh-CN" if say.lang == "zh" else "en"
     parts = [f"<p>{escape(period(document, say, zone))}</p>"]
     if not document["overall"]["runs"]:
         parts.append(f"<p>{escape(say('no_runs'))}</p>")
     else:
         for name, block in blocks(document, say):
             parts.append(_block_html(name, block, document["series"], say))
-    return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{page.CSP}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(say('figures'))}</title>\n<style>{page.STYLE}{CHART_STYLE}</style>\n</head>\n<body>\n"
-        f"<h1>{escape(say('figures'))}</h1>\n" + "\n".join(parts) + "\n</body>\n</html>\n"
-    )
+    body = f"<h1>{escape(say('figures'))}</h1>\n" + "\n".join(parts) + "\n"
+    return page.page(say.lang, say("figures"), body, CHART_STYLE)
 
 
 def _block_html(name: str, block: dict[str, Any], series: list[dict[str, Any]], say: Labels) -> str:
@@ -146,5 +141,67 @@ def metric_chart(line: dict[str, Any]) -> str:
         f'<text x="{PAD_L}" y="{H - 8}">{escape(points[0]["started"][:10])}</text>'
         f'<text x="{W - PAD_R}" y="{H - 8}" text-anchor="end">{escape(points[-1]["started"][:10])}</text>'
         f'{target}<polyline class="trend" points="{trend}"/>{"".join(dots)}</svg>'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+    )
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One plan's simulated values of a metric: the share of runs in each bar (`step` seconds
+    wide, from 0), its target, and the hover text of that target's mark."""
+
+    shares: list[float]
+    target: int | None
+    target_tip: str
+
+
+def spread_chart(caption: str, step: int, plan: Spread, other: Spread | None = None) -> str:
+    """A metric's forecast spread as bars (runs past the target in red), its target as a dashed
+    line; a what-if's spread as an outline and its target as a second line. Drawn on the frame
+    of `metric_chart`: same size, axis, labels and target style."""
+    bars = max(len(plan.shares), len(other.shares) if other else 0)
+    end = float(bars * step)
+    top = max([*plan.shares, *(other.shares if other else []), 0.01]) * 1.1
+
+    def x(seconds: float) -> float:
+        return round(PAD_L + (W - PAD_L - PAD_R) * min(seconds, end) / end, 1)
+
+    def y(share: float) -> float:
+        return round(H - PAD_B - (H - PAD_B - PAD_T) * share / top, 1)
+
+    parts = [f'<line class="axis" x1="{PAD_L}" y1="{H - PAD_B}" x2="{W - PAD_R}" y2="{H - PAD_B}"/>']
+    parts += [
+        f'<text x="{PAD_L - 6}" y="{y(top / 1.1) + 4}" text-anchor="end">{top / 1.1:.0%}</text>',
+        f'<text x="{PAD_L - 6}" y="{H - PAD_B}" text-anchor="end">0%</text>',
+        f'<text x="{PAD_L}" y="{H - 8}">0s</text>',
+        f'<text x="{W - PAD_R}" y="{H - 8}" text-anchor="end">{escape(duration(end))}</text>',
+    ]
+    for index, share in enumerate(plan.shares):
+        over = " over" if plan.target is not None and index * step >= plan.target else ""
+        left, right = x(index * step), x((index + 1) * step)
+        tip = f"{duration(index * step)} – {duration((index + 1) * step)}: {share:.1%}"
+        parts.append(
+            f'<rect class="bar{over}" x="{left}" y="{y(share)}" width="{max(right - left - 1, 1.0)}" '
+            f'height="{round(H - PAD_B - y(share), 1)}"><title>{escape(tip)}</title></rect>'
+        )
+    if other is not None:
+        corners = [(x(i * step + edge), y(s)) for i, s in enumerate(other.shares) for edge in (0, step)]
+        outline = [(float(PAD_L), H - PAD_B), *corners, (x(len(other.shares) * step), H - PAD_B)]
+        points = " ".join(f"{px},{py}" for px, py in outline)
+        parts.append(f'<polyline class="what-if" points="{points}"/>')
+    targets = [(plan, "target")]
+    if other is not None and other.target != plan.target:
+        targets.append((other, "target what-if"))
+    for spread, kind in targets:
+        if spread.target is not None:
+            at = x(spread.target)
+            parts.append(
+                f'<line class="{kind}" x1="{at}" y1="{PAD_T}" x2="{at}" y2="{H - PAD_B}">'
+                f"<title>{escape(spread.target_tip)}</title></line>"
+                f'<text x="{at + 4}" y="{PAD_T + 8}">{escape(duration(spread.target))}</text>'
+            )
+    return (
+        f'<figure class="metric-chart spread"><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" '
+        f'width="100%" role="img" aria-label="{escape(caption)}">{"".join(parts)}</svg>'
         f"<figcaption>{escape(caption)}</figcaption></figure>"
     )

@@ -1,5 +1,6 @@
 """`drill forecast` in the terminal (en/zh): what the answer rests on, then the metrics, the
-breaches per owner role and the escalations, each with the what-if beside the plan."""
+breaches per owner role and the escalations, each with the what-if beside the plan; or the same as
+one self-contained HTML page (`--format html`) with a chart of each metric's spread."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from functools import partial
 from typing import Any
 
 from drillkit.model.durations import format_duration
+from drillkit.render.cells import html_text as escape
 from drillkit.render.table import table
+
+Rows = tuple[list[str], list[list[object]]]  # headers and rows of one table
 
 _TEXT: dict[str, tuple[str, str]] = {
     "title": (
@@ -39,6 +43,20 @@ _TEXT: dict[str, tuple[str, str]] = {
     "changes": ("What-if: {changes}", "假设调整：{changes}"),
     "plan": ("plan", "现行预案"),
     "none": ("none", "无"),
+    "page": ("Forecast: {title}", "预测：{title}"),
+    "tables": ("Odds", "概率"),
+    "charts": ("Spread of each metric", "各指标的分布"),
+    "target_tip": ("target {target}", "目标 {target}"),
+    "what_if_tip": ("target with the what-if {target}", "假设调整后的目标 {target}"),
+    "caption": (
+        "{metric}: share of simulated runs by time from its start to its end; P(met) {p}; never reached {never},"
+        " later than the last bar {later}",
+        "{metric}：模拟运行按用时的占比；达标概率 {p}；未达到 {never}，晚于最后一栏 {later}",
+    ),
+    "legend": (
+        "Bars: the plan (red: past its target) · dashed line: target · outline and second line: the what-if",
+        "柱：现行预案（红色：超过目标）· 虚线：目标 · 轮廓线与第二条虚线：假设调整",
+    ),
 }
 
 
@@ -54,10 +72,74 @@ def render(document: dict[str, Any], lang: str) -> str:
     if what_if is not None:
         changes = ", ".join(f"{key}={format_duration(value)}" for key, value in what_if["changes"].items())
         lines.append(say("changes", changes=changes))
-    lines += ["", _metrics(document, lang), "", _breaches(document, lang)]
-    if document["plan"]["escalations"]:
-        lines += ["", _escalations(document, lang)]
+    for headers, rows in _tables(document, lang):
+        lines += ["", table(headers, rows)]
     return "\n".join(lines)
+
+
+def _tables(document: dict[str, Any], lang: str) -> list[Rows]:
+    tables = [_metrics(document, lang), _breaches(document, lang)]
+    if document["plan"]["escalations"]:
+        tables.append(_escalations(document, lang))
+    return tables
+
+
+def render_html(document: dict[str, Any], lang: str) -> str:
+    """The forecast as one self-contained page: the same header and tables as the text, then a
+    chart per metric of its simulated values against its target (the document needs them: a
+    forecast asked with `distributions`)."""
+    from drillkit.render import html as page
+    from drillkit.render.figures import CHART_STYLE
+
+    say = partial(_say, lang)
+    heading = say("page", title=document["title"])
+    intro = [say("title", **{k: document[k] for k in ("playbook", "severity", "runs", "seed")}), _basis(document, lang)]
+    if document["what_if"] is not None:
+        changes = ", ".join(f"{key}={format_duration(value)}" for key, value in document["what_if"]["changes"].items())
+        intro.append(say("changes", changes=changes))
+    tables = "\n".join(
+        page.table(headers, [[str(cell) for cell in row] for row in rows]) for headers, rows in _tables(document, lang)
+    )
+    body = (
+        f"<header>\n<h1>{escape(heading)}</h1>\n"
+        + "".join(f"<p>{escape(line)}</p>\n" for line in intro)
+        + "</header>\n"
+        f'<section id="odds">\n<h2>{escape(say("tables"))}</h2>\n{tables}\n</section>\n'
+        f'<section id="spread">\n<h2>{escape(say("charts"))}</h2>\n<p>{escape(say("legend"))}</p>\n'
+        + "\n".join(_charts(document, lang))
+        + "\n</section>\n"
+    )
+    return page.page(lang, heading, body, CHART_STYLE + SPREAD_STYLE)
+
+
+def _charts(document: dict[str, Any], lang: str) -> list[str]:
+    from drillkit.render.figures import Spread, spread_chart
+
+    say = partial(_say, lang)
+    other = document["what_if"]["metrics"] if document["what_if"] is not None else None
+    charts = []
+    for index, row in enumerate(document["plan"]["metrics"]):
+        shape = row["distribution"]
+        caption = say(
+            "caption", metric=row["name"], p=_p(row["p"]), never=f"{shape['never']:.1%}", later=f"{shape['later']:.1%}"
+        )
+        plan = Spread(shape["shares"], row["target"], say("target_tip", target=_duration(row["target"], lang)))
+        changed = None
+        if other is not None:
+            theirs = other[index]
+            tip = say("what_if_tip", target=_duration(theirs["target"], lang))
+            changed = Spread(theirs["distribution"]["shares"], theirs["target"], tip)
+        charts.append(spread_chart(caption, shape["step"], plan, changed))
+    return charts
+
+
+# Added to the report's chart style (`figures.CHART_STYLE`: frame, labels, the target's dashed line).
+SPREAD_STYLE = """
+#odds table { margin-bottom: 1rem; }
+.metric-chart .target.what-if { stroke: #6a4fb3; }
+.metric-chart .bar { fill: #3b6fb6; } .metric-chart .bar.over { fill: #c62828; }
+.metric-chart polyline.what-if { fill: none; stroke: #6a4fb3; stroke-width: 1.5; }
+"""
 
 
 def _basis(document: dict[str, Any], lang: str) -> str:
@@ -89,26 +171,26 @@ def _paired(document: dict[str, Any], section: str, cells: Any) -> list[list[obj
     return [[*head, *cells(row), *(cells(other[i]) if other is not None else [])] for i, (head, row) in enumerate(plan)]
 
 
-def _metrics(document: dict[str, Any], lang: str) -> str:
+def _metrics(document: dict[str, Any], lang: str) -> Rows:
     rows = [((m["name"], m["owner"] or "-"), m) for m in document["plan"]["metrics"]]
     document = {**document, "plan": {**document["plan"], "metrics": rows}}
     cells = lambda m: [_duration(m["target"], lang), _p(m["p"]), _interval(m)]  # noqa: E731
     headers = [_say(lang, "metric"), _say(lang, "owner"), *_columns(document, lang, "target", "p", "interval")]
-    return table(headers, _paired(document, "metrics", cells))
+    return headers, _paired(document, "metrics", cells)
 
 
-def _breaches(document: dict[str, Any], lang: str) -> str:
+def _breaches(document: dict[str, Any], lang: str) -> Rows:
     rows = [((b["owner"] or "-",), b) for b in document["plan"]["breaches"]]
     document = {**document, "plan": {**document["plan"], "breaches": rows}}
     headers = [_say(lang, "owner"), *_columns(document, lang, "expected")]
-    return table(headers, _paired(document, "breaches", lambda b: [f"{b['expected']:.2f}"]))
+    return headers, _paired(document, "breaches", lambda b: [f"{b['expected']:.2f}"])
 
 
-def _escalations(document: dict[str, Any], lang: str) -> str:
+def _escalations(document: dict[str, Any], lang: str) -> Rows:
     rows = [((e["state"], f"{e['trigger']} → {e['to']}"), e) for e in document["plan"]["escalations"]]
     document = {**document, "plan": {**document["plan"], "escalations": rows}}
     headers = [_say(lang, "state"), _say(lang, "escalation"), *_columns(document, lang, "p_fire", "interval")]
-    return table(headers, _paired(document, "escalations", lambda e: [_p(e["p"]), _interval(e)]))
+    return headers, _paired(document, "escalations", lambda e: [_p(e["p"]), _interval(e)])
 
 
 def _duration(seconds: int | None, lang: str) -> str:

@@ -56,18 +56,28 @@ footer {{ margin-top: 2rem; padding-top: .5rem; border-top: 2px solid #1b1f24; f
 """
 
 
+def page(lang: str, heading: str, body: str, style: str = "") -> str:
+    """A whole self-contained page: `heading` (plain text) as its title, `body` (HTML) inside,
+    this module's style and `style` after it. `lang` is en or zh."""
+    code = "zh-CN" if lang == "zh" else "en"
+    return (
+        f'<!DOCTYPE html>\n<html lang="{code}">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(heading)}</title>\n<style>{STYLE}{style}</style>\n</head>\n<body>\n"
+        f"{body}</body>\n</html>\n"
+    )
+
+
 def render(view: RunView) -> str:
-    lang = "zh-CN" if view.labels.lang == "zh" else "en"
     heading = escape(title(view).removeprefix(view.mark()))
     mark = f'<p class="mark">{escape(view.mark().strip(" []"))}</p>\n' if view.is_drill else ""
     body = "\n".join(_section(view, section) for section in report_sections(view))
-    return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title(view))}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+    return page(
+        view.labels.lang,
+        title(view),
         f"<header>\n{mark}<h1>{heading}</h1>\n</header>\n{body}\n"
-        f'<footer class="integrity">{escape(footer(view))}</footer>\n</body>\n</html>\n'
+        f'<footer class="integrity">{escape(footer(view))}</footer>\n',
     )
 
 

@@ -33,6 +33,7 @@ class Question:
     since: str | None = None
     include_drills: bool = False
     what_if: tuple[str, ...] = ()
+    distributions: bool = False  # each metric's spread too (for the HTML page)
 
 
 def forecast(ws: Workspace, question: Question, zone: str) -> dict[str, Any]:
@@ -52,7 +53,15 @@ def forecast(ws: Workspace, question: Question, zone: str) -> dict[str, Any]:
     since = bound(question.since, "--since", zone)
     history = past_runs(ws, pb, since=since, include_drills=question.include_drills)
     basis = engine.choose_basis(history, severity)
-    answer = engine.forecast(pb, severity, basis, runs=question.runs, seed=question.seed, what_if=what_if)
+    answer = engine.forecast(
+        pb,
+        severity,
+        basis,
+        runs=question.runs,
+        seed=question.seed,
+        what_if=what_if,
+        distributions=question.distributions,
+    )
     return {
         "playbook": pb.playbook,
         "title": pb.title,

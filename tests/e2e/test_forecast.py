@@ -120,3 +120,61 @@ def test_acting_on_a_run_never_imports_numpy(drill: Drill) -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=drill.env(), check=False)
     assert done.returncode == 0, done.stderr
     assert drill.events(run)[-1]["trigger"] == "acknowledge"
+
+
+HOSTILE = "<script>alert('x')</script> & \"quoted\""
+
+
+def hostile_title(root: Path) -> None:
+    playbook = root / "playbooks" / "core-network-outage.yaml"
+    text = playbook.read_text(encoding="utf-8")
+    playbook.write_text(
+        text.replace("title: 核心网故障 / Core network outage", f"title: '{HOSTILE.replace(chr(39), chr(39) * 2)}'")
+    )
+
+
+def test_the_html_page_charts_each_metric_against_its_target(drill: Drill) -> None:
+    write_incidents(drill.root, 20, seed=3)
+    hostile_title(drill.root)
+    page = drill.root / "forecast.html"
+    done = drill(
+        "forecast", "core-network-outage", "--severity", "II", "--runs", "5000", "--format", "html",
+        "--what-if", "target.time_to_acknowledge=10m", "-o", str(page), ok=True,
+    )  # fmt: skip
+    assert done.stdout == ""
+    assert f"wrote {page}" in done.stderr
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert "Content-Security-Policy" in html
+    assert "<script" not in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;quoted&quot;" in html
+    charts = html.split('<figure class="metric-chart spread">')[1:]
+    metrics = json.loads(forecast_json(drill, "--runs", "500").stdout)["plan"]["metrics"]
+    assert len(charts) == len(metrics) == 3
+    for chart, metric in zip(charts, metrics, strict=True):
+        assert f"{metric['name']}:" in chart.split("<figcaption>")[1]
+        assert chart.count('<line class="target" ') == 1  # the what-if's target only where it differs
+        assert '<rect class="bar' in chart
+    assert charts[0].count('<line class="target what-if" ') == 1
+    assert "<title>target 5m</title>" in charts[0]
+    assert "<title>target with the what-if 10m</title>" in charts[0]
+
+
+def test_the_html_page_in_chinese_and_its_guards(drill: Drill) -> None:
+    write_incidents(drill.root, 12, seed=4)
+    page = drill.root / "预测.html"
+    args = ("forecast", "core-network-outage", "--severity", "II", "--runs", "2000", "--format", "html")
+    drill(*args, "--lang", "zh", "-o", str(page), ok=True)
+    html = page.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in html
+    assert "各指标的分布" in html
+    assert "<title>目标 5m</title>" in html
+    again = drill(*args, "-o", str(page))
+    assert again.returncode == 2
+    assert "add --force" in again.stderr
+    assert page.read_text(encoding="utf-8") == html
+    both = drill(*args, "--json")
+    assert both.returncode == 2
+    assert len(both.stderr.strip().splitlines()) == 1
+    assert drill(*args, "--seed", "3", ok=True).stdout == drill(*args, "--seed", "3", ok=True).stdout

@@ -25,7 +25,8 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.conftest import require_tool
+from tests.conftest import Drill, require_tool
+from tests.e2e.test_forecast import write_incidents
 from tests.engine.test_metrics import invoke
 from tests.render.test_export import LATE_COMMS, fixed, review_ws
 
@@ -142,8 +143,9 @@ def _high_pipe() -> tuple[int, int]:
     return high
 
 
-def load(page: Path, profile: Path) -> Page:
-    """Open a file in headless Chromium; its console errors, chart bars and a screenshot."""
+def load(page: Path, profile: Path, bars: str = "#state-chart rect.stay") -> Page:
+    """Open a file in headless Chromium; its console errors, chart bars (`bars`: a CSS selector)
+    and a screenshot."""
     tools = DevTools(chromium(), profile)
     try:
         target = tools.send("Target.createTarget", {"url": "about:blank"})["result"]["targetId"]
@@ -152,13 +154,13 @@ def load(page: Path, profile: Path) -> Page:
             tools.send(domain, session=session)
         tools.send("Page.navigate", {"url": page.as_uri()}, session=session)
         tools.wait_event("Page.loadEventFired")
-        bars = tools.send(
+        found = tools.send(
             "Runtime.evaluate",
-            {"expression": "document.querySelectorAll('#state-chart rect.stay').length", "returnByValue": True},
+            {"expression": f"document.querySelectorAll({bars!r}).length", "returnByValue": True},
             session=session,
         )["result"]["result"]["value"]
         shot = tools.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session)
-        return Page(_errors(tools.events), int(bars), base64.b64decode(shot["result"]["data"]))
+        return Page(_errors(tools.events), int(found), base64.b64decode(shot["result"]["data"]))
     finally:
         tools.close()
 
@@ -219,3 +221,20 @@ def test_the_report_of_a_rated_drill_opens_without_console_errors(lang: str, tmp
     assert page.chart_bars > 0
     (artefacts / f"evaluated.{lang}.png").write_bytes(page.screenshot)
     assert page.screenshot.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_forecast_page_opens_without_console_errors(lang: str, drill: Drill, artefacts: Path) -> None:
+    """`drill forecast --format html` with a what-if, as a reader's browser opens it: a chart per
+    metric, each with bars."""
+    write_incidents(drill.root, 20, seed=5)
+    page = drill.root / f"forecast.{lang}.html"
+    drill(
+        "forecast", "core-network-outage", "--severity", "II", "--runs", "5000", "--format", "html",
+        "--what-if", "target.time_to_acknowledge=10m", "--lang", lang, "-o", str(page), ok=True,
+    )  # fmt: skip
+    opened = load(page, drill.root / "profile", bars="figure.spread svg")
+    assert opened.errors == []
+    assert opened.chart_bars == 3  # one chart per metric of core-network-outage
+    (artefacts / f"forecast.{lang}.png").write_bytes(opened.screenshot)
+    assert opened.screenshot.startswith(b"\x89PNG")
