@@ -14,6 +14,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import psycopg
@@ -23,6 +24,12 @@ from drillkit.store.postgres.connection import CONNECT_TIMEOUT, database, expand
 
 LEASE_LOCK = 0x6C65617365  # the advisory lock key of the scheduler lease
 RENEW_EVERY = 1 / 3  # of the lease time
+
+
+class Renewal(Enum):
+    RENEWED = "renewed"
+    REPLACED = "replaced"  # a newer epoch exists, or another holds the lock
+    UNREACHABLE = "unreachable"
 
 
 @dataclass(frozen=True)
@@ -70,17 +77,23 @@ class Lease:
         database(self.url).fence(self.epoch)
         return True
 
-    def renew(self) -> bool:
-        """Renew the lease; False when it was lost (a newer epoch, or the lock connection died)."""
+    def renew(self) -> Renewal:
+        """Renew the lease, a write carrying this scheduler's epoch: refused (REPLACED) once a
+        newer epoch exists. A connection lost and opened again takes the lock back first; if
+        another holds it now, this one was replaced. UNREACHABLE when the server did not answer."""
         try:
-            row = (
-                self._connection()
-                .execute("UPDATE drill.lease SET renewed = now() WHERE epoch = %s RETURNING epoch", (self.epoch,))
-                .fetchone()
-            )
+            fresh = self._conn is None or self._conn.closed or self._conn.broken
+            conn = self._connection()
+            row = conn.execute(
+                "UPDATE drill.lease SET renewed = now(), backend = pg_backend_pid() WHERE epoch = %s RETURNING epoch",
+                (self.epoch,),
+            ).fetchone()
+            if row is None or (fresh and not self._locked(conn)):
+                return Renewal.REPLACED
         except psycopg.Error:
-            row = None
-        return row is not None
+            self._drop()
+            return Renewal.UNREACHABLE
+        return Renewal.RENEWED
 
     def holder(self) -> Holder | None:
         return holder(self.url)
