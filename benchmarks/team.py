@@ -80,12 +80,14 @@ def fresh_database(url: str, tag: str) -> Iterator[str]:
     """A new database with drillkit's schema (`drill store init`), dropped afterwards; its URL."""
     import psycopg
 
+    from drillkit.store.postgres.admin import init
+
     name = f"drill_bench_{tag}_{secrets.token_hex(4)}"
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}".encode())
     try:
         db = database_url(url, name)
-        run_timed([*drill_argv(), "store", "init"], env=child_env({"DRILL_STORE": db}))
+        init(db)
         yield db
     finally:
         with psycopg.connect(url, autocommit=True) as admin:

@@ -10,6 +10,7 @@ import json
 import signal
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,6 +135,7 @@ def test_schedulers_under_kills_and_a_cut_start_each_fire_once_and_lose_none(tea
                 host.stop()
                 host.proxy.close()
         print("takeovers (s):", " ".join(f"{t:.2f}" for t in takeovers))
+        print("scheduler log events:", _logged(hosts))
         assert max(takeovers) < TAKEOVER_LIMIT, takeovers
         _every_fire_started_one_drill_or_says_why_not(hosts[0].drill, team_db, lease, anchor, last_blow)
 
@@ -171,6 +173,15 @@ def _blows(hosts: list[Host], lease: Lease, anchor: datetime) -> tuple[list[floa
     last_blow = datetime.now(UTC)
     _sleep_until(_next_fire(anchor, last_blow) + timedelta(seconds=EVERY - 2))
     return takeovers, last_blow
+
+
+def _logged(hosts: list[Host]) -> dict[str, int]:
+    """How often each kind of event was logged by the schedulers of all hosts."""
+    found: Counter[str] = Counter()
+    for host in hosts:
+        lines = (host.drill.root / "logs" / "scheduler.jsonl").read_text(encoding="utf-8").splitlines()
+        found.update(json.loads(line)["event"] for line in lines)
+    return dict(sorted(found.items()))
 
 
 def _late_writes_are_refused(victim: Host, epoch: int, new_epoch: int) -> None:
