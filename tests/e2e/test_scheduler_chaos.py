@@ -94,6 +94,7 @@ class Lease:
 
     def now(self) -> tuple[int, int | None]:
         row = self.conn.execute("SELECT epoch, pid FROM drill.lease").fetchone()
+        assert row is not None  # the one row is made by the migration
         return int(row[0]), row[1]
 
     def wait_past(self, epoch: int, seconds: float) -> tuple[float, int, int | None]:
