@@ -5,7 +5,8 @@ The lock alone does not fence: a scheduler whose network was cut may still run, 
 session may live on at the server (behind a proxy, say). So the holder renews the row every
 `RENEW_EVERY` of the lease time, a standby that finds the row not renewed within the lease time
 ends the holder's lock session and takes the lock, and every write the active scheduler makes
-checks, under a share lock of the row, that the epoch is still its own (`Database.fence`).
+checks, under a share lock of the row, that the epoch is still its own (`Database.fence`); a
+takeover ends the sessions of writes still holding that share lock.
 """
 
 from __future__ import annotations
@@ -128,6 +129,13 @@ class Lease:
         return bool(row and row[0])
 
     def _raise_epoch(self, conn: psycopg.Connection[Any]) -> int:
+        """The next epoch, ours. The replaced scheduler's writes still under way hold the lease
+        row shared (`Database.check_fence`); one whose network was cut half-way would hold it,
+        and this takeover, until its session times out: their sessions are ended first."""
+        conn.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE locktype = 'relation'"
+            " AND relation = 'drill.lease'::regclass AND mode = 'RowShareLock' AND pid <> pg_backend_pid()"
+        )
         row = conn.execute(
             "UPDATE drill.lease SET epoch = epoch + 1, host = %s, pid = %s, backend = pg_backend_pid(),"
             " since = now(), renewed = now() RETURNING epoch",
