@@ -23,7 +23,7 @@ from tests.conftest import DRILL, Drill
 from tests.e2e.tcpproxy import TcpProxy
 from tests.teamdb import TeamDb, with_url_user
 
-LEASE = 3  # seconds: `[store] lease`, so that a cut-off scheduler is replaced quickly
+LEASE = 5  # seconds: `[store] lease`, short so that a stopped renewal shows soon, long enough for a loaded machine
 EVERY = 10  # seconds between fires
 TAKEOVER_LIMIT = 15.0  # seconds
 # When, after a fire's nominal time, each blow lands: some while the fire is being claimed and
@@ -52,14 +52,14 @@ class Host:
     name: str
     drill: Drill
     proxy: TcpProxy
-    logs: Path
+    out_dir: Path  # where each start of the scheduler writes its output
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     outputs: list[Path] = field(default_factory=list)
 
     def start(self) -> None:
         self.starts += 1
-        out = self.logs / f"{self.name}-{self.starts}.out"
+        out = self.out_dir / f"{self.name}-{self.starts}.out"
         self.outputs.append(out)
         with out.open("wb") as sink:
             self.process = subprocess.Popen(
