@@ -33,14 +33,18 @@ class Sizes:
     conductor_runs: tuple[int, ...]
     speed: float
     forecast_runs: int
+    team_reps: int
+    team_block: int
+    team_samples: int
+    team_lease: float
 
 
-FULL = Sizes(15, 10_000, 100, 50, 1_000_000, 1000, 5, 1000, (50, 100), 60.0, 100_000)
-QUICK = Sizes(3, 500, 10, 5, 2_000, 100, 1, 20, (5, 10), 1200.0, 2_000)
+FULL = Sizes(15, 10_000, 100, 50, 1_000_000, 1000, 5, 1000, (50, 100), 60.0, 100_000, 15, 200, 100, 10.0)
+QUICK = Sizes(3, 500, 10, 5, 2_000, 100, 1, 20, (5, 10), 1200.0, 2_000, 1, 10, 10, 1.0)
 
 
 def plan(s: Sizes) -> list[tuple[str, Callable[[], list[Figure]]]]:
-    from benchmarks import bulk, conduct, forecast, inproc, startup
+    from benchmarks import bulk, conduct, forecast, inproc, startup, team
 
     steps: list[tuple[str, Callable[[], list[Figure]]]] = [
         ("start-up", lambda: startup.startup_figures(s.reps, s.big_run)),
@@ -49,6 +53,7 @@ def plan(s: Sizes) -> list[tuple[str, Callable[[], list[Figure]]]]:
         ("validate", lambda: [bulk.validate_figure(s.playbooks, max(1, s.reps // 3))]),
         ("simulate", lambda: [inproc.simulate_figure(s.sim_block, max(3, s.reps // 3))]),
         ("forecast", lambda: [forecast.forecast_figure(s.forecast_runs, s.reps)]),
+        ("team store", lambda: team.team_figures(s.team_reps, s.team_block, s.team_samples, s.team_lease)),
     ]
     for runs in s.conductor_runs:
         steps.append((f"conductor {runs}", lambda runs=runs: conduct.conductor_figures(runs, s.speed)))  # type: ignore[misc]

@@ -204,7 +204,7 @@ def scheduler(
 
     outcome = run_scheduler(workspace(), default_clock(), once=once, on_stop_signals=stop_on_signals, announce=warn)
     warn(outcome.summary)
-    if outcome.dropped:
+    if outcome.dropped or outcome.lost:
         raise typer.Exit(1)
 
 

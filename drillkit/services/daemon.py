@@ -32,9 +32,12 @@ OWED_WINDOW = timedelta(days=1)
 
 @dataclass(frozen=True, kw_only=True)
 class Outcome:
-    """What a scheduler did, for its last line; `dropped` when a run was left unconducted (exit 1)."""
+    """What a scheduler did, for its last line; `dropped` when a run was left unconducted, `lost`
+    when a team store's lease was lost while active (exit 1 either way: a supervisor restarts
+    the scheduler, which stands by)."""
 
     tally: Counter[str]
+    lost: bool = False
 
     @property
     def summary(self) -> str:
@@ -71,7 +74,7 @@ def run_scheduler(
             if not once:
                 switch.attach(daemon.stop)
                 announce("scheduler running; Ctrl-C or SIGTERM stops it (drills keep running)")
-            return Outcome(tally=run(daemon, once=once))
+            return Outcome(tally=run(daemon, once=once), lost=switch.lost)
 
 
 @contextmanager
@@ -93,7 +96,7 @@ def _active(
         clock=clock,
         stopped=switch.asked,
         announce=announce,
-        lost=switch.stop,
+        lost=switch.lose,
         once=once,
     ) as active:
         yield active
@@ -126,6 +129,12 @@ class _StopSwitch:
     def __init__(self) -> None:
         self._asked = threading.Event()
         self._target: Callable[[], None] | None = None
+        self.lost = False
+
+    def lose(self) -> None:
+        """Stop because the lease was lost."""
+        self.lost = True
+        self.stop()
 
     def stop(self) -> None:
         self._asked.set()

@@ -179,23 +179,26 @@ class Daemon:
         seen = -1
         try:
             while not self._stop.is_set():
-                if self._store.changed() != seen:
-                    seen = self._store.changed()
-                    self._rebuild(timer)
-                conduct_in = self._guarded_pass()
-                self._wait_for_jittered(timer)
+                seen, conduct_in = self._guarded_turn(timer, seen)
                 self._wake.wait(max(0.001, min(self.poll, conduct_in)))
                 self._wake.clear()
         finally:
             timer.shutdown(wait=False)
 
-    def _guarded_pass(self) -> float:
-        """A pass whose failure is logged and retried on the next wake, not the end of the daemon."""
+    def _guarded_turn(self, timer: BackgroundScheduler, seen: int) -> tuple[int, float]:
+        """Reload the timer if the schedules changed since `seen`, pass, set the jittered starts'
+        timers; the store's counter and seconds until the conductor's next duty. A failure (the
+        store lost, say) is logged and retried on the next wake, not the end of the daemon."""
         try:
-            return self.run_pass()
+            changed = self._store.changed()
+            if changed != seen:
+                self._rebuild(timer)
+            conduct_in = self.run_pass()
+            self._wait_for_jittered(timer)
         except DrillError as err:
             self.log.error(SchedulerEvent.ERROR, error=str(err))
-            return self.poll
+            return seen, self.poll
+        return changed, conduct_in
 
     def _rebuild(self, timer: BackgroundScheduler) -> None:
         """Replace every timer job with one per active schedule, from the store."""

@@ -29,6 +29,12 @@ EXPECTED = (
     "conductor 10 runs: inject lateness p99",
     "conductor 10 runs: breach lateness p99",
     "conductor 10 runs: peak RSS",
+    "team store appends",
+    "drill note, team store",
+    "drill act, team store",
+    "board latency across connections p99",
+    "scheduler takeover after SIGKILL",
+    "scheduler takeover of a stopped scheduler",
 )
 
 
@@ -70,3 +76,18 @@ def test_every_figure_has_a_positive_value_and_a_floor(document: dict[str, Any])
         is_lateness = "lateness" in figure["name"]  # a run may be recorded right on time: 0 ms late
         assert figure["value"] > 0 or (is_lateness and figure["value"] == 0), figure
         assert figure["holds"] in (True, False, None)
+
+
+def test_team_store_figures_without_a_server_say_skipped_and_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import team
+
+    monkeypatch.setenv("DRILL_BENCH_PG", "postgresql://postgres@127.0.0.1:9/postgres")
+    figures = team.team_figures(1, 1, 1, 1.0)
+    assert [f.name for f in figures] == list(team.NAMES)
+    assert {f.value for f in figures} == {None}
+    assert all(f.note.startswith("n/a, skipped: no PostgreSQL server answers at") for f in figures)
+    assert capsys.readouterr().err.startswith(
+        "skipped: no PostgreSQL server answers at postgresql://postgres@127.0.0.1:9"
+    )

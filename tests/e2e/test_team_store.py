@@ -21,7 +21,7 @@ from tests.independent_verifier import verify_bytes
 from tests.teamdb import TeamDb
 
 SCENARIOS = ("core-outage-q4", "dns-outage-drill", "data-leak-tabletop")
-STORM = 100  # commands per process
+STORM = 200  # commands per process
 
 
 def test_store_init_is_idempotent_and_status_shows_the_schema(drill: Drill, team_db: TeamDb) -> None:

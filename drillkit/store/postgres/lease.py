@@ -5,7 +5,8 @@ The lock alone does not fence: a scheduler whose network was cut may still run, 
 session may live on at the server (behind a proxy, say). So the holder renews the row every
 `RENEW_EVERY` of the lease time, a standby that finds the row not renewed within the lease time
 ends the holder's lock session and takes the lock, and every write the active scheduler makes
-checks, under a share lock of the row, that the epoch is still its own (`Database.fence`).
+checks, under a share lock of the row, that the epoch is still its own (`Database.fence`); a
+takeover ends the sessions of writes still holding that share lock.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import psycopg
@@ -23,6 +25,12 @@ from drillkit.store.postgres.connection import CONNECT_TIMEOUT, database, expand
 
 LEASE_LOCK = 0x6C65617365  # the advisory lock key of the scheduler lease
 RENEW_EVERY = 1 / 3  # of the lease time
+
+
+class Renewal(Enum):
+    RENEWED = "renewed"
+    REPLACED = "replaced"  # a newer epoch exists, or another holds the lock
+    UNREACHABLE = "unreachable"
 
 
 @dataclass(frozen=True)
@@ -70,17 +78,23 @@ class Lease:
         database(self.url).fence(self.epoch)
         return True
 
-    def renew(self) -> bool:
-        """Renew the lease; False when it was lost (a newer epoch, or the lock connection died)."""
+    def renew(self) -> Renewal:
+        """Renew the lease, a write carrying this scheduler's epoch: refused (REPLACED) once a
+        newer epoch exists. A connection lost and opened again takes the lock back first; if
+        another holds it now, this one was replaced. UNREACHABLE when the server did not answer."""
         try:
-            row = (
-                self._connection()
-                .execute("UPDATE drill.lease SET renewed = now() WHERE epoch = %s RETURNING epoch", (self.epoch,))
-                .fetchone()
-            )
+            fresh = self._conn is None or self._conn.closed or self._conn.broken
+            conn = self._connection()
+            row = conn.execute(
+                "UPDATE drill.lease SET renewed = now(), backend = pg_backend_pid() WHERE epoch = %s RETURNING epoch",
+                (self.epoch,),
+            ).fetchone()
+            if row is None or (fresh and not self._locked(conn)):
+                return Renewal.REPLACED
         except psycopg.Error:
-            row = None
-        return row is not None
+            self._drop()
+            return Renewal.UNREACHABLE
+        return Renewal.RENEWED
 
     def holder(self) -> Holder | None:
         return holder(self.url)
@@ -115,6 +129,13 @@ class Lease:
         return bool(row and row[0])
 
     def _raise_epoch(self, conn: psycopg.Connection[Any]) -> int:
+        """The next epoch, ours. The replaced scheduler's writes still under way hold the lease
+        row shared (`Database.check_fence`); one whose network was cut half-way would hold it,
+        and this takeover, until its session times out: their sessions are ended first."""
+        conn.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE locktype = 'relation'"
+            " AND relation = 'drill.lease'::regclass AND mode = 'RowShareLock' AND pid <> pg_backend_pid()"
+        )
         row = conn.execute(
             "UPDATE drill.lease SET epoch = epoch + 1, host = %s, pid = %s, backend = pg_backend_pid(),"
             " since = now(), renewed = now() RETURNING epoch",

@@ -3,6 +3,7 @@ with polling as the fallback, and the advisory locks of conductors."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -59,7 +60,8 @@ class Listener:
             return None
 
         def release() -> None:
-            with self._lock:
+            """Let go of the lock; a lost session took it with it."""
+            with self._lock, contextlib.suppress(psycopg.Error):
                 if self._conn is not None and not self._conn.broken:
                     self._conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
 
