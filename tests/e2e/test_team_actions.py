@@ -129,6 +129,8 @@ def test_a_reviewer_reads_actions_but_cannot_open_one(drill: Drill, team_db: Tea
     run_id = opened_with_an_action(on_team_store(drill, team_db.url))
     reviewer = on_team_store(drill, team_db.reviewer)
     assert [a["action"] for a in listed(reviewer)] == ["A-1"]
+    reported = json.loads(reviewer("report", "--format", "json", ok=True).stdout)
+    assert reported["actions"]["overall"] == {"opened": 1, "closed": 0, "overdue": 0}
     refused = reviewer(
         "action", "add", "--from", run_id, "--title", "by a reviewer", "--owner", "lead=alice",
         "--due", "2027-01-15", "--by", "rita",
