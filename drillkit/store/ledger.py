@@ -65,7 +65,10 @@ class FileLedger(ActionLedger):
         return written
 
     def exists(self) -> bool:
-        return ledger_file(self.ws).exists()
+        try:
+            return ledger_file(self.ws).stat().st_size > 0
+        except FileNotFoundError:
+            return False
 
 
 def _append_locked(ws: Workspace, fd: int, decide: Decide, clock: Clock) -> list[Event]:
