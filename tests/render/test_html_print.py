@@ -28,9 +28,10 @@ import pytest
 
 from tests.conftest import REQUIRE_SERVICES, require_tool
 from tests.engine.test_metrics import invoke, review_ws
+from tests.render.test_export import fixed
 from tests.render.test_html_chromium import DevTools, artefacts, chromium
 
-__all__ = ["artefacts", "review_ws"]  # fixtures, used by name
+__all__ = ["artefacts", "fixed", "review_ws"]  # fixtures, used by name
 
 GOLDEN = Path(__file__).parents[1] / "golden"
 A4_PRINTABLE_PX = (210 - 2 * 14) / 25.4 * 96  # CSS pixels across A4 inside the report's @page margins
@@ -187,3 +188,19 @@ def test_the_check_finds_a_clipped_axis_label_and_an_over_wide_table(tmp_path: P
     assert any(re.match(r'"(wide cell ?)+" spans .* past the printable width', found) for found in printed.clipped)
     assert not any("T+00:00:00" in found for found in printed.clipped), printed.clipped
     assert_a4(printed.pdf)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_report_across_runs_prints_on_a4_without_clipped_text(
+    lang: str, fixed: Path, tmp_path: Path, artefacts: Path
+) -> None:
+    """`drill report --format html`: its tables, corrective actions and each metric's chart."""
+    if lang == "zh":
+        require_chinese_font()
+    report = tmp_path / f"figures.{lang}.html"
+    done = invoke(fixed, "report", "--format", "html", "--include-drills", "--lang", lang, "-o", str(report))
+    assert done.exit_code == 0, done.output
+    assert "<svg" in report.read_text(encoding="utf-8")
+    printed = print_a4(report, tmp_path / "profile")
+    kept(printed, artefacts, f"figures.{lang}.pdf")
+    assert printed.clipped == []
