@@ -79,6 +79,8 @@ def test_an_action_opened_on_one_host_is_followed_and_closed_from_another(
     assert f"| A-1 | mitigate | {TITLE} | lead=alice | 2026-12-15 | closed (retest passed) |" in plan
 
     assert_chained(stored_lines(team_db), ["action.opened", "action.updated", "action.closed"])
+    status = json.loads(west("store", "status", "--json", ok=True).stdout)
+    assert status["action_lines"] == 3
     for host in (east, west):
         assert not (host.root / "logs" / "actions.jsonl").exists()
 

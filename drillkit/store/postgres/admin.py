@@ -25,6 +25,7 @@ class StoreStatus:
     latest_version: int
     runs: int
     lines: int
+    action_lines: int  # lines of the corrective actions' ledger
     writable: bool
     scheduler: dict[str, Any] | None  # the active scheduler's lease: host, pid, epoch, since, renewed
 
@@ -37,6 +38,7 @@ class StoreStatus:
             "latest_version": self.latest_version,
             "runs": self.runs,
             "lines": self.lines,
+            "action_lines": self.action_lines,
             "writable": self.writable,
             "scheduler": self.scheduler,
         }
@@ -56,6 +58,7 @@ def status(url: str) -> StoreStatus:
         name, user = _row(cursor)
         version = current_version(cursor)
         runs, lines, writable = _counts(cursor) if version else (0, 0, False)
+        action_lines = _action_lines(cursor)
     active = holder(url)
     return StoreStatus(
         server=db.server,
@@ -65,6 +68,7 @@ def status(url: str) -> StoreStatus:
         latest_version=latest_version(),
         runs=runs,
         lines=lines,
+        action_lines=action_lines,
         writable=writable,
         scheduler=None if active is None else _lease_document(active),
     )
@@ -87,6 +91,15 @@ def _counts(cursor: psycopg.Cursor[Any]) -> tuple[int, int, bool]:
     )
     runs, lines, writable = _row(cursor)
     return int(runs), int(lines), bool(writable)
+
+
+def _action_lines(cursor: psycopg.Cursor[Any]) -> int:
+    """The actions ledger's length; 0 in a schema from before it (`drill store init` adds it)."""
+    cursor.execute("SELECT to_regclass('drill.action_head') IS NOT NULL")
+    if not _row(cursor)[0]:
+        return 0
+    cursor.execute("SELECT seq FROM drill.action_head")
+    return int(_row(cursor)[0])
 
 
 def _row(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
