@@ -60,9 +60,13 @@ def _end(view: RunView) -> float:
 
 
 def _label_width(text: str) -> float:
-    """A generous estimate of a label's drawn width: a wide (CJK) character takes one em, any
-    other at most two thirds of one in the sans-serif fonts a report is read with."""
-    return LABEL_PX * sum(1.0 if unicodedata.east_asian_width(char) in "WF" else 0.67 for char in text)
+    """A generous estimate of a label's drawn width in the sans-serif fonts a report is read with:
+    a wide (CJK) character, a capital, `m` or `w` takes at most one em, any other two thirds."""
+    return LABEL_PX * sum(_em(char) for char in text)
+
+
+def _em(char: str) -> float:
+    return 1.0 if char.isupper() or char in "mw" or unicodedata.east_asian_width(char) in "WF" else 0.67
 
 
 def _left(lanes: list[str]) -> int:
