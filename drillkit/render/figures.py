@@ -130,7 +130,9 @@ CHART_STYLE = """
 .metric-chart .target { stroke: #d97a00; stroke-dasharray: 5 3; }
 .metric-chart text { font-size: 11px; fill: #57606a; }
 """
-W, H, PAD_L, PAD_R, PAD_T, PAD_B = 720, 200, 64, 16, 14, 28
+# PAD_L holds the y axis's longest label, the top value: `1d2h30m23s` for a day-long restore
+# (with 64 it was cut off at the chart's left edge).
+W, H, PAD_L, PAD_R, PAD_T, PAD_B = 720, 200, 96, 16, 14, 28
 
 
 def metric_chart(line: dict[str, Any]) -> str:

@@ -209,3 +209,18 @@ def test_the_report_across_runs_prints_on_a4_without_clipped_text(
     printed = print_a4(report, tmp_path / "profile")
     kept(printed, artefacts, f"figures.{lang}.pdf")
     assert printed.clipped == []
+
+
+def test_a_metric_chart_of_a_day_long_value_prints_its_axis_labels_whole(fixed: Path, tmp_path: Path) -> None:
+    """The y axis's top label of `drill report`'s metric chart is the longest value, `1d2h30m23s` here."""
+    from drillkit.render.figures import render_html
+    from drillkit.render.labels import Labels
+
+    done = invoke(fixed, "report", "--format", "json", "--include-drills")
+    assert done.exit_code == 0, done.output
+    document = json.loads(done.stdout)
+    document["series"][0]["points"][0]["value"] = 95423.4
+    report = tmp_path / "figures.html"
+    report.write_text(render_html(document, Labels("en"), "UTC"), encoding="utf-8")
+    assert ">1d2h30m23s</text>" in report.read_text(encoding="utf-8")
+    assert print_a4(report, tmp_path / "profile").clipped == []
