@@ -109,6 +109,30 @@ def render_ledger_lines(
     return lines, written
 
 
+def ledger_problem(lines: list[bytes], key: bytes | None) -> str | None:
+    """Where a ledger's lines (each without its newline) break their chain, or None: each line
+    ends with the hash of its bytes before `,"hash":"`, its seq counts from 1 and its `prev` is
+    the hash before it. `drill store push` checks this before copying the ledger."""
+    prev = GENESIS
+    for number, line in enumerate(lines, start=1):
+        body, mark, rest = line.rpartition(HASH_MARK)
+        event = _json_object(line)
+        if event is None or not mark or rest != line_hash(body, key).encode() + b'"}':
+            return f"line {number}: its hash does not match its bytes"
+        if (event.get("seq"), event.get("prev")) != (number, prev):
+            return f"line {number}: it does not follow the line before it"
+        prev = str(event["hash"])
+    return None
+
+
+def _json_object(line: bytes) -> Event | None:
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
 def _set_aside(ws: Workspace, torn: bytes) -> None:
     side = os.open(f"{ledger_file(ws)}.torn", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
     try:

@@ -47,9 +47,9 @@ def add_action(drill: Drill, run_id: str, *, due: str, when: str) -> str:
     return added.stdout.strip()
 
 
-def listed(drill: Drill, *options: str, now: str | None = None) -> list[dict[str, object]]:
+def listed(drill: Drill, *options: str, now: str | None = None, **env: str) -> list[dict[str, object]]:
     clock = {"DRILL_FAKE_NOW": now} if now else {}
-    return list(json.loads(drill("action", "list", *options, "--json", ok=True, **clock).stdout))
+    return list(json.loads(drill("action", "list", *options, "--json", ok=True, **clock, **env).stdout))
 
 
 @pytest.mark.slow
@@ -182,3 +182,31 @@ def test_the_active_scheduler_claims_an_overdue_notice_once_a_day_in_the_team_st
     kinds = [json.loads(line)["event"] for line in stored_lines(team_db)]
     assert kinds == ["action.opened", "action.overdue", "notify.sent"]
     assert json.loads(stored_lines(team_db)[1])["from_run"] == run_id
+
+
+def test_push_all_brings_the_local_actions_ledger_verified_and_once(
+    drill: Drill, team_db: TeamDb, tmp_path: Path
+) -> None:
+    opened_with_an_action(drill)  # in files: logs/runs and logs/actions.jsonl
+    ledger = drill.root / "logs" / "actions.jsonl"
+    first = drill("store", "push", "--all", ok=True, DRILL_STORE=team_db.url)
+    assert "logs/actions.jsonl: 1 lines pushed" in first.stderr
+    again = drill("store", "push", "--all", ok=True, DRILL_STORE=team_db.url)
+    assert "logs/actions.jsonl: already in the team store" in again.stderr
+    assert stored_lines(team_db) == ledger.read_bytes().splitlines()
+    assert [a["action"] for a in listed(drill, DRILL_STORE=team_db.url)] == ["A-1"]
+
+    elsewhere = other_host(tmp_path, team_db.url)
+    (elsewhere.root / "drill.toml").unlink()  # a workspace of its own files, with its own A-1
+    opened_with_an_action(elsewhere)
+    refused = elsewhere("store", "push", "--all", DRILL_STORE=team_db.url)
+    assert refused.returncode == 1
+    assert "holds other corrective actions than logs/actions.jsonl" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 2, refused.stderr  # its run pushed, then the refusal
+
+    original = ledger.read_bytes()
+    ledger.write_bytes(original.replace(TITLE.encode(), b"Forget the phone list"))
+    tampered = drill("store", "push", "--all", DRILL_STORE=team_db.url)
+    assert tampered.returncode == 1
+    assert "logs/actions.jsonl: tampered at line 1: its hash does not match its bytes" in tampered.stderr
+    assert stored_lines(team_db) == original.splitlines()

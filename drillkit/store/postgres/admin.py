@@ -128,6 +128,31 @@ def push(url: str, run_id: str, lines: list[bytes]) -> int:
     return len(fresh)
 
 
+PUSHED = "store-push"  # the `req` of ledger lines copied in by `drill store push`
+
+
+def push_actions(url: str, lines: list[bytes]) -> int:
+    """Copy a verified actions ledger's lines (each without its newline) into the store, as
+    `push` copies a record: none when it is there whole, the rest when the store holds its
+    beginning; a different ledger is refused (exit 1). How many were added."""
+    db = database(url)
+    with db.transaction() as cursor:
+        cursor.execute("SELECT seq FROM drill.action_head FOR UPDATE")
+        cursor.execute("SELECT line FROM drill.action_line ORDER BY seq")
+        stored = [bytes(row[0]) for row in cursor]
+        if stored != lines[: len(stored)]:
+            raise RecordError(
+                f"the team store at {db.server} holds other corrective actions than logs/actions.jsonl;"
+                " nothing of the ledger was pushed"
+            )
+        fresh = lines[len(stored) :]
+        for seq, line in enumerate(fresh, len(stored) + 1):
+            cursor.execute("INSERT INTO drill.action_line (seq, line, req) VALUES (%s, %s, %s)", (seq, line, PUSHED))
+        if fresh:
+            cursor.execute("UPDATE drill.action_head SET seq = %s, head = %s", (len(lines), _hash_of(lines[-1])))
+    return len(fresh)
+
+
 def _stored(cursor: psycopg.Cursor[Any], run_id: str) -> list[bytes]:
     cursor.execute("SELECT line FROM drill.line WHERE run = %s ORDER BY seq", (run_id,))
     return [bytes(row[0]) for row in cursor]
