@@ -23,7 +23,7 @@ def init() -> None:
 
 @store_app.command("status")
 def status(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
-    """The server, the schema version and the counts of runs and lines."""
+    """The server, the schema version and the counts of runs, lines and corrective actions' lines."""
     from drillkit.services.teamstore import store_status
 
     found = store_status(workspace())
@@ -38,7 +38,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="One JSON document
     say(
         f"server    {found.server}\ndatabase  {found.database} as {found.user}"
         f" ({'read and append' if found.writable else 'read only'})\n"
-        f"schema    {schema}\nruns      {found.runs}\nlines     {found.lines}"
+        f"schema    {schema}\nruns      {found.runs}\nlines     {found.lines}\nactions   {found.action_lines} lines"
     )
     active = found.scheduler
     if active is not None:
@@ -51,14 +51,22 @@ def status(as_json: bool = typer.Option(False, "--json", help="One JSON document
 @store_app.command("push")
 def push(
     runs: list[str] = typer.Argument(None, help="Run ids (or --all)."),
-    every: bool = typer.Option(False, "--all", help="Every record in logs/runs."),
+    every: bool = typer.Option(False, "--all", help="Every record in logs/runs, and logs/actions.jsonl."),
 ) -> None:
     """Copy local records into the team store, each verified first (idempotent; a different
-    record under the same id is refused, exit 1)."""
-    from drillkit.services.teamstore import push_runs
+    record under the same id is refused, exit 1). With --all, the corrective actions' ledger too."""
+    from drillkit.services.teamstore import push_actions, push_runs
 
-    for pushed in push_runs(workspace(), runs or [], every):
-        warn(f"{pushed.run}: {f'{pushed.added} lines pushed' if pushed.added else 'already in the team store'}")
+    ws = workspace()
+    for pushed in push_runs(ws, runs or [], every):
+        warn(f"{pushed.run}: {_pushed(pushed.added)}")
+    added = push_actions(ws) if every else None
+    if added is not None:
+        warn(f"logs/actions.jsonl: {_pushed(added)}")
+
+
+def _pushed(added: int) -> str:
+    return f"{added} lines pushed" if added else "already in the team store"
 
 
 @store_app.command("pull")

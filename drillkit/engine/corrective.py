@@ -51,6 +51,48 @@ class Action:
         return {"action": self.id, **found, "playbook": self.playbook, "overdue": self.overdue(today)}
 
 
+@dataclass(frozen=True)
+class Period:
+    """A report's period as RFC 3339 UTC text: `since` inclusive, `until` exclusive (None: open),
+    and `end`, the instant overdue actions are counted at (the period's end, or now if sooner)."""
+
+    since: str | None
+    until: str | None
+    end: str
+
+    def holds(self, when: str) -> bool:
+        return (self.since is None or when >= self.since) and (self.until is None or when < self.until)
+
+
+def period_figures(actions: list[Action], period: Period) -> dict[str, Any]:
+    """`drill report`'s corrective actions, overall and for each playbook that has any to count:
+    opened and closed within the period, and overdue at its end (`as_of`, the day they count at)."""
+    playbooks = {
+        playbook: _counts([a for a in actions if a.playbook == playbook], period)
+        for playbook in sorted({a.playbook for a in actions})
+    }
+    return {
+        "as_of": period.end[:10],
+        "overall": _counts(actions, period),
+        "playbooks": {playbook: counts for playbook, counts in playbooks.items() if any(counts.values())},
+    }
+
+
+def _counts(actions: list[Action], period: Period) -> dict[str, int]:
+    return {
+        "opened": sum(period.holds(a.opened) for a in actions),
+        "closed": sum(a.closed is not None and period.holds(a.closed) for a in actions),
+        "overdue": sum(_overdue_at(a, period.end) for a in actions),
+    }
+
+
+def _overdue_at(action: Action, end: str) -> bool:
+    """Open at `end` (opened before it and not closed by then) and due before that day (UTC), as
+    `Action.overdue` judges it on that day."""
+    still_open = action.opened < end and (action.closed is None or action.closed >= end)
+    return still_open and action.due < end[:10]
+
+
 def replay_actions(events: list[Event]) -> dict[str, Action]:
     actions: dict[str, Action] = {}
     for event in events:

@@ -52,6 +52,23 @@ def period(document: dict[str, Any], say: Labels, zone: str) -> str:
     return f"{say('period')}: {since} – {until} ({scope}{chosen}){left_out}"
 
 
+def action_table(document: dict[str, Any], say: Labels) -> Table:
+    """Corrective actions opened, closed and overdue in the period: overall, then by playbook."""
+    found = document["actions"]
+    rows = [[say("overall"), *_action_counts(found["overall"])]]
+    rows += [[playbook, *_action_counts(counts)] for playbook, counts in found["playbooks"].items()]
+    headers = [say("playbook"), say("actions_opened"), say("actions_closed"), say("actions_overdue")]
+    return say("corrective_actions"), headers, rows
+
+
+def _action_counts(counts: dict[str, int]) -> list[str]:
+    return [str(counts["opened"]), str(counts["closed"]), str(counts["overdue"])]
+
+
+def actions_note(document: dict[str, Any], say: Labels) -> str:
+    return say("actions_note").format(day=document["actions"]["as_of"])
+
+
 def blocks(document: dict[str, Any], say: Labels) -> list[tuple[str, dict[str, Any]]]:
     return [(say("overall"), document["overall"]), *document["playbooks"].items()]
 
@@ -60,6 +77,9 @@ def render_markdown(document: dict[str, Any], say: Labels, zone: str) -> str:
     from drillkit.render import markdown
 
     lines = [f"# {markdown.escape(say('figures'))}", "", markdown.escape(period(document, say, zone)), ""]
+    heading, headers, rows = action_table(document, say)
+    note = markdown.escape(actions_note(document, say))
+    lines += [f"## {markdown.escape(heading)}", "", note, "", markdown.table(headers, rows), ""]
     if not document["overall"]["runs"]:
         return "\n".join([*lines, markdown.escape(say("no_runs")), ""])
     for name, block in blocks(document, say):
@@ -73,6 +93,9 @@ def render_html(document: dict[str, Any], say: Labels, zone: str) -> str:
     from drillkit.render import html as page
 
     parts = [f"<p>{escape(period(document, say, zone))}</p>"]
+    heading, headers, rows = action_table(document, say)
+    note = escape(actions_note(document, say))
+    parts.append(f"<section>\n<h2>{escape(heading)}</h2>\n<p>{note}</p>\n{page.table(headers, rows)}\n</section>")
     if not document["overall"]["runs"]:
         parts.append(f"<p>{escape(say('no_runs'))}</p>")
     else:
@@ -102,7 +125,9 @@ CHART_STYLE = """
 .metric-chart .target { stroke: #d97a00; stroke-dasharray: 5 3; }
 .metric-chart text { font-size: 11px; fill: #57606a; }
 """
-W, H, PAD_L, PAD_R, PAD_T, PAD_B = 720, 200, 64, 16, 14, 28
+# PAD_L holds the y axis's longest label, the top value: `1d2h30m23s` for a day-long restore
+# (with 64 it was cut off at the chart's left edge).
+W, H, PAD_L, PAD_R, PAD_T, PAD_B = 720, 200, 96, 16, 14, 28
 
 
 def metric_chart(line: dict[str, Any]) -> str:

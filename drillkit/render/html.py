@@ -26,9 +26,9 @@ h2 {{ font-size: 1.15rem; margin: 1.8rem 0 .5rem; border-bottom: 1px solid #d0d7
 .mark {{ display: inline-block; font-weight: 700; color: #8a1c1c; border: 2px solid #8a1c1c;
   padding: .1rem .5rem; letter-spacing: .05em; }}
 table {{ border-collapse: collapse; width: 100%; font-size: .9rem; }}
-th, td {{ border: 1px solid #d0d7de; padding: .25rem .45rem; text-align: left; vertical-align: top; }}
+th, td {{ border: 1px solid #d0d7de; padding: .25rem .45rem; text-align: left; vertical-align: top;
+  overflow-wrap: anywhere; }}
 th {{ background: #f3f5f7; }}
-td {{ overflow-wrap: anywhere; }}
 #timeline td:nth-child(-n+5), #notes td:nth-child(-n+3) {{ white-space: nowrap; }}
 dl {{ display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0; }}
 dt {{ font-weight: 600; }}
@@ -47,7 +47,8 @@ footer {{ margin-top: 2rem; padding-top: .5rem; border-top: 2px solid #1b1f24; f
 .inject {{ fill: #6a4fb3; }} .breach {{ fill: #c62828; }}
 @page {{ size: A4; margin: 14mm; }}
 @media print {{
-  body {{ margin: 0; max-width: none; font-size: 9.5pt; }}
+  :root {{ font-size: 9.5pt; }}
+  body {{ margin: 0; max-width: none; }}
   h2 {{ break-after: avoid; }}
   tr, figure, dl {{ break-inside: avoid; }}
   th {{ background: none; }}

@@ -210,6 +210,14 @@ _TEXT: dict[str, tuple[str, str]] = {
     "drills_included": ("drills and simulations included", "含演练与模拟演练"),
     "incidents_only": ("incidents only", "仅事件"),
     "no_runs": ("No runs match.", "没有符合条件的运行。"),
+    "corrective_actions": ("Corrective actions", "整改项"),
+    "actions_opened": ("Opened", "新开"),
+    "actions_closed": ("Closed", "已关闭"),
+    "actions_overdue": ("Overdue", "逾期"),
+    "actions_note": (
+        "Opened and closed within the period; overdue: not closed at its end and due before {day} (UTC).",
+        "新开、已关闭：统计区间内；逾期：区间结束时仍未关闭且整改期限早于 {day}（UTC）。",
+    ),
     "left_out": (
         "record(s) left out: not readable as runs (see `drill verify --all`)",
         "条记录无法作为运行读取，未计入（见 `drill verify --all`）",

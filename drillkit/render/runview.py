@@ -137,9 +137,9 @@ def _record_or_none(ws: Workspace, run_id: str) -> list[Event] | None:
 def run_actions(ws: Workspace, run_id: str, now: datetime) -> list[dict[str, Any]]:
     """The corrective actions opened from a run (SPEC §10), for its improvement plan."""
     from drillkit.engine.corrective import replay_actions
-    from drillkit.store.ledger import read_ledger
+    from drillkit.store.stores import open_ledger
 
-    found = replay_actions(read_ledger(ws)).values()
+    found = replay_actions(open_ledger(ws).read()).values()
     return [a.document(now.date()) for a in found if a.from_run == run_id]
 
 

@@ -6,6 +6,8 @@ Every text in it is escaped; it needs no script, font file or request.
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from dataclasses import dataclass
 
 from drillkit.model.durations import format_clock
@@ -14,29 +16,33 @@ from drillkit.render.cells import html_text as escape
 from drillkit.render.runview import RunView
 
 # RIGHT leaves room for half the last tick label (`T+02:00:00`, centred on the axis's end): with
-# less, that label was cut off at the chart's right edge, on screen and on paper.
-LEFT, RIGHT, TOP, LANE, AXIS = 150, 44, 8, 26, 34
+# less, that label was cut off at the chart's right edge, on screen and on paper. The lane labels'
+# column is at least LEFT wide and grows with the longest label up to MAX_LEFT; a label longer
+# than that is drawn narrower (`textLength`) rather than cut off at the chart's left edge.
+LEFT, MAX_LEFT, RIGHT, TOP, LANE, AXIS = 150, 360, 44, 8, 26, 34
 WIDTH = 960
+LABEL_PX, GAP, PAD = 12, 8, 6  # lane label font size (the report's CSS), gap to the lane, left margin
 _STEPS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
 
 @dataclass(frozen=True)
 class Scale:
     end: float
+    left: int
 
     def x(self, t: float) -> float:
-        return round(LEFT + (WIDTH - LEFT - RIGHT) * min(max(t, 0.0), self.end) / self.end, 1)
+        return round(self.left + (WIDTH - self.left - RIGHT) * min(max(t, 0.0), self.end) / self.end, 1)
 
 
 def render(view: RunView) -> str:
     lanes = [view.labels("injected"), view.labels("breach"), *view.playbook.states]
-    scale = Scale(_end(view))
+    scale = Scale(_end(view), _left(lanes))
     height = TOP + LANE * len(lanes) + AXIS
     parts = [
         f'<svg id="state-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'width="100%" role="img" aria-labelledby="state-chart-title">',
         f'<title id="state-chart-title">{escape(view.labels.clock(view.run["mode"], "chart"))}</title>',
-        *_lanes(lanes),
+        *_lanes(lanes, scale.left),
         *_axis(scale, TOP + LANE * len(lanes)),
         *_bars(view, scale, lanes),
         *_deadlines(view, scale, lanes),
@@ -53,23 +59,41 @@ def _end(view: RunView) -> float:
     return max([60.0, *times])
 
 
+def _label_width(text: str) -> float:
+    """A generous estimate of a label's drawn width in the sans-serif fonts a report is read with:
+    a wide (CJK) character, a capital, `m` or `w` takes at most one em, any other two thirds."""
+    return LABEL_PX * sum(_em(char) for char in text)
+
+
+def _em(char: str) -> float:
+    return 1.0 if char.isupper() or char in "mw" or unicodedata.east_asian_width(char) in "WF" else 0.67
+
+
+def _left(lanes: list[str]) -> int:
+    """Where the lanes begin: after the widest label, within LEFT..MAX_LEFT."""
+    widest = max(_label_width(name) for name in lanes)
+    return min(max(LEFT, math.ceil(widest) + GAP + PAD), MAX_LEFT)
+
+
 def _lane_y(index: int) -> int:
     return TOP + LANE * index
 
 
-def _lanes(lanes: list[str]) -> list[str]:
+def _lanes(lanes: list[str], left: int) -> list[str]:
     parts = []
+    room = left - GAP - PAD
     for index, name in enumerate(lanes):
         y = _lane_y(index)
         shade = ' class="lane-alt"' if index % 2 else ' class="lane"'
-        parts.append(f'<rect{shade} x="{LEFT}" y="{y}" width="{WIDTH - LEFT - RIGHT}" height="{LANE}"/>')
-        parts.append(f'<text class="lane-label" x="{LEFT - 8}" y="{y + LANE / 2 + 4}">{escape(name)}</text>')
+        squeeze = f' textLength="{room}" lengthAdjust="spacingAndGlyphs"' if _label_width(name) > room else ""
+        parts.append(f'<rect{shade} x="{left}" y="{y}" width="{WIDTH - left - RIGHT}" height="{LANE}"/>')
+        parts.append(f'<text class="lane-label" x="{left - GAP}" y="{y + LANE / 2 + 4}"{squeeze}>{escape(name)}</text>')
     return parts
 
 
 def _axis(scale: Scale, y: int) -> list[str]:
     step = next((s for s in _STEPS if scale.end / s <= 10), _STEPS[-1])
-    parts = [f'<line class="axis" x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}"/>']
+    parts = [f'<line class="axis" x1="{scale.left}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}"/>']
     tick = 0
     while tick <= scale.end:
         x = scale.x(tick)

@@ -36,9 +36,9 @@ def coverage(ws: Workspace, clock: Clock) -> list[dict[str, Any]]:
 def _with_actions(ws: Workspace, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """Each playbook's open and overdue corrective actions (SPEC §10)."""
     from drillkit.engine.corrective import replay_actions
-    from drillkit.store.ledger import read_ledger
+    from drillkit.store.stores import open_ledger
 
-    found = [a for a in replay_actions(read_ledger(ws)).values() if a.status != "closed"]
+    found = [a for a in replay_actions(open_ledger(ws).read()).values() if a.status != "closed"]
     for row in rows:
         mine = [a for a in found if a.playbook == row["playbook"]]
         row["open_actions"] = len(mine)

@@ -1,5 +1,6 @@
 """The improvement plan (SPEC §10): corrective actions opened from a run, followed in
-`logs/actions.jsonl`, and closed only on a passing retest."""
+the actions' ledger (`logs/actions.jsonl`, or the team store when one is named), and closed only
+on a passing retest."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from drillkit.engine.replay import RunState
 from drillkit.model.clock import Clock
 from drillkit.model.errors import UsageError
 from drillkit.model.names import check_name
-from drillkit.store.ledger import append_ledger, read_ledger
 from drillkit.store.port import Event
-from drillkit.store.stores import open_store
+from drillkit.store.stores import open_ledger, open_store
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,15 +44,14 @@ def add(ws: Workspace, clock: Clock, new: NewAction, *, by: str) -> Event:
         "capability": new.capability,
     }
     rs = RunState.replay(open_store(ws).read(run_id))
-    corrective.open_draft(actions(ws), rs, opened, by)  # refused before the ledger is touched
-    written = append_ledger(
-        ws, lambda events, _now: [corrective.open_draft(replay_actions(events), rs, opened, by)], clock
-    )
+    ledger = open_ledger(ws)
+    corrective.open_draft(replay_actions(ledger.read()), rs, opened, by)  # refused before the ledger is touched
+    written = ledger.append(lambda events, _now: [corrective.open_draft(replay_actions(events), rs, opened, by)], clock)
     return written[-1]
 
 
 def actions(ws: Workspace) -> dict[str, Action]:
-    return replay_actions(read_ledger(ws))
+    return replay_actions(open_ledger(ws).read())
 
 
 def listed(ws: Workspace, clock: Clock, *, only_open: bool, overdue: bool) -> list[dict[str, Any]]:
@@ -76,7 +75,7 @@ def update(ws: Workspace, clock: Clock, action_id: str, *, status: str, note: st
         action = corrective.known(replay_actions(events), action_id)
         return [corrective.update_draft(action, status, note, by)]
 
-    return append_ledger(ws, decide, clock)[-1]
+    return open_ledger(ws).append(decide, clock)[-1]
 
 
 def close(ws: Workspace, clock: Clock, action_id: str, *, retest: str, by: str) -> Event:
@@ -87,4 +86,4 @@ def close(ws: Workspace, clock: Clock, action_id: str, *, retest: str, by: str) 
         action = corrective.known(replay_actions(events), action_id)
         return [corrective.close_draft(action, retest_events, by)]
 
-    return append_ledger(ws, decide, clock)[-1]
+    return open_ledger(ws).append(decide, clock)[-1]

@@ -16,24 +16,27 @@ from drillkit.model.clock import Clock
 from drillkit.model.events import ActionEvent, EventType
 from drillkit.notify.payloads import Message
 from drillkit.notify.senders import Outcome, deliver
-from drillkit.store.ledger import append_ledger, ledger_file
-from drillkit.store.port import Event
+from drillkit.store.port import ActionLedger, Event
+from drillkit.store.stores import open_ledger
 
 
 def notify_overdue(ws: Workspace, clock: Clock, notifiers: Sequence[Notifier]) -> int:
     """Claim and send today's notices of overdue actions; how many were claimed."""
     wanted = [n for n in notifiers if ActionEvent.OVERDUE in n.events]
-    if not wanted or not ledger_file(ws).exists():
+    if not wanted:
         return 0
-    claims = append_ledger(ws, lambda events, now: _claims(events, now.date()), clock)
+    ledger = open_ledger(ws)
+    if not ledger.exists():
+        return 0
+    claims = ledger.append(lambda events, now: _claims(events, now.date()), clock)
     for claim in claims:
         for notifier in wanted:
-            _record(ws, clock, _outcome(notifier.name, claim, deliver(notifier, _message(claim), clock)))
+            _record(ledger, clock, _outcome(notifier.name, claim, deliver(notifier, _message(claim), clock)))
     return len(claims)
 
 
-def _record(ws: Workspace, clock: Clock, outcome: Event) -> None:
-    append_ledger(ws, lambda _events, _now: [outcome], clock)
+def _record(ledger: ActionLedger, clock: Clock, outcome: Event) -> None:
+    ledger.append(lambda _events, _now: [outcome], clock)
 
 
 def _claims(events: list[Event], today: date) -> list[Event]:

@@ -5,9 +5,10 @@ Each record is read once and reduced to a small summary. Summaries are kept in
 `logs/report-cache.json`, keyed by run id and valid while the record's last line hash (its head)
 is unchanged, so a second report reads only the tails of the records. The last report's text is
 kept in `logs/report-last.cache` under a digest of the question (drill's version, the selection,
-the format, language and zone, and the size and modification time of every record): the same
-report asked again with nothing changed is read back whole. Incident figures leave drills and
-simulations out unless asked for.
+the format, language and zone, the size and modification time of every record and of the
+corrective actions' ledger, and the day overdue actions are counted on): the same report asked
+again with nothing changed is read back whole. Incident figures leave drills and simulations out
+unless asked for; corrective actions are counted whatever their run's mode.
 
 Percentiles use the nearest-rank method: p90 is the smallest measured value that at least 90%
 of the measured values do not exceed. The median is the middle value (the mean of the two
@@ -22,17 +23,19 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
 
 import drillkit
 from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.model.clock import format_utc
 from drillkit.model.errors import DrillError
 from drillkit.model.events import EventType
 from drillkit.model.timefmt import date_option
 from drillkit.store.files import RUN_ID, is_started
+from drillkit.store.ledger import ledger_file
 from drillkit.store.port import RecordStore
 from drillkit.store.reader import parse_lines
 
@@ -295,11 +298,12 @@ def _verdicts(verdicts: Iterable[str]) -> dict[str, int]:
     return {verdict: counts[verdict] for verdict in ("met", "late", "missed", "pending", "void")}
 
 
-def answer(
+def answer(  # noqa: PLR0917  # the question's parts, each named at the one caller
     ws: Workspace,
     selection: Selection,
     form: tuple[str, ...],
     render: Callable[[Document], str],
+    now: datetime,
     catch_up: Callable[[str], bool] = lambda _run_id: False,
 ) -> str:
     """The report as `render` writes it (`form`: what else shapes the text: format, language,
@@ -308,9 +312,11 @@ def answer(
     Open runs are judged as of now: `catch_up` records what came due in one (True when it wrote
     something) before the records are stamped, so a target passed since the last command counts.
     Which runs are open is kept with the last answer too: asked again of the same records, the
-    report reads neither the summary cache nor any record."""
+    report reads neither the summary cache nor any record. Corrective actions are counted as of
+    `now` too (or the period's end, if sooner): the answer kept names that day and the ledger's stamp."""
+    end = _period_end(selection, now)
     if ws.store_url() is not None:
-        return render(_team_report(ws, selection, catch_up))
+        return render(_team_report(ws, selection, catch_up, end))
     stamps = _stamps(ws)
     records, last = _records_key(stamps), _LastAnswer.read(ws)
     open_runs = last.open if last is not None and last.records == records else _maybe_open(ws, stamps)
@@ -318,12 +324,37 @@ def answer(
         stamps = _stamps(ws)
         records = _records_key(stamps)
     version = [drillkit.__version__, CACHE_VERSION]  # another drill may render differently
-    question = _digest([version, asdict(selection), form, records])
+    question = _digest([version, asdict(selection), form, records, end[:10], _ledger_stamp(ws)])
     if last is not None and last.question == question:
         return last.text
-    text = render(report(ws, selection, stamps))
+    text = render(report(ws, selection, end, stamps))
     _LastAnswer(question, records, _maybe_open(ws, stamps), text).keep(ws)
     return text
+
+
+def _period_end(selection: Selection, now: datetime) -> str:
+    """When overdue actions are counted: the period's end, or now if that comes first."""
+    now_text = format_utc(now)
+    return min(now_text, selection.until or now_text)
+
+
+def _ledger_stamp(ws: Workspace) -> Stamp | None:
+    """The actions ledger file's size and modification time: it only grows, as records do."""
+    try:
+        stat = ledger_file(ws).stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _actions(ws: Workspace, selection: Selection, end: str) -> Document:
+    """The corrective actions of the selected playbook in the period (all of them, drills'
+    included: actions come from drills far more often than from incidents)."""
+    from drillkit.engine.corrective import Period, period_figures, replay_actions  # not for an answer read back
+    from drillkit.store.stores import open_ledger
+
+    chosen = [a for a in replay_actions(open_ledger(ws).read()).values() if selection.playbook in (None, a.playbook)]
+    return period_figures(chosen, Period(selection.since, selection.until, end))
 
 
 def _records_key(stamps: Stamps) -> str:
@@ -378,7 +409,7 @@ def _maybe_open(ws: Workspace, stamps: Stamps) -> list[str]:
     return found
 
 
-def _team_report(ws: Workspace, selection: Selection, catch_up: Callable[[str], bool]) -> Document:
+def _team_report(ws: Workspace, selection: Selection, catch_up: Callable[[str], bool], end: str) -> Document:
     """The report over a team store: each record read through the store (its caches are files
     of one machine, kept for the file store); open runs caught up first."""
     from drillkit.store.stores import open_store
@@ -393,7 +424,7 @@ def _team_report(ws: Workspace, selection: Selection, catch_up: Callable[[str], 
             left_out.append(run_id)
         else:
             runs.append(summary)
-    return _document(selection, runs, left_out)
+    return _document(selection, runs, left_out, _actions(ws, selection, end))
 
 
 def _summarise_run(store: RecordStore, run_id: str) -> Summary | None:
@@ -404,13 +435,14 @@ def _summarise_run(store: RecordStore, run_id: str) -> Summary | None:
         return None
 
 
-def report(ws: Workspace, selection: Selection, stamps: Stamps | None = None) -> Document:
-    """The `drill report` document: the selection, the overall figures and each playbook's."""
+def report(ws: Workspace, selection: Selection, end: str, stamps: Stamps | None = None) -> Document:
+    """The `drill report` document: the selection, the overall figures and each playbook's, and
+    the corrective actions in the period."""
     runs, left_out = summaries(ws, stamps)
-    return _document(selection, runs, left_out)
+    return _document(selection, runs, left_out, _actions(ws, selection, end))
 
 
-def _document(selection: Selection, runs: list[Summary], left_out: list[str]) -> Document:
+def _document(selection: Selection, runs: list[Summary], left_out: list[str], actions: Document) -> Document:
     chosen = sorted((s for s in runs if selection.admits(s)), key=lambda s: (s["started"], s["id"]))
     playbooks = sorted({s["playbook"] for s in chosen})
     return {
@@ -421,6 +453,7 @@ def _document(selection: Selection, runs: list[Summary], left_out: list[str]) ->
         "overall": figures(chosen),
         "playbooks": {p: figures([s for s in chosen if s["playbook"] == p]) for p in playbooks},
         "series": _series(chosen),
+        "actions": actions,
         "left_out": left_out,
     }
 

@@ -70,7 +70,7 @@ def report_text(
         playbook=known_playbook(ws, question.playbook) if question.playbook is not None else None,
         include_drills=question.include_drills,
     )
-    return answer(ws, selection, question.key, render, catch_up=_due_recorder(ws, clock, tell))
+    return answer(ws, selection, question.key, render, clock.now(), catch_up=_due_recorder(ws, clock, tell))
 
 
 def _due_recorder(ws: Workspace, clock: Clock, tell: Tell) -> Callable[[str], bool]:

@@ -71,6 +71,26 @@ def push_runs(ws: Workspace, runs: list[str], every: bool) -> list[Pushed]:
     return pushed
 
 
+def push_actions(ws: Workspace) -> int | None:
+    """Copy `logs/actions.jsonl` into the team store, its chain checked first; the lines added,
+    or None when the workspace has no ledger."""
+    from drillkit.store.files import workspace_key
+    from drillkit.store.ledger import ledger_file, ledger_problem
+    from drillkit.store.postgres.admin import push_actions as push
+
+    try:
+        data = ledger_file(ws).read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise RecordError(f"cannot read logs/actions.jsonl: {exc.strerror}") from None
+    lines = data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]  # a torn tail is not a line
+    problem = ledger_problem(lines, workspace_key(ws))
+    if problem is not None:
+        raise RecordError(f"logs/actions.jsonl: tampered at {problem}; nothing of the ledger was pushed")
+    return push(team_url(ws), lines)
+
+
 def pull_runs(ws: Workspace, runs: list[str], every: bool, folder: Path) -> list[Path]:
     """Write the named records (or all) from the team store as `<run>.jsonl` files in `folder`."""
     from drillkit.store.files import check_run_id

@@ -2,13 +2,15 @@
 under the rules of SPEC §4, without `run` and `t`. Each line has `action` (its id) after the
 common fields; it is masked, chained (HMAC with the workspace key when there is one), written in
 one `write` and fsync'd under an exclusive lock, and a torn tail is set aside to
-`actions.jsonl.torn` and recorded as `record.repaired` by the next append."""
+`actions.jsonl.torn` and recorded as `record.repaired` by the next append.
+
+`render_ledger_lines` makes the lines; the team store (`store/postgres/actions.py`) stores the
+same bytes."""
 
 from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -20,47 +22,56 @@ from drillkit.model.errors import RecordError
 from drillkit.model.events import EventType
 from drillkit.model.redact import redactor_for
 from drillkit.store.files import GENESIS, HASH_MARK, _fsync_dir, _mask_fields, _write_all, line_hash, workspace_key
-from drillkit.store.port import Event
+from drillkit.store.port import ActionLedger, Decide, Event
 from drillkit.store.reader import parse_lines
 
 FORMAT_VERSION = 1
 LEDGER = "actions.jsonl"
-DecideLedger = Callable[[list[Event], datetime], list[Event]]
 
 
 def ledger_file(ws: Workspace) -> Path:
     return ws.logs / LEDGER
 
 
-def read_ledger(ws: Workspace) -> list[Event]:
-    """Every complete line of the ledger (none when there is none yet)."""
-    try:
-        data = ledger_file(ws).read_bytes()
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise RecordError(f"cannot read {LEDGER}: {exc.strerror}") from None
-    return parse_lines(data, record=LEDGER)[0]
+class FileLedger(ActionLedger):
+    """The ledger in `logs/actions.jsonl`."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def read(self) -> list[Event]:
+        try:
+            data = ledger_file(self.ws).read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise RecordError(f"cannot read {LEDGER}: {exc.strerror}") from None
+        return parse_lines(data, record=LEDGER)[0]
+
+    def append(self, decide: Decide, clock: Clock) -> list[Event]:
+        """Under the file's lock: set a torn tail aside, read, decide, write in one `write`, fsync."""
+        path = ledger_file(self.ws)
+        self.ws.ensure_dir(path.parent)
+        created = not path.exists()
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            written = _append_locked(self.ws, fd, decide, clock)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_dir(path.parent)
+        return written
+
+    def exists(self) -> bool:
+        try:
+            return ledger_file(self.ws).stat().st_size > 0
+        except FileNotFoundError:
+            return False
 
 
-def append_ledger(ws: Workspace, decide: DecideLedger, clock: Clock) -> list[Event]:
-    """Under the ledger's lock: set a torn tail aside, read, decide, write in one `write`, fsync."""
-    path = ledger_file(ws)
-    ws.ensure_dir(path.parent)
-    created = not path.exists()
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        written = _append_locked(ws, fd, decide, clock)
-    finally:
-        os.close(fd)
-    if created:
-        _fsync_dir(path.parent)
-    return written
-
-
-def _append_locked(ws: Workspace, fd: int, decide: DecideLedger, clock: Clock) -> list[Event]:
+def _append_locked(ws: Workspace, fd: int, decide: Decide, clock: Clock) -> list[Event]:
     data = os.pread(fd, os.fstat(fd).st_size, 0)
     events, torn = parse_lines(data, record=LEDGER)
     now = clock.now()
@@ -72,12 +83,15 @@ def _append_locked(ws: Workspace, fd: int, decide: DecideLedger, clock: Clock) -
         os.ftruncate(fd, len(data) - len(torn))
         drafts = [_repaired(torn), *drafts]
     last = events[-1] if events else None
-    lines, written = _render(ws, drafts, now, last)
+    lines, written = render_ledger_lines(ws, drafts, now, last)
     _write_all(fd, b"".join(lines))
     return written
 
 
-def _render(ws: Workspace, drafts: list[Event], now: datetime, last: Event | None) -> tuple[list[bytes], list[Event]]:
+def render_ledger_lines(
+    ws: Workspace, drafts: list[Event], now: datetime, last: Event | None
+) -> tuple[list[bytes], list[Event]]:
+    """The drafts as ledger lines after `last` (each ending in a newline), and as events."""
     redact, key = redactor_for(ws.config().redact), workspace_key(ws)
     seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
     lines, written = [], []
@@ -93,6 +107,30 @@ def _render(ws: Workspace, drafts: list[Event], now: datetime, last: Event | Non
         lines.append(b"".join((body, HASH_MARK, prev.encode(), b'"}\n')))
         written.append(event)
     return lines, written
+
+
+def ledger_problem(lines: list[bytes], key: bytes | None) -> str | None:
+    """Where a ledger's lines (each without its newline) break their chain, or None: each line
+    ends with the hash of its bytes before `,"hash":"`, its seq counts from 1 and its `prev` is
+    the hash before it. `drill store push` checks this before copying the ledger."""
+    prev = GENESIS
+    for number, line in enumerate(lines, start=1):
+        body, mark, rest = line.rpartition(HASH_MARK)
+        event = _json_object(line)
+        if event is None or not mark or rest != line_hash(body, key).encode() + b'"}':
+            return f"line {number}: its hash does not match its bytes"
+        if (event.get("seq"), event.get("prev")) != (number, prev):
+            return f"line {number}: it does not follow the line before it"
+        prev = str(event["hash"])
+    return None
+
+
+def _json_object(line: bytes) -> Event | None:
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) else None
 
 
 def _set_aside(ws: Workspace, torn: bytes) -> None:

@@ -92,3 +92,22 @@ class RecordStore(ABC):
     @abstractmethod
     def writable(self, run_id: str) -> bool:
         """Whether this process may append to the run's record."""
+
+
+class ActionLedger(ABC):
+    """The corrective actions' ledger (SPEC §10): one hash-chained record per workspace, with the
+    line and event shapes of `logs/actions.jsonl` whichever adapter keeps it. Callers get it from
+    `open_ledger(ws)` and never name an adapter."""
+
+    @abstractmethod
+    def read(self) -> list[Event]:
+        """Every complete line, oldest first (none before the first append)."""
+
+    @abstractmethod
+    def append(self, decide: Decide, clock: Clock) -> list[Event]:
+        """Under the ledger's lock: `decide(events, now)` against the ledger as it stands then, and
+        write what it returns (nothing for an empty list), hash-chained and durable. The events written."""
+
+    @abstractmethod
+    def exists(self) -> bool:
+        """Whether anything was ever recorded; asking creates nothing."""

@@ -1,4 +1,4 @@
-"""The one place a `RecordStore` is obtained: callers never name an adapter."""
+"""The one place a `RecordStore` or an `ActionLedger` is obtained: callers never name an adapter."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import os
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock, default_clock
 from drillkit.store.files import FileRecordStore
-from drillkit.store.port import RecordStore
+from drillkit.store.ledger import FileLedger
+from drillkit.store.port import ActionLedger, RecordStore
 
 SEAL_EVERY = 60.0  # seconds: how often a conductor or the scheduler seals a run whose events keep arriving
 
@@ -38,3 +39,14 @@ def team_store(ws: Workspace, url: str) -> RecordStore:
 def file_store(ws: Workspace) -> FileRecordStore:
     """The records in the workspace's files, whatever store the workspace names (`store push`)."""
     return FileRecordStore(ws)
+
+
+def open_ledger(ws: Workspace) -> ActionLedger:
+    """The workspace's corrective actions (SPEC §10): in the team store when one is named, as the
+    run records are, else in `logs/actions.jsonl`."""
+    url = ws.store_url()
+    if url is None:
+        return FileLedger(ws)
+    from drillkit.store.postgres.actions import PostgresActionLedger
+
+    return PostgresActionLedger(ws, url)

@@ -29,7 +29,7 @@ def test_store_init_is_idempotent_and_status_shows_the_schema(drill: Drill, team
     assert "is up to date (schema version" in again.stderr
     status = json.loads(drill("store", "status", "--json", ok=True, DRILL_STORE=team_db.url).stdout)
     assert status["schema_version"] == status["latest_version"] >= 1
-    assert (status["runs"], status["lines"], status["writable"]) == (0, 0, True)
+    assert (status["runs"], status["lines"], status["action_lines"], status["writable"]) == (0, 0, 0, True)
     assert status["server"] == team_db.owner.split("@", 1)[1].split("/", 1)[0]
 
 

@@ -25,6 +25,7 @@ class StoreStatus:
     latest_version: int
     runs: int
     lines: int
+    action_lines: int  # lines of the corrective actions' ledger
     writable: bool
     scheduler: dict[str, Any] | None  # the active scheduler's lease: host, pid, epoch, since, renewed
 
@@ -37,6 +38,7 @@ class StoreStatus:
             "latest_version": self.latest_version,
             "runs": self.runs,
             "lines": self.lines,
+            "action_lines": self.action_lines,
             "writable": self.writable,
             "scheduler": self.scheduler,
         }
@@ -56,6 +58,7 @@ def status(url: str) -> StoreStatus:
         name, user = _row(cursor)
         version = current_version(cursor)
         runs, lines, writable = _counts(cursor) if version else (0, 0, False)
+        action_lines = _action_lines(cursor)
     active = holder(url)
     return StoreStatus(
         server=db.server,
@@ -65,6 +68,7 @@ def status(url: str) -> StoreStatus:
         latest_version=latest_version(),
         runs=runs,
         lines=lines,
+        action_lines=action_lines,
         writable=writable,
         scheduler=None if active is None else _lease_document(active),
     )
@@ -87,6 +91,15 @@ def _counts(cursor: psycopg.Cursor[Any]) -> tuple[int, int, bool]:
     )
     runs, lines, writable = _row(cursor)
     return int(runs), int(lines), bool(writable)
+
+
+def _action_lines(cursor: psycopg.Cursor[Any]) -> int:
+    """The actions ledger's length; 0 in a schema from before it (`drill store init` adds it)."""
+    cursor.execute("SELECT to_regclass('drill.action_head') IS NOT NULL")
+    if not _row(cursor)[0]:
+        return 0
+    cursor.execute("SELECT seq FROM drill.action_head")
+    return int(_row(cursor)[0])
 
 
 def _row(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
@@ -112,6 +125,31 @@ def push(url: str, run_id: str, lines: list[bytes]) -> int:
         fresh = lines[len(stored) :]
         if fresh:
             _add(cursor, run_id, len(stored), fresh, exists=bool(held))
+    return len(fresh)
+
+
+PUSHED = "store-push"  # the `req` of ledger lines copied in by `drill store push`
+
+
+def push_actions(url: str, lines: list[bytes]) -> int:
+    """Copy a verified actions ledger's lines (each without its newline) into the store, as
+    `push` copies a record: none when it is there whole, the rest when the store holds its
+    beginning; a different ledger is refused (exit 1). How many were added."""
+    db = database(url)
+    with db.transaction() as cursor:
+        cursor.execute("SELECT seq FROM drill.action_head FOR UPDATE")
+        cursor.execute("SELECT line FROM drill.action_line ORDER BY seq")
+        stored = [bytes(row[0]) for row in cursor]
+        if stored != lines[: len(stored)]:
+            raise RecordError(
+                f"the team store at {db.server} holds other corrective actions than logs/actions.jsonl;"
+                " nothing of the ledger was pushed"
+            )
+        fresh = lines[len(stored) :]
+        for seq, line in enumerate(fresh, len(stored) + 1):
+            cursor.execute("INSERT INTO drill.action_line (seq, line, req) VALUES (%s, %s, %s)", (seq, line, PUSHED))
+        if fresh:
+            cursor.execute("UPDATE drill.action_head SET seq = %s, head = %s", (len(lines), _hash_of(lines[-1])))
     return len(fresh)
 
 

@@ -1,0 +1,119 @@
+"""The `ActionLedger` port over PostgreSQL (SPEC §8, §10): the corrective actions' ledger in the
+team store.
+
+Each line is rendered exactly as the file ledger renders it (`render_ledger_lines`: same masking,
+stamping and chain) and stored as those bytes in `drill.action_line`. An append locks the one
+`drill.action_head` row, reads the ledger, decides against it, inserts and commits: appends from
+any number of hosts take turns. Every write carries a `req`, stored beside its lines, so a write
+whose COMMIT was lost is found, not repeated, when it is tried again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import psycopg
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import Clock, SystemClock
+from drillkit.model.errors import RecordError
+from drillkit.model.provenance import new_req
+from drillkit.store.ledger import render_ledger_lines
+from drillkit.store.port import ActionLedger, Decide, Event
+from drillkit.store.postgres.connection import ConnectionLost, Database, Unreachable, database
+
+ATTEMPTS = 5  # a write whose connection dropped is tried this often in all
+RETRY_PAUSE = 0.05  # seconds, times the attempt's number
+WALL = SystemClock()  # what a read waits on before it tries again
+
+
+class PostgresActionLedger(ActionLedger):
+    def __init__(self, ws: Workspace, url: str) -> None:
+        self.ws = ws
+        self.db: Database = database(url)
+
+    def read(self) -> list[Event]:
+        """Read again when the connection dropped (reading twice is harmless)."""
+        for attempt in range(1, ATTEMPTS):
+            try:
+                return self._read()
+            except ConnectionLost:
+                pass
+            except Unreachable:
+                if attempt == 1:
+                    raise
+            WALL.sleep(RETRY_PAUSE * attempt)
+        return self._read()
+
+    def _read(self) -> list[Event]:
+        with self.db.transaction() as cursor:
+            return _events(cursor)
+
+    def exists(self) -> bool:
+        with self.db.transaction() as cursor:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM drill.action_line)")
+            row = cursor.fetchone()
+        return bool(row and row[0])
+
+    def append(self, decide: Decide, clock: Clock) -> list[Event]:
+        """Tried again after a lost connection, with the same `req`: a retry finds what a lost
+        COMMIT had written."""
+        req = new_req()
+        for attempt in range(1, ATTEMPTS):
+            try:
+                return self._append_once(decide, clock, req)
+            except ConnectionLost:
+                pass
+            except Unreachable:
+                if attempt == 1:  # a server that was never reached is said at once
+                    raise
+            clock.sleep(RETRY_PAUSE * attempt)
+        return self._append_once(decide, clock, req)
+
+    def _append_once(self, decide: Decide, clock: Clock, req: str) -> list[Event]:
+        with self.db.transaction() as cursor:
+            cursor.execute("SELECT seq FROM drill.action_head FOR UPDATE")  # appends take turns here
+            events = _events(cursor)
+            cursor.execute("SELECT min(seq), max(seq) FROM drill.action_line WHERE req = %s", (req,))
+            done = cursor.fetchone()
+            if done is not None and done[0] is not None:
+                return events[done[0] - 1 : done[1]]
+            now = clock.now()  # read under the lock: the time decided on is the time stamped
+            drafts = decide(list(events), now)
+            if not drafts:
+                return []
+            self.db.check_fence(cursor)  # a scheduler's overdue claims carry its lease's epoch
+            lines, written = render_ledger_lines(self.ws, drafts, now, events[-1] if events else None)
+            _insert(cursor, len(events) + 1, lines, req)
+            last = written[-1]
+            cursor.execute("UPDATE drill.action_head SET seq = %s, head = %s", (last["seq"], last["hash"]))
+        return written
+
+
+def _events(cursor: psycopg.Cursor[Any]) -> list[Event]:
+    cursor.execute("SELECT seq, line FROM drill.action_line ORDER BY seq")
+    found: list[Event] = []
+    for seq, line in cursor.fetchall():
+        event = _parsed(seq, bytes(line))
+        if seq != len(found) + 1:
+            raise RecordError(f"line {seq} of the actions ledger does not follow the line before it")
+        found.append(event)
+    return found
+
+
+def _insert(cursor: psycopg.Cursor[Any], first_seq: int, lines: list[bytes], req: str) -> None:
+    """The lines (each without its newline) from `first_seq` on, in one statement."""
+    values = ", ".join(["(%s, %s, %s)"] * len(lines))
+    params = [value for seq, line in enumerate(lines, first_seq) for value in (seq, line[:-1], req)]
+    cursor.execute(f"INSERT INTO drill.action_line (seq, line, req) VALUES {values}".encode(), params)
+
+
+def _parsed(seq: int, line: bytes) -> Event:
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        event = None
+    if not isinstance(event, dict):
+        raise RecordError(f"line {seq} of the actions ledger is not a JSON object")
+    return event

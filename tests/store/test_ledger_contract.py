@@ -1,0 +1,129 @@
+"""The promises every `ActionLedger` adapter keeps (SPEC §10 under §4's rules), run against each:
+the file ledger (`logs/actions.jsonl`) and the team store's. Plus the one promise between them: the
+team store keeps byte for byte the lines the file would hold."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import VirtualClock, parse_utc
+from drillkit.model.errors import Rejected
+from drillkit.store.ledger import FileLedger, ledger_file
+from drillkit.store.port import ActionLedger, Event
+from drillkit.store.stores import open_ledger
+from tests.conftest import FAKE_NOW
+from tests.e2e.test_evaluation import assert_chained
+from tests.teamdb import TeamDb
+
+PROCESSES = 3
+APPENDS = 10
+
+# Opens numbered actions from its own process and ledger: argv = workspace root, tag, count.
+OPENER = r"""
+import sys
+from pathlib import Path
+from drillkit.config.workspace import Workspace
+from drillkit.model.clock import SystemClock
+from drillkit.store.stores import open_ledger
+from tests.store.test_ledger_contract import opened
+
+root, tag, count = sys.argv[1:4]
+ledger = open_ledger(Workspace(Path(root)))
+for i in range(int(count)):
+    ledger.append(lambda events, now: [opened(events, f"{tag}-{i}")], SystemClock())
+"""
+
+
+def opened(events: list[Event], title: str) -> Event:
+    """An `action.opened` draft whose id counts the actions before it, as `drill action add` does."""
+    number = sum(1 for e in events if e["event"] == "action.opened") + 1
+    return {
+        "event": "action.opened", "actor": "risk", "action": f"A-{number}", "title": title,
+        "from_run": "20261129T080000Z-core-network-outage-e7a1", "objective": "mitigate",
+        "owner_role": "lead", "owner": "alice", "due": "2027-01-15", "capability": None,
+    }  # fmt: skip
+
+
+def on_team_store(workspace: Path, team_db: TeamDb) -> None:
+    (workspace / "drill.toml").write_text(f'[store]\nurl = "{team_db.url}"\n', encoding="utf-8")
+
+
+@pytest.fixture(params=["files", "postgres"])
+def subject(request: pytest.FixtureRequest, workspace: Path) -> Workspace:
+    """A workspace whose ledger (from `open_ledger`, as every command gets it) is the adapter's."""
+    if request.param == "postgres":
+        on_team_store(workspace, request.getfixturevalue("team_db"))
+    return Workspace(workspace)
+
+
+def clock() -> VirtualClock:
+    return VirtualClock(parse_utc(FAKE_NOW))
+
+
+def test_a_new_ledger_is_empty_and_asking_creates_nothing(subject: Workspace) -> None:
+    ledger = open_ledger(subject)
+    assert (ledger.read(), ledger.exists()) == ([], False)
+    assert ledger.append(lambda events, now: [], clock()) == []
+    assert (ledger.read(), ledger.exists()) == ([], False)
+
+
+def test_an_append_is_chained_and_read_back_by_another_ledger(subject: Workspace) -> None:
+    written = open_ledger(subject).append(lambda events, now: [opened(events, "first")], clock())
+    written += open_ledger(subject).append(lambda events, now: [opened(events, "second")], clock())
+    again = open_ledger(subject)
+    assert again.exists()
+    assert again.read() == written
+    assert [(e["seq"], e["action"], e["title"]) for e in written] == [(1, "A-1", "first"), (2, "A-2", "second")]
+    assert [e["prev"] for e in written] == ["0" * 64, written[0]["hash"]]
+
+
+def test_a_refused_decision_writes_nothing(subject: Workspace) -> None:
+    ledger = open_ledger(subject)
+    ledger.append(lambda events, now: [opened(events, "kept")], clock())
+
+    def refuse(events: list[Event], now: datetime) -> list[Event]:
+        raise Rejected("no action A-9 (see `drill action list`)")
+
+    with pytest.raises(Rejected):
+        ledger.append(refuse, clock())
+    assert [e["title"] for e in open_ledger(subject).read()] == ["kept"]
+
+
+@pytest.mark.slow
+def test_openers_in_several_processes_never_repeat_an_id_or_a_seq(subject: Workspace) -> None:
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, str(subject.root), f"p{n}", str(APPENDS)], cwd=Path(__file__).parents[2]
+        )
+        for n in range(PROCESSES)
+    ]
+    assert [worker.wait(timeout=120) for worker in workers] == [0] * PROCESSES
+    events = open_ledger(subject).read()
+    assert [e["seq"] for e in events] == list(range(1, PROCESSES * APPENDS + 1))
+    assert [e["action"] for e in events] == [f"A-{n}" for n in range(1, PROCESSES * APPENDS + 1)]
+    assert sorted(e["title"] for e in events) == sorted(f"p{n}-{i}" for n in range(PROCESSES) for i in range(APPENDS))
+    assert [e["prev"] for e in events[1:]] == [e["hash"] for e in events[:-1]]
+
+
+def test_the_team_store_keeps_the_bytes_the_file_holds(workspace: Path, tmp_path: Path, team_db: TeamDb) -> None:
+    """The same decisions at the same times give the same lines in both (masking and chain included)."""
+    files_ws = Workspace(workspace)
+    team_root = tmp_path / "team"
+    team_root.mkdir()
+    on_team_store(team_root, team_db)
+    for ledger in (FileLedger(files_ws), open_ledger(Workspace(team_root))):
+        assert isinstance(ledger, ActionLedger)
+        ledger.append(lambda events, now: [opened(events, "call +86 138 0013 8000")], clock())
+        ledger.append(lambda events, now: [{"event": "action.updated", "actor": "alice", "action": "A-1",
+                                            "status": "in-progress", "note": "list exported"}], clock())  # fmt: skip
+    file_lines = ledger_file(files_ws).read_bytes().splitlines()
+    with team_db.connect() as conn:
+        stored = [bytes(row[0]) for row in conn.execute("SELECT line FROM drill.action_line ORDER BY seq")]
+    assert stored == file_lines
+    assert_chained(stored, ["action.opened", "action.updated"])
