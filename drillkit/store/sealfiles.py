@@ -15,8 +15,17 @@ from pathlib import Path
 from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.clock import Clock
 from drillkit.store import merkle, notes
+from drillkit.store.notes import NoteError
 from drillkit.store.sealport import SealStore
-from drillkit.store.seals import LedgerEntry, Seal, SealKey, next_seal, sealable, signed_checkpoint
+from drillkit.store.seals import (
+    LedgerEntry,
+    Seal,
+    SealKey,
+    next_seal,
+    parse_checkpoint,
+    sealable,
+    signed_checkpoint,
+)
 
 SEALS_SUFFIX = ".seals"
 
@@ -70,12 +79,35 @@ class FileSealStore(SealStore):
             os.close(fd)
 
     def _extend_ledger(self, key: SealKey, entry: LedgerEntry) -> None:
+        """Append the entry and replace the checkpoint, reading the tree's right edge from its
+        cache when the cache holds for the ledger as it is (no re-reading of every entry)."""
         path = ledger_file(self.ws)
         _cut_torn_tail(path)
-        lines = [*self.ledger(), entry.line]
+        size, edge = self._edge(_length(path))
         _append(path, entry.line + b"\n")
-        root = merkle.root([merkle.leaf_hash(line) for line in lines])
-        _replace(checkpoint_file(self.ws), signed_checkpoint(key, len(lines), root))
+        grown = merkle.extend_frontier(edge, size, entry.leaf)
+        _replace(checkpoint_file(self.ws), signed_checkpoint(key, size + 1, merkle.frontier_root(grown)))
+        _write_edge(edge_file(self.ws), _length(path), size + 1, grown)
+
+    def _edge(self, length: int) -> tuple[int, list[bytes]]:
+        """The ledger's size and the roots of its tree's perfect subtrees: from the cache when it
+        was written for a ledger of this length and its root is the checkpoint's, else from
+        every entry."""
+        cached = _read_edge(edge_file(self.ws), length)
+        note = self.checkpoint()
+        if cached is not None and note is not None:
+            try:
+                checkpoint = parse_checkpoint(note)
+            except NoteError:
+                checkpoint = None
+            size, edge = cached
+            if checkpoint and checkpoint.size == size and checkpoint.root == merkle.frontier_root(edge):
+                return cached
+        lines = self.ledger()
+        edge = []
+        for index, line in enumerate(lines):
+            edge = merkle.extend_frontier(edge, index, merkle.leaf_hash(line))
+        return len(lines), edge
 
 
 def seals_file(ws: Workspace, run_id: str) -> Path:
@@ -90,6 +122,37 @@ def checkpoint_file(ws: Workspace) -> Path:
     return ws.seals / "checkpoint"
 
 
+def edge_file(ws: Workspace) -> Path:
+    """A cache, never evidence: the ledger's length in bytes, its size, and the right edge of its
+    tree (hex), so a seal reads a few lines instead of the whole ledger."""
+    return ws.seals / "ledger.edge"
+
+
+def _read_edge(path: Path, length: int) -> tuple[int, list[bytes]] | None:
+    """The cached size and edge when they were written for a ledger of `length` bytes."""
+    try:
+        head, *hashes = path.read_text(encoding="ascii").split()
+        written, size = (int(part) for part in head.split(":"))
+        edge = [bytes.fromhex(value) for value in hashes]
+    except (OSError, ValueError):
+        return None
+    return (size, edge) if written == length and len(edge) == size.bit_count() else None
+
+
+def _write_edge(path: Path, length: int, size: int, edge: list[bytes]) -> None:
+    """Replaced without fsync: a cache lost in a crash is rebuilt from the ledger."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
+    temporary.write_text(" ".join([f"{length}:{size}", *(node.hex() for node in edge)]) + "\n", encoding="ascii")
+    os.replace(temporary, path)
+
+
+def _length(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _complete(path: Path) -> bytes:
     """The file's complete lines (a torn last line is not one); nothing when there is no file."""
     try:
@@ -100,13 +163,17 @@ def _complete(path: Path) -> bytes:
 
 
 def _cut_torn_tail(path: Path) -> None:
-    """A last line without its newline is what a crash left mid-write: cut before appending."""
+    """A last line without its newline is what a crash left mid-write: cut before appending
+    (only the last byte is read when there is none)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0 or os.pread(handle.fileno(), 1, size - 1) == b"\n":
+                return
+            data = handle.read()
     except FileNotFoundError:
         return
-    if data and not data.endswith(b"\n"):
-        os.truncate(path, data.rfind(b"\n") + 1)
+    os.truncate(path, data.rfind(b"\n") + 1)
 
 
 def _append(path: Path, data: bytes) -> None:
@@ -128,9 +195,5 @@ def _replace(path: Path, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(temporary, path)
-    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    os.replace(temporary, path)  # the folder is not fsync'd: a rename lost in a crash leaves
+    # the previous checkpoint, which the ledger still extends
