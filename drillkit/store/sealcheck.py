@@ -161,19 +161,26 @@ def _read_seals(key: PublicKey, run: str, store: SealStore) -> tuple[list[Seal],
     """The run's seals in order, or the first problem with them."""
     seals: list[Seal] = []
     for number, note in enumerate(store.notes(run), start=1):
-        where = f"seal {number} in {store.seals_name(run)}"
-        if key.opened(note) is None:
-            return seals, f"{where}: the signature does not verify with the workspace's seal key"
-        try:
-            seal = parse_seal(note)
-        except NoteError as exc:
-            return seals, f"{where}: {exc}"
-        if seal.run != run or seal.origin != key.name:
-            return seals, f"{where} is for {seal.run} of {seal.origin}, not this run"
-        if seals and seal.events < seals[-1].events:
-            return seals, f"{where} covers {seal.events} events, fewer than the seal before it"
-        seals.append(seal)
+        checked = _checked_seal(key, run, note, seals)
+        if isinstance(checked, str):
+            return seals, f"seal {number} in {store.seals_name(run)}{checked}"
+        seals.append(checked)
     return seals, None
+
+
+def _checked_seal(key: PublicKey, run: str, note: bytes, before: list[Seal]) -> Seal | str:
+    """The seal, or what is wrong with it (said after where it is)."""
+    if key.opened(note) is None:
+        return ": the signature does not verify with the workspace's seal key"
+    try:
+        seal = parse_seal(note)
+    except NoteError as exc:
+        return f": {exc}"
+    if seal.run != run or seal.origin != key.name:
+        return f" is for {seal.run} of {seal.origin}, not this run"
+    if before and seal.events < before[-1].events:
+        return f" covers {seal.events} events, fewer than the seal before it"
+    return seal
 
 
 def _against_record(records: RecordStore, verdict: Verdict, seals: list[Seal]) -> str | None:
