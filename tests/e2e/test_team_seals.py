@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Drill
+from tests.conftest import DRILL, Drill
 from tests.e2e.test_seals import _verify_bundle
 from tests.teamdb import TeamDb
 
@@ -212,3 +212,37 @@ def test_the_bundle_from_the_team_store_verifies_offline(team: Team, tmp_path: P
     done = _verify_bundle(where, "--strict")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == team("verify", team.run).stdout.splitlines()[0]
+
+
+def test_without_the_private_key_a_command_writes_and_the_run_waits_for_a_key_holder(team: Team) -> None:
+    key = team.drill.root / "logs" / "keys" / "seal.key"
+    aside = key.with_name("elsewhere")
+    key.rename(aside)
+    run = team.drill.open(DRILL_STORE=team.db.url)
+    team("abort", run, "--by", "alice", "--reason", "drill over", ok=True)
+    code, verdicts = team.verify("--strict")
+    assert (code, verdicts[run]["verdict"]) == (1, "unsealed")
+    needs = team("keys", "seal", run)
+    assert needs.returncode == 2
+    assert "needs the private seal key" in needs.stderr
+    aside.rename(key)
+    team("keys", "seal", "--all", ok=True)
+    code, verdicts = team.verify("--strict", "--checkpoint", str(team.kept))
+    assert (code, verdicts[run]["verdict"], verdicts[None]["ledger"]["size"]) == (0, "ok", 3)
+
+
+def test_sealers_on_many_hosts_take_turns_on_the_ledger(team: Team) -> None:
+    """Each `drill keys seal` its own process and connection, all at once: every seal lands in the
+    ledger once, and every checkpoint signs the ledger as it was."""
+    runs = [team.drill.open(DRILL_STORE=team.db.url) for _ in range(6)]
+    env = team.drill.env(DRILL_STORE=team.db.url)
+    sealers = [
+        subprocess.Popen([str(DRILL), "keys", "seal", run], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for run in runs
+    ]
+    said = [sealer.communicate(timeout=60)[1] for sealer in sealers]
+    assert [sealer.returncode for sealer in sealers] == [0] * len(runs), said
+    code, verdicts = team.verify("--strict", "--checkpoint", str(team.kept))
+    assert code == 0, verdicts
+    assert verdicts[None]["ledger"]["size"] == 2 + len(runs)
+    assert team.rows("SELECT size FROM drill.seal_checkpoint WHERE %s::text IS NOT NULL", "x") == [(2 + len(runs),)]
