@@ -5,6 +5,7 @@ Keys are the 32-byte seed and the 32-byte public key, as signed notes write them
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -26,7 +27,13 @@ def sign(seed: bytes, message: bytes) -> bytes:
 
 def verify(public: bytes, signature: bytes, message: bytes) -> bool:
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+        _verifier(public).verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@lru_cache(maxsize=8)
+def _verifier(public: bytes) -> Ed25519PublicKey:
+    """The key loaded once: `drill verify` checks every seal of a workspace with the same key."""
+    return Ed25519PublicKey.from_public_bytes(public)

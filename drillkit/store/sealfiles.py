@@ -48,7 +48,7 @@ class FileSealStore(SealStore):
             return None
 
     def seal(self, key: SealKey, run_id: str, lines: bytes, clock: Clock) -> Seal | None:
-        verdict = sealable(self.ws, run_id, lines)
+        verdict = None if self.covered(run_id, lines) else sealable(self.ws, run_id, lines)
         if verdict is None:
             return None
         with self._lock():

@@ -43,6 +43,12 @@ class SealStore(ABC):
     def checkpoint_name(self) -> str:
         """Where the ledger's own checkpoint is, for messages."""
 
+    def covered(self, run_id: str, lines: bytes) -> bool:
+        """Whether the run's latest seal covers every line of `lines` already: nothing to seal,
+        found without verifying the record again (a conductor asks every minute)."""
+        latest = self.latest(run_id)
+        return latest is not None and latest.events >= lines.count(b"\n")
+
     def latest(self, run_id: str) -> Seal | None:
         """The run's latest seal as written (its signature is `drill verify`'s to check)."""
         found = self.notes(run_id)

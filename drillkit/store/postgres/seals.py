@@ -36,7 +36,7 @@ class PostgresSealStore(SealStore):
         return found[0] if found else None
 
     def seal(self, key: SealKey, run_id: str, lines: bytes, clock: Clock) -> Seal | None:
-        verdict = sealable(self.ws, run_id, lines)
+        verdict = None if self.covered(run_id, lines) else sealable(self.ws, run_id, lines)
         if verdict is None:
             return None
         with self.db.transaction() as cursor:
