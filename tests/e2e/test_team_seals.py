@@ -86,6 +86,7 @@ def test_a_run_sealed_in_the_team_store_verifies_ok_there(team: Team) -> None:
     assert not (team.drill.root / "logs" / "seals").exists()  # nothing went to files instead
     shown = json.loads(team("keys", "show", "--json", ok=True).stdout)
     assert shown["ledger_size"] == 2
+    assert json.loads(team("store", "status", "--json", ok=True).stdout)["seals"] == 2
     exported = json.loads(team("export", team.run, "--format", "json", ok=True).stdout)
     assert exported["integrity"]["seal"] == verdicts[team.run]["seal"]["fingerprint"]
 

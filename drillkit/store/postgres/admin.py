@@ -15,6 +15,8 @@ from drillkit.store.postgres.lease import Holder, holder
 from drillkit.store.postgres.records import insert_lines
 from drillkit.store.postgres.schema import Migration, current_version, latest_version, upgrade
 
+SEALS_VERSION = 5  # the schema version that holds seals
+
 
 @dataclass(frozen=True, kw_only=True)
 class StoreStatus:
@@ -25,6 +27,7 @@ class StoreStatus:
     latest_version: int
     runs: int
     lines: int
+    seals: int  # the seal ledger's size (SPEC §9)
     writable: bool
     scheduler: dict[str, Any] | None  # the active scheduler's lease: host, pid, epoch, since, renewed
 
@@ -37,6 +40,7 @@ class StoreStatus:
             "latest_version": self.latest_version,
             "runs": self.runs,
             "lines": self.lines,
+            "seals": self.seals,
             "writable": self.writable,
             "scheduler": self.scheduler,
         }
@@ -56,6 +60,7 @@ def status(url: str) -> StoreStatus:
         name, user = _row(cursor)
         version = current_version(cursor)
         runs, lines, writable = _counts(cursor) if version else (0, 0, False)
+        seals = _seals(cursor) if version >= SEALS_VERSION else 0
     active = holder(url)
     return StoreStatus(
         server=db.server,
@@ -65,6 +70,7 @@ def status(url: str) -> StoreStatus:
         latest_version=latest_version(),
         runs=runs,
         lines=lines,
+        seals=seals,
         writable=writable,
         scheduler=None if active is None else _lease_document(active),
     )
@@ -87,6 +93,11 @@ def _counts(cursor: psycopg.Cursor[Any]) -> tuple[int, int, bool]:
     )
     runs, lines, writable = _row(cursor)
     return int(runs), int(lines), bool(writable)
+
+
+def _seals(cursor: psycopg.Cursor[Any]) -> int:
+    cursor.execute("SELECT size FROM drill.seal_checkpoint")
+    return int(_row(cursor)[0])
 
 
 def _row(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
