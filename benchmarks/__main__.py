@@ -44,11 +44,12 @@ QUICK = Sizes(3, 500, 10, 5, 2_000, 100, 1, 20, (5, 10), 1200.0, 2_000, 1, 10, 1
 
 
 def plan(s: Sizes) -> list[tuple[str, Callable[[], list[Figure]]]]:
-    from benchmarks import bulk, conduct, forecast, inproc, startup, team
+    from benchmarks import bulk, conduct, forecast, inproc, sealing, startup, team
 
     steps: list[tuple[str, Callable[[], list[Figure]]]] = [
         ("start-up", lambda: startup.startup_figures(s.reps, s.big_run)),
         ("appends", lambda: inproc.append_figures(s.append_block, s.reps)),  # 0.1 s a pair: fsync noise wants many
+        ("sealing", lambda: sealing.sealing_figures(s.append_block, s.reps)),
         ("corpus", lambda: bulk.corpus_figures(s.corpus_events, s.corpus_per_run, s.corpus_reps)),
         ("validate", lambda: [bulk.validate_figure(s.playbooks, max(1, s.reps // 3))]),
         ("simulate", lambda: [inproc.simulate_figure(s.sim_block, max(3, s.reps // 3))]),

@@ -19,20 +19,25 @@ REPO = HERE.parent
 
 @dataclass(frozen=True)
 class Budget:
-    """`ratio`: value/floor compared with `limit`; `absolute`: the value itself is."""
+    """`ratio`: value/floor compared with `limit`; `absolute`: the value itself is; `above`:
+    what the value adds to the floor (value − floor)."""
 
     op: str  # "<=" or ">="
     limit: float
     kind: str = "ratio"
     unit: str = ""
 
-    def holds(self, value: float, ratio: float) -> bool:
-        seen = ratio if self.kind == "ratio" else value
+    def holds(self, value: float, floor: float) -> bool:
+        seen = {"ratio": value / floor, "above": value - floor}.get(self.kind, value)
         return seen <= self.limit if self.op == "<=" else seen >= self.limit
 
     def text(self) -> str:
         sign = "≤" if self.op == "<=" else "≥"
-        return f"{sign} {self.limit:g}×" if self.kind == "ratio" else f"{sign} {self.limit:g} {self.unit}".rstrip()
+        if self.kind == "ratio":
+            return f"{sign} {self.limit:g}×"
+        if self.kind == "above":
+            return f"{sign} +{self.limit * 1000:g} ms" if self.unit == "s" else f"{sign} +{self.limit:g} {self.unit}"
+        return f"{sign} {self.limit:g} {self.unit}".rstrip()
 
 
 @dataclass
@@ -55,9 +60,9 @@ class Figure:
 
     @property
     def holds(self) -> bool | None:
-        if self.budget is None or self.value is None or self.ratio is None:
+        if self.budget is None or self.value is None or not self.floor:
             return None
-        return self.budget.holds(self.value, self.ratio)
+        return self.budget.holds(self.value, self.floor)
 
     def as_json(self, judged: bool = True) -> dict[str, Any]:
         """`judged` False (a quick run's tiny sizes): `holds` is null, no verdict is given."""

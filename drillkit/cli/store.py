@@ -23,7 +23,7 @@ def init() -> None:
 
 @store_app.command("status")
 def status(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
-    """The server, the schema version and the counts of runs, lines and corrective actions' lines."""
+    """The server, the schema version and the counts of runs, lines, seals and corrective actions' lines."""
     from drillkit.services.teamstore import store_status
 
     found = store_status(workspace())
@@ -38,7 +38,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="One JSON document
     say(
         f"server    {found.server}\ndatabase  {found.database} as {found.user}"
         f" ({'read and append' if found.writable else 'read only'})\n"
-        f"schema    {schema}\nruns      {found.runs}\nlines     {found.lines}\nactions   {found.action_lines} lines"
+        f"schema    {schema}\nruns      {found.runs}\nlines     {found.lines}\nseals     {found.seals}"
+        f"\nactions   {found.action_lines} lines"
     )
     active = found.scheduler
     if active is not None:

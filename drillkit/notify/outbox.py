@@ -114,9 +114,12 @@ class Outbox:
         """The fingerprint of the latest seal when it covers this `run.ended` (SPEC §9)."""
         if event["event"] != EventType.RUN_ENDED:
             return None
-        from drillkit.store.seals import latest_seal
+        from drillkit.store.stores import open_seals
 
-        seal = latest_seal(self._ws, run_id)
+        try:
+            seal = open_seals(self._ws).latest(run_id)
+        except (OSError, DrillError):
+            return None  # the message goes without it
         return seal.fingerprint if seal is not None and seal.events >= int(event["seq"]) else None
 
     def close(self, timeout: float = 10.0) -> bool:

@@ -28,11 +28,12 @@ def integrity(ws: Workspace, run_id: str) -> dict[str, Any]:
     in a workspace with a seal key, the final seal's fingerprint and the events past it too."""
     from drillkit.store.files import workspace_key
     from drillkit.store.sealcheck import check_seals
-    from drillkit.store.stores import open_store
+    from drillkit.store.stores import open_seals, open_store
     from drillkit.store.verify import verify_lines
 
-    verdict = verify_lines(run_id, open_store(ws).lines(run_id), workspace_key(ws))
-    sealed = check_seals(ws, [verdict], [], None)
+    store = open_store(ws)
+    verdict = verify_lines(run_id, store.lines(run_id), workspace_key(ws))
+    sealed = check_seals(ws, [verdict], [], None, seals=open_seals(ws), records=store)
     if sealed is None:
         return {"verdict": verdict.verdict, "events": verdict.events, "head": verdict.head}
     finding = sealed.findings[run_id]

@@ -139,16 +139,19 @@ def verify_runs(
     A plain SHA-256 chain in `accept_unkeyed` is taken as older than the workspace's key."""
     from drillkit.store.files import check_run_id, workspace_key
     from drillkit.store.sealcheck import check_seals, ledger_runs
-    from drillkit.store.stores import open_store
+    from drillkit.store.seals import public_key
+    from drillkit.store.stores import open_seals, open_store
 
     ids = [check_run_id(run) for run in runs]
     accepted = frozenset(check_run_id(run) for run in accept_unkeyed)
     key = workspace_key(ws)
-    in_ledger = ledger_runs(ws)
-    gone = [run for run in (ids or sorted(in_ledger)) if run in in_ledger and not ws.run_file(run).exists()]
+    store, seals = open_store(ws), open_seals(ws)
+    in_ledger = ledger_runs(seals) if public_key(ws) is not None else set()
+    recorded = set(store.runs()) if in_ledger else set()
+    gone = [run for run in (ids or sorted(in_ledger)) if run in in_ledger and run not in recorded]
     present = [run for run in ids if run not in gone]
-    verdicts, unreadable = open_store(ws).verify(present, key, accepted) if present or not ids else ([], [])
-    sealed = check_seals(ws, verdicts, gone, checkpoint)
+    verdicts, unreadable = store.verify(present, key, accepted) if present or not ids else ([], [])
+    sealed = check_seals(ws, verdicts, gone, checkpoint, seals=seals, records=store)
     if sealed is None:
         return Verification(verdicts, unreadable, key is not None)
     return Verification(sealed.verdicts, unreadable, key is not None, sealed, strict)
@@ -162,11 +165,12 @@ def evidence_bundle(ws: Workspace, run: str) -> tuple[bytes, Verdict]:
     from drillkit.render.bundle_readme import verify_md
     from drillkit.store.bundle import bundle_files
     from drillkit.store.files import check_run_id
+    from drillkit.store.stores import open_seals, open_store
 
     checked = verify_runs(ws, [check_run_id(run)])
     verdict = checked.verdicts[0]
     finding = checked.seals.findings.get(run) if checked.seals else None
-    files = bundle_files(ws, run)
+    files = bundle_files(ws, open_store(ws), open_seals(ws), run)
     public = files["public_key.txt"].decode().strip()
     files["VERIFY.md"] = verify_md(run, public, finding.fingerprint if finding else None).encode()
     buffer = io.BytesIO()

@@ -56,7 +56,8 @@ def init_key(ws: Workspace, origin: str | None) -> KeyInfo:
 
 
 def show_key(ws: Workspace) -> KeyInfo:
-    from drillkit.store.seals import public_key, read_ledger_lines, signing_key
+    from drillkit.store.seals import public_key, signing_key
+    from drillkit.store.stores import open_seals
 
     public = public_key(ws)
     if public is None:
@@ -66,7 +67,7 @@ def show_key(ws: Workspace) -> KeyInfo:
         public=public,
         key_file=ws.display(path),
         private_here=signing_key(ws) is not None,
-        ledger_size=len(read_ledger_lines(ws)),
+        ledger_size=len(open_seals(ws).ledger()),
     )
 
 
@@ -87,26 +88,27 @@ def seal_runs(ws: Workspace, clock: Clock, runs: list[str]) -> list[tuple[str, s
     """Seal the named runs, or every run: (run, the new seal's fingerprint or None when the run
     was sealed already or does not verify)."""
     from drillkit.store.files import check_run_id
-    from drillkit.store.seals import seal_run
-    from drillkit.store.stores import open_store
+    from drillkit.store.stores import open_seals, open_store
 
     key = holder_key(ws)
-    ids = [check_run_id(run) for run in runs] or open_store(ws).runs()
-    for run in ids:
-        if not ws.run_file(run).exists():
-            raise NotFound(f"no run {run!r} (see `drill runs`)")
+    records, seals = open_store(ws), open_seals(ws)
+    recorded = records.runs()
+    ids = [check_run_id(run) for run in runs] or recorded
+    missing = [run for run in ids if run not in set(recorded)]
+    if missing:
+        raise NotFound(f"no run {missing[0]!r} (see `drill runs`)")
     sealed = []
     for run in ids:
-        seal = seal_run(ws, key, run, clock)
+        seal = seals.seal(key, run, records.lines(run), clock)
         sealed.append((run, seal.fingerprint if seal is not None else None))
     return sealed
 
 
 def checkpoint(ws: Workspace) -> bytes:
     """The ledger's latest signed checkpoint, for a reviewer to keep off the machine."""
-    from drillkit.store.seals import latest_checkpoint
+    from drillkit.store.stores import open_seals
 
-    note = latest_checkpoint(ws)
+    note = open_seals(ws).checkpoint()
     if note is None:
         raise NotFound("the workspace has no sealed run yet, so no checkpoint; `drill keys seal` seals its runs")
     return note

@@ -6,27 +6,20 @@ import json
 from importlib import resources
 
 from drillkit.config.workspace import Workspace
-from drillkit.model.errors import NotFound, UsageError
+from drillkit.model.errors import UsageError
 from drillkit.store import merkle
 from drillkit.store.notes import NoteError
-from drillkit.store.seals import (
-    latest_checkpoint,
-    parse_checkpoint,
-    parse_ledger_line,
-    public_key,
-    read_ledger_lines,
-    seals_file,
-)
+from drillkit.store.port import RecordStore
+from drillkit.store.sealport import SealStore
+from drillkit.store.seals import parse_checkpoint, parse_ledger_line, public_key
+
+SEALS_NAME = "{run}.seals"  # the bundle's name of the run's seals, one note after another
 
 
-def bundle_files(ws: Workspace, run_id: str) -> dict[str, bytes]:
+def bundle_files(ws: Workspace, records: RecordStore, seals: SealStore, run_id: str) -> dict[str, bytes]:
     """The record, its seals, the public key, the latest checkpoint, the ledger it signs, the
     inclusion proof of the run's latest seal, and the standalone verifier."""
-    path = ws.run_file(run_id)
-    try:
-        record = path.read_bytes()
-    except FileNotFoundError:
-        raise NotFound(f"no run {run_id!r} (see `drill runs`)") from None
+    record = records.lines(run_id)
     key = public_key(ws)
     if key is None:
         raise UsageError("a bundle carries the run's seals: this workspace has no seal key (`drill keys init`)")
@@ -35,21 +28,21 @@ def bundle_files(ws: Workspace, run_id: str) -> dict[str, bytes]:
         "public_key.txt": (key.text + "\n").encode(),
         "verify_bundle.py": resources.files("drillkit.store").joinpath("bundle_verifier.py").read_bytes(),
     }
-    seals = seals_file(ws, run_id)
-    if seals.exists():
-        files[seals.name] = seals.read_bytes()
-    return files | _ledger_files(ws, run_id)
+    notes = seals.notes(run_id)
+    if notes:
+        files[SEALS_NAME.format(run=run_id)] = b"".join(notes)
+    return files | _ledger_files(seals, run_id)
 
 
-def _ledger_files(ws: Workspace, run_id: str) -> dict[str, bytes]:
-    note = latest_checkpoint(ws)
+def _ledger_files(seals: SealStore, run_id: str) -> dict[str, bytes]:
+    note = seals.checkpoint()
     if note is None:
         return {}
     try:
         size = parse_checkpoint(note).size
     except NoteError:
         return {"checkpoint": note}  # the verifier says what is wrong with it
-    lines = read_ledger_lines(ws)[:size]
+    lines = seals.ledger()[:size]
     files = {"checkpoint": note, "ledger": b"".join(line + b"\n" for line in lines)}
     mine = [i for i, line in enumerate(lines) if _run_of(line) == run_id]
     if mine:

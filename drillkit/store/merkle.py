@@ -125,3 +125,26 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof
             sr = node_hash(sr, c)
         fn, sn = fn >> 1, sn >> 1
     return fr == root1 and sr == root2 and sn == 0
+
+
+def extend_frontier(frontier: Sequence[bytes], size: int, leaf: bytes) -> list[bytes]:
+    """The roots of the perfect subtrees of a tree of `size` + 1 leaves (largest first), from
+    those of `size` leaves and the new leaf hash: what appending to a ledger needs, instead of
+    every leaf (each 1 bit of `size` below its lowest 0 merges two subtrees of equal size)."""
+    grown = [*frontier, leaf]
+    while size & 1:
+        right, left = grown.pop(), grown.pop()
+        grown.append(node_hash(left, right))
+        size >>= 1
+    return grown
+
+
+def frontier_root(frontier: Sequence[bytes]) -> bytes:
+    """MTH of the tree whose perfect subtrees' roots are `frontier` (folded from the right, as
+    RFC 9162 splits a tree at the largest power of two below its size)."""
+    if not frontier:
+        return EMPTY_ROOT
+    head = frontier[-1]
+    for node in reversed(frontier[:-1]):
+        head = node_hash(node, head)
+    return head

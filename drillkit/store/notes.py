@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass
 
 ED25519 = 0x01  # the signature-type byte of Ed25519 keys
@@ -98,10 +99,13 @@ def _parse_key(text: str, what: str) -> Key:
     return Key(name=name, key_id=ident, key=raw[1:])
 
 
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f]")  # every control character but the newline
+
+
 def check_text(text: str) -> str:
     if not text.endswith("\n") or "\n\n" in text or text.startswith("\n"):
         raise NoteError("note text must be non-empty lines, ending in a newline, with no blank line")
-    if any(ord(c) < 0x20 and c != "\n" for c in text):
+    if _CONTROL.search(text):
         raise NoteError("note text must have no control characters")
     return text
 

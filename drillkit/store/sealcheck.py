@@ -12,7 +12,6 @@ turns the record's verdict to `tampered`, naming what was found; a run with no s
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from drillkit.config.workspace import Workspace
@@ -20,18 +19,16 @@ from drillkit.model.errors import UsageError
 from drillkit.store import merkle
 from drillkit.store.files import HASH_MARK
 from drillkit.store.notes import NoteError
+from drillkit.store.port import RecordStore
+from drillkit.store.sealport import SealStore
 from drillkit.store.seals import (
     LedgerEntry,
     PublicKey,
     Seal,
-    latest_checkpoint,
     parse_checkpoint,
     parse_ledger_line,
     parse_seal,
     public_key,
-    read_ledger_lines,
-    read_seal_notes,
-    seals_file,
 )
 from drillkit.store.verify import Verdict
 
@@ -85,28 +82,45 @@ class _Ledger:
         return {entry.run: entry for entry in self.entries}
 
 
-def check_seals(ws: Workspace, verdicts: list[Verdict], gone: list[str], kept: bytes | None) -> SealCheck | None:
+@dataclass(frozen=True)
+class _Where:
+    """Where the seals and the records are read from."""
+
+    seals: SealStore
+    records: RecordStore
+
+
+def check_seals(
+    ws: Workspace,
+    verdicts: list[Verdict],
+    gone: list[str],
+    kept: bytes | None,
+    *,
+    seals: SealStore,
+    records: RecordStore,
+) -> SealCheck | None:
     """The verdicts with the seals' findings; `gone`: runs asked about (or every one the ledger
-    lists, with --all) whose record files do not exist. None when the workspace has no seal key."""
+    lists, with --all) whose records do not exist. None when the workspace has no seal key."""
     key = public_key(ws)
     if key is None:
         if kept is not None:
             raise UsageError("--checkpoint: this workspace has no seal key ([integrity] seal_public_key)")
         return None
-    ledger = _read_ledger(ws)
+    where = _Where(seals, records)
+    ledger = _read_ledger(seals)
     latest = ledger.latest()
     findings: dict[str, SealFinding] = {}
     checked: list[Verdict] = []
     for verdict in verdicts:
-        finding = _check_run(ws, key, verdict, latest.get(verdict.run))
+        finding = _check_run(where, key, verdict, latest.get(verdict.run))
         findings[verdict.run] = finding
         checked.append(_with_finding(verdict, finding))
     checked += [_gone(run, latest[run]) for run in gone if run in latest]
-    return SealCheck(checked, findings, _check_ledger(ws, key, ledger, kept))
+    return SealCheck(checked, findings, _check_ledger(seals, key, ledger, kept))
 
 
-def ledger_runs(ws: Workspace) -> set[str]:
-    return set(_read_ledger(ws).latest())
+def ledger_runs(seals: SealStore) -> set[str]:
+    return set(_read_ledger(seals).latest())
 
 
 def _with_finding(verdict: Verdict, finding: SealFinding) -> Verdict:
@@ -124,9 +138,8 @@ def _gone(run: str, entry: LedgerEntry) -> Verdict:
     return Verdict(run=run, verdict="tampered", events=0, head=None, problem=problem)
 
 
-def _check_run(ws: Workspace, key: PublicKey, verdict: Verdict, in_ledger: LedgerEntry | None) -> SealFinding:
-    path = seals_file(ws, verdict.run)
-    seals, problem = _read_seals(key, verdict.run, path, ws)
+def _check_run(where: _Where, key: PublicKey, verdict: Verdict, in_ledger: LedgerEntry | None) -> SealFinding:
+    seals, problem = _read_seals(key, verdict.run, where.seals)
     latest = seals[-1] if seals else None
     sealed = latest.events if latest else None
     found = SealFinding(
@@ -136,34 +149,41 @@ def _check_run(ws: Workspace, key: PublicKey, verdict: Verdict, in_ledger: Ledge
     )
     if problem is None and in_ledger is not None and in_ledger.digest not in {s.digest for s in seals}:
         problem = (
-            f"the ledger holds a seal at {in_ledger.events} events that {ws.display(path)} does not have"
-            " (the seals file was cut or replaced)"
+            f"the ledger holds a seal at {in_ledger.events} events that {where.seals.seals_name(verdict.run)}"
+            " does not have (its seals were cut or replaced)"
         )
     if problem is None and verdict.verdict != "tampered":
-        problem = _against_record(ws, verdict, seals)
+        problem = _against_record(where.records, verdict, seals)
     return replace(found, problem=problem) if problem else found
 
 
-def _read_seals(key: PublicKey, run: str, path: Path, ws: Workspace) -> tuple[list[Seal], str | None]:
+def _read_seals(key: PublicKey, run: str, store: SealStore) -> tuple[list[Seal], str | None]:
     """The run's seals in order, or the first problem with them."""
     seals: list[Seal] = []
-    for number, note in enumerate(read_seal_notes(path), start=1):
-        where = f"seal {number} in {ws.display(path)}"
-        if key.opened(note) is None:
-            return seals, f"{where}: the signature does not verify with the workspace's seal key"
-        try:
-            seal = parse_seal(note)
-        except NoteError as exc:
-            return seals, f"{where}: {exc}"
-        if seal.run != run or seal.origin != key.name:
-            return seals, f"{where} is for {seal.run} of {seal.origin}, not this run"
-        if seals and seal.events < seals[-1].events:
-            return seals, f"{where} covers {seal.events} events, fewer than the seal before it"
-        seals.append(seal)
+    for number, note in enumerate(store.notes(run), start=1):
+        checked = _checked_seal(key, run, note, seals)
+        if isinstance(checked, str):
+            return seals, f"seal {number} in {store.seals_name(run)}{checked}"
+        seals.append(checked)
     return seals, None
 
 
-def _against_record(ws: Workspace, verdict: Verdict, seals: list[Seal]) -> str | None:
+def _checked_seal(key: PublicKey, run: str, note: bytes, before: list[Seal]) -> Seal | str:
+    """The seal, or what is wrong with it (said after where it is)."""
+    if key.opened(note) is None:
+        return ": the signature does not verify with the workspace's seal key"
+    try:
+        seal = parse_seal(note)
+    except NoteError as exc:
+        return f": {exc}"
+    if seal.run != run or seal.origin != key.name:
+        return f" is for {seal.run} of {seal.origin}, not this run"
+    if before and seal.events < before[-1].events:
+        return f" covers {seal.events} events, fewer than the seal before it"
+    return seal
+
+
+def _against_record(records: RecordStore, verdict: Verdict, seals: list[Seal]) -> str | None:
     """Whether the record still holds every sealed line: as many events, the same hashes."""
     if not seals:
         return None
@@ -173,7 +193,7 @@ def _against_record(ws: Workspace, verdict: Verdict, seals: list[Seal]) -> str |
             f"the record has {verdict.events} events, but its seal of {latest.time} covers {latest.events}"
             " (the newest lines were cut off, or an older copy was put back)"
         )
-    hashes = _line_hashes(ws, verdict, {s.events for s in seals})
+    hashes = _line_hashes(records, verdict, {s.events for s in seals})
     for seal in seals:
         if hashes.get(seal.events) != seal.head:
             return (
@@ -183,13 +203,13 @@ def _against_record(ws: Workspace, verdict: Verdict, seals: list[Seal]) -> str |
     return None
 
 
-def _line_hashes(ws: Workspace, verdict: Verdict, counts: set[int]) -> dict[int, str | None]:
+def _line_hashes(records: RecordStore, verdict: Verdict, counts: set[int]) -> dict[int, str | None]:
     """The stored hash of each line numbered in `counts` (the head needs no second read)."""
     wanted = counts - {verdict.events}
     found: dict[int, str | None] = {verdict.events: verdict.head}
     if not wanted:
         return found
-    data = ws.run_file(verdict.run).read_bytes()
+    data = records.lines(verdict.run)
     lines = data[: data.rfind(b"\n") + 1].split(b"\n")
     for number in wanted:
         line = lines[number - 1] if 0 < number <= len(lines) - 1 else b""
@@ -198,8 +218,8 @@ def _line_hashes(ws: Workspace, verdict: Verdict, counts: set[int]) -> dict[int,
     return found
 
 
-def _read_ledger(ws: Workspace) -> _Ledger:
-    lines = read_ledger_lines(ws)
+def _read_ledger(seals: SealStore) -> _Ledger:
+    lines = seals.ledger()
     entries: list[LedgerEntry] = []
     problem = None
     for number, line in enumerate(lines, start=1):
@@ -210,12 +230,12 @@ def _read_ledger(ws: Workspace) -> _Ledger:
     return _Ledger(entries, [merkle.leaf_hash(line) for line in lines], problem)
 
 
-def _check_ledger(ws: Workspace, key: PublicKey, ledger: _Ledger, kept: bytes | None) -> LedgerFinding:
+def _check_ledger(seals: SealStore, key: PublicKey, ledger: _Ledger, kept: bytes | None) -> LedgerFinding:
     head = merkle.root(ledger.leaves)
     finding = LedgerFinding(size=len(ledger.leaves), root=head.hex(), problem=ledger.problem)
-    own = latest_checkpoint(ws)
+    own = seals.checkpoint()
     if finding.problem is None and own is not None:
-        problem = _extends(key, ledger.leaves, own, "its own checkpoint (logs/seals/checkpoint)")
+        problem = _extends(key, ledger.leaves, own, f"its own checkpoint ({seals.checkpoint_name()})")
         finding = replace(finding, problem=problem)
     if kept is not None:
         kept_size = _kept_size(kept)

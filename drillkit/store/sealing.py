@@ -3,7 +3,7 @@
 Wrapped around the store of a process that can read the private key: a write that ends a run,
 or lands after its end, is sealed at once; with `every` (the conductor and the scheduler), a
 run whose events keep arriving is sealed at least that often. Sealing happens after the write
-is on disk and reads the record back from there, so a seal never claims more than the record
+is stored and reads the record back from the store, so a seal never claims more than the record
 holds. A seal that cannot be written never fails the write it follows: the run stays unsealed
 until a key holder runs `drill keys seal`.
 """
@@ -20,15 +20,16 @@ from drillkit.model.errors import DrillError
 from drillkit.model.events import AFTER_END, EventType
 from drillkit.model.provenance import Provenance
 from drillkit.store.port import Decide, Event, RecordStore
-from drillkit.store.seals import SealKey, seal_run, signing_key
+from drillkit.store.seals import SealKey, signing_key
 
 if TYPE_CHECKING:
+    from drillkit.store.sealport import SealStore
     from drillkit.store.verify import Verdict
 
 
 class SealingStore(RecordStore):
-    def __init__(self, inner: RecordStore, ws: Workspace, clock: Clock, every: float | None) -> None:
-        self.inner, self.ws, self.clock, self.every = inner, ws, clock, every
+    def __init__(self, inner: RecordStore, seals: SealStore, ws: Workspace, clock: Clock, every: float | None) -> None:
+        self.inner, self.seals, self.ws, self.clock, self.every = inner, seals, ws, clock, every
         self._sealed_at: dict[str, float] = {}  # by run: when this process last sealed it (clock seconds)
         self._ended_runs: dict[str, bool] = {}  # by run: whether it has ended, as far as this process knows
 
@@ -113,6 +114,6 @@ class SealingStore(RecordStore):
         if self.key is None:
             return
         try:
-            seal_run(self.ws, self.key, run_id, self.clock)
+            self.seals.seal(self.key, run_id, self.inner.lines(run_id), self.clock)
         except (OSError, DrillError):
             return  # the write stands; the run stays unsealed until a key holder seals it

@@ -9,36 +9,35 @@ A seal is a C2SP signed note whose text is
     time <RFC 3339 UTC>
 
 signed with the workspace's Ed25519 key (key name = origin). Seals of a run are written one
-after another to `logs/seals/<run>.seals`. Every seal is also a leaf of the workspace ledger
-(`logs/seals/ledger`, one line `<run> <events> <SHA-256 of the seal note>` a leaf, the leaf data
-being the line without its newline), an RFC 9162 Merkle tree whose signed checkpoint (a C2SP
-tlog checkpoint: origin, tree size, base64 root) is rewritten after each seal in
-`logs/seals/checkpoint`. All of it is written under one lock, the seal first: a crash leaves at
-most a seal the ledger does not list yet, never a ledger entry without its seal.
+after another. Every seal is also a leaf of the workspace ledger (one line `<run> <events>
+<SHA-256 of the seal note>` a leaf), an RFC 9162 Merkle tree whose signed checkpoint (a C2SP
+tlog checkpoint: origin, tree size, base64 root) is replaced after each seal. Where they are
+kept is a `SealStore`'s (files under `logs/seals/`, or the team store's tables); what they say,
+and how a seal and a checkpoint are made, is here.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import UsageError
 from drillkit.store import merkle, notes
 from drillkit.store.files import HASH_MARK
 from drillkit.store.notes import NoteError
 
+if TYPE_CHECKING:
+    from drillkit.store.verify import Verdict
+
 KEY_MODE = 0o600
 KEY_DIR_MODE = 0o700
-SEALS_SUFFIX = ".seals"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,46 +220,6 @@ def public_key(ws: Workspace) -> PublicKey | None:
         raise UsageError(f"drill.toml: [integrity] seal_public_key: {exc}") from None
 
 
-def seals_file(ws: Workspace, run_id: str) -> Path:
-    return ws.seals / f"{run_id}{SEALS_SUFFIX}"
-
-
-def ledger_file(ws: Workspace) -> Path:
-    return ws.seals / "ledger"
-
-
-def checkpoint_file(ws: Workspace) -> Path:
-    return ws.seals / "checkpoint"
-
-
-def read_seal_notes(path: Path) -> list[bytes]:
-    """The seal notes of a seals file, a torn last one (a crash while it was written: no final
-    newline) left out; none when the file does not exist."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    return notes.split_notes(data[: data.rfind(b"\n") + 1])
-
-
-def latest_seal(ws: Workspace, run_id: str) -> Seal | None:
-    """The run's latest seal as written (its signature is `drill verify`'s to check)."""
-    try:
-        found = read_seal_notes(seals_file(ws, run_id))
-        return parse_seal(found[-1]) if found else None
-    except (NoteError, OSError):
-        return None
-
-
-def read_ledger_lines(ws: Workspace) -> list[bytes]:
-    """The ledger's complete lines (a torn last line is not an entry)."""
-    try:
-        data = ledger_file(ws).read_bytes()
-    except FileNotFoundError:
-        return []
-    return data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]
-
-
 def parse_ledger_line(line: bytes) -> LedgerEntry:
     parts = line.decode("utf-8", "replace").split(" ")
     if len(parts) != 3 or not parts[1].isdigit() or len(parts[2]) != 64:
@@ -268,60 +227,37 @@ def parse_ledger_line(line: bytes) -> LedgerEntry:
     return LedgerEntry(run=parts[0], events=int(parts[1]), digest=parts[2])
 
 
-def latest_checkpoint(ws: Workspace) -> bytes | None:
-    try:
-        return checkpoint_file(ws).read_bytes()
-    except FileNotFoundError:
-        return None
-
-
-@contextmanager
-def sealing_lock(ws: Workspace) -> Iterator[None]:
-    """The workspace's seals lock: one sealer at a time appends seals, the ledger and its checkpoint."""
-    folder = ws.ensure_dir(ws.seals)
-    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def seal_run(ws: Workspace, key: SealKey, run_id: str, clock: Clock) -> Seal | None:
-    """Seal the record as it is on disk: every complete line, when they verify and the latest
-    seal does not already cover them. The seal written, or None."""
+def sealable(ws: Workspace, run_id: str, lines: bytes) -> Verdict | None:
+    """The record's verdict when it may be sealed: one that does not verify never is."""
     from drillkit.store.files import workspace_key
-    from drillkit.store.verify import verify_file
+    from drillkit.store.verify import verify_lines
 
-    verdict = verify_file(ws.run_file(run_id), workspace_key(ws))
-    if verdict.verdict not in ("ok", "open") or verdict.head is None:
-        return None  # a record that does not verify is never sealed
-    with sealing_lock(ws):
-        path = seals_file(ws, run_id)
-        _cut_torn_tail(path)
-        sealed = read_seal_notes(path)
-        if sealed and not _extends_seal(ws.run_file(run_id), sealed[-1], verdict.events):
-            return None  # nothing new, or the sealed lines changed: never bless a rewritten record
-        text = seal_text(key.name, run_id, verdict.events, verdict.head, format_utc(clock.now()))
-        seal = parse_seal(key.sign(text))
-        _append(path, seal.note)
-        _extend_ledger(ws, key, LedgerEntry(run=run_id, events=seal.events, digest=seal.digest))
-    return seal
+    verdict = verify_lines(run_id, lines, workspace_key(ws))
+    return verdict if verdict.verdict in ("ok", "open") and verdict.head is not None else None
 
 
-def _extends_seal(record: Path, note: bytes, events: int) -> bool:
+def next_seal(key: SealKey, verdict: Verdict, lines: bytes, sealed: list[bytes], clock: Clock) -> Seal | None:
+    """The seal of the record `lines` (whose verdict is `verdict`), given the run's seals so far:
+    None when the latest covers them already, or when the lines it sealed changed (a rewritten
+    record is never blessed)."""
+    if sealed and not _extends_seal(lines, sealed[-1], verdict.events):
+        return None
+    text = seal_text(key.name, verdict.run, verdict.events, verdict.head or "", format_utc(clock.now()))
+    return parse_seal(key.sign(text))
+
+
+def _extends_seal(lines: bytes, note: bytes, events: int) -> bool:
     """Whether the record has events past the seal and still holds the sealed line unchanged
     (a damaged seal is `drill verify`'s to report, and sealing goes on past it)."""
     try:
         seal = parse_seal(note)
     except NoteError:
         return True
-    return events > seal.events and line_hash_at(record, seal.events) == seal.head
+    return events > seal.events and line_hash_at(lines, seal.events) == seal.head
 
 
-def line_hash_at(record: Path, number: int) -> str | None:
-    """The stored hash of line `number` of a record (None when it has no such line)."""
-    data = record.read_bytes()
+def line_hash_at(data: bytes, number: int) -> str | None:
+    """The stored hash of line `number` of a record's bytes (None when it has no such line)."""
     start = 0
     for _ in range(number - 1):
         start = data.find(b"\n", start) + 1
@@ -333,51 +269,8 @@ def line_hash_at(record: Path, number: int) -> str | None:
     return line[cut + len(HASH_MARK) : -2].decode("ascii", "replace") if cut >= 0 else None
 
 
-def _extend_ledger(ws: Workspace, key: SealKey, entry: LedgerEntry) -> None:
-    path = ledger_file(ws)
-    _cut_torn_tail(path)
-    lines = read_ledger_lines(ws)
-    _append(path, entry.line + b"\n")
-    leaves = [merkle.leaf_hash(line) for line in [*lines, entry.line]]
-    note = key.sign(checkpoint_text(key.name, len(leaves), merkle.root(leaves)))
-    _replace(checkpoint_file(ws), note)
-
-
-def _cut_torn_tail(path: Path) -> None:
-    """A last line without its newline is what a crash left mid-write: cut before appending."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return
-    if data and not data.endswith(b"\n"):
-        os.truncate(path, data.rfind(b"\n") + 1)
-
-
-def _append(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _replace(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
-    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+def signed_checkpoint(key: SealKey, size: int, root: bytes) -> bytes:
+    return key.sign(checkpoint_text(key.name, size, root))
 
 
 def write_key(ws: Workspace, path: Path, content: str) -> None:

@@ -18,6 +18,8 @@ EXPECTED = (
     "TAB completion `drill ac`",
     "drill act on ",
     "fsync'd appends",
+    "fsync'd appends, sealing (conductor with the key)",
+    "drill abort, sealing the run it ends (wall)",
     "drill report, ",
     "drill report repeated",
     "drill verify --all throughput",

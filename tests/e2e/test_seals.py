@@ -287,6 +287,26 @@ def test_keys_seal_sweeps_what_is_unsealed(copy: Drill) -> None:
     assert _verdicts(_verify(copy)[1])[run]["seal"]["unsealed"] == 1
 
 
+@pytest.mark.parametrize("cache", ["missing", "garbled", "forged for this ledger"])
+def test_sealing_never_trusts_a_wrong_ledger_edge_cache(sealed: Sealed, copy: Drill, cache: str) -> None:
+    """`logs/seals/ledger.edge` spares a seal reading the whole ledger; lost, garbled or made to
+    match the ledger's length with other hashes, it is rebuilt and the checkpoint stays right."""
+    edge = copy.root / "logs" / "seals" / "ledger.edge"
+    length = (copy.root / "logs" / "seals" / "ledger").stat().st_size
+    if cache == "missing":
+        edge.unlink()
+    elif cache == "garbled":
+        edge.write_text("not a cache", encoding="ascii")
+    else:
+        edge.write_text(f"{length}:3 {'ab' * 32} {'cd' * 32}\n", encoding="ascii")
+    for n in range(3):
+        run = copy.open()
+        copy("abort", run, "--by", "alice", "--reason", f"drill {n} over", ok=True)
+    code, document = _verify(copy, "--strict", "--checkpoint", str(sealed.kept))
+    assert code == 0, document
+    assert _verdicts(document)[None]["ledger"]["size"] == 6
+
+
 def test_a_bad_checkpoint_file_is_one_line_and_exit_2(copy: Drill, tmp_path: Path) -> None:
     bogus = tmp_path / "bogus"
     bogus.write_text("not a checkpoint\n", encoding="utf-8")

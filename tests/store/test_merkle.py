@@ -36,6 +36,21 @@ def test_tree_head_of_every_size(size: int) -> None:
     assert merkle.root(LEAVES[:size]).hex() == VECTORS["roots_hex"][size]
 
 
+def test_a_tree_grown_one_leaf_at_a_time_from_its_edge_has_the_published_heads() -> None:
+    """What a seal does: the next head from the right edge alone, never from every leaf."""
+    edge: list[bytes] = []
+    for size, leaf in enumerate(LEAVES):
+        assert merkle.frontier_root(edge).hex() == VECTORS["roots_hex"][size]
+        edge = merkle.extend_frontier(edge, size, leaf)
+    assert merkle.frontier_root(edge).hex() == VECTORS["roots_hex"][len(LEAVES)]
+    many = [merkle.leaf_hash(n.to_bytes(4, "big")) for n in range(300)]
+    edge = []
+    for size, leaf in enumerate(many):
+        edge = merkle.extend_frontier(edge, size, leaf)
+        assert merkle.frontier_root(edge) == merkle.root(many[: size + 1])
+        assert len(edge) == (size + 1).bit_count()
+
+
 @pytest.mark.parametrize("case", VECTORS["inclusion_proofs"], ids=lambda c: f"leaf{c['leaf']}-of-{c['size']}")
 def test_inclusion_proofs_are_the_published_ones(case: dict[str, Any]) -> None:
     leaves = LEAVES[: case["size"]]

@@ -15,6 +15,8 @@ from drillkit.store.postgres.lease import Holder, holder
 from drillkit.store.postgres.records import insert_lines
 from drillkit.store.postgres.schema import Migration, current_version, latest_version, upgrade
 
+SEALS_VERSION = 6  # the schema version that holds seals
+
 
 @dataclass(frozen=True, kw_only=True)
 class StoreStatus:
@@ -26,6 +28,7 @@ class StoreStatus:
     runs: int
     lines: int
     action_lines: int  # lines of the corrective actions' ledger
+    seals: int  # the seal ledger's size (SPEC §9)
     writable: bool
     scheduler: dict[str, Any] | None  # the active scheduler's lease: host, pid, epoch, since, renewed
 
@@ -39,6 +42,7 @@ class StoreStatus:
             "runs": self.runs,
             "lines": self.lines,
             "action_lines": self.action_lines,
+            "seals": self.seals,
             "writable": self.writable,
             "scheduler": self.scheduler,
         }
@@ -59,6 +63,7 @@ def status(url: str) -> StoreStatus:
         version = current_version(cursor)
         runs, lines, writable = _counts(cursor) if version else (0, 0, False)
         action_lines = _action_lines(cursor)
+        seals = _seals(cursor) if version >= SEALS_VERSION else 0
     active = holder(url)
     return StoreStatus(
         server=db.server,
@@ -69,6 +74,7 @@ def status(url: str) -> StoreStatus:
         runs=runs,
         lines=lines,
         action_lines=action_lines,
+        seals=seals,
         writable=writable,
         scheduler=None if active is None else _lease_document(active),
     )
@@ -99,6 +105,11 @@ def _action_lines(cursor: psycopg.Cursor[Any]) -> int:
     if not _row(cursor)[0]:
         return 0
     cursor.execute("SELECT seq FROM drill.action_head")
+    return int(_row(cursor)[0])
+
+
+def _seals(cursor: psycopg.Cursor[Any]) -> int:
+    cursor.execute("SELECT size FROM drill.seal_checkpoint")
     return int(_row(cursor)[0])
 
 

@@ -1,0 +1,199 @@
+"""The `SealStore` port over files (SPEC §9): `logs/seals/<run>.seals` (each run's seals, appended),
+`logs/seals/ledger` (one line a leaf, appended) and `logs/seals/checkpoint` (replaced), all
+written under one lock file, the seal first: a crash leaves at most a seal the ledger does not
+list yet, never a ledger entry without its seal.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.model.clock import Clock
+from drillkit.store import merkle, notes
+from drillkit.store.notes import NoteError
+from drillkit.store.sealport import SealStore
+from drillkit.store.seals import (
+    LedgerEntry,
+    Seal,
+    SealKey,
+    next_seal,
+    parse_checkpoint,
+    sealable,
+    signed_checkpoint,
+)
+
+SEALS_SUFFIX = ".seals"
+
+
+class FileSealStore(SealStore):
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def notes(self, run_id: str) -> list[bytes]:
+        """A torn last note (a crash while it was written: no final newline) left out."""
+        return notes.split_notes(_complete(seals_file(self.ws, run_id)))
+
+    def ledger(self) -> list[bytes]:
+        return _complete(ledger_file(self.ws)).split(b"\n")[:-1]
+
+    def checkpoint(self) -> bytes | None:
+        try:
+            return checkpoint_file(self.ws).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def seal(self, key: SealKey, run_id: str, lines: bytes, clock: Clock) -> Seal | None:
+        verdict = None if self.covered(run_id, lines) else sealable(self.ws, run_id, lines)
+        if verdict is None:
+            return None
+        with self._lock():
+            path = seals_file(self.ws, run_id)
+            _cut_torn_tail(path)
+            seal = next_seal(key, verdict, lines, self.notes(run_id), clock)
+            if seal is None:
+                return None
+            _append(path, seal.note)
+            self._extend_ledger(key, LedgerEntry(run=run_id, events=seal.events, digest=seal.digest))
+        return seal
+
+    def seals_name(self, run_id: str) -> str:
+        return self.ws.display(seals_file(self.ws, run_id))
+
+    def checkpoint_name(self) -> str:
+        return self.ws.display(checkpoint_file(self.ws))
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """One sealer at a time appends seals, the ledger and its checkpoint."""
+        folder = self.ws.ensure_dir(self.ws.seals)
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _extend_ledger(self, key: SealKey, entry: LedgerEntry) -> None:
+        """Append the entry and replace the checkpoint, reading the tree's right edge from its
+        cache when the cache holds for the ledger as it is (no re-reading of every entry)."""
+        path = ledger_file(self.ws)
+        _cut_torn_tail(path)
+        size, edge = self._edge(_length(path))
+        _append(path, entry.line + b"\n")
+        grown = merkle.extend_frontier(edge, size, entry.leaf)
+        _replace(checkpoint_file(self.ws), signed_checkpoint(key, size + 1, merkle.frontier_root(grown)))
+        _write_edge(edge_file(self.ws), _length(path), size + 1, grown)
+
+    def _edge(self, length: int) -> tuple[int, list[bytes]]:
+        """The ledger's size and the roots of its tree's perfect subtrees: from the cache when it
+        was written for a ledger of this length and its root is the checkpoint's, else from
+        every entry."""
+        cached = _read_edge(edge_file(self.ws), length)
+        note = self.checkpoint()
+        if cached is not None and note is not None:
+            try:
+                checkpoint = parse_checkpoint(note)
+            except NoteError:
+                checkpoint = None
+            size, edge = cached
+            if checkpoint and checkpoint.size == size and checkpoint.root == merkle.frontier_root(edge):
+                return cached
+        lines = self.ledger()
+        edge = []
+        for index, line in enumerate(lines):
+            edge = merkle.extend_frontier(edge, index, merkle.leaf_hash(line))
+        return len(lines), edge
+
+
+def seals_file(ws: Workspace, run_id: str) -> Path:
+    return ws.seals / f"{run_id}{SEALS_SUFFIX}"
+
+
+def ledger_file(ws: Workspace) -> Path:
+    return ws.seals / "ledger"
+
+
+def checkpoint_file(ws: Workspace) -> Path:
+    return ws.seals / "checkpoint"
+
+
+def edge_file(ws: Workspace) -> Path:
+    """A cache, never evidence: the ledger's length in bytes, its size, and the right edge of its
+    tree (hex), so a seal reads a few lines instead of the whole ledger."""
+    return ws.seals / "ledger.edge"
+
+
+def _read_edge(path: Path, length: int) -> tuple[int, list[bytes]] | None:
+    """The cached size and edge when they were written for a ledger of `length` bytes."""
+    try:
+        head, *hashes = path.read_text(encoding="ascii").split()
+        written, size = (int(part) for part in head.split(":"))
+        edge = [bytes.fromhex(value) for value in hashes]
+    except (OSError, ValueError):
+        return None
+    return (size, edge) if written == length and len(edge) == size.bit_count() else None
+
+
+def _write_edge(path: Path, length: int, size: int, edge: list[bytes]) -> None:
+    """Replaced without fsync: a cache lost in a crash is rebuilt from the ledger."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
+    temporary.write_text(" ".join([f"{length}:{size}", *(node.hex() for node in edge)]) + "\n", encoding="ascii")
+    os.replace(temporary, path)
+
+
+def _length(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _complete(path: Path) -> bytes:
+    """The file's complete lines (a torn last line is not one); nothing when there is no file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return b""
+    return data[: data.rfind(b"\n") + 1]
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """A last line without its newline is what a crash left mid-write: cut before appending
+    (only the last byte is read when there is none)."""
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0 or os.pread(handle.fileno(), 1, size - 1) == b"\n":
+                return
+            data = handle.read()
+    except FileNotFoundError:
+        return
+    os.truncate(path, data.rfind(b"\n") + 1)
+
+
+def _append(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)  # the folder is not fsync'd: a rename lost in a crash leaves
+    # the previous checkpoint, which the ledger still extends
