@@ -176,24 +176,23 @@ def _cut_torn_tail(path: Path) -> None:
     os.truncate(path, data.rfind(b"\n") + 1)
 
 
-def _append(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+def _write_synced(path: Path, data: bytes, how: int) -> None:
+    """`data` appended (`os.O_APPEND`) or written anew (`os.O_TRUNC`), 0640, fsync'd, never through a link."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | how, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)
         os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _append(path: Path, data: bytes) -> None:
+    _write_synced(path, data, os.O_APPEND)
 
 
 def _replace(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _write_synced(temporary, data, os.O_TRUNC)
     os.replace(temporary, path)  # the folder is not fsync'd: a rename lost in a crash leaves
     # the previous checkpoint, which the ledger still extends
