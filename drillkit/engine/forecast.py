@@ -279,6 +279,7 @@ class _Segments:
         stand_ins = firsts + widths - 1
         columns = np.concatenate([np.append(run_of, 0) for run_of in pools]).astype(np.int64)
         rows = max(1, CHUNK // columns.size)
+        numbers = np.tile(np.arange(columns.size, dtype=np.int32), rows)  # each column's number, row after row
         parts, chunks = [], []
         for low in range(0, replicates, rows):  # a few replicates at a time: the work stays in cache
             weights = _weights(counts[low : low + rows], columns)
@@ -286,7 +287,7 @@ class _Segments:
             sizes = np.add.reduceat(weights, firsts, axis=1)
             weights[:, stand_ins] = sizes == 0
             sizes[sizes == 0] = 1
-            parts.append(_repeated_columns(weights))
+            parts.append(np.repeat(numbers[: weights.size], weights.ravel()))
             chunks.append(sizes)
         self.entries = np.concatenate(parts)
         sizes = np.concatenate(chunks)  # replicates × pools
@@ -308,11 +309,12 @@ class _Segments:
         found: Ints = self.entries.take(self.position(u, segment)).astype(np.intp)
         return found
 
-    def position(self, u: Floats, segment: Ints) -> Ints:
-        """Where in `entries` each uniform number in `u` lands within its segment."""
-        step = (u * self.size.take(segment)).astype(np.int64)
-        step += self.start.take(segment)
-        return step
+    def position(self, u: Floats, segment: Ints, among: slice = slice(None)) -> Ints:
+        """Where in `entries` each uniform number in `u` lands within its segment (numbered
+        from the start of `among`, when given)."""
+        at = np.multiply(u, self.size[among].take(segment), out=np.empty(u.size, dtype=np.int64), casting="unsafe")
+        at += self.start[among].take(segment)
+        return at
 
 
 def _weights(counts: Ints, columns: Ints) -> Ints:
@@ -321,18 +323,6 @@ def _weights(counts: Ints, columns: Ints) -> Ints:
         return np.zeros((counts.shape[0], columns.size), dtype=np.int64)
     weights: Ints = counts.take(columns, axis=1)
     return weights
-
-
-def _repeated_columns(weights: Ints) -> npt.NDArray[np.int32]:
-    """Row after row, each column's number repeated as often as its weight: what
-    `np.repeat(np.tile(np.arange(C), rows), weights.ravel())` gives, without its copy per element.
-    The running sum of the weights says where each column's stretch ends; the number of ends at or
-    before a place is its column, counted over all rows (hence the remainder)."""
-    ends = np.cumsum(weights.ravel())
-    total = int(ends[-1])
-    column = np.cumsum(np.bincount(ends[:-1], minlength=total + 1)[:total]) % weights.shape[1]
-    narrow: npt.NDArray[np.int32] = column.astype(np.int32)  # half the bytes for the walk to read at random
-    return narrow
 
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
@@ -410,45 +400,46 @@ class _Stays:
         self.to = np.where(self.fired, escalation, to)
 
 
-def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, _Tally]:
+def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[list[Floats], _Tally]:
     """Every simulated run hop by hop, all runs at once: each hop draws one stay per unfinished
-    run. Gives each run's first entry into each state (states × runs, inf: never) and the tally
+    run. Gives each run's first entry into each state (per state, inf: never) and the tally
     of the stays drawn. Runs lie grouped by replicate and stay in that order as finished ones
     drop out, so each hop reads the segments' `entries` front to back, a replicate at a time."""
     walker, tally = _Walker(plan, stays, replicate.size), _Tally(stays)
     slots, clocks = walker.walk(replicate, rng, tally)
-    entered = np.full((walker.states, replicate.size), np.inf)
-    flat = entered.reshape(-1)
+    rows = np.full((walker.states, replicate.size), np.inf)
+    flat = rows.reshape(-1)
     for slot, at in zip(reversed(slots), reversed(clocks), strict=True):
         flat[slot] = at  # last to first: a run's clock only grows, so its first entry stays
-    entered[walker.initial] = 0.0
+    entered = [rows[row] for row in walker.row]
+    entered[walker.initial][:] = 0.0
     return entered, tally
 
 
 class _Walker:
-    """The per-stay tables a hop looks up, all small: what a stay lasts, whether the run goes on,
-    and how it moves a run's key.
+    """The per-stay tables a hop looks up, both small: what a stay lasts and how it moves a run's key.
 
-    A run's key packs two numbers that change together: its slot in `entered` (state × runs +
-    run) above `shift` bits and its segment (replicate × states + state) below them. A stay from
-    one state to another moves each by a fixed multiple of the same amount, so one addition moves
-    the run."""
+    A run's key packs two numbers that change together: its slot in `entered` (row × runs + run)
+    above `shift` bits and its segment (replicate × states + state) below them. A stay from one
+    state to another moves each by a fixed amount, so one addition moves the run. Final states
+    have the last rows, so a run has finished when its key reaches `limit`."""
 
     def __init__(self, plan: _Plan, stays: _Stays, runs: int) -> None:
-        final = np.array([plan.pb.states[s].final for s in plan.states])
+        final = [plan.pb.states[s].final for s in plan.states]
+        self.row = np.argsort(np.argsort(final, kind="stable"))  # each state's row in `entered`: final ones last
         self.states = len(plan.states)
         self.initial = plan.index[plan.pb.initial_state]
         self.segments = stays.segments.by_replicate()
         self.shift = max(1, int(self.segments.size.size - 1).bit_length())
         self.seconds = stays.seconds
-        self.going_on = ~final[stays.to]
-        self.step = (stays.to - stays.state_of) * ((runs << self.shift) + 1)
+        self.step = ((self.row[stays.to] - self.row[stays.state_of]) * runs << self.shift) + stays.to - stays.state_of
+        self.limit = final.count(False) * runs << self.shift  # a key this high is in a final state's row
         self.runs = runs
 
     def walk(self, replicate: Ints, rng: np.random.Generator, tally: _Tally) -> tuple[list[Ints], list[Floats]]:
         """Walk the runs to their ends, counting each hop's draws in `tally`: per hop, the slot
         each run entered and when."""
-        slot = np.arange(replicate.size, dtype=np.int64) + self.initial * self.runs
+        slot = np.arange(replicate.size, dtype=np.int64) + int(self.row[self.initial]) * self.runs
         key = (slot << self.shift) + replicate * self.states + self.initial
         clock = np.zeros(replicate.size)
         low = (1 << self.shift) - 1
@@ -463,8 +454,8 @@ class _Walker:
             key = key + self.step.take(stay)
             slots.append(key >> self.shift)
             clocks.append(clock)
-            going = self.going_on.take(stay)
-            if not going.all():
+            if key[-1] >= self.limit or not (key < self.limit).all():
+                going = key < self.limit
                 key, clock = key.compress(going), clock.compress(going)
         return slots, clocks
 
@@ -490,7 +481,7 @@ class _Tally:
 
 
 def _items(
-    history: _History, plan: _Plan, *, counts: Ints, replicate: Ints, rng: np.random.Generator, entered: Floats
+    history: _History, plan: _Plan, *, counts: Ints, replicate: Ints, rng: np.random.Generator, entered: list[Floats]
 ) -> dict[str, Floats]:
     """When each checklist item a metric measures is done in each simulated run (inf: never)."""
     owners = plan.pb.checklist_owner()
@@ -499,10 +490,11 @@ def _items(
         return {}
     segments = _Segments([history.items[item][0] for item in items], counts)
     offsets = np.concatenate([np.append(history.items[i][1], _stand_in_offset(plan, owners[i])) for i in items])
+    laid = offsets.take(segments.entries)  # each entry's offset, so that a draw reads it directly
     done = {}
     for index, item in enumerate(items):
-        entry = segments.draw(rng.random(replicate.size), index * segments.replicates + replicate)
-        found = offsets.take(entry)
+        own = slice(index * segments.replicates, (index + 1) * segments.replicates)  # this item's segments
+        found = laid.take(segments.position(rng.random(replicate.size), replicate, own))
         found += entered[plan.index[owners[item]]]
         done[item] = np.maximum(found, 0.0, out=found)
     return done
@@ -548,7 +540,7 @@ def _answer(plan: _Plan, stays: _Stays, *, tally: _Tally, values: dict[str, Floa
     }
 
 
-def _value(plan: _Plan, entered: Floats, done: dict[str, Floats], name: str) -> Floats:
+def _value(plan: _Plan, entered: list[Floats], done: dict[str, Floats], name: str) -> Floats:
     """Per simulated run: the time from the metric's `from` to its `to` (inf: either never reached)."""
     metric = plan.pb.metrics[name]
     kind, _, item = metric.to.partition(":")
