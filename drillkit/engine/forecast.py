@@ -20,8 +20,10 @@ Uncertainty: the simulated runs are split into B bootstrap replicates. Each repl
 stays from a resample (with replacement, whole runs at a time) of the past runs, so the spread
 of the replicates' shares is the 95% interval and a thin history shows as a wide interval.
 The point estimate is the share over all simulated runs. Breaches of state deadlines and
-escalations are expected counts: the draws each replicate made in each state times the share of
-the stays drawn from there that are late (or fire), their expectation given those draws.
+escalations are expected counts, worked out rather than counted: the stays a run is expected to
+make in each state, moving as the replicate's resampled stays there lead (within the walk's limit
+on stays), times the share of those stays that are late (or fire). That is what counting the
+simulated runs' late stays would tend to, without their sampling noise.
 
 Every random number comes from one `numpy.random.Generator` seeded by the caller, drawn in a
 fixed order, and a what-if is simulated from the same seed (common random numbers): the same
@@ -350,10 +352,10 @@ def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> tuple[dic
     counts = _resample_counts(rng, replicates, history.count)
     replicate = np.arange(runs, dtype=np.int64) * replicates // runs  # neighbours share a replicate: cache-friendly
     stays = _Stays(history, plan, counts)
-    entered, tally = _walk(plan, stays, replicate, rng)
+    entered = _walk(plan, stays, replicate, rng)
     done = _items(history, plan, counts=counts, replicate=replicate, rng=rng, entered=entered)
     values = {name: _value(plan, entered, done, name) for name in plan.pb.metrics}
-    return _answer(plan, stays, tally=tally, values=values, replicate=replicate), values
+    return _answer(plan, stays, values=values, replicate=replicate), values
 
 
 class _Stays:
@@ -375,23 +377,29 @@ class _Stays:
         self._apply_deadlines(
             plan, np.concatenate(seconds), np.concatenate(to).astype(np.int64), np.concatenate(by_system)
         )
-        self.late_share = self._shares(runs_of, counts, self.late)
-        self.fired_share = self._shares(runs_of, counts, self.fired)
+        leads_to = self.to[:, np.newaxis] == np.arange(len(plan.states))
+        shares = self._shares(runs_of, counts, np.column_stack([self.late, self.fired, leads_to]).astype(np.float64))
+        self.late_share, self.fired_share, self.moves = shares[..., 0], shares[..., 1], shares[..., 2:]
         self.owner = np.array([plan.role(plan.pb.states[s].owner) for s in plan.states], dtype=np.int64)
 
-    def _shares(self, runs_of: Sequence[Ints], counts: Ints, flag: Bools) -> Floats:
-        """Per replicate and state (replicates × states): the share of the stays a draw in that
-        state picks from in that replicate's resample that have `flag` (the stand-in's flag where
-        the resample has none)."""
-        flagged, present = np.zeros((2, counts.shape[1], len(runs_of)))
+    def _shares(self, runs_of: Sequence[Ints], counts: Ints, flags: Floats) -> Floats:
+        """Per replicate, state and column of `flags` (replicates × states × columns): the share
+        of the stays a draw in that state picks from in that replicate's resample that have the
+        column's flag (the stand-in's flags where the resample has none)."""
+        runs, pools, columns = counts.shape[1], len(runs_of), flags.shape[1]
+        flagged, present = np.zeros((runs, pools, columns)), np.zeros((runs, pools))
         first = 0
         for pool, run_of in enumerate(runs_of):
-            flagged[:, pool] = np.bincount(run_of, weights=flag[first : first + run_of.size], minlength=counts.shape[1])
-            present[:, pool] = np.bincount(run_of, minlength=counts.shape[1])
+            cells = (run_of[:, np.newaxis] * columns + np.arange(columns)).ravel()  # (run, column) of each flag
+            own = flags[first : first + run_of.size].ravel()
+            flagged[:, pool] = np.bincount(cells, weights=own, minlength=runs * columns).reshape(runs, columns)
+            present[:, pool] = np.bincount(run_of, minlength=runs)
             first += run_of.size + 1
         weights = counts.astype(np.float64)
-        hits, sizes = weights @ flagged, weights @ present
-        stand_in = flag[np.cumsum([run_of.size + 1 for run_of in runs_of]) - 1].astype(np.float64)
+        # a product per column: each small enough for the linear algebra library to keep to one thread
+        hits = np.stack([weights @ flagged[:, :, column] for column in range(columns)], axis=-1)
+        sizes = (weights @ present)[..., np.newaxis]
+        stand_in = flags[np.cumsum([run_of.size + 1 for run_of in runs_of]) - 1]
         with np.errstate(invalid="ignore", divide="ignore"):
             shares: Floats = np.where(sizes > 0, hits / sizes, stand_in)
         return shares
@@ -411,20 +419,20 @@ class _Stays:
         self.to = np.where(self.fired, escalation, to)
 
 
-def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[list[Floats], _Tally]:
+def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> list[Floats]:
     """Every simulated run hop by hop, all runs at once: each hop draws one stay per unfinished
-    run. Gives each run's first entry into each state (per state, inf: never) and the tally
-    of the stays drawn. Runs lie grouped by replicate and stay in that order as finished ones
-    drop out, so each hop reads the segments' `entries` front to back, a replicate at a time."""
-    walker, tally = _Walker(plan, stays, replicate.size), _Tally(stays)
-    slots, clocks = walker.walk(replicate, rng, tally)
+    run. Gives each run's first entry into each state (per state, inf: never). Runs lie grouped by
+    replicate and stay in that order as finished ones drop out, so each hop reads the segments'
+    `entries` front to back, a replicate at a time."""
+    walker = _Walker(plan, stays, replicate.size)
+    slots, clocks = walker.walk(replicate, rng)
     rows = np.full((walker.states, replicate.size), np.inf)
     flat = rows.reshape(-1)
     for slot, at in zip(reversed(slots), reversed(clocks), strict=True):
         flat[slot] = at  # last to first: a run's clock only grows, so its first entry stays
     entered = [rows[row] for row in walker.row]
     entered[walker.initial][:] = 0.0
-    return entered, tally
+    return entered
 
 
 class _Walker:
@@ -447,9 +455,8 @@ class _Walker:
         self.limit = final.count(False) * runs << self.shift  # a key this high is in a final state's row
         self.runs = runs
 
-    def walk(self, replicate: Ints, rng: np.random.Generator, tally: _Tally) -> tuple[list[Ints], list[Floats]]:
-        """Walk the runs to their ends, counting each hop's draws in `tally`: per hop, the slot
-        each run entered and when."""
+    def walk(self, replicate: Ints, rng: np.random.Generator) -> tuple[list[Ints], list[Floats]]:
+        """Walk the runs to their ends: per hop, the slot each run entered and when."""
         slot = np.arange(replicate.size, dtype=np.int64) + int(self.row[self.initial]) * self.runs
         key = (slot << self.shift) + replicate * self.states + self.initial
         clock = np.zeros(replicate.size)
@@ -460,7 +467,6 @@ class _Walker:
                 break
             segment = key & low
             stay = self.segments.draw(rng.random(key.size), segment)
-            tally.add(segment)
             clock = clock + self.seconds.take(stay)
             key = key + self.step.take(stay)
             slots.append(key >> self.shift)
@@ -471,24 +477,31 @@ class _Walker:
         return slots, clocks
 
 
-class _Tally:
-    """How many draws each segment (replicate × states + state) saw, counted hop by hop.
+def _expected_stays(plan: _Plan, stays: _Stays) -> Floats:
+    """Per replicate and state (replicates × states): how many stays a simulated run is expected
+    to make in that state, moving as the replicate's shares of where the stays there lead say,
+    for at most as many stays as the walk draws (`MAX_HOPS_PER_STATE` per state)."""
+    final = np.array([plan.pb.states[s].final for s in plan.states])
+    onward = stays.moves * ~final[:, np.newaxis]  # a run that reached a final state draws no more
+    expected = _power_sum(onward, MAX_HOPS_PER_STATE * len(plan.states))[:, plan.index[plan.pb.initial_state]]
+    expected[:, final] = 0.0
+    return expected
 
-    Breaches and escalations are then expected counts: draws from a segment times the share of
-    its stays that are late (or fire). That is their expectation given the draws, so it is the
-    same answer as counting the late draws one by one, with less simulation noise, and a hop
-    only counts its segments."""
 
-    def __init__(self, stays: _Stays) -> None:
-        self.shape = (stays.segments.replicates, stays.segments.pools)
-        self.per_segment = np.zeros(self.shape[0] * self.shape[1], dtype=np.int64)
-
-    def add(self, segment: Ints) -> None:
-        self.per_segment += np.bincount(segment, minlength=self.per_segment.size)
-
-    def draws(self) -> Floats:
-        """Draws per replicate and state (replicates × states)."""
-        return self.per_segment.reshape(self.shape).astype(np.float64)
+def _power_sum(moves: Floats, hops: int) -> Floats:
+    """I + M + M² + … + M^(hops-1) for each of a stack of matrices M, by doubling."""
+    identity = np.broadcast_to(np.eye(moves.shape[-1]), moves.shape)
+    total, power = np.zeros(moves.shape), identity.copy()  # the sum so far, and M to its length
+    block, block_power = identity.copy(), moves  # a block of 2^k terms, and M^(2^k)
+    while hops:
+        if hops & 1:
+            total += power @ block
+            power = power @ block_power
+        hops >>= 1
+        if hops:
+            block = block + block_power @ block
+            block_power = block_power @ block_power
+    return total
 
 
 def _items(
@@ -517,10 +530,10 @@ def _stand_in_offset(plan: _Plan, state: str) -> float:
     return deadline if np.isfinite(deadline) else 0.0
 
 
-def _answer(plan: _Plan, stays: _Stays, *, tally: _Tally, values: dict[str, Floats], replicate: Ints) -> dict[str, Any]:
+def _answer(plan: _Plan, stays: _Stays, *, values: dict[str, Floats], replicate: Ints) -> dict[str, Any]:
     sizes = np.bincount(replicate, minlength=stays.segments.replicates).astype(np.float64)
     firsts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64)  # runs are grouped by replicate
-    draws = tally.draws()
+    draws = _expected_stays(plan, stays) * sizes[:, np.newaxis]
     late = (draws * stays.late_share).sum(axis=0)
     breaches = np.bincount(stays.owner, weights=late, minlength=len(plan.roles))
     fired = (draws * stays.fired_share).T  # states × replicates
