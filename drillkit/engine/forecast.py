@@ -281,6 +281,7 @@ class _Segments:
         stand_ins = firsts + widths - 1
         columns = np.concatenate([np.append(run_of, 0) for run_of in pools]).astype(np.int64)
         rows = max(1, CHUNK // columns.size)
+        numbers = np.tile(np.arange(columns.size, dtype=np.int32), rows)  # each column's number, row after row
         parts, chunks = [], []
         for low in range(0, replicates, rows):  # a few replicates at a time: the work stays in cache
             weights = _weights(counts[low : low + rows], columns)
@@ -288,7 +289,7 @@ class _Segments:
             sizes = np.add.reduceat(weights, firsts, axis=1)
             weights[:, stand_ins] = sizes == 0
             sizes[sizes == 0] = 1
-            parts.append(_repeated_columns(weights))
+            parts.append(_repeated_columns(weights, numbers))
             chunks.append(sizes)
         self.entries = np.concatenate(parts)
         sizes = np.concatenate(chunks)  # replicates × pools
@@ -326,16 +327,16 @@ def _weights(counts: Ints, columns: Ints) -> Ints:
     return weights
 
 
-def _repeated_columns(weights: Ints) -> npt.NDArray[np.int32]:
+def _repeated_columns(weights: Ints, numbers: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
     """Row after row, each column's number repeated as often as its weight: what
-    `np.repeat(np.tile(np.arange(C), rows), weights.ravel())` gives, without its copy per element.
-    The running sum of the weights says where each column's stretch ends; the number of ends at or
-    before a place is its column, counted over all rows (hence the remainder)."""
+    `np.repeat(numbers[: weights.size], weights.ravel())` gives (`numbers` holds each column's
+    number row after row), without its copy per element. The running sum of the weights says where
+    each column's stretch ends; the number of ends at or before a place is its column's place."""
     ends = np.cumsum(weights.ravel())
     total = int(ends[-1])
-    column = np.cumsum(np.bincount(ends[:-1], minlength=total + 1)[:total]) % weights.shape[1]
-    narrow: npt.NDArray[np.int32] = column.astype(np.int32)  # half the bytes for the walk to read at random
-    return narrow
+    place = np.cumsum(np.bincount(ends[:-1], minlength=total + 1)[:total])
+    column: npt.NDArray[np.int32] = numbers.take(place)  # 32 bits: half the bytes for the walk to read at random
+    return column
 
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
