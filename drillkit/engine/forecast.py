@@ -214,23 +214,17 @@ class _History:
         self.count = len(runs)
         self.stays: dict[str, tuple[Ints, Floats, list[str], Bools]] = {}
         self.items: dict[str, tuple[Ints, Floats]] = {}
-        found: dict[str, tuple[list[int], list[float], list[str], list[bool]]] = {
-            name: ([], [], [], []) for name in pb.states
-        }
+        by_state: dict[str, list[tuple[int, Stay]]] = {name: [] for name in pb.states}
         for number, run in enumerate(runs):
             for stay in run.stays:
-                lists = found.get(stay.state)
-                if lists is not None and stay.to in pb.states:
-                    lists[0].append(number)
-                    lists[1].append(stay.seconds)
-                    lists[2].append(stay.to)
-                    lists[3].append(stay.by_system)
-        for name, (numbers, seconds, goes, by_system) in found.items():
+                if stay.state in by_state and stay.to in pb.states:
+                    by_state[stay.state].append((number, stay))
+        for name, found in by_state.items():
             self.stays[name] = (
-                np.array(numbers, dtype=np.int64),
-                np.array(seconds, dtype=np.float64),
-                goes,
-                np.array(by_system, dtype=np.bool_),
+                np.array([n for n, _ in found], dtype=np.int64),
+                np.array([s.seconds for _, s in found], dtype=np.float64),
+                [s.to for _, s in found],
+                np.array([s.by_system for _, s in found], dtype=np.bool_),
             )
         firsts = [_first_entries_of(run) for run in runs]
         owners = pb.checklist_owner()
