@@ -20,8 +20,10 @@ Uncertainty: the simulated runs are split into B bootstrap replicates. Each repl
 stays from a resample (with replacement, whole runs at a time) of the past runs, so the spread
 of the replicates' shares is the 95% interval and a thin history shows as a wide interval.
 The point estimate is the share over all simulated runs. Breaches of state deadlines and
-escalations are expected counts: the draws each replicate made in each state times the share of
-the stays drawn from there that are late (or fire), their expectation given those draws.
+escalations are expected counts, worked out rather than counted: the stays a run is expected to
+make in each state, moving as the replicate's resampled stays there lead (within the walk's limit
+on stays), times the share of those stays that are late (or fire). That is what counting the
+simulated runs' late stays would tend to, without their sampling noise.
 
 Every random number comes from one `numpy.random.Generator` seeded by the caller, drawn in a
 fixed order, and a what-if is simulated from the same seed (common random numbers): the same
@@ -279,6 +281,7 @@ class _Segments:
         stand_ins = firsts + widths - 1
         columns = np.concatenate([np.append(run_of, 0) for run_of in pools]).astype(np.int64)
         rows = max(1, CHUNK // columns.size)
+        numbers = np.tile(np.arange(columns.size, dtype=np.int32), rows)  # each column's number, row after row
         parts, chunks = [], []
         for low in range(0, replicates, rows):  # a few replicates at a time: the work stays in cache
             weights = _weights(counts[low : low + rows], columns)
@@ -286,7 +289,7 @@ class _Segments:
             sizes = np.add.reduceat(weights, firsts, axis=1)
             weights[:, stand_ins] = sizes == 0
             sizes[sizes == 0] = 1
-            parts.append(_repeated_columns(weights))
+            parts.append(_repeated_columns(weights, numbers))
             chunks.append(sizes)
         self.entries = np.concatenate(parts)
         sizes = np.concatenate(chunks)  # replicates × pools
@@ -308,11 +311,12 @@ class _Segments:
         found: Ints = self.entries.take(self.position(u, segment)).astype(np.intp)
         return found
 
-    def position(self, u: Floats, segment: Ints) -> Ints:
-        """Where in `entries` each uniform number in `u` lands within its segment."""
-        step = (u * self.size.take(segment)).astype(np.int64)
-        step += self.start.take(segment)
-        return step
+    def position(self, u: Floats, segment: Ints, among: slice = slice(None)) -> Ints:
+        """Where in `entries` each uniform number in `u` lands within its segment (numbered
+        from the start of `among`, when given)."""
+        at = np.multiply(u, self.size[among].take(segment), out=np.empty(u.size, dtype=np.int64), casting="unsafe")
+        at += self.start[among].take(segment)
+        return at
 
 
 def _weights(counts: Ints, columns: Ints) -> Ints:
@@ -323,16 +327,16 @@ def _weights(counts: Ints, columns: Ints) -> Ints:
     return weights
 
 
-def _repeated_columns(weights: Ints) -> npt.NDArray[np.int32]:
+def _repeated_columns(weights: Ints, numbers: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
     """Row after row, each column's number repeated as often as its weight: what
-    `np.repeat(np.tile(np.arange(C), rows), weights.ravel())` gives, without its copy per element.
-    The running sum of the weights says where each column's stretch ends; the number of ends at or
-    before a place is its column, counted over all rows (hence the remainder)."""
+    `np.repeat(numbers[: weights.size], weights.ravel())` gives (`numbers` holds each column's
+    number row after row), without its copy per element. The running sum of the weights says where
+    each column's stretch ends; the number of ends at or before a place is its column's place."""
     ends = np.cumsum(weights.ravel())
     total = int(ends[-1])
-    column = np.cumsum(np.bincount(ends[:-1], minlength=total + 1)[:total]) % weights.shape[1]
-    narrow: npt.NDArray[np.int32] = column.astype(np.int32)  # half the bytes for the walk to read at random
-    return narrow
+    place = np.cumsum(np.bincount(ends[:-1], minlength=total + 1)[:total])
+    column: npt.NDArray[np.int32] = numbers.take(place)  # 32 bits: half the bytes for the walk to read at random
+    return column
 
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
@@ -349,10 +353,10 @@ def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> tuple[dic
     counts = _resample_counts(rng, replicates, history.count)
     replicate = np.arange(runs, dtype=np.int64) * replicates // runs  # neighbours share a replicate: cache-friendly
     stays = _Stays(history, plan, counts)
-    entered, tally = _walk(plan, stays, replicate, rng)
+    entered = _walk(plan, stays, replicate, rng)
     done = _items(history, plan, counts=counts, replicate=replicate, rng=rng, entered=entered)
     values = {name: _value(plan, entered, done, name) for name in plan.pb.metrics}
-    return _answer(plan, stays, tally=tally, values=values, replicate=replicate), values
+    return _answer(plan, stays, values=values, replicate=replicate), values
 
 
 class _Stays:
@@ -374,23 +378,29 @@ class _Stays:
         self._apply_deadlines(
             plan, np.concatenate(seconds), np.concatenate(to).astype(np.int64), np.concatenate(by_system)
         )
-        self.late_share = self._shares(runs_of, counts, self.late)
-        self.fired_share = self._shares(runs_of, counts, self.fired)
+        leads_to = self.to[:, np.newaxis] == np.arange(len(plan.states))
+        shares = self._shares(runs_of, counts, np.column_stack([self.late, self.fired, leads_to]).astype(np.float64))
+        self.late_share, self.fired_share, self.moves = shares[..., 0], shares[..., 1], shares[..., 2:]
         self.owner = np.array([plan.role(plan.pb.states[s].owner) for s in plan.states], dtype=np.int64)
 
-    def _shares(self, runs_of: Sequence[Ints], counts: Ints, flag: Bools) -> Floats:
-        """Per replicate and state (replicates × states): the share of the stays a draw in that
-        state picks from in that replicate's resample that have `flag` (the stand-in's flag where
-        the resample has none)."""
-        flagged, present = np.zeros((2, counts.shape[1], len(runs_of)))
+    def _shares(self, runs_of: Sequence[Ints], counts: Ints, flags: Floats) -> Floats:
+        """Per replicate, state and column of `flags` (replicates × states × columns): the share
+        of the stays a draw in that state picks from in that replicate's resample that have the
+        column's flag (the stand-in's flags where the resample has none)."""
+        runs, pools, columns = counts.shape[1], len(runs_of), flags.shape[1]
+        flagged, present = np.zeros((runs, pools, columns)), np.zeros((runs, pools))
         first = 0
         for pool, run_of in enumerate(runs_of):
-            flagged[:, pool] = np.bincount(run_of, weights=flag[first : first + run_of.size], minlength=counts.shape[1])
-            present[:, pool] = np.bincount(run_of, minlength=counts.shape[1])
+            cells = (run_of[:, np.newaxis] * columns + np.arange(columns)).ravel()  # (run, column) of each flag
+            own = flags[first : first + run_of.size].ravel()
+            flagged[:, pool] = np.bincount(cells, weights=own, minlength=runs * columns).reshape(runs, columns)
+            present[:, pool] = np.bincount(run_of, minlength=runs)
             first += run_of.size + 1
         weights = counts.astype(np.float64)
-        hits, sizes = weights @ flagged, weights @ present
-        stand_in = flag[np.cumsum([run_of.size + 1 for run_of in runs_of]) - 1].astype(np.float64)
+        # a product per column: each small enough for the linear algebra library to keep to one thread
+        hits = np.stack([weights @ flagged[:, :, column] for column in range(columns)], axis=-1)
+        sizes = (weights @ present)[..., np.newaxis]
+        stand_in = flags[np.cumsum([run_of.size + 1 for run_of in runs_of]) - 1]
         with np.errstate(invalid="ignore", divide="ignore"):
             shares: Floats = np.where(sizes > 0, hits / sizes, stand_in)
         return shares
@@ -410,45 +420,45 @@ class _Stays:
         self.to = np.where(self.fired, escalation, to)
 
 
-def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> tuple[Floats, _Tally]:
+def _walk(plan: _Plan, stays: _Stays, replicate: Ints, rng: np.random.Generator) -> list[Floats]:
     """Every simulated run hop by hop, all runs at once: each hop draws one stay per unfinished
-    run. Gives each run's first entry into each state (states × runs, inf: never) and the tally
-    of the stays drawn. Runs lie grouped by replicate and stay in that order as finished ones
-    drop out, so each hop reads the segments' `entries` front to back, a replicate at a time."""
-    walker, tally = _Walker(plan, stays, replicate.size), _Tally(stays)
-    slots, clocks = walker.walk(replicate, rng, tally)
-    entered = np.full((walker.states, replicate.size), np.inf)
-    flat = entered.reshape(-1)
+    run. Gives each run's first entry into each state (per state, inf: never). Runs lie grouped by
+    replicate and stay in that order as finished ones drop out, so each hop reads the segments'
+    `entries` front to back, a replicate at a time."""
+    walker = _Walker(plan, stays, replicate.size)
+    slots, clocks = walker.walk(replicate, rng)
+    rows = np.full((walker.states, replicate.size), np.inf)
+    flat = rows.reshape(-1)
     for slot, at in zip(reversed(slots), reversed(clocks), strict=True):
         flat[slot] = at  # last to first: a run's clock only grows, so its first entry stays
-    entered[walker.initial] = 0.0
-    return entered, tally
+    entered = [rows[row] for row in walker.row]
+    entered[walker.initial][:] = 0.0
+    return entered
 
 
 class _Walker:
-    """The per-stay tables a hop looks up, all small: what a stay lasts, whether the run goes on,
-    and how it moves a run's key.
+    """The per-stay tables a hop looks up, both small: what a stay lasts and how it moves a run's key.
 
-    A run's key packs two numbers that change together: its slot in `entered` (state × runs +
-    run) above `shift` bits and its segment (replicate × states + state) below them. A stay from
-    one state to another moves each by a fixed multiple of the same amount, so one addition moves
-    the run."""
+    A run's key packs two numbers that change together: its slot in `entered` (row × runs + run)
+    above `shift` bits and its segment (replicate × states + state) below them. A stay from one
+    state to another moves each by a fixed amount, so one addition moves the run. Final states
+    have the last rows, so a run has finished when its key reaches `limit`."""
 
     def __init__(self, plan: _Plan, stays: _Stays, runs: int) -> None:
-        final = np.array([plan.pb.states[s].final for s in plan.states])
+        final = [plan.pb.states[s].final for s in plan.states]
+        self.row = np.argsort(np.argsort(final, kind="stable"))  # each state's row in `entered`: final ones last
         self.states = len(plan.states)
         self.initial = plan.index[plan.pb.initial_state]
         self.segments = stays.segments.by_replicate()
         self.shift = max(1, int(self.segments.size.size - 1).bit_length())
         self.seconds = stays.seconds
-        self.going_on = ~final[stays.to]
-        self.step = (stays.to - stays.state_of) * ((runs << self.shift) + 1)
+        self.step = ((self.row[stays.to] - self.row[stays.state_of]) * runs << self.shift) + stays.to - stays.state_of
+        self.limit = final.count(False) * runs << self.shift  # a key this high is in a final state's row
         self.runs = runs
 
-    def walk(self, replicate: Ints, rng: np.random.Generator, tally: _Tally) -> tuple[list[Ints], list[Floats]]:
-        """Walk the runs to their ends, counting each hop's draws in `tally`: per hop, the slot
-        each run entered and when."""
-        slot = np.arange(replicate.size, dtype=np.int64) + self.initial * self.runs
+    def walk(self, replicate: Ints, rng: np.random.Generator) -> tuple[list[Ints], list[Floats]]:
+        """Walk the runs to their ends: per hop, the slot each run entered and when."""
+        slot = np.arange(replicate.size, dtype=np.int64) + int(self.row[self.initial]) * self.runs
         key = (slot << self.shift) + replicate * self.states + self.initial
         clock = np.zeros(replicate.size)
         low = (1 << self.shift) - 1
@@ -458,39 +468,45 @@ class _Walker:
                 break
             segment = key & low
             stay = self.segments.draw(rng.random(key.size), segment)
-            tally.add(segment)
             clock = clock + self.seconds.take(stay)
             key = key + self.step.take(stay)
             slots.append(key >> self.shift)
             clocks.append(clock)
-            going = self.going_on.take(stay)
-            if not going.all():
+            if key[-1] >= self.limit or not (key < self.limit).all():
+                going = key < self.limit
                 key, clock = key.compress(going), clock.compress(going)
         return slots, clocks
 
 
-class _Tally:
-    """How many draws each segment (replicate × states + state) saw, counted hop by hop.
+def _expected_stays(plan: _Plan, stays: _Stays) -> Floats:
+    """Per replicate and state (replicates × states): how many stays a simulated run is expected
+    to make in that state, moving as the replicate's shares of where the stays there lead say,
+    for at most as many stays as the walk draws (`MAX_HOPS_PER_STATE` per state)."""
+    final = np.array([plan.pb.states[s].final for s in plan.states])
+    onward = stays.moves * ~final[:, np.newaxis]  # a run that reached a final state draws no more
+    expected = _power_sum(onward, MAX_HOPS_PER_STATE * len(plan.states))[:, plan.index[plan.pb.initial_state]]
+    expected[:, final] = 0.0
+    return expected
 
-    Breaches and escalations are then expected counts: draws from a segment times the share of
-    its stays that are late (or fire). That is their expectation given the draws, so it is the
-    same answer as counting the late draws one by one, with less simulation noise, and a hop
-    only counts its segments."""
 
-    def __init__(self, stays: _Stays) -> None:
-        self.shape = (stays.segments.replicates, stays.segments.pools)
-        self.per_segment = np.zeros(self.shape[0] * self.shape[1], dtype=np.int64)
-
-    def add(self, segment: Ints) -> None:
-        self.per_segment += np.bincount(segment, minlength=self.per_segment.size)
-
-    def draws(self) -> Floats:
-        """Draws per replicate and state (replicates × states)."""
-        return self.per_segment.reshape(self.shape).astype(np.float64)
+def _power_sum(moves: Floats, hops: int) -> Floats:
+    """I + M + M² + … + M^(hops-1) for each of a stack of matrices M, by doubling."""
+    identity = np.broadcast_to(np.eye(moves.shape[-1]), moves.shape)
+    total, power = np.zeros(moves.shape), identity.copy()  # the sum so far, and M to its length
+    block, block_power = identity.copy(), moves  # a block of 2^k terms, and M^(2^k)
+    while hops:
+        if hops & 1:
+            total += power @ block
+            power = power @ block_power
+        hops >>= 1
+        if hops:
+            block = block + block_power @ block
+            block_power = block_power @ block_power
+    return total
 
 
 def _items(
-    history: _History, plan: _Plan, *, counts: Ints, replicate: Ints, rng: np.random.Generator, entered: Floats
+    history: _History, plan: _Plan, *, counts: Ints, replicate: Ints, rng: np.random.Generator, entered: list[Floats]
 ) -> dict[str, Floats]:
     """When each checklist item a metric measures is done in each simulated run (inf: never)."""
     owners = plan.pb.checklist_owner()
@@ -499,10 +515,11 @@ def _items(
         return {}
     segments = _Segments([history.items[item][0] for item in items], counts)
     offsets = np.concatenate([np.append(history.items[i][1], _stand_in_offset(plan, owners[i])) for i in items])
+    laid = offsets.take(segments.entries)  # each entry's offset, so that a draw reads it directly
     done = {}
     for index, item in enumerate(items):
-        entry = segments.draw(rng.random(replicate.size), index * segments.replicates + replicate)
-        found = offsets.take(entry)
+        own = slice(index * segments.replicates, (index + 1) * segments.replicates)  # this item's segments
+        found = laid.take(segments.position(rng.random(replicate.size), replicate, own))
         found += entered[plan.index[owners[item]]]
         done[item] = np.maximum(found, 0.0, out=found)
     return done
@@ -514,10 +531,10 @@ def _stand_in_offset(plan: _Plan, state: str) -> float:
     return deadline if np.isfinite(deadline) else 0.0
 
 
-def _answer(plan: _Plan, stays: _Stays, *, tally: _Tally, values: dict[str, Floats], replicate: Ints) -> dict[str, Any]:
+def _answer(plan: _Plan, stays: _Stays, *, values: dict[str, Floats], replicate: Ints) -> dict[str, Any]:
     sizes = np.bincount(replicate, minlength=stays.segments.replicates).astype(np.float64)
     firsts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64)  # runs are grouped by replicate
-    draws = tally.draws()
+    draws = _expected_stays(plan, stays) * sizes[:, np.newaxis]
     late = (draws * stays.late_share).sum(axis=0)
     breaches = np.bincount(stays.owner, weights=late, minlength=len(plan.roles))
     fired = (draws * stays.fired_share).T  # states × replicates
@@ -548,7 +565,7 @@ def _answer(plan: _Plan, stays: _Stays, *, tally: _Tally, values: dict[str, Floa
     }
 
 
-def _value(plan: _Plan, entered: Floats, done: dict[str, Floats], name: str) -> Floats:
+def _value(plan: _Plan, entered: list[Floats], done: dict[str, Floats], name: str) -> Floats:
     """Per simulated run: the time from the metric's `from` to its `to` (inf: either never reached)."""
     metric = plan.pb.metrics[name]
     kind, _, item = metric.to.partition(":")
