@@ -27,6 +27,8 @@ def sealing_figures(block: int, reps: int) -> list[Figure]:
     try:
         init = [*drill_argv(), "--workspace", str(keyed), "keys", "init"]
         subprocess.run(init, env=child_env(), check=True, capture_output=True)
+        # the same settings file on both sides (a write asks after it), with no key on this one
+        (plain / "drill.toml").write_text("[integrity]\n", encoding="utf-8")
         return [_appends(keyed, plain, block, reps), _command(keyed, plain, reps)]
     finally:
         shutil.rmtree(keyed, ignore_errors=True)
