@@ -2,9 +2,12 @@
 
 Each line is rendered exactly as the file store renders it (same masking, stamping and chain)
 and stored as those bytes, so a record read back is byte-for-byte the JSON lines a file would
-hold. An append locks its run's head row (`SELECT … FOR UPDATE`), reads the lines it has not
-seen, decides against them, inserts and commits: appends to one run from any number of hosts
-take turns, each decided against the state it is appended to.
+hold. An append is decided on the lines this process holds and written by one statement that
+locks the run's head row and writes only if that head is still theirs (`drill.append_unmoved`,
+its own transaction: one round trip); when the head moved, or nothing was read yet, it locks the
+head (`SELECT … FOR UPDATE`), reads the lines it has not seen, decides against them, inserts and
+commits. Either way appends to one run from any number of hosts take turns, each decided
+against the state it is appended to.
 """
 
 from __future__ import annotations
@@ -97,10 +100,43 @@ class PostgresRecordStore(RecordStore):
 
     def _append_once(self, run_id: str, decide: Decide, clock: Clock, fields: dict[str, Any]) -> list[Event]:
         with self.db.lock:  # what this process knows of the run grows only with what was committed
+            known = self._known.get(run_id)
+            if known is not None and known.events:
+                done = self._append_unmoved(run_id, known.events, decide, clock, fields)
+                if done is not None:
+                    known.events.extend(done)
+                    return done
             written, fresh = self._append_committed(run_id, decide, clock, fields)
             if fresh:
                 self._known[run_id].events.extend(written)
         return written
+
+    def _append_unmoved(
+        self, run_id: str, events: list[Event], decide: Decide, clock: Clock, fields: dict[str, Any]
+    ) -> list[Event] | None:
+        """The command decided on the events this process holds, and written in one statement
+        (`drill.append_unmoved`: one round trip) if the run's head is still the last of them;
+        None when it is not, or the `req` is recorded, or a newer scheduler holds the lease:
+        then it is done again under the head's lock (`_append_committed`)."""
+        now = clock.now()  # read once the state decided on was known: no line in it is later
+        drafts = decide(list(events), now)
+        req = str(fields["req"])
+        if not drafts:
+            return [] if self._unmoved(run_id, events, req) else None
+        lines, written = render_lines(self._chain(events, fields), self._redactor(), drafts, now)
+        params = (run_id, len(events), events[-1]["hash"], req, [line[:-1] for line in lines], written[-1]["hash"])
+        with self.db.statement() as cursor:
+            cursor.execute(_APPEND_UNMOVED, (*params, self.db.epoch))
+            row = cursor.fetchone()
+        return written if row is not None and row[0] else None
+
+    def _unmoved(self, run_id: str, events: list[Event], req: str) -> bool:
+        """Whether the run's head is still the last of `events` and `req` is not recorded: a
+        decision taken on them to write nothing stands."""
+        with self.db.statement() as cursor:
+            cursor.execute(_UNMOVED, (run_id, len(events), events[-1]["hash"], run_id, req))
+            row = cursor.fetchone()
+        return row is not None and bool(row[0])
 
     def _append_committed(
         self, run_id: str, decide: Decide, clock: Clock, fields: dict[str, Any]
@@ -273,6 +309,13 @@ class PostgresRecordStore(RecordStore):
         return redactor_for(self.ws.config().redact)
 
 
+_APPEND_UNMOVED = (
+    "SELECT drill.append_unmoved(%s::text, %s::integer, %s::text, %s::text, %s::bytea[], %s::text, %s::bigint)"
+)
+_UNMOVED = (
+    "SELECT EXISTS (SELECT 1 FROM drill.run WHERE id = %s AND seq = %s AND head = %s)"
+    " AND NOT EXISTS (SELECT 1 FROM drill.command WHERE run = %s AND req = %s)"
+)
 _NEW_LINES_ONLY = "SELECT seq, line FROM drill.line WHERE seq > %s AND run = %s ORDER BY seq"
 _NEW_LINES = "SELECT NULL, seq, line FROM drill.line WHERE seq > %s AND run = %s ORDER BY seq"
 _LOCKED_NEW_LINES = (
