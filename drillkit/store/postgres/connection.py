@@ -124,11 +124,12 @@ class Database:
             self.commit(conn)
 
     @contextmanager
-    def statement(self) -> Iterator[psycopg.Cursor[Any]]:
+    def statement(self, *, writes: bool = False) -> Iterator[psycopg.Cursor[Any]]:
         """A cursor whose every statement is a transaction of its own (autocommit): one round
-        trip, no `BEGIN` or `COMMIT` of its own. A connection lost before the answer may have
-        committed it (`committed` None)."""
-        with self.lock, self.errors(when="before its statement was answered (it may have been written)"):
+        trip, no `BEGIN` or `COMMIT` of its own. A write whose connection was lost before the
+        answer may have been committed (`committed` None)."""
+        when = "before the write was answered (it may have been recorded)" if writes else "during a read"
+        with self.lock, self.errors(when=when):
             conn = self.connection()
             conn.autocommit = True
             try:

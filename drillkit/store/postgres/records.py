@@ -2,12 +2,13 @@
 
 Each line is rendered exactly as the file store renders it (same masking, stamping and chain)
 and stored as those bytes, so a record read back is byte-for-byte the JSON lines a file would
-hold. An append is decided on the lines this process holds and written by one statement that
-locks the run's head row and writes only if that head is still theirs (`drill.append_unmoved`,
-its own transaction: one round trip); when the head moved, or nothing was read yet, it locks the
-head (`SELECT … FOR UPDATE`), reads the lines it has not seen, decides against them, inserts and
-commits. Either way appends to one run from any number of hosts take turns, each decided
-against the state it is appended to.
+hold. An append is decided on the lines this process holds (read first, in one statement, when
+it holds none) and written by one statement that locks the run's head row and writes only if
+that head is still theirs (`drill.append_unmoved`, its own transaction: one round trip); when
+the head has moved, it locks the head (`SELECT … FOR UPDATE`), reads the lines it has not seen,
+decides again against them, inserts and commits. Either way appends to one run from any number
+of hosts take turns, each decided against the state it is appended to. Reads are one statement
+each, outside any transaction of their own.
 """
 
 from __future__ import annotations
@@ -100,8 +101,11 @@ class PostgresRecordStore(RecordStore):
 
     def _append_once(self, run_id: str, decide: Decide, clock: Clock, fields: dict[str, Any]) -> list[Event]:
         with self.db.lock:  # what this process knows of the run grows only with what was committed
-            known = self._known.get(run_id)
-            if known is not None and known.events:
+            known = self._known.setdefault(run_id, _Known())
+            if not known.events:  # read first, unlocked: one statement
+                with self.db.statement() as cursor:
+                    self._caught_up(cursor, run_id)
+            if known.events:
                 done = self._append_unmoved(run_id, known.events, decide, clock, fields)
                 if done is not None:
                     known.events.extend(done)
@@ -125,7 +129,7 @@ class PostgresRecordStore(RecordStore):
             return [] if self._unmoved(run_id, events, req) else None
         lines, written = render_lines(self._chain(events, fields), self._redactor(), drafts, now)
         params = (run_id, len(events), events[-1]["hash"], req, [line[:-1] for line in lines], written[-1]["hash"])
-        with self.db.statement() as cursor:
+        with self.db.statement(writes=True) as cursor:
             cursor.execute(_APPEND_UNMOVED, (*params, self.db.epoch))
             row = cursor.fetchone()
         return written if row is not None and row[0] else None
@@ -183,7 +187,7 @@ class PostgresRecordStore(RecordStore):
         return read()
 
     def _read(self, run_id: str, from_seq: int) -> list[Event]:
-        with self.db.transaction() as cursor:
+        with self.db.statement() as cursor:
             events = self._caught_up(cursor, run_id)
             if not events:
                 cursor.execute("SELECT 1 FROM drill.run WHERE id = %s", (run_id,))
@@ -226,7 +230,7 @@ class PostgresRecordStore(RecordStore):
         return self._reading(lambda: self._lines(run_id))
 
     def _lines(self, run_id: str) -> bytes:
-        with self.db.transaction() as cursor:
+        with self.db.statement() as cursor:
             cursor.execute(
                 "SELECT string_agg(line || '\\x0a'::bytea, ''::bytea ORDER BY seq) FROM drill.line WHERE run = %s",
                 (run_id,),
@@ -240,7 +244,7 @@ class PostgresRecordStore(RecordStore):
         return self._reading(self._runs)
 
     def _runs(self) -> list[str]:
-        with self.db.transaction() as cursor:
+        with self.db.statement() as cursor:
             cursor.execute("SELECT id FROM drill.run ORDER BY id")
             return [row[0] for row in cursor]
 
@@ -249,7 +253,7 @@ class PostgresRecordStore(RecordStore):
             yield run_id, bytes(first) + NEWLINE, bytes(tail)
 
     def _heads_and_tails(self, run_ids: list[str] | None) -> list[tuple[str, bytes, bytes]]:
-        with self.db.transaction() as cursor:
+        with self.db.statement() as cursor:
             cursor.execute(
                 """
                 SELECT r.id, f.line,
@@ -288,7 +292,7 @@ class PostgresRecordStore(RecordStore):
         return self._listener().hold(CONDUCT_LOCK, run_id)
 
     def writable(self, run_id: str) -> bool:
-        with self.db.transaction() as cursor:
+        with self.db.statement() as cursor:
             cursor.execute(
                 "SELECT has_table_privilege('drill.line', 'INSERT') AND has_table_privilege('drill.run', 'UPDATE')"
             )
