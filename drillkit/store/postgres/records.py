@@ -314,7 +314,7 @@ class PostgresRecordStore(RecordStore):
 
 
 _APPEND_UNMOVED = (
-    "SELECT drill.append_unmoved(%s::text, %s::integer, %s::text, %s::text, %s::bytea[], %s::text, %s::bigint)"
+    "SELECT drill.append_unmoved(%s::text, %s::integer, %s::text, %s::text, %b::bytea[], %s::text, %s::bigint)"
 )
 _UNMOVED = (
     "SELECT EXISTS (SELECT 1 FROM drill.run WHERE id = %s AND seq = %s AND head = %s)"
