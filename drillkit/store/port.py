@@ -49,9 +49,9 @@ class RecordStore(ABC):
         `record.repaired` first. The events written.
 
         A store may call `decide` first on the record as this process last knew it and, when the
-        record has moved on since, again on the record as it stands: only the last call's drafts
-        are written (or, when it returns none, the record was as it was given), so `decide`
-        only returns drafts."""
+        record has moved on since, again on the record as it stands: only a decision taken on
+        the record as it stands counts (its drafts written, or nothing when it returns none), so
+        `decide` only returns drafts and acts on nothing."""
 
     @abstractmethod
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:
