@@ -101,9 +101,10 @@ def _team_workspace(prefix: str, db: str) -> Path:
 
 
 def append_figure(url: str, block: int, reps: int) -> Figure:
-    """Appends per second through `runs.apply` (catch-up, decide, record: one transaction that
-    locks the run's head) against a raw `INSERT; COMMIT` of the same line bytes on another
-    connection, taken in pairs so that both meet the server in the same state."""
+    """Appends per second through `runs.apply` (catch-up, decide, record: one statement that
+    locks the run's head and writes if it has not moved) against a raw `INSERT; COMMIT` of the
+    same line bytes on another connection, taken in pairs so that both meet the server in the
+    same state."""
     import psycopg
 
     from drillkit.config.workspace import Workspace
@@ -132,8 +133,9 @@ def append_figure(url: str, block: int, reps: int) -> Figure:
         Budget(">=", 0.5),
         reps,
         f"blocks of {block} paired appends, one connection each; {1e6 / rate - 1e6 / floor:.0f} µs per append"
-        " above the raw loop's (locking the run's head, catching up, looking the req up, writing the line, the req"
-        " row and the head: six statements a commit to the raw loop's one)",
+        " above the raw loop's (deciding and chaining the event, then one statement that locks the run's head,"
+        " checks it unmoved and the req new, writes the line, the req row and the head, to the raw loop's BEGIN,"
+        " INSERT and COMMIT)",
     )
 
 

@@ -154,13 +154,17 @@ class Runs:
     def apply(
         self, clock: Clock, run_id: str, command: Command | None, provenance: Provenance | None = None
     ) -> list[Event]:
-        """Catch up, then the command (if any), in one locked append. Rejections write nothing.
+        """Catch up, then the command (if any), in one append decided on the state it is
+        appended to (the store's lock, or its check that the run has not moved). Rejections write nothing.
         Every event written carries `provenance` (by default a new write by this process)."""
         rejection: list[Rejected] = []
-        before: list[RunState] = []
+        before: list[RunState] = []  # the state the last decision was taken on
 
         def decide(events: list[Event], now: datetime) -> list[Event]:
-            state = self._replayed(run_id, events)
+            """Called again when the store decided first on what it held and the run had moved
+            on: the state decided on then is brought up to date, not replayed."""
+            rejection.clear()
+            state = self._replayed(events, before.pop() if before else self._states.pop(run_id, None))
             before.append(state)
             now_t = state.drill_time(now)
             drafts: list[Event] = []
@@ -185,10 +189,9 @@ class Runs:
     def catch_up(self, clock: Clock, run_id: str) -> list[Event]:
         return self.apply(clock, run_id, None)
 
-    def _replayed(self, run_id: str, events: list[Event]) -> RunState:
-        """The state after `events`: the last one decided on brought up to date, when it still
-        fits. It is taken out while in use: a failure on the way leaves no half state."""
-        known = self._states.pop(run_id, None)
+    def _replayed(self, events: list[Event], known: RunState | None) -> RunState:
+        """The state after `events`: `known` (one taken out of those kept, while in use: a
+        failure on the way leaves no half state) brought up to date, when it still fits."""
         if known is None or known.seq > len(events) or events[known.seq - 1]["hash"] != known.head:
             return RunState.replay(events)
         for event in events[known.seq :]:

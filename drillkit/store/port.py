@@ -43,10 +43,15 @@ class RecordStore(ABC):
 
     @abstractmethod
     def append(self, run_id: str, decide: Decide, clock: Clock, provenance: Provenance | None = None) -> list[Event]:
-        """Under the run's lock: `decide(events, now)` against the record as it stands then, and
-        write what it returns (nothing for an empty list), each event with `provenance`'s fields
-        (as for `create`). A torn tail is set aside and recorded as `record.repaired` first. The
-        events written."""
+        """`decide(events, now)` against the record as it stands when its drafts are written
+        (under the run's lock), and write what it returns (nothing for an empty list), each event
+        with `provenance`'s fields (as for `create`). A torn tail is set aside and recorded as
+        `record.repaired` first. The events written.
+
+        A store may call `decide` first on the record as this process last knew it and, when the
+        record has moved on since, again on the record as it stands: only a decision taken on
+        the record as it stands counts (its drafts written, or nothing when it returns none), so
+        `decide` only returns drafts and acts on nothing."""
 
     @abstractmethod
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:

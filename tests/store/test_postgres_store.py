@@ -93,6 +93,29 @@ def test_a_command_retried_with_the_same_req_is_recorded_once(team_db: TeamDb, w
     assert [e["event"] for e in store.read(run_id)] == ["run.started", "note"]
 
 
+def test_a_command_retried_by_a_process_that_saw_its_write_is_recorded_once(team_db: TeamDb, workspace: Path) -> None:
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    once = Provenance(req="r-1", origin=None)
+    first = store.append(run_id, _note("once"), SystemClock(), once)
+    assert store.append(run_id, _note("once"), SystemClock(), once) == first
+    assert [e["event"] for e in team_store(Workspace(workspace), team_db.url).read(run_id)] == ["run.started", "note"]
+
+
+def test_an_append_under_a_replaced_scheduler_lease_is_refused(team_db: TeamDb, workspace: Path) -> None:
+    from drillkit.store.postgres.connection import database
+
+    store = _store(workspace, team_db.scheduler)
+    run_id = _new_run(store, workspace)
+    store.append(run_id, _note("while active"), SystemClock())  # this process knows the run's head
+    with team_db.connect(team_db.owner) as owner:
+        owner.execute("UPDATE drill.lease SET epoch = 2, host = 'standby'")
+    database(team_db.scheduler).fence(1)
+    with pytest.raises(RecordError, match=r"this scheduler \(epoch 1\) was replaced by epoch 2 on standby"):
+        store.append(run_id, _note("late"), SystemClock())
+    assert [e.get("text") for e in team_store(Workspace(workspace), team_db.url).read(run_id)] == [None, "while active"]
+
+
 def test_seq_is_unique_per_run_in_the_database(team_db: TeamDb, workspace: Path) -> None:
     import psycopg
 

@@ -123,6 +123,22 @@ class Database:
                 raise
             self.commit(conn)
 
+    @contextmanager
+    def statement(self, *, writes: bool = False) -> Iterator[psycopg.Cursor[Any]]:
+        """A cursor whose every statement is a transaction of its own (autocommit): one round
+        trip, no `BEGIN` or `COMMIT` of its own. A write whose connection was lost before the
+        answer may have been committed (`committed` None)."""
+        when = "before the write was answered (it may have been recorded)" if writes else "during a read"
+        with self.lock, self.errors(when=when):
+            conn = self.connection()
+            conn.autocommit = True
+            try:
+                with conn.cursor() as cursor:
+                    yield cursor
+            finally:
+                if not conn.closed:  # a lost connection is replaced by one in transactions again
+                    conn.autocommit = False
+
     def commit(self, conn: psycopg.Connection[Any]) -> None:
         try:
             conn.commit()
@@ -133,8 +149,9 @@ class Database:
         return f"the connection to the team store at {self.server} was lost {when}: {first_line(exc)}"
 
     @contextmanager
-    def errors(self) -> Iterator[None]:
-        """psycopg's errors said in one line, naming the server."""
+    def errors(self, when: str | None = None) -> Iterator[None]:
+        """psycopg's errors said in one line, naming the server; `when` says what a connection
+        lost on the way may have left (by default: nothing, the transaction was not committed)."""
         try:
             yield
         except DrillError:
@@ -147,7 +164,13 @@ class Database:
             raise RecordError(
                 f"the team store at {self.server} has no drillkit tables yet; run `drill store init`"
             ) from None
+        except errors.UndefinedFunction:
+            raise RecordError(
+                f"the team store at {self.server} has an older drillkit schema; run `drill store init` to upgrade it"
+            ) from None
         except psycopg.OperationalError as exc:
+            if when is not None:
+                raise ConnectionLost(self.lost(exc, when), committed=None) from None
             raise ConnectionLost(self.lost(exc, "before COMMIT (nothing was written)"), committed=False) from None
         except psycopg.Error as exc:
             raise RecordError(f"the team store at {self.server}: {first_line(exc)}") from None

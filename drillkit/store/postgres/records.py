@@ -2,9 +2,13 @@
 
 Each line is rendered exactly as the file store renders it (same masking, stamping and chain)
 and stored as those bytes, so a record read back is byte-for-byte the JSON lines a file would
-hold. An append locks its run's head row (`SELECT … FOR UPDATE`), reads the lines it has not
-seen, decides against them, inserts and commits: appends to one run from any number of hosts
-take turns, each decided against the state it is appended to.
+hold. An append is decided on the lines this process holds (read first, in one statement, when
+it holds none) and written by one statement that locks the run's head row and writes only if
+that head is still theirs (`drill.append_unmoved`, its own transaction: one round trip); when
+the head has moved, it locks the head (`SELECT … FOR UPDATE`), reads the lines it has not seen,
+decides again against them, inserts and commits. Either way appends to one run from any number
+of hosts take turns, each decided against the state it is appended to. Reads are one statement
+each, outside any transaction of their own.
 """
 
 from __future__ import annotations
@@ -97,10 +101,46 @@ class PostgresRecordStore(RecordStore):
 
     def _append_once(self, run_id: str, decide: Decide, clock: Clock, fields: dict[str, Any]) -> list[Event]:
         with self.db.lock:  # what this process knows of the run grows only with what was committed
+            known = self._known.setdefault(run_id, _Known())
+            if not known.events:  # read first, unlocked: one statement
+                with self.db.statement() as cursor:
+                    self._caught_up(cursor, run_id)
+            if known.events:
+                done = self._append_unmoved(run_id, known.events, decide, clock, fields)
+                if done is not None:
+                    known.events.extend(done)
+                    return done
             written, fresh = self._append_committed(run_id, decide, clock, fields)
             if fresh:
                 self._known[run_id].events.extend(written)
         return written
+
+    def _append_unmoved(
+        self, run_id: str, events: list[Event], decide: Decide, clock: Clock, fields: dict[str, Any]
+    ) -> list[Event] | None:
+        """The command decided on the events this process holds, and written in one statement
+        (`drill.append_unmoved`: one round trip) if the run's head is still the last of them;
+        None when it is not, or the `req` is recorded, or a newer scheduler holds the lease:
+        then it is done again under the head's lock (`_append_committed`)."""
+        now = clock.now()  # read once the state decided on was known: no line in it is later
+        drafts = decide(list(events), now)
+        req = str(fields["req"])
+        if not drafts:
+            return [] if self._unmoved(run_id, events, req) else None
+        lines, written = render_lines(self._chain(events, fields), self._redactor(), drafts, now)
+        params = (run_id, len(events), events[-1]["hash"], req, [line[:-1] for line in lines], written[-1]["hash"])
+        with self.db.statement(writes=True) as cursor:
+            cursor.execute(_APPEND_UNMOVED, (*params, self.db.epoch))
+            row = cursor.fetchone()
+        return written if row is not None and row[0] else None
+
+    def _unmoved(self, run_id: str, events: list[Event], req: str) -> bool:
+        """Whether the run's head is still the last of `events` and `req` is not recorded: a
+        decision taken on them to write nothing stands."""
+        with self.db.statement() as cursor:
+            cursor.execute(_UNMOVED, (run_id, len(events), events[-1]["hash"], run_id, req))
+            row = cursor.fetchone()
+        return row is not None and bool(row[0])
 
     def _append_committed(
         self, run_id: str, decide: Decide, clock: Clock, fields: dict[str, Any]
@@ -147,7 +187,7 @@ class PostgresRecordStore(RecordStore):
         return read()
 
     def _read(self, run_id: str, from_seq: int) -> list[Event]:
-        with self.db.transaction() as cursor:
+        with self.db.statement() as cursor:
             events = self._caught_up(cursor, run_id)
             if not events:
                 cursor.execute("SELECT 1 FROM drill.run WHERE id = %s", (run_id,))
@@ -190,7 +230,7 @@ class PostgresRecordStore(RecordStore):
         return self._reading(lambda: self._lines(run_id))
 
     def _lines(self, run_id: str) -> bytes:
-        with self.db.transaction() as cursor:
+        with self.db.statement() as cursor:
             cursor.execute(
                 "SELECT string_agg(line || '\\x0a'::bytea, ''::bytea ORDER BY seq) FROM drill.line WHERE run = %s",
                 (run_id,),
@@ -204,7 +244,7 @@ class PostgresRecordStore(RecordStore):
         return self._reading(self._runs)
 
     def _runs(self) -> list[str]:
-        with self.db.transaction() as cursor:
+        with self.db.statement() as cursor:
             cursor.execute("SELECT id FROM drill.run ORDER BY id")
             return [row[0] for row in cursor]
 
@@ -213,7 +253,7 @@ class PostgresRecordStore(RecordStore):
             yield run_id, bytes(first) + NEWLINE, bytes(tail)
 
     def _heads_and_tails(self, run_ids: list[str] | None) -> list[tuple[str, bytes, bytes]]:
-        with self.db.transaction() as cursor:
+        with self.db.statement() as cursor:
             cursor.execute(
                 """
                 SELECT r.id, f.line,
@@ -252,7 +292,7 @@ class PostgresRecordStore(RecordStore):
         return self._listener().hold(CONDUCT_LOCK, run_id)
 
     def writable(self, run_id: str) -> bool:
-        with self.db.transaction() as cursor:
+        with self.db.statement() as cursor:
             cursor.execute(
                 "SELECT has_table_privilege('drill.line', 'INSERT') AND has_table_privilege('drill.run', 'UPDATE')"
             )
@@ -273,6 +313,13 @@ class PostgresRecordStore(RecordStore):
         return redactor_for(self.ws.config().redact)
 
 
+_APPEND_UNMOVED = (
+    "SELECT drill.append_unmoved(%s::text, %s::integer, %s::text, %s::text, %b::bytea[], %s::text, %s::bigint)"
+)
+_UNMOVED = (
+    "SELECT EXISTS (SELECT 1 FROM drill.run WHERE id = %s AND seq = %s AND head = %s)"
+    " AND NOT EXISTS (SELECT 1 FROM drill.command WHERE run = %s AND req = %s)"
+)
 _NEW_LINES_ONLY = "SELECT seq, line FROM drill.line WHERE seq > %s AND run = %s ORDER BY seq"
 _NEW_LINES = "SELECT NULL, seq, line FROM drill.line WHERE seq > %s AND run = %s ORDER BY seq"
 _LOCKED_NEW_LINES = (
