@@ -103,6 +103,18 @@ def parse_lines(data: bytes, first_line: int = 1, record: str = "the record") ->
     raise RecordError(f"line {number} of {record} is not a JSON object (run `drill verify`)")
 
 
+def parsed_line(line: bytes, what: str, hint: str = "") -> Event:
+    """One stored line as its event (a team store holds lines one by one); `what` names the line,
+    and `hint` says what to do, in the error when it is not a JSON object."""
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        event = None
+    if not isinstance(event, dict):
+        raise RecordError(f"{what} is not a JSON object{hint}")
+    return event
+
+
 def _all_objects(events: list[Any]) -> bool:
     """Whether every parsed line is a JSON object (the types are collected in C: a report
     parses a million lines)."""

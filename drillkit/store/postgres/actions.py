@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import psycopg
 
 from drillkit.config.workspace import Workspace
@@ -22,6 +21,7 @@ from drillkit.model.provenance import new_req
 from drillkit.store.ledger import render_ledger_lines
 from drillkit.store.port import ActionLedger, Decide, Event
 from drillkit.store.postgres.connection import ConnectionLost, Database, Unreachable, database
+from drillkit.store.reader import parsed_line
 
 ATTEMPTS = 5  # a write whose connection dropped is tried this often in all
 RETRY_PAUSE = 0.05  # seconds, times the attempt's number
@@ -95,7 +95,7 @@ def _events(cursor: psycopg.Cursor[Any]) -> list[Event]:
     cursor.execute("SELECT seq, line FROM drill.action_line ORDER BY seq")
     found: list[Event] = []
     for seq, line in cursor.fetchall():
-        event = _parsed(seq, bytes(line))
+        event = parsed_line(bytes(line), f"line {seq} of the actions ledger")
         if seq != len(found) + 1:
             raise RecordError(f"line {seq} of the actions ledger does not follow the line before it")
         found.append(event)
@@ -107,13 +107,3 @@ def _insert(cursor: psycopg.Cursor[Any], first_seq: int, lines: list[bytes], req
     values = ", ".join(["(%s, %s, %s)"] * len(lines))
     params = [value for seq, line in enumerate(lines, first_seq) for value in (seq, line[:-1], req)]
     cursor.execute(f"INSERT INTO drill.action_line (seq, line, req) VALUES {values}".encode(), params)
-
-
-def _parsed(seq: int, line: bytes) -> Event:
-    try:
-        event = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        event = None
-    if not isinstance(event, dict):
-        raise RecordError(f"line {seq} of the actions ledger is not a JSON object")
-    return event

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import orjson
 import psycopg
 
 from drillkit.config.workspace import Workspace
@@ -30,6 +29,7 @@ from drillkit.store.files import GENESIS, WATCH_POLL, Chain, check_run_id, is_st
 from drillkit.store.port import Decide, Event, RecordStore
 from drillkit.store.postgres.connection import ConnectionLost, Database, Unreachable, database
 from drillkit.store.postgres.listen import Listener, listener
+from drillkit.store.reader import parsed_line
 
 ATTEMPTS = 5  # a command whose connection dropped is tried this often in all, when that is safe
 RETRY_PAUSE = 0.05  # seconds, times the attempt's number
@@ -220,7 +220,7 @@ class PostgresRecordStore(RecordStore):
         for seq, line in rows:
             if seq != len(known.events) + len(fresh) + 1:
                 raise RecordError(f"line {seq} of the record of {run_id} does not follow the line before it")
-            fresh.append(_parsed(run_id, seq, bytes(line)))
+            fresh.append(parsed_line(bytes(line), f"line {seq} of the record of {run_id}", " (run `drill verify`)"))
         if fresh and not known.events and not is_started(fresh[0]):
             raise _not_a_run(run_id)
         known.events.extend(fresh)
@@ -371,16 +371,6 @@ def insert_lines(cursor: psycopg.Cursor[Any], run_id: str, first_seq: int, lines
         values = ", ".join(["(%s, %s, %s)"] * len(batch))
         params = [value for n, line in enumerate(batch, first_seq + start) for value in (run_id, n, line)]
         cursor.execute(f"INSERT INTO drill.line (run, seq, line) VALUES {values}".encode(), params)
-
-
-def _parsed(run_id: str, seq: int, line: bytes) -> Event:
-    try:
-        event = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        event = None
-    if not isinstance(event, dict):
-        raise RecordError(f"line {seq} of the record of {run_id} is not a JSON object (run `drill verify`)")
-    return event
 
 
 def _not_a_run(run_id: str) -> RecordError:
