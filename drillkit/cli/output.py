@@ -102,6 +102,23 @@ def write_output(ws: Workspace, path: Path, data: bytes, *, force: bool) -> None
         temporary.unlink(missing_ok=True)
 
 
+def write_into_folder(ws: Workspace, folder: Path, files: list[tuple[str, bytes]], *, force: bool) -> list[Path]:
+    """Several named files in `folder` (made when missing), by the rules above: every one is
+    checked before any is written, so a refused one leaves nothing behind."""
+    targets = [(folder / name, data) for name, data in files]
+    for path, _ in targets:
+        _outside_logs(ws, path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _refused(folder, str(exc.strerror), "name a folder that can be made and written") from None
+    for path, _ in targets:
+        check_output(ws, path, force=force)
+    for path, data in targets:
+        write_output(ws, path, data, force=force)
+    return [path for path, _ in targets]
+
+
 def _write_new(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     try:

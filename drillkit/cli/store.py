@@ -74,12 +74,17 @@ def _pushed(added: int) -> str:
 def pull(
     runs: list[str] = typer.Argument(None, help="Run ids (or --all)."),
     every: bool = typer.Option(False, "--all", help="Every record in the team store."),
-    output: Path = typer.Option(..., "-o", "--output", help="Folder to write <run>.jsonl files into."),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Folder to write <run>.jsonl files into (never inside logs/)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace <run>.jsonl files already in the folder."),
 ) -> None:
     """Write records from the team store as JSON-lines files, byte for byte as recorded."""
-    from drillkit.services.teamstore import pull_runs
+    from drillkit.cli.output import write_into_folder
+    from drillkit.services.teamstore import pull_records
 
-    for path in pull_runs(workspace(), runs or [], every, output):
+    ws = workspace()
+    for path in write_into_folder(ws, output, pull_records(ws, runs or [], every), force=force):
         warn(f"wrote {path}")
 
 

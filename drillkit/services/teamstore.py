@@ -3,13 +3,11 @@ workspace's files, and read back into files."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.config.workspace import Workspace
 from drillkit.model.errors import RecordError, UsageError
 
 if TYPE_CHECKING:
@@ -91,37 +89,18 @@ def push_actions(ws: Workspace) -> int | None:
     return push(team_url(ws), lines)
 
 
-def pull_runs(ws: Workspace, runs: list[str], every: bool, folder: Path) -> list[Path]:
-    """Write the named records (or all) from the team store as `<run>.jsonl` files in `folder`."""
+def pull_records(ws: Workspace, runs: list[str], every: bool) -> list[tuple[str, bytes]]:
+    """The named records (or all) from the team store, as `<run>.jsonl` names and their bytes,
+    every one read before any is written."""
     from drillkit.store.files import check_run_id
     from drillkit.store.stores import team_store
 
     store = team_store(ws, team_url(ws))
     ids = [check_run_id(run) for run in _chosen(runs, every, store.runs)]
-    records = [(run_id, store.lines(run_id)) for run_id in ids]  # every one read before any is written
-    ws.ensure_dir(folder)
-    return [_write_record(folder / f"{run_id}.jsonl", data) for run_id, data in records]
+    return [(f"{run_id}.jsonl", store.lines(run_id)) for run_id in ids]
 
 
 def _chosen(runs: list[str], every: bool, all_runs: Callable[[], list[str]]) -> list[str]:
     if every == bool(runs):
         raise UsageError("name the runs, or give --all (not both)")
     return all_runs() if every else runs
-
-
-def _write_record(path: Path, data: bytes) -> Path:
-    """0640, whole or not at all."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        try:
-            os.fchmod(fd, FILE_MODE)
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise UsageError(f"-o {path.parent}: cannot write {path.name}: {exc.strerror}") from None
-    return path

@@ -52,6 +52,29 @@ def test_push_then_pull_gives_the_same_bytes(drill: Drill, team_db: TeamDb, tmp_
     assert drill("verify", "--all", ok=True, DRILL_STORE=team_db.url).returncode == 0
 
 
+def test_pull_writes_by_the_rules_of_every_output(drill: Drill, team_db: TeamDb, tmp_path: Path) -> None:
+    """Never into logs/, an existing file only with --force, and a refusal writes nothing."""
+    run = drill.open()
+    drill("store", "push", run, ok=True, DRILL_STORE=team_db.url)
+    record = drill.root / "logs" / "runs" / f"{run}.jsonl"
+    before = record.read_bytes()
+
+    into_logs = drill("store", "pull", run, "-o", str(record.parent), DRILL_STORE=team_db.url)
+    assert into_logs.returncode == 2
+    assert "inside the workspace's logs/" in into_logs.stderr
+    assert len(into_logs.stderr.strip().splitlines()) == 1
+    assert record.read_bytes() == before
+
+    out = tmp_path / "pulled"
+    out.mkdir()
+    (out / f"{run}.jsonl").write_bytes(b"kept\n")
+    kept = drill("store", "pull", run, "-o", str(out), DRILL_STORE=team_db.url)
+    assert (kept.returncode, (out / f"{run}.jsonl").read_bytes()) == (2, b"kept\n")
+    assert "add --force to replace it" in kept.stderr
+    drill("store", "pull", run, "-o", str(out), "--force", ok=True, DRILL_STORE=team_db.url)
+    assert (out / f"{run}.jsonl").read_bytes() == before
+
+
 def test_push_refuses_a_different_record_under_the_same_id(drill: Drill, team_db: TeamDb) -> None:
     run = drill.open()
     drill("store", "push", run, ok=True, DRILL_STORE=team_db.url)
