@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from drillkit.cli.completion import complete_runs
+from drillkit.cli.completion import complete_records, complete_runs
 from drillkit.config.workspace import Workspace
 from drillkit.model.inert import inert, inert_json
 
@@ -46,13 +46,16 @@ def run_argument(
     return typer.Argument(default, help=help, callback=_resolved_run, autocompletion=complete_runs)
 
 
-def runs_argument() -> Any:
-    """RUN…: several runs, each named as `run_argument` allows."""
+def records_argument() -> Any:
+    """RECORD…: runs, each named as `run_argument` allows, or `actions` for the corrective actions'
+    ledger (no run name can be `actions`: an id starts with its date)."""
     return typer.Argument(
         None,
-        help="Runs: ids, unique prefixes, last four hex digits, or `last` (default: every run).",
-        callback=_resolved_runs,
-        autocompletion=complete_runs,
+        help="Runs (ids, unique prefixes, last four hex digits, or `last`) or `actions`, the corrective"
+        " actions' ledger (default: every record).",
+        metavar="[RECORD]...",
+        callback=_resolved_records,
+        autocompletion=complete_records,
     )
 
 
@@ -64,13 +67,14 @@ def _resolved_run(ctx: typer.Context, name: str | None) -> str | None:
     return resolve_run(workspace(), name)
 
 
-def _resolved_runs(ctx: typer.Context, names: list[str] | None) -> list[str] | None:
+def _resolved_records(ctx: typer.Context, names: list[str] | None) -> list[str] | None:
     if not names or ctx.resilient_parsing:
         return names
     from drillkit.services.runnames import resolve_run
+    from drillkit.store.verify import ACTIONS
 
     ws = workspace()
-    return [resolve_run(ws, name) for name in names]
+    return [name if name == ACTIONS else resolve_run(ws, name) for name in names]
 
 
 def exit_with(code: int) -> None:

@@ -37,6 +37,13 @@ def complete_runs(ctx: typer.Context, incomplete: str) -> list[str]:
     return _quietly(lambda ws: run_names(ws, incomplete), ctx)
 
 
+def complete_records(ctx: typer.Context, incomplete: str) -> list[str]:
+    """`drill verify`: the runs, and `actions` (the corrective actions' ledger)."""
+    from drillkit.store.verify import ACTIONS
+
+    return complete_runs(ctx, incomplete) + ([ACTIONS] if ACTIONS.startswith(incomplete) else [])
+
+
 def complete_triggers(ctx: typer.Context) -> list[str]:
     from drillkit.services.completion import triggers_now
 

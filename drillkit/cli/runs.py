@@ -13,8 +13,8 @@ from drillkit.cli.common import (
     display_zone,
     exit_with,
     print_json,
+    records_argument,
     run_argument,
-    runs_argument,
     say,
     warn,
     workspace,
@@ -247,8 +247,8 @@ def runs(
 
 
 def verify(  # noqa: PLR0917  # typer maps each CLI option to one parameter
-    runs: list[str] | None = runs_argument(),
-    all_runs: bool = typer.Option(False, "--all", help="Verify every record in the workspace."),
+    names: list[str] | None = records_argument(),
+    all_runs: bool = typer.Option(False, "--all", help="Verify every record in the workspace, actions included."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     checkpoint: Path | None = typer.Option(
         None, "--checkpoint", help="A checkpoint kept earlier (`drill keys checkpoint`): the ledger must extend it."
@@ -261,26 +261,32 @@ def verify(  # noqa: PLR0917  # typer maps each CLI option to one parameter
         help="A run known to predate the workspace key: its plain SHA-256 chain is accepted (repeat for more).",
     ),
 ) -> None:
-    """Check records' hash chains and seals; exit 1 naming the first bad line of each bad record (or a
-    record chained without the workspace's key: unkeyed), 2 if one cannot be read.
+    """Check records' hash chains and seals, and the corrective actions' ledger (`actions`); exit 1
+    naming the first bad line of each bad record (or a record chained without the workspace's key:
+    unkeyed), 2 if one cannot be read.
 
     A record that cannot be read gets no verdict (it is no evidence of tampering) but a line on
     stderr, and the others are still verified."""
     from drillkit.render.summaries import ledger_line, verification_line
-    from drillkit.services.review import verify_runs
+    from drillkit.services.review import verify_records
+    from drillkit.store.verify import ACTIONS
 
-    if all_runs and runs:
-        raise UsageError("give run ids or --all, not both")
+    if all_runs and names:
+        raise UsageError("give run ids or `actions`, or --all, not both")
     kept = _read_checkpoint(checkpoint) if checkpoint is not None else None
-    checked = verify_runs(workspace(), runs or [], accept_unkeyed, checkpoint=kept, strict=strict)
+    checked = verify_records(workspace(), names or [], accept_unkeyed, checkpoint=kept, strict=strict)
     if as_json:
         print_json(checked.document())
     else:
         findings = checked.seals.findings if checked.seals else {}
         for verdict in checked.verdicts:
             say(verification_line(verdict, keyed=checked.keyed, seal=findings.get(verdict.run)))
+        if checked.actions is not None:
+            say(verification_line(checked.actions, keyed=checked.keyed))
         if checked.seals is not None and checked.seals.ledger is not None:
             say(ledger_line(checked.seals.ledger))
+    if names and ACTIONS in names and checked.actions is None:
+        warn("drill: no corrective actions are recorded: the actions' ledger has nothing to verify")
     for reason in checked.unreadable:
         warn(f"drill: {reason}")
     exit_with(checked.exit_code)

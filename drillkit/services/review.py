@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import Workspace
@@ -94,22 +94,28 @@ class Verification:
     keyed: bool  # the workspace has a key
     seals: SealCheck | None = None  # the seals' findings, in a workspace with a seal key
     strict: bool = False  # an unsealed run or tail fails too
+    actions: Verdict | None = None  # the corrective actions' ledger, when asked for and recorded
 
     def document(self) -> list[dict[str, Any]]:
+        """Each run, then the actions' ledger and the seals' ledger, each with `"run": null`."""
+        runs = [self._run_json(verdict) for verdict in self.verdicts]
+        actions = [_actions_json(self.actions)] if self.actions is not None else []
+        ledger = [self.seals.ledger.as_json()] if self.seals is not None and self.seals.ledger else []
+        return runs + actions + ledger
+
+    def _run_json(self, verdict: Verdict) -> dict[str, Any]:
         if self.seals is None:
-            return [verdict.as_json() for verdict in self.verdicts]
-        findings = self.seals.findings
-        runs = [
-            verdict.as_json() | {"seal": findings[verdict.run].as_json() if verdict.run in findings else None}
-            for verdict in self.verdicts
-        ]
-        return runs + ([self.seals.ledger.as_json()] if self.seals.ledger else [])
+            return verdict.as_json()
+        finding = self.seals.findings.get(verdict.run)
+        return verdict.as_json() | {"seal": finding.as_json() if finding else None}
 
     @property
     def exit_code(self) -> int:
-        """1 when a record is tampered or unkeyed, or the ledger is (with --strict, also when a run
+        """1 when a record is tampered or unkeyed, or a ledger is (with --strict, also when a run
         or its tail is unsealed), else 2 when one could not be read."""
         if self._ledger_tampered() or any(verdict.verdict not in PASSING for verdict in self.verdicts):
+            return 1
+        if self.actions is not None and self.actions.verdict != "ok":
             return 1
         if self.strict and self._unsealed():
             return 1
@@ -155,6 +161,46 @@ def verify_runs(
     if sealed is None:
         return Verification(verdicts, unreadable, key is not None)
     return Verification(sealed.verdicts, unreadable, key is not None, sealed, strict)
+
+
+def verify_records(
+    ws: Workspace,
+    names: list[str],
+    accept_unkeyed: Sequence[str] = (),
+    *,
+    checkpoint: bytes | None = None,
+    strict: bool = False,
+) -> Verification:
+    """`drill verify NAME…`: the named runs, and the corrective actions' ledger (SPEC §10) where
+    `actions` is named (no run name can be `actions`); with no name, every run and the ledger.
+    A ledger never recorded gets no verdict: there is nothing to verify."""
+    from drillkit.store.files import workspace_key
+    from drillkit.store.verify import ACTIONS
+
+    runs = [name for name in names if name != ACTIONS]
+    if names and not runs and checkpoint is not None:
+        raise UsageError("--checkpoint checks the seals' ledger with the runs: name runs too, or use --all")
+    if runs or not names:
+        checked = verify_runs(ws, runs, accept_unkeyed, checkpoint=checkpoint, strict=strict)
+    else:
+        checked = Verification([], [], workspace_key(ws) is not None)
+    if names and ACTIONS not in names:
+        return checked
+    return _with_actions(ws, checked)
+
+
+def _with_actions(ws: Workspace, checked: Verification) -> Verification:
+    """The verification with the actions' ledger checked through its port (files or the team store)."""
+    from drillkit.store.files import workspace_key
+    from drillkit.store.stores import open_ledger
+
+    return replace(checked, actions=open_ledger(ws).verify(workspace_key(ws)))
+
+
+def _actions_json(verdict: Verdict) -> dict[str, Any]:
+    """The ledger's entry in `drill verify --json`: no run, its chain under `actions`."""
+    chain = {"events": verdict.events, "head": verdict.head, "torn_bytes": verdict.torn_bytes, "chain": verdict.chain}
+    return {"run": None, "actions": chain, "verdict": verdict.verdict, "line": verdict.line, "problem": verdict.problem}
 
 
 def evidence_bundle(ws: Workspace, run: str) -> tuple[bytes, Verdict]:

@@ -70,23 +70,22 @@ def push_runs(ws: Workspace, runs: list[str], every: bool) -> list[Pushed]:
 
 
 def push_actions(ws: Workspace) -> int | None:
-    """Copy `logs/actions.jsonl` into the team store, its chain checked first; the lines added,
-    or None when the workspace has no ledger."""
+    """Copy `logs/actions.jsonl` into the team store, its chain checked first (as `drill verify`
+    checks it); the lines added, or None when the workspace has no ledger."""
     from drillkit.store.files import workspace_key
-    from drillkit.store.ledger import ledger_file, ledger_problem
+    from drillkit.store.ledger import FileLedger
     from drillkit.store.postgres.admin import push_actions as push
+    from drillkit.store.verify import verify_ledger_lines
 
-    try:
-        data = ledger_file(ws).read_bytes()
-    except FileNotFoundError:
+    data = FileLedger(ws).lines()  # read once: what is checked is what is pushed
+    if not data:
         return None
-    except OSError as exc:
-        raise RecordError(f"cannot read logs/actions.jsonl: {exc.strerror}") from None
-    lines = data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]  # a torn tail is not a line
-    problem = ledger_problem(lines, workspace_key(ws))
-    if problem is not None:
-        raise RecordError(f"logs/actions.jsonl: tampered at {problem}; nothing of the ledger was pushed")
-    return push(team_url(ws), lines)
+    verdict = verify_ledger_lines(data, workspace_key(ws))
+    if verdict.verdict != "ok":
+        raise RecordError(
+            f"logs/actions.jsonl: tampered at line {verdict.line}: {verdict.problem}; nothing of the ledger was pushed"
+        )
+    return push(team_url(ws), data[: data.rfind(b"\n") + 1].split(b"\n")[:-1])  # a torn tail is not a line
 
 
 def pull_records(ws: Workspace, runs: list[str], every: bool) -> list[tuple[str, bytes]]:

@@ -40,13 +40,15 @@ class FileLedger(ActionLedger):
         self.ws = ws
 
     def read(self) -> list[Event]:
+        return parse_lines(self.lines(), record=LEDGER)[0]
+
+    def lines(self) -> bytes:
         try:
-            data = ledger_file(self.ws).read_bytes()
+            return ledger_file(self.ws).read_bytes()
         except FileNotFoundError:
-            return []
+            return b""
         except OSError as exc:
             raise RecordError(f"cannot read {LEDGER}: {exc.strerror}") from None
-        return parse_lines(data, record=LEDGER)[0]
 
     def append(self, decide: Decide, clock: Clock) -> list[Event]:
         """Under the file's lock: set a torn tail aside, read, decide, write in one `write`, fsync."""
@@ -107,30 +109,6 @@ def render_ledger_lines(
         lines.append(b"".join((body, HASH_MARK, prev.encode(), b'"}\n')))
         written.append(event)
     return lines, written
-
-
-def ledger_problem(lines: list[bytes], key: bytes | None) -> str | None:
-    """Where a ledger's lines (each without its newline) break their chain, or None: each line
-    ends with the hash of its bytes before `,"hash":"`, its seq counts from 1 and its `prev` is
-    the hash before it. `drill store push` checks this before copying the ledger."""
-    prev = GENESIS
-    for number, line in enumerate(lines, start=1):
-        body, mark, rest = line.rpartition(HASH_MARK)
-        event = _json_object(line)
-        if event is None or not mark or rest != line_hash(body, key).encode() + b'"}':
-            return f"line {number}: its hash does not match its bytes"
-        if (event.get("seq"), event.get("prev")) != (number, prev):
-            return f"line {number}: it does not follow the line before it"
-        prev = str(event["hash"])
-    return None
-
-
-def _json_object(line: bytes) -> Event | None:
-    try:
-        event = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    return event if isinstance(event, dict) else None
 
 
 def _set_aside(ws: Workspace, torn: bytes) -> None:

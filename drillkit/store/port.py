@@ -116,3 +116,16 @@ class ActionLedger(ABC):
     @abstractmethod
     def exists(self) -> bool:
         """Whether anything was ever recorded; asking creates nothing."""
+
+    @abstractmethod
+    def lines(self) -> bytes:
+        """The ledger's bytes exactly as written and hashed, one JSON line each, a torn tail
+        included (`drill verify` counts it); empty before the first append."""
+
+    def verify(self, key: bytes | None) -> Verdict | None:
+        """`drill verify`'s verdict on the ledger (with the workspace's HMAC key, as it is
+        written), or None when nothing was ever recorded: nothing to verify."""
+        from drillkit.store.verify import verify_ledger_lines
+
+        data = self.lines()
+        return verify_ledger_lines(data, key) if data else None

@@ -7,6 +7,8 @@ key when the record's first line says `chain: hmac-sha256`) and compared. A torn
 In a workspace with a key, an intact record chained without it is `unkeyed`: anyone can rewrite
 a plain SHA-256 chain and recompute it, so it proves nothing there, unless a reviewer accepts it
 as older than the key (`accepted`).
+
+The corrective actions' ledger (SPEC §10) is checked by the same loop, without a run's rules.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from drillkit.store.files import GENESIS, HASH_MARK, RUN_ID
 
 @dataclass(frozen=True, kw_only=True)
 class Verdict:
-    run: str
+    run: str  # the run id, or ACTIONS for the corrective actions' ledger
     verdict: str  # ok | open | tampered | unkeyed
     events: int
     head: str | None
@@ -52,6 +54,7 @@ class Verdict:
 
 
 _STARTED, _ENDED = EventType.RUN_STARTED, EventType.RUN_ENDED  # bound once: checked on every line
+ACTIONS = "actions"  # how `drill verify` names the corrective actions' ledger: no run id can be
 
 
 class _Bad(Exception):
@@ -71,37 +74,56 @@ def verify_file(path: Path, key: bytes | None, accepted: frozenset[str] = frozen
 
 def verify_lines(run: str, data: bytes, key: bytes | None, accepted: frozenset[str] = frozenset()) -> Verdict:
     """The verdict on a record's bytes (a torn tail, bytes after the last newline, is counted)."""
-    end = data.rfind(b"\n") + 1
-    lines = data[:end].split(b"\n")[:-1]
+    lines, torn = _complete_lines(data)
     try:
-        head, ended, keyed = _walk(run, lines, key)
+        if not lines:
+            raise _Bad(1, "the record is empty")
+        chain_key = _chain_key(run, lines[0], key)
+        head, ended = _walk(run, lines, chain_key)
     except _Bad as bad:
-        return Verdict(
-            run=run,
-            verdict="tampered",
-            events=len(lines),
-            head=None,
-            line=bad.line,
-            problem=bad.problem,
-            torn_bytes=len(data) - end,
-        )
-    weak = key is not None and not keyed and run not in accepted
+        return _tampered(run, lines, bad, torn)
+    weak = key is not None and chain_key is None and run not in accepted
     return Verdict(
         run=run,
         verdict="unkeyed" if weak else "ok" if ended else "open",
         events=len(lines),
         head=head,
-        torn_bytes=len(data) - end,
-        chain="hmac-sha256" if keyed else "sha256",
+        torn_bytes=torn,
+        chain="sha256" if chain_key is None else "hmac-sha256",
     )
 
 
-def _walk(run: str, lines: list[bytes], key: bytes | None) -> tuple[str | None, bool, bool]:
-    """Every check on every line, in one tight loop: verify reads gigabytes. The head, whether
-    the run has ended, and whether the lines are HMACs."""
-    if not lines:
-        raise _Bad(1, "the record is empty")
-    chain_key = _chain_key(run, lines[0], key)
+def verify_ledger_lines(data: bytes, key: bytes | None) -> Verdict:
+    """The verdict on the corrective actions' ledger (SPEC §10), named `actions`: §4's checks of
+    every line's hash, `prev` and `seq`, without the rules of a run's events. It is chained with
+    the workspace key when there is one, as it is written; it never ends, so it is `ok` or
+    `tampered`, and a torn tail is counted as in a run's record."""
+    lines, torn = _complete_lines(data)
+    try:
+        head, _ = _walk(None, lines, key)
+    except _Bad as bad:
+        return _tampered(ACTIONS, lines, bad, torn)
+    chain = "sha256" if key is None else "hmac-sha256"
+    return Verdict(
+        run=ACTIONS, verdict="ok", events=len(lines), head=head if lines else None, torn_bytes=torn, chain=chain
+    )
+
+
+def _complete_lines(data: bytes) -> tuple[list[bytes], int]:
+    """The complete lines (without their newlines), and the size of a torn tail after them."""
+    end = data.rfind(b"\n") + 1
+    return data[:end].split(b"\n")[:-1], len(data) - end
+
+
+def _tampered(name: str, lines: list[bytes], bad: _Bad, torn: int) -> Verdict:
+    return Verdict(
+        run=name, verdict="tampered", events=len(lines), head=None, line=bad.line, problem=bad.problem, torn_bytes=torn
+    )
+
+
+def _walk(run: str | None, lines: list[bytes], chain_key: bytes | None) -> tuple[str, bool]:
+    """Every check on every line, in one tight loop: verify reads gigabytes. The head, and whether
+    the run has ended; a run's own rules (`_check_event`) only when `run` is named."""
     digest = _digester(chain_key)
     prev, ended = GENESIS, False
     for number, line in enumerate(lines, start=1):
@@ -111,10 +133,10 @@ def _walk(run: str, lines: list[bytes], key: bytes | None) -> tuple[str | None, 
         event = _event(number, line)
         if event.get("prev") != prev or event.get("seq") != number:
             raise _misplaced(number, event, prev)
-        if ended or number == 1 or event.get("event") == _ENDED or event.get("run") != run:
+        if run is not None and (ended or number == 1 or event.get("event") == _ENDED or event.get("run") != run):
             ended = _check_event(run, number, event, prev, ended)  # the few lines the rules concern
         prev = event["hash"]
-    return prev, ended, chain_key is not None
+    return prev, ended
 
 
 def _misplaced(number: int, event: dict[str, Any], prev: str) -> _Bad:

@@ -269,4 +269,4 @@ def test_an_empty_output_name_is_refused_in_one_line(drill: Drill, command: str)
 
 def test_verify_with_run_ids_and_all_is_refused(drill: Drill) -> None:
     run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
-    assert _refused(drill, "verify", "--all", run) == "drill: give run ids or --all, not both"
+    assert _refused(drill, "verify", "--all", run) == "drill: give run ids or `actions`, or --all, not both"

@@ -10,7 +10,8 @@ whose COMMIT was lost is found, not repeated, when it is tried again.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -26,6 +27,7 @@ from drillkit.store.reader import parsed_line
 ATTEMPTS = 5  # a write whose connection dropped is tried this often in all
 RETRY_PAUSE = 0.05  # seconds, times the attempt's number
 WALL = SystemClock()  # what a read waits on before it tries again
+T = TypeVar("T")
 
 
 class PostgresActionLedger(ActionLedger):
@@ -34,21 +36,15 @@ class PostgresActionLedger(ActionLedger):
         self.db: Database = database(url)
 
     def read(self) -> list[Event]:
-        """Read again when the connection dropped (reading twice is harmless)."""
-        for attempt in range(1, ATTEMPTS):
-            try:
-                return self._read()
-            except ConnectionLost:
-                pass
-            except Unreachable:
-                if attempt == 1:
-                    raise
-            WALL.sleep(RETRY_PAUSE * attempt)
-        return self._read()
+        return _read_again(lambda: self._read(_events))
 
-    def _read(self) -> list[Event]:
+    def lines(self) -> bytes:
+        """The stored lines in `seq` order, each with its newline back."""
+        return _read_again(lambda: self._read(_lines))
+
+    def _read(self, query: Callable[[psycopg.Cursor[Any]], T]) -> T:
         with self.db.transaction() as cursor:
-            return _events(cursor)
+            return query(cursor)
 
     def exists(self) -> bool:
         with self.db.transaction() as cursor:
@@ -89,6 +85,25 @@ class PostgresActionLedger(ActionLedger):
             last = written[-1]
             cursor.execute("UPDATE drill.action_head SET seq = %s, head = %s", (last["seq"], last["hash"]))
         return written
+
+
+def _read_again(read: Callable[[], T]) -> T:
+    """Read again when the connection dropped (reading twice is harmless)."""
+    for attempt in range(1, ATTEMPTS):
+        try:
+            return read()
+        except ConnectionLost:
+            pass
+        except Unreachable:
+            if attempt == 1:
+                raise
+        WALL.sleep(RETRY_PAUSE * attempt)
+    return read()
+
+
+def _lines(cursor: psycopg.Cursor[Any]) -> bytes:
+    cursor.execute("SELECT line FROM drill.action_line ORDER BY seq")
+    return b"".join(bytes(row[0]) + b"\n" for row in cursor.fetchall())
 
 
 def _events(cursor: psycopg.Cursor[Any]) -> list[Event]:
