@@ -208,5 +208,6 @@ def test_push_all_brings_the_local_actions_ledger_verified_and_once(
     ledger.write_bytes(original.replace(TITLE.encode(), b"Forget the phone list"))
     tampered = drill("store", "push", "--all", DRILL_STORE=team_db.url)
     assert tampered.returncode == 1
-    assert "logs/actions.jsonl: tampered at line 1: hash check failed: the line's bytes do not match its hash" in tampered.stderr
+    problem = "hash check failed: the line's bytes do not match its hash"
+    assert f"logs/actions.jsonl: tampered at line 1: {problem}" in tampered.stderr
     assert stored_lines(team_db) == original.splitlines()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -127,3 +128,70 @@ def test_the_team_store_keeps_the_bytes_the_file_holds(workspace: Path, tmp_path
         stored = [bytes(row[0]) for row in conn.execute("SELECT line FROM drill.action_line ORDER BY seq")]
     assert stored == file_lines
     assert_chained(stored, ["action.opened", "action.updated"])
+
+
+@pytest.fixture
+def rewrite(subject: Workspace, request: pytest.FixtureRequest) -> Callable[[list[bytes]], None]:
+    """Puts lines in place of the ledger's as someone who goes around drillkit would: the file's
+    bytes, or the team store's rows as their owner with the tables' triggers off."""
+    if subject.store_url() is None:
+        return lambda lines: ledger_file(subject).write_bytes(b"".join(line + b"\n" for line in lines))
+    team_db: TeamDb = request.getfixturevalue("team_db")
+
+    def rows(lines: list[bytes]) -> None:
+        with team_db.connect() as conn:
+            conn.execute("ALTER TABLE drill.action_line DISABLE TRIGGER USER")
+            conn.execute("DELETE FROM drill.action_line")
+            for seq, line in enumerate(lines, start=1):
+                conn.execute("INSERT INTO drill.action_line (seq, line, req) VALUES (%s, %s, 'by-hand')", (seq, line))
+            conn.execute("ALTER TABLE drill.action_line ENABLE TRIGGER USER")
+
+    return rows
+
+
+def three_actions(ws: Workspace) -> list[bytes]:
+    """Three actions opened, one line each; the lines as the ledger keeps them."""
+    ledger = open_ledger(ws)
+    for title in ("first", "second", "third"):
+        ledger.append(lambda events, now, title=title: [opened(events, title)], clock())  # type: ignore[misc]
+    return ledger.lines().splitlines()
+
+
+def test_a_ledger_never_written_has_nothing_to_verify(subject: Workspace) -> None:
+    assert (open_ledger(subject).lines(), open_ledger(subject).verify(None)) == (b"", None)
+
+
+def test_an_intact_ledger_verifies_ok_with_its_head(subject: Workspace) -> None:
+    three_actions(subject)
+    verdict = open_ledger(subject).verify(None)
+    assert verdict is not None
+    assert (verdict.run, verdict.verdict, verdict.events, verdict.line) == ("actions", "ok", 3, None)
+    assert verdict.head == open_ledger(subject).read()[-1]["hash"]
+
+
+def flipped(lines: list[bytes]) -> list[bytes]:
+    middle = lines[1].replace(b'"second"', b'"secand"')
+    assert middle != lines[1]
+    return [lines[0], middle, lines[2]]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (flipped, "hash check failed"),
+        (lambda lines: [lines[0], lines[2]], "chain check failed"),
+        (lambda lines: [lines[0], lines[2], lines[1]], "chain check failed"),
+    ],
+    ids=["byte-flipped", "line-deleted", "lines-reordered"],
+)
+def test_a_changed_ledger_is_tampered_at_the_first_bad_line(
+    subject: Workspace,
+    rewrite: Callable[[list[bytes]], None],
+    change: Callable[[list[bytes]], list[bytes]],
+    problem: str,
+) -> None:
+    rewrite(change(three_actions(subject)))
+    verdict = open_ledger(subject).verify(None)
+    assert verdict is not None
+    assert (verdict.verdict, verdict.line) == ("tampered", 2)
+    assert str(verdict.problem).startswith(problem)

@@ -1,0 +1,124 @@
+"""`drill verify` checks the corrective actions' ledger (SPEC §10: a hash-chained record of its
+own under §4's rules) as a reviewer runs it: with `--all`, or alone as `drill verify actions`, in
+files and in the team store; a changed, deleted or moved line is `tampered` at that line, exit 1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Drill
+from tests.teamdb import TeamDb
+
+LINE_2 = "actions: tampered at line 2"
+
+
+def with_actions(drill: Drill, **env: str) -> str:
+    """An incident with two actions opened from it and the first one updated (three ledger lines); its run id."""
+    run_id = drill.open(**env)
+    for title in ("Refresh the on-call phone list", "Rehearse the bridge hand-over"):
+        drill(
+            "action", "add", "--from", run_id, "--title", title, "--owner", "lead=alice", "--due", "2027-01-15",
+            "--by", "alice", ok=True, **env,
+        )  # fmt: skip
+    update = ("update", "A-1", "--status", "in-progress", "--note", "list exported")
+    drill("action", *update, "--by", "alice", ok=True, **env)
+    return run_id
+
+
+def ledger(drill: Drill) -> Path:
+    return drill.root / "logs" / "actions.jsonl"
+
+
+def test_a_workspace_with_actions_verifies_ok_with_all_and_alone(drill: Drill) -> None:
+    run_id = with_actions(drill)
+    every = drill("verify", "--all", ok=True).stdout.splitlines()
+    assert every[0].startswith(f"{run_id}: open")
+    assert every[1].startswith("actions: ok — 3 events, head ")
+    assert drill("verify", ok=True).stdout.splitlines() == every
+    alone = drill("verify", "actions", ok=True).stdout.splitlines()
+    assert alone == every[1:]
+    document = json.loads(drill("verify", "actions", "--json", ok=True).stdout)
+    assert document == [
+        {
+            "run": None,
+            "actions": {"events": 3, "head": every[1].rsplit(" ", 1)[1], "torn_bytes": 0, "chain": "sha256"},
+            "verdict": "ok",
+            "line": None,
+            "problem": None,
+        }
+    ]
+
+
+def flip_a_byte(lines: list[bytes]) -> list[bytes]:
+    return [lines[0], lines[1].replace(b"Rehearse", b"Reheerse"), *lines[2:]]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (flip_a_byte, "hash check failed: the line's bytes do not match its hash"),
+        (lambda lines: [lines[0], *lines[2:]], "chain check failed: prev is not the previous line's hash"),
+        (lambda lines: [lines[0], lines[2], lines[1]], "chain check failed: prev is not the previous line's hash"),
+    ],
+    ids=["byte-flipped", "line-deleted", "lines-reordered"],
+)
+def test_a_changed_ledger_fails_verify_naming_the_line(
+    drill: Drill, change: Callable[[list[bytes]], list[bytes]], problem: str
+) -> None:
+    run_id = with_actions(drill)
+    lines = ledger(drill).read_bytes().splitlines()
+    ledger(drill).write_bytes(b"".join(line + b"\n" for line in change(lines)))
+
+    every = drill("verify", "--all")
+    assert every.returncode == 1
+    assert every.stdout.splitlines()[0].startswith(f"{run_id}: open")  # the runs are still verified
+    assert f"{LINE_2}: {problem}" in every.stdout
+    alone = drill("verify", "actions", "--json")
+    assert alone.returncode == 1
+    [verdict] = json.loads(alone.stdout)
+    assert (verdict["verdict"], verdict["line"], verdict["problem"]) == ("tampered", 2, problem)
+
+
+def test_a_torn_last_line_is_counted_not_tampered(drill: Drill) -> None:
+    with_actions(drill)
+    with ledger(drill).open("ab") as tail:
+        tail.write(b'{"v":1,"seq":4,"ts":')
+    done = drill("verify", "actions", ok=True)
+    assert done.stdout.startswith("actions: ok (torn tail of 20 bytes, set aside on the next append) — 3 events")
+
+
+def test_no_actions_is_nothing_to_verify(drill: Drill) -> None:
+    run_id = drill.open()
+    every = drill("verify", "--all", ok=True)
+    assert [line.split(":")[0] for line in every.stdout.splitlines()] == [run_id]
+    alone = drill("verify", "actions", "--json", ok=True)
+    assert json.loads(alone.stdout) == []
+    assert alone.stderr == "drill: no corrective actions are recorded: the actions' ledger has nothing to verify\n"
+    assert not ledger(drill).exists()
+
+
+def test_actions_cannot_be_named_with_all(drill: Drill) -> None:
+    refused = drill("verify", "--all", "actions")
+    assert (refused.returncode, refused.stderr) == (2, "drill: give run ids or `actions`, or --all, not both\n")
+
+
+def test_the_team_stores_ledger_is_verified_and_a_changed_row_fails(drill: Drill, team_db: TeamDb) -> None:
+    team = {"DRILL_STORE": team_db.url}
+    with_actions(drill, **team)
+    assert not ledger(drill).exists()  # in the team store, not in a file
+    assert "actions: ok — 3 events" in drill("verify", "--all", ok=True, DRILL_STORE=team_db.reviewer).stdout
+
+    with team_db.connect() as conn:  # an administrator going around drillkit's triggers
+        conn.execute("ALTER TABLE drill.action_line DISABLE TRIGGER USER")
+        conn.execute(
+            "UPDATE drill.action_line"
+            " SET line = convert_to(replace(convert_from(line, 'UTF8'), 'Rehearse', 'Reheerse'), 'UTF8') WHERE seq = 2"
+        )
+        conn.execute("ALTER TABLE drill.action_line ENABLE TRIGGER USER")
+    done = drill("verify", "actions", DRILL_STORE=team_db.reviewer)
+    assert done.returncode == 1
+    assert done.stdout.startswith(f"{LINE_2}: hash check failed")
