@@ -135,7 +135,11 @@ def rewrite(subject: Workspace, request: pytest.FixtureRequest) -> Callable[[lis
     """Puts lines in place of the ledger's as someone who goes around drillkit would: the file's
     bytes, or the team store's rows as their owner with the tables' triggers off."""
     if subject.store_url() is None:
-        return lambda lines: ledger_file(subject).write_bytes(b"".join(line + b"\n" for line in lines))
+
+        def file(lines: list[bytes]) -> None:
+            ledger_file(subject).write_bytes(b"".join(line + b"\n" for line in lines))
+
+        return file
     team_db: TeamDb = request.getfixturevalue("team_db")
 
     def rows(lines: list[bytes]) -> None:
