@@ -20,11 +20,15 @@ from typing import Any
 
 import psycopg
 
+from drillkit.model.clock import SystemClock
 from drillkit.model.errors import RecordError
 from drillkit.store.postgres.connection import CONNECT_TIMEOUT, database, expand, first_line, server_of
 
 LEASE_LOCK = 0x6C65617365  # the advisory lock key of the scheduler lease
 RENEW_EVERY = 1 / 3  # of the lease time
+END_WAIT = 5.0  # seconds a takeover waits for the sessions it ends to be gone
+END_POLL = 0.02  # seconds between looks
+WALL = SystemClock()  # what the wait sleeps on
 
 
 class Renewal(Enum):
@@ -121,20 +125,20 @@ class Lease:
 
     def _end_expired(self, conn: psycopg.Connection[Any]) -> bool:
         """End the holder's lock session when it has not renewed within the lease time."""
-        row = conn.execute(
-            "SELECT pg_terminate_backend(backend, 5000) FROM drill.lease"
-            " WHERE backend IS NOT NULL AND renewed < now() - make_interval(secs => %s)",
+        return _end_sessions(
+            conn,
+            "SELECT backend FROM drill.lease WHERE backend IS NOT NULL AND renewed < now() - make_interval(secs => %s)",
             (self.seconds,),
-        ).fetchone()
-        return bool(row and row[0])
+        )
 
     def _raise_epoch(self, conn: psycopg.Connection[Any]) -> int:
         """The next epoch, ours. The replaced scheduler's writes still under way hold the lease
         row shared (`Database.check_fence`); one whose network was cut half-way would hold it,
         and this takeover, until its session times out: their sessions are ended first."""
-        conn.execute(
-            "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE locktype = 'relation'"
-            " AND relation = 'drill.lease'::regclass AND mode = 'RowShareLock' AND pid <> pg_backend_pid()"
+        _end_sessions(
+            conn,
+            "SELECT pid FROM pg_locks WHERE locktype = 'relation' AND relation = 'drill.lease'::regclass"
+            " AND mode = 'RowShareLock' AND pid <> pg_backend_pid()",
         )
         row = conn.execute(
             "UPDATE drill.lease SET epoch = epoch + 1, host = %s, pid = %s, backend = pg_backend_pid(),"
@@ -143,3 +147,23 @@ class Lease:
         ).fetchone()
         assert row is not None  # the one row is made by the migration
         return int(row[0])
+
+
+def _end_sessions(conn: psycopg.Connection[Any], sessions: str, params: tuple[Any, ...] = ()) -> bool:
+    """End the server sessions whose pids `sessions` selects and wait, up to `END_WAIT`, until
+    they are gone (and their locks with them); True when there were some. `pg_terminate_backend`
+    only sends the signal: its form that waits is PostgreSQL 14's, and 13 is supported."""
+    ended = [pid for (pid,) in conn.execute(sessions, params).fetchall() if _terminated(conn, pid)]
+    if not ended:
+        return False
+    for _ in range(round(END_WAIT / END_POLL)):
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)).fetchone()
+        if not row or not row[0]:
+            break
+        WALL.sleep(END_POLL)
+    return True
+
+
+def _terminated(conn: psycopg.Connection[Any], pid: int) -> bool:
+    row = conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()
+    return bool(row and row[0])
