@@ -16,6 +16,11 @@ from psycopg import errors
 from drillkit.model.errors import DrillError, RecordError, UsageError
 
 CONNECT_TIMEOUT = 5  # seconds before an unreachable server is reported
+# A server gone silent while the connection stays open (a network cut that drops packets rather
+# than closing sockets) is noticed in about half a minute, not after the system's two hours:
+# keepalive probes every 5 s after 10 s idle, 3 unanswered end it; so does data unacknowledged 25 s.
+SILENCE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+UNACKNOWLEDGED_MS = 25_000
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -95,12 +100,9 @@ class Database:
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(
-                self.url,
-                connect_timeout=CONNECT_TIMEOUT,
-                application_name="drill",
-                options="-c synchronous_commit=on",  # acknowledged = durable, whatever the server default
-            )
+            return connect(
+                self.url, "drill", options="-c synchronous_commit=on"
+            )  # acknowledged = durable, whatever the server default
         except psycopg.OperationalError as exc:
             raise Unreachable(
                 f"cannot reach the team store at {self.server}: {first_line(exc)}; start the server or fix"
@@ -182,6 +184,20 @@ def first_line(exc: BaseException) -> str:
 
 
 _OPEN: dict[tuple[int, str], Database] = {}
+
+
+def connect(url: str, application_name: str, *, autocommit: bool = False, options: str = "") -> psycopg.Connection[Any]:
+    """A connection to the team store, as every one of drill's is opened: a time limit to reach
+    the server, and a silent server noticed (`SILENCE`)."""
+    params: dict[str, Any] = {
+        "connect_timeout": CONNECT_TIMEOUT,
+        "application_name": application_name,
+        "tcp_user_timeout": UNACKNOWLEDGED_MS,
+        **SILENCE,
+    }
+    if options:
+        params["options"] = options
+    return psycopg.connect(url, autocommit=autocommit, **params)
 
 
 def database(url: str) -> Database:

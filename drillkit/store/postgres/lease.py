@@ -22,7 +22,7 @@ import psycopg
 
 from drillkit.model.clock import SystemClock
 from drillkit.model.errors import RecordError
-from drillkit.store.postgres.connection import CONNECT_TIMEOUT, database, expand, first_line, server_of
+from drillkit.store.postgres.connection import connect, database, expand, first_line, server_of
 
 LEASE_LOCK = 0x6C65617365  # the advisory lock key of the scheduler lease
 RENEW_EVERY = 1 / 3  # of the lease time
@@ -109,9 +109,7 @@ class Lease:
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._drop()
-            self._conn = psycopg.connect(
-                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="drill-lease"
-            )
+            self._conn = connect(self.url, "drill-lease", autocommit=True)
         return self._conn
 
     def _drop(self) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from drillkit.model.errors import RecordError
-from drillkit.store.postgres.connection import CONNECT_TIMEOUT, first_line
+from drillkit.store.postgres.connection import connect, first_line
 
 CHANNEL = "drill_appended"
 
@@ -29,9 +29,7 @@ class Listener:
         if self._conn is None or self._conn.closed or self._conn.broken:
             if self._conn is not None:
                 self._conn.close()
-            self._conn = psycopg.connect(
-                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="drill-listen"
-            )
+            self._conn = connect(self.url, "drill-listen", autocommit=True)
             self._conn.execute(f"LISTEN {CHANNEL}".encode())
         return self._conn
 
