@@ -16,17 +16,14 @@ from typing import Any, TypeVar
 import psycopg
 
 from drillkit.config.workspace import Workspace
-from drillkit.model.clock import Clock, SystemClock
+from drillkit.model.clock import Clock
 from drillkit.model.errors import RecordError
 from drillkit.model.provenance import new_req
 from drillkit.store.ledger import render_ledger_lines
 from drillkit.store.port import ActionLedger, Decide, Event
-from drillkit.store.postgres.connection import ConnectionLost, Database, Unreachable, database
+from drillkit.store.postgres.connection import Database, database, tried_again
 from drillkit.store.reader import parsed_line
 
-ATTEMPTS = 5  # a write whose connection dropped is tried this often in all
-RETRY_PAUSE = 0.05  # seconds, times the attempt's number
-WALL = SystemClock()  # what a read waits on before it tries again
 T = TypeVar("T")
 
 
@@ -36,11 +33,11 @@ class PostgresActionLedger(ActionLedger):
         self.db: Database = database(url)
 
     def read(self) -> list[Event]:
-        return _read_again(lambda: self._read(_events))
+        return tried_again(lambda: self._read(_events))
 
     def lines(self) -> bytes:
         """The stored lines in `seq` order, each with its newline back."""
-        return _read_again(lambda: self._read(_lines))
+        return tried_again(lambda: self._read(_lines))
 
     def _read(self, query: Callable[[psycopg.Cursor[Any]], T]) -> T:
         with self.db.transaction() as cursor:
@@ -56,16 +53,7 @@ class PostgresActionLedger(ActionLedger):
         """Tried again after a lost connection, with the same `req`: a retry finds what a lost
         COMMIT had written."""
         req = new_req()
-        for attempt in range(1, ATTEMPTS):
-            try:
-                return self._append_once(decide, clock, req)
-            except ConnectionLost:
-                pass
-            except Unreachable:
-                if attempt == 1:  # a server that was never reached is said at once
-                    raise
-            clock.sleep(RETRY_PAUSE * attempt)
-        return self._append_once(decide, clock, req)
+        return tried_again(lambda: self._append_once(decide, clock, req), clock.sleep)
 
     def _append_once(self, decide: Decide, clock: Clock, req: str) -> list[Event]:
         with self.db.transaction() as cursor:
@@ -85,20 +73,6 @@ class PostgresActionLedger(ActionLedger):
             last = written[-1]
             cursor.execute("UPDATE drill.action_head SET seq = %s, head = %s", (last["seq"], last["hash"]))
         return written
-
-
-def _read_again(read: Callable[[], T]) -> T:
-    """Read again when the connection dropped (reading twice is harmless)."""
-    for attempt in range(1, ATTEMPTS):
-        try:
-            return read()
-        except ConnectionLost:
-            pass
-        except Unreachable:
-            if attempt == 1:
-                raise
-        WALL.sleep(RETRY_PAUSE * attempt)
-    return read()
 
 
 def _lines(cursor: psycopg.Cursor[Any]) -> bytes:

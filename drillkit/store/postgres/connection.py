@@ -6,16 +6,21 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors
 
+from drillkit.model.clock import SystemClock
 from drillkit.model.errors import DrillError, RecordError, UsageError
 
 CONNECT_TIMEOUT = 5  # seconds before an unreachable server is reported
+ATTEMPTS = 5  # a command whose connection dropped is tried this often in all, when that is safe
+RETRY_PAUSE = 0.05  # seconds, times the attempt's number
+WALL = SystemClock()  # what a read waits on before it tries again
+T = TypeVar("T")
 # A server gone silent while the connection stays open (a network cut that drops packets rather
 # than closing sockets) is noticed in about half a minute, not after the system's two hours:
 # keepalive probes every 5 s after 10 s idle, 3 unanswered end it; so does data unacknowledged 25 s.
@@ -198,6 +203,22 @@ def connect(url: str, application_name: str, *, autocommit: bool = False, option
     if options:
         params["options"] = options
     return psycopg.connect(url, autocommit=autocommit, **params)
+
+
+def tried_again(attempt: Callable[[], T], sleep: Callable[[float], None] = WALL.sleep) -> T:
+    """`attempt`, tried again when the connection dropped: safe for a read, which may be made
+    twice, and for a write that carries its `req`, which a retry finds if a lost COMMIT had
+    written it. A server unreachable at the first attempt is reported at once."""
+    for number in range(1, ATTEMPTS):
+        try:
+            return attempt()
+        except ConnectionLost:
+            pass
+        except Unreachable:
+            if number == 1:
+                raise
+        sleep(RETRY_PAUSE * number)
+    return attempt()
 
 
 def database(url: str) -> Database:

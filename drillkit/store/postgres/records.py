@@ -27,19 +27,16 @@ from drillkit.model.provenance import Provenance
 from drillkit.model.redact import Redactor, redactor_for
 from drillkit.store.files import GENESIS, WATCH_POLL, Chain, check_run_id, is_started, render_lines, workspace_key
 from drillkit.store.port import Decide, Event, RecordStore
-from drillkit.store.postgres.connection import ConnectionLost, Database, Unreachable, database
+from drillkit.store.postgres.connection import Database, database, tried_again
 from drillkit.store.postgres.listen import Listener, listener
 from drillkit.store.reader import parsed_line
 
-ATTEMPTS = 5  # a command whose connection dropped is tried this often in all, when that is safe
-RETRY_PAUSE = 0.05  # seconds, times the attempt's number
 TAIL_LINES = 32  # a listing reads a run's first line and this many last ones
 NEWLINE = b"\n"
 T = TypeVar("T")
 INSERT_BATCH = 1000  # lines a statement (a statement takes at most 65,535 parameters)
 CONDUCT_LOCK = 0x64726C  # the advisory lock class of conductor locks (the run id's hash is the object)
 NOTIFY_FALLBACK = 0.5  # seconds: a watch reads again this often even when no notification came
-WALL = SystemClock()  # what a read waits on before it tries again
 
 
 @dataclass
@@ -88,16 +85,7 @@ class PostgresRecordStore(RecordStore):
         lines in one transaction, so a retry finds what a lost COMMIT had written."""
         check_run_id(run_id)
         fields = (provenance or Provenance.here()).fields()
-        for attempt in range(1, ATTEMPTS):
-            try:
-                return self._append_once(run_id, decide, clock, fields)
-            except ConnectionLost:
-                pass
-            except Unreachable:
-                if attempt == 1:  # a server that was never reached is said at once
-                    raise
-            clock.sleep(RETRY_PAUSE * attempt)
-        return self._append_once(run_id, decide, clock, fields)
+        return tried_again(lambda: self._append_once(run_id, decide, clock, fields), clock.sleep)
 
     def _append_once(self, run_id: str, decide: Decide, clock: Clock, fields: dict[str, Any]) -> list[Event]:
         with self.db.lock:  # what this process knows of the run grows only with what was committed
@@ -171,20 +159,7 @@ class PostgresRecordStore(RecordStore):
 
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:
         check_run_id(run_id)
-        return self._reading(lambda: self._read(run_id, from_seq))
-
-    def _reading(self, read: Callable[[], T]) -> T:
-        """A read, tried again when the connection dropped (reading twice is harmless)."""
-        for attempt in range(1, ATTEMPTS):
-            try:
-                return read()
-            except ConnectionLost:
-                pass
-            except Unreachable:
-                if attempt == 1:
-                    raise
-            WALL.sleep(RETRY_PAUSE * attempt)
-        return read()
+        return tried_again(lambda: self._read(run_id, from_seq))
 
     def _read(self, run_id: str, from_seq: int) -> list[Event]:
         with self.db.statement() as cursor:
@@ -227,7 +202,7 @@ class PostgresRecordStore(RecordStore):
 
     def lines(self, run_id: str) -> bytes:
         check_run_id(run_id)
-        return self._reading(lambda: self._lines(run_id))
+        return tried_again(lambda: self._lines(run_id))
 
     def _lines(self, run_id: str) -> bytes:
         with self.db.statement() as cursor:
@@ -241,7 +216,7 @@ class PostgresRecordStore(RecordStore):
         return bytes(row[0])
 
     def runs(self) -> list[str]:
-        return self._reading(self._runs)
+        return tried_again(self._runs)
 
     def _runs(self) -> list[str]:
         with self.db.statement() as cursor:
@@ -249,7 +224,7 @@ class PostgresRecordStore(RecordStore):
             return [row[0] for row in cursor]
 
     def heads_and_tails(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes, bytes]]:
-        for run_id, first, tail in self._reading(lambda: self._heads_and_tails(run_ids)):
+        for run_id, first, tail in tried_again(lambda: self._heads_and_tails(run_ids)):
             yield run_id, bytes(first) + NEWLINE, bytes(tail)
 
     def _heads_and_tails(self, run_ids: list[str] | None) -> list[tuple[str, bytes, bytes]]:
