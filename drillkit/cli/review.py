@@ -10,7 +10,6 @@ import typer
 from drillkit.cli.common import display_zone, emit, exit_with, print_json, run_argument, say, warn, workspace
 from drillkit.cli.output import force_option, output_option
 from drillkit.model.clock import default_clock
-from drillkit.model.timefmt import check_zone
 
 if TYPE_CHECKING:
     from drillkit.render.runview import RunView
@@ -93,6 +92,7 @@ def _bundle(run: str, output: Path | None, force: bool) -> None:
 
 
 def _view(run: str, lang: Lang, tz: str | None) -> "RunView":
+    from drillkit.model.timefmt import check_zone  # zoneinfo (~3 ms): --help and TAB completion go without
     from drillkit.services.review import run_view
 
     ws = workspace()

@@ -11,7 +11,6 @@ from drillkit.cli.output import force_option, output_option
 from drillkit.model.clock import default_clock, parse_utc
 from drillkit.model.durations import MAX_DURATION, parse_duration
 from drillkit.model.errors import UsageError
-from drillkit.model.timefmt import check_zone, local
 
 schedule_app = typer.Typer(
     help="Exercise schedules: drills that start by themselves (run `drill scheduler`).",
@@ -63,6 +62,7 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     schedule_id: str | None = typer.Option(None, "--id", help="Schedule id (default: the scenario id)."),
 ) -> None:
     """Schedule a scenario's drill; prints the schedule id."""
+    from drillkit.model.timefmt import check_zone, local  # zoneinfo (~3 ms): --help and TAB completion go without
     from drillkit.schedule.drafts import MAX_GRACE, MAX_JITTER
     from drillkit.services.schedules import add_schedule
 
@@ -85,6 +85,8 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 
 def _last_text(row: dict[str, Any], zone: str) -> str:
     """The last fire's status and nominal time in the display zone (the JSON keeps UTC)."""
+    from drillkit.model.timefmt import local  # zoneinfo (~3 ms): --help and TAB completion go without
+
     last = row["last_fire"]
     return "-" if last is None else f"{last['status']} {local(parse_utc(last['nominal']), zone)}"
 
