@@ -190,3 +190,19 @@ def test_a_keyed_ledger_verifies_ok_and_a_plain_line_spliced_in_is_tampered(dril
         f"{LINE_2}: hash check failed: the line's bytes do not match its hash"
         " (the line is chained with plain SHA-256, the ledger with the workspace key)"
     )
+
+
+def test_a_keyed_ledger_takes_no_plain_line_when_the_key_is_gone(drill: Drill) -> None:
+    add_a_key(drill)
+    run_id = with_actions(drill)
+    before, toml = ledger(drill).read_bytes(), drill.root / "drill.toml"
+    keyed = toml.read_bytes()
+    toml.unlink()
+    add = ("action", "add", "--from", run_id, "--title", "Plain", "--owner", "lead=alice", "--due", "2027-01-15")
+    refused = drill(*add, "--by", "alice")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("drill: the corrective actions' ledger is not chained with plain SHA-256")
+    assert len(refused.stderr.splitlines()) == 1
+    assert ledger(drill).read_bytes() == before
+    toml.write_bytes(keyed)  # the key back: the run's record verifies again
+    drill("verify", "--all", ok=True)
