@@ -151,13 +151,13 @@ def test_actions_recorded_before_the_key_stay_plain_and_are_unkeyed_not_tampered
         "action", "update", "A-2", "--status", "in-progress", "--note", "drafted", "--by", "alice", ok=True, **kept_in
     )
 
-    unkeyed = drill("verify", "actions", **kept_in)
+    unkeyed = drill("verify", "actions", ok=False, **kept_in)
     assert unkeyed.returncode == 1
     assert unkeyed.stdout.startswith(
         "actions: unkeyed (plain SHA-256, not the workspace key; `--accept-unkeyed actions` if it predates the key)"
         " — 4 events, head "
     )
-    [verdict] = json.loads(drill("verify", "actions", "--json", **kept_in).stdout)
+    [verdict] = json.loads(drill("verify", "actions", "--json", ok=False, **kept_in).stdout)
     assert (verdict["verdict"], verdict["line"], verdict["actions"]["chain"]) == ("unkeyed", None, "sha256")
 
     accepted = drill("verify", "actions", "--accept-unkeyed", "actions", ok=True, **kept_in)
