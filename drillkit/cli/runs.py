@@ -258,7 +258,8 @@ def verify(  # noqa: PLR0917  # typer maps each CLI option to one parameter
         [],
         "--accept-unkeyed",
         metavar="RUN",
-        help="A run known to predate the workspace key: its plain SHA-256 chain is accepted (repeat for more).",
+        help="A run (or `actions`, the actions' ledger) known to predate the workspace key: its plain"
+        " SHA-256 chain is accepted (repeat for more).",
     ),
 ) -> None:
     """Check records' hash chains and seals, and the corrective actions' ledger (`actions`); exit 1

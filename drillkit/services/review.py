@@ -142,14 +142,16 @@ def verify_runs(
 ) -> Verification:
     """`drill verify`: the named runs' records, or every record when none is named; their seals
     and the ledger too where the workspace has a seal key (against a kept checkpoint if given).
-    A plain SHA-256 chain in `accept_unkeyed` is taken as older than the workspace's key."""
+    A plain SHA-256 chain in `accept_unkeyed` is taken as older than the workspace's key (the
+    name `actions` there is the actions' ledger's, not a run's)."""
     from drillkit.store.files import check_run_id, workspace_key
     from drillkit.store.sealcheck import check_seals, ledger_runs
     from drillkit.store.seals import public_key
     from drillkit.store.stores import open_seals, open_store
+    from drillkit.store.verify import ACTIONS
 
     ids = [check_run_id(run) for run in runs]
-    accepted = frozenset(check_run_id(run) for run in accept_unkeyed)
+    accepted = frozenset(check_run_id(run) for run in accept_unkeyed if run != ACTIONS)
     key = workspace_key(ws)
     store, seals = open_store(ws), open_seals(ws)
     in_ledger = ledger_runs(seals) if public_key(ws) is not None else set()
@@ -173,7 +175,8 @@ def verify_records(
 ) -> Verification:
     """`drill verify NAME…`: the named runs, and the corrective actions' ledger (SPEC §10) where
     `actions` is named (no run name can be `actions`); with no name, every run and the ledger.
-    A ledger never recorded gets no verdict: there is nothing to verify."""
+    A ledger never recorded gets no verdict: there is nothing to verify. `actions` in
+    `accept_unkeyed` accepts the ledger's plain chain as a run's is accepted."""
     from drillkit.store.files import workspace_key
     from drillkit.store.verify import ACTIONS
 
@@ -186,15 +189,16 @@ def verify_records(
         checked = Verification([], [], workspace_key(ws) is not None)
     if names and ACTIONS not in names:
         return checked
-    return _with_actions(ws, checked)
+    return _with_actions(ws, checked, accepted=ACTIONS in accept_unkeyed)
 
 
-def _with_actions(ws: Workspace, checked: Verification) -> Verification:
-    """The verification with the actions' ledger checked through its port (files or the team store)."""
+def _with_actions(ws: Workspace, checked: Verification, *, accepted: bool) -> Verification:
+    """The verification with the actions' ledger checked through its port (files or the team
+    store); `accepted`: its plain chain is taken as older than the workspace's key."""
     from drillkit.store.files import workspace_key
     from drillkit.store.stores import open_ledger
 
-    return replace(checked, actions=open_ledger(ws).verify(workspace_key(ws)))
+    return replace(checked, actions=open_ledger(ws).verify(workspace_key(ws), accepted))
 
 
 def _actions_json(verdict: Verdict) -> dict[str, Any]:

@@ -71,7 +71,8 @@ def push_runs(ws: Workspace, runs: list[str], every: bool) -> list[Pushed]:
 
 def push_actions(ws: Workspace) -> int | None:
     """Copy `logs/actions.jsonl` into the team store, its chain checked first (as `drill verify`
-    checks it); the lines added, or None when the workspace has no ledger."""
+    checks it); the lines added, or None when the workspace has no ledger. A ledger chained
+    without the workspace's key is pushed as an unkeyed run is: its chain goes on in the store."""
     from drillkit.store.files import workspace_key
     from drillkit.store.ledger import FileLedger
     from drillkit.store.postgres.admin import push_actions as push
@@ -81,7 +82,7 @@ def push_actions(ws: Workspace) -> int | None:
     if not data:
         return None
     verdict = verify_ledger_lines(data, workspace_key(ws))
-    if verdict.verdict != "ok":
+    if verdict.verdict == "tampered":
         raise RecordError(
             f"logs/actions.jsonl: tampered at line {verdict.line}: {verdict.problem}; nothing of the ledger was pushed"
         )

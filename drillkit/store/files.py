@@ -65,6 +65,13 @@ def line_hash(body: bytes, key: bytes | None) -> str:
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
+def hashed_with(line: bytes, key: bytes | None) -> bool:
+    """Whether a line (without its newline) ends in its hash with `key` (plain SHA-256 when None):
+    how a record whose lines name no chain (the actions' ledger) tells its chain."""
+    cut = line.rfind(HASH_MARK)
+    return cut >= 0 and line[cut + len(HASH_MARK) : -2] == line_hash(line[:cut], key).encode()
+
+
 def workspace_key(ws: Workspace) -> bytes | None:
     """The HMAC key named by `[integrity] key_file`, if any."""
     key_file = ws.config().key_file

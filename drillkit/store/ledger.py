@@ -1,8 +1,13 @@
 """The corrective actions' own record, `logs/actions.jsonl` (SPEC §10): a hash-chained ledger
 under the rules of SPEC §4, without `run` and `t`. Each line has `action` (its id) after the
-common fields; it is masked, chained (HMAC with the workspace key when there is one), written in
-one `write` and fsync'd under an exclusive lock, and a torn tail is set aside to
-`actions.jsonl.torn` and recorded as `record.repaired` by the next append.
+common fields; it is masked, chained, written in one `write` and fsync'd under an exclusive lock,
+and a torn tail is set aside to `actions.jsonl.torn` and recorded as `record.repaired` by the next
+append.
+
+The ledger keeps the chain it was started with, as a run does: HMAC with the workspace key when
+there was one, else plain SHA-256. Its lines name no chain (SPEC §10 lists no `chain` field), so
+the first line's hash tells which (`ledger_key`): a workspace that gets a key after recording
+actions goes on chaining them plainly, and `drill verify` calls them `unkeyed`, not tampered.
 
 `render_ledger_lines` makes the lines; the team store (`store/postgres/actions.py`) stores the
 same bytes."""
@@ -18,10 +23,19 @@ import orjson
 
 from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.clock import Clock, format_utc
-from drillkit.model.errors import RecordError
+from drillkit.model.errors import RecordError, UsageError
 from drillkit.model.events import EventType
 from drillkit.model.redact import redactor_for
-from drillkit.store.files import GENESIS, HASH_MARK, _fsync_dir, _mask_fields, _write_all, line_hash, workspace_key
+from drillkit.store.files import (
+    GENESIS,
+    HASH_MARK,
+    _fsync_dir,
+    _mask_fields,
+    _write_all,
+    hashed_with,
+    line_hash,
+    workspace_key,
+)
 from drillkit.store.port import ActionLedger, Decide, Event
 from drillkit.store.reader import parse_lines
 
@@ -84,17 +98,34 @@ def _append_locked(ws: Workspace, fd: int, decide: Decide, clock: Clock) -> list
         _set_aside(ws, torn)
         os.ftruncate(fd, len(data) - len(torn))
         drafts = [_repaired(torn), *drafts]
-    last = events[-1] if events else None
-    lines, written = render_ledger_lines(ws, drafts, now, last)
+    last, first = (events[-1], data[: data.find(b"\n")]) if events else (None, None)
+    lines, written = render_ledger_lines(ws, drafts, now, last, ledger_key(ws, first))
     _write_all(fd, b"".join(lines))
     return written
 
 
+def ledger_key(ws: Workspace, first_line: bytes | None) -> bytes | None:
+    """The key the ledger goes on being chained with: none when its first line (without its
+    newline) is hashed with plain SHA-256, else the workspace's key; a new ledger (no first line)
+    takes the workspace's key. A keyed ledger in a workspace without a key is refused: a plain line
+    after keyed ones would break its chain."""
+    if first_line is not None and hashed_with(first_line, None):
+        return None
+    key = workspace_key(ws)
+    if key is None and first_line is not None:
+        raise UsageError(
+            "the corrective actions' ledger is not chained with plain SHA-256 (its first line's hash is not):"
+            " set [integrity] key_file in drill.toml to the key it was chained with (`drill verify actions` checks it)"
+        )
+    return key
+
+
 def render_ledger_lines(
-    ws: Workspace, drafts: list[Event], now: datetime, last: Event | None
+    ws: Workspace, drafts: list[Event], now: datetime, last: Event | None, key: bytes | None
 ) -> tuple[list[bytes], list[Event]]:
-    """The drafts as ledger lines after `last` (each ending in a newline), and as events."""
-    redact, key = redactor_for(ws.config().redact), workspace_key(ws)
+    """The drafts as ledger lines after `last` (each ending in a newline), and as events, chained
+    with `key` (plain SHA-256 when None): the ledger's own chain (`ledger_key`)."""
+    redact = redactor_for(ws.config().redact)
     seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
     lines, written = [], []
     for draft in drafts:

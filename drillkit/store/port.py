@@ -122,10 +122,11 @@ class ActionLedger(ABC):
         """The ledger's bytes exactly as written and hashed, one JSON line each, a torn tail
         included (`drill verify` counts it); empty before the first append."""
 
-    def verify(self, key: bytes | None) -> Verdict | None:
-        """`drill verify`'s verdict on the ledger (with the workspace's HMAC key, as it is
-        written), or None when nothing was ever recorded: nothing to verify."""
+    def verify(self, key: bytes | None, accepted: bool = False) -> Verdict | None:
+        """`drill verify`'s verdict on the ledger (in its own chain: plain, or HMAC with the
+        workspace's `key`), or None when nothing was ever recorded: nothing to verify.
+        `accepted`: a plain chain a reviewer accepts in a keyed workspace."""
         from drillkit.store.verify import verify_ledger_lines
 
         data = self.lines()
-        return verify_ledger_lines(data, key) if data else None
+        return verify_ledger_lines(data, key, accepted) if data else None

@@ -8,7 +8,8 @@ In a workspace with a key, an intact record chained without it is `unkeyed`: any
 a plain SHA-256 chain and recompute it, so it proves nothing there, unless a reviewer accepts it
 as older than the key (`accepted`).
 
-The corrective actions' ledger (SPEC §10) is checked by the same loop, without a run's rules.
+The corrective actions' ledger (SPEC §10) is checked by the same loop, without a run's rules;
+its lines name no chain, so its first line's hash tells it, and it is `unkeyed` as a run is.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import orjson
 
 from drillkit.model.errors import NotFound, UsageError
 from drillkit.model.events import AFTER_END, EventType
-from drillkit.store.files import GENESIS, HASH_MARK, RUN_ID
+from drillkit.store.files import GENESIS, HASH_MARK, RUN_ID, hashed_with
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,20 +94,43 @@ def verify_lines(run: str, data: bytes, key: bytes | None, accepted: frozenset[s
     )
 
 
-def verify_ledger_lines(data: bytes, key: bytes | None) -> Verdict:
+def verify_ledger_lines(data: bytes, key: bytes | None, accepted: bool = False) -> Verdict:
     """The verdict on the corrective actions' ledger (SPEC §10), named `actions`: §4's checks of
-    every line's hash, `prev` and `seq`, without the rules of a run's events. It is chained with
-    the workspace key when there is one, as it is written; it never ends, so it is `ok` or
-    `tampered`, and a torn tail is counted as in a run's record."""
+    every line's hash, `prev` and `seq`, without the rules of a run's events. Its lines name no
+    chain: the first line's hash, plain SHA-256 or HMAC with `key`, tells the ledger's, and every
+    line must keep it. In a workspace with a key, a plain ledger is `unkeyed` unless `accepted`
+    (as older than the key); it never ends, so it is otherwise `ok` or `tampered`, and a torn
+    tail is counted as in a run's record."""
     lines, torn = _complete_lines(data)
+    chain_key = None if lines and hashed_with(lines[0], None) else key
     try:
-        head, _ = _walk(None, lines, key)
+        head, _ = _walk(None, lines, chain_key)
     except _Bad as bad:
-        return _tampered(ACTIONS, lines, bad, torn)
-    chain = "sha256" if key is None else "hmac-sha256"
+        return _tampered(ACTIONS, lines, _said_precisely(bad, lines[bad.line - 1], key, chain_key), torn)
+    weak = key is not None and chain_key is None and not accepted
     return Verdict(
-        run=ACTIONS, verdict="ok", events=len(lines), head=head if lines else None, torn_bytes=torn, chain=chain
+        run=ACTIONS,
+        verdict="unkeyed" if weak else "ok",
+        events=len(lines),
+        head=head if lines else None,
+        torn_bytes=torn,
+        chain="sha256" if chain_key is None else "hmac-sha256",
     )
+
+
+def _said_precisely(bad: _Bad, line: bytes, key: bytes | None, chain_key: bytes | None) -> _Bad:
+    """A failed hash in the actions' ledger, named more precisely when the line is hashed with the
+    other chain (spliced in), or when a first line checked without a key may be keyed."""
+    if not bad.problem.startswith("hash check"):
+        return bad
+    if key is None:
+        hint = "if the ledger is HMAC-chained, set [integrity] key_file in drill.toml to verify it"
+        return _Bad(bad.line, f"{bad.problem}; {hint}") if bad.line == 1 else bad
+    if chain_key is None:
+        other, said = key, "HMAC, the ledger with plain SHA-256"
+    else:
+        other, said = None, "plain SHA-256, the ledger with the workspace key"
+    return _Bad(bad.line, f"{bad.problem} (the line is chained with {said})") if hashed_with(line, other) else bad
 
 
 def _complete_lines(data: bytes) -> tuple[list[bytes], int]:

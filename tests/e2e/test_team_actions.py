@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import DRILL, Drill, command_notifier
 from tests.e2e.test_evaluation import START, assert_chained, at, observe, run_drill
+from tests.e2e.test_verify_actions import add_a_key
 from tests.teamdb import TeamDb
 
 TITLE = "Refresh the on-call phone list"
@@ -211,3 +212,17 @@ def test_push_all_brings_the_local_actions_ledger_verified_and_once(
     problem = "hash check failed: the line's bytes do not match its hash"
     assert f"logs/actions.jsonl: tampered at line 1: {problem}" in tampered.stderr
     assert stored_lines(team_db) == original.splitlines()
+
+
+def test_push_takes_a_ledger_begun_before_the_key_and_the_store_keeps_its_chain(drill: Drill, team_db: TeamDb) -> None:
+    opened_with_an_action(drill)  # in files, with no key yet
+    add_a_key(drill)
+    pushed = drill("store", "push", "--all", ok=True, DRILL_STORE=team_db.url)
+    assert "logs/actions.jsonl: 1 lines pushed" in pushed.stderr
+    drill("action", "update", "A-1", "--status", "in-progress", "--note", "list exported", "--by", "alice",
+          ok=True, DRILL_STORE=team_db.url)  # fmt: skip
+    assert len(stored_lines(team_db)) == 2
+    unkeyed = drill("verify", "actions", DRILL_STORE=team_db.reviewer)
+    assert unkeyed.returncode == 1
+    assert unkeyed.stdout.startswith("actions: unkeyed (plain SHA-256, not the workspace key;")
+    drill("verify", "actions", "--accept-unkeyed", "actions", ok=True, DRILL_STORE=team_db.reviewer)

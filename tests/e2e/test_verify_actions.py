@@ -4,6 +4,7 @@ files and in the team store; a changed, deleted or moved line is `tampered` at t
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -122,3 +123,86 @@ def test_the_team_stores_ledger_is_verified_and_a_changed_row_fails(drill: Drill
     done = drill("verify", "actions", DRILL_STORE=team_db.reviewer)
     assert done.returncode == 1
     assert done.stdout.startswith(f"{LINE_2}: hash check failed")
+
+
+def add_a_key(drill: Drill) -> None:
+    """The workspace gets an HMAC key in `drill.toml` (after whatever it has recorded)."""
+    (drill.root / "drill.key").write_bytes(b"s3cret-key-material")
+    toml = drill.root / "drill.toml"
+    before = toml.read_text(encoding="utf-8") if toml.exists() else ""
+    toml.write_text(f'{before}[integrity]\nkey_file = "drill.key"\n', encoding="utf-8")
+
+
+@pytest.fixture(params=["files", "postgres"])
+def kept_in(request: pytest.FixtureRequest, drill: Drill) -> dict[str, str]:
+    """Where the ledger is kept: the environment that points `drill` at it (none for the file)."""
+    if request.param == "files":
+        return {}
+    team_db: TeamDb = request.getfixturevalue("team_db")
+    return {"DRILL_STORE": team_db.url}
+
+
+def test_actions_recorded_before_the_key_stay_plain_and_are_unkeyed_not_tampered(
+    drill: Drill, kept_in: dict[str, str]
+) -> None:
+    run_id = with_actions(drill, **kept_in)
+    add_a_key(drill)
+    drill(
+        "action", "update", "A-2", "--status", "in-progress", "--note", "drafted", "--by", "alice", ok=True, **kept_in
+    )
+
+    unkeyed = drill("verify", "actions", ok=False, **kept_in)
+    assert unkeyed.returncode == 1
+    assert unkeyed.stdout.startswith(
+        "actions: unkeyed (plain SHA-256, not the workspace key; `--accept-unkeyed actions` if it predates the key)"
+        " — 4 events, head "
+    )
+    [verdict] = json.loads(drill("verify", "actions", "--json", ok=False, **kept_in).stdout)
+    assert (verdict["verdict"], verdict["line"], verdict["actions"]["chain"]) == ("unkeyed", None, "sha256")
+
+    accepted = drill("verify", "actions", "--accept-unkeyed", "actions", ok=True, **kept_in)
+    assert accepted.stdout.startswith(
+        "actions: ok (plain SHA-256, accepted as older than the workspace key) — 4 events"
+    )
+    every = drill("verify", "--all", "--accept-unkeyed", run_id, "--accept-unkeyed", "actions", ok=True, **kept_in)
+    assert "tampered" not in every.stdout
+    assert "actions: ok (plain SHA-256, accepted" in every.stdout
+
+
+def plain_line(keyed: bytes) -> bytes:
+    """The line re-hashed with plain SHA-256, as anyone without the key can."""
+    body = keyed[: keyed.rfind(b',"hash":"')]
+    return body + b',"hash":"' + hashlib.sha256(body).hexdigest().encode() + b'"}'
+
+
+def test_a_keyed_ledger_verifies_ok_and_a_plain_line_spliced_in_is_tampered(drill: Drill) -> None:
+    add_a_key(drill)
+    with_actions(drill)
+    done = drill("verify", "actions", "--json", ok=True)
+    [verdict] = json.loads(done.stdout)
+    assert (verdict["verdict"], verdict["actions"]["chain"]) == ("ok", "hmac-sha256")
+
+    lines = ledger(drill).read_bytes().splitlines()
+    ledger(drill).write_bytes(b"".join(line + b"\n" for line in [lines[0], plain_line(lines[1]), lines[2]]))
+    spliced = drill("verify", "actions", "--accept-unkeyed", "actions")
+    assert spliced.returncode == 1
+    assert spliced.stdout.startswith(
+        f"{LINE_2}: hash check failed: the line's bytes do not match its hash"
+        " (the line is chained with plain SHA-256, the ledger with the workspace key)"
+    )
+
+
+def test_a_keyed_ledger_takes_no_plain_line_when_the_key_is_gone(drill: Drill) -> None:
+    add_a_key(drill)
+    run_id = with_actions(drill)
+    before, toml = ledger(drill).read_bytes(), drill.root / "drill.toml"
+    keyed = toml.read_bytes()
+    toml.unlink()
+    add = ("action", "add", "--from", run_id, "--title", "Plain", "--owner", "lead=alice", "--due", "2027-01-15")
+    refused = drill(*add, "--by", "alice")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("drill: the corrective actions' ledger is not chained with plain SHA-256")
+    assert len(refused.stderr.splitlines()) == 1
+    assert ledger(drill).read_bytes() == before
+    toml.write_bytes(keyed)  # the key back: the run's record verifies again
+    drill("verify", "--all", ok=True)

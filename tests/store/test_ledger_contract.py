@@ -4,6 +4,8 @@ team store keeps byte for byte the lines the file would hold."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,7 +16,8 @@ import pytest
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import VirtualClock, parse_utc
-from drillkit.model.errors import Rejected
+from drillkit.model.errors import Rejected, UsageError
+from drillkit.store.files import hashed_with
 from drillkit.store.ledger import FileLedger, ledger_file
 from drillkit.store.port import ActionLedger, Event
 from drillkit.store.stores import open_ledger
@@ -199,3 +202,86 @@ def test_a_changed_ledger_is_tampered_at_the_first_bad_line(
     assert verdict is not None
     assert (verdict.verdict, verdict.line) == ("tampered", 2)
     assert str(verdict.problem).startswith(problem)
+
+
+KEY = b"s3cret-key-material"
+
+
+def keyed(ws: Workspace) -> Workspace:
+    """The workspace with an HMAC key added to its `drill.toml` (its store kept)."""
+    (ws.root / "drill.key").write_bytes(KEY)
+    toml = ws.root / "drill.toml"
+    before = toml.read_text(encoding="utf-8") if toml.exists() else ""
+    toml.write_text(f'{before}[integrity]\nkey_file = "drill.key"\n', encoding="utf-8")
+    return Workspace(ws.root)
+
+
+def unkeyed(ws: Workspace) -> Workspace:
+    """The workspace with its key taken out of `drill.toml` again."""
+    toml = ws.root / "drill.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('[integrity]\nkey_file = "drill.key"\n', ""), "utf-8")
+    return Workspace(ws.root)
+
+
+def test_a_ledger_begun_without_a_key_stays_plain_after_one_is_added(subject: Workspace) -> None:
+    three_actions(subject)
+    ws = keyed(subject)
+    open_ledger(ws).append(lambda events, now: [opened(events, "fourth")], clock())
+    lines = open_ledger(ws).lines().splitlines()
+    assert [hashed_with(line, None) for line in lines] == [True] * 4
+    assert [hashed_with(line, KEY) for line in lines] == [False] * 4
+    found = open_ledger(ws).verify(KEY)
+    assert found is not None
+    assert (found.verdict, found.events, found.line, found.chain) == ("unkeyed", 4, None, "sha256")
+    accepted = open_ledger(ws).verify(KEY, accepted=True)
+    assert accepted is not None
+    assert (accepted.verdict, accepted.chain) == ("ok", "sha256")
+
+
+def test_a_keyed_ledger_stays_keyed_and_without_its_key_takes_no_line(subject: Workspace) -> None:
+    ws = keyed(subject)
+    written = three_actions(ws)
+    assert [hashed_with(line, KEY) for line in written] == [True] * 3
+    found = open_ledger(ws).verify(KEY)
+    assert found is not None
+    assert (found.verdict, found.chain) == ("ok", "hmac-sha256")
+
+    bare = unkeyed(ws)
+    with pytest.raises(UsageError, match="set \\[integrity\\] key_file"):
+        open_ledger(bare).append(lambda events, now: [opened(events, "plain")], clock())
+    assert open_ledger(bare).lines().splitlines() == written  # nothing written
+
+
+def plain(line: bytes) -> bytes:
+    body = line[: line.rfind(b',"hash":"')]
+    return body + b',"hash":"' + hashlib.sha256(body).hexdigest().encode() + b'"}'
+
+
+def rekeyed(line: bytes) -> bytes:
+    body = line[: line.rfind(b',"hash":"')]
+    return body + b',"hash":"' + hmac.new(KEY, body, hashlib.sha256).hexdigest().encode() + b'"}'
+
+
+@pytest.mark.parametrize(
+    ("begun_keyed", "change", "said"),
+    [
+        (True, lambda lines: [lines[0], plain(lines[1]), lines[2]], "plain SHA-256, the ledger with the workspace key"),
+        (False, lambda lines: [lines[0], rekeyed(lines[1]), lines[2]], "HMAC, the ledger with plain SHA-256"),
+    ],
+    ids=["plain-after-keyed", "keyed-after-plain"],
+)
+def test_a_line_of_the_other_chain_is_tampered_where_it_breaks_the_chain(
+    subject: Workspace,
+    rewrite: Callable[[list[bytes]], None],
+    begun_keyed: bool,
+    change: Callable[[list[bytes]], list[bytes]],
+    said: str,
+) -> None:
+    lines = three_actions(keyed(subject) if begun_keyed else subject)
+    rewrite(change(lines))
+    found = open_ledger(subject).verify(KEY, accepted=True)
+    assert found is not None
+    assert (found.verdict, found.line) == ("tampered", 2)
+    assert (
+        found.problem == f"hash check failed: the line's bytes do not match its hash (the line is chained with {said})"
+    )

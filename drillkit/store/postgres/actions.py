@@ -2,10 +2,11 @@
 team store.
 
 Each line is rendered exactly as the file ledger renders it (`render_ledger_lines`: same masking,
-stamping and chain) and stored as those bytes in `drill.action_line`. An append locks the one
-`drill.action_head` row, reads the ledger, decides against it, inserts and commits: appends from
-any number of hosts take turns. Every write carries a `req`, stored beside its lines, so a write
-whose COMMIT was lost is found, not repeated, when it is tried again.
+stamping, and the chain its first line tells, `ledger_key`) and stored as those bytes in
+`drill.action_line`. An append locks the one `drill.action_head` row, reads the ledger, decides
+against it, inserts and commits: appends from any number of hosts take turns. Every write carries
+a `req`, stored beside its lines, so a write whose COMMIT was lost is found, not repeated, when it
+is tried again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
 from drillkit.model.errors import RecordError
 from drillkit.model.provenance import new_req
-from drillkit.store.ledger import render_ledger_lines
+from drillkit.store.ledger import ledger_key, render_ledger_lines
 from drillkit.store.port import ActionLedger, Decide, Event
 from drillkit.store.postgres.connection import Database, database, tried_again
 from drillkit.store.reader import parsed_line
@@ -68,7 +69,8 @@ class PostgresActionLedger(ActionLedger):
             if not drafts:
                 return []
             self.db.check_fence(cursor)  # a scheduler's overdue claims carry its lease's epoch
-            lines, written = render_ledger_lines(self.ws, drafts, now, events[-1] if events else None)
+            key = ledger_key(self.ws, _first_line(cursor))
+            lines, written = render_ledger_lines(self.ws, drafts, now, events[-1] if events else None, key)
             _insert(cursor, len(events) + 1, lines, req)
             last = written[-1]
             cursor.execute("UPDATE drill.action_head SET seq = %s, head = %s", (last["seq"], last["hash"]))
@@ -78,6 +80,13 @@ class PostgresActionLedger(ActionLedger):
 def _lines(cursor: psycopg.Cursor[Any]) -> bytes:
     cursor.execute("SELECT line FROM drill.action_line ORDER BY seq")
     return b"".join(bytes(row[0]) + b"\n" for row in cursor.fetchall())
+
+
+def _first_line(cursor: psycopg.Cursor[Any]) -> bytes | None:
+    """The ledger's first line, which tells its chain; None before the first append."""
+    cursor.execute("SELECT line FROM drill.action_line WHERE seq = 1")
+    row = cursor.fetchone()
+    return bytes(row[0]) if row else None
 
 
 def _events(cursor: psycopg.Cursor[Any]) -> list[Event]:
