@@ -86,6 +86,21 @@ def workspace_key(ws: Workspace) -> bytes | None:
     return key
 
 
+def run_key(ws: Workspace, run_id: str, keyed: bool) -> bytes | None:
+    """The key a run's next lines are chained with: the workspace's when `run.started` says the
+    run is keyed, else none. A keyed run in a workspace whose drill.toml names no key is refused:
+    plain lines after keyed ones would break its chain, and `drill verify` would call it tampered."""
+    if not keyed:
+        return None
+    key = workspace_key(ws)
+    if key is None:
+        raise UsageError(
+            f"run {run_id} is chained with the workspace key (its run.started says hmac-sha256), and drill.toml"
+            " names no [integrity] key_file: set it back to that key; nothing was written"
+        )
+    return key
+
+
 def _mask_fields(redact: Redactor, fields: MutableMapping[str, Any]) -> None:
     """Mask personal data in free-text fields in place, recursively in embedded plans (which
     are rebuilt, so nothing written shares structure with a draft)."""
@@ -400,7 +415,7 @@ class RunRecord:
     def _chain(self, provenance: dict[str, Any]) -> Chain:
         last = self.reader.events[-1]
         started, speed, keyed = self.reader.origin
-        key = workspace_key(self.ws) if keyed else None
+        key = run_key(self.ws, self.run_id, keyed)
         return Chain(self.run_id, last["seq"], last["hash"], started, speed, key, provenance)
 
     def _redactor(self) -> Redactor:

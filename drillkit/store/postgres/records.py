@@ -25,7 +25,16 @@ from drillkit.model.clock import Clock, SystemClock, parse_utc
 from drillkit.model.errors import NotFound, RecordError, RunExists
 from drillkit.model.provenance import Provenance
 from drillkit.model.redact import Redactor, redactor_for
-from drillkit.store.files import GENESIS, WATCH_POLL, Chain, check_run_id, is_started, render_lines, workspace_key
+from drillkit.store.files import (
+    GENESIS,
+    WATCH_POLL,
+    Chain,
+    check_run_id,
+    is_started,
+    render_lines,
+    run_key,
+    workspace_key,
+)
 from drillkit.store.port import Decide, Event, RecordStore
 from drillkit.store.postgres.connection import Database, database, tried_again
 from drillkit.store.postgres.listen import Listener, listener
@@ -281,7 +290,7 @@ class PostgresRecordStore(RecordStore):
         keyed = first.get("chain") == "hmac-sha256"
         started: datetime = parse_utc(first["ts"])
         speed = float(first.get("speed") or 1.0)
-        key = workspace_key(self.ws) if keyed else None
+        key = run_key(self.ws, first["run"], keyed)
         return Chain(first["run"], last["seq"], last["hash"], started, speed, key, fields)
 
     def _redactor(self) -> Redactor:
