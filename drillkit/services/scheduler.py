@@ -150,9 +150,18 @@ class Daemon:
             owner = schedules.get(fire.schedule)
             if owner is not None and not owner.paused and fire.start_at <= now:
                 self._start(fire, owner, now)
-        if self.overdue is not None:
-            self.overdue()
+        self._notify_overdue()
         return self._conduct()
+
+    def _notify_overdue(self) -> None:
+        """Overdue corrective actions; a failure there (the actions' ledger unreadable, say) is
+        logged and the pass goes on to conduct the runs."""
+        if self.overdue is None:
+            return
+        try:
+            self.overdue()
+        except DrillError as err:
+            self.log.error(SchedulerEvent.ERROR, error=str(err), detail="overdue corrective actions")
 
     def _refresh_blackouts(self) -> None:
         """The current windows of `drill.toml`; a bad file is logged once and the last good windows kept."""

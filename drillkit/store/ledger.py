@@ -69,7 +69,10 @@ class FileLedger(ActionLedger):
         path = ledger_file(self.ws)
         self.ws.ensure_dir(path.parent)
         created = not path.exists()
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+        except OSError as exc:
+            raise RecordError(f"cannot write {LEDGER}: {exc.strerror}; nothing was written") from None
         try:
             os.fchmod(fd, FILE_MODE)
             fcntl.flock(fd, fcntl.LOCK_EX)

@@ -21,8 +21,10 @@ from drillkit.model.errors import NotFound
 from drillkit.schedule.port import Fire
 from drillkit.schedule.store import open_store
 from drillkit.services.daemon import scheduler_log
+from drillkit.services.overdue import notify_overdue
 from drillkit.services.scheduler import Conducting, Daemon, run
 from drillkit.services.schedules import add_schedule
+from tests.conftest import command_notifier
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 SCENARIO = "core-outage-q4"
@@ -417,6 +419,27 @@ def test_open_runs_are_adopted_once_and_conducted_every_pass(
         conducting.run_pass()
     assert conductor.adopted == ["r1", "r2"]
     assert conductor.ticks == 2
+
+
+def test_overdue_actions_that_cannot_be_read_are_logged_and_the_runs_still_conducted(
+    ws: Workspace, clock: VirtualClock, starter: FileStarter, tmp_path: Path
+) -> None:
+    command_notifier(ws.root, tmp_path, ["action.overdue"])
+    (ws.logs / "actions.jsonl").mkdir(parents=True)  # a ledger no one can read
+    conductor = CountingConductor(open=["r1"])
+    with scheduler_log(ws, clock) as log:
+        daemon = Daemon(
+            ws=ws, clock=clock, starter=starter, conducting=conductor, log=log, rng=random.Random(7),
+            overdue=lambda: notify_overdue(ws, clock, ws.notifiers()),
+        )  # fmt: skip
+        try:
+            assert daemon.run_pass() == 0.5
+        finally:
+            daemon.close()
+    assert (conductor.adopted, conductor.ticks) == (["r1"], 1)
+    [error] = [e for e in log_events(ws) if e["event"] == "error"]
+    assert error["detail"] == "overdue corrective actions"
+    assert "actions.jsonl" in error["error"]
 
 
 @pytest.mark.slow
