@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
-from drillkit.model.errors import DrillError, UsageError
+from drillkit.model.errors import DrillError, RecordError, UsageError
 from drillkit.services.views import Tell, record_due
 
 VERIFIED = ("ok", "open")  # the only verdicts that read as verified (SPEC §4)
@@ -198,7 +198,11 @@ def _with_actions(ws: Workspace, checked: Verification, *, accepted: bool) -> Ve
     from drillkit.store.files import workspace_key
     from drillkit.store.stores import open_ledger
 
-    return replace(checked, actions=open_ledger(ws).verify(workspace_key(ws), accepted))
+    try:
+        verdict = open_ledger(ws).verify(workspace_key(ws), accepted)
+    except RecordError as err:  # no verdict, as for a run that cannot be read: no evidence of tampering
+        return replace(checked, unreadable=[*checked.unreadable, str(err)])
+    return replace(checked, actions=verdict)
 
 
 def _actions_json(verdict: Verdict) -> dict[str, Any]:

@@ -92,6 +92,16 @@ def test_a_torn_last_line_is_counted_not_tampered(drill: Drill) -> None:
     assert done.stdout.startswith("actions: ok (torn tail of 20 bytes, set aside on the next append) — 3 events")
 
 
+def test_a_ledger_that_cannot_be_read_gets_no_verdict_and_the_runs_still_do(drill: Drill) -> None:
+    run_id = drill.open()
+    ledger(drill).mkdir()  # in the way of the file: no one can read it
+    done = drill("verify", "--all", ok=False)
+    assert done.returncode == 2
+    assert [line.split(":")[0] for line in done.stdout.splitlines()] == [run_id]
+    assert done.stderr == "drill: cannot read actions.jsonl: Is a directory\n"
+    ledger(drill).rmdir()  # the workspace's own check at the end reads every record
+
+
 def test_no_actions_is_nothing_to_verify(drill: Drill) -> None:
     run_id = drill.open()
     every = drill("verify", "--all", ok=True)
