@@ -137,6 +137,16 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
 
 
+@pytest.fixture(params=["files", "postgres"])
+def kept_in(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Where a test's records are kept, once in files and once in the team store: the environment
+    that points `drill` at them (none for files)."""
+    if request.param == "files":
+        return {}
+    team_db: TeamDb = request.getfixturevalue("team_db")
+    return {"DRILL_STORE": team_db.url}
+
+
 @pytest.fixture
 def team_db() -> Iterator[TeamDb]:
     """A fresh database with drillkit's schema and roles, dropped (with its roles) afterwards."""

@@ -7,21 +7,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.conftest import Drill
-from tests.teamdb import TeamDb
 
 KEYED = '[integrity]\nkey_file = "drill.key"\n'
-
-
-@pytest.fixture(params=["files", "postgres"])
-def kept_in(request: pytest.FixtureRequest) -> dict[str, str]:
-    """Where the run is kept: the environment that points `drill` at it (none for files)."""
-    if request.param == "files":
-        return {}
-    team_db: TeamDb = request.getfixturevalue("team_db")
-    return {"DRILL_STORE": team_db.url}
 
 
 def test_a_keyed_run_refuses_appends_without_its_key_and_takes_them_again_with_it(

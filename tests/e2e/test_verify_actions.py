@@ -143,15 +143,6 @@ def add_a_key(drill: Drill) -> None:
     toml.write_text(f'{before}[integrity]\nkey_file = "drill.key"\n', encoding="utf-8")
 
 
-@pytest.fixture(params=["files", "postgres"])
-def kept_in(request: pytest.FixtureRequest, drill: Drill) -> dict[str, str]:
-    """Where the ledger is kept: the environment that points `drill` at it (none for the file)."""
-    if request.param == "files":
-        return {}
-    team_db: TeamDb = request.getfixturevalue("team_db")
-    return {"DRILL_STORE": team_db.url}
-
-
 def test_actions_recorded_before_the_key_stay_plain_and_are_unkeyed_not_tampered(
     drill: Drill, kept_in: dict[str, str]
 ) -> None:
