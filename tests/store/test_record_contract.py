@@ -293,3 +293,25 @@ def test_the_lines_are_the_bytes_that_were_hashed(subject: Subject) -> None:
     assert data.count(b"\n") == 2
     verdict = verify_lines(run_id, data, None)
     assert (verdict.verdict, verdict.events, verdict.head) == ("open", 2, subject.store.read(run_id)[-1]["hash"])
+
+
+def test_a_keyed_run_takes_no_append_once_the_workspace_has_no_key(subject: Subject) -> None:
+    from drillkit.model.errors import UsageError
+
+    toml = subject.ws.root / "drill.toml"
+    before = toml.read_text(encoding="utf-8") if toml.exists() else ""
+    (subject.ws.root / "drill.key").write_bytes(b"s3cret-key-material")
+    toml.write_text(before + '[integrity]\nkey_file = "drill.key"\n', encoding="utf-8")
+    keyed = Workspace(subject.ws.root)
+    store = make_store(subject.kind, keyed)
+    first = started_draft(keyed, pb=Plans(keyed).playbook(PLAYBOOK), mode="incident", severity="II", by="t")
+    run_id = new_run_id(PLAYBOOK, SystemClock())
+    store.create(run_id, first, SystemClock())
+    lines = store.lines(run_id)
+
+    toml.write_text(before, encoding="utf-8")
+    unkeyed = Workspace(subject.ws.root)
+    with pytest.raises(UsageError, match="names no \\[integrity\\] key_file"):
+        make_store(subject.kind, unkeyed).append(run_id, note("plain"), SystemClock())
+    assert make_store(subject.kind, unkeyed).lines(run_id) == lines
+    toml.write_text(before + '[integrity]\nkey_file = "drill.key"\n', encoding="utf-8")  # for the check at the end
