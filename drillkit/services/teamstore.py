@@ -49,7 +49,7 @@ class Pushed:
 def push_runs(ws: Workspace, runs: list[str], every: bool) -> list[Pushed]:
     """Copy the named local records (or all) into the team store, each verified first: a
     tampered record is refused before anything of it is copied."""
-    from drillkit.store.files import check_run_id, workspace_key
+    from drillkit.store.files import check_run_id, complete_lines, workspace_key
     from drillkit.store.postgres.admin import push
     from drillkit.store.stores import file_store
 
@@ -63,8 +63,7 @@ def push_runs(ws: Workspace, runs: list[str], every: bool) -> list[Pushed]:
             raise RecordError(f"{verdict.run}: tampered at line {verdict.line} ({verdict.problem}); nothing was pushed")
     pushed = []
     for run_id in ids:
-        data = files.lines(run_id)
-        lines = data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]  # a torn tail is not a line
+        lines, _torn = complete_lines(files.lines(run_id))  # a torn tail is not a line
         pushed.append(Pushed(run_id, push(url, run_id, lines)))
     return pushed
 
@@ -73,7 +72,7 @@ def push_actions(ws: Workspace) -> int | None:
     """Copy `logs/actions.jsonl` into the team store, its chain checked first (as `drill verify`
     checks it); the lines added, or None when the workspace has no ledger. A ledger chained
     without the workspace's key is pushed as an unkeyed run is: its chain goes on in the store."""
-    from drillkit.store.files import workspace_key
+    from drillkit.store.files import complete_lines, workspace_key
     from drillkit.store.ledger import FileLedger
     from drillkit.store.postgres.admin import push_actions as push
     from drillkit.store.verify import verify_ledger_lines
@@ -86,7 +85,7 @@ def push_actions(ws: Workspace) -> int | None:
         raise RecordError(
             f"logs/actions.jsonl: tampered at line {verdict.line}: {verdict.problem}; nothing of the ledger was pushed"
         )
-    return push(team_url(ws), data[: data.rfind(b"\n") + 1].split(b"\n")[:-1])  # a torn tail is not a line
+    return push(team_url(ws), complete_lines(data)[0])  # a torn tail is not a line
 
 
 def pull_records(ws: Workspace, runs: list[str], every: bool) -> list[tuple[str, bytes]]:

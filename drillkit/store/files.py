@@ -72,6 +72,18 @@ def hashed_with(line: bytes, key: bytes | None) -> bool:
     return cut >= 0 and line[cut + len(HASH_MARK) : -2] == line_hash(line[:cut], key).encode()
 
 
+def ledger_chain(first_line: bytes | None, key: bytes | None) -> bytes | None:
+    """The key a record whose lines name no chain (the actions' ledger) is chained with: none
+    when its first line is hashed with plain SHA-256, else `key` (a new record takes `key`)."""
+    return None if first_line is not None and hashed_with(first_line, None) else key
+
+
+def complete_lines(data: bytes) -> tuple[list[bytes], int]:
+    """A record's complete lines (without their newlines), and the size of a torn tail after them."""
+    end = data.rfind(b"\n") + 1
+    return data[:end].split(b"\n")[:-1], len(data) - end
+
+
 def workspace_key(ws: Workspace) -> bytes | None:
     """The HMAC key named by `[integrity] key_file`, if any."""
     key_file = ws.config().key_file

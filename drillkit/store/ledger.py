@@ -33,6 +33,7 @@ from drillkit.store.files import (
     _mask_fields,
     _write_all,
     hashed_with,
+    ledger_chain,
     line_hash,
     workspace_key,
 )
@@ -112,10 +113,8 @@ def ledger_key(ws: Workspace, first_line: bytes | None) -> bytes | None:
     newline) is hashed with plain SHA-256, else the workspace's key; a new ledger (no first line)
     takes the workspace's key. A keyed ledger in a workspace without a key is refused: a plain line
     after keyed ones would break its chain."""
-    if first_line is not None and hashed_with(first_line, None):
-        return None
-    key = workspace_key(ws)
-    if key is None and first_line is not None:
+    key = ledger_chain(first_line, workspace_key(ws))
+    if first_line is not None and key is None and not hashed_with(first_line, None):
         raise UsageError(
             "the corrective actions' ledger is not chained with plain SHA-256 (its first line's hash is not):"
             " set [integrity] key_file in drill.toml to the key it was chained with (`drill verify actions` checks it)"

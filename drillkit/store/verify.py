@@ -27,7 +27,7 @@ import orjson
 
 from drillkit.model.errors import NotFound, UsageError
 from drillkit.model.events import AFTER_END, EventType
-from drillkit.store.files import GENESIS, HASH_MARK, RUN_ID, hashed_with
+from drillkit.store.files import GENESIS, HASH_MARK, RUN_ID, complete_lines, hashed_with, ledger_chain
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +75,7 @@ def verify_file(path: Path, key: bytes | None, accepted: frozenset[str] = frozen
 
 def verify_lines(run: str, data: bytes, key: bytes | None, accepted: frozenset[str] = frozenset()) -> Verdict:
     """The verdict on a record's bytes (a torn tail, bytes after the last newline, is counted)."""
-    lines, torn = _complete_lines(data)
+    lines, torn = complete_lines(data)
     try:
         if not lines:
             raise _Bad(1, "the record is empty")
@@ -101,8 +101,8 @@ def verify_ledger_lines(data: bytes, key: bytes | None, accepted: bool = False) 
     line must keep it. In a workspace with a key, a plain ledger is `unkeyed` unless `accepted`
     (as older than the key); it never ends, so it is otherwise `ok` or `tampered`, and a torn
     tail is counted as in a run's record."""
-    lines, torn = _complete_lines(data)
-    chain_key = None if lines and hashed_with(lines[0], None) else key
+    lines, torn = complete_lines(data)
+    chain_key = ledger_chain(lines[0] if lines else None, key)
     try:
         head, _ = _walk(None, lines, chain_key)
     except _Bad as bad:
@@ -131,12 +131,6 @@ def _said_precisely(bad: _Bad, line: bytes, key: bytes | None, chain_key: bytes 
     else:
         other, said = None, "plain SHA-256, the ledger with the workspace key"
     return _Bad(bad.line, f"{bad.problem} (the line is chained with {said})") if hashed_with(line, other) else bad
-
-
-def _complete_lines(data: bytes) -> tuple[list[bytes], int]:
-    """The complete lines (without their newlines), and the size of a torn tail after them."""
-    end = data.rfind(b"\n") + 1
-    return data[:end].split(b"\n")[:-1], len(data) - end
 
 
 def _tampered(name: str, lines: list[bytes], bad: _Bad, torn: int) -> Verdict:
