@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,13 @@ import typer
 from drillkit.cli.completion import complete_records, complete_runs
 from drillkit.config.workspace import Workspace
 from drillkit.model.inert import inert, inert_json
+
+
+class Lang(StrEnum):
+    """`--lang`: the language of headings and labels."""
+
+    en = "en"
+    zh = "zh"
 
 
 @dataclass

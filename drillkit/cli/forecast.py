@@ -5,9 +5,8 @@ from pathlib import Path
 
 import typer
 
-from drillkit.cli.common import display_zone, emit, workspace
+from drillkit.cli.common import Lang, display_zone, emit, workspace
 from drillkit.cli.output import force_option, output_option
-from drillkit.cli.review import Lang
 from drillkit.model.errors import UsageError
 
 

@@ -1,28 +1,46 @@
 """The typer app: global options, the command groups, and the one error boundary."""
 
 import gc
+import importlib
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 # drill loads no pydantic plugins; skipping their entry-point scan saves ~10 ms on every command
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import typer
+import typer.main
+from typer.models import CommandInfo
 
 from drillkit import __version__
-from drillkit.cli import drills, evaluation, forecast, improvement, keys, notify, plans, review, runs, schedule, store
 from drillkit.cli.common import GLOBALS, warn
 from drillkit.model.errors import DrillError, InvalidFile
 
-app = typer.Typer(
-    name="drill",
-    help="Incident response and emergency drills (应急预案与演练) from YAML playbooks.",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+# The command modules in the order `drill --help` lists their commands, and the module of each
+# command word: `drill act …` imports runs.py alone and builds its `act` alone, not all 48
+# commands (typer reads every command's signature as it builds it: some 10 ms of each start).
+# A test holds the table to what each module registers.
+MODULES = (
+    "plans", "schedule", "runs", "drills", "notify", "review", "keys", "forecast", "store", "evaluation", "improvement"
+)  # fmt: skip
+COMMANDS = {
+    **dict.fromkeys(("validate", "playbooks", "show", "init"), "plans"),
+    **dict.fromkeys(("schedule", "scheduler"), "schedule"),
+    **dict.fromkeys(
+        ("open", "act", "check", "note", "assign", "severity", "abort", "annotate", "status", "runs", "verify"), "runs"
+    ),
+    **dict.fromkeys(("start", "resume", "simulate", "replay"), "drills"),
+    "notify": "notify",
+    **dict.fromkeys(("timeline", "export", "report", "coverage"), "review"),
+    "keys": "keys",
+    "forecast": "forecast",
+    "store": "store",
+    **dict.fromkeys(("observe", "feedback"), "evaluation"),
+    "action": "improvement",
+}
+_TAKES_VALUE = ("-w", "--workspace", "--tz")  # the global options followed by a value
 
 
 def _version(value: bool) -> None:
@@ -31,7 +49,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def main(
     workspace: Path | None = typer.Option(
         None, "--workspace", "-w", help="Workspace folder (default: $DRILL_WORKSPACE, else the current folder)."
@@ -56,17 +73,61 @@ def _start_collecting() -> None:
         gc.enable()
 
 
-plans.register(app)
-schedule.register(app)
-runs.register(app)
-drills.register(app)
-notify.register(app)
-review.register(app)
-keys.register(app)
-forecast.register(app)
-store.register(app)
-evaluation.register(app)
-improvement.register(app)
+def build_app(modules: Sequence[str] = MODULES) -> typer.Typer:
+    """The app with the commands of `modules` (all of them by default)."""
+    app = typer.Typer(
+        name="drill",
+        help="Incident response and emergency drills (应急预案与演练) from YAML playbooks.",
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    app.callback()(main)
+    for name in modules:
+        importlib.import_module(f"drillkit.cli.{name}").register(app)
+    return app
+
+
+def app_for(args: Sequence[str]) -> typer.Typer:
+    """The app a command line needs: the one command its word names, else every command (for
+    help, TAB completion, whose words come from the environment, and a word that is no command,
+    whose refusal lists them all)."""
+    word = None if "_DRILL_COMPLETE" in os.environ else _command_word(args)
+    if word not in COMMANDS:
+        return build_app()
+    app = build_app((COMMANDS[word],))
+    named = [info for info in app.registered_commands if _name(info) == word]
+    if named:  # a command, not a group: its module's other commands are left unbuilt too
+        app.registered_commands = named
+    return app
+
+
+def _name(info: CommandInfo) -> str:
+    return info.name or typer.main.get_command_name(info.callback.__name__ if info.callback else "")
+
+
+def _command_word(args: Sequence[str]) -> str | None:
+    """The first argument that is neither a global option nor an option's value."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _TAKES_VALUE:
+            skip = True
+        elif arg == "--":
+            continue
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """`app`: the whole app, built on first use (tests and tools that import it)."""
+    if name == "app":
+        app = globals()["app"] = build_app()
+        return app
+    raise AttributeError(name)
 
 
 def _refuse_undecodable(args: list[str]) -> None:
@@ -88,7 +149,7 @@ def run() -> None:
     gc.disable()
     _refuse_undecodable(sys.argv[1:])
     try:
-        code = app(standalone_mode=False)  # typer's own refusals come here, to be said in one line
+        code = app_for(sys.argv[1:])(standalone_mode=False)  # typer's refusals come here
     except typer.TyperException as refused:
         warn(_refusal(refused))
         sys.exit(refused.exit_code)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from drillkit.cli.common import display_zone, emit, exit_with, print_json, run_argument, say, warn, workspace
+from drillkit.cli.common import Lang, display_zone, emit, exit_with, print_json, run_argument, say, warn, workspace
 from drillkit.cli.output import force_option, output_option
 from drillkit.model.clock import default_clock
 
@@ -27,11 +27,6 @@ class ReportFormat(StrEnum):
     md = "md"
     json = "json"
     html = "html"
-
-
-class Lang(StrEnum):
-    en = "en"
-    zh = "zh"
 
 
 def timeline(

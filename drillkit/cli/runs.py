@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from drillkit.cli.common import (
+    Lang,
     colour_ok,
     display_zone,
     exit_with,
@@ -27,7 +28,6 @@ from drillkit.cli.completion import (
     complete_roles,
     complete_triggers,
 )
-from drillkit.cli.review import Lang
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import default_clock
 from drillkit.model.errors import UsageError

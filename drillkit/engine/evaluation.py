@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from drillkit.model.events import EventType
-from drillkit.model.plans import GRADES, Objective, Scenario, Scoring
+from drillkit.model.planfiles import Objective, Scenario, Scoring
+from drillkit.model.plans import GRADES
 from drillkit.store.files import effective_t
 from drillkit.store.port import Event
 

@@ -15,7 +15,7 @@ from typing import Any
 from drillkit.engine.reasons import Why, at
 from drillkit.engine.replay import RunState, last_event
 from drillkit.model.events import EventType
-from drillkit.model.plans import Expect, Inject
+from drillkit.model.planfiles import Expect, Inject
 from drillkit.store.files import effective_t
 from drillkit.store.port import Event
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from transitions import Machine, MachineError
 
 from drillkit.model.plans import Playbook, Transition
@@ -82,13 +83,13 @@ def _machine_of(pb: Playbook) -> Machine:
     """The machine of a playbook, built once for equal playbooks: every run carries its own
     copy, and a report replays a thousand runs of a handful of playbooks. Equal playbooks have
     equal guards, and a decision leaves no trace on the machine."""
-    return _machine_of_json(pb.model_dump_json())
+    return _machine_of_json(orjson.dumps(pb.data()))
 
 
 @lru_cache(maxsize=256)
-def _machine_of_json(playbook: str) -> Machine:
+def _machine_of_json(playbook: bytes) -> Machine:
     """A pure function of the playbook's JSON."""
-    return _build(Playbook.model_validate_json(playbook))
+    return _build(Playbook.from_data(orjson.loads(playbook)))
 
 
 class PlanMachine:

@@ -8,10 +8,11 @@ Commands (`decide.py`), catch-up, the conductor and `drill simulate` all go thro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import orjson
 
@@ -19,11 +20,14 @@ from drillkit.engine.machine import Attempt, PlanMachine
 from drillkit.model.clock import parse_utc
 from drillkit.model.errors import RecordError
 from drillkit.model.events import AFTER_END, EventType
-from drillkit.model.plans import Playbook, Scenario, for_severity
+from drillkit.model.plans import Playbook, for_severity
 from drillkit.store.files import effective_t
 from drillkit.store.port import Event
 
-PlanModel = TypeVar("PlanModel", Playbook, Scenario)
+if TYPE_CHECKING:
+    from drillkit.model.planfiles import Scenario
+
+PlanModel = TypeVar("PlanModel")
 EVALUATOR = "evaluator"  # `drill assign RUN evaluator NAME` (SPEC §10)
 LATE_AFTER = 1.0  # wall seconds after which a delivery counts as late
 
@@ -84,8 +88,8 @@ class RunState:
         return cls(
             run=started["run"],
             mode=started["mode"],
-            playbook=_validated(Playbook, started["playbook"]),
-            scenario=_validated(Scenario, scenario) if scenario else None,
+            playbook=_validated(Playbook.from_data, started["playbook"]),
+            scenario=_validated(_scenario, scenario) if scenario else None,
             severity=started["severity"],
             participants=dict(started.get("participants") or {}),
             speed=float(started.get("speed") or 1.0),
@@ -175,17 +179,25 @@ def _unreplayable(run: str, event: Event, exc: Exception) -> RecordError:
     )
 
 
-def _validated(model: type[PlanModel], data: dict[str, Any]) -> PlanModel:
-    """The plan a record carries, validated once for equal plans: a report replays a thousand
-    runs of a handful of playbooks. The models are frozen, so sharing them is safe."""
-    found: PlanModel = _validated_json(model, orjson.dumps(data))  # lru_cache's type drops the TypeVar
+def _validated(make: Callable[[Any], PlanModel], data: dict[str, Any]) -> PlanModel:
+    """The plan a record carries, made once for equal plans: a report replays a thousand runs of
+    a handful of playbooks. Plans are frozen, so sharing them is safe."""
+    found: PlanModel = _made_from_json(make, orjson.dumps(data))  # lru_cache's type drops the TypeVar
     return found
 
 
 @lru_cache(maxsize=256)
-def _validated_json(model: type[PlanModel], plan: bytes) -> PlanModel:
-    """A pure function of the plan's JSON (validated from the loaded object, as from a record)."""
-    return model.model_validate(orjson.loads(plan))
+def _made_from_json(make: Callable[[Any], PlanModel], plan: bytes) -> PlanModel:
+    """A pure function of the plan's JSON (made from the loaded object, as from a record)."""
+    return make(orjson.loads(plan))
+
+
+def _scenario(data: dict[str, Any]) -> Scenario:
+    """A drill's scenario, validated: imported here, as only a drill's record holds one (the
+    validated models cost the commands on an incident some 60 ms of start-up)."""
+    from drillkit.model.planfiles import Scenario
+
+    return Scenario.model_validate(data)
 
 
 def last_event(events: list[Event]) -> Event:

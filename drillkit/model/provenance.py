@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import getpass
 import os
-import secrets
-import socket
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 
 def new_req() -> str:
-    """A fresh `req`: 64 random bits as 16 lowercase hex digits, one per command's write."""
-    return secrets.token_bytes(8).hex()
+    """A fresh `req`: 64 random bits as 16 lowercase hex digits, one per command's write (from
+    the system's random source, as `secrets` draws them; that module costs more to import)."""
+    return os.urandom(8).hex()
 
 
 def login_name() -> str:
@@ -29,7 +28,7 @@ def login_name() -> str:
 @cache
 def local_origin() -> dict[str, str]:
     """`origin` for events this process writes: its login name and host name."""
-    return {"user": login_name(), "host": socket.gethostname()}
+    return {"user": login_name(), "host": os.uname().nodename}  # what socket.gethostname() asks
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, tzinfo
 
 from drillkit.model.errors import UsageError
 
 
+def zone_named(name: str) -> tzinfo:
+    """An IANA zone (ZoneInfoNotFoundError or ValueError when there is none of that name)."""
+    from zoneinfo import ZoneInfo  # 2 ms to import (it reads sysconfig): only a wall time shown needs it
+
+    return ZoneInfo(name)
+
+
 def check_zone(name: str) -> str:
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        zone_named(name)
+    except (LookupError, ValueError):  # ZoneInfoNotFoundError is a KeyError
         raise UsageError(f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai or UTC") from None
     return name
 
 
 def local(when: datetime, zone: str) -> str:
     """`2026-11-29 13:05:00 CST` in the display zone."""
-    shown = when.astimezone(ZoneInfo(zone))
+    shown = when.astimezone(zone_named(zone))
     return shown.strftime("%Y-%m-%d %H:%M:%S ") + (shown.tzname() or zone)
 
 
@@ -43,4 +49,4 @@ def date_option(text: str, option: str, zone: str) -> datetime:
     if when is None or not 1970 <= when.year <= 9998:
         allowed = "a date from 1970-01-01 to 9998-12-31 like 2026-11-01, or a time like 2026-11-01T08:00Z"
         raise UsageError(f"{option} {text!r}: use {allowed}")
-    return when if when.tzinfo is not None else when.replace(tzinfo=ZoneInfo(zone))
+    return when if when.tzinfo is not None else when.replace(tzinfo=zone_named(zone))

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from drillkit.model.durations import format_duration
-from drillkit.model.plans import GRADES, Inject, Playbook, Scenario, Step
+from drillkit.model.planfiles import Inject, Scenario, Step
+from drillkit.model.plans import GRADES, Playbook
 from drillkit.plans.loader import Path_
 
 Found = Iterator[tuple[Path_, str]]

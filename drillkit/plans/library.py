@@ -10,8 +10,10 @@ from stat import S_ISDIR
 from typing import Any, TypeVar
 
 from drillkit.config.workspace import Workspace
+from drillkit.model import planfiles
 from drillkit.model.errors import InvalidFile, NotFound, Problem
-from drillkit.model.plans import Playbook, Scenario
+from drillkit.model.planfiles import Scenario
+from drillkit.model.plans import Playbook
 from drillkit.plans.checks import check_playbook, check_scenario
 from drillkit.plans.loader import Document, parse_text, read_document, to_model
 
@@ -172,7 +174,7 @@ class Plans:
         doc, problems = self._document(path) if cached else self._parse(path)
         if doc is None:
             return None, problems
-        found, problems = self._made.once(path, "model", (doc,), lambda: to_model(doc, Playbook), keep=cached)
+        found, problems = self._made.once(path, "model", (doc,), lambda: _plan_of(doc), keep=cached)
         if found is None:
             return None, list(problems)
         problems_of = partial(_playbook_problems, doc, found, path.stem)
@@ -217,6 +219,12 @@ class _Made:
             made = self.made[(str(path), what)] = (inputs, make())
         result: T = made[1]
         return result
+
+
+def _plan_of(doc: Document) -> tuple[Playbook | None, list[Problem]]:
+    """The playbook a file holds, validated, as the plain values the engine uses."""
+    found, problems = to_model(doc, planfiles.Playbook)
+    return (found.to_plan() if found else None), problems
 
 
 def _playbook_problems(doc: Document, pb: Playbook, stem: str) -> tuple[Problem, ...]:

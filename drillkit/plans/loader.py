@@ -27,7 +27,8 @@ from yaml.events import (
 )
 
 from drillkit.model.errors import InvalidFile, Problem
-from drillkit.model.plans import FILE_ID_PATTERN, FROM_FILE
+from drillkit.model.planfiles import FROM_FILE
+from drillkit.model.plans import FILE_ID_PATTERN
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32

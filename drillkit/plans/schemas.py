@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from drillkit.model.plans import Playbook, Scenario
+from drillkit.model.planfiles import Playbook, Scenario
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 MODELS: dict[str, type[BaseModel]] = {"playbook": Playbook, "scenario": Scenario}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drillkit.model.clock import parse_utc
 from drillkit.model.durations import format_clock, format_duration
@@ -11,7 +11,9 @@ from drillkit.model.timefmt import local
 from drillkit.render.eventtext import acting_role, detail
 from drillkit.render.labels import DRILL_MARK, Labels, drill_mark
 from drillkit.render.table import table
-from drillkit.store.index import RunSummary
+
+if TYPE_CHECKING:
+    from drillkit.store.index import RunSummary
 
 ENGLISH = Labels("en")
 

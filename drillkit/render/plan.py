@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from drillkit.model.durations import format_duration
-from drillkit.model.plans import Playbook, dump
+from drillkit.model.plans import Playbook
 
 
 def as_json(pb: Playbook) -> dict[str, Any]:
-    return dump(pb)
+    return pb.data()
 
 
 def _per_severity(values: dict[str, int] | None) -> str:

@@ -7,10 +7,10 @@ Every command that touches a run first records what came due while nobody watche
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from drillkit.config.workspace import Workspace
 from drillkit.engine.people import Who, acting_name, on_roster
@@ -19,16 +19,21 @@ from drillkit.model.clock import Clock
 from drillkit.model.errors import Rejected, RunExists, UsageError
 from drillkit.model.events import EventType
 from drillkit.model.names import check_person
-from drillkit.model.plans import Playbook, Scenario, dump
+from drillkit.model.plans import Playbook
 from drillkit.model.provenance import Provenance
 from drillkit.store.files import workspace_key
 from drillkit.store.port import Event, RecordStore
 from drillkit.store.stores import open_store
 
+if TYPE_CHECKING:
+    from drillkit.model.planfiles import Scenario
+
 Command = Callable[[RunState], list[Event]]  # reads the state, returns drafts (never changes it)
 
 
 def new_run_id(playbook_id: str, clock: Clock) -> str:
+    import secrets  # 2 ms to import (random, base64): only a command that opens a run needs it
+
     return f"{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{playbook_id}-{secrets.token_hex(2)}"
 
 
@@ -104,9 +109,9 @@ def started_draft(
         "actor": by,
         "role": None,
         "mode": mode,
-        "playbook": dump(pb),
+        "playbook": pb.data(),
         "playbook_sha256": _plan_digest(ws, pb),
-        "scenario": dump(scenario) if scenario else None,
+        "scenario": scenario.data() if scenario else None,
         "severity": severity_id,
         "participants": participants or {},
         "speed": speed,
@@ -118,7 +123,7 @@ def started_draft(
 
 def _plan_digest(ws: Workspace, pb: Playbook) -> str:
     path = ws.playbooks / f"{pb.playbook}.yaml"
-    data = path.read_bytes() if path.is_file() else repr(dump(pb)).encode()
+    data = path.read_bytes() if path.is_file() else repr(pb.data()).encode()
     return hashlib.sha256(data).hexdigest()
 
 

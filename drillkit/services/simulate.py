@@ -16,7 +16,8 @@ from drillkit.engine import decide
 from drillkit.engine.replay import RunState, due_drafts, next_due
 from drillkit.model.clock import Clock, VirtualClock, format_utc
 from drillkit.model.errors import Rejected
-from drillkit.model.plans import Playbook, Scenario, Step
+from drillkit.model.planfiles import Scenario, Step
+from drillkit.model.plans import Playbook
 from drillkit.model.provenance import Provenance
 from drillkit.plans.library import Plans
 from drillkit.services.runs import create_run, started_draft

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer.main
 
-from drillkit.cli.main import run
+from drillkit.cli.main import COMMANDS, MODULES, app_for, build_app, run
 from drillkit.config.workspace import Workspace
 
 
@@ -33,3 +34,39 @@ def test_a_command_runs_with_the_garbage_collector_on(
         gc.enable()
     assert done.value.code == 0, capsys.readouterr().err
     assert seen == [(True, True)]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_each_command_word_names_the_module_that_registers_it(module: str) -> None:
+    """`drill WORD …` builds one module's commands: the table must say where every command is."""
+    assert _built(build_app((module,))) == {word for word, owner in COMMANDS.items() if owner == module}
+
+
+def test_the_whole_app_has_every_command_of_the_table() -> None:
+    assert _built(build_app()) == set(COMMANDS)
+
+
+def _built(app: typer.Typer) -> set[str]:
+    return set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("args", "commands"),
+    [
+        (["act", "RUN", "ack"], {"act"}),
+        (["-w", "act", "status"], {"status"}),  # a workspace folder named like a command
+        (["--workspace=ws", "--tz", "Asia/Shanghai", "--debug", "keys", "seal"], {"keys"}),
+        (["-wws", "forecast", "core"], {"forecast"}),
+        (["schedule", "list"], {"schedule", "scheduler"}),  # a group: its module, whole
+        (["--help"], set(COMMANDS)),
+        ([], set(COMMANDS)),
+        (["ack"], set(COMMANDS)),  # no such command: the refusal lists them all
+    ],
+)
+def test_a_command_line_builds_the_command_its_word_names(args: list[str], commands: set[str]) -> None:
+    assert _built(app_for(args)) == commands
+
+
+def test_tab_completion_builds_every_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_DRILL_COMPLETE", "complete_bash")
+    assert _built(app_for(["act"])) == set(COMMANDS)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from drillkit.config.workspace import Workspace
+from drillkit.model import planfiles
 from drillkit.model.errors import InvalidFile
-from drillkit.model.plans import Playbook, Scenario
+from drillkit.model.planfiles import Scenario
+from drillkit.model.plans import Playbook
 from drillkit.plans.library import Plans
 from drillkit.plans.loader import read_document, to_model
 
@@ -59,7 +62,7 @@ def test_yes_no_on_off_ids_stay_ids(tmp_path: Path) -> None:
         "  noc: NOC engineer\n", "  noc: NOC engineer\n  on: On call\n  no: Night operator\n"
     )
     path = _write(tmp_path, "base.yaml", text.replace("title: Corpus base playbook", "title: 1.10"))
-    playbook, problems = to_model(read_document(path), Playbook)
+    playbook, problems = to_model(read_document(path), planfiles.Playbook)
     assert problems == []
     assert playbook is not None
     assert playbook.title == "1.10"
@@ -103,11 +106,12 @@ def test_scenario_with_chinese_people_and_ids_loads() -> None:
 
 
 def test_a_record_copy_of_a_playbook_loads_again() -> None:
-    """A run's record holds the playbook as dumped JSON (durations in seconds); it must validate."""
-    from drillkit.model.plans import dump
-
+    """A run's record holds the playbook as JSON data (durations in seconds); it must load again,
+    and through the file's own validation too."""
     playbook = Plans(Workspace(ROOT)).playbook("customer-data-leak")
-    assert Playbook.model_validate(dump(playbook)) == playbook
+    copy = orjson.loads(orjson.dumps(playbook.data()))
+    assert Playbook.from_data(copy) == playbook
+    assert planfiles.Playbook.model_validate(copy).to_plan() == playbook
 
 
 def test_loaded_plans_are_kept_until_a_file_changes(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from drillkit.model.plans import ID_PATTERN, JSON_ID_PATTERN
+from drillkit.model.planfiles import JSON_ID_PATTERN
+from drillkit.model.plans import ID_PATTERN
 from drillkit.plans.schemas import MODELS, schema_text, write_schemas
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -155,3 +156,44 @@ def test_a_line_edited_so_it_cannot_be_replayed_is_named_and_leaves_the_others_b
     scheduler = broken("scheduler", "--once", DRILL_FAKE_NOW=later)
     assert scheduler.returncode == 1
     assert "deadline.breached" in [e["event"] for e in broken.events(healthy)]
+
+
+def _damaged(playbook: dict[str, Any], part: str) -> None:
+    """The playbook's copy in a record, edited out of shape in one `part`."""
+    state = next(iter(playbook["states"].values()))
+    if part == "roles":
+        playbook["roles"] = 5
+    elif part == "flag":
+        state["initial"] = "yes"
+    elif part == "extra-key":
+        playbook["transitions"][0]["by"] = "x"
+    elif part == "kind":
+        playbook["kind"] = "flood"
+    else:
+        state["deadline"] = {"default": "soon"}
+
+
+@pytest.mark.parametrize(
+    ("part", "says"),
+    [
+        ("roles", "roles: expected a mapping"),
+        ("flag", ".initial: expected true or false"),
+        ("extra-key", "transitions.0: unknown key 'by'"),
+        ("kind", "kind: expected 'outage' or 'security'"),
+        ("duration", ".deadline.default: duration 'soon' is not valid"),
+    ],
+)
+def test_a_damaged_copy_of_the_playbook_is_refused_by_name(broken: Drill, part: str, says: str) -> None:
+    """A record carries its playbook: a copy edited out of shape is refused in one line, not half-read."""
+    run = broken.open()
+    record = broken.record(run)
+    first, *rest = record.read_bytes().splitlines(keepends=True)
+    started = json.loads(first)
+    _damaged(started["playbook"], part)
+    record.write_bytes(b"".join([json.dumps(started, ensure_ascii=False).encode() + b"\n", *rest]))
+
+    status = broken("status", run)
+    assert status.returncode == 1
+    assert status.stderr.startswith(f"drill: the record of {run} cannot be replayed at seq 1: ")
+    assert says in status.stderr
+    assert len(status.stderr.splitlines()) == 1
