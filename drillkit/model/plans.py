@@ -11,7 +11,7 @@ its shape checked (`Playbook.from_data`), so a damaged copy is refused, never ha
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from drillkit.model.durations import parse_duration
 
@@ -22,6 +22,7 @@ RATINGS = ("P", "S", "M", "U")  # HSEEP: performed without, with some, with majo
 GRADES = ("优秀", "良好", "合格")  # with their thresholds, best first; below the last: 不合格
 FAILING_GRADE = "不合格"
 Data = Mapping[str, Any]
+T = TypeVar("T")
 
 
 class Severity(NamedTuple):
@@ -78,7 +79,10 @@ class Playbook(NamedTuple):
             severities=_map(data["severities"], "severities", _severity),
             roles=_map(data.get("roles", {}), "roles", _text),
             states=_map(data["states"], "states", _state),
-            transitions=[_transition(item, f"transitions.{n}") for n, item in enumerate(_list(data["transitions"]))],
+            transitions=[
+                _transition(item, f"transitions.{n}")
+                for n, item in enumerate(_list(data["transitions"], "transitions"))
+            ],
             metrics=_map(data.get("metrics", {}), "metrics", _metric),
         )
 
@@ -215,28 +219,26 @@ def _only(data: object, allowed: frozenset[str], where: str) -> Data:
     return data
 
 
-def _text(value: object, where: str) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"{where}: expected text")
-    return value
+def _of(kind: type[T], expected: str) -> Callable[[object, str], T]:
+    """A reader of one JSON type: the value as it is, else a ValueError saying where and what was expected."""
+
+    def read(value: object, where: str) -> T:
+        if not isinstance(value, kind):
+            raise ValueError(f"{where}: expected {expected}")
+        return value
+
+    return read
+
+
+_text = _of(str, "text")
+_flag = _of(bool, "true or false")
+_list = _of(list, "a list")
 
 
 def _texts(value: object, where: str) -> list[str]:
     """A list of ids (one id alone counts as a list of one, as in a file)."""
     items = [value] if isinstance(value, str) else _list(value, where)
     return [_text(item, where) for item in items]
-
-
-def _list(value: object, where: str = "transitions") -> list[Any]:
-    if not isinstance(value, list):
-        raise ValueError(f"{where}: expected a list")
-    return value
-
-
-def _flag(value: object, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{where}: expected true or false")
-    return value
 
 
 def _whole(value: object, where: str) -> int:
