@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from drillkit.model.errors import RecordError
+from drillkit.store.reader import parse_lines
 from tests.conftest import DRILL, FAKE_NOW, Drill, read_events
 from tests.independent_verifier import verify_bytes
 
@@ -255,3 +258,20 @@ def test_a_record_written_under_older_rules_still_replays(drill: Drill) -> None:
     drill("note", run, "still replays", "--by", "alice", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
     assert drill.events(run)[-1]["text"] == "still replays"
     drill("export", run, "--format", "md", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_parsing_a_record_leaves_the_garbage_collector_as_it_found_it(collecting: bool) -> None:
+    """Lines are parsed with the collector held off, then it is on again, unless it was off before
+    (drill's start-up keeps it off, and a daemon must never be left without it)."""
+    lines = b"".join(b'{"seq":%d,"event":"note","origin":{"user":"bob"}}\n' % n for n in range(1, 3000))
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        events, torn = parse_lines(lines + b'{"seq":')
+        assert (len(events), torn, gc.isenabled()) == (2999, b'{"seq":', collecting)
+        with pytest.raises(RecordError, match="line 3000 of the record is not a JSON object"):
+            parse_lines(lines + b"not json\n")
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -38,7 +38,7 @@ from drillkit.store.files import (
 from drillkit.store.port import Decide, Event, RecordStore
 from drillkit.store.postgres.connection import Database, database, tried_again
 from drillkit.store.postgres.listen import Listener, listener
-from drillkit.store.reader import parsed_line
+from drillkit.store.reader import collector_paused, parsed_line
 
 TAIL_LINES = 32  # a listing reads a run's first line and this many last ones
 NEWLINE = b"\n"
@@ -190,7 +190,8 @@ class PostgresRecordStore(RecordStore):
         but not its lines (the query's snapshot is older): they are read in a second query."""
         known = self._known.setdefault(run_id, _Known())
         cursor.execute(_LOCKED_NEW_LINES if lock else _NEW_LINES, (len(known.events), run_id))
-        rows = cursor.fetchall()
+        with collector_paused():
+            rows = cursor.fetchall()
         if lock and not rows:
             raise NotFound(f"no run {run_id!r} (see `drill runs`)")
         self._take_in(run_id, known, [(seq, line) for _head, seq, line in rows if seq is not None])
@@ -201,10 +202,11 @@ class PostgresRecordStore(RecordStore):
 
     def _take_in(self, run_id: str, known: _Known, rows: list[tuple[int, bytes]]) -> None:
         fresh: list[Event] = []
-        for seq, line in rows:
-            if seq != len(known.events) + len(fresh) + 1:
-                raise RecordError(f"line {seq} of the record of {run_id} does not follow the line before it")
-            fresh.append(parsed_line(bytes(line), f"line {seq} of the record of {run_id}", " (run `drill verify`)"))
+        with collector_paused():
+            for seq, line in rows:
+                if seq != len(known.events) + len(fresh) + 1:
+                    raise RecordError(f"line {seq} of the record of {run_id} does not follow the line before it")
+                fresh.append(parsed_line(bytes(line), f"line {seq} of the record of {run_id}", " (run `drill verify`)"))
         if fresh and not known.events and not is_started(fresh[0]):
             raise _not_a_run(run_id)
         known.events.extend(fresh)
