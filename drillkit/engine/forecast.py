@@ -538,7 +538,7 @@ def _answer(plan: _Plan, stays: _Stays, *, values: dict[str, Floats], replicate:
     late = (draws * stays.late_share).sum(axis=0)
     breaches = np.bincount(stays.owner, weights=late, minlength=len(plan.roles))
     fired = (draws * stays.fired_share).T  # states × replicates
-    metrics = []
+    metrics, hits = [], []
     for name, metric in plan.pb.metrics.items():
         target = plan.target[name]
         row: dict[str, Any] = {"name": name, "owner": metric.owner, "target": None if target is None else int(target)}
@@ -547,13 +547,15 @@ def _answer(plan: _Plan, stays: _Stays, *, values: dict[str, Floats], replicate:
         else:
             met = values[name] <= target  # never reached: inf, not within any target
             breaches[plan.role(metric.owner)] += replicate.size - np.count_nonzero(met)
-            row.update(_spread(np.add.reduceat(met, firsts, dtype=np.float64), sizes))
+            hits.append(np.add.reduceat(met, firsts, dtype=np.intp))
         metrics.append(row)
-    escalations = []
-    for state, escalation in plan.escalation.items():
-        if escalation is not None:
-            spread = _spread(fired[plan.index[state]], sizes)
-            escalations.append({"state": state, "trigger": escalation[0], "to": escalation[1], **spread})
+    escalated = [(state, e) for state, e in plan.escalation.items() if e is not None]
+    hits += [fired[plan.index[state]] for state, _ in escalated]
+    spreads = iter(_spreads(np.array(hits, dtype=np.float64).reshape(len(hits), sizes.size), sizes))
+    for row in metrics:
+        if row["target"] is not None:
+            row.update(next(spreads))
+    escalations = [{"state": s, "trigger": e[0], "to": e[1], **next(spreads)} for s, e in escalated]
     return {
         "metrics": metrics,
         "breaches": [
@@ -604,12 +606,17 @@ def _add_distributions(answer: dict[str, Any], values: dict[str, dict[str, Float
             }
 
 
-def _spread(hits: Floats, sizes: Floats) -> dict[str, float]:
-    """The share of simulated runs with a hit (`hits` counted per replicate), and the 2.5th and
-    97.5th percentiles of that share over the bootstrap replicates."""
-    low, high = np.percentile(hits / sizes, [2.5, 97.5])
-    return {
-        "p": round(float(hits.sum() / sizes.sum()), DIGITS),
-        "low": round(float(low), DIGITS),
-        "high": round(float(high), DIGITS),
-    }
+def _spreads(hits: Floats, sizes: Floats) -> list[dict[str, float]]:
+    """Per row of `hits` (counted per replicate): the share of simulated runs with a hit, and the
+    2.5th and 97.5th percentiles of that share over the bootstrap replicates."""
+    if not hits.size:
+        return []
+    lows, highs = np.percentile(hits / sizes, [2.5, 97.5], axis=1)
+    return [
+        {
+            "p": round(float(row.sum() / sizes.sum()), DIGITS),
+            "low": round(float(low), DIGITS),
+            "high": round(float(high), DIGITS),
+        }
+        for row, low, high in zip(hits, lows, highs, strict=True)
+    ]
