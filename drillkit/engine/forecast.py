@@ -212,24 +212,29 @@ class _History:
 
     def __init__(self, pb: Playbook, runs: Sequence[PastRun]) -> None:
         self.count = len(runs)
-        self.stays: dict[str, tuple[Ints, Floats, list[str], Bools]] = {}
-        self.items: dict[str, tuple[Ints, Floats]] = {}
-        by_state: dict[str, list[tuple[int, Stay]]] = {name: [] for name in pb.states}
+        index = {name: number for number, name in enumerate(pb.states)}
+        found: list[list[tuple[int, float, int, bool]]] = [[] for _ in index]
+        firsts = []  # per run, when it first entered each state it entered (drill seconds)
         for number, run in enumerate(runs):
+            first, clock = ({run.stays[0].state: 0.0} if run.stays else {}), 0.0
             for stay in run.stays:
-                if stay.state in by_state and stay.to in pb.states:
-                    by_state[stay.state].append((number, stay))
-        for name, found in by_state.items():
+                state, to = index.get(stay.state), index.get(stay.to)
+                if state is not None and to is not None:
+                    found[state].append((number, stay.seconds, to, stay.by_system))
+                clock += stay.seconds
+                first.setdefault(stay.to, clock)
+            firsts.append(first)
+        self.stays: dict[str, tuple[Ints, Floats, Ints, Bools]] = {}
+        for name, rows in zip(index, found, strict=True):
+            numbers, seconds, nexts, by_system = zip(*rows, strict=True) if rows else ((), (), (), ())
             self.stays[name] = (
-                np.array([n for n, _ in found], dtype=np.int64),
-                np.array([s.seconds for _, s in found], dtype=np.float64),
-                [s.to for _, s in found],
-                np.array([s.by_system for _, s in found], dtype=np.bool_),
+                np.array(numbers, dtype=np.int64),
+                np.array(seconds, dtype=np.float64),
+                np.array(nexts, dtype=np.int64),
+                np.array(by_system, dtype=np.bool_),
             )
-        firsts = [_first_entries_of(run) for run in runs]
         owners = pb.checklist_owner()
-        for item in _measured_items(pb):
-            self.items[item] = self._offsets(runs, firsts, item, owners[item])
+        self.items = {item: self._offsets(runs, firsts, item, owners[item]) for item in _measured_items(pb)}
 
     @staticmethod
     def _offsets(
@@ -250,17 +255,6 @@ def _measured_items(pb: Playbook) -> list[str]:
     """The checklist items some metric measures (`to: check:ITEM`), in checklist order."""
     measured = {m.to.partition(":")[2] for m in pb.metrics.values() if m.to.startswith("check:")}
     return [item for item in pb.checklist_owner() if item in measured]
-
-
-def _first_entries_of(run: PastRun) -> dict[str, float]:
-    """When the run first entered each state it entered (drill seconds)."""
-    if not run.stays:
-        return {}
-    first, clock = {run.stays[0].state: 0.0}, 0.0
-    for stay in run.stays:
-        clock += stay.seconds
-        first.setdefault(stay.to, clock)
-    return first
 
 
 class _Segments:
@@ -369,7 +363,7 @@ class _Stays:
             _run_of, recorded, goes, system = history.stays[state]
             stand_in = plan.deadline[state] if np.isfinite(plan.deadline[state]) else 0.0
             seconds.append(np.append(recorded, stand_in))
-            to.append([plan.index[s] for s in goes] + [self._stand_in_next(plan, state)])
+            to.append(np.append(goes, self._stand_in_next(plan, state)))
             by_system.append(np.append(system, False))
             state_of.append(np.full(recorded.size + 1, index))
         runs_of = [history.stays[s][0] for s in plan.states]
