@@ -305,11 +305,19 @@ class _Segments:
         found: Ints = self.entries.take(self.position(u, segment)).astype(np.intp)
         return found
 
-    def position(self, u: Floats, segment: Ints, among: slice = slice(None)) -> Ints:
-        """Where in `entries` each uniform number in `u` lands within its segment (numbered
-        from the start of `among`, when given)."""
-        at = np.multiply(u, self.size[among].take(segment), out=np.empty(u.size, dtype=np.int64), casting="unsafe")
-        at += self.start[among].take(segment)
+    def position(self, u: Floats, segment: Ints) -> Ints:
+        """Where in `entries` each uniform number in `u` lands within its segment."""
+        at = np.multiply(u, self.size.take(segment), out=np.empty(u.size, dtype=np.int64), casting="unsafe")
+        at += self.start.take(segment)
+        return at
+
+    def grouped_position(self, u: Floats, among: slice, runs_in: Ints) -> Ints:
+        """As `position`, for runs that lie grouped by replicate, `runs_in[b]` of them drawing from
+        replicate b's segment of the pools in `among`: each segment's size and start repeated, a
+        cheaper step than looking them up run by run."""
+        size = np.repeat(self.size[among], runs_in)
+        at = np.multiply(u, size, out=np.empty(u.size, dtype=np.int64), casting="unsafe")
+        at += np.repeat(self.start[among], runs_in)
         return at
 
 
@@ -510,10 +518,11 @@ def _items(
     segments = _Segments([history.items[item][0] for item in items], counts)
     offsets = np.concatenate([np.append(history.items[i][1], _stand_in_offset(plan, owners[i])) for i in items])
     laid = offsets.take(segments.entries)  # each entry's offset, so that a draw reads it directly
+    runs_in = np.bincount(replicate, minlength=segments.replicates)  # runs lie grouped by replicate
     done = {}
     for index, item in enumerate(items):
         own = slice(index * segments.replicates, (index + 1) * segments.replicates)  # this item's segments
-        found = laid.take(segments.position(rng.random(replicate.size), replicate, own))
+        found = laid.take(segments.grouped_position(rng.random(replicate.size), own, runs_in))
         found += entered[plan.index[owners[item]]]
         done[item] = np.maximum(found, 0.0, out=found)
     return done
