@@ -343,9 +343,11 @@ def _repeated_columns(weights: Ints, numbers: npt.NDArray[np.int32]) -> npt.NDAr
 
 def _resample_counts(rng: np.random.Generator, replicates: int, size: int) -> Ints:
     """How many times each past run is drawn into each replicate's resample."""
-    picks = rng.integers(0, size, (replicates, size)) if size else np.zeros((replicates, 0), dtype=np.int64)
-    rows = np.repeat(np.arange(replicates), size)
-    return np.bincount(rows * size + picks.ravel(), minlength=replicates * size).reshape(replicates, size)
+    if not size:
+        return np.zeros((replicates, 0), dtype=np.int64)
+    picks = rng.integers(0, size, (replicates, size))
+    picks += np.arange(replicates)[:, np.newaxis] * size  # each replicate's runs numbered apart
+    return np.bincount(picks.ravel(), minlength=replicates * size).reshape(replicates, size)
 
 
 def _simulate(history: _History, plan: _Plan, runs: int, seed: int) -> tuple[dict[str, Any], dict[str, Floats]]:
@@ -575,7 +577,7 @@ def _value(plan: _Plan, entered: list[Floats], done: dict[str, Floats], name: st
     metric = plan.pb.metrics[name]
     kind, _, item = metric.to.partition(":")
     end: Floats = done[item] if kind == "check" else entered[plan.index[metric.to]]
-    if metric.source == "start":
+    if metric.source in ("start", plan.pb.initial_state):  # every run enters its initial state at 0
         return end
     start = entered[plan.index[metric.source]]
     with np.errstate(invalid="ignore"):
