@@ -476,8 +476,8 @@ class _Walker:
             key = key + self.step.take(stay)
             slots.append(key >> self.shift)
             clocks.append(clock)
-            if key[-1] >= self.limit or not (key < self.limit).all():
-                going = key < self.limit
+            going = key < self.limit
+            if not going.all():
                 key, clock = key.compress(going), clock.compress(going)
         return slots, clocks
 
