@@ -10,13 +10,14 @@ from benchmarks.runs import make_run
 from benchmarks.workspaces import bench_workspace
 
 FLOOR_APP = "typer floor app"
+RECORD_FLOOR_APP = "typer floor app writing its line through structlog"
 
 
 def startup_figures(reps: int, big: int) -> list[Figure]:
     root = bench_workspace("act")
     try:
         small_run, big_run = make_run(root, 10), make_run(root, big)
-        drill, floor = drill_argv(), script_argv("floor_app.py")
+        drill, floor, record_floor = drill_argv(), script_argv("floor_app.py"), script_argv("record_floor_app.py")
         act = ["--workspace", str(root), "act"]
         tail = ["ping", "--by", "bob", "--note", "benchmark"]
         figures = [
@@ -30,6 +31,18 @@ def startup_figures(reps: int, big: int) -> list[Figure]:
                 FLOOR_APP,
                 Budget("<=", 1.5),
                 reps,
+            ),
+            _figure(
+                "drill act over its stack (wall)",
+                alternate(
+                    lambda: run_timed([*drill, *act, small_run, *tail]),
+                    lambda: run_timed([*record_floor, *act, small_run, *tail]),
+                    reps,
+                ),
+                RECORD_FLOOR_APP,
+                None,
+                reps,
+                note="context: what drill adds to typer parsing the options and structlog writing one line",
             ),
             _figure(
                 "drill --help (wall)",
