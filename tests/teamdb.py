@@ -100,6 +100,14 @@ class TeamDb:
     def connect(self, url: str | None = None) -> Any:
         return _admin(url or self.owner)
 
+    def cut_listeners(self) -> None:
+        """End the listening sessions on this database, as a network cut or a restart would."""
+        with self.connect() as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND application_name = 'drill-listen'"
+            )
+
 
 def _server_user(url: str) -> str:
     rest = url.split("://", 1)[1]

@@ -122,6 +122,11 @@ class Conductor:
         return max(0.0, left_least)
 
     def _look(self, live: _Live) -> float:
+        if not self.runs.store.conducting(live.run_id):
+            raise Conflict(
+                f"run {live.run_id} is conducted by another process now: this one lost its session"
+                " with the team store, and another conductor took the run meanwhile"
+            )
         self._follow(live)
         return self._left(live)
 

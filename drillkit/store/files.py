@@ -469,6 +469,7 @@ class FileRecordStore(RecordStore):
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self._readers: dict[str, RecordReader] = {}  # by run id
+        self._conducting: set[str] = set()  # the runs whose conductor lock this store holds
 
     def record(self, run_id: str) -> RunRecord:
         """The run's record file, through this store's reader of it."""
@@ -558,7 +559,17 @@ class FileRecordStore(RecordStore):
         except BlockingIOError:
             os.close(fd)
             return None
-        return lambda: os.close(fd)
+        self._conducting.add(run_id)
+
+        def release() -> None:
+            self._conducting.discard(run_id)
+            os.close(fd)
+
+        return release
+
+    def conducting(self, run_id: str) -> bool:
+        """An `flock` is held as long as its file is open: nothing takes it away."""
+        return run_id in self._conducting
 
     def writable(self, run_id: str) -> bool:
         return os.access(self.record(run_id).path, os.W_OK)

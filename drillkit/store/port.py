@@ -95,6 +95,12 @@ class RecordStore(ABC):
         the store): a function that lets it go, or None when another conductor holds it."""
 
     @abstractmethod
+    def conducting(self, run_id: str) -> bool:
+        """Whether this process still holds the run's conductor lock. A team store's lock lives
+        on a database session: a session lost (a network cut, a server restart) takes it along,
+        and it is taken again on the next session unless another conductor took it meanwhile."""
+
+    @abstractmethod
     def writable(self, run_id: str) -> bool:
         """Whether this process may append to the run's record."""
 

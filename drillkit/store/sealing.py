@@ -71,6 +71,9 @@ class SealingStore(RecordStore):
     def conduct(self, run_id: str) -> Callable[[], None] | None:
         return self.inner.conduct(run_id)
 
+    def conducting(self, run_id: str) -> bool:
+        return self.inner.conducting(run_id)
+
     def watch(self, run_id: str, after_seq: int, timeout: float, clock: Clock) -> list[Event]:
         new = self.inner.watch(run_id, after_seq, timeout, clock)
         if self._due(run_id):

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import DRILL, Drill, read_events, require_tool
+from tests.teamdb import TeamDb
 
 FAST_DRILL = """\
 scenario: fast-drill
@@ -346,6 +347,43 @@ def test_a_run_whose_record_breaks_is_dropped_and_the_others_stay_on_time(worksp
         conductor.close()
     assert dropped == [(broken, f"line 2 of the record of {broken} is not a JSON object (run `drill verify`)")]
     assert [e["event"] for e in read_events(ws.run_file(healthy))].count("inject.delivered") >= 2
+
+
+def test_a_run_another_conductor_took_while_the_team_store_was_cut_off_is_let_go(
+    team_db: TeamDb, workspace: Path
+) -> None:
+    """Two conductors never drive one run: one whose session was lost, and whose lock another
+    process took meanwhile, drops the run, saying why, and goes on with the others."""
+    from drillkit.config.workspace import Workspace
+    from drillkit.model.clock import VirtualClock
+    from drillkit.services.conductor import Conductor
+    from drillkit.services.drills import start_drill
+    from drillkit.store.postgres.records import CONDUCT_LOCK
+
+    (workspace / "drill.toml").write_text(f'[store]\nurl = "{team_db.url}"\n', encoding="utf-8")
+    ws, clock = Workspace(workspace), VirtualClock(utc("2026-11-29T08:00:00Z"))
+    taken, kept = (start_drill(ws, "core-outage-q4", clock=clock, by="lead") for _ in range(2))
+    dropped: list[tuple[str, str]] = []
+    conductor = Conductor(ws, clock, dropped=lambda run, error: dropped.append((run, str(error))))
+    for run_id in (taken, kept):
+        conductor.adopt_or_fail(run_id)
+    team_db.cut_listeners()
+    with team_db.connect(team_db.url) as rival:
+        rival.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (CONDUCT_LOCK, taken))
+        time.sleep(1.1)  # a conductor looks at its session at most once a second
+        try:
+            clock.advance(20 * 60)
+            conductor.tick()
+        finally:
+            conductor.close()
+    assert dropped == [
+        (
+            taken,
+            f"run {taken} is conducted by another process now: this one lost its session with the team"
+            " store, and another conductor took the run meanwhile",
+        )
+    ]
+    assert "inject.delivered" in [e["event"] for e in conductor.runs.store.read(kept)]
 
 
 def test_a_run_whose_append_stalls_does_not_hold_up_the_others(workspace: Path) -> None:

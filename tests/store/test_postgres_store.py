@@ -173,3 +173,46 @@ def test_each_commit_notifies_the_run_and_its_seq(team_db: TeamDb, workspace: Pa
         store.append(run_id, _note("heard"), SystemClock())
         heard = [n.payload for n in listening.notifies(timeout=5.0, stop_after=1)]
     assert heard == [f"{run_id} 2"]
+
+
+def test_a_conductor_lock_lost_with_its_session_is_taken_again(team_db: TeamDb, workspace: Path) -> None:
+    from tests.store.test_record_contract import CONDUCTOR
+
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    release = store.conduct(run_id)
+    assert release is not None
+    team_db.cut_listeners()
+    time.sleep(1.1)  # the session is looked at once a second
+    assert store.conducting(run_id)
+    other = subprocess.run(
+        [sys.executable, "-c", CONDUCTOR, "postgres", str(workspace), run_id],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert other.stdout.strip() == "held"
+    release()
+
+
+def test_a_conductor_lock_another_session_took_meanwhile_is_lost(team_db: TeamDb, workspace: Path) -> None:
+    from drillkit.store.postgres.records import CONDUCT_LOCK
+
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    release = store.conduct(run_id)
+    assert release is not None
+    team_db.cut_listeners()
+    with team_db.connect(team_db.url) as rival:
+        taken = rival.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (CONDUCT_LOCK, run_id)).fetchone()
+        assert taken == (True,)
+        time.sleep(1.1)
+        assert not store.conducting(run_id)
+        release()  # lets go of nothing: the rival's lock stands
+        still = rival.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
+        ).fetchone()
+        assert still == (1,)
+    assert store.conduct(run_id) is not None  # the rival gone, it is free again

@@ -268,6 +268,16 @@ def test_one_process_at_a_time_conducts_a_run(subject: Subject) -> None:
     assert subject.other_process_conducts(run_id) == "free"
 
 
+def test_a_store_says_while_it_conducts_a_run(subject: Subject) -> None:
+    run_id = subject.new_run()
+    assert not subject.store.conducting(run_id)
+    release = subject.store.conduct(run_id)
+    assert release is not None
+    assert subject.store.conducting(run_id)
+    release()
+    assert not subject.store.conducting(run_id)
+
+
 def test_every_event_of_one_write_carries_its_origin_and_req(subject: Subject) -> None:
     from drillkit.model.provenance import Provenance
 

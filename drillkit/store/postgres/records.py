@@ -277,6 +277,9 @@ class PostgresRecordStore(RecordStore):
         conductors on every machine take turns."""
         return self._listener().hold(CONDUCT_LOCK, run_id)
 
+    def conducting(self, run_id: str) -> bool:
+        return self._listener().holds(CONDUCT_LOCK, run_id)
+
     def writable(self, run_id: str) -> bool:
         with self.db.statement() as cursor:
             cursor.execute(
