@@ -115,8 +115,6 @@ def _command_word(args: Sequence[str]) -> str | None:
             skip = False
         elif arg in _TAKES_VALUE:
             skip = True
-        elif arg == "--":
-            continue
         elif not arg.startswith("-"):
             return arg
     return None
