@@ -18,6 +18,8 @@ from drillkit.model.errors import RecordError
 from drillkit.model.events import EventType
 from drillkit.store.port import Event
 
+REPAIRED_MARK = f'"{EventType.RECORD_REPAIRED.value}"'.encode()  # in every line that records a repair
+
 
 class RecordReader:
     """What has been read of one record file, checked before each use.
@@ -55,9 +57,10 @@ class RecordReader:
             return b""
         data = os.pread(fd, stat.st_size - self.size, self.size)
         fresh, torn = parse_lines(data, first_line=len(self.events) + 1, record=self.name)
-        complete = data[: len(data) - len(torn)]
-        if complete:
-            self.extend(fresh, _last_line(complete), len(complete), repaired_bytes(fresh))
+        end = len(data) - len(torn)  # the complete lines' bytes
+        if end:
+            repaired = repaired_bytes(fresh) if data.find(REPAIRED_MARK, 0, end) >= 0 else 0  # else no walk
+            self.extend(fresh, _last_line(data, end), end, repaired)
         return torn
 
     @property
@@ -87,22 +90,23 @@ class RecordReader:
         self.repaired += repaired
 
 
-def _last_line(complete: bytes) -> bytes:
-    return complete[complete.rfind(b"\n", 0, len(complete) - 1) + 1 :]
+def _last_line(data: bytes, end: int) -> bytes:
+    """The last complete line of `data`, which ends at `end`."""
+    return data[data.rfind(b"\n", 0, end - 1) + 1 : end]
 
 
 def parse_lines(data: bytes, first_line: int = 1, record: str = "the record") -> tuple[list[Event], bytes]:
     """Complete lines as events, and a torn tail (bytes after the last newline); `record` names
     the record in the error about a line that is not an object."""
-    end = data.rfind(b"\n") + 1
-    lines = data[:end].splitlines()
+    lines = data.split(b"\n")  # a line ends at a newline and nowhere else (splitlines would cut at \r too)
+    torn = lines.pop()
     try:
         with collector_paused():
             events = list(map(orjson.loads, lines))
     except orjson.JSONDecodeError:
         events = []
     if len(events) == len(lines) and _all_objects(events):
-        return events, data[end:]
+        return events, torn
     number = first_line + next(n for n, line in enumerate(lines) if not _is_object(line))
     raise RecordError(f"line {number} of {record} is not a JSON object (run `drill verify`)")
 
