@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.core import Figure, table
+from benchmarks.core import Figure, compile_sources, table
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    compile_sources()
     started = time.perf_counter()
     figures: list[Figure] = []
     for label, step in plan(sizes):
