@@ -275,3 +275,26 @@ def test_parsing_a_record_leaves_the_garbage_collector_as_it_found_it(collecting
         assert gc.isenabled() is collecting
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_writing_a_record_leaves_asyncio_unloaded_until_it_is_used(drill: Drill) -> None:
+    """structlog imports asyncio for async loggers the writer never calls: a command that writes
+    does not pay for it, and asyncio still works whole in that process, however it is reached."""
+    run = drill.open()
+    probe = (
+        "import sys\nfrom drillkit.cli.main import run\n"
+        f"sys.argv = ['drill', 'note', {run!r}, 'bridge open', '--by', 'bob']\n"
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        "print('asyncio.base_events' in sys.modules)\n"
+        "import asyncio\n"  # the statement alone still loads nothing
+        "print('asyncio.base_events' in sys.modules)\n"
+        "import structlog.stdlib\n"
+        "print(asyncio.run(asyncio.sleep(0, 'ran')), structlog.stdlib.asyncio.Future is asyncio.Future)\n"
+        "from asyncio import events\nimport asyncio.queues\n"
+        "print('whole' if callable(events.new_event_loop) and asyncio.queues.Queue else 'broken')\n"
+    )
+    python = str(DRILL.with_name("python"))
+    done = subprocess.run([python, "-c", probe], capture_output=True, text=True, env=drill.env(), check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:4] == ["False", "False", "ran True", "whole"]
+    assert drill.events(run)[-1]["text"] == "bridge open"
