@@ -6,7 +6,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,10 @@ class Lang(StrEnum):
     zh = "zh"
 
 
-@dataclass
 class Globals:
+    """The global options of this command line, set by `drill`'s callback (a plain class: a
+    dataclass costs start-up time for nothing here)."""
+
     workspace: Path | None = None
     tz: str | None = None
     debug: bool = False

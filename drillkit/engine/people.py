@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from drillkit.model.errors import Rejected
 
 LISTED = 12  # names listed in a refusal before the rest are counted
 
 
-@dataclass(frozen=True)
-class Who:
+class Who(NamedTuple):
     """Who acts: the name given with `--by`; without one, the names the environment offers, in
     order, each with where it came from (`$DRILL_USER`, the login name), and why others offered
     could not be used (a system account)."""

@@ -32,8 +32,7 @@ EVALUATOR = "evaluator"  # `drill assign RUN evaluator NAME` (SPEC §10)
 LATE_AFTER = 1.0  # wall seconds after which a delivery counts as late
 
 
-@dataclass(frozen=True)
-class Done:
+class Done(NamedTuple):
     """A checklist item done: when, by whom, in which state."""
 
     t: float

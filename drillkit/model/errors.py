@@ -6,7 +6,7 @@ on one line, and exits with `exit_code`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class DrillError(Exception):
@@ -43,8 +43,7 @@ class RunExists(RecordError):
     """A record with this run id is already there (ids share a second and differ in 16 random bits)."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Problem:
+class Problem(NamedTuple):
     """One validation problem, mapped to a place in a file."""
 
     file: str

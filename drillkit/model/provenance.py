@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 
 def new_req() -> str:
@@ -31,8 +30,7 @@ def local_origin() -> dict[str, str]:
     return {"user": login_name(), "host": os.uname().nodename}  # what socket.gethostname() asks
 
 
-@dataclass(frozen=True, kw_only=True)
-class Provenance:
+class Provenance(NamedTuple):
     """What a store adds to every event of one write: `origin` (none for a simulation) and `req`."""
 
     req: str

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from drillkit.model.durations import format_clock, format_duration
 from drillkit.model.events import EventType
@@ -23,8 +23,7 @@ from drillkit.store.port import Event
 Say = Callable[[Event], str]
 
 
-@dataclass(frozen=True)
-class EventText:
+class EventText(NamedTuple):
     """The two forms of one event type; no headline: the notification names the event type."""
 
     detail: Say
