@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from drillkit.config.sections import SECTIONS, TOP_LEVEL, roster_names, unreadable_config
 from drillkit.model.errors import UsageError
@@ -18,8 +19,7 @@ FILE_MODE = 0o640
 DIR_MODE = 0o750
 
 
-@dataclass(frozen=True, kw_only=True)
-class Config:
+class Config(NamedTuple):
     """`drill.toml`, all keys optional."""
 
     timezone: str = "UTC"
@@ -31,13 +31,25 @@ class Config:
     seal_public_key: str | None = None
     store_url: str | None = None  # `[store] url`: the team store (SPEC §8); none keeps records in files
     store_lease: float = 10.0  # `[store] lease`: seconds a standby scheduler waits before it takes over
-    places: dict[str, Path] = field(default_factory=dict)  # `[paths]`: where logs/ and logs/runs/ may lead
+    places: Mapping[str, Path] = MappingProxyType({})  # `[paths]`: where logs/ and logs/runs/ may lead
     people: tuple[str, ...] = ()  # `[people] names`: the roster; empty when there is none
 
 
-@dataclass(frozen=True)
 class Workspace:
-    root: Path
+    """A workspace folder, named by its root. A plain class rather than a dataclass, whose making
+    costs every command start-up time; what it works out from its files is kept on it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __repr__(self) -> str:
+        return f"Workspace(root={self.root!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Workspace) and other.root == self.root
+
+    def __hash__(self) -> int:
+        return hash(self.root)
 
     @classmethod
     def find(cls, option: Path | None) -> Workspace:
@@ -169,12 +181,12 @@ _NO_FILE = Config()
 _MISSING = (-1, -1, -1)  # the stamp of a file found missing
 
 
-@dataclass
 class _ConfigRead:
     """`drill.toml` as last read, and the stamp (mtime, size, inode) of the file it was read from."""
 
-    stamp: tuple[int, int, int] | None = None
-    config: Config = _NO_FILE
+    def __init__(self) -> None:
+        self.stamp: tuple[int, int, int] | None = None
+        self.config = _NO_FILE
 
 
 def _has_unknown_keys(data: dict[str, Any]) -> bool:

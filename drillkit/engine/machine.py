@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -20,14 +19,13 @@ from transitions import Machine, MachineError
 from drillkit.model.plans import Playbook, Transition
 
 
-@dataclass
 class Attempt:
-    """What a guard needs to know, and the reasons it refused."""
+    """What a guard needs to know, and the reasons it refused. (A plain class: a dataclass costs
+    every command start-up time to make.)"""
 
-    role: str | None
-    done: Collection[str]
-    system: bool = False
-    refusals: list[str] = field(default_factory=list)
+    def __init__(self, role: str | None, done: Collection[str], system: bool = False) -> None:
+        self.role, self.done, self.system = role, done, system
+        self.refusals: list[str] = []
 
 
 class _Cursor:

@@ -9,7 +9,6 @@ Commands (`decide.py`), catch-up, the conductor and `drill simulate` all go thro
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -41,38 +40,44 @@ class Done(NamedTuple):
     state: str
 
 
-@dataclass
 class RunState:
-    run: str
-    mode: str
-    playbook: Playbook
-    scenario: Scenario | None
-    severity: str
-    participants: dict[str, str]
-    speed: float
-    started: datetime
-    state: str
-    entered: float = 0.0
-    severity_since: float = 0.0
-    first_entry: dict[str, float] = field(default_factory=dict)
-    checks: dict[str, Done] = field(default_factory=dict)
-    delivered: set[str] = field(default_factory=set)
-    handled: set[str] = field(default_factory=set)
-    evaluators: set[str] = field(default_factory=set)  # added with `drill assign RUN evaluator NAME`
-    outcome: str | None = None
-    people: set[str] = field(default_factory=set)  # everyone named with --as or assigned since
-    seq: int = 0
-    head: str = ""
-    machine: PlanMachine = field(init=False, repr=False)
-    inject_order: list[tuple[float, str]] = field(init=False, repr=False)  # (at, id), in due order
-    upcoming: Due | None = field(default=None, init=False, repr=False)  # `first_due`, once known
-    upcoming_known: bool = field(default=False, init=False, repr=False)  # reset by every change
+    """A run as its record left it: where it stands, who holds which role, what is done and due.
+    (A plain class: a dataclass costs every command start-up time to make.)"""
 
-    def __post_init__(self) -> None:
-        self.machine = PlanMachine(self.playbook)
-        self.first_entry.setdefault(self.state, 0.0)
-        self.people.update(self.participants.values())
-        self.inject_order = sorted((float(i.at), i.id) for i in self.scenario.injects) if self.scenario else []
+    def __init__(  # what `run.started` says, each named at the one caller
+        self,
+        *,
+        run: str,
+        mode: str,
+        playbook: Playbook,
+        scenario: Scenario | None,
+        severity: str,
+        participants: dict[str, str],
+        speed: float,
+        started: datetime,
+        state: str,
+        seq: int,
+        head: str,
+    ) -> None:
+        self.run, self.mode, self.playbook, self.scenario = run, mode, playbook, scenario
+        self.severity, self.participants, self.speed, self.started = severity, participants, speed, started
+        self.state, self.seq, self.head = state, seq, head
+        self.entered = 0.0
+        self.severity_since = 0.0
+        self.first_entry: dict[str, float] = {state: 0.0}
+        self.checks: dict[str, Done] = {}
+        self.delivered: set[str] = set()
+        self.handled: set[str] = set()
+        self.evaluators: set[str] = set()  # added with `drill assign RUN evaluator NAME`
+        self.outcome: str | None = None
+        self.people: set[str] = set(participants.values())  # everyone named with --as or assigned since
+        self.machine = PlanMachine(playbook)
+        self.inject_order = sorted((float(i.at), i.id) for i in scenario.injects) if scenario else []  # due order
+        self.upcoming: Due | None = None  # `first_due`, once known
+        self.upcoming_known = False  # reset by every change
+
+    def __repr__(self) -> str:
+        return f"RunState(run={self.run!r}, state={self.state!r}, seq={self.seq})"
 
     @classmethod
     def begin(cls, started: Event) -> RunState:

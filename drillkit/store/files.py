@@ -23,7 +23,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
@@ -140,17 +139,24 @@ def _masked(redact: Redactor, key: str, value: Any) -> Any:
     return value
 
 
-@dataclass
 class Chain:
-    """Where the record stands: the last seq and hash, the run's start and clock speed."""
+    """Where the record stands: the last seq and hash, the run's start and clock speed; and the
+    `origin` and `req` that every event of one write carries. (A plain class: a dataclass costs
+    every command start-up time to make.)"""
 
-    run: str
-    seq: int
-    prev: str
-    started: datetime | None
-    speed: float
-    key: bytes | None
-    provenance: dict[str, Any] = field(default_factory=dict)  # `origin` and `req`, the same on every event of one write
+    def __init__(  # noqa: PLR0917  # a record's position, in the order every caller has it
+        self,
+        run: str,
+        seq: int,
+        prev: str,
+        started: datetime | None,
+        speed: float,
+        key: bytes | None,
+        provenance: dict[str, Any] | None = None,
+    ) -> None:
+        self.run, self.seq, self.prev, self.started = run, seq, prev, started
+        self.speed, self.key = speed, key
+        self.provenance: dict[str, Any] = {} if provenance is None else provenance
 
     def stamp(self, draft: MutableMapping[str, Any]) -> Event:
         """The event in SPEC order: v, seq, ts, t, run, then the draft, then where the write came
