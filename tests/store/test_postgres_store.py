@@ -215,4 +215,14 @@ def test_a_conductor_lock_another_session_took_meanwhile_is_lost(team_db: TeamDb
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
         ).fetchone()
         assert still == (1,)
+        rival_pid = rival.info.backend_pid
+    _wait_for_session_end(team_db, rival_pid)  # a closed connection's server process ends a moment later
     assert store.conduct(run_id) is not None  # the rival gone, it is free again
+
+
+def _wait_for_session_end(team_db: TeamDb, pid: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    with team_db.connect() as admin:
+        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone() != (0,):
+            assert time.monotonic() < deadline, f"session {pid} still there after {timeout:g} s"
+            time.sleep(0.02)
