@@ -229,7 +229,7 @@ def _asyncio_on_first_use() -> None:
     first use of any of its names (`_AsyncioOnFirstUse`).
 
     structlog imports asyncio for the async methods of its loggers, which the record writer never
-    calls: some 14 ms (88 M instructions, a sixth of `drill act`) spent on every command that
+    calls: some 14 ms (71 M instructions, a seventh of `drill act`) spent on every command that
     writes for nothing. The standard library's `importlib.util.LazyLoader` cannot serve here:
     until Python 3.12 every later `import asyncio` statement reads the module's `__spec__`, which
     loads it at once."""
