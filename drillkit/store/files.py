@@ -408,7 +408,7 @@ class RunRecord:
         lines, written = render_lines(self._chain(provenance), self._redactor(), drafts, now)
         # decided and rendered first: the torn tail leaves the record right before the write
         if new_aside:
-            self._write_aside(new_aside)
+            write_aside(Path(self._aside_file), new_aside)
         if torn:
             os.ftruncate(fd, known.size)
         data = b"".join(lines)
@@ -458,14 +458,6 @@ class RunRecord:
         except FileNotFoundError:
             return b""
 
-    def _write_aside(self, data: bytes) -> None:
-        side = os.open(self._aside_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
-        try:
-            os.fchmod(side, FILE_MODE)
-            _write_all(side, data)
-        finally:
-            os.close(side)
-
     def _chain(self, provenance: dict[str, Any]) -> Chain:
         last = self.reader.events[-1]
         started, speed, keyed = self.reader.origin
@@ -488,6 +480,18 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_aside(path: Path, data: bytes) -> None:
+    """Torn bytes appended to the record's `.torn` file, durable (its name too) before the record
+    is truncated: a crash between the two loses nothing the repair event will point to."""
+    side = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        os.fchmod(side, FILE_MODE)
+        _write_all(side, data)
+    finally:
+        os.close(side)
+    _fsync_dir(path.parent)
 
 
 def _repaired(torn: bytes, file: str) -> Event:

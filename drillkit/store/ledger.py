@@ -36,6 +36,7 @@ from drillkit.store.files import (
     ledger_chain,
     line_hash,
     workspace_key,
+    write_aside,
 )
 from drillkit.store.port import ActionLedger, Decide, Event
 from drillkit.store.reader import parse_lines
@@ -99,7 +100,7 @@ def _append_locked(ws: Workspace, fd: int, decide: Decide, clock: Clock) -> list
     if not drafts:
         return []
     if torn:
-        _set_aside(ws, torn)
+        write_aside(Path(f"{ledger_file(ws)}.torn"), torn + b"\n")
         os.ftruncate(fd, len(data) - len(torn))
         drafts = [_repaired(torn), *drafts]
     last, first = (events[-1], data[: data.find(b"\n")]) if events else (None, None)
@@ -142,15 +143,6 @@ def render_ledger_lines(
         lines.append(b"".join((body, HASH_MARK, prev.encode(), b'"}\n')))
         written.append(event)
     return lines, written
-
-
-def _set_aside(ws: Workspace, torn: bytes) -> None:
-    side = os.open(f"{ledger_file(ws)}.torn", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
-    try:
-        os.fchmod(side, FILE_MODE)
-        _write_all(side, torn + b"\n")
-    finally:
-        os.close(side)
 
 
 def _repaired(torn: bytes) -> Event:
