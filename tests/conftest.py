@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -95,6 +96,19 @@ class Drill:
         if ok is not None:
             assert (done.returncode == 0) is ok, f"drill {' '.join(args)} -> {done.returncode}\n{done.stderr}"
         return done
+
+    def on_a_full_disk(self, limit: int, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """`drill ARGS…` allowed to write files up to `limit` bytes only (RLIMIT_FSIZE): a write
+        past it comes up short, as on a full disk."""
+        return subprocess.run(
+            [str(DRILL), *args],
+            capture_output=True,
+            text=True,
+            env=self.env(**env),
+            timeout=60,
+            check=False,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)),
+        )
 
     def open(self, *args: str, playbook: str = PLAYBOOK, severity: str = "II", **env: str) -> str:
         """Open an incident (lead=alice, noc=bob, comms=carol unless `--as` is given) by the first

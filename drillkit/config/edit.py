@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tomllib
@@ -31,11 +32,22 @@ def add_setting(path: Path, table: str, key: str, value: str) -> None:
     tomllib.loads(updated)  # what is written still reads
     temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
     mode = path.stat().st_mode & 0o777 if path.exists() else FILE_MODE
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    data = updated.encode()
     try:
-        os.fchmod(fd, mode)
-        os.write(fd, updated.encode())
-        os.fsync(fd)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+        try:
+            os.fchmod(fd, mode)
+            if os.write(fd, data) != len(data):  # a full disk writes part of it
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise UsageError(f"{path.name}: cannot write it: {exc.strerror}; it is left as it was") from None
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)  # the new name survives a crash
+    try:
+        os.fsync(folder)
     finally:
-        os.close(fd)
-    os.replace(temporary, path)
+        os.close(folder)

@@ -236,11 +236,13 @@ def _keep(ws: Workspace, name: str, data: bytes) -> None:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         try:
             os.fchmod(fd, FILE_MODE)
-            os.write(fd, data)
+            if os.write(fd, data) != len(data):  # a full disk: no cut cache put in place
+                raise OSError("short write")
         finally:
             os.close(fd)
         os.replace(temporary, target)
     except OSError:
+        temporary.unlink(missing_ok=True)
         return
 
 
@@ -381,13 +383,18 @@ class _LastAnswer:
         try:
             header, _newline, text = (ws.logs / LAST_FILE).read_bytes().partition(b"\n")
             fields = orjson.loads(header)
+            if fields["size"] != len(text):  # cut short (a full disk, a crash: kept without fsync)
+                return None
             return cls(fields["question"], fields["records"], list(fields["open"]), text.decode("utf-8"))
         except (OSError, orjson.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
             return None
 
     def keep(self, ws: Workspace) -> None:
-        header = orjson.dumps({"question": self.question, "records": self.records, "open": self.open})
-        _keep(ws, LAST_FILE, header + b"\n" + self.text.encode("utf-8"))
+        text = self.text.encode("utf-8")
+        header = orjson.dumps(
+            {"question": self.question, "records": self.records, "open": self.open, "size": len(text)}
+        )
+        _keep(ws, LAST_FILE, header + b"\n" + text)
 
 
 def _maybe_open(ws: Workspace, stamps: Stamps) -> list[str]:

@@ -41,16 +41,19 @@ def init_key(ws: Workspace, origin: str | None) -> KeyInfo:
     """A new Ed25519 key: the private half to `seal_key` (0600), the public half into drill.toml."""
     from drillkit.config.edit import add_setting
     from drillkit.store.notes import NoteError
-    from drillkit.store.seals import new_key, write_key
+    from drillkit.store.seals import new_key, read_key, write_key
 
     if ws.config().seal_public_key is not None:
         raise UsageError("drill.toml already has [integrity] seal_public_key; `drill keys show` prints it")
-    try:
-        content, key = new_key(origin or default_origin(ws))
-    except NoteError as exc:
-        raise UsageError(f"--origin: {exc}") from None
     path = ws.seal_key()
-    write_key(ws, path, content)
+    if path.exists():  # an init stopped between the key and drill.toml: finish it with that key
+        key = read_key(path)
+    else:
+        try:
+            content, key = new_key(origin or default_origin(ws))
+        except NoteError as exc:
+            raise UsageError(f"--origin: {exc}") from None
+        write_key(ws, path, content)
     add_setting(ws.root / "drill.toml", "integrity", "seal_public_key", key.public.text)
     return show_key(ws)
 

@@ -145,7 +145,8 @@ def open_note(note: bytes, key: tuple[str, bytes, bytes]) -> str | None:
 
 def split_notes(data: bytes) -> list[bytes]:
     """Notes written one after another: the next begins at the first line after a signature
-    block that is not a signature line. A torn last note (no final newline) is left out."""
+    block that is not a signature line. A torn last note (no final newline, or no signature line
+    yet: a crash while it was written) is left out, as drill leaves it out."""
     notes: list[bytes] = []
     current: list[bytes] = []
     signing = False
@@ -155,7 +156,10 @@ def split_notes(data: bytes) -> list[bytes]:
             current, signing = [], False
         current.append(line)
         signing = signing or line == b"\n"
-    return [*notes, b"".join(current)] if current else notes
+    notes = [*notes, b"".join(current)] if current else notes
+    while notes and not notes[-1].splitlines()[-1].startswith(SIG_PREFIX.encode()):
+        notes.pop()
+    return notes
 
 
 # --- RFC 9162 inclusion proofs -----------------------------------------------------------------

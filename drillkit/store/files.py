@@ -412,7 +412,7 @@ class RunRecord:
         if torn:
             os.ftruncate(fd, known.size)
         data = b"".join(lines)
-        _write_all(fd, data)
+        write_or_take_back(fd, data, known.size)
         known.extend(written, lines[-1], len(data), repaired_bytes(written) if chunks else 0)
         return written
 
@@ -498,15 +498,31 @@ def _repaired(torn: bytes, file: str) -> Event:
     return {"event": EventType.RECORD_REPAIRED, "actor": "system", "role": None, "bytes": len(torn), "file": file}
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    """One `write` of every line, then fsync; any failure fails the command."""
+def write_or_take_back(fd: int, data: bytes, size: int, what: str = "the record") -> None:
+    """`_write_all` for a batch of lines appended to a file of `size` bytes, under its lock: when
+    the write or fsync fails, the file is cut back to `size`. Lines of a batch that did not all
+    land would otherwise be read as recorded though the command failed (a deadline's breach
+    without the `on_deadline` transition written with it)."""
+    try:
+        _write_all(fd, data, what)
+    except RecordError:
+        try:
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+        except OSError:
+            pass  # the next append sets a torn tail aside; complete lines stay as they are
+        raise
+
+
+def _write_all(fd: int, data: bytes, what: str = "the record") -> None:
+    """One `write` of every line, then fsync; any failure fails the command, naming `what` was written."""
     try:
         written = os.write(fd, data)
         if written != len(data):
-            raise RecordError(f"short write to the record ({written} of {len(data)} bytes)")
+            raise RecordError(f"short write to {what} ({written} of {len(data)} bytes)")
         os.fsync(fd)
     except OSError as exc:
-        raise RecordError(f"cannot write the record: {exc.strerror}") from None
+        raise RecordError(f"cannot write {what}: {exc.strerror}") from None
 
 
 class FileRecordStore(RecordStore):

@@ -31,12 +31,12 @@ from drillkit.store.files import (
     HASH_MARK,
     _fsync_dir,
     _mask_fields,
-    _write_all,
     hashed_with,
     ledger_chain,
     line_hash,
     workspace_key,
     write_aside,
+    write_or_take_back,
 )
 from drillkit.store.port import ActionLedger, Decide, Event
 from drillkit.store.reader import parse_lines
@@ -105,7 +105,7 @@ def _append_locked(ws: Workspace, fd: int, decide: Decide, clock: Clock) -> list
         drafts = [_repaired(torn), *drafts]
     last, first = (events[-1], data[: data.find(b"\n")]) if events else (None, None)
     lines, written = render_ledger_lines(ws, drafts, now, last, ledger_key(ws, first))
-    _write_all(fd, b"".join(lines))
+    write_or_take_back(fd, b"".join(lines), len(data) - len(torn))
     return written
 
 

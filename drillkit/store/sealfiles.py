@@ -15,6 +15,7 @@ from pathlib import Path
 from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.clock import Clock
 from drillkit.store import merkle, notes
+from drillkit.store.files import write_or_take_back
 from drillkit.store.notes import NoteError
 from drillkit.store.sealport import SealStore
 from drillkit.store.seals import (
@@ -36,7 +37,10 @@ class FileSealStore(SealStore):
 
     def notes(self, run_id: str) -> list[bytes]:
         """A torn last note (a crash while it was written: no final newline) left out."""
-        return notes.split_notes(_complete(seals_file(self.ws, run_id)))
+        found = notes.split_notes(_complete(seals_file(self.ws, run_id)))
+        while found and not _signed(found[-1]):  # a crash mid-note: never a seal, not yet cut
+            found.pop()
+        return found
 
     def ledger(self) -> list[bytes]:
         return _complete(ledger_file(self.ws)).split(b"\n")[:-1]
@@ -53,7 +57,7 @@ class FileSealStore(SealStore):
             return None
         with self._lock():
             path = seals_file(self.ws, run_id)
-            _cut_torn_tail(path)
+            _cut_torn_note(path)
             seal = next_seal(key, verdict, lines, self.notes(run_id), clock)
             if seal is None:
                 return None
@@ -176,13 +180,34 @@ def _cut_torn_tail(path: Path) -> None:
     os.truncate(path, data.rfind(b"\n") + 1)
 
 
+def _signed(note: bytes) -> bool:
+    """Whether a note ends with a whole signature line."""
+    return note.endswith(b"\n") and note.splitlines()[-1].startswith(notes.SIG_PREFIX.encode())
+
+
+def _cut_torn_note(path: Path) -> None:
+    """A last seal note without its signature line is what a crash left mid-write (a note is
+    several lines): cut it whole, or it runs into the next note and fails its signature forever."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    keep = len(data)
+    for note in reversed(notes.split_notes(data)):
+        if _signed(note):
+            break
+        keep -= len(note)
+    if keep < len(data):
+        os.truncate(path, keep)
+
+
 def _write_synced(path: Path, data: bytes, how: int) -> None:
-    """`data` appended (`os.O_APPEND`) or written anew (`os.O_TRUNC`), 0640, fsync'd, never through a link."""
+    """`data` appended (`os.O_APPEND`) or written anew (`os.O_TRUNC`), 0640, fsync'd, never through a
+    link; a short write (a full disk) or a failed fsync is taken back and fails the seal in one line."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | how, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)
-        os.write(fd, data)
-        os.fsync(fd)
+        write_or_take_back(fd, data, os.fstat(fd).st_size, f"the seal file {path.name}")
     finally:
         os.close(fd)
 

@@ -30,7 +30,7 @@ from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import UsageError
 from drillkit.store import merkle, notes
-from drillkit.store.files import HASH_MARK
+from drillkit.store.files import HASH_MARK, _fsync_dir, _write_all
 from drillkit.store.notes import NoteError
 
 if TYPE_CHECKING:
@@ -274,17 +274,22 @@ def signed_checkpoint(key: SealKey, size: int, root: bytes) -> bytes:
 
 
 def write_key(ws: Workspace, path: Path, content: str) -> None:
-    """The private key file, 0600 in a 0700 folder, never over an existing one."""
+    """The private key file, 0600 in a 0700 folder, never over an existing one: written whole to a
+    temporary file, fsync'd, then linked into place and the folder fsync'd, so a crash or a full
+    disk leaves no key or the whole key, never an empty one that `keys init` then refuses."""
     folder = ws.ensure_dir(path.parent)
     if folder.is_relative_to(ws.logs):
         os.chmod(folder, KEY_DIR_MODE)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, KEY_MODE)
-    except FileExistsError:
-        raise UsageError(f"seal key {ws.display(path)} exists; `drill keys show` prints its public key") from None
+    temporary = folder / f".{path.name}.{os.getpid()}.new"
+    temporary.unlink(missing_ok=True)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, KEY_MODE)
     try:
         os.fchmod(fd, KEY_MODE)
-        os.write(fd, content.encode())
-        os.fsync(fd)
+        _write_all(fd, content.encode(), "the seal key")
+        os.link(temporary, path, follow_symlinks=False)
+    except FileExistsError:
+        raise UsageError(f"seal key {ws.display(path)} exists; `drill keys show` prints its public key") from None
     finally:
         os.close(fd)
+        temporary.unlink(missing_ok=True)
+    _fsync_dir(folder)

@@ -568,3 +568,51 @@ def test_a_deleted_run_named_on_its_own_is_tampered_not_unknown(sealed: Sealed, 
     done = copy("verify", sealed.run)
     assert done.returncode == 1
     assert f"{sealed.run}: tampered: seal check failed: the record is gone" in done.stdout
+
+
+def test_a_seal_the_disk_cannot_hold_fails_in_one_line_and_leaves_no_false_tampering(copy: Drill) -> None:
+    """A seal note cut short by a full disk is not reported as sealed, and the runs verify as
+    they did (no signature left half-written to fail for good); sealed again later, they are ok."""
+    run = copy.open()
+    copy("note", run, "before the disk filled", "--by", "alice", ok=True)
+    done = copy.on_a_full_disk(180, "keys", "seal", "--all")
+    assert done.returncode != 0, done.stdout
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert _verdicts(_verify(copy)[1])[run]["verdict"] == "unsealed"
+    copy("keys", "seal", "--all", ok=True)
+    assert _verify(copy, "--strict")[0] == 0
+    check_verifiers_agree(copy.root)
+
+
+def test_keys_init_stopped_before_drill_toml_is_finished_by_the_next_init(tmp_path: Path) -> None:
+    """A crash between writing the key and adding its public half to drill.toml: the next
+    `keys init` adds the public half of the key that is there, rather than refusing for good."""
+    root = tmp_path / "ws"
+    Drill(tmp_path)("init", str(root), ok=True)
+    drill = Drill(root)
+    toml = root / "drill.toml"
+    assert not toml.exists()
+    drill("keys", "init", ok=True)
+    toml.unlink()  # as if the key had been written and drill.toml not yet
+    drill("keys", "init", ok=True)
+    shown = json.loads(drill("keys", "show", "--json", ok=True).stdout)
+    assert shown["private_key_here"] is True
+    assert shown["public_key"] in toml.read_text(encoding="utf-8")
+    assert not list((root / "logs" / "keys").glob(".*"))  # no temporary file left beside the key
+
+
+def test_a_seal_note_a_crash_left_unsigned_is_no_seal_and_no_tampering(
+    sealed: Sealed, copy: Drill, tmp_path: Path
+) -> None:
+    """The text of a seal and its blank line written, its signature not (a crash): `verify`, the
+    bundle's own verifier and the next seal all read past it."""
+    seals = copy.root / "logs" / "seals" / f"{sealed.run}.seals"
+    whole = seals.read_bytes()
+    seals.write_bytes(whole + whole[: whole.index(b"\n\n") + 2])  # a note's text, no signature
+    assert _verdicts(_verify(copy, "--strict")[1])[sealed.run]["verdict"] == "ok"
+    assert _verify_bundle(_bundle(copy, sealed.run, tmp_path), "--strict").returncode == 0
+    copy("annotate", sealed.run, "2", "after the crash", "--by", "alice", ok=True)  # sealed at once
+    assert seals.read_bytes().count(b"\n\n") == whole.count(b"\n\n") + 1  # the unsigned note cut first
+    assert _verify(copy, "--strict")[0] == 0
+    check_verifiers_agree(copy.root)

@@ -54,6 +54,20 @@ def test_a_workspace_with_actions_verifies_ok_with_all_and_alone(drill: Drill) -
     ]
 
 
+def test_an_action_the_disk_cannot_hold_fails_in_one_line_and_leaves_the_ledger_as_it_was(drill: Drill) -> None:
+    with_actions(drill)
+    before = ledger(drill).read_bytes()
+    update = ("update", "A-1", "--status", "open", "--note", "the list is out to every shift " * 5)
+    done = drill.on_a_full_disk(len(before) + 50, "action", *update, "--by", "alice")
+    assert done.returncode == 1
+    assert done.stderr.startswith("drill: short write to the record"), done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert ledger(drill).read_bytes() == before
+    drill("verify", "actions", ok=True)
+    drill("action", *update, "--by", "alice", ok=True)
+    assert drill("verify", "actions", ok=True).stdout.startswith("actions: ok — 4 events")
+
+
 def flip_a_byte(lines: list[bytes]) -> list[bytes]:
     return [lines[0], lines[1].replace(b"Rehearse", b"Reheerse"), *lines[2:]]
 

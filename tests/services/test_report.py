@@ -195,7 +195,7 @@ def test_the_same_report_asked_again_is_read_back_until_anything_changes(review_
     last = review_ws / "logs" / "report-last.cache"
     assert last.stat().st_mode & 0o777 == 0o640
     question = last.read_text(encoding="utf-8").partition("\n")[0]
-    planted = f'{question}\n{{"overall": {{"runs": 99}}}}\n'  # what only a read-back answer can show
+    planted = _planted(question, '{"overall": {"runs": 99}}\n')  # what only a read-back answer can show
 
     last.write_text(planted, encoding="utf-8")
     assert figures(review_ws)["overall"]["runs"] == 99
@@ -207,8 +207,20 @@ def test_the_same_report_asked_again_is_read_back_until_anything_changes(review_
     last.write_text(planted, encoding="utf-8")
     invoke(review_ws, "open", "core-network-outage", "--severity", "III", *people, "--by", "alice")
     assert figures(review_ws)["overall"]["runs"] == 2  # a record was added
-    last.write_bytes(question.encode() + b"\n\xff")
+    question = last.read_text(encoding="utf-8").partition("\n")[0]  # the question as it is now
+    last.write_text(_planted(question, '{"overall": {"runs": 99}}\n'), encoding="utf-8")
+    assert figures(review_ws)["overall"]["runs"] == 99
+    last.write_bytes(_planted(question, "x").encode()[:-1] + b"\xff")  # its size, not UTF-8
     assert figures(review_ws)["overall"]["runs"] == 2  # a damaged answer is made anew
+    last.write_text(_planted(question, '{"overall": {"runs": 99}}\n', cut=40), encoding="utf-8")
+    assert figures(review_ws)["overall"]["runs"] == 2  # so is one cut short (a full disk, a crash)
+
+
+def _planted(question: str, body: str, cut: int = 0) -> str:
+    """A kept answer: the question's header line (its `size` made that of `body`, or `cut`
+    bytes more, as if the rest were lost), then `body`."""
+    header = json.loads(question) | {"size": len(body.encode()) + cut}
+    return f"{json.dumps(header)}\n{body}"
 
 
 def test_an_answer_kept_by_another_version_of_drill_is_made_anew(
@@ -220,7 +232,7 @@ def test_an_answer_kept_by_another_version_of_drill_is_made_anew(
     assert figures(review_ws)["overall"]["runs"] == 1
     last = review_ws / "logs" / "report-last.cache"
     question = last.read_text(encoding="utf-8").partition("\n")[0]
-    last.write_text(f'{question}\n{{"overall": {{"runs": 99}}}}\n', encoding="utf-8")
+    last.write_text(_planted(question, '{"overall": {"runs": 99}}\n'), encoding="utf-8")
     assert figures(review_ws)["overall"]["runs"] == 99
     monkeypatch.setattr(drillkit, "__version__", "99.0.0")
     assert figures(review_ws)["overall"]["runs"] == 1

@@ -6,7 +6,6 @@ import gc
 import json
 import os
 import re
-import resource
 import stat
 import subprocess
 from pathlib import Path
@@ -153,33 +152,44 @@ def test_complete_corrupt_line_is_reported_not_repaired(drill: Drill) -> None:
     os.truncate(path, len(before) - len(b"this is not json\n"))  # leave a verifiable record for teardown
 
 
-def _limit_file_size(limit: int) -> None:
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-
-def test_failed_write_fails_the_command_and_is_set_aside_later(drill: Drill) -> None:
-    """A write cut short (file size limit) fails the command; its partial line is a torn tail."""
+def test_failed_write_fails_the_command_and_leaves_the_record_as_it_was(drill: Drill) -> None:
+    """A write cut short (a full disk) fails the command in one line and is taken back: nothing
+    of it is left to be read as recorded, nor to be set aside later."""
     run = drill.open()
     path = drill.record(run)
-    size = path.stat().st_size
-    done = subprocess.run(
-        [str(DRILL), "note", run, "this note does not fit " * 10, "--by", "bob"],
-        capture_output=True,
-        text=True,
-        env=drill.env(),
-        timeout=60,
-        check=False,
-        preexec_fn=lambda: _limit_file_size(size + 100),
-    )
+    before = path.read_bytes()
+    done = drill.on_a_full_disk(len(before) + 100, "note", run, "this note does not fit " * 10, "--by", "bob")
     assert done.returncode == 1, done.stderr
     assert len(done.stderr.splitlines()) == 1
-    assert path.stat().st_size == size + 100  # the partial line is left as a torn tail
+    assert "short write to the record" in done.stderr
+    assert path.read_bytes() == before
     drill("note", run, "after the failed write", "--by", "bob", ok=True)
     events = drill.events(run)
-    assert (events[1]["event"], events[1]["bytes"]) == ("record.repaired", 100)
-    assert path.with_name(path.name + ".torn").stat().st_size == 101
+    assert [e["event"] for e in events[1:]] == ["note"]
     assert events[-1]["text"] == "after the failed write"
-    assert "does not fit" not in " ".join(str(e.get("text")) for e in events)
+    assert not path.with_name(path.name + ".torn").exists()
+    drill("verify", run, ok=True)
+
+
+def test_a_batch_cut_short_leaves_none_of_its_lines(drill: Drill) -> None:
+    """A deadline breach and the `on_deadline` transition it sets off are written in one batch:
+    when the disk fills after the breach's line, the breach is not left behind without its
+    escalation (a run shown in `detected` for good); the next command records both."""
+    pinned = drill.pinned()
+    run = pinned.open()
+    path = drill.record(run)
+    before = path.read_bytes()
+    later = {"DRILL_FAKE_NOW": "2026-11-29T08:20:00Z"}
+    done = pinned.on_a_full_disk(len(before) + 700, "note", run, "still looking", "--by", "bob", **later)
+    assert done.returncode == 1, done.stderr
+    assert path.read_bytes() == before
+    pinned("note", run, "still looking", "--by", "bob", ok=True, **later)
+    events = drill.events(run)[1:]
+    assert [(e["event"], e.get("state"), e.get("to")) for e in events[:2]] == [
+        ("deadline.breached", "detected", None),
+        ("transition", None, "escalated"),
+    ]
+    assert events[-1]["event"] == "note"
 
 
 @pytest.mark.parametrize("umask", [0o000, 0o077, 0o022])
