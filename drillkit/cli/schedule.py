@@ -195,7 +195,8 @@ def export(
             raise UsageError("--year is for --format md or csv; the calendar holds the coming year")
         emit(calendar_text(workspace(), default_clock()), output, force=force)
         return
-    emit(year_plan_text(workspace(), year or default_clock().now().year, fmt.value), output, force=force)
+    chosen = default_clock().now().year if year is None else year
+    emit(year_plan_text(workspace(), chosen, fmt.value), output, force=force)
 
 
 def scheduler(

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 FILE_MODE = 0o640
 DIR_MODE = 0o750
+NOT_REGULAR_CONFIG = "not a regular file; drill.toml must be a readable file, or absent"
 
 
 class Config(NamedTuple):
@@ -160,6 +162,8 @@ class Workspace:
         except FileNotFoundError:
             cached.stamp, cached.config = _MISSING, _NO_FILE
             return _NO_FILE
+        if never_read(stat.st_mode):
+            raise UsageError(f"drill.toml: {NOT_REGULAR_CONFIG}")
         stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         if cached.stamp == stamp:
             return cached.config
@@ -187,6 +191,12 @@ class _ConfigRead:
     def __init__(self) -> None:
         self.stamp: tuple[int, int, int] | None = None
         self.config = _NO_FILE
+
+
+def never_read(mode: int) -> bool:
+    """Whether a `drill.toml` of this mode is a FIFO, a device or a socket: never read, as a plan
+    file that is not a regular file is never read (a read may wait forever). A folder fails at once."""
+    return not (S_ISREG(mode) or S_ISDIR(mode))
 
 
 def _has_unknown_keys(data: dict[str, Any]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -9,15 +10,28 @@ from pathlib import Path
 from stat import S_ISDIR
 from typing import Any, TypeVar
 
-from drillkit.config.workspace import Workspace
+from drillkit.config.workspace import NOT_REGULAR_CONFIG, Workspace, never_read
 from drillkit.model import planfiles
-from drillkit.model.errors import InvalidFile, NotFound, Problem
+from drillkit.model.errors import InvalidFile, NotFound, Problem, UsageError
 from drillkit.model.planfiles import Scenario
 from drillkit.model.plans import Playbook
 from drillkit.plans.checks import check_playbook, check_scenario
 from drillkit.plans.loader import Document, parse_text, read_document, to_model
 
 T = TypeVar("T")
+
+
+class UnreadableFolder(UsageError):
+    """`playbooks/` or `scenarios/` there but not to be listed: never taken for a folder without plans."""
+
+    def __init__(self, folder: str, exc: OSError) -> None:
+        self.folder = f"{folder}/"
+        self.reason = f"cannot read it: {exc.strerror}; {self.folder} must be a folder drill can read, or absent"
+        super().__init__(f"{self.folder}: {self.reason}")
+
+    def problem(self) -> Problem:
+        """The folder as `drill validate` names it: FILE:LINE:COLUMN, as every problem it prints."""
+        return Problem(file=self.folder, line=1, column=1, message=self.reason)
 
 
 @dataclass(frozen=True)
@@ -27,15 +41,15 @@ class Plans:
     ws: Workspace
 
     def playbook_ids(self) -> list[str]:
-        return sorted(p.stem for p in self.ws.playbooks.glob("*.yaml"))
+        return sorted(p.stem for p in self._files(self.ws.playbooks))
 
     def scenario_ids(self) -> list[str]:
-        return sorted(p.stem for p in self.ws.scenarios.glob("*.yaml"))
+        return sorted(p.stem for p in self._files(self.ws.scenarios))
 
     def playbook(self, playbook_id: str) -> Playbook:
         """A valid playbook by id; NotFound or InvalidFile otherwise."""
         path = self.ws.playbooks / f"{playbook_id}.yaml"
-        if not _safe_id(playbook_id) or not _listed(path):
+        if not _safe_id(playbook_id) or not self._listed(path):
             raise NotFound(f"no playbook {playbook_id!r}; available: {', '.join(self.playbook_ids()) or '(none)'}")
         self._check_regular(path)
         found, problems = self._load_playbook(path)
@@ -46,7 +60,7 @@ class Plans:
     def scenario(self, scenario_id: str) -> tuple[Scenario, Playbook]:
         """A valid scenario and its playbook by id."""
         path = self.ws.scenarios / f"{scenario_id}.yaml"
-        if not _safe_id(scenario_id) or not _listed(path):
+        if not _safe_id(scenario_id) or not self._listed(path):
             raise NotFound(f"no scenario {scenario_id!r}; available: {', '.join(self.scenario_ids()) or '(none)'}")
         self._check_regular(path)
         found, playbook, problems = self._load_scenario(path)
@@ -88,25 +102,53 @@ class Plans:
         """Every problem in the given files (default: the whole workspace with `drill.toml`), in file order."""
         chosen = list(paths)
         problems = [] if chosen else self._config_problems()
-        chosen = chosen or sorted(self.ws.playbooks.glob("*.yaml")) + sorted(self.ws.scenarios.glob("*.yaml"))
+        if not chosen:
+            for folder in (self.ws.playbooks, self.ws.scenarios):
+                try:
+                    chosen += sorted(self._files(folder))
+                except UnreadableFolder as unreadable:
+                    problems.append(unreadable.problem())
         for path in chosen:
             problems.extend(self._validate_one(path))
         return problems
+
+    def _files(self, folder: Path) -> list[Path]:
+        """The folder's `*.yaml` files; none when there is no folder. Listed with `os.listdir`,
+        which raises where `Path.glob` passes over a folder it cannot open."""
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise UnreadableFolder(self.ws.display(folder), exc) from None
+        return [folder / name for name in names if name.endswith(".yaml")]
+
+    def _listed(self, path: Path) -> bool:
+        """Whether a plan file is there to list, even if it cannot be read (a dangling link, a folder)."""
+        try:
+            return path.exists() or path.is_symlink()
+        except OSError as exc:  # its folder cannot be searched
+            raise UnreadableFolder(self.ws.display(path.parent), exc) from None
 
     def _config_problems(self) -> list[Problem]:
         from drillkit.config.check import config_problems
 
         path = self.ws.root / "drill.toml"
+        if _special_file(path):
+            return [Problem(file=self.ws.display(path), line=1, column=1, message=NOT_REGULAR_CONFIG)]
         return config_problems(path, self.ws.display(path), self.ws.root)
 
     def _validate_one(self, path: Path) -> list[Problem]:
         """One file's problems, parsed past the cache: a pass over every file would keep every
         tree alive for nothing (1,000 playbooks: some 40 MB, and a quarter of the time)."""
-        if not path.is_file():
+        if not _is_file(path):
             return [self._not_regular(path)]
-        if self._is_scenario(path):
-            return self._load_scenario(path, cached=False)[2]
-        return self._load_playbook(path, cached=False)[1]
+        try:
+            if self._is_scenario(path):
+                return self._load_scenario(path, cached=False)[2]
+            return self._load_playbook(path, cached=False)[1]
+        except UnreadableFolder as unreadable:  # the folder of a scenario's playbook
+            return [Problem(file=self.ws.display(path), line=1, column=1, message=str(unreadable))]
 
     def _check_regular(self, path: Path) -> None:
         if not path.is_file():
@@ -235,9 +277,19 @@ def _scenario_problems(doc: Document, sc: Scenario, pb: Playbook | None, stem: s
     return tuple(doc.problem(where, message) for where, message in check_scenario(sc, pb, stem))
 
 
-def _listed(path: Path) -> bool:
-    """Whether a plan file is there to list, even if it cannot be read (a dangling link, a folder)."""
-    return path.exists() or path.is_symlink()
+def _is_file(path: Path) -> bool:
+    """`Path.is_file`, and false where the file's folder cannot be searched (`_not_regular` says why)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _special_file(path: Path) -> bool:
+    try:
+        return never_read(path.stat().st_mode)
+    except OSError:  # no file, or one that cannot be read: reading it says which
+        return False
 
 
 def _safe_id(value: str) -> bool:

@@ -31,7 +31,7 @@ import orjson
 import drillkit
 from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.clock import format_utc
-from drillkit.model.errors import DrillError
+from drillkit.model.errors import DrillError, RecordError
 from drillkit.model.events import EventType
 from drillkit.model.timefmt import date_option
 from drillkit.store.files import RUN_ID, is_started
@@ -137,8 +137,10 @@ def _stamps(ws: Workspace) -> Stamps:
             records = sorted(
                 (e.name[:-6], e) for e in entries if e.name.endswith(".jsonl") and RUN_ID.fullmatch(e.name[:-6])
             )
-    except OSError:
+    except FileNotFoundError:  # no run yet
         return {}
+    except OSError as exc:  # never a report of no runs over records it could not see
+        raise RecordError(f"cannot list logs/runs: {exc.strerror}") from None
     found: Stamps = {}
     for run_id, entry in records:
         try:

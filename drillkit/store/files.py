@@ -473,6 +473,17 @@ def _fields(provenance: Provenance | None) -> dict[str, Any]:
     return (provenance or Provenance.here()).fields()
 
 
+def _listed(folder: Path) -> list[str]:
+    """The names in a folder of records; none when it does not exist yet, and a folder that
+    cannot be read is an error, never taken for one without records."""
+    try:
+        return os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise RecordError(f"cannot list {folder.parent.name}/{folder.name}: {exc.strerror}") from None
+
+
 def _fsync_dir(folder: Path) -> None:
     """Make a new name in a folder durable."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -557,13 +568,7 @@ class FileRecordStore(RecordStore):
         return self.record(run_id).read()[max(from_seq, 1) - 1 :]
 
     def runs(self) -> list[str]:
-        try:
-            names = os.listdir(self.ws.runs)
-        except FileNotFoundError:
-            return []
-        return sorted(
-            name[: -len(".jsonl")] for name in names if name.endswith(".jsonl") and RUN_ID.fullmatch(name[:-6])
-        )
+        return sorted(name for name in self._jsonl_names() if RUN_ID.fullmatch(name))
 
     def watch(self, run_id: str, after_seq: int, timeout: float, clock: Clock) -> list[Event]:
         """Polls the file every `WATCH_POLL` seconds."""
@@ -599,10 +604,8 @@ class FileRecordStore(RecordStore):
                 yield run_id, b"", b""
 
     def _jsonl_names(self) -> list[str]:
-        try:
-            return sorted(name[: -len(".jsonl")] for name in os.listdir(self.ws.runs) if name.endswith(".jsonl"))
-        except FileNotFoundError:
-            return []
+        """The names of the records' files, without `.jsonl`; none before the first run."""
+        return sorted(name[: -len(".jsonl")] for name in _listed(self.ws.runs) if name.endswith(".jsonl"))
 
     def verify(
         self, run_ids: list[str], key: bytes | None, accepted: frozenset[str] = frozenset()

@@ -50,8 +50,11 @@ def read_runs(ws: Workspace) -> tuple[list[RunSummary], list[str]]:
 
 
 def open_runs(ws: Workspace) -> list[str]:
-    """Ids of the runs that have not ended."""
-    return [s.id for s in run_summaries(ws) if s.ended is None]
+    """Ids of the runs not known to have ended, newest first: then those whose records cannot
+    be read as runs (an open incident among them is named by the caller, never left unseen)."""
+    summaries, unreadable = read_runs(ws)
+    unread = [name.removesuffix(".jsonl") for name in unreadable]
+    return [s.id for s in summaries if s.ended is None] + [run_id for run_id in unread if RUN_ID.fullmatch(run_id)]
 
 
 @dataclass
@@ -75,7 +78,7 @@ class OpenRuns:
             summary = _summary_from(run_id, first_line, tail)
             if summary is not None and summary.ended is not None:
                 self._ended.add(run_id)
-            elif summary is not None:
+            else:  # one that cannot be read is tried too, so that its error is logged (`run.dropped`)
                 open_ones.add(run_id)
         return sorted(open_ones)
 

@@ -452,3 +452,11 @@ def test_a_scheduler_refused_for_its_settings_leaves_no_log(drill: Drill, toml: 
     assert len(done.stderr.splitlines()) == 1
     assert done.stderr.startswith("drill: drill.toml")
     assert not (drill.root / "logs" / "scheduler.jsonl").exists()
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv"])
+def test_year_zero_is_refused_like_any_year_out_of_range(drill: Drill, fmt: str, tmp_path: Path) -> None:
+    plan = tmp_path / f"plan.{fmt}"
+    done = drill("schedule", "export", "--format", fmt, "--year", "0", "-o", str(plan))
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", "drill: --year 0: give a year such as 2027\n")
+    assert not plan.exists()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -176,9 +178,18 @@ def test_an_unknown_time_zone_in_drill_toml_is_named_as_its(drill: Drill) -> Non
     assert done.stderr.startswith("drill: drill.toml: timezone: unknown time zone 'Mars/Olympus'")
 
 
-def test_a_drill_toml_that_is_a_folder_is_reported_not_skipped(drill: Drill) -> None:
-    (drill.root / "drill.toml").mkdir()
-    reason = "cannot read it: Is a directory; drill.toml must be a readable file, or absent"
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (Path.mkdir, "cannot read it: Is a directory; drill.toml must be a readable file, or absent"),
+        (os.mkfifo, "not a regular file; drill.toml must be a readable file, or absent"),  # a read would wait forever
+    ],
+    ids=["folder", "pipe"],
+)
+def test_a_drill_toml_that_is_no_file_is_reported_not_skipped_nor_waited_on(
+    drill: Drill, make: Callable[[Path], None], reason: str
+) -> None:
+    make(drill.root / "drill.toml")
     done = drill("validate")
     assert (done.returncode, done.stdout) == (1, f"drill.toml:1:1: {reason}\n")
     done = drill("open", "core-network-outage", "--severity", "II")
