@@ -8,6 +8,7 @@ Every workspace made by the `workspace` fixture is checked at teardown: each rec
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import resource
@@ -59,6 +60,19 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     """The complete lines of a record as events (a torn tail is left out)."""
     data = path.read_bytes()
     return [json.loads(line) for line in data[: data.rfind(b"\n") + 1].splitlines()]
+
+
+def rechained(events: list[dict[str, Any]]) -> bytes:
+    """The events as record lines with every `prev` and `hash` recomputed (SHA-256, SPEC §4): what
+    someone who edits a plainly chained record without a key writes, and `verify` cannot tell."""
+    out, prev = [], "0" * 64
+    for event in events:
+        event.pop("hash", None)
+        event["prev"] = prev
+        body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()[:-1]
+        prev = hashlib.sha256(body).hexdigest()
+        out.append(body + b',"hash":"' + prev.encode() + b'"}\n')
+    return b"".join(out)
 
 
 def workspace_key(root: Path) -> bytes | None:

@@ -8,7 +8,7 @@ Commands (`decide.py`), catch-up, the conductor and `drill simulate` all go thro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -173,7 +173,7 @@ class RunState:
         return [item for item in self.playbook.checklist_owner() if item not in self.checks]
 
 
-UNREPLAYABLE = (KeyError, TypeError, ValueError)  # what a hand-edited line that still parses raises
+UNREPLAYABLE = (KeyError, TypeError, ValueError, AttributeError)  # what a hand-edited line that still parses raises
 
 
 def _unreplayable(run: str, event: Event, exc: Exception) -> RecordError:
@@ -215,7 +215,7 @@ def last_event(events: list[Event]) -> Event:
 
 
 def _enter(state: RunState, event: Event, t: float) -> None:
-    state.state = event["to"]
+    state.state = _known(event["to"], state.playbook.states, "state")
     state.entered = t
     state.first_entry.setdefault(event["to"], t)
 
@@ -233,7 +233,15 @@ def _assign(state: RunState, event: Event, t: float) -> None:
 
 
 def _severity(state: RunState, event: Event, t: float) -> None:
-    state.severity, state.severity_since = event["to"], t
+    state.severity, state.severity_since = _known(event["to"], state.playbook.severities, "severity"), t
+
+
+def _known(name: str, known: Mapping[str, object], what: str) -> str:
+    """A name the run's playbook has: a line edited to name another is refused where it is
+    replayed (at its seq), not by whatever later looks the name up."""
+    if name not in known:
+        raise ValueError(f"unknown {what} {name!r}")
+    return name
 
 
 def _delivered(state: RunState, event: Event, t: float) -> None:

@@ -22,24 +22,16 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Drill, check_verifiers_agree
-
-MARK = b',"hash":"'
+from tests.conftest import Drill, check_verifiers_agree, rechained
 
 
 def _rechained(lines: list[bytes], change: Callable[[int, dict[str, Any]], None]) -> bytes:
     """The record with `change` applied to each event and every hash recomputed: what an attacker
     without the key (but knowing SPEC §4) writes."""
-    out, prev = [], "0" * 64
-    for number, line in enumerate(lines, start=1):
-        event = json.loads(line)
-        event.pop("hash", None)
+    events = [json.loads(line) for line in lines]
+    for number, event in enumerate(events, start=1):
         change(number, event)
-        event["prev"] = prev
-        body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()[:-1]
-        prev = hashlib.sha256(body).hexdigest()
-        out.append(body + MARK + prev.encode() + b'"}\n')
-    return b"".join(out)
+    return rechained(events)
 
 
 def _lines(path: Path) -> list[bytes]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Drill
+from tests.conftest import Drill, rechained
 
 BAD_ID = "20261129T000000Z-core-network-outage-0005"
 DRILL = Path(sys.executable).with_name("drill")
@@ -156,6 +156,31 @@ def test_a_line_edited_so_it_cannot_be_replayed_is_named_and_leaves_the_others_b
     scheduler = broken("scheduler", "--once", DRILL_FAKE_NOW=later)
     assert scheduler.returncode == 1
     assert "deadline.breached" in [e["event"] for e in broken.events(healthy)]
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        ((b'"to":"triage"', b'"to":"nowhere"'), "seq 2: unknown state 'nowhere'"),
+        ((b'"ts":"', b'"ts":null,"was":"'), "seq 1: "),
+    ],
+    ids=["state", "time"],
+)
+def test_a_line_rechained_with_a_value_the_playbook_lacks_is_named_at_its_seq(
+    broken: Drill, edit: tuple[bytes, bytes], says: str
+) -> None:
+    """A plain chain can be recomputed after an edit (`verify` cannot tell): a state the playbook
+    does not have, or a time that is not one, is still refused where it is replayed, in one line."""
+    run = broken.open()
+    broken("act", run, "acknowledge", "--by", "bob", ok=True)
+    record = broken.record(run)
+    lines = [json.loads(line) for line in record.read_bytes().replace(*edit).splitlines()]
+    record.write_bytes(rechained(lines))
+    for command in (("status", run), ("note", run, "still there?", "--by", "bob")):
+        done = broken(*command)
+        assert done.returncode == 1
+        assert done.stderr.startswith(f"drill: the record of {run} cannot be replayed at {says}"), done.stderr
+        assert len(done.stderr.splitlines()) == 1
 
 
 def _damaged(playbook: dict[str, Any], part: str) -> None:
