@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from drillkit.config.sections import SECTIONS, TOP_LEVEL, roster_names, unreadable_config
-from drillkit.model.errors import UsageError
+from drillkit.model.errors import RecordError, UsageError
 
 if TYPE_CHECKING:
     from drillkit.config.notifiers import Notifier
@@ -113,8 +113,11 @@ class Workspace:
             missing.append(cursor)
             cursor = cursor.parent
         for folder in reversed(missing):
-            folder.mkdir(mode=DIR_MODE, exist_ok=True)
-            os.chmod(folder, DIR_MODE)
+            try:
+                folder.mkdir(mode=DIR_MODE, exist_ok=True)
+                os.chmod(folder, DIR_MODE)
+            except OSError as exc:  # a read-only or foreign workspace: one line, not a traceback
+                raise RecordError(f"cannot create {self.display(folder)}: {exc.strerror}") from None
         return path
 
     def display(self, path: Path) -> str:

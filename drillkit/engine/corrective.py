@@ -14,7 +14,7 @@ from typing import Any
 from drillkit.engine.evaluation import scores_pass
 from drillkit.engine.metrics import run_document
 from drillkit.engine.replay import RunState
-from drillkit.model.errors import Rejected, UsageError
+from drillkit.model.errors import RecordError, Rejected, UsageError
 from drillkit.model.events import ActionEvent
 from drillkit.store.port import Event
 
@@ -94,24 +94,58 @@ def _overdue_at(action: Action, end: str) -> bool:
 
 
 def replay_actions(events: list[Event]) -> dict[str, Action]:
+    """The actions as the ledger's events leave them; a line edited out of shape (it still parses
+    and its chain may have been recomputed) is a RecordError naming its line, never half-read."""
     actions: dict[str, Action] = {}
-    for event in events:
-        kind, found = event["event"], actions.get(event.get("action") or "")
-        if kind == ActionEvent.OPENED:
-            actions[event["action"]] = _opened(event)
-        elif kind == ActionEvent.UPDATED and found is not None:
-            found.status = event["status"]
-            found.notes.append(
-                {"ts": event["ts"], "by": event["actor"], "status": event["status"], "note": event["note"]}
-            )
-        elif kind == ActionEvent.CLOSED and found is not None:
-            found.status, found.retest, found.closed = "closed", event["retest"], event["ts"]
+    for line, event in enumerate(events, start=1):
+        try:
+            _take(actions, event)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise RecordError(
+                f"line {line} of actions.jsonl cannot be read as an action: {detail} (see drill verify)"
+            ) from None
     return actions
 
 
+def _take(actions: dict[str, Action], event: Event) -> None:
+    kind, found = event["event"], actions.get(event.get("action") or "")
+    if kind == ActionEvent.OPENED:
+        actions[event["action"]] = _opened(event)
+    elif kind == ActionEvent.UPDATED and found is not None:
+        found.status = event["status"]
+        found.notes.append({"ts": event["ts"], "by": event["actor"], "status": event["status"], "note": event["note"]})
+    elif kind == ActionEvent.CLOSED and found is not None:
+        found.status, found.retest, found.closed = "closed", event["retest"], _text(event, "ts")
+
+
 def _opened(event: Event) -> Action:
-    keys = ("title", "from_run", "objective", "owner_role", "owner", "due", "capability")
-    return Action(id=event["action"], opened=event["ts"], **{key: event[key] for key in keys})
+    return Action(
+        id=_text(event, "action"),
+        title=_text(event, "title"),
+        from_run=_text(event, "from_run"),
+        objective=event["objective"],
+        owner_role=_text(event, "owner_role"),
+        owner=_text(event, "owner"),
+        due=_day(event["due"]),
+        capability=event["capability"],
+        opened=_text(event, "ts"),
+    )
+
+
+def _text(event: Event, key: str) -> str:
+    value = event[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key} is not text")
+    return value
+
+
+def _day(value: object) -> str:
+    """A due date as the ledger keeps it (YYYY-MM-DD): compared as text with other days."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError(f"due {value!r} is not a date (YYYY-MM-DD)")
+    date.fromisoformat(value)
+    return value
 
 
 def known(actions: dict[str, Action], action_id: str) -> Action:

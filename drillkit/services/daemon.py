@@ -21,7 +21,7 @@ from structlog.typing import EventDict, FilteringBoundLogger, WrappedLogger
 
 from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.clock import Clock, format_utc
-from drillkit.model.errors import Conflict, DrillError
+from drillkit.model.errors import Conflict, DrillError, RecordError
 from drillkit.model.events import EventType, SchedulerEvent
 from drillkit.schedule.store import open_store
 from drillkit.schedule.upcoming import blackouts
@@ -241,7 +241,10 @@ class RunConducting:
 def exclusive(ws: Workspace) -> Iterator[None]:
     """Hold `logs/scheduler.lock` for the life of one scheduler; Conflict if another holds it."""
     path = ws.ensure_dir(ws.logs) / "scheduler.lock"
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as exc:  # a workspace this user may not write: one line, not a traceback
+        raise RecordError(f"cannot open {ws.display(path)}: {exc.strerror}") from None
     try:
         os.fchmod(descriptor, FILE_MODE)
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

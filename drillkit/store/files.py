@@ -372,7 +372,7 @@ class RunRecord:
         lines, events = render_lines(chain, self._redactor(), [first, *(rest or [])], clock.now())
         folder = self.ws.ensure_dir(self.path.parent)
         temporary = folder / f".{self.run_id}.{os.getpid()}.new"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        fd = _new_file(temporary, f"the record of {self.run_id}")
         try:
             os.fchmod(fd, FILE_MODE)
             _write_all(fd, b"".join(lines))
@@ -471,6 +471,16 @@ class RunRecord:
 def _fields(provenance: Provenance | None) -> dict[str, Any]:
     """What every event of one write carries: the write's own provenance, else this process's."""
     return (provenance or Provenance.here()).fields()
+
+
+def _new_file(path: Path, what: str) -> int:
+    """A file made afresh for writing, 0640, never through a link (a stale one of a crashed
+    process with the same pid is replaced); a folder drill may not write to is one line."""
+    try:
+        path.unlink(missing_ok=True)
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    except OSError as exc:
+        raise RecordError(f"cannot create {what}: {exc.strerror}") from None
 
 
 def _listed(folder: Path) -> list[str]:

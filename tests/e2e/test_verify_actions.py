@@ -68,6 +68,30 @@ def test_an_action_the_disk_cannot_hold_fails_in_one_line_and_leaves_the_ledger_
     assert drill("verify", "actions", ok=True).stdout.startswith("actions: ok — 4 events")
 
 
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        ((b'"due":"2027-01-15"', b'"due":"soon"'), "line 1 of actions.jsonl cannot be read as an action: due 'soon'"),
+        ((b'"due":"2027-01-15"', b'"due":null'), "line 1 of actions.jsonl cannot be read as an action: due None"),
+        ((b'"event":"action.opened",', b""), "line 1 of actions.jsonl cannot be read as an action: missing 'event'"),
+    ],
+    ids=["due-text", "due-null", "no-event"],
+)
+def test_a_ledger_line_edited_out_of_shape_is_named_by_every_command_that_reads_it(
+    drill: Drill, edit: tuple[bytes, bytes], says: str
+) -> None:
+    with_actions(drill)
+    path = ledger(drill)
+    first, *rest = path.read_bytes().splitlines(keepends=True)
+    assert edit[0] in first
+    path.write_bytes(b"".join([first.replace(*edit), *rest]))
+    for command in (("action", "list"), ("action", "show", "A-1"), ("report",), ("coverage",)):
+        done = drill(*command)
+        assert done.returncode == 1, (command, done.stderr)
+        assert done.stderr.startswith(f"drill: {says}"), (command, done.stderr)
+        assert len(done.stderr.splitlines()) == 1
+
+
 def flip_a_byte(lines: list[bytes]) -> list[bytes]:
     return [lines[0], lines[1].replace(b"Rehearse", b"Reheerse"), *lines[2:]]
 
