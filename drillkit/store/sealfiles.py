@@ -36,7 +36,8 @@ class FileSealStore(SealStore):
         self.ws = ws
 
     def notes(self, run_id: str) -> list[bytes]:
-        """A torn last note (a crash while it was written: no final newline) left out."""
+        """The run's seal notes; a last one a crash left unfinished (no final newline, or no
+        signature line yet) is no seal and is left out."""
         found = notes.split_notes(_complete(seals_file(self.ws, run_id)))
         while found and not _signed(found[-1]):  # a crash mid-note: never a seal, not yet cut
             found.pop()
