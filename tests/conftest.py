@@ -75,6 +75,21 @@ def rechained(events: list[dict[str, Any]]) -> bytes:
     return b"".join(out)
 
 
+def add_notes(root: Path, run_id: str, count: int, batch: int = 500) -> None:
+    """`count` notes appended to a run in batches, in this process (a long record in a moment)."""
+    from drillkit.config.workspace import Workspace
+    from drillkit.model.clock import SystemClock
+    from drillkit.store.files import FileRecordStore
+
+    store, clock = FileRecordStore(Workspace(root)), SystemClock()
+    for start in range(0, count, batch):
+        drafts: list[dict[str, Any]] = [
+            {"event": "note", "actor": "bob", "role": None, "text": f"history {n}"}
+            for n in range(start, min(start + batch, count))
+        ]
+        store.append(run_id, lambda _events, _now: drafts, clock)  # noqa: B023  # called at once, in this loop
+
+
 def workspace_key(root: Path) -> bytes | None:
     """The HMAC key named by `[integrity] key_file`, trailing newline dropped (as `echo` leaves one)."""
     toml = root / "drill.toml"

@@ -75,6 +75,7 @@ class RunState:
         self.inject_order = sorted((float(i.at), i.id) for i in scenario.injects) if scenario else []  # due order
         self.upcoming: Due | None = None  # `first_due`, once known
         self.upcoming_known = False  # reset by every change
+        self.first: Event = {}  # the `run.started` it began with (kept by a snapshot)
 
     def __repr__(self) -> str:
         return f"RunState(run={self.run!r}, state={self.state!r}, seq={self.seq})"
@@ -88,6 +89,12 @@ class RunState:
 
     @classmethod
     def _begun(cls, started: Event) -> RunState:
+        state = cls._from_started(started)
+        state.first = started
+        return state
+
+    @classmethod
+    def _from_started(cls, started: Event) -> RunState:
         scenario = started.get("scenario")
         return cls(
             run=started["run"],
@@ -112,6 +119,36 @@ class RunState:
             if kind in changing or kind is None:
                 state.fold(event)  # a line without `event` is folded too, to be named
         state.seq, state.head = events[-1]["seq"], events[-1]["hash"]
+        return state
+
+    def kept(self) -> bytes:
+        """The state as a snapshot's bytes, from which `restored` makes it again."""
+        return orjson.dumps(
+            {
+                "format": KEPT_FORMAT,
+                "started": self.first,
+                **{name: getattr(self, name) for name in _KEPT_AS_IS},
+                "checks": {item: list(done) for item, done in self.checks.items()},
+                **{name: sorted(getattr(self, name)) for name in _KEPT_SETS},
+            }
+        )
+
+    @classmethod
+    def restored(cls, data: bytes) -> RunState | None:
+        """The state `kept` made these bytes of; None for bytes of another format or shape (the
+        record is then replayed from its start)."""
+        try:
+            fields = orjson.loads(data)
+            if fields["format"] != KEPT_FORMAT:
+                return None
+            state = cls._begun(fields["started"])
+            for name in _KEPT_AS_IS:
+                setattr(state, name, fields[name])
+            state.checks = {item: Done(*done) for item, done in fields["checks"].items()}
+            for name in _KEPT_SETS:
+                setattr(state, name, set(fields[name]))
+        except UNREPLAYABLE:  # orjson's decode error is a ValueError
+            return None
         return state
 
     def copy(self) -> RunState:
@@ -173,6 +210,11 @@ class RunState:
         return [item for item in self.playbook.checklist_owner() if item not in self.checks]
 
 
+KEPT_FORMAT = 1  # of `RunState.kept`: bytes of another format are read past, not restored
+_KEPT_AS_IS = (
+    "seq", "head", "state", "severity", "severity_since", "entered", "participants", "first_entry", "outcome"
+)  # fmt: skip
+_KEPT_SETS = ("delivered", "handled", "evaluators", "people")
 UNREPLAYABLE = (KeyError, TypeError, ValueError, AttributeError)  # what a hand-edited line that still parses raises
 
 

@@ -34,7 +34,7 @@ from drillkit.model.clock import format_utc
 from drillkit.model.errors import DrillError, RecordError
 from drillkit.model.events import EventType
 from drillkit.model.timefmt import date_option
-from drillkit.store.files import RUN_ID, is_started
+from drillkit.store.files import RUN_ID, is_started, new_file
 from drillkit.store.ledger import ledger_file
 from drillkit.store.port import RecordStore
 from drillkit.store.reader import parse_lines
@@ -109,12 +109,34 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
     }
 
 
+@dataclass(frozen=True)
+class _Entries:
+    """The cache entries of the records readable as runs, by run id, and the records left out."""
+
+    fresh: dict[str, dict[str, Any]]
+    left_out: list[str]
+    changed: bool  # differs from the cache kept
+
+    def summaries(self) -> list[Summary]:
+        return [entry["summary"] for entry in self.fresh.values()]
+
+    def keep(self, ws: Workspace) -> None:
+        if self.changed:
+            _keep(ws, CACHE_FILE, orjson.dumps({"version": CACHE_VERSION, "runs": self.fresh}))
+
+
 def summaries(ws: Workspace, stamps: Stamps | None = None) -> tuple[list[Summary], list[str]]:
     """A summary of every record (`stamps`: each record's file and stamp, when already taken),
     from the cache where the record's head is unchanged; and the records left out, which cannot
-    be read as runs (`drill verify` names what is wrong with each).
+    be read as runs (`drill verify` names what is wrong with each). The cache is updated at once."""
+    entries = _entries(ws, stamps)
+    entries.keep(ws)
+    return entries.summaries(), entries.left_out
 
-    A record whose stamp is as cached is not opened at all."""
+
+def _entries(ws: Workspace, stamps: Stamps | None) -> _Entries:
+    """Each record's cache entry, nothing written. A record whose stamp is as cached is not
+    opened at all."""
     cached = _read_cache(ws)
     fresh: dict[str, dict[str, Any]] = {}
     left_out = []
@@ -124,9 +146,7 @@ def summaries(ws: Workspace, stamps: Stamps | None = None) -> tuple[list[Summary
             fresh[run_id] = entry
         else:
             left_out.append(run_id)
-    if fresh != cached:
-        _keep(ws, CACHE_FILE, orjson.dumps({"version": CACHE_VERSION, "runs": fresh}))
-    return [entry["summary"] for entry in fresh.values()], left_out
+    return _Entries(fresh, left_out, changed=fresh != cached)
 
 
 def _stamps(ws: Workspace) -> Stamps:
@@ -229,13 +249,14 @@ def _read_cache(ws: Workspace) -> dict[str, dict[str, Any]]:
 
 
 def _keep(ws: Workspace, name: str, data: bytes) -> None:
-    """Write a cache file. Best effort: a report is still right without its caches (a read-only
-    workspace, a race)."""
+    """Write a cache file through a temporary file made afresh (never through a link planted at
+    its name), renamed into place. Best effort: a report is still right without its caches (a
+    read-only workspace, a race)."""
     target = ws.logs / name
     temporary = target.with_name(f".{name}.{os.getpid()}.tmp")
     try:
         ws.ensure_dir(ws.logs)
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        fd = new_file(temporary, name)
         try:
             os.fchmod(fd, FILE_MODE)
             if os.write(fd, data) != len(data):  # a full disk: no cut cache put in place
@@ -243,9 +264,8 @@ def _keep(ws: Workspace, name: str, data: bytes) -> None:
         finally:
             os.close(fd)
         os.replace(temporary, target)
-    except OSError:
+    except (OSError, RecordError):
         temporary.unlink(missing_ok=True)
-        return
 
 
 def median(values: list[float]) -> float | None:
@@ -331,7 +351,9 @@ def answer(  # noqa: PLR0917  # the question's parts, each named at the one call
     question = _digest([version, asdict(selection), form, records, end[:10], _ledger_stamp(ws)])
     if last is not None and last.question == question:
         return last.text
-    text = render(report(ws, selection, end, stamps))
+    document, entries = _report(ws, selection, end, stamps)
+    text = render(document)
+    entries.keep(ws)  # only now: a report that fails leaves no cache written
     _LastAnswer(question, records, _maybe_open(ws, stamps), text).keep(ws)
     return text
 
@@ -444,11 +466,12 @@ def _summarise_run(store: RecordStore, run_id: str) -> Summary | None:
         return None
 
 
-def report(ws: Workspace, selection: Selection, end: str, stamps: Stamps | None = None) -> Document:
-    """The `drill report` document: the selection, the overall figures and each playbook's, and
-    the corrective actions in the period."""
-    runs, left_out = summaries(ws, stamps)
-    return _document(selection, runs, left_out, _actions(ws, selection, end))
+def _report(ws: Workspace, selection: Selection, end: str, stamps: Stamps) -> tuple[Document, _Entries]:
+    """The `drill report` document (the selection, the overall figures and each playbook's, and
+    the corrective actions in the period), and the cache entries it was made from, to keep once
+    it has been rendered."""
+    entries = _entries(ws, stamps)
+    return _document(selection, entries.summaries(), entries.left_out, _actions(ws, selection, end)), entries
 
 
 def _document(selection: Selection, runs: list[Summary], left_out: list[str], actions: Document) -> Document:

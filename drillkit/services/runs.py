@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from drillkit.model.planfiles import Scenario
 
 Command = Callable[[RunState], list[Event]]  # reads the state, returns drafts (never changes it)
+KEEP_EVERY = 1000  # events a new process would replay past a run's snapshot before a new one is kept
 
 
 def new_run_id(playbook_id: str, clock: Clock) -> str:
@@ -155,6 +156,7 @@ class Runs:
         self.ws = ws
         self.store = store or open_store(ws)
         self._states: dict[str, RunState] = {}  # by run id: the state after the last append decided on
+        self._kept_at: dict[str, int] = {}  # by run id: the seq of its snapshot (0: none) as far as known
 
     def apply(
         self, clock: Clock, run_id: str, command: Command | None, provenance: Provenance | None = None
@@ -165,11 +167,12 @@ class Runs:
         rejection: list[Rejected] = []
         before: list[RunState] = []  # the state the last decision was taken on
 
-        def decide(events: list[Event], now: datetime) -> list[Event]:
+        def decide(kept: RunState | None, events: list[Event], now: datetime) -> list[Event]:
             """Called again when the store decided first on what it held and the run had moved
             on: the state decided on then is brought up to date, not replayed."""
             rejection.clear()
-            state = self._replayed(events, before.pop() if before else self._states.pop(run_id, None))
+            known = before.pop() if before else self._states.pop(run_id, None)
+            state = self._replayed(run_id, events, known, kept)
             before.append(state)
             now_t = state.drill_time(now)
             drafts: list[Event] = []
@@ -184,7 +187,9 @@ class Runs:
                 rejection.append(why)
                 return []
 
-        written = self.store.append(run_id, decide, clock, provenance or Provenance.here())
+        written = self.store.append_from_snapshot(
+            run_id, RunState.restored, decide, clock, provenance or Provenance.here()
+        )
         if before:
             self._remember(run_id, before[0], written)
         if rejection:
@@ -194,19 +199,45 @@ class Runs:
     def catch_up(self, clock: Clock, run_id: str) -> list[Event]:
         return self.apply(clock, run_id, None)
 
-    def _replayed(self, events: list[Event], known: RunState | None) -> RunState:
+    def _replayed(self, run_id: str, events: list[Event], known: RunState | None, kept: RunState | None) -> RunState:
         """The state after `events`: `known` (one taken out of those kept, while in use: a
-        failure on the way leaves no half state) brought up to date, when it still fits."""
-        if known is None or known.seq > len(events) or events[known.seq - 1]["hash"] != known.head:
+        failure on the way leaves no half state) brought up to date when it still fits, else
+        the snapshot's state `kept` (the store then hands only the events after it), else a replay."""
+        after = None if known is None else _after(known, events, kept)
+        if known is not None and after is not None:
+            return _brought_up_to_date(known, events[after:])
+        self._kept_at[run_id] = 0 if kept is None else kept.seq
+        if kept is None:
             return RunState.replay(events)
-        for event in events[known.seq :]:
-            known.apply(event)
-        return known
+        return _brought_up_to_date(kept.copy(), events)  # a copy: the store's is not to be changed
 
     def _remember(self, run_id: str, state: RunState, written: list[Event]) -> None:
+        """Keep the state decided on, brought past what was written, for the next command; and
+        as the run's snapshot when a new process would otherwise replay `KEEP_EVERY` events or more."""
         for event in written:
             state.apply(event)
         self._states[run_id] = state
+        if state.seq - self._kept_at.get(run_id, 0) >= KEEP_EVERY:
+            self.store.keep_snapshot(run_id, state.seq, state.head, state.kept())
+            self._kept_at[run_id] = state.seq
+
+
+def _after(known: RunState, events: list[Event], kept: RunState | None) -> int | None:
+    """How many of `events` `known` has taken in already, when it fits them (its last event is
+    among them or the one right before them), else None."""
+    if not events:  # handed only after a snapshot with nothing after it
+        return 0 if kept is not None and (kept.seq, kept.head) == (known.seq, known.head) else None
+    taken = known.seq - events[0]["seq"] + 1
+    if not 0 <= taken <= len(events):
+        return None
+    last = events[taken - 1]["hash"] if taken else events[0].get("prev")
+    return taken if last == known.head else None
+
+
+def _brought_up_to_date(state: RunState, events: list[Event]) -> RunState:
+    for event in events:
+        state.apply(event)
+    return state
 
 
 def apply(ws: Workspace, clock: Clock, run_id: str, command: Command | None) -> list[Event]:

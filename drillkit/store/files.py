@@ -37,7 +37,8 @@ from drillkit.model.errors import NotFound, RecordError, RunExists, UsageError
 from drillkit.model.events import TAKES_EFFECT_WHEN_DUE, EventType
 from drillkit.model.provenance import Provenance
 from drillkit.model.redact import Redactor, redactor_for
-from drillkit.store.port import Decide, Event, RecordStore
+from drillkit.store import snapshot
+from drillkit.store.port import Decide, Event, Kept, RecordStore
 from drillkit.store.reader import RecordReader, repaired_bytes
 
 if TYPE_CHECKING:
@@ -343,8 +344,11 @@ class RunRecord:
         finally:
             os.close(fd)
 
-    def _catch_up(self, fd: int) -> bytes:
-        """The reader brought up to date, checked to start a run; the torn tail."""
+    def _catch_up(self, fd: int, *, from_snapshot: bool = False) -> bytes:
+        """The reader brought up to date, checked to start a run; the torn tail. Only
+        `from_snapshot` may it hold just the events after a snapshot."""
+        if self.reader.kept is not None and not from_snapshot:
+            self.reader.forget()
         try:
             torn = self.reader.catch_up(fd)
         except OSError as exc:
@@ -372,7 +376,7 @@ class RunRecord:
         lines, events = render_lines(chain, self._redactor(), [first, *(rest or [])], clock.now())
         folder = self.ws.ensure_dir(self.path.parent)
         temporary = folder / f".{self.run_id}.{os.getpid()}.new"
-        fd = _new_file(temporary, f"the record of {self.run_id}")
+        fd = new_file(temporary, f"the record of {self.run_id}")
         try:
             os.fchmod(fd, FILE_MODE)
             _write_all(fd, b"".join(lines))
@@ -395,9 +399,59 @@ class RunRecord:
         finally:
             os.close(fd)
 
-    def _append_locked(self, fd: int, decide: Decide, clock: Clock, provenance: dict[str, Any]) -> list[Event]:
+    def append_from_snapshot(
+        self,
+        restore: Callable[[bytes], Kept | None],
+        decide: Callable[[Kept | None, list[Event], datetime], list[Event]],
+        clock: Clock,
+        provenance: Provenance | None = None,
+    ) -> list[Event]:
+        """`append`, read on from the run's snapshot when this process has read nothing of the
+        record yet and the snapshot fits it (`RecordStore.append_from_snapshot`)."""
+        fields = _fields(provenance)
+        fd = self._open_locked()
+        try:
+            with self.reader.lock:
+                if not self.reader.size:
+                    self._resume(fd, restore)
+                kept = self.reader
+                return self._append_locked(
+                    fd, lambda events, now: decide(kept.kept, events, now), clock, fields, from_snapshot=True
+                )
+        finally:
+            os.close(fd)
+
+    def _resume(self, fd: int, restore: Callable[[bytes], Any]) -> None:
+        found = snapshot.resumed(self.file + snapshot.SUFFIX, fd, restore)
+        if found is not None:
+            self.reader.resume(*found)
+
+    def keep_snapshot(self, seq: int, head: str, kept: bytes) -> None:
+        """Write the snapshot when the reader's last event is the one `kept` stands for; a
+        cache, so a folder that cannot take it is no failure."""
+        with self.reader.lock:
+            if not self.reader.size:
+                return
+            last = self.reader.last_event()
+            if (last["seq"], last["hash"]) != (seq, head):
+                return
+            data = snapshot.encoded(self.reader, kept)
+        temporary = self.path.parent / f".{self.run_id}.{os.getpid()}{snapshot.SUFFIX}"
+        try:
+            fd = new_file(temporary, "the snapshot")
+            try:
+                _write_all(fd, data, "the snapshot")
+            finally:
+                os.close(fd)
+            os.replace(temporary, self.file + snapshot.SUFFIX)
+        except (OSError, RecordError):
+            temporary.unlink(missing_ok=True)
+
+    def _append_locked(
+        self, fd: int, decide: Decide, clock: Clock, provenance: dict[str, Any], *, from_snapshot: bool = False
+    ) -> list[Event]:
         known = self.reader
-        torn = self._catch_up(fd)
+        torn = self._catch_up(fd, from_snapshot=from_snapshot)
         chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
         now = clock.now()  # read once under the lock: the time decided on is the time stamped
         drafts = decide(known.events, now)
@@ -459,7 +513,7 @@ class RunRecord:
             return b""
 
     def _chain(self, provenance: dict[str, Any]) -> Chain:
-        last = self.reader.events[-1]
+        last = self.reader.last_event()
         started, speed, keyed = self.reader.origin
         key = run_key(self.ws, self.run_id, keyed)
         return Chain(self.run_id, last["seq"], last["hash"], started, speed, key, provenance)
@@ -473,7 +527,7 @@ def _fields(provenance: Provenance | None) -> dict[str, Any]:
     return (provenance or Provenance.here()).fields()
 
 
-def _new_file(path: Path, what: str) -> int:
+def new_file(path: Path, what: str) -> int:
     """A file made afresh for writing, 0640, never through a link (a stale one of a crashed
     process with the same pid is replaced); a folder drill may not write to is one line."""
     try:
@@ -573,6 +627,19 @@ class FileRecordStore(RecordStore):
 
     def append(self, run_id: str, decide: Decide, clock: Clock, provenance: Provenance | None = None) -> list[Event]:
         return self.record(run_id).append(decide, clock, provenance)
+
+    def append_from_snapshot(
+        self,
+        run_id: str,
+        restore: Callable[[bytes], Kept | None],
+        decide: Callable[[Kept | None, list[Event], datetime], list[Event]],
+        clock: Clock,
+        provenance: Provenance | None = None,
+    ) -> list[Event]:
+        return self.record(run_id).append_from_snapshot(restore, decide, clock, provenance)
+
+    def keep_snapshot(self, run_id: str, seq: int, head: str, kept: bytes) -> None:
+        self.record(run_id).keep_snapshot(seq, head, kept)
 
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:
         return self.record(run_id).read()[max(from_seq, 1) - 1 :]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from drillkit.model.clock import Clock
 from drillkit.model.provenance import Provenance
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 Event = dict[str, Any]
 Decide = Callable[[list[Event], datetime], list[Event]]  # (the record's events, the time) → drafts
+Kept = TypeVar("Kept")  # what a caller makes of a snapshot's bytes (its own summary of the record)
 
 
 class RecordStore(ABC):
@@ -52,6 +53,27 @@ class RecordStore(ABC):
         record has moved on since, again on the record as it stands: only a decision taken on
         the record as it stands counts (its drafts written, or nothing when it returns none), so
         `decide` only returns drafts and acts on nothing."""
+
+    def append_from_snapshot(
+        self,
+        run_id: str,
+        restore: Callable[[bytes], Kept | None],
+        decide: Callable[[Kept | None, list[Event], datetime], list[Event]],
+        clock: Clock,
+        provenance: Provenance | None = None,
+    ) -> list[Event]:
+        """`append`, where `decide` may be handed, instead of None and every event, what `restore`
+        made of the run's snapshot (the bytes last given to `keep_snapshot`, while they still fit
+        the record) and only the events after it. `restore` says None to bytes it cannot use
+        (every event is handed then); `decide` must not change what it is handed. A store that
+        keeps no snapshots (this default) always hands None and every event."""
+        return self.append(run_id, lambda events, now: decide(None, events, now), clock, provenance)
+
+    def keep_snapshot(self, run_id: str, seq: int, head: str, kept: bytes) -> None:  # noqa: B027  # may keep nothing
+        """Keep `kept`, the caller's summary of the record up to the event `seq` whose `hash` is
+        `head`, as the run's snapshot, when that event is the last this store read or wrote of
+        it (else nothing). A cache, never the truth: losing it costs time, nothing else. This
+        default keeps nothing."""
 
     @abstractmethod
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:

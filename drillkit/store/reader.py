@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -29,6 +29,7 @@ class RecordReader:
     (device, inode), not shorter, with the last line read still where it was; anything else
     (another file renamed into place, a rewrite) is read again from the start. `lock` is held by
     whoever brings it up to date or appends through it (threads of one process share a store).
+    A reader resumed from a snapshot holds only the events after it, until it is forgotten.
     """
 
     def __init__(self, name: str) -> None:
@@ -44,6 +45,24 @@ class RecordReader:
         self.repaired = 0  # bytes of the `.torn` file the `record.repaired` events read account for
         self.started = False  # whether the first event was found to be a whole `run.started`
         self._origin: tuple[datetime, float, bool] | None = None
+        self.kept: Any = None  # from a snapshot: what stands for the events before `events`
+        self._before: Event | None = None  # the snapshot's last event, while `events` has none
+
+    def forget(self) -> None:
+        """Read the record again from its start next time."""
+        self._forget((0, 0))
+
+    def resume(self, ident: tuple[int, int], at: Resumed) -> None:
+        """Start from a snapshot instead of the start of the record: `events` then holds only
+        the events after it, and `kept` what the caller made of it."""
+        self._forget(ident)
+        self.size, self.last_line, self.repaired, self.started = at.size, at.line, at.repaired, True
+        self._before, self.kept = at.event, at.kept
+        self._origin = origin_of(at.first)
+
+    def last_event(self) -> Event:
+        """The last event read, or the snapshot's when none was read after it."""
+        return self._before if self._before is not None and not self.events else self.events[-1]
 
     def catch_up(self, fd: int) -> bytes:
         """Read the lines added to the open record since last time; its torn tail (bytes after
@@ -67,8 +86,7 @@ class RecordReader:
     def origin(self) -> tuple[datetime, float, bool]:
         """From `run.started`: when the run began, its clock speed, and whether lines are HMACs."""
         if self._origin is None:
-            first = self.events[0]
-            self._origin = parse_utc(first["ts"]), float(first.get("speed") or 1.0), first.get("chain") == "hmac-sha256"
+            self._origin = origin_of(self.events[0])
         return self._origin
 
     def _caught_up(self, fd: int) -> bool:
@@ -88,6 +106,23 @@ class RecordReader:
         self.size += size
         self.last_line = last_line
         self.repaired += repaired
+
+
+class Resumed(NamedTuple):
+    """Where a snapshot lets a reader start: the record's first `size` bytes, ending with
+    `line` (the event `event`), stand for `kept`; `first` is what the origin needs of `run.started`."""
+
+    size: int
+    line: bytes
+    event: Event
+    repaired: int
+    first: Event
+    kept: Any
+
+
+def origin_of(first: Event) -> tuple[datetime, float, bool]:
+    """From `run.started`: when the run began, its clock speed, and whether lines are HMACs."""
+    return parse_utc(first["ts"]), float(first.get("speed") or 1.0), first.get("chain") == "hmac-sha256"
 
 
 def _last_line(data: bytes, end: int) -> bytes:

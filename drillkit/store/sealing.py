@@ -11,6 +11,7 @@ until a key holder runs `drill keys seal`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from drillkit.model.clock import Clock
 from drillkit.model.errors import DrillError
 from drillkit.model.events import AFTER_END, EventType
 from drillkit.model.provenance import Provenance
-from drillkit.store.port import Decide, Event, RecordStore
+from drillkit.store.port import Decide, Event, Kept, RecordStore
 from drillkit.store.seals import SealKey, signing_key
 
 if TYPE_CHECKING:
@@ -50,6 +51,22 @@ class SealingStore(RecordStore):
         if written:
             self._after_write(run_id, written)
         return written
+
+    def append_from_snapshot(
+        self,
+        run_id: str,
+        restore: Callable[[bytes], Kept | None],
+        decide: Callable[[Kept | None, list[Event], datetime], list[Event]],
+        clock: Clock,
+        provenance: Provenance | None = None,
+    ) -> list[Event]:
+        written = self.inner.append_from_snapshot(run_id, restore, decide, clock, provenance)
+        if written:
+            self._after_write(run_id, written)
+        return written
+
+    def keep_snapshot(self, run_id: str, seq: int, head: str, kept: bytes) -> None:
+        self.inner.keep_snapshot(run_id, seq, head, kept)
 
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:
         return self.inner.read(run_id, from_seq)

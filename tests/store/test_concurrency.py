@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Drill, read_events
+from tests.conftest import Drill, add_notes, read_events
 from tests.independent_verifier import verify_bytes
 
 LOOP = """\
@@ -97,9 +97,11 @@ def check_record(path: Path, accepted: set[str]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
-def test_eight_processes_fifty_commands_each(drill: Drill, workspace: Path) -> None:
+@pytest.mark.parametrize("history", [0, 1200], ids=["a short record", "a long record read on from its snapshot"])
+def test_eight_processes_fifty_commands_each(drill: Drill, workspace: Path, history: int) -> None:
     (workspace / "playbooks" / "loop.yaml").write_text(LOOP, encoding="utf-8")
     run = drill.open("--as", "ops=p0", playbook="loop", severity="I")
+    add_notes(workspace, run, history)
     workers = [
         subprocess.Popen(
             [sys.executable, "-c", WORKER, str(workspace), run, str(worker), str(COMMANDS)],
@@ -121,8 +123,9 @@ def test_eight_processes_fifty_commands_each(drill: Drill, workspace: Path) -> N
         rejected += sum(verdict == "rejected" for verdict, _ in lines)
     assert rejected > 0
     assert len(accepted) > WORKERS * COMMANDS // 3
-    events = check_record(drill.record(run), accepted)
-    assert len(events) == len(accepted) + 1
+    events = check_record(drill.record(run), accepted | {f"history {n}" for n in range(history)})
+    assert len(events) == len(accepted) + history + 1
+    assert drill.record(run).with_name(f"{run}.jsonl.snapshot").is_file() == bool(history)
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Drill, read_events
+from tests.conftest import Drill, add_notes, read_events
 from tests.independent_verifier import verify_bytes
 
 CYCLES = 240
@@ -85,8 +85,11 @@ for cycle in range(cycles):
 
 
 @pytest.mark.slow
-def test_kill_9_loses_nothing_acknowledged(drill: Drill, workspace: Path) -> None:
+@pytest.mark.parametrize("history", [0, 1200], ids=["short records", "long records read on from snapshots"])
+def test_kill_9_loses_nothing_acknowledged(drill: Drill, workspace: Path, history: int) -> None:
     runs = [drill.open() for _ in range(RUNS)]
+    for run in runs:
+        add_notes(workspace, run, history)
     done = subprocess.run(
         [sys.executable, "-c", DRIVER, str(workspace), str(CYCLES), "20261129", *runs],
         capture_output=True,
@@ -133,3 +136,4 @@ def test_kill_9_loses_nothing_acknowledged(drill: Drill, workspace: Path) -> Non
         assert all(e["file"] == aside.name for e in repairs)
         assert tears[run] >= CYCLES // RUNS // 4
         assert sum(e["bytes"] for e in repairs) >= torn_bytes[run]  # the deliberate tears at least
+        assert path.with_name(path.name + ".snapshot").is_file() == bool(history)

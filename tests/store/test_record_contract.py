@@ -325,3 +325,69 @@ def test_a_keyed_run_takes_no_append_once_the_workspace_has_no_key(subject: Subj
         make_store(subject.kind, unkeyed).append(run_id, note("plain"), SystemClock())
     assert make_store(subject.kind, unkeyed).lines(run_id) == lines
     toml.write_text(before + '[integrity]\nkey_file = "drill.key"\n', encoding="utf-8")  # for the check at the end
+
+
+class Seen:
+    """What `append_from_snapshot` handed a decision: the kept part (a seq, as `restore` made
+    it of the bytes kept) and the seqs of the events after it."""
+
+    def __init__(self) -> None:
+        self.kept: int | None = None
+        self.seqs: list[int] = []
+
+    def decide(self, kept: int | None, events: list[Event], now: datetime) -> list[Event]:
+        self.kept, self.seqs = kept, [event["seq"] for event in events]
+        return [{"event": "note", "actor": "alice", "role": None, "text": "after"}]
+
+
+def kept_seq(data: bytes) -> int | None:
+    return int(data) if data.isdigit() else None
+
+
+def test_a_snapshot_stands_for_the_events_before_it_or_is_not_handed_at_all(subject: Subject) -> None:
+    run_id = subject.new_run()
+    for text in ("one", "two"):
+        subject.store.append(run_id, note(text), SystemClock())
+    last = subject.store.read(run_id)[-1]
+    subject.store.keep_snapshot(run_id, last["seq"], last["hash"], str(last["seq"]).encode())
+    subject.store.append(run_id, note("three"), SystemClock())
+    seen = Seen()
+    written = subject.other_store().append_from_snapshot(run_id, kept_seq, seen.decide, SystemClock())
+    if seen.kept is None:  # a store may keep no snapshots: every event is handed
+        assert seen.seqs == [1, 2, 3, 4]
+    else:
+        assert (seen.kept, seen.seqs) == (3, [4])
+    assert [e["seq"] for e in written] == [5]
+    assert [e["seq"] for e in subject.other_store().read(run_id)] == [1, 2, 3, 4, 5]
+
+
+def test_a_snapshot_not_kept_at_the_last_event_read_is_not_kept(subject: Subject) -> None:
+    run_id = subject.new_run()
+    subject.store.append(run_id, note("one"), SystemClock())
+    first = subject.store.read(run_id)[0]
+    subject.store.keep_snapshot(run_id, first["seq"], first["hash"], b"1")
+    seen = Seen()
+    subject.other_store().append_from_snapshot(run_id, kept_seq, seen.decide, SystemClock())
+    assert (seen.kept, seen.seqs) == (None, [1, 2])
+
+
+def test_bytes_the_caller_cannot_restore_hand_every_event(subject: Subject) -> None:
+    run_id = subject.new_run()
+    subject.store.append(run_id, note("one"), SystemClock())
+    last = subject.store.read(run_id)[-1]
+    subject.store.keep_snapshot(run_id, last["seq"], last["hash"], b"not a seq")
+    seen = Seen()
+    subject.other_store().append_from_snapshot(run_id, kept_seq, seen.decide, SystemClock())
+    assert (seen.kept, seen.seqs) == (None, [1, 2])
+
+
+def test_a_store_resumed_from_a_snapshot_still_reads_the_whole_record(subject: Subject) -> None:
+    run_id = subject.new_run()
+    subject.store.append(run_id, note("one"), SystemClock())
+    last = subject.store.read(run_id)[-1]
+    subject.store.keep_snapshot(run_id, last["seq"], last["hash"], b"2")
+    resumed = subject.other_store()
+    resumed.append_from_snapshot(run_id, kept_seq, Seen().decide, SystemClock())
+    assert [e["seq"] for e in resumed.read(run_id)] == [1, 2, 3]
+    resumed.append(run_id, lambda events, now: note(str(len(events)))(events, now), SystemClock())
+    assert resumed.read(run_id)[-1]["text"] == "3"  # `append` is handed every event again
