@@ -70,6 +70,7 @@ class RunState:
         self.handled: set[str] = set()
         self.evaluators: set[str] = set()  # added with `drill assign RUN evaluator NAME`
         self.outcome: str | None = None
+        self.escalation_owed: str | None = None  # a stay whose breach is recorded and its `on_deadline` move not yet
         self.people: set[str] = set(participants.values())  # everyone named with --as or assigned since
         self.machine = PlanMachine(playbook)
         self.inject_order = sorted((float(i.at), i.id) for i in scenario.injects) if scenario else []  # due order
@@ -212,9 +213,11 @@ class RunState:
 
 KEPT_FORMAT = 1  # of `RunState.kept`: bytes of another format are read past, not restored
 _KEPT_AS_IS = (
-    "seq", "head", "state", "severity", "severity_since", "entered", "participants", "first_entry", "outcome"
+    "seq", "head", "state", "severity", "severity_since", "entered", "participants", "first_entry", "outcome",
+    "escalation_owed",
 )  # fmt: skip
 _KEPT_SETS = ("delivered", "handled", "evaluators", "people")
+ESCALATION = "escalation"  # due `escalation:state:NAME@T`: an `on_deadline` move whose breach is recorded already
 UNREPLAYABLE = (KeyError, TypeError, ValueError, AttributeError)  # what a hand-edited line that still parses raises
 
 
@@ -260,6 +263,7 @@ def _enter(state: RunState, event: Event, t: float) -> None:
     state.state = _known(event["to"], state.playbook.states, "state")
     state.entered = t
     state.first_entry.setdefault(event["to"], t)
+    state.escalation_owed = None
 
 
 def _check(state: RunState, event: Event, t: float) -> None:
@@ -291,7 +295,10 @@ def _delivered(state: RunState, event: Event, t: float) -> None:
 
 
 def _breached(state: RunState, event: Event, t: float) -> None:
-    state.handled.add(_breach_key(state, event))
+    key = _breach_key(state, event)
+    state.handled.add(key)
+    if not event.get("metric") and _escalation(state) is not None:
+        state.escalation_owed = key  # written with the breach, unless a crash cut the write between them
 
 
 def _ended(state: RunState, event: Event, t: float) -> None:
@@ -396,7 +403,7 @@ def _inject_dues(state: RunState, first_only: bool) -> list[Due]:
 def stay_deadline(state: RunState) -> float | None:
     """The drill time the current stay's deadline falls at, as it stands now (None: no deadline,
     or its breach is already recorded)."""
-    dues = _state_dues(state)
+    dues = [due for due in _state_dues(state) if due.key.startswith("state:")]
     return dues[0].at if dues else None
 
 
@@ -405,7 +412,12 @@ def _state_dues(state: RunState) -> list[Due]:
     if limit is None:
         return []
     key = f"state:{state.state}@{state.entered}"
-    return [] if key in state.handled else [Due(_not_before_severity(state, state.entered + limit), 1, key)]
+    at = _not_before_severity(state, state.entered + limit)
+    if key not in state.handled:
+        return [Due(at, 1, key)]
+    if state.escalation_owed == key:  # the breach is recorded, its escalation was cut off
+        return [Due(at, 1, f"{ESCALATION}:{key}")]
+    return []
 
 
 def _not_before_severity(state: RunState, due: float) -> float:
@@ -446,6 +458,8 @@ def _make(state: RunState, due: Due, now_t: float) -> list[Event]:
     kind, _, name = due.key.partition(":")
     late = now_t - due.at
     late_by = round(late, 3) if late > LATE_AFTER * state.speed else 0.0  # within a wall second: on time
+    if kind == ESCALATION:
+        return _on_deadline(state, due, late_by)
     if kind == "inject":
         return [_inject_draft(state, name, due.at, late_by)]
     if kind == "time_limit":
@@ -484,13 +498,20 @@ def _inject_draft(state: RunState, inject_id: str, at: float, late_by: float) ->
     }
 
 
-def _on_deadline(state: RunState, due: Due, late_by: float) -> list[Event]:
+def _escalation(state: RunState) -> tuple[str, str] | None:
+    """The current state's `on_deadline` trigger and where it leads, when the system may fire it now."""
     trigger = state.playbook.states[state.state].on_deadline
     if trigger is None:
-        return []
+        return None
     target = state.machine.fire(state.state, trigger, Attempt(role=None, done=set(state.checks), system=True))
-    if target is None:
+    return None if target is None else (trigger, target)
+
+
+def _on_deadline(state: RunState, due: Due, late_by: float) -> list[Event]:
+    escalation = _escalation(state)
+    if escalation is None:
         return []
+    trigger, target = escalation
     move = {
         "event": EventType.TRANSITION,
         "actor": "system",

@@ -192,6 +192,32 @@ def test_a_batch_cut_short_leaves_none_of_its_lines(drill: Drill) -> None:
     assert events[-1]["event"] == "note"
 
 
+def test_a_breach_whose_escalation_a_crash_cut_off_is_escalated_by_the_next_command(drill: Drill) -> None:
+    """A kill -9 in the middle of the batch's one `write` can leave the breach's line whole and
+    the transition's torn: the torn tail is set aside, and the escalation the breach set off is
+    still written (late, at its due time), never left owed for good."""
+    pinned = drill.pinned()
+    run = pinned.open()
+    path = drill.record(run)
+    pinned("status", run, ok=True, DRILL_FAKE_NOW="2026-11-29T08:20:00Z")  # writes breach + escalation
+    lines = path.read_bytes().splitlines(keepends=True)
+    cut = [json.loads(line)["event"] for line in lines].index("transition")
+    assert json.loads(lines[cut - 1])["state"] == "detected"
+    path.write_bytes(b"".join(lines[:cut]) + lines[cut][:40])  # the write cut by the kill in the transition
+    pinned("note", run, "still looking", "--by", "bob", ok=True, DRILL_FAKE_NOW="2026-11-29T08:30:00Z")
+    events = drill.events(run)[1:]
+    assert [(e["event"], e.get("state"), e.get("to")) for e in events[:3]] == [
+        ("deadline.breached", "detected", None),
+        ("record.repaired", None, None),
+        ("transition", None, "escalated"),
+    ]
+    assert events[-1]["event"] == "note"
+    escalation = events[2]
+    assert (escalation["trigger"], escalation["due"], escalation["late_by"]) == ("escalate", 300.0, 1500.0)
+    status = json.loads(pinned("status", run, "--json", ok=True, DRILL_FAKE_NOW="2026-11-29T08:30:00Z").stdout)
+    assert status["state"] == "escalated"
+
+
 @pytest.mark.parametrize("umask", [0o000, 0o077, 0o022])
 def test_files_0640_and_folders_0750_whatever_the_umask(tmp_path: Path, umask: int) -> None:
     root = tmp_path / "ws"
