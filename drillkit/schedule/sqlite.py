@@ -2,17 +2,20 @@
 
 The database runs in WAL mode with `synchronous=FULL`, so a fire claimed here survives a
 crash the moment the claim returns; the ledger's primary key (schedule, nominal) makes the
-insert the claim. The `meta.changed` row is the port's change counter.
+insert the claim. The `meta.changed` row is the port's change counter. A reader writes nothing,
+not even the `-wal` and `-shm` SQLite makes for a connection to a WAL database (`_connect_to_read`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.clock import format_utc, parse_utc
@@ -49,6 +52,9 @@ CREATE TABLE IF NOT EXISTS fires (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('changed', 0);
 """
+# SQLite's SHARED lock on a database file: a read lock on these bytes (os_unix.c, SHARED_FIRST and SHARED_SIZE)
+_SHARED_FIRST = 0x40000000 + 2
+_SHARED_SIZE = 510
 
 
 class SqliteScheduleStore(ScheduleStore):
@@ -68,11 +74,10 @@ class SqliteScheduleStore(ScheduleStore):
     @classmethod
     @contextmanager
     def reading(cls, ws: Workspace) -> Iterator[SqliteScheduleStore]:
-        """The store as it stands, for a reader who may not be allowed to write: opened read-only
-        and never created; a workspace without one, or with one a writer has not made its tables
-        in yet, reads as an empty store."""
-        path = ws.logs / "schedule.db"
-        db = _connect_to_read(path) if path.exists() else None
+        """The store as it stands, for a reader who may not be allowed to write: read in one snapshot,
+        writing nothing and never created; a workspace without one, or with one a writer has not
+        made its tables in yet, reads as an empty store."""
+        db = _connect_to_read(ws.logs / "schedule.db")
         store = cls(db) if db is not None else cls._empty()
         try:
             yield store
@@ -270,42 +275,84 @@ def _connect_to_write(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = FULL")
     except (OSError, sqlite3.Error) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-        raise RecordError(f"logs/schedule.db: {reason}; {_what_to_do(exc)}") from None
+        raise RecordError(f"logs/schedule.db: {_reason(exc)}; {_what_to_do(exc)}") from None
     return db
 
 
+def _reason(exc: OSError | sqlite3.Error) -> str:
+    return (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+
+
+def _damaged(exc: OSError | sqlite3.Error) -> bool:
+    """SQLite opened the file but cannot read it as a database: damaged (or not a store at all),
+    which no permission fixes."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
 def _what_to_do(exc: OSError | sqlite3.Error) -> str:
-    """A file SQLite cannot open or write wants a writable folder; one it opens but cannot read as
-    a database is damaged (or not a store at all), which no permission fixes."""
-    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-        return DAMAGED
-    return "the schedule store needs a logs/ folder you can write"
+    """A file SQLite cannot open or write wants a writable folder; a damaged one, another file."""
+    return DAMAGED if _damaged(exc) else "the schedule store needs a logs/ folder you can write"
 
 
 def _connect_to_read(path: Path) -> sqlite3.Connection | None:
-    """A read-only connection, or None when the file has no tables yet.
+    """A connection that writes nothing, in one read transaction; None when there is no file, or
+    it has no tables yet.
 
-    SQLite reads a WAL database through its `-shm` file, which only a writer can create: when
-    none is open (no `-wal` beside the file) and the folder is read-only, the file is read as
-    immutable, which is exact while nothing writes it."""
+    SQLite opening a WAL database, even read-only, creates the `-wal` and `-shm` it lacks (and fails
+    in a folder it may not write): so a store no writer holds is copied into memory, and only one a
+    writer holds (its `-wal` and `-shm` beside it) is opened, read-only, to read through them."""
     try:
-        return _probed(f"{path.as_uri()}?mode=ro")
-    except sqlite3.Error as exc:
-        if Path(f"{path}-wal").exists():
-            raise RecordError(f"logs/schedule.db: {exc}") from None
-    try:
-        return _probed(f"{path.as_uri()}?immutable=1")
-    except sqlite3.Error as exc:
-        raise RecordError(f"logs/schedule.db: {exc}") from None
+        copy = _copied_unless_written(path)
+        return _with_tables(copy if copy is not None else _read_only(path))
+    except FileNotFoundError:
+        return None
+    except (OSError, sqlite3.Error) as exc:
+        raise RecordError(f"logs/schedule.db: {_reason(exc)}" + (f"; {DAMAGED}" if _damaged(exc) else "")) from None
 
 
-def _probed(uri: str) -> sqlite3.Connection | None:
-    """A connection that has read the schema, so a file it cannot read fails here, not mid-command;
-    None for a file without tables (the tables are made in one transaction: all or none)."""
-    db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+def _copied_unless_written(path: Path) -> sqlite3.Connection | None:
+    """The file copied whole into memory; None when a writer has it open (a `-wal` beside it).
+
+    The copy is read holding SQLite's SHARED lock, under which no writer can checkpoint into the
+    file or delete its `-wal` (both need SQLite's EXCLUSIVE lock): a writer that comes meanwhile
+    leaves its `-wal` there, and the copy is dropped. The lock is a POSIX lock, which closing any
+    descriptor of the file in this process lets go; so it is taken only when no `-wal` says a
+    connection of this process (or any) may hold the file."""
+    wal = Path(f"{path}-wal")
+    if wal.exists():
+        return None
+    with path.open("rb") as file:
+        fcntl.lockf(file, fcntl.LOCK_SH, _SHARED_SIZE, _SHARED_FIRST)  # waits out a writer's last checkpoint
+        copy = _copied(file)
+        if not wal.exists():
+            return copy
+    copy.close()
+    return None
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection, reading through the `-wal` and `-shm` of the writer that holds the file."""
+    return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None)
+
+
+def _copied(file: BinaryIO) -> sqlite3.Connection:
+    """The file's bytes as an in-memory database. Its header is set to the rollback journal (bytes 18
+    and 19, the file format versions), as a database in memory has no `-wal` to read through."""
+    data = bytearray(file.read())
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    if data:  # an empty file is an empty database (SQLite cannot deserialize no bytes)
+        data[18:20] = b"\x01\x01"
+        db.deserialize(bytes(data))
+    return db
+
+
+def _with_tables(db: sqlite3.Connection) -> sqlite3.Connection | None:
+    """The connection, in a read transaction that has read the schema (so a file it cannot read
+    fails here, not mid-command, and every later read sees the same snapshot); None for a file
+    without tables (the tables are made in one transaction: all or none)."""
     try:
         db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("BEGIN")
         [(tables,)] = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchall()
     except sqlite3.Error:
         db.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import signal
 import subprocess
 import time
@@ -18,7 +19,7 @@ from icalendar import Calendar
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import format_utc, parse_utc
-from drillkit.schedule.port import Fire
+from drillkit.schedule.port import DAMAGED, Fire
 from drillkit.schedule.store import open_store
 from tests.conftest import DRILL, FAKE_NOW, Drill, read_events
 
@@ -460,3 +461,102 @@ def test_year_zero_is_refused_like_any_year_out_of_range(drill: Drill, fmt: str,
     done = drill("schedule", "export", "--format", fmt, "--year", "0", "-o", str(plan))
     assert (done.returncode, done.stdout, done.stderr) == (2, "", "drill: --year 0: give a year such as 2027\n")
     assert not plan.exists()
+
+
+LOOKUPS = [
+    ["schedule", "list"],
+    ["schedule", "list", "--json", "--next", "3"],
+    ["schedule", "history", SCENARIO],
+    ["schedule", "history", "nope"],
+    ["schedule", "export", "--format", "ics"],
+    ["schedule", "export", "--format", "md", "--year", "2027"],
+    ["schedule", "export", "--format", "csv", "--year", "2027"],
+    ["playbooks", "--json"],
+]
+
+
+def files_under(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under `root`: its path → (size, mtime in ns)."""
+    return {str(path.relative_to(root)): (path.stat().st_size, path.stat().st_mtime_ns) for path in root.rglob("*")}
+
+
+def looked_up(run: Any) -> list[tuple[int, str, str]]:
+    """Each lookup's exit code, stdout and stderr, run by `run(*args)`."""
+    return [(done.returncode, done.stdout, done.stderr) for done in (run(*args) for args in LOOKUPS)]
+
+
+def scheduled_and_stopped(drill: Drill) -> Drill:
+    """A workspace with a schedule whose store no writer holds: the daemon has run once and exited."""
+    drill = drill.pinned()
+    drill("schedule", "add", SCENARIO, "--cron", "0 9 * * mon", "--tz", "UTC", ok=True)
+    drill("scheduler", "--once", ok=True)
+    return drill
+
+
+def test_schedule_lookups_write_nothing_to_the_workspace(drill: Drill) -> None:
+    drill = scheduled_and_stopped(drill)
+    before = files_under(drill.root)
+    looks = looked_up(drill)
+    assert files_under(drill.root) == before  # no schedule.db-wal or -shm, nothing touched
+    assert [code for code, _out, _err in looks] == [0, 0, 0, 2, 0, 0, 0, 0]
+    assert json.loads(looks[1][1])[0]["next_fires"][0] == "2026-11-30T09:00:00.000Z"
+    assert looks[3] == (2, "", f"drill: no schedule 'nope'; schedules: {SCENARIO}\n")
+    assert "BEGIN:VEVENT" in looks[4][1]
+    assert looked_up(drill) == looks  # and the next look sees the same
+
+
+def test_schedule_lookups_on_a_workspace_without_a_store_leave_it_without_one(drill: Drill) -> None:
+    drill = drill.pinned()
+    (drill.root / "logs").rmdir()
+    before = files_under(drill.root)
+    looks = looked_up(drill)
+    assert files_under(drill.root) == before  # no logs/, no schedule.db
+    assert [code for code, _out, _err in looks] == [0, 0, 2, 2, 0, 0, 0, 0]
+    assert json.loads(looks[1][1]) == []
+
+
+@contextmanager
+def made_read_only(root: Path) -> Iterator[None]:
+    """`root` and everything under it without write permission, restored after."""
+    modes = {path: path.stat().st_mode for path in [root, *root.rglob("*")]}
+    for path, mode in modes.items():
+        path.chmod(mode & ~0o222)
+    try:
+        yield
+    finally:
+        for path, mode in reversed(modes.items()):
+            path.chmod(mode)
+
+
+def test_schedule_lookups_on_a_read_only_workspace_say_what_a_writable_one_says(drill: Drill) -> None:
+    drill = scheduled_and_stopped(drill)
+    before = files_under(drill.root)
+    with made_read_only(drill.root):
+        read_only = looked_up(drill.refused_by_file_modes)
+    assert files_under(drill.root) == before
+    assert read_only == looked_up(drill)
+
+
+def test_a_read_only_copy_taken_while_a_writer_held_the_store_reads_through_its_wal(
+    drill: Drill, tmp_path: Path
+) -> None:
+    drill = drill.pinned()
+    drill("schedule", "add", SCENARIO, "--cron", "0 9 * * mon", "--tz", "UTC", ok=True)
+    copy = Drill(tmp_path / "copy", now=drill.now)
+    with open_store(Workspace(drill.root)) as writer:
+        writer.set_paused(SCENARIO, True, parse_utc(FAKE_NOW))  # committed to the -wal only
+        shutil.copytree(drill.root, copy.root)
+    assert {"schedule.db-wal", "schedule.db-shm"} <= {path.name for path in (copy.root / "logs").iterdir()}
+    before = files_under(copy.root)
+    with made_read_only(copy.root):
+        done = copy.refused_by_file_modes("schedule", "list", "--json")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert [(row["id"], row["paused"]) for row in json.loads(done.stdout)] == [(SCENARIO, True)]
+    assert files_under(copy.root) == before
+
+
+def test_a_damaged_schedule_store_is_one_line_for_every_lookup(drill: Drill) -> None:
+    (drill.root / "logs" / "schedule.db").write_bytes(b"not a database, just some bytes\n" * 64)
+    for code, out, err in looked_up(drill):
+        assert (code, out) == (1, "")
+        assert err == f"drill: logs/schedule.db: file is not a database; {DAMAGED}\n"
