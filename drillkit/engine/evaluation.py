@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drillkit.engine.fields import reads_a_line
 from drillkit.model.events import EventType
 from drillkit.model.planfiles import Objective, Scenario, Scoring
 from drillkit.model.plans import GRADES
@@ -39,12 +40,13 @@ def evaluation(
         "how": how,
         "strengths": _said(events, "strength"),
         "improvements": _said(events, "improve"),
-        "feedback": [
-            {"t": effective_t(e), "by": e["actor"], "role": e.get("role"), "text": e["text"]}
-            for e in events
-            if e["event"] == EventType.FEEDBACK
-        ],
+        "feedback": [_feedback(e) for e in events if e["event"] == EventType.FEEDBACK],
     }
+
+
+@reads_a_line
+def _feedback(event: Event) -> dict[str, Any]:
+    return {"t": effective_t(event), "by": event["actor"], "role": event.get("role"), "text": event["text"]}
 
 
 def latest_ratings(events: list[Event]) -> dict[str, dict[str, str]]:
@@ -52,8 +54,15 @@ def latest_ratings(events: list[Event]) -> dict[str, dict[str, str]]:
     latest: dict[str, dict[str, str]] = {}
     for event in events:
         if event["event"] == EventType.OBSERVATION:
-            latest.setdefault(event["objective"], {})[event["actor"]] = event["rating"]
+            objective, evaluator, rating = _rated(event)
+            latest.setdefault(objective, {})[evaluator] = rating
     return latest
+
+
+@reads_a_line
+def _rated(observation: Event) -> tuple[str, str, str]:
+    """Which objective, by whom, rated what."""
+    return observation["objective"], observation["actor"], observation["rating"]
 
 
 def evidence_rating(verdicts: list[str]) -> str | None:
@@ -116,11 +125,12 @@ def _grades(scoring: Scoring) -> dict[str, int]:
 
 def _said(events: list[Event], key: str) -> list[dict[str, Any]]:
     """Each strength or area for improvement an evaluator wrote, in record order."""
-    return [
-        {"objective": e["objective"], "by": e["actor"], "text": e[key]}
-        for e in events
-        if e["event"] == EventType.OBSERVATION and e.get(key)
-    ]
+    return [_said_of(e, key) for e in events if e["event"] == EventType.OBSERVATION and e.get(key)]
+
+
+@reads_a_line
+def _said_of(observation: Event, key: str) -> dict[str, Any]:
+    return {"objective": observation["objective"], "by": observation["actor"], "text": observation[key]}
 
 
 def _num(value: float) -> str:

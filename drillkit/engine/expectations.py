@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from drillkit.engine.fields import actor, reads_a_line
 from drillkit.engine.reasons import Why, at
 from drillkit.engine.replay import RunState, last_event
 from drillkit.model.events import EventType
@@ -73,7 +74,7 @@ def _expectation(
         "role": expect.role,
         "due": due,
         "at": at_,
-        "by": hit["actor"] if hit else None,
+        "by": actor(hit) if hit else None,
     }
     why = _expectation_verdict(rs, inject, expect, row, actions=actions, ending=ending)
     return {**row, "verdict": why.verdict, "why": why}
@@ -110,7 +111,7 @@ def _missed(expect: Expect, since: float, due: float, *, actions: _Actions, endi
 
 def _done_in_wrong_role(events: list[Event], done: Event, action: str, role: str) -> Why:
     """Why an expected action done by someone not acting in the expected role does not count."""
-    when, by = effective_t(done), str(done["actor"])
+    when, by = effective_t(done), actor(done)
     held = _holders(events, role)
     since, holder = next(((t, p) for t, p in reversed(held) if t <= when), (0.0, None))
     common = {"action": action, "at": at(when), "by": by, "role": role}
@@ -141,6 +142,7 @@ def _matching(events: list[Event], expect: Expect, since: float, role: str | Non
     return candidates[0] if candidates else None
 
 
+@reads_a_line
 def _is_action(event: Event, expect: Expect) -> bool:
     if expect.trigger is not None:
         return bool(event["event"] == _TRANSITION and event["trigger"] == expect.trigger)

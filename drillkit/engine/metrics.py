@@ -18,6 +18,7 @@ from typing import Any
 
 from drillkit.engine.evaluation import evaluation
 from drillkit.engine.expectations import Ending, expectation_rows, run_end
+from drillkit.engine.fields import actor, reads_a_line, took_effect
 from drillkit.engine.reasons import Why, at
 from drillkit.engine.replay import RunState, breach_what, last_event, stay_deadline
 from drillkit.model.clock import format_utc
@@ -67,13 +68,14 @@ def _run(rs: RunState, events: list[Event]) -> dict[str, Any]:
         "severity": rs.severity,
         "participants": rs.participants,
         "started": first["ts"],
-        "ended": _ended_at(rs, last) if rs.ended else None,
+        "ended": _ended_at(last, rs) if rs.ended else None,
         "outcome": rs.outcome,
         "state": rs.state,
     }
 
 
-def _ended_at(rs: RunState, end: Event) -> str:
+@reads_a_line
+def _ended_at(end: Event, rs: RunState) -> str:
     """When the run ended: a time limit caught up late ended it at its `due` time, not when the
     end was written down."""
     if "due" not in end:
@@ -147,7 +149,7 @@ def _reached_by(rs: RunState, events: list[Event], target: str) -> str | None:
         done = rs.checks.get(target.removeprefix("check:"))
         return done.by if done else None
     entry = next((e for e in events if e["event"] == _TRANSITION and e["to"] == target), None)
-    return str(entry["actor"]) if entry else None
+    return actor(entry) if entry else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -256,9 +258,9 @@ def state_spans(events: list[Event], until: float | None = None) -> list[Span]:
     for event in events[1:]:
         if event["event"] == _TRANSITION:
             t = effective_t(event)
-            spans.append(Span(state, entered, t, event["actor"]))
+            spans.append(Span(state, entered, t, actor(event)))
             state, entered = event["to"], t
-    end = max(entered, until if until is not None else effective_t(last_event(events)))
+    end = max(entered, until if until is not None else took_effect(last_event(events)))
     spans.append(Span(state, entered, end, None))
     return spans
 
@@ -318,7 +320,7 @@ class _Judged:
 
 
 def _breach_row(event: Event, judged: _Judged) -> dict[str, Any]:
-    due = float(event["due"])
+    due = _due(event)
     if event.get("metric"):
         late_by, why = _metric_breach(judged, str(event["metric"]), due)
     else:
@@ -326,6 +328,11 @@ def _breach_row(event: Event, judged: _Judged) -> dict[str, Any]:
     owner = event.get("owner")
     person = holder_at(judged.events, owner, due)
     return {"what": breach_what(event), "owner": owner, "person": person, "due": due, "late_by": late_by, "why": why}
+
+
+@reads_a_line
+def _due(breach: Event) -> float:
+    return float(breach["due"])
 
 
 def _metric_breach(judged: _Judged, name: str, due: float) -> tuple[float | None, Why]:

@@ -86,7 +86,7 @@ class RunState:
         try:
             return cls._begun(started)
         except UNREPLAYABLE as exc:
-            raise _unreplayable(started.get("run", "?"), started, exc) from None
+            raise unreplayable(started.get("run", "?"), started, exc) from None
 
     @classmethod
     def _begun(cls, started: Event) -> RunState:
@@ -196,7 +196,7 @@ class RunState:
                 handler(self, event, effective_t(event))
                 self.upcoming_known = False
         except UNREPLAYABLE as exc:
-            raise _unreplayable(self.run, event, exc) from None
+            raise unreplayable(self.run, event, exc) from None
 
     def allowed_triggers(self, role: str | None, system: bool = False) -> list[str]:
         """Triggers that would pass their guards now for this role."""
@@ -221,7 +221,7 @@ ESCALATION = "escalation"  # due `escalation:state:NAME@T`: an `on_deadline` mov
 UNREPLAYABLE = (KeyError, TypeError, ValueError, AttributeError)  # what a hand-edited line that still parses raises
 
 
-def _unreplayable(run: str, event: Event, exc: Exception) -> RecordError:
+def unreplayable(run: str, event: Event, exc: Exception) -> RecordError:
     detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
     return RecordError(
         f"the record of {run} cannot be replayed at seq {event.get('seq', '?')}: {detail} (see drill verify)"

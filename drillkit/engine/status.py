@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from drillkit.engine.expectations import expectation_rows
+from drillkit.engine.fields import reads_a_line
 from drillkit.engine.replay import RunState, breach_what, deadlines_ahead, last_event
 from drillkit.model.clock import format_utc
 from drillkit.model.events import EventType
@@ -64,6 +65,7 @@ def _deadlines(rs: RunState, now_t: float) -> list[dict[str, Any]]:
     return [{"what": what, "due": at, "left": round(at - now_t, 3)} for what, at in deadlines_ahead(rs)]
 
 
+@reads_a_line
 def _breach(event: Event) -> dict[str, Any]:
     return {
         "what": breach_what(event),

@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from drillkit.engine.fields import reads_a_line
 from drillkit.model.events import EventType
 from drillkit.render.cells import DASH, clock, duration
 from drillkit.render.eventtext import acting_role, detail
 from drillkit.render.labels import Labels
 from drillkit.render.runview import RunView
+from drillkit.store.port import Event
 
 
 @dataclass(frozen=True)
@@ -150,20 +152,23 @@ def expectations(view: RunView) -> Section:
 
 def timeline(view: RunView) -> Section:
     say = view.labels
-    rows = [
-        [
-            view.when(e["ts"]),
-            clock(e["t"]),
-            say.event(e["event"]),
-            say.actor(e["actor"]),
-            acting_role(e) or DASH,
-            detail(e, say.lang),
-        ]
-        for e in view.timeline_events
-    ]
+    rows = [_timeline_row(e, view) for e in view.timeline_events]
     mode = view.run["mode"]
     headers = [f"{say('time')} ({view.zone})", say.clock(mode), say("event"), say("actor"), say("role"), say("detail")]
     return Section("timeline", say("timeline"), headers, rows)
+
+
+@reads_a_line
+def _timeline_row(event: Event, view: RunView) -> list[str]:
+    say = view.labels
+    return [
+        view.when(event["ts"]),
+        clock(event["t"]),
+        say.event(event["event"]),
+        say.actor(event["actor"]),
+        acting_role(event) or DASH,
+        detail(event, say.lang),
+    ]
 
 
 def accountability(view: RunView) -> Section:
@@ -201,13 +206,14 @@ def checklist(view: RunView) -> Section:
 
 def notes(view: RunView) -> Section:
     say = view.labels
-    rows = [
-        [clock(e["t"]), e["actor"], e.get("role") or DASH, e["text"]]
-        for e in view.events
-        if e["event"] == EventType.NOTE
-    ]
+    rows = [_note_row(e) for e in view.events if e["event"] == EventType.NOTE]
     headers = [say.clock(view.run["mode"]), say("actor"), say("role"), say("detail")]
     return Section("notes", say("notes"), headers, rows or [_none(say, 4)])
+
+
+@reads_a_line
+def _note_row(note: Event) -> list[str]:
+    return [clock(note["t"]), note["actor"], note.get("role") or DASH, note["text"]]
 
 
 def _none(say: Labels, columns: int) -> list[str]:

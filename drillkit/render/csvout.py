@@ -16,6 +16,7 @@ import csv
 import io
 from zoneinfo import ZoneInfo
 
+from drillkit.engine.fields import reads_a_line
 from drillkit.model.clock import parse_utc
 from drillkit.model.durations import format_clock
 from drillkit.model.events import EventType
@@ -57,6 +58,7 @@ def render(view: RunView, *, bom: bool = True) -> str:
     return (BOM if bom else "") + out.getvalue()
 
 
+@reads_a_line
 def _row(event: Event, zone: ZoneInfo, say: Labels) -> list[object]:
     state_from, state_to = _states(event)
     text = [say.actor(event["actor"]), acting_role(event) or "", state_from, state_to, event.get("trigger") or ""]

@@ -2,11 +2,11 @@
 
 Each event type has two forms: a `detail`, a few words that follow the common fields in the
 terminal, the timeline, the CSV and the reports; and a `headline`, a sentence that stands alone
-at the top of a notification. Detail forms read fields strictly (the record is whole when it is
-rendered); headline forms use `get`, because a notifier must still say something about an event
-that lacks a field. Details also have a Chinese form for `--lang zh` (what people wrote, and the
-ids of the plan, stay as written); headlines are bilingual where they matter (the drill mark)
-and English otherwise, since a notifier has no language option.
+at the top of a notification. Detail forms read fields strictly (a line edited to lack one is
+refused by name, as the replay refuses it); headline forms use `get`, because a notifier must still
+say something about an event that lacks a field. Details also have a Chinese form for `--lang zh`
+(what people wrote, and the ids of the plan, stay as written); headlines are bilingual where they
+matter (the drill mark) and English otherwise, since a notifier has no language option.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
+from drillkit.engine.fields import reads_a_line
 from drillkit.model.durations import format_clock, format_duration
 from drillkit.model.events import EventType
 from drillkit.store.files import effective_t
@@ -37,6 +38,7 @@ def acting_role(event: Event) -> str | None:
     return None if event.get("event") == EventType.ASSIGNED else event.get("role")
 
 
+@reads_a_line
 def detail(event: Event, lang: str = "en") -> str:
     """What happened, in a few words, without the common fields, in `lang` (en or zh); a system
     transition or a time limit written down late says when it took effect."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from drillkit.engine.fields import reads_a_line
 from drillkit.model.clock import parse_utc
 from drillkit.model.durations import format_clock, format_duration
 from drillkit.model.timefmt import local
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 ENGLISH = Labels("en")
 
 
+@reads_a_line
 def event_line(event: dict[str, Any]) -> str:
     role = acting_role(event)
     who = event["actor"] + (f" ({role})" if role else "")

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from drillkit.config.workspace import Workspace
+from drillkit.engine.fields import reads_a_line
 from drillkit.engine.metrics import Span, accountability, run_document, state_spans, state_times, stay_deadlines
 from drillkit.engine.replay import RunState
 from drillkit.model.clock import parse_utc
@@ -88,10 +89,15 @@ def under_their_events(events: list[Event]) -> list[Event]:
     annotations: dict[int, list[Event]] = {}
     for event in events:
         if event["event"] == EventType.ANNOTATION:
-            annotations.setdefault(int(event["of"]), []).append(event)
+            annotations.setdefault(_annotated_seq(event), []).append(event)
     if not annotations:
         return events
     return [placed for e in events if e["event"] != EventType.ANNOTATION for placed in _annotated(e, annotations)]
+
+
+@reads_a_line
+def _annotated_seq(annotation: Event) -> int:
+    return int(annotation["of"])
 
 
 def _annotated(event: Event, annotations: dict[int, list[Event]]) -> Iterator[Event]:

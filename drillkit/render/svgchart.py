@@ -10,10 +10,12 @@ import math
 import unicodedata
 from dataclasses import dataclass
 
+from drillkit.engine.fields import reads_a_line
 from drillkit.model.durations import format_clock
 from drillkit.model.events import EventType
 from drillkit.render.cells import html_text as escape
 from drillkit.render.runview import RunView
+from drillkit.store.port import Event
 
 # RIGHT leaves room for half the last tick label (`T+02:00:00`, centred on the axis's end): with
 # less, that label was cut off at the chart's right edge, on screen and on paper. The lane labels'
@@ -129,15 +131,14 @@ def _deadlines(view: RunView, scale: Scale, lanes: list[str]) -> list[str]:
 
 
 def _injects(view: RunView, scale: Scale) -> list[str]:
-    parts = []
-    y = _lane_y(0) + LANE / 2
-    for event in view.events:
-        if event["event"] != EventType.INJECT_DELIVERED:
-            continue
-        x = scale.x(float(event["due"]))
-        tip = f"{event['inject']} {format_clock(event['due'])}: {event['message']}"
-        parts.append(_tipped("path", f'class="inject" d="M{x - 6} {y - 7} L{x + 6} {y - 7} L{x} {y + 6} Z"', tip))
-    return parts
+    return [_inject(e, scale) for e in view.events if e["event"] == EventType.INJECT_DELIVERED]
+
+
+@reads_a_line
+def _inject(delivered: Event, scale: Scale) -> str:
+    x, y = scale.x(float(delivered["due"])), _lane_y(0) + LANE / 2
+    tip = f"{delivered['inject']} {format_clock(delivered['due'])}: {delivered['message']}"
+    return _tipped("path", f'class="inject" d="M{x - 6} {y - 7} L{x + 6} {y - 7} L{x} {y + 6} Z"', tip)
 
 
 def _breaches(view: RunView, scale: Scale) -> list[str]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from drillkit.engine.fields import reads_a_line
 from drillkit.model.durations import format_clock
 from drillkit.render.aar import footer, timeline, title
 from drillkit.render.eventtext import acting_role, detail
 from drillkit.render.labels import DRILL_MARK
 from drillkit.render.runview import RunView
 from drillkit.render.table import table
+from drillkit.store.port import Event
 
 
 def render(view: RunView) -> str:
@@ -30,17 +32,19 @@ def document(view: RunView) -> dict[str, Any]:
 
 def rows(view: RunView) -> list[dict[str, Any]]:
     """Each event: UTC and display-zone time, drill clock, event, who, what."""
-    return [
-        {
-            "seq": event["seq"],
-            "ts": event["ts"],
-            "local": view.when(event["ts"]),
-            "t": event["t"],
-            "clock": format_clock(event["t"]),
-            "event": event["event"],
-            "actor": event["actor"],
-            "role": acting_role(event),
-            "detail": detail(event, view.labels.lang),
-        }
-        for event in view.timeline_events
-    ]
+    return [_row(event, view) for event in view.timeline_events]
+
+
+@reads_a_line
+def _row(event: Event, view: RunView) -> dict[str, Any]:
+    return {
+        "seq": event["seq"],
+        "ts": event["ts"],
+        "local": view.when(event["ts"]),
+        "t": event["t"],
+        "clock": format_clock(event["t"]),
+        "event": event["event"],
+        "actor": event["actor"],
+        "role": acting_role(event),
+        "detail": detail(event, view.labels.lang),
+    }

@@ -1,0 +1,100 @@
+"""A drill's record edited by hand and rechained (so `drill verify` cannot tell) that lacks a field
+only a reader needs: every review command names the run and the line in one line, as the replay
+does, and exits 1, instead of an internal error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from tests.conftest import DRILL, Drill, rechained
+
+START = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+STEPS = [  # (minute, command and its arguments after the run): the sample drill by hand, rated, debriefed, annotated
+    (2, ("act", "acknowledge", "--by", "bob")),
+    (4, ("check", "bridge", "--by", "alice")),
+    (5, ("note", "bridge 8876", "--by", "alice")),
+    (15, ("observe", "detect", "--rating", "P", "--by", "erin")),
+    (21, ("act", "mitigate", "--by", "bob")),  # the triage deadline breached at 17, recorded now
+    (50, ("act", "resolve", "--by", "alice")),
+    (55, ("feedback", "the bridge number in the wiki was wrong", "--by", "carol")),
+    (56, ("annotate", "4", "the bridge was 8867", "--by", "alice")),
+]
+STATUS, TIMELINE = ("status",), ("timeline",)
+AAR, JSON, HTML = (("export", "--format", f) for f in ("md", "json", "html"))
+
+
+class Edit(NamedTuple):
+    """A field taken out of the first line of a kind; the review commands that read it; whether
+    the figures across runs (`drill report`) read it too, and so leave the run out."""
+
+    kind: str
+    field: str
+    readers: list[tuple[str, ...]]
+    left_out_of_figures: bool = False
+
+
+def at(minutes: float) -> str:
+    return (START + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture(scope="module")
+def drilled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A workspace with one drill, ended, rated, debriefed and annotated; its run id."""
+    root = tmp_path_factory.mktemp("drilled") / "ws"
+    subprocess.run([str(DRILL), "init", str(root)], capture_output=True, check=True, timeout=60)
+    drill = Drill(root)
+    run = drill("start", "core-outage-q4", "--detach", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(0)).stdout.strip()
+    for minute, (command, *args) in STEPS:
+        drill(command, run, *args, ok=True, DRILL_FAKE_NOW=at(minute))
+    return root, run
+
+
+def _without(record: Path, kind: str, field: str) -> int:
+    """The record with `field` taken out of its first `kind` line and rechained, `run.ended`'s
+    head included: what `drill verify` cannot tell from a record written so. That line's seq."""
+    events = [json.loads(line) for line in record.read_bytes().splitlines()]
+    edited = next(event for event in events if event["event"] == kind)
+    del edited[field]
+    rechained(events)
+    ended = next(event for event in events if event["event"] == "run.ended")
+    ended["head"] = ended["prev"]
+    record.write_bytes(rechained(events))
+    return int(edited["seq"])
+
+
+EDITS = [
+    Edit("transition", "trigger", [STATUS, TIMELINE, AAR, JSON], left_out_of_figures=True),
+    Edit("transition", "actor", [STATUS, TIMELINE, AAR, JSON], left_out_of_figures=True),
+    Edit("deadline.breached", "due", [STATUS, TIMELINE, AAR, JSON]),
+    Edit("run.ended", "ts", [TIMELINE, AAR, JSON]),
+    Edit("observation", "rating", [TIMELINE, AAR, JSON]),
+    Edit("feedback", "text", [TIMELINE, AAR, JSON]),
+    Edit("note", "t", [TIMELINE, AAR]),
+    Edit("annotation", "of", [TIMELINE, AAR]),
+    Edit("inject.delivered", "due", [HTML]),  # the chart of the HTML report marks each inject
+]
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=[f"{edit.kind}.{edit.field}" for edit in EDITS])
+def test_a_rechained_line_lacking_what_a_review_reads_is_named_at_its_seq(
+    drilled: tuple[Path, str], tmp_path: Path, edit: Edit
+) -> None:
+    source, run = drilled
+    root = Path(shutil.copytree(source, tmp_path / "ws"))
+    drill = Drill(root).pinned(at(90))
+    seq = _without(drill.record(run), edit.kind, edit.field)
+    assert drill("verify", run).returncode == 0
+    said = f"drill: the record of {run} cannot be replayed at seq {seq}: missing '{edit.field}' (see drill verify)\n"
+    for command, *options in edit.readers:
+        done = drill(command, run, *options)
+        assert (done.returncode, done.stderr) == (1, said), (command, *options)
+    figures = drill("report", "--include-drills", "--format", "json")
+    assert (figures.returncode, figures.stderr) == (0, "")
+    assert json.loads(figures.stdout)["left_out"] == ([run] if edit.left_out_of_figures else [])
