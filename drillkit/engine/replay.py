@@ -211,7 +211,7 @@ class RunState:
         return [item for item in self.playbook.checklist_owner() if item not in self.checks]
 
 
-KEPT_FORMAT = 1  # of `RunState.kept`: bytes of another format are read past, not restored
+KEPT_FORMAT = 2  # of `RunState.kept`, raised with any change to what `fold` keeps: another is read past
 _KEPT_AS_IS = (
     "seq", "head", "state", "severity", "severity_since", "entered", "participants", "first_entry", "outcome",
     "escalation_owed",

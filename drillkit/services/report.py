@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 import drillkit
-from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.config.workspace import Workspace
 from drillkit.model.clock import format_utc
 from drillkit.model.errors import DrillError, RecordError
 from drillkit.model.events import EventType
@@ -258,7 +258,6 @@ def _keep(ws: Workspace, name: str, data: bytes) -> None:
         ws.ensure_dir(ws.logs)
         fd = new_file(temporary, name)
         try:
-            os.fchmod(fd, FILE_MODE)
             if os.write(fd, data) != len(data):  # a full disk: no cut cache put in place
                 raise OSError("short write")
         finally:

@@ -218,7 +218,7 @@ class Runs:
             state.apply(event)
         self._states[run_id] = state
         if state.seq - self._kept_at.get(run_id, 0) >= KEEP_EVERY:
-            self.store.keep_snapshot(run_id, state.seq, state.head, state.kept())
+            self.store.keep_snapshot(run_id, state.seq, state.head, state.kept)
             self._kept_at[run_id] = state.seq
 
 

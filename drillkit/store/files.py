@@ -39,7 +39,7 @@ from drillkit.model.provenance import Provenance
 from drillkit.model.redact import Redactor, redactor_for
 from drillkit.store import snapshot
 from drillkit.store.port import Decide, Event, Kept, RecordStore
-from drillkit.store.reader import RecordReader, repaired_bytes
+from drillkit.store.reader import RecordReader, origin_of, repaired_bytes
 
 if TYPE_CHECKING:
     from drillkit.store.verify import Verdict
@@ -378,7 +378,6 @@ class RunRecord:
         temporary = folder / f".{self.run_id}.{os.getpid()}.new"
         fd = new_file(temporary, f"the record of {self.run_id}")
         try:
-            os.fchmod(fd, FILE_MODE)
             _write_all(fd, b"".join(lines))
             os.link(temporary, self.path)
         except FileExistsError:
@@ -422,12 +421,23 @@ class RunRecord:
             os.close(fd)
 
     def _resume(self, fd: int, restore: Callable[[bytes], Any]) -> None:
-        found = snapshot.resumed(self.file + snapshot.SUFFIX, fd, restore)
+        """Start the reader from the run's snapshot, when one fits: its digest is checked with the
+        run's own line hash, which `run.started` (the record's first line) says."""
+        first = _first_event(fd)
+        if first is None or not is_started(first):
+            return  # the whole record is read, and refused as it is without a snapshot
+        try:
+            origin = origin_of(first)
+        except (KeyError, TypeError, ValueError):
+            return
+        key = run_key(self.ws, self.run_id, origin[2])
+        found = snapshot.resumed(self.file + snapshot.SUFFIX, fd, restore, lambda data: line_hash(data, key))
         if found is not None:
-            self.reader.resume(*found)
+            stat = os.fstat(fd)
+            self.reader.resume((stat.st_dev, stat.st_ino), found, origin)
 
-    def keep_snapshot(self, seq: int, head: str, kept: bytes) -> None:
-        """Write the snapshot when the reader's last event is the one `kept` stands for; a
+    def keep_snapshot(self, seq: int, head: str, kept: Callable[[], bytes]) -> None:
+        """Write the snapshot when the reader's last event is the one `kept()` stands for; a
         cache, so a folder that cannot take it is no failure."""
         with self.reader.lock:
             if not self.reader.size:
@@ -435,7 +445,8 @@ class RunRecord:
             last = self.reader.last_event()
             if (last["seq"], last["hash"]) != (seq, head):
                 return
-            data = snapshot.encoded(self.reader, kept)
+            key = run_key(self.ws, self.run_id, self.reader.origin[2])
+            data = snapshot.encoded(self.reader, kept(), lambda body: line_hash(body, key))
         temporary = self.path.parent / f".{self.run_id}.{os.getpid()}{snapshot.SUFFIX}"
         try:
             fd = new_file(temporary, "the snapshot")
@@ -528,13 +539,36 @@ def _fields(provenance: Provenance | None) -> dict[str, Any]:
 
 
 def new_file(path: Path, what: str) -> int:
-    """A file made afresh for writing, 0640, never through a link (a stale one of a crashed
-    process with the same pid is replaced); a folder drill may not write to is one line."""
+    """A file made afresh for writing, 0640 whatever the umask, never through a link (a stale one
+    of a crashed process with the same pid is replaced); a folder drill may not write to is one line."""
     try:
         path.unlink(missing_ok=True)
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     except OSError as exc:
         raise RecordError(f"cannot create {what}: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _first_event(fd: int) -> Event | None:
+    """The record's first line as an event (`run.started`: a whole playbook, perhaps a scenario),
+    or None when it is not one."""
+    data, size = b"", 65536
+    while b"\n" not in data:
+        data = os.pread(fd, size, 0)
+        if len(data) < size:
+            break
+        size *= 4
+    line, newline, _ = data.partition(b"\n")
+    try:
+        event = orjson.loads(line) if newline else None
+    except orjson.JSONDecodeError:
+        return None
+    return event if type(event) is dict else None
 
 
 def _listed(folder: Path) -> list[str]:
@@ -638,7 +672,7 @@ class FileRecordStore(RecordStore):
     ) -> list[Event]:
         return self.record(run_id).append_from_snapshot(restore, decide, clock, provenance)
 
-    def keep_snapshot(self, run_id: str, seq: int, head: str, kept: bytes) -> None:
+    def keep_snapshot(self, run_id: str, seq: int, head: str, kept: Callable[[], bytes]) -> None:
         self.record(run_id).keep_snapshot(seq, head, kept)
 
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:

@@ -69,11 +69,13 @@ class RecordStore(ABC):
         keeps no snapshots (this default) always hands None and every event."""
         return self.append(run_id, lambda events, now: decide(None, events, now), clock, provenance)
 
-    def keep_snapshot(self, run_id: str, seq: int, head: str, kept: bytes) -> None:  # noqa: B027  # may keep nothing
-        """Keep `kept`, the caller's summary of the record up to the event `seq` whose `hash` is
-        `head`, as the run's snapshot, when that event is the last this store read or wrote of
-        it (else nothing). A cache, never the truth: losing it costs time, nothing else. This
-        default keeps nothing."""
+    def keep_snapshot(  # noqa: B027  # a store may keep nothing
+        self, run_id: str, seq: int, head: str, kept: Callable[[], bytes]
+    ) -> None:
+        """Keep `kept()`, the caller's summary of the record up to the event `seq` whose `hash`
+        is `head`, as the run's snapshot, when that event is the last this store read or wrote of
+        it (else nothing; `kept` is called only when it is kept). A cache, never the truth:
+        losing it costs time, nothing else. This default keeps nothing."""
 
     @abstractmethod
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:

@@ -46,19 +46,22 @@ class RecordReader:
         self.started = False  # whether the first event was found to be a whole `run.started`
         self._origin: tuple[datetime, float, bool] | None = None
         self.kept: Any = None  # from a snapshot: what stands for the events before `events`
-        self._before: Event | None = None  # the snapshot's last event, while `events` has none
+        self._before: Event | None = None  # the event a snapshot ended with, when reading began there
 
     def forget(self) -> None:
         """Read the record again from its start next time."""
         self._forget((0, 0))
 
-    def resume(self, ident: tuple[int, int], at: Resumed) -> None:
-        """Start from a snapshot instead of the start of the record: `events` then holds only
-        the events after it, and `kept` what the caller made of it."""
+    def resume(self, ident: tuple[int, int], at: Resumed, origin: tuple[datetime, float, bool]) -> None:
+        """Start from a snapshot instead of the start of the record (whose `run.started` gave
+        `origin`): `events` then holds only the events after it, and `kept` what the caller made of it."""
         self._forget(ident)
         self.size, self.last_line, self.repaired, self.started = at.size, at.line, at.repaired, True
-        self._before, self.kept = at.event, at.kept
-        self._origin = origin_of(at.first)
+        self._before, self.kept, self._origin = at.event, at.kept, origin
+
+    def lines_read(self) -> int:
+        """How many lines of the record have been read, or stood for by a snapshot."""
+        return len(self.events) + (0 if self._before is None else int(self._before["seq"]))
 
     def last_event(self) -> Event:
         """The last event read, or the snapshot's when none was read after it."""
@@ -75,7 +78,7 @@ class RecordReader:
         if stat.st_size == self.size:
             return b""
         data = os.pread(fd, stat.st_size - self.size, self.size)
-        fresh, torn = parse_lines(data, first_line=len(self.events) + 1, record=self.name)
+        fresh, torn = parse_lines(data, first_line=self.lines_read() + 1, record=self.name)
         end = len(data) - len(torn)  # the complete lines' bytes
         if end:
             repaired = repaired_bytes(fresh) if data.find(REPAIRED_MARK, 0, end) >= 0 else 0  # else no walk
@@ -110,13 +113,12 @@ class RecordReader:
 
 class Resumed(NamedTuple):
     """Where a snapshot lets a reader start: the record's first `size` bytes, ending with
-    `line` (the event `event`), stand for `kept`; `first` is what the origin needs of `run.started`."""
+    `line` (the event `event`), stand for `kept`."""
 
     size: int
     line: bytes
     event: Event
     repaired: int
-    first: Event
     kept: Any
 
 

@@ -65,7 +65,7 @@ class SealingStore(RecordStore):
             self._after_write(run_id, written)
         return written
 
-    def keep_snapshot(self, run_id: str, seq: int, head: str, kept: bytes) -> None:
+    def keep_snapshot(self, run_id: str, seq: int, head: str, kept: Callable[[], bytes]) -> None:
         self.inner.keep_snapshot(run_id, seq, head, kept)
 
     def read(self, run_id: str, from_seq: int = 1) -> list[Event]:
@@ -105,15 +105,24 @@ class SealingStore(RecordStore):
             self._seal(run_id)
 
     def _ended(self, run_id: str, written: list[Event]) -> bool:
-        """Whether the run has ended, looked up in its record once per process (then followed
-        through what this process writes), and again for what only follows an end elsewhere."""
+        """Whether the run has ended: by what this process writes, and, for a write of only what
+        may follow an end (which another process may have written), by its record. A write that
+        holds anything else was taken by a live run, so its record is not read again (it may be
+        long, and a command must not fail after its write)."""
         if any(event["event"] == EventType.RUN_ENDED for event in written):
             self._ended_runs[run_id] = True
-        elif not self._ended_runs.get(run_id) and (
-            run_id not in self._ended_runs or all(event["event"] in AFTER_END for event in written)
-        ):
-            self._ended_runs[run_id] = any(e["event"] == EventType.RUN_ENDED for e in self.inner.read(run_id))
+        elif not self._ended_runs.get(run_id):
+            after_end = all(event["event"] in AFTER_END for event in written)
+            self._ended_runs[run_id] = after_end and self._ended_in_record(run_id)
         return self._ended_runs[run_id]
+
+    def _ended_in_record(self, run_id: str) -> bool:
+        """Whether the record holds `run.ended`; a record that cannot be read now is taken as
+        not ended (the write stands; the run is sealed by a later one)."""
+        try:
+            return any(event["event"] == EventType.RUN_ENDED for event in self.inner.read(run_id))
+        except DrillError:
+            return False
 
     def _due(self, run_id: str) -> bool:
         if self.every is None:

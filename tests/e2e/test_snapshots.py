@@ -65,3 +65,23 @@ def test_a_snapshot_is_no_run_and_no_record_to_verify(drill: Drill, workspace: P
     assert [r["id"] for r in json.loads(drill("runs", "--json", ok=True).stdout)] == [run]
     verdicts = json.loads(drill("verify", "--all", "--json", ok=True).stdout)
     assert [(v["run"], v["verdict"]) for v in verdicts] == [(run, "open")]
+
+
+def test_in_a_sealed_workspace_a_command_on_a_long_record_never_fails_after_its_write(
+    drill: Drill, workspace: Path
+) -> None:
+    """Sealing looks at the record after a write only for what may follow an end: a line damaged
+    before the snapshot (which a command reading on from it does not see) cannot make a written
+    note fail and be written again on retry; `drill verify` names the line."""
+    drill("keys", "init", ok=True)
+    run = drill.open()
+    add_notes(workspace, run, HISTORY)
+    drill("note", run, "keeps a snapshot", "--by", "bob", ok=True)
+    assert snapshot(drill, run).is_file()
+    lines = drill.record(run).read_bytes().splitlines(keepends=True)
+    lines[499] = b"#" * (len(lines[499]) - 1) + b"\n"  # the same length: the snapshot's line stays put
+    drill.record(run).write_bytes(b"".join(lines))
+    drill("note", run, "once", "--by", "bob", ok=True)
+    assert drill.record(run).read_bytes().count(b'"text":"once"') == 1
+    verdict = json.loads(drill("verify", run, "--json", ok=False).stdout)[0]
+    assert (verdict["verdict"], verdict["line"]) == ("tampered", 500)

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from drillkit.engine.replay import RunState, pending
+from drillkit.engine.replay import KEPT_FORMAT, RunState, pending
 from tests.conftest import read_events
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "records"
@@ -45,7 +45,7 @@ def test_every_sample_record_exercises_what_a_snapshot_keeps() -> None:
 @pytest.mark.parametrize(
     "change",
     [
-        lambda kept: {**kept, "format": 2},
+        lambda kept: {**kept, "format": KEPT_FORMAT + 1},
         lambda kept: {key: value for key, value in kept.items() if key != "checks"},
         lambda kept: {**kept, "checks": {"item": [1.0]}},
         lambda kept: {**kept, "started": {"event": "note"}},

@@ -349,7 +349,7 @@ def test_a_snapshot_stands_for_the_events_before_it_or_is_not_handed_at_all(subj
     for text in ("one", "two"):
         subject.store.append(run_id, note(text), SystemClock())
     last = subject.store.read(run_id)[-1]
-    subject.store.keep_snapshot(run_id, last["seq"], last["hash"], str(last["seq"]).encode())
+    subject.store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: str(last["seq"]).encode())
     subject.store.append(run_id, note("three"), SystemClock())
     seen = Seen()
     written = subject.other_store().append_from_snapshot(run_id, kept_seq, seen.decide, SystemClock())
@@ -365,7 +365,7 @@ def test_a_snapshot_not_kept_at_the_last_event_read_is_not_kept(subject: Subject
     run_id = subject.new_run()
     subject.store.append(run_id, note("one"), SystemClock())
     first = subject.store.read(run_id)[0]
-    subject.store.keep_snapshot(run_id, first["seq"], first["hash"], b"1")
+    subject.store.keep_snapshot(run_id, first["seq"], first["hash"], lambda: b"1")
     seen = Seen()
     subject.other_store().append_from_snapshot(run_id, kept_seq, seen.decide, SystemClock())
     assert (seen.kept, seen.seqs) == (None, [1, 2])
@@ -375,7 +375,7 @@ def test_bytes_the_caller_cannot_restore_hand_every_event(subject: Subject) -> N
     run_id = subject.new_run()
     subject.store.append(run_id, note("one"), SystemClock())
     last = subject.store.read(run_id)[-1]
-    subject.store.keep_snapshot(run_id, last["seq"], last["hash"], b"not a seq")
+    subject.store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: b"not a seq")
     seen = Seen()
     subject.other_store().append_from_snapshot(run_id, kept_seq, seen.decide, SystemClock())
     assert (seen.kept, seen.seqs) == (None, [1, 2])
@@ -385,7 +385,7 @@ def test_a_store_resumed_from_a_snapshot_still_reads_the_whole_record(subject: S
     run_id = subject.new_run()
     subject.store.append(run_id, note("one"), SystemClock())
     last = subject.store.read(run_id)[-1]
-    subject.store.keep_snapshot(run_id, last["seq"], last["hash"], b"2")
+    subject.store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: b"2")
     resumed = subject.other_store()
     resumed.append_from_snapshot(run_id, kept_seq, Seen().decide, SystemClock())
     assert [e["seq"] for e in resumed.read(run_id)] == [1, 2, 3]

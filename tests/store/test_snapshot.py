@@ -3,6 +3,10 @@ the record, read past otherwise, never written through a link, never a failure o
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import stat
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +15,7 @@ import pytest
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import SystemClock
+from drillkit.model.errors import RecordError
 from drillkit.store.files import FileRecordStore
 from drillkit.store.port import Event
 from tests.conftest import Drill, read_events
@@ -31,7 +36,7 @@ def kept_run(drill: Drill, ws: Workspace, notes: int = 3) -> str:
     for n in range(notes):
         store.append(run_id, note(f"note {n}"), CLOCK)
     last = store.read(run_id)[-1]
-    store.keep_snapshot(run_id, last["seq"], last["hash"], str(last["seq"]).encode())
+    store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: str(last["seq"]).encode())
     return run_id
 
 
@@ -67,14 +72,47 @@ def _header_edited(path: Path) -> None:
     path.write_bytes(header.replace(b'"seq":4', b'"seq":3') + b"\n" + kept)
 
 
+def _repairs_edited(path: Path) -> None:
+    """A count the next write relies on (how much of the `.torn` file is recorded), not checked
+    against the record: the digest covers it."""
+    header, _, kept = path.read_bytes().partition(b"\n")
+    path.write_bytes(header.replace(b'"repaired":0', b'"repaired":9') + b"\n" + kept)
+
+
+def _plainly_digested(body: bytes, kept: bytes) -> bytes:
+    """A snapshot whose digest is plain SHA-256 (what anyone who can write `logs/runs` can make)."""
+    return body + b',"digest":"' + hashlib.sha256(body + b"\n" + kept).hexdigest().encode() + b'"}\n' + kept
+
+
+def _digest_remade_without_head(path: Path) -> None:
+    """A header of another shape whose digest is right (a plain run's digest needs no key)."""
+    header, _, kept = path.read_bytes().partition(b"\n")
+    fields = json.loads(header)
+    del fields["head"], fields["digest"]
+    path.write_bytes(_plainly_digested(json.dumps(fields, separators=(",", ":")).encode()[:-1], kept))
+
+
 def _not_json(path: Path) -> None:
     path.write_bytes(b"\x00\x01 not a snapshot")
 
 
+def _a_pipe(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
 @pytest.mark.parametrize(
     "spoil",
-    [_cut_kept_bytes, _rolled_back, _header_edited, _not_json],
-    ids=["its bytes edited", "the record rolled back", "its header edited", "not a snapshot"],
+    [_cut_kept_bytes, _rolled_back, _header_edited, _repairs_edited, _digest_remade_without_head, _not_json, _a_pipe],
+    ids=[
+        "its bytes edited",
+        "the record rolled back",
+        "its header edited",
+        "its count of repairs edited",
+        "a header of another shape",
+        "not a snapshot",
+        "a pipe in its place",
+    ],
 )
 def test_a_snapshot_that_does_not_fit_the_record_is_read_past(
     drill: Drill, ws: Workspace, spoil: Callable[[Path], None]
@@ -95,7 +133,7 @@ def test_a_record_rewritten_since_does_not_take_the_snapshot(drill: Drill, ws: W
     older = ws.run_file(run_id).read_bytes()
     store.append(run_id, note("two"), CLOCK)
     last = store.read(run_id)[-1]
-    store.keep_snapshot(run_id, last["seq"], last["hash"], b"3")
+    store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: b"3")
     ws.run_file(run_id).write_bytes(older)
     FileRecordStore(ws).append(run_id, note("owt"), CLOCK)  # as long as "two", at seq 3 too
     seen = seen_by_a_new_process(ws, run_id)
@@ -120,7 +158,7 @@ def test_a_repair_before_a_snapshot_is_not_recorded_again_after_it(drill: Drill,
     store = FileRecordStore(ws)
     store.append(run_id, note("repairs"), CLOCK)
     last = store.read(run_id)[-1]
-    store.keep_snapshot(run_id, last["seq"], last["hash"], str(last["seq"]).encode())
+    store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: str(last["seq"]).encode())
     assert seen_by_a_new_process(ws, run_id).kept == 3
     kinds = [e["event"] for e in read_events(ws.run_file(run_id))]
     assert kinds.count("record.repaired") == 1
@@ -135,7 +173,7 @@ def test_a_link_planted_where_the_snapshot_goes_is_replaced_not_written_through(
     snapshot_of(ws, run_id).symlink_to(outside)
     store = FileRecordStore(ws)
     last = store.read(run_id)[-1]
-    store.keep_snapshot(run_id, last["seq"], last["hash"], b"1")
+    store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: b"1")
     assert outside.read_bytes() == b"untouched"
     assert not snapshot_of(ws, run_id).is_symlink()
     assert seen_by_a_new_process(ws, run_id).kept == 1
@@ -146,7 +184,7 @@ def test_a_snapshot_that_cannot_be_written_fails_nothing(drill: Drill, ws: Works
     snapshot_of(ws, run_id).mkdir()
     store = FileRecordStore(ws)
     last = store.read(run_id)[-1]
-    store.keep_snapshot(run_id, last["seq"], last["hash"], b"1")
+    store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: b"1")
     assert seen_by_a_new_process(ws, run_id).kept is None
     assert sorted(p.name for p in ws.runs.iterdir()) == sorted([f"{run_id}.jsonl", f"{run_id}.jsonl.snapshot"])
 
@@ -168,3 +206,33 @@ def test_the_decision_on_a_snapshot_is_taken_again_on_the_whole_record_when_it_m
     store.append(run_id, note("full"), CLOCK)  # `append` reads the whole record
     store.append_from_snapshot(run_id, kept_seq, decide, CLOCK)
     assert handed == [(4, []), (None, [1, 2, 3, 4, 5])]
+
+
+def test_a_snapshot_of_a_keyed_run_cannot_be_forged_without_the_key(drill: Drill, ws: Workspace) -> None:
+    """Its digest is the run's own HMAC: one remade with plain SHA-256, as anyone who can write
+    `logs/runs` could, is read past."""
+    (ws.root / "drill.key").write_bytes(b"s3cret-key-material")
+    (ws.root / "drill.toml").write_text('[integrity]\nkey_file = "drill.key"\n', encoding="utf-8")
+    run_id = kept_run(drill, ws)
+    assert seen_by_a_new_process(ws, run_id).kept == 4  # kept with the key, it is read on from
+    path = snapshot_of(ws, run_id)
+    header = path.read_bytes().partition(b"\n")[0]
+    path.write_bytes(_plainly_digested(header[: header.rfind(b',"digest":"')], b"9"))  # a state never decided on
+    assert seen_by_a_new_process(ws, run_id).kept is None
+
+
+def test_a_snapshot_is_0640_whatever_the_umask(drill: Drill, ws: Workspace) -> None:
+    old = os.umask(0o077)
+    try:
+        run_id = kept_run(drill, ws)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(snapshot_of(ws, run_id).stat().st_mode) == 0o640
+
+
+def test_a_bad_line_after_a_snapshot_is_named_by_its_line_in_the_record(drill: Drill, ws: Workspace) -> None:
+    run_id = kept_run(drill, ws)
+    with ws.run_file(run_id).open("ab") as record:
+        record.write(b"not json\n")
+    with pytest.raises(RecordError, match=f"line 5 of the record of {run_id} is not a JSON object"):
+        seen_by_a_new_process(ws, run_id)
