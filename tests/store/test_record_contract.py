@@ -344,15 +344,25 @@ def kept_seq(data: bytes) -> int | None:
     return int(data) if data.isdigit() else None
 
 
-def test_a_snapshot_stands_for_the_events_before_it_or_is_not_handed_at_all(subject: Subject) -> None:
+def noted_and_kept(subject: Subject, notes: int, kept: bytes | None = None, at: int = -1) -> str:
+    """A new run with `notes` notes and a snapshot kept at its `at`-th event (`kept`: its seq)."""
     run_id = subject.new_run()
-    for text in ("one", "two"):
-        subject.store.append(run_id, note(text), SystemClock())
-    last = subject.store.read(run_id)[-1]
-    subject.store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: str(last["seq"]).encode())
-    subject.store.append(run_id, note("three"), SystemClock())
+    for n in range(notes):
+        subject.store.append(run_id, note(f"note {n}"), SystemClock())
+    event = subject.store.read(run_id)[at]
+    subject.store.keep_snapshot(run_id, event["seq"], event["hash"], lambda: kept or str(event["seq"]).encode())
+    return run_id
+
+
+def seen_by_another_store(subject: Subject, run_id: str) -> tuple[Seen, list[Event]]:
     seen = Seen()
-    written = subject.other_store().append_from_snapshot(run_id, kept_seq, seen.decide, SystemClock())
+    return seen, subject.other_store().append_from_snapshot(run_id, kept_seq, seen.decide, SystemClock())
+
+
+def test_a_snapshot_stands_for_the_events_before_it_or_is_not_handed_at_all(subject: Subject) -> None:
+    run_id = noted_and_kept(subject, 2)
+    subject.store.append(run_id, note("three"), SystemClock())
+    seen, written = seen_by_another_store(subject, run_id)
     if seen.kept is None:  # a store may keep no snapshots: every event is handed
         assert seen.seqs == [1, 2, 3, 4]
     else:
@@ -362,30 +372,17 @@ def test_a_snapshot_stands_for_the_events_before_it_or_is_not_handed_at_all(subj
 
 
 def test_a_snapshot_not_kept_at_the_last_event_read_is_not_kept(subject: Subject) -> None:
-    run_id = subject.new_run()
-    subject.store.append(run_id, note("one"), SystemClock())
-    first = subject.store.read(run_id)[0]
-    subject.store.keep_snapshot(run_id, first["seq"], first["hash"], lambda: b"1")
-    seen = Seen()
-    subject.other_store().append_from_snapshot(run_id, kept_seq, seen.decide, SystemClock())
+    seen, _ = seen_by_another_store(subject, noted_and_kept(subject, 1, at=0))
     assert (seen.kept, seen.seqs) == (None, [1, 2])
 
 
 def test_bytes_the_caller_cannot_restore_hand_every_event(subject: Subject) -> None:
-    run_id = subject.new_run()
-    subject.store.append(run_id, note("one"), SystemClock())
-    last = subject.store.read(run_id)[-1]
-    subject.store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: b"not a seq")
-    seen = Seen()
-    subject.other_store().append_from_snapshot(run_id, kept_seq, seen.decide, SystemClock())
+    seen, _ = seen_by_another_store(subject, noted_and_kept(subject, 1, b"not a seq"))
     assert (seen.kept, seen.seqs) == (None, [1, 2])
 
 
 def test_a_store_resumed_from_a_snapshot_still_reads_the_whole_record(subject: Subject) -> None:
-    run_id = subject.new_run()
-    subject.store.append(run_id, note("one"), SystemClock())
-    last = subject.store.read(run_id)[-1]
-    subject.store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: b"2")
+    run_id = noted_and_kept(subject, 1)
     resumed = subject.other_store()
     resumed.append_from_snapshot(run_id, kept_seq, Seen().decide, SystemClock())
     assert [e["seq"] for e in resumed.read(run_id)] == [1, 2, 3]
