@@ -106,6 +106,7 @@ class Drill:
 
     root: Path
     now: str | None = None
+    umask: int = -1  # the commands' umask (-1: this process's)
 
     def pinned(self, now: str = FAKE_NOW) -> Drill:
         """The same workspace with the clock pinned: for figures that depend on today's date."""
@@ -120,7 +121,13 @@ class Drill:
     def __call__(self, *args: str, ok: bool | None = None, **env: str) -> subprocess.CompletedProcess[str]:
         """`drill ARGS…`; `ok=True` asserts exit 0, `ok=False` a non-zero exit."""
         done = subprocess.run(
-            [str(DRILL), *args], capture_output=True, text=True, env=self.env(**env), timeout=60, check=False
+            [str(DRILL), *args],
+            capture_output=True,
+            text=True,
+            env=self.env(**env),
+            timeout=60,
+            check=False,
+            umask=self.umask,
         )
         if ok is not None:
             assert (done.returncode == 0) is ok, f"drill {' '.join(args)} -> {done.returncode}\n{done.stderr}"

@@ -8,7 +8,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from drillkit.config.workspace import FILE_MODE
+from drillkit.config.workspace import FILE_MODE, fsync_folder
 from drillkit.model.errors import UsageError
 
 _TABLE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
@@ -46,8 +46,4 @@ def add_setting(path: Path, table: str, key: str, value: str) -> None:
     except OSError as exc:
         temporary.unlink(missing_ok=True)
         raise UsageError(f"{path.name}: cannot write it: {exc.strerror}; it is left as it was") from None
-    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)  # the new name survives a crash
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    fsync_folder(path.parent)  # the new name survives a crash

@@ -106,7 +106,9 @@ class Workspace:
         return self.runs / f"{run_id}.jsonl"
 
     def ensure_dir(self, path: Path) -> Path:
-        """Create a folder (and parents under the workspace) as 0750, whatever the umask."""
+        """Create a folder (and parents under the workspace) as 0750, whatever the umask. Each new
+        folder's parent is fsync'd, so the name survives a crash with the files later fsync'd in it
+        (an existing folder costs no fsync)."""
         missing = []
         cursor = path
         while not cursor.exists():
@@ -116,6 +118,7 @@ class Workspace:
             try:
                 folder.mkdir(mode=DIR_MODE, exist_ok=True)
                 os.chmod(folder, DIR_MODE)
+                fsync_folder(folder.parent)
             except OSError as exc:  # a read-only or foreign workspace: one line, not a traceback
                 raise RecordError(f"cannot create {self.display(folder)}: {exc.strerror}") from None
         return path
@@ -283,3 +286,12 @@ def _list(data: dict[str, Any], key: str, label: str) -> list[Any]:
     if not isinstance(value, list):
         raise UsageError(f"drill.toml: {label} must be a list; `drill validate` checks the file")
     return value
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a new name in a folder durable (a file or folder made in it survives a crash)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.config.workspace import FILE_MODE, Workspace, fsync_folder
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import NotFound, RecordError, RunExists, UsageError
 from drillkit.model.events import TAKES_EFFECT_WHEN_DUE, EventType
@@ -385,7 +385,7 @@ class RunRecord:
         finally:
             os.close(fd)
             temporary.unlink(missing_ok=True)
-        _fsync_dir(folder)
+        fsync_folder(folder)
         return events
 
     def append(self, decide: Decide, clock: Clock, provenance: Provenance | None = None) -> list[Event]:
@@ -423,15 +423,18 @@ class RunRecord:
     def _resume(self, fd: int, restore: Callable[[bytes], Any]) -> None:
         """Start the reader from the run's snapshot, when one fits: its digest is checked with the
         run's own line hash, which `run.started` (the record's first line) says."""
+        file = self.file + snapshot.SUFFIX
+        if not os.access(file, os.F_OK):  # the usual case: nothing to look at
+            return
         first = _first_event(fd)
         if first is None or not is_started(first):
             return  # the whole record is read, and refused as it is without a snapshot
         try:
             origin = origin_of(first)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):  # the whole record is read, and refused
             return
         key = run_key(self.ws, self.run_id, origin[2])
-        found = snapshot.resumed(self.file + snapshot.SUFFIX, fd, restore, lambda data: line_hash(data, key))
+        found = snapshot.resumed(file, fd, restore, lambda data: line_hash(data, key))
         if found is not None:
             stat = os.fstat(fd)
             self.reader.resume((stat.st_dev, stat.st_ino), found, origin)
@@ -463,7 +466,7 @@ class RunRecord:
     ) -> list[Event]:
         known = self.reader
         torn = self._catch_up(fd, from_snapshot=from_snapshot)
-        chunks, new_aside = self._unrecorded_tails(known.repaired, torn)
+        chunks, new_aside = unrecorded_tails(self._aside_file, known.repaired, torn)
         now = clock.now()  # read once under the lock: the time decided on is the time stamped
         drafts = decide(known.events, now)
         if not drafts:  # nothing to append (a rejected command): a torn tail waits for the next append
@@ -499,30 +502,6 @@ class RunRecord:
             raise
         return fd
 
-    def _unrecorded_tails(self, accounted: int, torn: bytes) -> tuple[list[bytes], bytes]:
-        """Torn tails to record now, and what to add to `<run>.jsonl.torn`.
-
-        A process killed after setting a tail aside but before its append was written left bytes
-        in the `.torn` file that no `record.repaired` accounts for: they are recorded now, and a
-        tail already set aside but not yet cut from the record is not set aside twice.
-        """
-        aside = self._read_aside()
-        if not aside and not torn:  # the usual case
-            return [], b""
-        chunks = aside[accounted:].split(b"\n")[:-1]
-        if not torn or (chunks and chunks[-1] == torn):
-            return chunks, b""
-        return [*chunks, torn], torn + b"\n"
-
-    def _read_aside(self) -> bytes:
-        if not os.access(self._aside_file, os.F_OK):  # the usual case, asked without an exception
-            return b""
-        try:
-            with open(self._aside_file, "rb") as aside:
-                return aside.read()
-        except FileNotFoundError:
-            return b""
-
     def _chain(self, provenance: dict[str, Any]) -> Chain:
         last = self.reader.last_event()
         started, speed, keyed = self.reader.origin
@@ -531,6 +510,33 @@ class RunRecord:
 
     def _redactor(self) -> Redactor:
         return redactor_for(self.ws.config().redact)
+
+
+def unrecorded_tails(aside_file: str, accounted: int, torn: bytes) -> tuple[list[bytes], bytes]:
+    """Torn tails to record now, and what to add to the `.torn` file `aside_file`, of which the
+    `record.repaired` events read so far account for `accounted` bytes.
+
+    A process killed after setting a tail aside but before its append was written left bytes
+    in the `.torn` file that no `record.repaired` accounts for: they are recorded now, and a
+    tail already set aside but not yet cut from the record is not set aside twice.
+    """
+    aside = _read_aside(aside_file)
+    if not aside and not torn:  # the usual case
+        return [], b""
+    chunks = aside[accounted:].split(b"\n")[:-1]
+    if not torn or (chunks and chunks[-1] == torn):
+        return chunks, b""
+    return [*chunks, torn], torn + b"\n"
+
+
+def _read_aside(aside_file: str) -> bytes:
+    if not os.access(aside_file, os.F_OK):  # the usual case, asked without an exception
+        return b""
+    try:
+        with open(aside_file, "rb") as aside:
+            return aside.read()
+    except FileNotFoundError:
+        return b""
 
 
 def _fields(provenance: Provenance | None) -> dict[str, Any]:
@@ -582,15 +588,6 @@ def _listed(folder: Path) -> list[str]:
         raise RecordError(f"cannot list {folder.parent.name}/{folder.name}: {exc.strerror}") from None
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a new name in a folder durable."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_aside(path: Path, data: bytes) -> None:
     """Torn bytes appended to the record's `.torn` file, durable (its name too) before the record
     is truncated: a crash between the two loses nothing the repair event will point to."""
@@ -600,7 +597,7 @@ def write_aside(path: Path, data: bytes) -> None:
         _write_all(side, data)
     finally:
         os.close(side)
-    _fsync_dir(path.parent)
+    fsync_folder(path.parent)
 
 
 def _repaired(torn: bytes, file: str) -> Event:

@@ -2,7 +2,7 @@
 under the rules of SPEC §4, without `run` and `t`. Each line has `action` (its id) after the
 common fields; it is masked, chained, written in one `write` and fsync'd under an exclusive lock,
 and a torn tail is set aside to `actions.jsonl.torn` and recorded as `record.repaired` by the next
-append.
+append, exactly once even when a process was killed between the two (as for a run's record).
 
 The ledger keeps the chain it was started with, as a run does: HMAC with the workspace key when
 there was one, else plain SHA-256. Its lines name no chain (SPEC §10 lists no `chain` field), so
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.config.workspace import FILE_MODE, Workspace, fsync_folder
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import RecordError, UsageError
 from drillkit.model.events import EventType
@@ -29,17 +29,17 @@ from drillkit.model.redact import redactor_for
 from drillkit.store.files import (
     GENESIS,
     HASH_MARK,
-    _fsync_dir,
     _mask_fields,
     hashed_with,
     ledger_chain,
     line_hash,
+    unrecorded_tails,
     workspace_key,
     write_aside,
     write_or_take_back,
 )
 from drillkit.store.port import ActionLedger, Decide, Event
-from drillkit.store.reader import parse_lines
+from drillkit.store.reader import parse_lines, repaired_bytes
 
 FORMAT_VERSION = 1
 LEDGER = "actions.jsonl"
@@ -82,7 +82,7 @@ class FileLedger(ActionLedger):
         finally:
             os.close(fd)
         if created:
-            _fsync_dir(path.parent)
+            fsync_folder(path.parent)
         return written
 
     def exists(self) -> bool:
@@ -97,15 +97,20 @@ def _append_locked(ws: Workspace, fd: int, decide: Decide, clock: Clock) -> list
     events, torn = parse_lines(data, record=LEDGER)
     now = clock.now()
     drafts = decide(events, now)
-    if not drafts:
+    if not drafts:  # nothing to append (a rejected command): a torn tail waits for the next append
         return []
-    if torn:
-        write_aside(Path(f"{ledger_file(ws)}.torn"), torn + b"\n")
-        os.ftruncate(fd, len(data) - len(torn))
-        drafts = [_repaired(torn), *drafts]
+    aside = Path(f"{ledger_file(ws)}.torn")
+    chunks, new_aside = unrecorded_tails(str(aside), repaired_bytes(events), torn)
+    drafts = [*map(_repaired, chunks), *drafts]  # the repairs go first
     last, first = (events[-1], data[: data.find(b"\n")]) if events else (None, None)
     lines, written = render_ledger_lines(ws, drafts, now, last, ledger_key(ws, first))
-    write_or_take_back(fd, b"".join(lines), len(data) - len(torn))
+    # decided and rendered first (a refusal sets nothing aside): the tail leaves right before the write
+    if new_aside:
+        write_aside(aside, new_aside)
+    complete = len(data) - len(torn)
+    if torn:
+        os.ftruncate(fd, complete)
+    write_or_take_back(fd, b"".join(lines), complete)
     return written
 
 

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from drillkit.config.workspace import FILE_MODE, Workspace
+from drillkit.config.workspace import FILE_MODE, Workspace, fsync_folder
 from drillkit.model.clock import Clock
 from drillkit.store import merkle, notes
-from drillkit.store.files import write_or_take_back
+from drillkit.store.files import new_file, write_or_take_back
 from drillkit.store.notes import NoteError
 from drillkit.store.sealport import SealStore
 from drillkit.store.seals import (
@@ -78,6 +78,7 @@ class FileSealStore(SealStore):
         folder = self.ws.ensure_dir(self.ws.seals)
         fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
         try:
+            os.fchmod(fd, FILE_MODE)
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
@@ -145,9 +146,15 @@ def _read_edge(path: Path, length: int) -> tuple[int, list[bytes]] | None:
 
 
 def _write_edge(path: Path, length: int, size: int, edge: list[bytes]) -> None:
-    """Replaced without fsync: a cache lost in a crash is rebuilt from the ledger."""
+    """Replaced, 0640, without fsync: a cache lost in a crash is rebuilt from the ledger, and one a
+    full disk cut short is not trusted (`_edge` checks it against the checkpoint)."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
-    temporary.write_text(" ".join([f"{length}:{size}", *(node.hex() for node in edge)]) + "\n", encoding="ascii")
+    text = " ".join([f"{length}:{size}", *(node.hex() for node in edge)]) + "\n"
+    fd = new_file(temporary, "the seal ledger's edge cache")
+    try:
+        os.write(fd, text.encode("ascii"))
+    finally:
+        os.close(fd)
     os.replace(temporary, path)
 
 
@@ -214,7 +221,12 @@ def _write_synced(path: Path, data: bytes, how: int) -> None:
 
 
 def _append(path: Path, data: bytes) -> None:
+    """Appended; a file this makes (a run's first seal, the ledger's first entry) has its name made
+    durable too, once: its folder fsync'd."""
+    new = not path.exists()
     _write_synced(path, data, os.O_APPEND)
+    if new:
+        fsync_folder(path.parent)
 
 
 def _replace(path: Path, data: bytes) -> None:

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drillkit.config.workspace import Workspace
+from drillkit.config.workspace import Workspace, fsync_folder
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import UsageError
 from drillkit.store import merkle, notes
-from drillkit.store.files import HASH_MARK, _fsync_dir, _write_all
+from drillkit.store.files import HASH_MARK, _write_all
 from drillkit.store.notes import NoteError
 
 if TYPE_CHECKING:
@@ -292,4 +292,4 @@ def write_key(ws: Workspace, path: Path, content: str) -> None:
     finally:
         os.close(fd)
         temporary.unlink(missing_ok=True)
-    _fsync_dir(folder)
+    fsync_folder(folder)

@@ -55,7 +55,7 @@ def resumed(file: str, fd: int, restore: Callable[[bytes], Kept | None], digest:
     """Where the open record `fd` may be read on from, by its snapshot `file`, with what `restore`
     made of it; None when there is no snapshot that fits (or `restore` declines)."""
     try:
-        data = _read(file)
+        data = _read(file)  # gone since it was seen: an OSError, read past
         if data is None:
             return None
         header, kept = _checked(data, digest)
@@ -70,10 +70,8 @@ def resumed(file: str, fd: int, restore: Callable[[bytes], Kept | None], digest:
 
 
 def _read(file: str) -> bytes | None:
-    """The snapshot's bytes; None when there is none, or something other than a file of a size
-    drill writes is in its place (a pipe is never waited on)."""
-    if not os.access(file, os.F_OK):  # the usual case, asked without an exception
-        return None
+    """The snapshot's bytes; None when something other than a file of a size drill writes is in
+    its place (a pipe is never waited on)."""
     fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
         found = os.fstat(fd)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Drill, check_verifiers_agree, rechained
+from tests.conftest import DRILL, Drill, check_verifiers_agree, rechained
 
 
 def _rechained(lines: list[bytes], change: Callable[[int, dict[str, Any]], None]) -> bytes:
@@ -307,6 +308,28 @@ def test_a_bad_checkpoint_file_is_one_line_and_exit_2(copy: Drill, tmp_path: Pat
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("umask", [0o000, 0o077])
+def test_what_sealing_writes_is_0640_in_0750_folders_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    """SPEC §4 for the seals, their ledger and its edge cache, the actions' ledger and the folders
+    made for them on first use (`logs/runs`, `logs/seals`); the seal key keeps its own 0600 in 0700."""
+    root = tmp_path / "ws"
+    Drill(tmp_path)("init", str(root), ok=True)
+    drill = Drill(root, umask=umask)
+    drill("keys", "init", ok=True)
+    run = drill.open("--as", "lead=alice")
+    add = ("action", "add", "--from", run, "--title", "Fix it", "--owner", "lead=alice", "--due", "2027-01-15")
+    drill(*add, "--by", "alice", ok=True)
+    drill("abort", run, "--by", "alice", "--reason", "drill over", ok=True)  # sealed at once
+    logs = root / "logs"
+    made = {path for path in logs.rglob("*") if logs / "keys" not in (path, *path.parents)}
+    seals = logs / "seals"
+    assert {logs / "actions.jsonl", logs / "runs" / f"{run}.jsonl", seals / f"{run}.seals"} <= made
+    assert {seals / "ledger", seals / "ledger.edge", seals / "checkpoint"} <= made
+    for path in made:
+        want = 0o750 if path.is_dir() else 0o640
+        assert stat.S_IMODE(path.stat().st_mode) == want, f"{path.relative_to(root)} with umask {umask:03o}"
+
+
 def test_keys_init_refuses_a_bad_origin(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     Drill(tmp_path)("init", str(root), ok=True)
@@ -480,7 +503,6 @@ def test_kill_9_in_a_loop_never_leaves_a_seal_past_the_record(tmp_path: Path) ->
     lines the record holds, with their hashes, and the workspace verifies."""
     import random
 
-    from tests.conftest import DRILL
     from tests.services.test_drills import write_fast_drill
 
     root = tmp_path / "ws"

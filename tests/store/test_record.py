@@ -221,20 +221,12 @@ def test_a_breach_whose_escalation_a_crash_cut_off_is_escalated_by_the_next_comm
 @pytest.mark.parametrize("umask", [0o000, 0o077, 0o022])
 def test_files_0640_and_folders_0750_whatever_the_umask(tmp_path: Path, umask: int) -> None:
     root = tmp_path / "ws"
-    env = Drill(root).env()
-
-    def drill(*args: str) -> str:
-        done = subprocess.run(
-            [str(DRILL), *args], capture_output=True, text=True, env=env, timeout=60, check=False, umask=umask
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
-
-    drill("init", str(root))
-    run = drill("open", "core-network-outage", "--severity", "II", "--as", "noc=bob", "--by", "bob")
-    path = root / "logs" / "runs" / f"{run}.jsonl"
+    drill = Drill(root, umask=umask)
+    drill("init", str(root), ok=True)
+    run = drill.open("--as", "noc=bob")
+    path = drill.record(run)
     _tear(path, b'{"v"')
-    drill("note", run, "hello", "--by", "bob")
+    drill("note", run, "hello", "--by", "bob", ok=True)
     made = [root, *root.rglob("*")]
     assert path.with_name(path.name + ".torn") in made
     for item in made:
