@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -120,15 +120,7 @@ class Drill:
 
     def __call__(self, *args: str, ok: bool | None = None, **env: str) -> subprocess.CompletedProcess[str]:
         """`drill ARGS…`; `ok=True` asserts exit 0, `ok=False` a non-zero exit."""
-        done = subprocess.run(
-            [str(DRILL), *args],
-            capture_output=True,
-            text=True,
-            env=self.env(**env),
-            timeout=60,
-            check=False,
-            umask=self.umask,
-        )
+        done = self._run([str(DRILL), *args], self.env(**env))
         if ok is not None:
             assert (done.returncode == 0) is ok, f"drill {' '.join(args)} -> {done.returncode}\n{done.stderr}"
         return done
@@ -136,15 +128,11 @@ class Drill:
     def on_a_full_disk(self, limit: int, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         """`drill ARGS…` allowed to write files up to `limit` bytes only (RLIMIT_FSIZE): a write
         past it comes up short, as on a full disk."""
-        return subprocess.run(
-            [str(DRILL), *args],
-            capture_output=True,
-            text=True,
-            env=self.env(**env),
-            timeout=60,
-            check=False,
-            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)),
-        )
+
+        def limited() -> None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        return self._run([str(DRILL), *args], self.env(**env), preexec_fn=limited)
 
     def refused_by_file_modes(self, *args: str) -> subprocess.CompletedProcess[str]:
         """`drill ARGS…` without the power to read what file modes refuse: root has it (the tests
@@ -153,8 +141,20 @@ class Drill:
         if os.geteuid() == 0:
             setpriv = require_tool("setpriv", why="to run drill without root's power to read any file")
             prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all"]
+        return self._run([*prefix, str(DRILL), *args], self.env())
+
+    def _run(
+        self, argv: list[str], env: dict[str, str], preexec_fn: Callable[[], object] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*prefix, str(DRILL), *args], capture_output=True, text=True, env=self.env(), timeout=60, check=False
+            argv,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+            umask=self.umask,
+            preexec_fn=preexec_fn,
         )
 
     def open(self, *args: str, playbook: str = PLAYBOOK, severity: str = "II", **env: str) -> str:
