@@ -219,8 +219,9 @@ _TEXT: dict[str, tuple[str, str]] = {
         "新开、已关闭：统计区间内；逾期：区间结束时仍未关闭且整改期限早于 {day}（UTC）。",
     ),
     "left_out": (
-        "record(s) left out: not readable as runs (see `drill verify --all`)",
-        "条记录无法作为运行读取，未计入（见 `drill verify --all`）",
+        "record(s) left out: not readable as runs (`drill verify --all` names a damaged line,"
+        " `drill status RUN` one that cannot be replayed)",
+        "条记录无法作为运行读取，未计入（`drill verify --all` 指出损坏的行，`drill status RUN` 指出无法重放的行）",
     ),
 }
 
