@@ -450,7 +450,9 @@ class RunRecord:
                 return
             key = run_key(self.ws, self.run_id, self.reader.origin[2])
             data = snapshot.encoded(self.reader, kept(), lambda body: line_hash(body, key))
-        temporary = self.path.parent / f".{self.run_id}.{os.getpid()}{snapshot.SUFFIX}"
+        # one name for every process: one a kill left is replaced, not left beside others (two at
+        # once may put a cut one in place, which its digest refuses: a cache, kept again later)
+        temporary = self.path.parent / f".{self.run_id}{snapshot.SUFFIX}.new"
         try:
             fd = new_file(temporary, "the snapshot")
             try:

@@ -236,3 +236,14 @@ def test_a_bad_line_after_a_snapshot_is_named_by_its_line_in_the_record(drill: D
         record.write(b"not json\n")
     with pytest.raises(RecordError, match=f"line 5 of the record of {run_id} is not a JSON object"):
         seen_by_a_new_process(ws, run_id)
+
+
+def test_a_snapshot_a_kill_left_half_written_is_replaced_not_left_beside(drill: Drill, ws: Workspace) -> None:
+    run_id = drill.open()
+    half = ws.runs / f".{run_id}.snapshot.new"
+    half.write_bytes(b'{"format":2,"seq"')  # a process killed while writing it
+    store = FileRecordStore(ws)
+    last = store.read(run_id)[-1]
+    store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: b"1")
+    assert sorted(p.name for p in ws.runs.iterdir()) == [f"{run_id}.jsonl", f"{run_id}.jsonl.snapshot"]
+    assert seen_by_a_new_process(ws, run_id).kept == 1
