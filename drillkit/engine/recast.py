@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from drillkit.engine.fields import actor, reads_a_line
 from drillkit.engine.replay import RunState
 from drillkit.model.durations import format_clock, format_drill_time, format_duration, parse_drill_time
 from drillkit.model.errors import UsageError
@@ -50,6 +51,18 @@ class Recasting:
     left_out: list[str] = field(default_factory=list)
 
 
+@reads_a_line
+def _assignment(event: Event) -> tuple[str, str]:
+    """Who was assigned which role."""
+    return str(event["person"]), str(event["role"])
+
+
+@reads_a_line
+def _taken(event: Event, walk: _Walk) -> None:
+    """One event into the drill being written: a line lacking what it needs is refused at its seq."""
+    walk.take(event)
+
+
 def recast(events: list[Event], ask: Recast) -> Recasting:
     """The scenario of an ended incident; UsageError for any other run."""
     rs = RunState.replay(events)
@@ -61,7 +74,7 @@ def recast(events: list[Event], ask: Recast) -> Recasting:
     title = str(events[0].get("title") or rs.playbook.title)
     walk = _Walk(RunState.begin(events[0]), names, lambda text: names.scrub(ask.mask(text)), title)
     for event in _until_end(events):
-        walk.take(event)
+        _taken(event, walk)
     end = effective_t(_until_end(events)[-1])
     limit = _time_limit(end, rs.outcome == "resolved")
     injects = walk.expectations(limit)
@@ -110,10 +123,10 @@ class Placeholders:
             found.add(str(person), role)
         for event in events:
             if event["event"] == EventType.ASSIGNED:
-                found.add(str(event["person"]), str(event["role"]))
+                found.add(*_assignment(event))
         for event in events:
-            if event["actor"] != SYSTEM:
-                found.add(str(event["actor"]), OUTSIDER)
+            if actor(event) != SYSTEM:
+                found.add(actor(event), OUTSIDER)
         return found
 
     def add(self, person: str, role: str) -> None:

@@ -12,6 +12,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import Workspace
+from drillkit.engine.fields import reads_a_line
 from drillkit.model.errors import UsageError
 from drillkit.model.events import EventType
 from drillkit.model.plans import Playbook
@@ -123,7 +124,18 @@ def past_run(events: list[Event]) -> PastRun:
     severity = str(events[0]["severity"])
     for event in events:
         if event["event"] == EventType.CHECK_DONE:
-            checks.setdefault(str(event["item"]), float(event["t"]))
+            item, t = _check(event)
+            checks.setdefault(item, t)
         elif event["event"] == EventType.SEVERITY_CHANGED:
-            severity = str(event["to"])
+            severity = _severity(event)
     return PastRun(severity, stays, checks)
+
+
+@reads_a_line
+def _check(event: Event) -> tuple[str, float]:
+    return str(event["item"]), float(event["t"])
+
+
+@reads_a_line
+def _severity(event: Event) -> str:
+    return str(event["to"])

@@ -98,3 +98,40 @@ def test_a_rechained_line_lacking_what_a_review_reads_is_named_at_its_seq(
     figures = drill("report", "--include-drills", "--format", "json")
     assert (figures.returncode, figures.stderr) == (0, "")
     assert json.loads(figures.stdout)["left_out"] == ([run] if edit.left_out_of_figures else [])
+
+
+INCIDENT = [  # (minute, command and its arguments after the run): an incident handled and resolved
+    (2, ("act", "acknowledge", "--by", "bob")),
+    (4, ("check", "bridge", "--by", "alice")),
+    (6, ("check", "notify_customers", "--by", "carol")),
+    (9, ("act", "mitigate", "--by", "bob")),
+    (30, ("act", "resolve", "--by", "alice")),
+]
+REPLAY, FORECAST = ("replay",), ("forecast", "--severity", "II")  # the commands that learn from an incident
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "readers"),
+    [
+        ("transition", "actor", [REPLAY, FORECAST]),
+        ("transition", "trigger", [REPLAY]),
+        ("check.done", "t", [REPLAY, FORECAST]),
+        ("assigned", "role", [REPLAY]),
+    ],
+)
+def test_a_rechained_incident_lacking_what_learning_from_it_reads_is_named_at_its_seq(
+    tmp_path: Path, kind: str, field: str, readers: list[tuple[str, ...]]
+) -> None:
+    drill = Drill(tmp_path / "ws")
+    drill("init", str(drill.root), ok=True)
+    run = drill.pinned(at(0)).open()
+    drill("assign", run, "comms", "dave", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(1))
+    for minute, (command, *args) in INCIDENT:
+        drill(command, run, *args, ok=True, DRILL_FAKE_NOW=at(minute))
+    seq = _without(drill.record(run), kind, field)
+    assert drill("verify", run).returncode == 0
+    said = f"drill: the record of {run} cannot be replayed at seq {seq}: missing '{field}' (see drill verify)\n"
+    for command, *options in readers:
+        target = run if command == "replay" else "core-network-outage"
+        done = drill.pinned(at(90))(command, target, *options)
+        assert (done.returncode, done.stderr) == (1, said), command
