@@ -448,7 +448,10 @@ class RunRecord:
             last = self.reader.last_event()
             if (last["seq"], last["hash"]) != (seq, head):
                 return
-            key = run_key(self.ws, self.run_id, self.reader.origin[2])
+            try:
+                key = run_key(self.ws, self.run_id, self.reader.origin[2])
+            except UsageError:  # drill.toml lost the key since the write: nothing to keep it with
+                return
             data = snapshot.encoded(self.reader, kept(), lambda body: line_hash(body, key))
         # one name for every process: one a kill left is replaced, not left beside others (two at
         # once may put a cut one in place, which its digest refuses: a cache, kept again later)

@@ -247,3 +247,14 @@ def test_a_snapshot_a_kill_left_half_written_is_replaced_not_left_beside(drill: 
     store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: b"1")
     assert sorted(p.name for p in ws.runs.iterdir()) == [f"{run_id}.jsonl", f"{run_id}.jsonl.snapshot"]
     assert seen_by_a_new_process(ws, run_id).kept == 1
+
+
+def test_a_keyed_run_whose_key_drill_toml_lost_keeps_no_snapshot_and_fails_nothing(drill: Drill, ws: Workspace) -> None:
+    (ws.root / "drill.key").write_bytes(b"s3cret-key-material")
+    (ws.root / "drill.toml").write_text('[integrity]\nkey_file = "drill.key"\n', encoding="utf-8")
+    run_id = drill.open()
+    store = FileRecordStore(ws)
+    last = store.read(run_id)[-1]
+    (ws.root / "drill.toml").write_text("", encoding="utf-8")  # lost between a write and its snapshot
+    store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: b"1")
+    assert not snapshot_of(ws, run_id).exists()
