@@ -250,11 +250,13 @@ def test_a_snapshot_a_kill_left_half_written_is_replaced_not_left_beside(drill: 
 
 
 def test_a_keyed_run_whose_key_drill_toml_lost_keeps_no_snapshot_and_fails_nothing(drill: Drill, ws: Workspace) -> None:
+    keyed = '[integrity]\nkey_file = "drill.key"\n'
     (ws.root / "drill.key").write_bytes(b"s3cret-key-material")
-    (ws.root / "drill.toml").write_text('[integrity]\nkey_file = "drill.key"\n', encoding="utf-8")
+    (ws.root / "drill.toml").write_text(keyed, encoding="utf-8")
     run_id = drill.open()
     store = FileRecordStore(ws)
     last = store.read(run_id)[-1]
     (ws.root / "drill.toml").write_text("", encoding="utf-8")  # lost between a write and its snapshot
     store.keep_snapshot(run_id, last["seq"], last["hash"], lambda: b"1")
     assert not snapshot_of(ws, run_id).exists()
+    (ws.root / "drill.toml").write_text(keyed, encoding="utf-8")  # for the verifiers at teardown
