@@ -13,12 +13,21 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Concatenate, ParamSpec, TypeVar
 
-from drillkit.engine.replay import UNREPLAYABLE, unreplayable
+from drillkit.model.errors import RecordError
 from drillkit.store.files import effective_t
 from drillkit.store.port import Event
 
 P = ParamSpec("P")
 R = TypeVar("R")
+UNREPLAYABLE = (KeyError, TypeError, ValueError, AttributeError)  # what a hand-edited line that still parses raises
+
+
+def unreplayable(run: str, event: Event, exc: Exception) -> RecordError:
+    """The one line naming the run and the seq of a line that cannot be taken, and what it lacks."""
+    detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
+    return RecordError(
+        f"the record of {run} cannot be replayed at seq {event.get('seq', '?')}: {detail} (see drill verify)"
+    )
 
 
 def reads_a_line(read: Callable[Concatenate[Event, P], R]) -> Callable[Concatenate[Event, P], R]:

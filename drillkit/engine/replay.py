@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import orjson
 
+from drillkit.engine.fields import UNREPLAYABLE, unreplayable
 from drillkit.engine.machine import Attempt, PlanMachine
 from drillkit.model.clock import parse_utc
-from drillkit.model.errors import RecordError
 from drillkit.model.events import AFTER_END, EventType
 from drillkit.model.plans import Playbook, for_severity
 from drillkit.store.files import effective_t
@@ -218,14 +218,6 @@ _KEPT_AS_IS = (
 )  # fmt: skip
 _KEPT_SETS = ("delivered", "handled", "evaluators", "people")
 ESCALATION = "escalation"  # due `escalation:state:NAME@T`: an `on_deadline` move whose breach is recorded already
-UNREPLAYABLE = (KeyError, TypeError, ValueError, AttributeError)  # what a hand-edited line that still parses raises
-
-
-def unreplayable(run: str, event: Event, exc: Exception) -> RecordError:
-    detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
-    return RecordError(
-        f"the record of {run} cannot be replayed at seq {event.get('seq', '?')}: {detail} (see drill verify)"
-    )
 
 
 def _validated(make: Callable[[Any], PlanModel], data: dict[str, Any]) -> PlanModel:
