@@ -38,7 +38,7 @@ from drillkit.model.events import TAKES_EFFECT_WHEN_DUE, EventType
 from drillkit.model.provenance import Provenance
 from drillkit.model.redact import Redactor, redactor_for
 from drillkit.store import snapshot
-from drillkit.store.port import Decide, Event, Kept, RecordStore
+from drillkit.store.port import Decide, DecideOn, Event, Kept, RecordStore, Restore
 from drillkit.store.reader import RecordReader, origin_of, repaired_bytes
 
 if TYPE_CHECKING:
@@ -400,8 +400,8 @@ class RunRecord:
 
     def append_from_snapshot(
         self,
-        restore: Callable[[bytes], Kept | None],
-        decide: Callable[[Kept | None, list[Event], datetime], list[Event]],
+        restore: Restore[Kept],
+        decide: DecideOn[Kept],
         clock: Clock,
         provenance: Provenance | None = None,
     ) -> list[Event]:
@@ -667,8 +667,8 @@ class FileRecordStore(RecordStore):
     def append_from_snapshot(
         self,
         run_id: str,
-        restore: Callable[[bytes], Kept | None],
-        decide: Callable[[Kept | None, list[Event], datetime], list[Event]],
+        restore: Restore[Kept],
+        decide: DecideOn[Kept],
         clock: Clock,
         provenance: Provenance | None = None,
     ) -> list[Event]:

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 Event = dict[str, Any]
 Decide = Callable[[list[Event], datetime], list[Event]]  # (the record's events, the time) → drafts
 Kept = TypeVar("Kept")  # what a caller makes of a snapshot's bytes (its own summary of the record)
+Restore = Callable[[bytes], Kept | None]  # a snapshot's bytes → the caller's state (None: it cannot use them)
+# (the snapshot's state or None, the events after it (every event with None), the time) → drafts
+DecideOn = Callable[[Kept | None, list[Event], datetime], list[Event]]
 
 
 class RecordStore(ABC):
@@ -57,8 +60,8 @@ class RecordStore(ABC):
     def append_from_snapshot(
         self,
         run_id: str,
-        restore: Callable[[bytes], Kept | None],
-        decide: Callable[[Kept | None, list[Event], datetime], list[Event]],
+        restore: Restore[Kept],
+        decide: DecideOn[Kept],
         clock: Clock,
         provenance: Provenance | None = None,
     ) -> list[Event]:

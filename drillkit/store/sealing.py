@@ -11,7 +11,6 @@ until a key holder runs `drill keys seal`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,7 @@ from drillkit.model.clock import Clock
 from drillkit.model.errors import DrillError
 from drillkit.model.events import AFTER_END, EventType
 from drillkit.model.provenance import Provenance
-from drillkit.store.port import Decide, Event, Kept, RecordStore
+from drillkit.store.port import Decide, DecideOn, Event, Kept, RecordStore, Restore
 from drillkit.store.seals import SealKey, signing_key
 
 if TYPE_CHECKING:
@@ -55,8 +54,8 @@ class SealingStore(RecordStore):
     def append_from_snapshot(
         self,
         run_id: str,
-        restore: Callable[[bytes], Kept | None],
-        decide: Callable[[Kept | None, list[Event], datetime], list[Event]],
+        restore: Restore[Kept],
+        decide: DecideOn[Kept],
         clock: Clock,
         provenance: Provenance | None = None,
     ) -> list[Event]:
