@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from drillkit.cli.common import Lang, display_zone, emit, workspace
+from drillkit.cli.common import Lang, display_zone, emit, warn, workspace
 from drillkit.cli.output import force_option, output_option
 from drillkit.model.errors import UsageError
 
@@ -58,7 +58,7 @@ def forecast(  # noqa: PLR0917  # typer maps each CLI option to one parameter
         what_if=tuple(what_if),
         distributions=fmt is ForecastFormat.html,
     )
-    document = build(ws, question, display_zone(ws))
+    document = build(ws, question, display_zone(ws), warn)
     if fmt is ForecastFormat.json:
         text = json_text(document)
     elif fmt is ForecastFormat.html:

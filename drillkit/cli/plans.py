@@ -39,7 +39,7 @@ def playbooks(as_json: bool = typer.Option(False, "--json", help="One JSON docum
     from drillkit.services.catalog import playbook_rows
 
     ws = workspace()
-    rows = playbook_rows(ws)
+    rows = playbook_rows(ws, warn)
     if as_json:
         print_json(rows)
         return

@@ -120,12 +120,11 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 def coverage(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     """Every playbook's last drill, next scheduled drill and overdue status; exit 1 if any is overdue."""
     from drillkit.render.summaries import coverage_table, forecast_lines
-    from drillkit.services.coverage import add_forecasts, coverage_exit
     from drillkit.services.coverage import coverage as build
+    from drillkit.services.coverage import coverage_exit
 
     ws = workspace()
-    rows = build(ws, default_clock())
-    add_forecasts(ws, rows)
+    rows = build(ws, default_clock(), warn)
     if as_json:
         print_json(rows)
     else:

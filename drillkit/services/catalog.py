@@ -5,21 +5,25 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import DIR_MODE, FILE_MODE, Workspace
 from drillkit.model.errors import UsageError
 from drillkit.plans.library import Plans
 
+if TYPE_CHECKING:
+    from drillkit.services.views import Tell
+
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
-def playbook_rows(ws: Workspace) -> list[dict[str, Any]]:
-    """id, title, kind, version, last drill and next scheduled drill of each valid playbook."""
-    from drillkit.services.history import last_drills, next_drills
+def playbook_rows(ws: Workspace, tell: Tell) -> list[dict[str, Any]]:
+    """id, title, kind, version, last drill and next scheduled drill of each valid playbook;
+    records that cannot be read as runs are named through `tell`."""
+    from drillkit.services.history import last_drills, listed_runs, next_drills
 
     plans = Plans(ws)
-    last = last_drills(ws)
+    last = last_drills(listed_runs(ws, tell))
     upcoming = next_drills(ws)
     rows = []
     for playbook_id in plans.playbook_ids():

@@ -8,7 +8,7 @@ the plan, not the people, so only `mode: drill` runs count as drills.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock, format_utc, parse_utc
@@ -16,12 +16,18 @@ from drillkit.model.errors import InvalidFile
 from drillkit.model.plans import Playbook
 from drillkit.plans.library import Plans
 
+if TYPE_CHECKING:
+    from drillkit.services.views import Tell
+    from drillkit.store.index import RunSummary
 
-def coverage(ws: Workspace, clock: Clock) -> list[dict[str, Any]]:
-    """One row per playbook file, in id order; invalid playbooks are listed as such."""
-    from drillkit.services.history import last_drills, next_drills
 
-    plans, last, upcoming, now = Plans(ws), last_drills(ws), next_drills(ws), clock.now()
+def coverage(ws: Workspace, clock: Clock, tell: Tell) -> list[dict[str, Any]]:
+    """One row per playbook file, in id order, with its odds when history allows; invalid
+    playbooks are listed as such. Records that cannot be read as runs are named through `tell`."""
+    from drillkit.services.history import last_drills, listed_runs, next_drills
+
+    summaries = listed_runs(ws, tell)
+    plans, last, upcoming, now = Plans(ws), last_drills(summaries), next_drills(ws), clock.now()
     rows = []
     for playbook_id in plans.playbook_ids():
         try:
@@ -30,6 +36,7 @@ def coverage(ws: Workspace, clock: Clock) -> list[dict[str, Any]]:
             rows.append(_invalid(playbook_id))
             continue
         rows.append(_row(pb, last.get(pb.playbook), upcoming.get(pb.playbook), now))
+    _add_forecasts(ws, rows, summaries)
     return _with_actions(ws, rows, now)
 
 
@@ -49,19 +56,17 @@ def _with_actions(ws: Workspace, rows: list[dict[str, Any]], now: datetime) -> l
 FORECAST_RUNS = 20_000  # simulated runs per playbook: coverage wants the rough odds, quickly
 
 
-def add_forecasts(ws: Workspace, rows: list[dict[str, Any]]) -> None:
+def _add_forecasts(ws: Workspace, rows: list[dict[str, Any]], summaries: list[RunSummary]) -> None:
     """Give each valid row `forecast`: for a playbook with enough resolved incidents (SPEC §11), the
     forecast odds of meeting its tightest target at the severity most of them had; else None."""
     from collections import Counter
 
-    from drillkit.store.index import run_summaries
-
-    resolved = Counter(s.playbook for s in run_summaries(ws) if s.mode == "incident" and s.outcome == "resolved")
+    resolved = Counter(s.playbook for s in summaries if s.mode == "incident" and s.outcome == "resolved")
     plans = Plans(ws)
     for row in rows:
         row["forecast"] = None
         if row["status"] != "invalid" and resolved[row["playbook"]] >= _enough():
-            row["forecast"] = _tightest_odds(ws, plans.playbook(row["playbook"]))
+            row["forecast"] = _tightest_odds(ws, plans.playbook(row["playbook"]), summaries)
 
 
 def _enough() -> int:
@@ -70,13 +75,13 @@ def _enough() -> int:
     return ENOUGH
 
 
-def _tightest_odds(ws: Workspace, pb: Playbook) -> dict[str, Any] | None:
+def _tightest_odds(ws: Workspace, pb: Playbook, summaries: list[RunSummary]) -> dict[str, Any] | None:
     from collections import Counter
 
     from drillkit.engine import forecast as engine
     from drillkit.services.forecast import past_runs
 
-    history = past_runs(ws, pb, since=None, include_drills=False)
+    history = past_runs(ws, summaries, pb, since=None, include_drills=False)
     by_severity = Counter(run.severity for run in history)
     severity = max(pb.severities, key=lambda sid: by_severity[sid])  # ties: the most severe, listed first
     targets = {name: pb.target(name, severity) for name in pb.metrics}

@@ -20,6 +20,8 @@ from drillkit.store.port import Event
 
 if TYPE_CHECKING:
     from drillkit.engine.forecast import PastRun
+    from drillkit.services.views import Tell
+    from drillkit.store.index import RunSummary
 
 
 MAX_RUNS = 10_000_000  # simulated runs: about 1 GB of working arrays at this size
@@ -37,9 +39,11 @@ class Question:
     distributions: bool = False  # each metric's spread too (for the HTML page)
 
 
-def forecast(ws: Workspace, question: Question, zone: str) -> dict[str, Any]:
-    """The forecast document: the question, what the answer rests on, the plan and any what-if."""
+def forecast(ws: Workspace, question: Question, zone: str, tell: Tell) -> dict[str, Any]:
+    """The forecast document: the question, what the answer rests on, the plan and any what-if.
+    Records that cannot be read as runs are named through `tell`: the answer rests on the others."""
     from drillkit.engine import forecast as engine
+    from drillkit.services.history import listed_runs
     from drillkit.services.report import bound
 
     pb = _playbook(ws, question.playbook)
@@ -52,7 +56,7 @@ def forecast(ws: Workspace, question: Question, zone: str) -> dict[str, Any]:
         raise UsageError(f"--seed {question.seed}: must be 0 or more")
     what_if = engine.parse_what_if(question.what_if, pb) if question.what_if else None
     since = bound(question.since, "--since", zone)
-    history = past_runs(ws, pb, since=since, include_drills=question.include_drills)
+    history = past_runs(ws, listed_runs(ws, tell), pb, since=since, include_drills=question.include_drills)
     basis = engine.choose_basis(history, severity)
     answer = engine.forecast(
         pb,
@@ -93,15 +97,17 @@ def _playbook(ws: Workspace, playbook_id: str) -> Playbook:
     return plans.playbook(playbook_id)
 
 
-def past_runs(ws: Workspace, pb: Playbook, *, since: str | None, include_drills: bool) -> list[PastRun]:
-    """The playbook's resolved runs since `since`, as the engine's `PastRun`s, oldest first."""
-    from drillkit.store.index import run_summaries
+def past_runs(
+    ws: Workspace, summaries: list[RunSummary], pb: Playbook, *, since: str | None, include_drills: bool
+) -> list[PastRun]:
+    """The playbook's resolved runs since `since` among `summaries` (newest first, as listed), as
+    the engine's `PastRun`s, oldest first."""
     from drillkit.store.stores import open_store
 
     store = open_store(ws)
     chosen = [
         summary
-        for summary in run_summaries(ws)
+        for summary in summaries
         if summary.playbook == pb.playbook
         and summary.outcome == "resolved"
         and (include_drills or summary.mode == "incident")

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from drillkit.config.workspace import Workspace
 from drillkit.model.errors import UsageError
 
+if TYPE_CHECKING:
+    from drillkit.services.views import Tell
+    from drillkit.store.index import RunSummary
 
-def last_drills(ws: Workspace) -> dict[str, str]:
+
+def listed_runs(ws: Workspace, tell: Tell) -> list[RunSummary]:
+    """Every run, newest first, from each record's first and last lines. The records that cannot be
+    read as runs are named through `tell` in one line, so that no answer resting on the runs leaves
+    one out unsaid (`drill verify --all` says what is wrong with each)."""
+    from drillkit.store.index import read_runs
+
+    every, left_out = read_runs(ws)
+    if left_out:
+        names = ", ".join(left_out)
+        tell(f"drill: {len(left_out)} record(s) left out, not readable as runs: {names} (see `drill verify --all`)")
+    return every
+
+
+def last_drills(summaries: Iterable[RunSummary]) -> dict[str, str]:
     """Playbook id → start time (UTC, RFC 3339) of its latest drill run."""
-    from drillkit.store.index import run_summaries
-
     latest: dict[str, str] = {}
-    for summary in run_summaries(ws):
+    for summary in summaries:
         if summary.mode == "drill" and summary.started > latest.get(summary.playbook, ""):
             latest[summary.playbook] = summary.started
     return latest

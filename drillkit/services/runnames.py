@@ -55,16 +55,32 @@ def matching_runs(ids: list[str], name: str) -> list[str]:
 
 
 def newest_open(ws: Workspace, playbook: str | None) -> str:
-    """`last`: the newest run not ended (of `playbook` when given)."""
-    from drillkit.store.index import run_summaries
+    """`last`: the newest run not ended (of `playbook` when given). A newer record that cannot be
+    read as a run may be the open one: `last` is then refused rather than pass over it."""
+    from drillkit.store.index import read_runs
 
-    summaries = [s for s in run_summaries(ws) if playbook in (None, s.playbook)]
-    for summary in summaries:
-        if summary.ended is None:
-            return summary.id
+    every, left_out = read_runs(ws)
+    summaries = [s for s in every if playbook in (None, s.playbook)]
+    found = next((s.id for s in summaries if s.ended is None), None)
     which = f"{LAST}:{playbook}" if playbook else LAST
+    unread = [name.removesuffix(".jsonl") for name in left_out]
+    passed_over = [run_id for run_id in unread if _of_playbook(run_id, playbook) and (found is None or run_id > found)]
+    if passed_over:
+        raise UsageError(
+            f"`{which}` cannot tell whether {max(passed_over)} is open: its record cannot be read as a run"
+            " (see `drill verify --all`); name the run you mean"
+        )
+    if found is not None:
+        return found
     newest = f"; the newest {'such ' if playbook else ''}run is {summaries[0].id}, ended" if summaries else ""
     raise UsageError(f"`{which}` names the newest run not ended, and no run is open{newest}")
+
+
+def _of_playbook(run_id: str, playbook: str | None) -> bool:
+    """Whether a record's name is the id of a run of `playbook` (of any, for None): `START-PLAYBOOK-XXXX`."""
+    if not RUN_ID.fullmatch(run_id):
+        return False
+    return playbook is None or run_id.partition("-")[2][:-5] == playbook
 
 
 def _candidates(matches: list[str]) -> str:

@@ -111,16 +111,12 @@ def run_list(
     ws: Workspace, *, since: str | None, playbook: str | None, mode: str | None, zone: str, tell: Tell
 ) -> list[RunSummary]:
     """`drill runs`: the run summaries that match, newest first; records not readable as runs are named."""
-    from drillkit.services.history import known_playbook
-    from drillkit.store.index import read_runs
+    from drillkit.services.history import known_playbook, listed_runs
 
     keep = since_filter(since, zone)
     if playbook is not None:
         known_playbook(ws, playbook)
-    every, left_out = read_runs(ws)
-    if left_out:
-        names = ", ".join(left_out)
-        tell(f"drill: {len(left_out)} record(s) left out, not readable as runs: {names} (see `drill verify --all`)")
+    every = listed_runs(ws, tell)
     return [s for s in every if keep(s.started) and (playbook in (None, s.playbook)) and (mode in (None, s.mode))]
 
 

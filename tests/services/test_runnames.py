@@ -70,3 +70,26 @@ def test_four_hex_digits_are_an_ids_last_four_before_they_are_a_prefix() -> None
     assert matching_runs(ids, "1a2b") == ["20261129T080000Z-core-1a2b"]
     assert matching_runs(ids[1:2], "2026") == ["20261129T080000Z-core-1a2b"]  # no id ends so: a prefix
     assert matching_runs(ids, "") == []
+
+
+def test_last_is_refused_rather_than_pass_over_a_newer_record_it_cannot_read(drill: Drill) -> None:
+    older, newer = _two_incidents(drill)
+    drill.record(newer).write_bytes(drill.record(newer).read_bytes()[:100])  # its first line cut
+    before = drill.record(older).read_bytes()
+    for name in ("last", "last:core-network-outage"):
+        done = drill("note", name, "which one?", "--by", "alice", DRILL_FAKE_NOW=LATER)
+        assert done.returncode == 2
+        assert done.stderr == (
+            f"drill: `{name}` cannot tell whether {newer} is open: its record cannot be read as a run"
+            " (see `drill verify --all`); name the run you mean\n"
+        )
+    assert drill.record(older).read_bytes() == before
+    refused = drill("note", "last:customer-data-leak", "none open", "--by", "alice", DRILL_FAKE_NOW=LATER)
+    assert "no run is open" in refused.stderr  # another playbook's damaged record is not its business
+
+
+def test_last_names_an_open_run_newer_than_a_record_it_cannot_read(drill: Drill) -> None:
+    older, newer = _two_incidents(drill)
+    drill.record(older).write_bytes(drill.record(older).read_bytes()[:100])
+    drill("note", "last", "the newer one", "--by", "alice", ok=True, DRILL_FAKE_NOW=LATER)
+    assert drill.events(newer)[-1]["text"] == "the newer one"
