@@ -13,8 +13,6 @@ from drillkit.model.errors import RecordError, UsageError
 if TYPE_CHECKING:
     from drillkit.store.postgres.admin import StoreStatus
 
-Tell = Callable[[str], None]
-
 
 def team_url(ws: Workspace) -> str:
     url = ws.store_url()
