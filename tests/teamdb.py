@@ -13,6 +13,7 @@ import re
 import secrets
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,17 @@ from tests.conftest import DRILL, REQUIRE_SERVICES
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEAM_DOC = Path(__file__).parents[1] / "docs" / "team.md"
 GROUPS = ("drill_reviewer", "drill_responder", "drill_scheduler")
+RECORD_FULL = """
+CREATE OR REPLACE FUNCTION public.record_full() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT sum(octet_length(line) + 1) FROM drill.line WHERE run = TG_ARGV[0]) > TG_ARGV[1]::bigint THEN
+        RAISE EXCEPTION 'could not extend the record of %: no space left on device', TG_ARGV[0]
+            USING ERRCODE = 'disk_full';
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
 
 
 def server_url() -> str:
@@ -99,6 +111,23 @@ class TeamDb:
 
     def connect(self, url: str | None = None) -> Any:
         return _admin(url or self.owner)
+
+    @contextmanager
+    def record_full(self, run_id: str, limit: int) -> Iterator[None]:
+        """While it lasts, the server refuses every statement that leaves the run's lines (and a
+        newline each) past `limit` bytes, with the error a full disk gives: as the file store's
+        full disk, for the team store. The refused transaction is rolled back whole."""
+        with self.connect() as owner:
+            owner.execute(RECORD_FULL)
+            owner.execute(
+                "CREATE TRIGGER record_full AFTER INSERT ON drill.line FOR EACH STATEMENT"
+                f" EXECUTE FUNCTION public.record_full('{run_id}', '{limit:d}')".encode()
+            )
+        try:
+            yield
+        finally:
+            with self.connect() as owner:
+                owner.execute("DROP TRIGGER record_full ON drill.line")
 
     def cut_listeners(self) -> None:
         """End the listening sessions on this database, as a network cut or a restart would."""

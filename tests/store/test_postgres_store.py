@@ -116,6 +116,20 @@ def test_an_append_under_a_replaced_scheduler_lease_is_refused(team_db: TeamDb, 
     assert [e.get("text") for e in team_store(Workspace(workspace), team_db.url).read(run_id)] == [None, "while active"]
 
 
+def test_a_write_the_server_refuses_is_said_to_be_refused_not_a_lost_connection(
+    team_db: TeamDb, workspace: Path
+) -> None:
+    """A full disk on the server answers the write with an error and keeps the connection: the
+    command says the server refused it and that nothing was written, not that the connection was
+    lost and the write may have been recorded."""
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    refused = r"refused it: could not extend the record of .*no space left on device \(nothing was written"
+    with team_db.record_full(run_id, 0), pytest.raises(RecordError, match=refused):
+        store.append(run_id, _note("no room"), SystemClock())
+    assert [e["seq"] for e in store.read(run_id)] == [1]
+
+
 def test_seq_is_unique_per_run_in_the_database(team_db: TeamDb, workspace: Path) -> None:
     import psycopg
 

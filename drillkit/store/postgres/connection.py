@@ -176,6 +176,11 @@ class Database:
                 f"the team store at {self.server} has an older drillkit schema; run `drill store init` to upgrade it"
             ) from None
         except psycopg.OperationalError as exc:
+            if self._conn is not None and not self._conn.closed:  # answered: a full disk, not a lost connection
+                raise RecordError(
+                    f"the team store at {self.server} refused it: {first_line(exc)}"
+                    " (nothing was written; its administrator can say why)"
+                ) from None
             if when is not None:
                 raise ConnectionLost(self.lost(exc, when), committed=None) from None
             raise ConnectionLost(self.lost(exc, "before COMMIT (nothing was written)"), committed=False) from None
