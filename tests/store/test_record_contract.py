@@ -1,15 +1,18 @@
 """The promises of SPEC §4 that every `RecordStore` adapter keeps, run against each adapter.
 
 An adapter is one parameter of the `subject` fixture: what the test needs of it beyond the port
-is how to make its store in another process and how to leave a torn tail, as a crash would.
+is how to make its store in another process, how to leave a torn tail, as a crash would, and how
+to keep its record from growing, as a full disk would.
 """
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,12 +21,14 @@ import pytest
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import SystemClock, VirtualClock, parse_utc
-from drillkit.model.errors import NotFound, RunExists
+from drillkit.model.errors import NotFound, RecordError, RunExists
+from drillkit.model.provenance import Provenance
 from drillkit.plans.library import Plans
 from drillkit.services.runs import new_run_id, started_draft
 from drillkit.store.files import FileRecordStore
 from drillkit.store.port import Event, RecordStore
 from drillkit.store.stores import team_store
+from drillkit.store.verify import verify_lines
 from tests.conftest import FAKE_NOW
 from tests.teamdb import TeamDb
 
@@ -83,6 +88,20 @@ def _tear_row(ws: Workspace, run_id: str, torn: bytes) -> None:
 
 TEARS = {"files": _tear_file, "postgres": _tear_row}  # how each adapter's record is left with a torn tail
 
+Full = Callable[[str, int], AbstractContextManager[None]]  # (run, bytes): the record may grow to that size only
+
+
+@contextmanager
+def _full_disk(run_id: str, limit: int) -> Iterator[None]:
+    """No file this process writes may grow past `limit` bytes (RLIMIT_FSIZE): a write past it
+    comes up short, as on a full disk (Python ignores the SIGXFSZ that comes with it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
 
 @dataclass
 class Subject:
@@ -90,9 +109,14 @@ class Subject:
     ws: Workspace
     store: RecordStore
     tear: Callable[[str, bytes], None]
+    full: Full  # how each adapter's record is kept from growing, as a full disk would
 
     def other_store(self) -> RecordStore:
         return make_store(self.kind, self.ws)
+
+    def full_after(self, run_id: str, room: int) -> AbstractContextManager[None]:
+        """While it lasts, a write that would grow the run's record by more than `room` bytes fails."""
+        return self.full(run_id, len(self.store.lines(run_id)) + room)
 
     def new_run(self, clock: SystemClock | VirtualClock | None = None) -> str:
         clock = clock or SystemClock()
@@ -115,17 +139,20 @@ class Subject:
 
 @pytest.fixture(params=["files", "postgres"])
 def subject(request: pytest.FixtureRequest, workspace: Path) -> Subject:
+    full: Full = _full_disk
     if request.param == "postgres":
         team_db: TeamDb = request.getfixturevalue("team_db")
         (workspace / "drill.toml").write_text(f'[store]\nurl = "{team_db.url}"\n', encoding="utf-8")
+        full = team_db.record_full
     ws = Workspace(workspace)
     return Subject(
-        request.param, ws, make_store(request.param, ws), lambda run, torn: TEARS[request.param](ws, run, torn)
+        request.param, ws, make_store(request.param, ws), lambda run, torn: TEARS[request.param](ws, run, torn), full
     )
 
 
-def note(text: str) -> Callable[[list[Event], datetime], list[Event]]:
-    return lambda events, now: [{"event": "note", "actor": "alice", "role": None, "text": text}]
+def note(*texts: str) -> Callable[[list[Event], datetime], list[Event]]:
+    """A decision to write one note by alice for each of `texts`, in one write."""
+    return lambda events, now: [{"event": "note", "actor": "alice", "role": None, "text": text} for text in texts]
 
 
 def test_concurrent_appenders_in_several_processes_never_repeat_or_skip_a_seq(subject: Subject) -> None:
@@ -150,6 +177,51 @@ def test_a_torn_tail_is_set_aside_and_recorded_as_repaired(subject: Subject) -> 
     events = subject.other_store().read(run_id)
     assert [e["seq"] for e in events] == [1, 2, 3, 4]
     assert events[2:] == written
+
+
+ROOM = 1000  # bytes: more than a short note's line, less than a long one's
+LONG = "this note does not fit " * 100
+
+
+def written_once(subject: Subject, run_id: str, before: bytes, texts: list[str]) -> None:
+    """Another reader finds the record as it was, then `texts` as notes, each once, and the whole
+    verifies: nothing of a failed write is left in it or set aside for later."""
+    data = subject.other_store().lines(run_id)
+    assert data.startswith(before)
+    assert [e["text"] for e in subject.other_store().read(run_id)[1:]] == texts
+    assert (verify_lines(run_id, data, None).verdict, data.count(b"\n")) == ("open", 1 + len(texts))
+
+
+def test_a_write_that_fails_fails_the_command_and_leaves_the_record_as_it_was(subject: Subject) -> None:
+    """A full disk for files, a server that refuses the transaction for the team store: the
+    append fails in one line, nothing of it is read as recorded (not by the store that tried
+    it either), and the same write tried again (same `req`) is written once."""
+    run_id = subject.new_run()
+    before, provenance = subject.store.lines(run_id), Provenance.here()
+    with subject.full_after(run_id, 100), pytest.raises(RecordError) as failed:
+        subject.store.append(run_id, note(LONG), SystemClock(), provenance)
+    assert "\n" not in str(failed.value)
+    assert subject.other_store().lines(run_id) == before
+    assert subject.store.lines(run_id) == before
+    assert [e["seq"] for e in subject.store.read(run_id)] == [1]
+    retried = subject.store.append(run_id, note(LONG), SystemClock(), provenance)
+    assert [e["seq"] for e in retried] == [2]
+    written_once(subject, run_id, before, [LONG])
+
+
+def test_a_batch_cut_short_leaves_none_of_its_lines(subject: Subject) -> None:
+    """Two events written together (a breach and its escalation): when only the first fits, the
+    first is not left behind without the second; written again, both are recorded once."""
+    run_id = subject.new_run()
+    before = subject.store.lines(run_id)
+    with subject.full_after(run_id, ROOM), pytest.raises(RecordError):
+        subject.store.append(run_id, note("fits", LONG), SystemClock())
+    assert subject.other_store().lines(run_id) == before
+    written = subject.store.append(run_id, note("fits", LONG), SystemClock())
+    assert [e["seq"] for e in written] == [2, 3]
+    first, second = subject.store.lines(run_id)[len(before) :].splitlines(keepends=True)
+    assert len(first) < ROOM < len(first) + len(second)  # the room held the first line, not the second
+    written_once(subject, run_id, before, ["fits", LONG])
 
 
 def test_an_append_whose_decision_is_refused_writes_nothing(subject: Subject) -> None:
@@ -279,13 +351,10 @@ def test_a_store_says_while_it_conducts_a_run(subject: Subject) -> None:
 
 
 def test_every_event_of_one_write_carries_its_origin_and_req(subject: Subject) -> None:
-    from drillkit.model.provenance import Provenance
-
     run_id = subject.new_run()
     origin = {"user": "alice", "host": "laptop-7"}
     provenance = Provenance(req="00000000000000aa", origin=origin)
-    two = [{"event": "note", "actor": "alice", "role": None, "text": t} for t in ("one", "two")]
-    subject.store.append(run_id, lambda events, now: [dict(d) for d in two], SystemClock(), provenance)
+    subject.store.append(run_id, note("one", "two"), SystemClock(), provenance)
     written = subject.other_store().read(run_id)[-2:]
     assert [(e["req"], e["origin"]) for e in written] == [
         ("00000000000000aa", {"user": "alice", "host": "laptop-7"})
@@ -295,8 +364,6 @@ def test_every_event_of_one_write_carries_its_origin_and_req(subject: Subject) -
 
 
 def test_the_lines_are_the_bytes_that_were_hashed(subject: Subject) -> None:
-    from drillkit.store.verify import verify_lines
-
     run_id = subject.new_run()
     subject.store.append(run_id, note("evidence"), SystemClock())
     data = subject.other_store().lines(run_id)
