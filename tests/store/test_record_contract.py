@@ -26,10 +26,10 @@ from drillkit.model.provenance import Provenance
 from drillkit.plans.library import Plans
 from drillkit.services.runs import new_run_id, started_draft
 from drillkit.store.files import FileRecordStore
-from drillkit.store.port import Event, RecordStore
-from drillkit.store.stores import team_store
+from drillkit.store.port import Decide, Event, RecordStore
+from drillkit.store.stores import open_seals, open_store, team_store
 from drillkit.store.verify import verify_lines
-from tests.conftest import FAKE_NOW
+from tests.conftest import FAKE_NOW, Drill
 from tests.teamdb import TeamDb
 
 PLAYBOOK = "core-network-outage"
@@ -150,7 +150,7 @@ def subject(request: pytest.FixtureRequest, workspace: Path) -> Subject:
     )
 
 
-def note(*texts: str) -> Callable[[list[Event], datetime], list[Event]]:
+def note(*texts: str) -> Decide:
     """A decision to write one note by alice for each of `texts`, in one write."""
     return lambda events, now: [{"event": "note", "actor": "alice", "role": None, "text": text} for text in texts]
 
@@ -455,3 +455,30 @@ def test_a_store_resumed_from_a_snapshot_still_reads_the_whole_record(subject: S
     assert [e["seq"] for e in resumed.read(run_id)] == [1, 2, 3]
     resumed.append(run_id, lambda events, now: note(str(len(events)))(events, now), SystemClock())
     assert resumed.read(run_id)[-1]["text"] == "3"  # `append` is handed every event again
+
+
+def annotation(text: str) -> Decide:
+    return lambda events, now: [{"event": "annotation", "actor": "alice", "role": None, "of": 1, "text": text}]
+
+
+def ended(events: list[Event], now: datetime) -> list[Event]:
+    return [{"event": "run.ended", "actor": "alice", "role": None, "outcome": "aborted", "reason": "drill over"}]
+
+
+def test_a_run_is_sealed_at_the_first_write_after_its_end_whoever_ended_it(subject: Subject) -> None:
+    """SPEC §9 over either adapter, through the store a command of a key holder opens: a write to
+    a live run seals nothing, not even one of what may follow an end (the record, read back,
+    holds no end yet); once another process (without the key) ended the run, the next such write
+    reads the end back from the store and seals the whole record at once."""
+    Drill(subject.ws.root)("keys", "init", ok=True)
+    keyed = Workspace(subject.ws.root)
+    run_id = subject.new_run()
+    sealing, seals = open_store(keyed), open_seals(keyed)
+    sealing.append(run_id, note("live"), SystemClock())
+    sealing.append(run_id, annotation("live too"), SystemClock())
+    assert seals.notes(run_id) == []
+    subject.other_store().append(run_id, ended, SystemClock())
+    written = sealing.append(run_id, annotation("after the end"), SystemClock())
+    latest = seals.latest(run_id)
+    assert latest is not None
+    assert (latest.events, latest.head) == (written[-1]["seq"], written[-1]["hash"])
