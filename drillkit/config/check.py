@@ -15,6 +15,7 @@ from typing import Any
 from drillkit.config.sections import SECTIONS, TOP_LEVEL, roster_names, unreadable_config
 from drillkit.model.blackouts import parse_blackouts
 from drillkit.model.errors import Problem, UsageError
+from drillkit.model.redact import extra_pattern
 from drillkit.model.timefmt import check_zone
 
 _AT = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -108,9 +109,9 @@ class _Check:
             return
         for pattern in value:
             try:
-                re.compile(pattern)
-            except re.error as exc:
-                self.add(where, f"[redact] patterns: {pattern!r} is not a valid regular expression: {exc}")
+                extra_pattern(pattern)
+            except UsageError as err:
+                self.add(where, _unprefixed(err))
 
     def blackout(self, value: Any, zone: str) -> None:
         if value is None:

@@ -100,7 +100,7 @@ class Redactor:
     """Applies the built-in masks and the workspace's extra patterns to free text."""
 
     def __init__(self, extra: Iterable[str] = ()) -> None:
-        self._extra = [re.compile(pattern) for pattern in extra]
+        self._extra = [extra_pattern(pattern) for pattern in extra]
 
     def __call__(self, text: str) -> str:
         seen = text if text.isascii() else text.translate(_ASCII_TWINS)
@@ -138,9 +138,19 @@ def _stars(match: re.Match[str]) -> str:
 @lru_cache(maxsize=16)
 def redactor_for(extra: tuple[str, ...]) -> Redactor:
     """One compiled redactor per set of `drill.toml` patterns; a bad pattern is a usage error."""
+    return Redactor(extra)
+
+
+def extra_pattern(pattern: str) -> re.Pattern[str]:
+    """A `drill.toml` pattern compiled, or a UsageError naming it: `re` refuses a bad one with
+    `re.error`, a repetition past what it counts (`a{99999999999}`) with OverflowError, and
+    groups nested some thousand deep with RecursionError."""
     try:
-        return Redactor(extra)
+        return re.compile(pattern)
     except re.error as exc:
-        raise UsageError(
-            f"drill.toml: [redact] patterns: {exc.pattern!r} is not a valid regular expression: {exc}"
-        ) from None
+        reason = str(exc)
+    except OverflowError as exc:
+        reason = str(exc)
+    except RecursionError:
+        reason = "groups nested too deeply"
+    raise UsageError(f"drill.toml: [redact] patterns: {pattern!r} is not a valid regular expression: {reason}")

@@ -202,3 +202,21 @@ def test_a_misspelt_key_is_not_blamed_on_the_timezone(drill: Drill) -> None:
     done = drill("runs")
     assert done.returncode == 2
     assert done.stderr.startswith("drill: drill.toml:2:1: [redact] unknown key 'patern'")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [("a{99999999999}", "the repetition number is too large"), ("(" * 1000 + ")" * 1000, "groups nested too deeply")],
+    ids=["repetition", "nesting"],
+)
+def test_a_pattern_re_cannot_compile_is_a_problem_not_an_internal_error(
+    drill: Drill, pattern: str, reason: str
+) -> None:
+    """`re` refuses these with OverflowError and RecursionError, not `re.error`."""
+    (drill.root / "drill.toml").write_text(f"[redact]\npatterns = ['{pattern}']\n", encoding="utf-8")
+    said = f"[redact] patterns: {pattern!r} is not a valid regular expression: {reason}"
+    done = drill("validate")
+    assert (done.returncode, done.stdout) == (1, f"drill.toml:2:1: {said}\n")
+    done = drill("open", "core-network-outage", "--severity", "II", "--as", "lead=alice", "--by", "alice")
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", f"drill: drill.toml: {said}\n")
+    assert not list((drill.root / "logs").rglob("*.jsonl"))
