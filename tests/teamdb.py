@@ -37,6 +37,18 @@ END
 $$
 """
 
+ROLLED_BACK = """
+CREATE SEQUENCE IF NOT EXISTS public.rollbacks;
+CREATE OR REPLACE FUNCTION public.rolled_back() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    IF nextval('public.rollbacks') <= TG_ARGV[0]::bigint THEN
+        RAISE EXCEPTION 'deadlock detected' USING ERRCODE = 'deadlock_detected';
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
 
 def server_url() -> str:
     return os.environ.get("DRILL_TEST_PG") or DEFAULT_SERVER
@@ -128,6 +140,23 @@ class TeamDb:
         finally:
             with self.connect() as owner:
                 owner.execute("DROP TRIGGER record_full ON drill.line")
+
+    @contextmanager
+    def rolled_back(self, times: int) -> Iterator[None]:
+        """While it lasts, the server rolls back the first `times` statements that write lines, as
+        it does one side of a deadlock (a sequence counts them: a rollback does not undo it)."""
+        with self.connect() as owner:
+            owner.execute(ROLLED_BACK)
+            owner.execute(
+                "CREATE TRIGGER rolled_back AFTER INSERT ON drill.line FOR EACH STATEMENT"
+                f" EXECUTE FUNCTION public.rolled_back('{times:d}')".encode()
+            )
+        try:
+            yield
+        finally:
+            with self.connect() as owner:
+                owner.execute("DROP TRIGGER rolled_back ON drill.line")
+                owner.execute("DROP SEQUENCE public.rollbacks")
 
     def cut_listeners(self) -> None:
         """End the listening sessions on this database, as a network cut or a restart would."""

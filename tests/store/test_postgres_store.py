@@ -16,6 +16,7 @@ from drillkit.model.provenance import Provenance
 from drillkit.plans.library import Plans
 from drillkit.services.runs import new_run_id, started_draft
 from drillkit.store.port import Decide, Event, RecordStore
+from drillkit.store.postgres.connection import ATTEMPTS
 from drillkit.store.stores import team_store
 from tests.independent_verifier import verify_bytes
 from tests.teamdb import TeamDb
@@ -127,6 +128,26 @@ def test_a_write_the_server_refuses_is_said_to_be_refused_not_a_lost_connection(
     refused = r"refused it: could not extend the record of .*no space left on device \(nothing was written"
     with team_db.record_full(run_id, 0), pytest.raises(RecordError, match=refused):
         store.append(run_id, _note("no room"), SystemClock())
+    assert [e["seq"] for e in store.read(run_id)] == [1]
+
+
+def test_a_write_the_server_rolls_back_to_settle_a_deadlock_is_made_again_and_recorded_once(
+    team_db: TeamDb, workspace: Path
+) -> None:
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    with team_db.rolled_back(times=2):
+        store.append(run_id, _note("after two deadlocks"), SystemClock())
+    assert [(e["seq"], e.get("text")) for e in store.read(run_id)][1:] == [(2, "after two deadlocks")]
+
+
+def test_a_write_rolled_back_at_every_attempt_fails_in_one_line_and_writes_nothing(
+    team_db: TeamDb, workspace: Path
+) -> None:
+    store = _store(workspace, team_db.url)
+    run_id = _new_run(store, workspace)
+    with team_db.rolled_back(times=ATTEMPTS), pytest.raises(RecordError, match="rolled it back: deadlock detected"):
+        store.append(run_id, _note("never"), SystemClock())
     assert [e["seq"] for e in store.read(run_id)] == [1]
 
 

@@ -45,6 +45,11 @@ class ConnectionLost(RecordError):
         self.committed = committed
 
 
+class RolledBack(RecordError):
+    """The server rolled the transaction back to settle a deadlock or a serialization failure:
+    nothing was written, and the same attempt may be made again."""
+
+
 def expand(url: str) -> str:
     """`${VAR}` taken from the environment (a password never sits in a file of ours)."""
 
@@ -175,6 +180,10 @@ class Database:
             raise RecordError(
                 f"the team store at {self.server} has an older drillkit schema; run `drill store init` to upgrade it"
             ) from None
+        except (errors.DeadlockDetected, errors.SerializationFailure) as exc:
+            raise RolledBack(
+                f"the team store at {self.server} rolled it back: {first_line(exc)} (nothing was written)"
+            ) from None
         except psycopg.OperationalError as exc:
             if self._conn is not None and not self._conn.closed:  # answered: a full disk, not a lost connection
                 raise RecordError(
@@ -211,13 +220,13 @@ def connect(url: str, application_name: str, *, autocommit: bool = False, option
 
 
 def tried_again(attempt: Callable[[], T], sleep: Callable[[float], None] = WALL.sleep) -> T:
-    """`attempt`, tried again when the connection dropped: safe for a read, which may be made
-    twice, and for a write that carries its `req`, which a retry finds if a lost COMMIT had
-    written it. A server unreachable at the first attempt is reported at once."""
+    """`attempt`, tried again when the connection dropped or the server rolled it back: safe for a
+    read, which may be made twice, and for a write that carries its `req`, which a retry finds if a
+    lost COMMIT had written it. A server unreachable at the first attempt is reported at once."""
     for number in range(1, ATTEMPTS):
         try:
             return attempt()
-        except ConnectionLost:
+        except (ConnectionLost, RolledBack):
             pass
         except Unreachable:
             if number == 1:
