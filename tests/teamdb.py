@@ -13,7 +13,7 @@ import re
 import secrets
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,39 +124,34 @@ class TeamDb:
     def connect(self, url: str | None = None) -> Any:
         return _admin(url or self.owner)
 
-    @contextmanager
-    def record_full(self, run_id: str, limit: int) -> Iterator[None]:
+    def record_full(self, run_id: str, limit: int) -> AbstractContextManager[None]:
         """While it lasts, the server refuses every statement that leaves the run's lines (and a
         newline each) past `limit` bytes, with the error a full disk gives: as the file store's
         full disk, for the team store. The refused transaction is rolled back whole."""
-        with self.connect() as owner:
-            owner.execute(RECORD_FULL)
-            owner.execute(
-                "CREATE TRIGGER record_full AFTER INSERT ON drill.line FOR EACH STATEMENT"
-                f" EXECUTE FUNCTION public.record_full('{run_id}', '{limit:d}')".encode()
-            )
-        try:
-            yield
-        finally:
-            with self.connect() as owner:
-                owner.execute("DROP TRIGGER record_full ON drill.line")
+        return self._line_trigger(RECORD_FULL, f"record_full('{run_id}', '{limit:d}')")
 
-    @contextmanager
-    def rolled_back(self, times: int) -> Iterator[None]:
+    def rolled_back(self, times: int) -> AbstractContextManager[None]:
         """While it lasts, the server rolls back the first `times` statements that write lines, as
         it does one side of a deadlock (a sequence counts them: a rollback does not undo it)."""
+        return self._line_trigger(ROLLED_BACK, f"rolled_back('{times:d}')", "DROP SEQUENCE public.rollbacks")
+
+    @contextmanager
+    def _line_trigger(self, function: str, call: str, *cleanup: str) -> Iterator[None]:
+        """A trigger after every statement that writes lines, calling `call` of the `function`
+        defined (as the owner), dropped afterwards with what `cleanup` says."""
+        name = call.partition("(")[0]
         with self.connect() as owner:
-            owner.execute(ROLLED_BACK)
+            owner.execute(function)
             owner.execute(
-                "CREATE TRIGGER rolled_back AFTER INSERT ON drill.line FOR EACH STATEMENT"
-                f" EXECUTE FUNCTION public.rolled_back('{times:d}')".encode()
+                f"CREATE TRIGGER {name} AFTER INSERT ON drill.line"
+                f" FOR EACH STATEMENT EXECUTE FUNCTION public.{call}".encode()
             )
         try:
             yield
         finally:
             with self.connect() as owner:
-                owner.execute("DROP TRIGGER rolled_back ON drill.line")
-                owner.execute("DROP SEQUENCE public.rollbacks")
+                for statement in (f"DROP TRIGGER {name} ON drill.line", *cleanup):
+                    owner.execute(statement.encode())
 
     def cut_listeners(self) -> None:
         """End the listening sessions on this database, as a network cut or a restart would."""
