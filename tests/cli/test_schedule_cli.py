@@ -120,6 +120,8 @@ def test_list_next_shows_that_many_fires_of_each_schedule(drill: Drill) -> None:
         (["schedule", "add", "nope", "--at", "2027-01-01T09:00"], "no scenario"),
         (["schedule", "add", SCENARIO, "--at", "2027-01-01T09:00", "--tz", "Mars/Base"], "unknown time zone"),
         (["schedule", "add", SCENARIO, "--at", "2020-01-01T09:00"], "never fires after now"),
+        (["schedule", "add", SCENARIO, "--at", "9999-12-31T23:59", "--tz", "Etc/GMT+12"], "from 1970-01-01 to 9998"),
+        (["schedule", "add", SCENARIO, "--at", "9999-12-31T23:59"], "out of range"),  # past the last time in UTC+14
         (["schedule", "add", SCENARIO, "--every", "30d", "--jitter", "soon"], "--jitter"),
         (["schedule", "add", SCENARIO, "--every", "999999999d"], "'999999999d' is too long: at most 3650d"),
         (["schedule", "add", SCENARIO, "--every", "99999999999999999d"], "is too long: at most 3650d"),
