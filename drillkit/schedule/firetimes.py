@@ -283,7 +283,10 @@ class Recurrence:
         if self._cron is None:
             step = int(self.expr)
             count = max(1, int((when - self.anchor).total_seconds() // step) + 1)
-            return self.anchor + timedelta(seconds=step * count)
+            try:
+                return self.anchor + timedelta(seconds=step * count)
+            except OverflowError:  # past the year 9999, as a cron search ends at MAXYEAR
+                return None
         return next(self._cron_forward(when), None)
 
     def last_between(self, after: datetime, upto: datetime) -> datetime | None:

@@ -146,6 +146,15 @@ def test_every_counts_elapsed_time_from_the_anchor() -> None:
     assert hourly.last_between(ANCHOR + timedelta(hours=5), late) is None
 
 
+def test_every_has_no_fire_past_the_last_time_a_datetime_holds() -> None:
+    """`drill schedule export --year 9998` of an `--every 3650d` schedule asks for the fire after 9998."""
+    ten_years = Recurrence.make("every", str(3650 * 86400), "UTC", ANCHOR)
+    last = ten_years.next_after(datetime(9990, 1, 1, tzinfo=UTC))
+    assert last is not None
+    assert ten_years.next_after(last) is None
+    assert list(clear_fires(ten_years, [], datetime(9990, 1, 1, tzinfo=UTC))) == [last]
+
+
 def test_at_fires_once_at_its_wall_clock_time() -> None:
     once = Recurrence.make("at", "2026-12-01T09:00", "Asia/Shanghai", ANCHOR)
     assert once.next_after(ANCHOR) == datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
