@@ -122,7 +122,7 @@ def _blackout(window: dict[str, Any], default_zone: str, number: int) -> Blackou
     keys = set(window)
     zone = check_zone(str(window.get("tz", default_zone)))
     if keys <= {"start", "end", "tz"} and {"start", "end"} <= keys:
-        start, end = parse_local(str(window["start"]), zone), parse_local(str(window["end"]), zone)
+        start, end = _dated(window["start"], zone, where), _dated(window["end"], zone, where)
         if end <= start:
             raise UsageError(f"{where}: end must be later than start")
         return Blackout(zone=zone, start=start, end=end)
@@ -133,6 +133,14 @@ def _blackout(window: dict[str, Any], default_zone: str, number: int) -> Blackou
         days = _weekdays(window.get("days"), where)
         return Blackout(zone=zone, weekdays=days, daily_from=daily_from, daily_to=daily_to)
     raise UsageError(f"{where} needs either start and end, or from and to (with optional days), and optional tz")
+
+
+def _dated(value: object, zone: str, where: str) -> datetime:
+    """A dated window's `start` or `end`, or a UsageError naming the window."""
+    try:
+        return parse_local(str(value), zone)
+    except UsageError as err:
+        raise UsageError(f"{where}: {err}") from None
 
 
 def _clock_time(value: object, where: str) -> time | None:

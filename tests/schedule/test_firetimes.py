@@ -183,7 +183,13 @@ def test_blackout_windows_dated_and_weekly() -> None:
 
 @pytest.mark.parametrize(
     "window",
-    [{"start": "2026-01-02T00:00", "end": "2026-01-01T00:00"}, {"from": "10:00", "to": "09:00"}, {"days": ["x"]}],
+    [
+        {"start": "2026-01-02T00:00", "end": "2026-01-01T00:00"},
+        {"start": "soon", "end": "2026-01-01T00:00"},
+        {"start": "2026-01-01T00:00", "end": "9999-12-31T23:59"},
+        {"from": "10:00", "to": "09:00"},
+        {"days": ["x"]},
+    ],
 )
 def test_bad_blackout_windows_name_the_window(window: dict[str, object]) -> None:
     with pytest.raises(UsageError, match="blackout window 1"):
