@@ -119,10 +119,14 @@ def judge(ws: Workspace, run_id: str) -> Judged:
 
 
 def simulated(ws: Workspace, clock: Clock, scenario: str) -> Judged:
-    """`drill simulate`: the scenario's script played on a virtual clock, and the verdicts."""
+    """`drill simulate`: the scenario's script played on a virtual clock, and the verdicts. The
+    verdicts' integrity footer checks seals with drill.toml's public key: one that cannot be read
+    is refused before the simulation writes its record, not after."""
     from drillkit.render.runview import add_source, integrity
     from drillkit.services.simulate import simulate
+    from drillkit.store.seals import public_key
 
+    public_key(ws)
     result = simulate(ws, clock, scenario)
     rejected = [f"rejected step at T+{step.at}s by {step.by}: {why}" for step, why in result.rejected]
     document = run_document(result.events, integrity(ws, result.run_id))

@@ -96,6 +96,25 @@ def test_a_rejected_step_writes_nothing(drill: Drill) -> None:
     assert not [e for e in events if e["t"] == rejected_at and e["actor"] != "system"]
 
 
+@pytest.mark.parametrize(
+    ("public", "why"),
+    [
+        ("garbage", "expected NAME+KEYID+KEY"),
+        ("ws+00000000+" + "A" * 43 + "=", "not an Ed25519 key (8 hex digits of key id, 0x01 and 32 key bytes)"),
+    ],
+    ids=["shape", "key"],
+)
+def test_a_seal_public_key_that_cannot_be_read_stops_a_simulation_before_it_writes(
+    drill: Drill, public: str, why: str
+) -> None:
+    """Its verdicts' integrity footer checks seals with that key: refused (2) after writing, it was."""
+    (drill.root / "drill.toml").write_text(f'[integrity]\nseal_public_key = "{public}"\n', encoding="utf-8")
+    done = drill("simulate", "core-outage-q4")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"drill: drill.toml: [integrity] seal_public_key: public key: {why}\n"
+    assert not (drill.root / "logs" / "runs").exists()
+
+
 def test_simulation_is_deterministic_but_for_run_id_and_ts(drill: Drill) -> None:
     def comparable(run_id: str) -> list[dict[str, Any]]:
         volatile = {"run", "ts", "req", "prev", "hash", "head"}
