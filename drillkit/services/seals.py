@@ -38,13 +38,17 @@ def default_origin(ws: Workspace) -> str:
 
 
 def init_key(ws: Workspace, origin: str | None) -> KeyInfo:
-    """A new Ed25519 key: the private half to `seal_key` (0600), the public half into drill.toml."""
+    """A new Ed25519 key: the private half to `seal_key` (0600), the public half into drill.toml.
+    The seal store is asked for its ledger first: a team store that cannot answer refuses the
+    command before any key is written."""
     from drillkit.config.edit import add_setting
     from drillkit.store.notes import NoteError
     from drillkit.store.seals import new_key, read_key, write_key
+    from drillkit.store.stores import open_seals
 
     if ws.config().seal_public_key is not None:
         raise UsageError("drill.toml already has [integrity] seal_public_key; `drill keys show` prints it")
+    ledger_size = len(open_seals(ws).ledger())
     path = ws.seal_key()
     if path.exists():  # an init stopped between the key and drill.toml: finish it with that key
         key = read_key(path)
@@ -55,7 +59,7 @@ def init_key(ws: Workspace, origin: str | None) -> KeyInfo:
             raise UsageError(f"--origin: {exc}") from None
         write_key(ws, path, content)
     add_setting(ws.root / "drill.toml", "integrity", "seal_public_key", key.public.text)
-    return show_key(ws)
+    return KeyInfo(public=key.public, key_file=ws.display(path), private_here=True, ledger_size=ledger_size)
 
 
 def show_key(ws: Workspace) -> KeyInfo:
