@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from drillkit.model.planfiles import Scenario
 
 Command = Callable[[RunState], list[Event]]  # reads the state, returns drafts (never changes it)
+# --speed: the drill clock at most 10,000 times faster than the wall clock, and at most 100 times
+# slower (a drill's ten-year time limit then ends within a thousand years, a time Python can hold;
+# at 1e-308 the wall time of the first deadline was infinite and the conductor failed on it)
+MIN_SPEED, MAX_SPEED = 0.01, 10_000
 KEEP_EVERY = 1000  # events a new process would replay past a run's snapshot before a new one is kept
 
 
@@ -103,8 +107,8 @@ def started_draft(
     severity_id = pb.severity_named(severity)  # a label or grade name is recorded as the id
     if severity_id is None:
         raise UsageError(f"unknown severity {severity!r}; allowed: {pb.severity_choices()}")
-    if not 0 < speed <= 10_000:
-        raise UsageError(f"--speed {speed}: must be above 0 and at most 10000")
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise UsageError(f"--speed {speed}: must be from {MIN_SPEED} to {MAX_SPEED}")
     return {
         "event": EventType.RUN_STARTED,
         "actor": by,

@@ -270,3 +270,11 @@ def test_an_empty_output_name_is_refused_in_one_line(drill: Drill, command: str)
 def test_verify_with_run_ids_and_all_is_refused(drill: Drill) -> None:
     run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
     assert _refused(drill, "verify", "--all", run) == "drill: give run ids or `actions`, or --all, not both"
+
+
+@pytest.mark.parametrize("speed", ["1e-308", "0.009", "0", "-1", "nan", "10001"])
+def test_a_speed_out_of_range_is_refused_in_one_line(drill: Drill, speed: str) -> None:
+    """At --speed 1e-308 the first deadline's wall time was infinite: the scheduler's conductor
+    failed on it with an internal error."""
+    line = _refused(drill, "start", "core-outage-q4", "--speed", speed, "--detach", "--by", "alice")
+    assert line.endswith(": must be from 0.01 to 10000")
