@@ -101,8 +101,18 @@ def _parse(raw: bytes) -> tuple[Any, dict[Path_, tuple[int, int]]]:
     except yaml.MarkedYAMLError as exc:
         line, column = _at(exc.problem_mark) if exc.problem_mark else (1, 1)
         raise _YamlProblem(line, column, f"YAML syntax: {exc.problem}") from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, and a message of two lines
+        line, column = _place(text, text.find(chr(exc.character)))
+        raise _YamlProblem(line, column, f"YAML syntax: character #x{exc.character:04x}: {exc.reason}") from None
     except yaml.YAMLError as exc:
         raise _YamlProblem(1, 1, f"YAML syntax: {exc}") from None
+
+
+def _place(text: str, index: int) -> tuple[int, int]:
+    """Line and column of the character at `index` (1:1 when it was not found)."""
+    if index < 0:
+        return (1, 1)
+    return (text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index))
 
 
 def _decode(raw: bytes) -> str:

@@ -76,6 +76,21 @@ def test_errors_name_the_file_as_given(tmp_path: Path) -> None:
     assert [str(p) for p in caught.value.problems] == ["shown/dup.yaml:2:1: duplicate key 'a'"]
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("playbook: x\n\x00\n", "x.yaml:2:1: YAML syntax: character #x0000: control characters are not allowed"),
+        ('a: 1\ntitle: "值\x01"\n', "x.yaml:2:10: YAML syntax: character #x0001: control characters are not allowed"),
+    ],
+    ids=["nul", "after-chinese"],
+)
+def test_a_control_character_is_one_problem_on_one_line_at_its_place(tmp_path: Path, text: str, problem: str) -> None:
+    """PyYAML's reader says it in two lines (`in "<unicode string>", position 12`), without a mark."""
+    with pytest.raises(InvalidFile) as refused:
+        read_document(_write(tmp_path, "x.yaml", text), display="x.yaml")
+    assert [str(p) for p in refused.value.problems] == [problem]
+
+
 def test_chinese_ids_load() -> None:
     playbook = Plans(Workspace(ROOT)).playbook("customer-data-leak")
     assert playbook.initial_state == "发现"
