@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from drillkit.config.keyfiles import read_key_file
 from drillkit.config.sections import SECTIONS, TOP_LEVEL, roster_names, unreadable_config
 from drillkit.model.blackouts import parse_blackouts
 from drillkit.model.errors import Problem, UsageError
@@ -134,7 +135,7 @@ class _Check:
         where = self.find("key_file", "integrity")
         if not isinstance(value, str) or not value:
             self.add(where, "[integrity] key_file must be a path to the HMAC key, relative to the workspace")
-        elif not (self.root / value).is_file():
+        elif not (self.root / value).exists():
             self.add(where, f"[integrity] key_file {value!r}: no such file (relative to the workspace)")
         else:
             self._key_readable(where, value)
@@ -166,7 +167,7 @@ class _Check:
 
     def _key_readable(self, where: tuple[int, int], value: str) -> None:
         try:
-            key = (self.root / value).read_bytes().strip()
+            key = read_key_file(self.root / value).strip()
         except OSError as exc:
             self.add(where, f"[integrity] key_file {value!r}: cannot read it: {exc.strerror}")
             return

@@ -63,13 +63,14 @@ def init_key(ws: Workspace, origin: str | None) -> KeyInfo:
 
 
 def show_key(ws: Workspace) -> KeyInfo:
-    from drillkit.store.seals import public_key, signing_key
+    from drillkit.store.seals import public_key, read_key, signing_key
     from drillkit.store.stores import open_seals
 
-    public = public_key(ws)
+    public, path = public_key(ws), ws.seal_key()
+    if public is None and path.exists():
+        read_key(path)  # says why the key there cannot be used
     if public is None:
         raise NotFound("this workspace has no seal key; `drill keys init` makes one")
-    path = ws.seal_key()
     return KeyInfo(
         public=public,
         key_file=ws.display(path),

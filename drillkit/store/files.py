@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from drillkit.config.keyfiles import read_key_file
 from drillkit.config.workspace import FILE_MODE, Workspace, fsync_folder
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import NotFound, RecordError, RunExists, UsageError
@@ -93,7 +94,7 @@ def workspace_key(ws: Workspace) -> bytes | None:
     if key_file is None:
         return None
     try:
-        key = key_file.read_bytes().strip()
+        key = read_key_file(key_file).strip()
     except OSError as exc:
         raise UsageError(f"drill.toml: [integrity] key_file {ws.display(key_file)}: {exc.strerror}") from None
     if not key:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drillkit.config.keyfiles import read_key_file
 from drillkit.config.workspace import Workspace, fsync_folder
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import UsageError
@@ -180,7 +181,7 @@ def read_key(path: Path) -> SealKey:
     from drillkit.store import ed25519
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_key_file(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not text"
         raise UsageError(f"seal key {path}: {reason}") from None
