@@ -34,7 +34,7 @@ def start(
         autocompletion=complete_scenario_roles,
     ),
     speed: float = typer.Option(
-        1.0, "--speed", help="Drill clock speed: 10 runs ten times faster than the wall clock."
+        1.0, "--speed", help="Drill clock speed, 0.01 to 10000: 10 runs ten times faster than the wall clock."
     ),
     detach: bool = typer.Option(False, "--detach", help="Print the run id and leave conducting to the scheduler."),
     by: str | None = typer.Option(
