@@ -8,6 +8,7 @@ Commands (`decide.py`), catch-up, the conductor and `drill simulate` all go thro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -104,7 +105,7 @@ class RunState:
             scenario=_validated(_scenario, scenario) if scenario else None,
             severity=started["severity"],
             participants=dict(started.get("participants") or {}),
-            speed=float(started.get("speed") or 1.0),
+            speed=_speed(started.get("speed", 1.0)),
             started=parse_utc(started["ts"]),
             state=started["state"],
             seq=started["seq"],
@@ -326,6 +327,14 @@ class Due(NamedTuple):
     at: float
     rank: int
     key: str
+
+
+def _speed(value: object) -> float:
+    """A record's drill clock speed: a number above 0 (the drill clock never stops or runs back)."""
+    speed = float(value)  # type: ignore[arg-type]  # a ValueError or TypeError names the line
+    if not 0 < speed < math.inf:
+        raise ValueError(f"speed {value!r} is not a number above 0")
+    return speed
 
 
 def pending(state: RunState) -> list[Due]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import partial
 from typing import Any, Protocol
 
@@ -138,8 +137,8 @@ class Conductor:
         upcoming = next_due(state)
         if upcoming is None:
             return POLL
-        when = state.started + timedelta(seconds=upcoming / state.speed)
-        return (when - self.clock.now()).total_seconds()
+        # in seconds, not datetimes: at a speed near 0 the wall time of what comes next is past any date
+        return upcoming / state.speed - (self.clock.now() - state.started).total_seconds()
 
     def _in_flight(self) -> list[_Live]:
         return [live for live in self.live.values() if live.writing is not None]

@@ -135,3 +135,29 @@ def test_a_rechained_incident_lacking_what_learning_from_it_reads_is_named_at_it
         target = run if command == "replay" else "core-network-outage"
         done = drill.pinned(at(90))(command, target, *options)
         assert (done.returncode, done.stderr) == (1, said), command
+
+
+def _with_speed(drill: Drill, run: str, speed: object) -> None:
+    events = drill.events(run)
+    events[0]["speed"] = speed
+    drill.record(run).write_bytes(rechained(events))
+
+
+@pytest.mark.parametrize("speed", [0, -10, "fast", None], ids=["zero", "negative", "text", "null"])
+def test_a_speed_that_is_not_a_number_above_0_is_named_in_one_line(drill: Drill, speed: object) -> None:
+    run = drill("start", "core-outage-q4", "--detach", "--by", "alice", ok=True).stdout.strip()
+    _with_speed(drill, run, speed)
+    done = drill("status", run)
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()
+    assert run in line
+    assert "line 1" in line or "seq 1" in line, line
+    assert "internal error" not in line
+
+
+def test_a_drill_whose_clock_all_but_stands_still_is_conducted_without_an_error(drill: Drill) -> None:
+    run = drill("start", "core-outage-q4", "--detach", "--by", "alice", ok=True).stdout.strip()
+    _with_speed(drill, run, 1e-308)  # accepted by `drill start` before its range was 0.01 to 10000
+    done = drill("scheduler", "--once")
+    assert done.returncode == 0, done.stderr
+    assert [e for e in drill.events(run)[1:] if e["t"] > 0] == []  # past its T+0 injects, nothing comes due
