@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from drillkit.config.workspace import Workspace
+from drillkit.store.stores import team_store
 from tests.conftest import Drill, add_notes, read_events
 from tests.independent_verifier import verify_bytes
+from tests.teamdb import TeamDb
 
 CYCLES = 240
 RUNS = 6
@@ -32,7 +35,8 @@ from drillkit.model.clock import SystemClock
 from drillkit.services.runs import apply
 from drillkit.config.workspace import Workspace
 
-root, cycles, seed, runs = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+root, cycles, seed, runs = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[5:]
+tears = sys.argv[4] == "tear"  # a torn tail now and then: only a file can be torn
 ws, clock, rng = Workspace(root), SystemClock(), random.Random(seed)
 
 def append_forever(run, tag, pipe):
@@ -57,7 +61,7 @@ for run in runs:  # warm up (imports, caches) before forking, so children append
 
 for cycle in range(cycles):
     run = runs[cycle % len(runs)]
-    if cycle // len(runs) % 4 == 1:
+    if tears and cycle // len(runs) % 4 == 1:
         tear(run, cycle)
     r, w = os.pipe()
     children = []
@@ -84,14 +88,10 @@ for cycle in range(cycles):
 """
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("history", [0, 1200], ids=["short records", "long records read on from snapshots"])
-def test_kill_9_loses_nothing_acknowledged(drill: Drill, workspace: Path, history: int) -> None:
-    runs = [drill.open() for _ in range(RUNS)]
-    for run in runs:
-        add_notes(workspace, run, history)
+def _killed_again_and_again(drill: Drill, runs: list[str], *, tear: bool) -> list[list[str]]:
+    """The driver's lines: `RUN SEQ TEXT` for each acknowledged note, `RUN torn BYTES` for each tear."""
     done = subprocess.run(
-        [sys.executable, "-c", DRIVER, str(workspace), str(CYCLES), "20261129", *runs],
+        [sys.executable, "-c", DRIVER, str(drill.root), str(CYCLES), "20261129", "tear" if tear else "-", *runs],
         capture_output=True,
         text=True,
         env=drill.env(),
@@ -99,7 +99,16 @@ def test_kill_9_loses_nothing_acknowledged(drill: Drill, workspace: Path, histor
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    lines = [line.split(" ") for line in done.stdout.splitlines()]
+    return [line.split(" ") for line in done.stdout.splitlines()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("history", [0, 1200], ids=["short records", "long records read on from snapshots"])
+def test_kill_9_loses_nothing_acknowledged(drill: Drill, workspace: Path, history: int) -> None:
+    runs = [drill.open() for _ in range(RUNS)]
+    for run in runs:
+        add_notes(workspace, run, history)
+    lines = _killed_again_and_again(drill, runs, tear=True)
     acked = [line for line in lines if line[1] != "torn"]
     tears = Counter(run for run, kind, _ in lines if kind == "torn")
     torn_bytes = Counter(dict.fromkeys(runs, 0))
@@ -137,3 +146,24 @@ def test_kill_9_loses_nothing_acknowledged(drill: Drill, workspace: Path, histor
         assert tears[run] >= CYCLES // RUNS // 4
         assert sum(e["bytes"] for e in repairs) >= torn_bytes[run]  # the deliberate tears at least
         assert path.with_name(path.name + ".snapshot").is_file() == bool(history)
+
+
+@pytest.mark.slow
+def test_kill_9_loses_nothing_acknowledged_on_the_team_store(drill: Drill, team_db: TeamDb) -> None:
+    """The same kills with the records in PostgreSQL: a command killed before its COMMIT was
+    answered leaves nothing, one acknowledged is there once, and the run's lock dies with it."""
+    (drill.root / "drill.toml").write_text(f'[store]\nurl = "{team_db.url}"\n', encoding="utf-8")
+    runs = [drill.open() for _ in range(RUNS)]
+    acked = _killed_again_and_again(drill, runs, tear=False)
+    assert len(acked) > CYCLES
+    store = team_store(Workspace(drill.root), team_db.url)
+    for run in runs:
+        drill("note", run, "after the kills", "--by", "alice", ok=True)  # no lock is left held
+        assert json.loads(drill("verify", run, "--json", ok=True).stdout)[0]["verdict"] == "open"
+        events = store.read(run)
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        texts = Counter(e["text"] for e in events if e["event"] == "note")
+        assert all(n == 1 for n in texts.values()), "a note was written twice"
+        by_seq = {e["seq"]: e for e in events}
+        lost = [(seq, text) for run_id, seq, text in acked if run_id == run and by_seq[int(seq)].get("text") != text]
+        assert lost == [], "acknowledged notes are lost"
