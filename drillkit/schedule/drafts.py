@@ -73,6 +73,6 @@ def _check_id(schedule_id: str) -> None:
 
 
 def _free_id(store: ScheduleStore, scenario: str) -> str:
-    taken = {s.id for s in store.schedules()}
+    taken = set(store.stored().ids)
     candidates = [scenario] + [f"{scenario}-{n}" for n in range(2, len(taken) + 3)]
     return next(c for c in candidates if c not in taken)

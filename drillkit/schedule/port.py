@@ -23,13 +23,14 @@ callers obtain a store from `drillkit.schedule.store`, never from an adapter.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 
 from drillkit.config.workspace import Workspace
-from drillkit.model.errors import NotFound
+from drillkit.model.errors import NotFound, UsageError
 from drillkit.schedule.firetimes import Recurrence
 
 DEFAULT_GRACE = 3600
@@ -54,6 +55,60 @@ class Schedule:
 
     def recurrence(self) -> Recurrence:
         return Recurrence.make(self.kind, self.expr, self.tz, self.anchor)
+
+    def check(self) -> None:
+        """UsageError naming what keeps this schedule from firing: its recurrence (expression,
+        time or zone) or its seconds. A stored row can fail this long after it was added: edited
+        by hand, stored by an earlier version, or naming a zone this machine no longer has."""
+        self.recurrence()
+        for name, seconds in (("jitter", self.jitter), ("grace", self.grace)):
+            if not isinstance(seconds, int) or seconds < 0:
+                raise UsageError(f"{name} {seconds!r} is not a number of seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnreadableSchedule:
+    """A stored schedule that fails `Schedule.check`: named and left aside (never fired, shown
+    or exported), while the other schedules go on; `drill schedule remove ID` deletes it."""
+
+    id: str
+    problem: str
+
+    def __str__(self) -> str:
+        return (
+            f"schedule {self.id!r} cannot be read: {self.problem}; it is left aside"
+            f" (`drill schedule remove {self.id}` deletes it)"
+        )
+
+
+@dataclass(frozen=True)
+class StoredSchedules:
+    """Every stored schedule by id: those that can be read, and those set aside."""
+
+    readable: list[Schedule]
+    unreadable: list[UnreadableSchedule]
+
+    @classmethod
+    def sorted_out(cls, read: list[Schedule | UnreadableSchedule]) -> StoredSchedules:
+        return cls(
+            readable=[s for s in read if isinstance(s, Schedule)],
+            unreadable=[s for s in read if isinstance(s, UnreadableSchedule)],
+        )
+
+    @property
+    def ids(self) -> list[str]:
+        return sorted([s.id for s in self.readable] + [s.id for s in self.unreadable])
+
+
+def read_schedule(schedule_id: str, build: Callable[[], Schedule]) -> Schedule | UnreadableSchedule:
+    """A stored row as a schedule that can fire, or set aside naming what is wrong with it.
+    `build` turns the adapter's row into a `Schedule` (UsageError for a field it cannot read)."""
+    try:
+        schedule = build()
+        schedule.check()
+    except UsageError as err:
+        return UnreadableSchedule(id=schedule_id, problem=str(err))
+    return schedule
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,22 +167,27 @@ class ScheduleStore(ABC):
         """Add a schedule; UsageError when its id is taken."""
 
     @abstractmethod
+    def stored(self) -> StoredSchedules:
+        """Every schedule, by id, each one read with `read_schedule`."""
+
     def schedules(self) -> list[Schedule]:
-        """Every schedule, by id."""
+        """The schedules that can be read, by id (`stored` has the ones set aside too)."""
+        return self.stored().readable
 
     @abstractmethod
     def get(self, schedule_id: str) -> Schedule:
-        """One schedule; NotFound naming the ones there are (`unknown_schedule`)."""
+        """One schedule; NotFound naming the ones there are (`unknown_schedule`), UsageError naming
+        the schedule and what is wrong when it cannot be read (`UnreadableSchedule`)."""
 
     @abstractmethod
     def remove(self, schedule_id: str, now: datetime) -> None:
-        """Delete a schedule (NotFound if none); its ledger stays, and a jittered start still
-        waiting is `cancelled`."""
+        """Delete a schedule (NotFound if none), readable or not: the way out for one that cannot
+        be read. Its ledger stays, and a jittered start still waiting is `cancelled`."""
 
     @abstractmethod
     def set_paused(self, schedule_id: str, paused: bool, now: datetime) -> None:
-        """Pause or resume (NotFound if none). Resuming starts afresh from now: fires due while
-        paused are not owed."""
+        """Pause or resume (NotFound if none), without reading the schedule. Resuming starts
+        afresh from now: fires due while paused are not owed."""
 
     @abstractmethod
     def decide(self, fires: list[Fire], schedule_id: str, handled_until: datetime) -> list[bool]:

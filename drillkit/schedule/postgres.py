@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -17,7 +18,16 @@ from psycopg.rows import dict_row
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.errors import RecordError, UsageError
-from drillkit.schedule.port import DAMAGED, Fire, Schedule, ScheduleStore, unknown_schedule
+from drillkit.schedule.port import (
+    DAMAGED,
+    Fire,
+    Schedule,
+    ScheduleStore,
+    StoredSchedules,
+    UnreadableSchedule,
+    read_schedule,
+    unknown_schedule,
+)
 from drillkit.store.postgres.connection import Database, database
 
 SCHEDULE_VERSION = 2  # the migration that made the tables
@@ -109,21 +119,28 @@ class PostgresScheduleStore(ScheduleStore):
                 raise UsageError(f"schedule {schedule.id!r} exists already; choose another --id or remove it first")
             self._bump(cursor)
 
-    def schedules(self) -> list[Schedule]:
+    def stored(self) -> StoredSchedules:
         with self._cursor() as cursor:
             cursor.execute("SELECT * FROM drill.schedule ORDER BY id")
-            return [_schedule(row) for row in cursor]
+            return StoredSchedules.sorted_out([read_schedule(row["id"], partial(_schedule, row)) for row in cursor])
 
     def get(self, schedule_id: str) -> Schedule:
+        read = read_schedule(schedule_id, partial(_schedule, self._row(schedule_id)))
+        if isinstance(read, UnreadableSchedule):
+            raise UsageError(str(read))
+        return read
+
+    def _row(self, schedule_id: str) -> dict[str, Any]:
+        """The stored row of a schedule, readable or not; NotFound naming the ones there are."""
         with self._cursor() as cursor:
             cursor.execute("SELECT * FROM drill.schedule WHERE id = %s", (schedule_id,))
             row = cursor.fetchone()
         if row is None:
-            raise unknown_schedule(schedule_id, [s.id for s in self.schedules()])
-        return _schedule(row)
+            raise unknown_schedule(schedule_id, self.stored().ids)
+        return row
 
     def remove(self, schedule_id: str, now: datetime) -> None:
-        self.get(schedule_id)
+        self._row(schedule_id)
         with self._cursor() as cursor:
             cursor.execute("DELETE FROM drill.schedule WHERE id = %s", (schedule_id,))
             cursor.execute(
@@ -134,7 +151,7 @@ class PostgresScheduleStore(ScheduleStore):
             self._bump(cursor)
 
     def set_paused(self, schedule_id: str, paused: bool, now: datetime) -> None:
-        self.get(schedule_id)
+        self._row(schedule_id)
         with self._cursor() as cursor:
             if paused:
                 cursor.execute("UPDATE drill.schedule SET paused = true WHERE id = %s", (schedule_id,))

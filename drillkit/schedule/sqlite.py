@@ -12,15 +12,25 @@ import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.clock import format_utc, parse_utc
 from drillkit.model.errors import RecordError, UsageError
-from drillkit.schedule.port import DAMAGED, Fire, Schedule, ScheduleStore, unknown_schedule
+from drillkit.schedule.port import (
+    DAMAGED,
+    Fire,
+    Schedule,
+    ScheduleStore,
+    StoredSchedules,
+    UnreadableSchedule,
+    read_schedule,
+    unknown_schedule,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schedules (
@@ -148,18 +158,26 @@ class SqliteScheduleStore(ScheduleStore):
             )
             self._bump()
 
-    def schedules(self) -> list[Schedule]:
-        return [_schedule(row) for row in self._db.execute("SELECT * FROM schedules ORDER BY id")]
+    def stored(self) -> StoredSchedules:
+        rows = self._db.execute("SELECT * FROM schedules ORDER BY id")
+        return StoredSchedules.sorted_out([read_schedule(row["id"], partial(_schedule, row)) for row in rows])
 
     def get(self, schedule_id: str) -> Schedule:
-        row = self._db.execute("SELECT * FROM schedules WHERE id = ?", (schedule_id,)).fetchone()
+        read = read_schedule(schedule_id, partial(_schedule, self._row(schedule_id)))
+        if isinstance(read, UnreadableSchedule):
+            raise UsageError(str(read))
+        return read
+
+    def _row(self, schedule_id: str) -> sqlite3.Row:
+        """The stored row of a schedule, readable or not; NotFound naming the ones there are."""
+        row: sqlite3.Row | None = self._db.execute("SELECT * FROM schedules WHERE id = ?", (schedule_id,)).fetchone()
         if row is None:
-            raise unknown_schedule(schedule_id, [s.id for s in self.schedules()])
-        return _schedule(row)
+            raise unknown_schedule(schedule_id, self.stored().ids)
+        return row
 
     def remove(self, schedule_id: str, now: datetime) -> None:
         """Delete a schedule; its ledger stays, and a jittered start still waiting is cancelled."""
-        self.get(schedule_id)
+        self._row(schedule_id)
         with self._write():
             self._db.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))
             self._db.execute(
@@ -171,7 +189,7 @@ class SqliteScheduleStore(ScheduleStore):
 
     def set_paused(self, schedule_id: str, paused: bool, now: datetime) -> None:
         """Pause or resume. Resuming starts afresh from now: fires due while paused are not owed."""
-        self.get(schedule_id)
+        self._row(schedule_id)
         with self._write():
             if paused:
                 self._db.execute("UPDATE schedules SET paused = 1 WHERE id = ?", (schedule_id,))
@@ -383,6 +401,7 @@ def _time_or_none(text: str | None) -> datetime | None:
 
 
 def _schedule(row: sqlite3.Row) -> Schedule:
+    """A row as a schedule; UsageError for a time that is not one (SQLite keeps whatever text is put there)."""
     return Schedule(
         id=row["id"],
         scenario=row["scenario"],
@@ -391,11 +410,19 @@ def _schedule(row: sqlite3.Row) -> Schedule:
         tz=row["tz"],
         jitter=row["jitter"],
         grace=row["grace"],
-        anchor=parse_utc(row["anchor"]),
+        anchor=_stored_time(row, "anchor"),
         paused=bool(row["paused"]),
-        handled_until=parse_utc(row["handled_until"]),
-        created=parse_utc(row["created"]),
+        handled_until=_stored_time(row, "handled_until"),
+        created=_stored_time(row, "created"),
     )
+
+
+def _stored_time(row: sqlite3.Row, column: str) -> datetime:
+    text = row[column]
+    if isinstance(text, str):
+        with suppress(ValueError):
+            return parse_utc(text)
+    raise UsageError(f"its {column} {text!r} is not a UTC time")
 
 
 def _fire(row: sqlite3.Row) -> Fire:

@@ -19,9 +19,10 @@ import pytest
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.errors import NotFound, RecordError, UsageError
-from drillkit.schedule.port import DAMAGED, Fire, Schedule, ScheduleStore
+from drillkit.schedule.port import DAMAGED, Fire, Schedule, ScheduleStore, UnreadableSchedule
 from drillkit.schedule.postgres import PostgresScheduleStore
 from drillkit.schedule.sqlite import SqliteScheduleStore
+from tests.conftest import edit_schedule_row
 from tests.teamdb import TeamDb
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -30,10 +31,13 @@ RUN = "20261129T090000Z-core-network-outage-abcd"
 
 @dataclass(frozen=True)
 class Adapter:
-    """One backend: its store class and a way to leave its store damaged."""
+    """One backend: its store class, a way to leave its store damaged, and a way to edit one
+    schedule's row behind drillkit's back (`edit(ws, id, column, value)`), as a person with the
+    database at hand would."""
 
     store: type[ScheduleStore]
     damage: Callable[[Workspace], None]
+    edit: Callable[[Workspace, str, str, str], None]
 
     def open(self, ws: Workspace) -> ScheduleStore:
         return self.store.open(ws)
@@ -51,9 +55,18 @@ def _damage_postgres(ws: Workspace) -> None:
         owner.execute("ALTER TABLE drill.fire RENAME TO fire_aside")
 
 
+def _edit_postgres(ws: Workspace, schedule_id: str, column: str, value: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(_owner_of(ws), autocommit=True) as owner:
+        statement = sql.SQL("UPDATE drill.schedule SET {} = %s WHERE id = %s").format(sql.Identifier(column))
+        owner.execute(statement, (value, schedule_id))
+
+
 ADAPTERS = {
-    "sqlite": Adapter(SqliteScheduleStore, _damage_sqlite),
-    "postgres": Adapter(PostgresScheduleStore, _damage_postgres),
+    "sqlite": Adapter(SqliteScheduleStore, _damage_sqlite, lambda ws, *edit: edit_schedule_row(ws.root, *edit)),
+    "postgres": Adapter(PostgresScheduleStore, _damage_postgres, _edit_postgres),
 }
 _OWNERS: dict[Path, str] = {}  # workspace root → the team database owner's URL
 
@@ -243,3 +256,36 @@ def test_a_damaged_store_is_refused_with_its_message(adapter: Adapter, ws: Works
         adapter.open(ws)
     with pytest.raises(RecordError), adapter.store.reading(ws):
         pass
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("tz", "Mars/Base", "unknown time zone 'Mars/Base'"),
+        ("expr", "0 9 * *", "cron expression '0 9 * *' needs five fields"),
+    ],
+)
+def test_a_row_that_cannot_be_read_is_set_aside_named_and_can_still_be_removed(
+    adapter: Adapter, ws: Workspace, column: str, value: str, problem: str
+) -> None:
+    with adapter.open(ws) as store:
+        for schedule_id in ("a", "b", "c"):
+            store.add(schedule(schedule_id))
+        store.decide([fire("b", 1)], "b", NOW + timedelta(hours=1))
+    adapter.edit(ws, "b", column, value)
+    with adapter.store.reading(ws) as reader:
+        stored = reader.stored()
+        assert [s.id for s in stored.readable] == [s.id for s in reader.schedules()] == ["a", "c"]
+        [unreadable] = stored.unreadable
+        assert unreadable == UnreadableSchedule(id="b", problem=unreadable.problem)
+        assert unreadable.problem.startswith(problem)
+        assert stored.ids == ["a", "b", "c"]
+    with adapter.open(ws) as store:
+        with pytest.raises(UsageError, match=f"^schedule 'b' cannot be read: {re.escape(problem)}"):
+            store.get("b")
+        with pytest.raises(NotFound, match="no schedule 'x'; schedules: a, b, c"):
+            store.get("x")
+        store.set_paused("b", True, NOW)
+        store.remove("b", NOW)
+        assert store.stored().ids == ["a", "c"]
+        assert [(f.schedule, f.status) for f in store.fires()] == [("b", "cancelled")]
