@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from drillkit.cli.common import display_zone, emit, print_json, say, stop_on_signals, warn, workspace
+from drillkit.cli.common import display_zone, emit, exit_with, print_json, say, stop_on_signals, warn, workspace
 from drillkit.cli.output import force_option, output_option
 from drillkit.model.clock import default_clock, parse_utc
 from drillkit.model.durations import MAX_DURATION, parse_duration
@@ -17,6 +17,21 @@ schedule_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+
+
+class _Unreadable:
+    """Names each stored schedule that cannot be read on stderr, and counts them: a command that
+    leaves one out of what it shows or writes exits 1 (it ran and found a failure, SPEC §5)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, line: str) -> None:
+        warn(line)
+        self.count += 1
+
+    def exit(self) -> None:
+        exit_with(1 if self.count else 0)
 
 
 class ExportFormat(StrEnum):
@@ -96,18 +111,20 @@ def list_schedules(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     count: int = typer.Option(1, "--next", min=1, max=100, help="Show the next N fires of each schedule (1-100)."),
 ) -> None:
-    """List schedules with their next fire times in the display zone (skipping fires in a blackout window)."""
+    """List schedules with their next fire times in the display zone (skipping fires in a blackout window);
+    a schedule that cannot be read is named on stderr (exit 1)."""
     from drillkit.render.table import table
     from drillkit.services.schedules import schedule_rows
 
-    ws = workspace()
+    ws, unreadable = workspace(), _Unreadable()
     zone = display_zone(ws)
-    rows = schedule_rows(ws, default_clock(), zone, count)
+    rows = schedule_rows(ws, default_clock(), zone, unreadable, count)
     if as_json:
         print_json(rows)
-        return
-    headers = ["id", "scenario", "when", "tz", "state", "next fire", "last fire"]
-    say(table(headers, [line for r in rows for line in _lines(r, zone)]))
+    else:
+        headers = ["id", "scenario", "when", "tz", "state", "next fire", "last fire"]
+        say(table(headers, [line for r in rows for line in _lines(r, zone)]))
+    unreadable.exit()
 
 
 def _lines(row: dict[str, Any], zone: str) -> list[list[str]]:
@@ -187,16 +204,18 @@ def export(
     force: bool = force_option(),
 ) -> None:
     """Export the upcoming scheduled drills as a calendar, or a year's exercise plan (年度演练计划);
-    fires inside a blackout window left out."""
+    fires inside a blackout window left out, and a schedule that cannot be read named on stderr (exit 1)."""
     from drillkit.services.schedules import calendar_text, year_plan_text
 
+    unreadable = _Unreadable()
     if fmt is ExportFormat.ics:
         if year is not None:
             raise UsageError("--year is for --format md or csv; the calendar holds the coming year")
-        emit(calendar_text(workspace(), default_clock()), output, force=force)
-        return
-    chosen = default_clock().now().year if year is None else year
-    emit(year_plan_text(workspace(), chosen, fmt.value), output, force=force)
+        emit(calendar_text(workspace(), default_clock(), unreadable), output, force=force)
+    else:
+        chosen = default_clock().now().year if year is None else year
+        emit(year_plan_text(workspace(), chosen, fmt.value, unreadable), output, force=force)
+    unreadable.exit()
 
 
 def scheduler(
@@ -207,7 +226,7 @@ def scheduler(
 
     outcome = run_scheduler(workspace(), default_clock(), once=once, on_stop_signals=stop_on_signals, announce=warn)
     warn(outcome.summary)
-    if outcome.dropped or outcome.lost:
+    if outcome.dropped or outcome.set_aside or outcome.lost:
         raise typer.Exit(1)
 
 

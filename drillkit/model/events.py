@@ -210,6 +210,7 @@ class SchedulerEvent(StrEnum):
     ERROR = "error"
     BLACKOUTS_LOADED = "blackouts.loaded"
     SCHEDULES_LOADED = "schedules.loaded"
+    SCHEDULE_UNREADABLE = "schedule.unreadable"
     FIRE_MISSED = "fire.missed"
     FIRE_BLACKOUT = "fire.blackout"
     FIRE_CLAIMED = "fire.claimed"

@@ -19,12 +19,12 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 def playbook_rows(ws: Workspace, tell: Tell) -> list[dict[str, Any]]:
     """id, title, kind, version, last drill and next scheduled drill of each valid playbook;
-    records that cannot be read as runs are named through `tell`."""
+    records that cannot be read as runs, and schedules that cannot be read, are named through `tell`."""
     from drillkit.services.history import last_drills, listed_runs, next_drills
 
     plans = Plans(ws)
     last = last_drills(listed_runs(ws, tell))
-    upcoming = next_drills(ws)
+    upcoming = next_drills(ws, tell)
     rows = []
     for playbook_id in plans.playbook_ids():
         pb = plans.playbook(playbook_id)

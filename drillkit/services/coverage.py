@@ -23,11 +23,12 @@ if TYPE_CHECKING:
 
 def coverage(ws: Workspace, clock: Clock, tell: Tell) -> list[dict[str, Any]]:
     """One row per playbook file, in id order, with its odds when history allows; invalid
-    playbooks are listed as such. Records that cannot be read as runs are named through `tell`."""
+    playbooks are listed as such. Records that cannot be read as runs, and schedules that cannot
+    be read, are named through `tell`."""
     from drillkit.services.history import last_drills, listed_runs, next_drills
 
     summaries = listed_runs(ws, tell)
-    plans, last, upcoming, now = Plans(ws), last_drills(summaries), next_drills(ws), clock.now()
+    plans, last, upcoming, now = Plans(ws), last_drills(summaries), next_drills(ws, tell), clock.now()
     rows = []
     for playbook_id in plans.playbook_ids():
         try:

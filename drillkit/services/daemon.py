@@ -25,16 +25,16 @@ from drillkit.model.errors import Conflict, DrillError, RecordError
 from drillkit.model.events import EventType, SchedulerEvent
 from drillkit.schedule.store import open_store
 from drillkit.schedule.upcoming import blackouts
-from drillkit.services.scheduler import DROPPED, Daemon, run
+from drillkit.services.scheduler import DROPPED, SET_ASIDE, Daemon, run
 
 OWED_WINDOW = timedelta(days=1)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Outcome:
-    """What a scheduler did, for its last line; `dropped` when a run was left unconducted, `lost`
-    when a team store's lease was lost while active (exit 1 either way: a supervisor restarts
-    the scheduler, which stands by)."""
+    """What a scheduler did, for its last line. It exits 1 when `dropped` (a run was left
+    unconducted), `set_aside` (a schedule could not be read) or `lost` (a team store's lease was
+    lost while active: a supervisor restarts the scheduler, which stands by)."""
 
     tally: Counter[str]
     lost: bool = False
@@ -46,6 +46,10 @@ class Outcome:
     @property
     def dropped(self) -> bool:
         return self.tally[DROPPED] > 0
+
+    @property
+    def set_aside(self) -> bool:
+        return self.tally[SET_ASIDE] > 0
 
 
 def run_scheduler(

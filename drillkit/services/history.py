@@ -35,15 +35,16 @@ def last_drills(summaries: Iterable[RunSummary]) -> dict[str, str]:
     return latest
 
 
-def next_drills(ws: Workspace) -> dict[str, str]:
-    """Playbook id → the next scheduled fire (UTC, RFC 3339), from the schedule store."""
+def next_drills(ws: Workspace, tell: Tell) -> dict[str, str]:
+    """Playbook id → the next scheduled fire (UTC, RFC 3339), from the schedule store; schedules
+    that cannot be read are named through `tell`."""
     from drillkit.schedule.store import has_store
 
     if not has_store(ws):
         return {}
     from drillkit.services.schedules import next_fires_by_playbook
 
-    return next_fires_by_playbook(ws)
+    return next_fires_by_playbook(ws, tell)
 
 
 def known_playbook(ws: Workspace, playbook_id: str) -> str:

@@ -17,6 +17,9 @@ store and the clock, so a crash or a restart at any moment changes nothing about
 - a claimed fire whose schedule's previous drill is still running when it comes to start is
   recorded `skipped` (`overlap: …`), not started: a schedule's drills never overlap;
 - a fire whose start would fall in a blackout window is recorded `blackout` and not started;
+- a schedule that cannot be read (`UnreadableSchedule`: a row edited by hand, a zone gone from
+  this machine) is left aside, logged `schedule.unreadable` when found, and never fired; the
+  other schedules are decided as usual;
 - a claimed fire not yet started when the daemon stopped is started by the next pass (if
   within grace, else recorded missed), unless a drill of its scenario, started by the
   scheduler at or after the fire's start time, is found without a ledger row: a crash between
@@ -50,7 +53,7 @@ from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import DrillError
 from drillkit.model.events import SchedulerEvent
 from drillkit.schedule.firetimes import Recurrence
-from drillkit.schedule.port import Fire, Schedule, ScheduleStore
+from drillkit.schedule.port import Fire, Schedule, ScheduleStore, UnreadableSchedule
 from drillkit.schedule.store import open_store
 from drillkit.schedule.upcoming import blackouts
 
@@ -58,6 +61,7 @@ MISSED_COUNT_LIMIT = 1000
 _TINY = timedelta(microseconds=1)
 
 DROPPED = "dropped (record unreadable)"  # a run left unconducted: the scheduler exits 1
+SET_ASIDE = "set aside (schedule unreadable)"  # a schedule left unfired: the scheduler exits 1
 
 
 class Starter(Protocol):
@@ -121,6 +125,7 @@ class Daemon:
     _claimed_here: set[tuple[str, datetime]] = field(default_factory=set, init=False)
     _adopted: set[str] = field(default_factory=set, init=False)
     _unreadable: set[str] = field(default_factory=set, init=False)  # logged once, never retried
+    _set_aside: dict[str, str] = field(default_factory=dict, init=False)  # schedule id → its problem, logged
     _wake: threading.Event = field(default_factory=threading.Event, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
 
@@ -142,7 +147,9 @@ class Daemon:
         """Decide and start everything due now, conduct; seconds until the conductor's next duty."""
         self._refresh_blackouts()
         now = self.clock.now()
-        schedules = {s.id: s for s in self._store.schedules()}
+        stored = self._store.stored()
+        self._log_set_aside(stored.unreadable)
+        schedules = {s.id: s for s in stored.readable}
         for schedule in schedules.values():
             if not schedule.paused:
                 self._decide(schedule, now)
@@ -152,6 +159,20 @@ class Daemon:
                 self._start(fire, owner, now)
         self._notify_overdue()
         return self._conduct()
+
+    def _log_set_aside(self, unreadable: list[UnreadableSchedule]) -> None:
+        """Log each schedule that cannot be read when a pass first finds it so, and again only when
+        what is wrong with it changes: a pass comes every second, and one line says it all."""
+        for schedule in unreadable:
+            if self._set_aside.get(schedule.id) != schedule.problem:
+                self.log.error(
+                    SchedulerEvent.SCHEDULE_UNREADABLE,
+                    schedule=schedule.id,
+                    error=schedule.problem,
+                    detail=f"left aside, not fired; `drill schedule remove {schedule.id}` deletes it",
+                )
+                self.tally[SET_ASIDE] += 1
+        self._set_aside = {schedule.id: schedule.problem for schedule in unreadable}
 
     def _notify_overdue(self) -> None:
         """Overdue corrective actions; a failure there (the actions' ledger unreadable, say) is

@@ -15,12 +15,13 @@ from drillkit.model.durations import format_duration
 from drillkit.model.errors import UsageError
 from drillkit.model.timefmt import local
 from drillkit.schedule.drafts import add_drafted, draft_schedule
-from drillkit.schedule.port import Fire, Schedule, unknown_schedule
+from drillkit.schedule.port import Fire, Schedule, ScheduleStore, unknown_schedule
 from drillkit.schedule.store import existing_store, open_store, reading_store
 from drillkit.schedule.upcoming import blackouts, next_fire, next_fires, upcoming_fires
 
 if TYPE_CHECKING:
     from drillkit.render.yearplan import PlanItem
+    from drillkit.services.views import Tell
 
 YEAR_PLAN_FIRES = 400  # a schedule's fires listed in a year's plan, at most (daily drills fit)
 ADDED_SHOWS = 5  # fires shown when a schedule is added: enough to see a cron expression's pattern
@@ -60,8 +61,11 @@ def add_schedule(ws: Workspace, clock: Clock, **request: Any) -> Added:
 
 
 def change_schedule(ws: Workspace, clock: Clock, schedule_id: str, action: str) -> str:
-    """`remove`, `pause` or `resume` a schedule; returns what was done (`removed`…)."""
+    """`remove`, `pause` or `resume` a schedule; returns what was done (`removed`…). A schedule
+    that cannot be read may be removed or paused, but resuming it is refused: it would not fire."""
     with existing_store(ws, schedule_id) as store:
+        if action == "resume":
+            store.get(schedule_id)
         if action == "remove":
             store.remove(schedule_id, clock.now())
         else:
@@ -79,12 +83,20 @@ class _Looking:
     count: int
 
 
-def schedule_rows(ws: Workspace, clock: Clock, zone: str, count: int = 1) -> list[dict[str, Any]]:
-    """Every schedule as `schedule list` shows it (its JSON document), with its next `count` fires,
-    read in one look at the store."""
+def readable_schedules(store: ScheduleStore, tell: Tell) -> list[Schedule]:
+    """The schedules that can be read; each one that cannot is named through `tell`, in one line."""
+    stored = store.stored()
+    for unreadable in stored.unreadable:
+        tell(f"drill: {unreadable}")
+    return stored.readable
+
+
+def schedule_rows(ws: Workspace, clock: Clock, zone: str, tell: Tell, count: int = 1) -> list[dict[str, Any]]:
+    """Every schedule that can be read as `schedule list` shows it (its JSON document), with its next
+    `count` fires, read in one look at the store; the others are named through `tell`."""
     looking = _Looking(now=clock.now(), windows=blackouts(ws), zone=zone, count=count)
     with reading_store(ws) as store:
-        schedules, last = store.schedules(), store.last_fires()
+        schedules, last = readable_schedules(store, tell), store.last_fires()
     return [_row(s, looking, last.get(s.id)) for s in schedules]
 
 
@@ -113,7 +125,7 @@ def fire_history(ws: Workspace, schedule_id: str, zone: str, last: int) -> list[
     """The schedule's latest `last` ledger rows, oldest first, as `schedule history` shows them (its
     JSON document). A removed schedule keeps its ledger, so its history is still shown."""
     with reading_store(ws) as store:
-        fires, known = store.fires(schedule_id), [s.id for s in store.schedules()]
+        fires, known = store.fires(schedule_id), store.stored().ids
     if not fires and schedule_id not in known:
         raise unknown_schedule(schedule_id, known)
     return [_history_row(fire, zone) for fire in fires[-last:]]
@@ -133,26 +145,28 @@ def _history_row(fire: Fire, zone: str) -> dict[str, Any]:
     }
 
 
-def calendar_text(ws: Workspace, clock: Clock) -> str:
-    """The upcoming scheduled drills as an iCalendar file (fires inside a blackout window left out)."""
+def calendar_text(ws: Workspace, clock: Clock, tell: Tell) -> str:
+    """The upcoming scheduled drills as an iCalendar file (fires inside a blackout window left out);
+    schedules that cannot be read are named through `tell`."""
     from drillkit.render.ics import calendar, upcoming  # ~60 ms, for this export only
 
     now, windows = clock.now(), blackouts(ws)
     with reading_store(ws) as store:
-        schedules = store.schedules()
+        schedules = readable_schedules(store, tell)
     return calendar(upcoming(schedules, _titles(ws, schedules), now, windows), now)
 
 
-def year_plan_text(ws: Workspace, year: int, fmt: str) -> str:
-    """`drill schedule export --format md|csv --year`: the year's exercise plan from the schedules."""
+def year_plan_text(ws: Workspace, year: int, fmt: str, tell: Tell) -> str:
+    """`drill schedule export --format md|csv --year`: the year's exercise plan from the schedules
+    that can be read (the others named through `tell`)."""
     from drillkit.render import yearplan
 
-    items = year_plan(ws, year)
+    items = year_plan(ws, year, tell)
     return yearplan.markdown(year, items) if fmt == "md" else yearplan.csv_text(items)
 
 
-def year_plan(ws: Workspace, year: int) -> list[PlanItem]:
-    """One item per schedule whose scenario loads and that fires in `year` (blackouts left out)."""
+def year_plan(ws: Workspace, year: int, tell: Tell) -> list[PlanItem]:
+    """One item per readable schedule whose scenario loads and that fires in `year` (blackouts left out)."""
     from drillkit.plans.library import Plans
     from drillkit.render.yearplan import PlanItem
 
@@ -160,7 +174,7 @@ def year_plan(ws: Workspace, year: int) -> list[PlanItem]:
         raise UsageError(f"--year {year}: give a year such as 2027")
     windows = blackouts(ws)
     with reading_store(ws) as store:
-        schedules = store.schedules()
+        schedules = readable_schedules(store, tell)
     loaded = Plans(ws).loadable({s.scenario for s in schedules})
     items = []
     for schedule in sorted(schedules, key=lambda s: s.id):
@@ -200,14 +214,15 @@ def _titles(ws: Workspace, schedules: list[Schedule]) -> dict[str, tuple[str, in
     return {scenario_id: (scenario.title, scenario.time_limit) for scenario_id, (scenario, _p) in loaded.items()}
 
 
-def next_fires_by_playbook(ws: Workspace, clock: Clock | None = None) -> dict[str, str]:
+def next_fires_by_playbook(ws: Workspace, tell: Tell, clock: Clock | None = None) -> dict[str, str]:
     """Playbook id → the earliest next fire that will start (UTC, RFC 3339) over its scenarios' schedules.
 
-    Schedules whose scenario is missing or invalid are left out: they cannot start a drill.
+    Schedules whose scenario is missing or invalid are left out: they cannot start a drill. So are
+    schedules that cannot be read, each named through `tell`.
     """
     now, windows = (clock or default_clock()).now(), blackouts(ws)
     with reading_store(ws) as store:
-        schedules = store.schedules()
+        schedules = readable_schedules(store, tell)
     playbook_of = _playbooks_of({s.scenario for s in schedules}, ws)
     earliest: dict[str, datetime] = {}
     for schedule in schedules:

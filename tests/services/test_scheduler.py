@@ -24,7 +24,7 @@ from drillkit.services.daemon import scheduler_log
 from drillkit.services.overdue import notify_overdue
 from drillkit.services.scheduler import Conducting, Daemon, run
 from drillkit.services.schedules import add_schedule
-from tests.conftest import command_notifier
+from tests.conftest import command_notifier, edit_schedule_row
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 SCENARIO = "core-outage-q4"
@@ -471,3 +471,51 @@ def _serve_and_add(ws: Workspace, serving: Daemon, starter: FileStarter, wall: S
         thread.join(timeout=10)
     assert not thread.is_alive()
     return due
+
+
+def test_a_schedule_that_cannot_be_read_is_logged_once_and_the_others_still_fire(
+    ws: Workspace, clock: VirtualClock, starter: FileStarter
+) -> None:
+    for schedule_id in ("a-broken", "m-good", "z-broken"):  # the broken ones sort before and after
+        add(ws, ("cron", "0 9 * * *"), schedule_id=schedule_id)
+    edit_schedule_row(ws.root, "a-broken", "tz", "Mars/Base")
+    edit_schedule_row(ws.root, "z-broken", "expr", "0 9 * *")
+    with daemon_on(ws, clock, starter) as running:
+        clock.set(datetime(2026, 11, 29, 9, 0, 1, tzinfo=UTC))
+        running.run_pass()
+        running.run_pass()
+        clock.set(datetime(2026, 11, 30, 9, 0, 1, tzinfo=UTC))
+        running.run_pass()
+        edit_schedule_row(ws.root, "z-broken", "expr", "0 9 * * *  x")  # broken another way: said again
+        running.run_pass()
+        tally = running.tally
+    assert [(f.schedule, f.nominal.day, f.status) for f in ledger(ws)] == [
+        ("m-good", 29, "started"),
+        ("m-good", 30, "started"),
+    ]
+    assert starter.runs() == ["run-0000", "run-0001"]
+    unreadable = [e for e in log_events(ws) if e["event"] == "schedule.unreadable"]
+    assert [(e["level"], e["schedule"]) for e in unreadable] == [
+        ("error", "a-broken"),
+        ("error", "z-broken"),
+        ("error", "z-broken"),
+    ]
+    assert unreadable[0]["error"].startswith("unknown time zone 'Mars/Base'")
+    assert unreadable[1]["error"].startswith("cron expression '0 9 * *' needs five fields")
+    assert unreadable[0]["detail"] == "left aside, not fired; `drill schedule remove a-broken` deletes it"
+    assert tally["set aside (schedule unreadable)"] == 3
+
+
+@pytest.mark.slow
+def test_a_serving_daemon_loads_the_schedules_it_can_read_and_fires_them(ws: Workspace) -> None:
+    add(ws, ("cron", "0 9 * * *"), schedule_id="broken")
+    edit_schedule_row(ws.root, "broken", "expr", "9999-12-31T23:30")  # an --at an earlier version let through
+    edit_schedule_row(ws.root, "broken", "kind", "at")
+    wall = SystemClock()
+    starter = FileStarter(ws.root / "started", wall)
+    with daemon_on(ws, wall, starter) as serving:
+        _serve_and_add(ws, serving, starter, wall)
+    assert [(f.schedule, f.status) for f in ledger(ws)] == [("x", "started")]
+    events = [e["event"] for e in log_events(ws)]
+    assert events.count("schedule.unreadable") == 1
+    assert "error" not in events
