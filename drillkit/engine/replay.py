@@ -329,9 +329,10 @@ class Due(NamedTuple):
     key: str
 
 
-def _speed(value: object) -> float:
-    """A record's drill clock speed: a number above 0 (the drill clock never stops or runs back)."""
-    speed = float(value)  # type: ignore[arg-type]  # a ValueError or TypeError names the line
+def _speed(value: Any) -> float:
+    """A record's drill clock speed: a number above 0 (the drill clock never stops or runs back).
+    A ValueError or TypeError names the line."""
+    speed = float(value)
     if not 0 < speed < math.inf:
         raise ValueError(f"speed {value!r} is not a number above 0")
     return speed

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from drillkit.model.errors import UsageError
-from drillkit.model.timefmt import check_zone
+from drillkit.model.timefmt import YEARS, YEARS_SAID, check_zone
 
 _TINY = timedelta(microseconds=1)
 _WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -50,15 +50,14 @@ def offset_change(zone: ZoneInfo, low: datetime, high: datetime) -> datetime:
 
 
 def parse_local(text: str, zone: str) -> datetime:
-    """`2026-12-01T09:00` as wall-clock time in `zone` (or an explicit offset), as UTC. Years 1970
-    to 9998 only, as for `--since`: the instant is then a time in every zone, and so is a fire's
-    grace or a window's day added to it (9999-12-31T23:59 in UTC-12 is past the last datetime)."""
+    """`2026-12-01T09:00` as wall-clock time in `zone` (or an explicit offset), as UTC; only in
+    `YEARS`, as for `--since` (9999-12-31T23:59 in UTC-12 is past the last datetime)."""
     try:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(f"time {text!r} is not valid: use YYYY-MM-DDTHH:MM, optionally with an offset") from None
-    if not 1970 <= parsed.year <= 9998:
-        raise UsageError(f"time {text!r} is out of range: use a time from 1970-01-01 to 9998-12-31")
+    if parsed.year not in YEARS:
+        raise UsageError(f"time {text!r} is out of range: use a time {YEARS_SAID}")
     if parsed.tzinfo is not None:
         return parsed.astimezone(UTC)
     return resolve_wall(parsed, ZoneInfo(zone))

@@ -147,9 +147,7 @@ def extra_pattern(pattern: str) -> re.Pattern[str]:
     groups nested some thousand deep with RecursionError."""
     try:
         return re.compile(pattern)
-    except re.error as exc:
-        reason = str(exc)
-    except OverflowError as exc:
+    except (re.error, OverflowError) as exc:
         reason = str(exc)
     except RecursionError:
         reason = "groups nested too deeply"

@@ -7,6 +7,11 @@ from datetime import UTC, datetime, tzinfo
 
 from drillkit.model.errors import UsageError
 
+# The years a date or time drill is given may fall in: no run lies outside them, and a day added
+# or a zone's offset taken off any instant of them is still a time Python can hold.
+YEARS = range(1970, 9999)
+YEARS_SAID = f"from {YEARS.start}-01-01 to {YEARS.stop - 1}-12-31"
+
 
 def zone_named(name: str) -> tzinfo:
     """An IANA zone (ZoneInfoNotFoundError or ValueError when there is none of that name)."""
@@ -40,13 +45,12 @@ def since_filter(since: str | None, zone: str) -> Callable[[str], bool]:
 
 def date_option(text: str, option: str, zone: str) -> datetime:
     """A `--since`/`--until` date or time, aware: one without an offset is in the display `zone`
-    (a reader in Shanghai means Shanghai's days). Years 1970 to 9998 only: no run lies outside
-    them, and a day added or a zone removed stays a valid time."""
+    (a reader in Shanghai means Shanghai's days). Only in `YEARS`."""
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         when = None
-    if when is None or not 1970 <= when.year <= 9998:
-        allowed = "a date from 1970-01-01 to 9998-12-31 like 2026-11-01, or a time like 2026-11-01T08:00Z"
+    if when is None or when.year not in YEARS:
+        allowed = f"a date {YEARS_SAID} like 2026-11-01, or a time like 2026-11-01T08:00Z"
         raise UsageError(f"{option} {text!r}: use {allowed}")
     return when if when.tzinfo is not None else when.replace(tzinfo=zone_named(zone))

@@ -13,7 +13,7 @@ from drillkit.model.blackouts import Blackout
 from drillkit.model.clock import Clock, default_clock, format_utc
 from drillkit.model.durations import format_duration
 from drillkit.model.errors import UsageError
-from drillkit.model.timefmt import local
+from drillkit.model.timefmt import YEARS, local
 from drillkit.schedule.drafts import add_drafted, draft_schedule
 from drillkit.schedule.port import Fire, Schedule, ScheduleStore, unknown_schedule
 from drillkit.schedule.store import existing_store, open_store, reading_store
@@ -170,7 +170,7 @@ def year_plan(ws: Workspace, year: int, tell: Tell) -> list[PlanItem]:
     from drillkit.plans.library import Plans
     from drillkit.render.yearplan import PlanItem
 
-    if not 1970 <= year <= 9998:
+    if year not in YEARS:
         raise UsageError(f"--year {year}: give a year such as 2027")
     windows = blackouts(ws)
     with reading_store(ws) as store:
