@@ -80,7 +80,11 @@ def _ended_at(end: Event, rs: RunState) -> str:
     end was written down."""
     if "due" not in end:
         return str(end["ts"])
-    return format_utc(rs.started + timedelta(seconds=effective_t(end) / rs.speed))
+    try:
+        return format_utc(rs.started + timedelta(seconds=effective_t(end) / rs.speed))
+    except OverflowError:  # a hand-edited speed near 0: the end lies past any date
+        at = f"T+{effective_t(end):g}s at speed {rs.speed:g}"
+        raise ValueError(f"its time-limit end, {at}, lies past year 9999") from None
 
 
 def metric_rows(rs: RunState, events: list[Event]) -> list[dict[str, Any]]:

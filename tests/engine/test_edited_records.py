@@ -161,3 +161,17 @@ def test_a_drill_whose_clock_all_but_stands_still_is_conducted_without_an_error(
     done = drill("scheduler", "--once")
     assert done.returncode == 0, done.stderr
     assert [e for e in drill.events(run)[1:] if e["t"] > 0] == []  # past its T+0 injects, nothing comes due
+
+
+def test_a_time_limit_end_past_any_date_at_an_edited_speed_is_named_in_one_line(drill: Drill) -> None:
+    run = drill("start", "core-outage-q4", "--detach", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(0)).stdout.strip()
+    drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=at(240))  # past its 2h time limit: ended at T+2h
+    assert drill.events(run)[-1]["outcome"] == "timed-out"
+    _with_speed(drill, run, 1e-308)  # its end's wall time: T+7200 s / 1e-308, past year 9999
+    for review in (("timeline", run), ("export", run, "--format", "json")):
+        done = drill(*review)
+        assert done.returncode == 1, done.stderr
+        (line,) = done.stderr.splitlines()
+        assert run in line, line
+        assert "seq 9" in line, line
+        assert "past year 9999" in line, line
