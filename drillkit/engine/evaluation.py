@@ -8,16 +8,13 @@ arithmetic that made it (`how`), so a report shows how the grade was reached.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from drillkit.engine.fields import reads_a_line
 from drillkit.model.events import EventType
-from drillkit.model.plans import GRADES
+from drillkit.model.plans import GRADES, Objective, Scenario, Scoring
 from drillkit.store.files import effective_t
 from drillkit.store.port import Event
-
-if TYPE_CHECKING:  # the plan files' models: pydantic, some 100 ms, for what the record already holds
-    from drillkit.model.planfiles import Objective, Scenario, Scoring
 
 COUNTED = frozenset({"met", "late", "missed"})  # void, pending and unmeasured evidence is left out
 

@@ -10,17 +10,15 @@ the expected role does not count, and the missed verdict says who did it and who
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from drillkit.engine.fields import actor, reads_a_line
 from drillkit.engine.reasons import Why, at
 from drillkit.engine.replay import RunState, last_event
 from drillkit.model.events import EventType
+from drillkit.model.plans import Expect, Inject
 from drillkit.store.files import effective_t
 from drillkit.store.port import Event
-
-if TYPE_CHECKING:  # the plan files' models: pydantic, some 100 ms, for what the record already holds
-    from drillkit.model.planfiles import Expect, Inject
 
 # bound once: the action filter walks every event of every run in a first report
 _TRANSITION, _CHECK_DONE = EventType.TRANSITION, EventType.CHECK_DONE

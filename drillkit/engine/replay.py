@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
@@ -20,12 +20,9 @@ from drillkit.engine.fields import UNREPLAYABLE, unreplayable
 from drillkit.engine.machine import Attempt, PlanMachine
 from drillkit.model.clock import parse_utc
 from drillkit.model.events import AFTER_END, EventType
-from drillkit.model.plans import Playbook, for_severity
+from drillkit.model.plans import Playbook, Scenario, for_severity
 from drillkit.store.files import effective_t
 from drillkit.store.port import Event
-
-if TYPE_CHECKING:
-    from drillkit.model.planfiles import Scenario
 
 PlanModel = TypeVar("PlanModel")
 EVALUATOR = "evaluator"  # `drill assign RUN evaluator NAME` (SPEC §10)
@@ -102,7 +99,7 @@ class RunState:
             run=started["run"],
             mode=started["mode"],
             playbook=_validated(Playbook.from_data, started["playbook"]),
-            scenario=_validated(_scenario, scenario) if scenario else None,
+            scenario=_validated(Scenario.from_data, scenario) if scenario else None,
             severity=started["severity"],
             participants=dict(started.get("participants") or {}),
             speed=_speed(started.get("speed", 1.0)),
@@ -232,14 +229,6 @@ def _validated(make: Callable[[Any], PlanModel], data: dict[str, Any]) -> PlanMo
 def _made_from_json(make: Callable[[Any], PlanModel], plan: bytes) -> PlanModel:
     """A pure function of the plan's JSON (made from the loaded object, as from a record)."""
     return make(orjson.loads(plan))
-
-
-def _scenario(data: dict[str, Any]) -> Scenario:
-    """A drill's scenario, validated: imported here, as only a drill's record holds one (the
-    validated models cost the commands on an incident some 60 ms of start-up)."""
-    from drillkit.model.planfiles import Scenario
-
-    return Scenario.model_validate(data)
 
 
 def last_event(events: list[Event]) -> Event:

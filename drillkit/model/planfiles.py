@@ -5,7 +5,8 @@ Everything here is read from strings: the loader hands every YAML scalar over as
 types below convert it (durations carry units, ids follow one pattern). Cross-references
 (undefined states, roles, items, severities) are checked in `plans/checks.py`, where each problem
 can be mapped to its place in the file. A validated playbook is handed on as the plain values of
-`plans.py` (`Playbook.to_plan`); a scenario is used as validated (only drills load one).
+`plans.py` (`Playbook.to_plan`); a scenario file is used as validated (to start or simulate a
+drill), and the engine reads what it needs of a record's copy as `plans.Scenario`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from drillkit.model import plans
 from drillkit.model.durations import parse_drill_time, parse_duration
 from drillkit.model.errors import UsageError
 from drillkit.model.names import check_name
-from drillkit.model.plans import FILE_ID_PATTERN, GRADES, ID_PATTERN, MAX_VERSION
+from drillkit.model.plans import DEFAULT_GRADES, DEFAULT_POINTS, FILE_ID_PATTERN, ID_PATTERN, MAX_VERSION, Grade, Rating
 
 # ID_PATTERN for JSON Schema: editors use ECMA-262 regexes, where \w is ASCII only. Any
 # non-ASCII character is let through (the loader is the authority); ASCII keeps the same rule.
@@ -260,10 +261,6 @@ class Expect(ScenarioPart):
             raise ValueError("an expect names exactly one of 'trigger' or 'check'")
         return self
 
-    @property
-    def action(self) -> str:
-        return f"trigger:{self.trigger}" if self.trigger else f"check:{self.check}"
-
 
 class Inject(ScenarioPart):
     id: Id
@@ -334,31 +331,13 @@ def _points(value: object) -> object:
 
 
 Points = Annotated[int, BeforeValidator(_points), Field(ge=0, le=100)]
-Rating = Literal["P", "S", "M", "U"]
-Grade = Literal["优秀", "良好", "合格"]
-_DEFAULT_POINTS: dict[Rating, int] = {"P": 100, "S": 80, "M": 60, "U": 0}
-_DEFAULT_GRADES: dict[Grade, int] = {"优秀": 90, "良好": 75, "合格": 60}
 
 
 class Scoring(ScenarioPart):
     """Points per rating and the least score for each grade (SPEC §10 defaults)."""
 
-    points: dict[Rating, Points] = Field(default_factory=lambda: dict(_DEFAULT_POINTS))
-    grades: dict[Grade, Points] = Field(default_factory=lambda: dict(_DEFAULT_GRADES))
-
-    def value(self, rating: str) -> int:
-        points = dict[str, int](_DEFAULT_POINTS.items())
-        points.update(self.points.items())
-        return points[rating]
-
-    def least(self, grade: str) -> int:
-        """The least score of a grade."""
-        least = dict[str, int](_DEFAULT_GRADES.items())
-        least.update(self.grades.items())
-        return least[grade]
-
-    def grade(self, score: float) -> str:
-        return next((grade for grade in GRADES if score >= self.least(grade)), plans.FAILING_GRADE)
+    points: dict[Rating, Points] = Field(default_factory=lambda: dict(DEFAULT_POINTS))
+    grades: dict[Grade, Points] = Field(default_factory=lambda: dict(DEFAULT_GRADES))
 
 
 RUN_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+-[0-9a-f]{4}$"
@@ -394,10 +373,6 @@ class Scenario(ScenarioPart):
     scoring: Scoring | None = Field(default=None, exclude_if=lambda found: found is None)
     # The incident a replayed scenario was made from (SPEC §11), left out when absent, as above.
     source: Source | None = Field(default=None, exclude_if=_absent)
-
-    @property
-    def scored(self) -> Scoring:
-        return self.scoring or Scoring()
 
     def data(self) -> dict[str, Any]:
         return dump(self)

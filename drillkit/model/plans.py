@@ -1,16 +1,18 @@
-"""A playbook as the engine uses it: plain immutable values (named tuples, the cheapest to
-define), no validation library behind them.
+"""A playbook, and a drill's scenario, as the engine uses them: plain immutable values (named
+tuples, the cheapest to define), no validation library behind them.
 
-The commands on a run (act, check, note…) build their playbook from the copy the record holds,
-on every start; these classes cost a millisecond to import where the validated models of
-`planfiles.py` cost some 60 ms. A playbook file is validated there and turned into these values
-(`planfiles.Playbook.to_plan`); a record's copy, written from such values, is built here with
-its shape checked (`Playbook.from_data`), so a damaged copy is refused, never half-read.
+The commands on a run (act, check, note…) build their playbook, and a drill's scenario, from
+the copy the record holds, on every start; these classes cost a millisecond to import where the
+validated models of `planfiles.py` cost some 60 ms. A playbook file is validated there and turned
+into these values (`planfiles.Playbook.to_plan`); a record's copy, written from such values (a
+scenario's from the validated model), is built here with the shape of what the engine reads of it
+checked (`Playbook.from_data`, `Scenario.from_data`), so a damaged copy is refused, never half-read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from drillkit.model.durations import parse_duration
@@ -21,6 +23,10 @@ MAX_VERSION = 2**53 - 1  # exact in every JSON reader of an export; a date such 
 RATINGS = ("P", "S", "M", "U")  # HSEEP: performed without, with some, with major challenges; unable
 GRADES = ("优秀", "良好", "合格")  # with their thresholds, best first; below the last: 不合格
 FAILING_GRADE = "不合格"
+Rating = Literal["P", "S", "M", "U"]
+Grade = Literal["优秀", "良好", "合格"]
+DEFAULT_POINTS: dict[Rating, int] = {"P": 100, "S": 80, "M": 60, "U": 0}  # a rating's points (SPEC §10)
+DEFAULT_GRADES: dict[Grade, int] = {"优秀": 90, "良好": 75, "合格": 60}  # the least score of each grade
 Data = Mapping[str, Any]
 T = TypeVar("T")
 
@@ -133,6 +139,75 @@ class Playbook(NamedTuple):
         return for_severity(self.metrics[metric].target, severity)
 
 
+class Expect(NamedTuple):
+    trigger: str | None
+    check: str | None
+    within: int
+    role: str | None
+
+    @property
+    def action(self) -> str:
+        return f"trigger:{self.trigger}" if self.trigger else f"check:{self.check}"
+
+
+class Inject(NamedTuple):
+    id: str
+    at: int | float  # drill seconds, to the millisecond
+    message: str
+    expect: Expect | None
+
+
+class Objective(NamedTuple):
+    title: str
+    capability: str
+    criteria: list[str]
+    evidence: list[str]
+    weight: int
+
+
+class Scoring(NamedTuple):
+    """Points per rating and the least score of each grade, the scenario's over SPEC §10's defaults."""
+
+    points: dict[str, int]
+    grades: dict[str, int]
+
+    def value(self, rating: str) -> int:
+        return self.points[rating]
+
+    def least(self, grade: str) -> int:
+        return self.grades[grade]
+
+    def grade(self, score: float) -> str:
+        return next((grade for grade in GRADES if score >= self.least(grade)), FAILING_GRADE)
+
+
+class Scenario(NamedTuple):
+    """What the engine reads of a drill's scenario (its script and the rest are the file's)."""
+
+    scenario: str
+    title: str
+    time_limit: int
+    injects: list[Inject]
+    evaluators: list[str]
+    objectives: dict[str, Objective]
+    scored: Scoring
+
+    @classmethod
+    def from_data(cls, data: Data) -> Scenario:
+        """A scenario from the JSON form a record holds: KeyError names a missing key, ValueError
+        any other misfit."""
+        _only(data, _SCENARIO_KEYS, "scenario")
+        return cls(
+            scenario=_text(data["scenario"], "scenario"),
+            title=_text(data["title"], "title"),
+            time_limit=_seconds(data["time_limit"], "time_limit"),
+            injects=[_inject(item, f"injects.{n}") for n, item in enumerate(_list(data.get("injects", []), "injects"))],
+            evaluators=_texts(data.get("evaluators", []), "evaluators"),
+            objectives=_map(data.get("objectives", {}), "objectives", _objective),
+            scored=_scoring(data.get("scoring"), "scoring"),
+        )
+
+
 # The grades of GB/T 20986 and of the telecom emergency plans, most severe first.
 _GRADES = {"特别重大": "I", "重大": "II", "较大": "III", "一般": "IV"}
 
@@ -187,6 +262,79 @@ def _metric(data: object, where: str) -> Metric:
         target=_optional(_per_severity)(fields.get("target"), f"{where}.target"),
         owner=_optional(_text)(fields.get("owner"), f"{where}.owner"),
     )
+
+
+_SCENARIO_KEYS = frozenset(
+    (
+        *("scenario", "title", "playbook", "severity", "form", "participants", "time_limit", "injects", "script"),
+        *("allow_breaches", "evaluators", "objectives", "scoring", "source"),
+    )
+)  # a record's copy of its scenario (file keys): the engine reads some of them
+
+
+def _inject(data: object, where: str) -> Inject:
+    fields = _only(data, frozenset(("id", "at", "message", "expect")), where)
+    return Inject(
+        id=_text(fields["id"], f"{where}.id"),
+        at=_drill_seconds(fields["at"], f"{where}.at"),
+        message=_text(fields["message"], f"{where}.message"),
+        expect=_optional(_expect)(fields.get("expect"), f"{where}.expect"),
+    )
+
+
+def _expect(data: object, where: str) -> Expect:
+    fields = _only(data, frozenset(("trigger", "check", "within", "role")), where)
+    trigger = _optional(_text)(fields.get("trigger"), f"{where}.trigger")
+    check = _optional(_text)(fields.get("check"), f"{where}.check")
+    if (trigger is None) == (check is None):
+        raise ValueError(f"{where}: expected exactly one of trigger or check")
+    within = _seconds(fields["within"], f"{where}.within")
+    return Expect(
+        trigger=trigger, check=check, within=within, role=_optional(_text)(fields.get("role"), f"{where}.role")
+    )
+
+
+def _objective(data: object, where: str) -> Objective:
+    fields = _only(data, frozenset(("title", "capability", "criteria", "evidence", "weight")), where)
+    return Objective(
+        title=_text(fields["title"], f"{where}.title"),
+        capability=_text(fields["capability"], f"{where}.capability"),
+        criteria=_texts(fields.get("criteria", []), f"{where}.criteria"),
+        evidence=_texts(fields.get("evidence", []), f"{where}.evidence"),
+        weight=_whole(fields.get("weight", 1), f"{where}.weight"),
+    )
+
+
+def _scoring(data: object, where: str) -> Scoring:
+    fields = _only({} if data is None else data, frozenset(("points", "grades")), where)
+    points = _map(fields.get("points", {}), f"{where}.points", _points)
+    grades = _map(fields.get("grades", {}), f"{where}.grades", _points)
+    return Scoring(
+        points=_over(DEFAULT_POINTS.items(), points, f"{where}.points"),
+        grades=_over(DEFAULT_GRADES.items(), grades, f"{where}.grades"),
+    )
+
+
+def _over(defaults: Iterable[tuple[str, int]], given: dict[str, int], where: str) -> dict[str, int]:
+    """The defaults with what `given` changes; a key the defaults lack is refused."""
+    merged = dict(defaults)
+    unknown = sorted(set(given) - set(merged))
+    if unknown:
+        raise ValueError(f"{where}: unknown key {unknown[0]!r}")
+    return merged | given
+
+
+def _points(value: object, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
+        raise ValueError(f"{where}: expected a whole number from 0 to 100")
+    return value
+
+
+def _drill_seconds(value: object, where: str) -> int | float:
+    """A drill time as a record's copy holds it: seconds, which may carry milliseconds."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < math.inf:
+        raise ValueError(f"{where}: expected a time in seconds")
+    return value
 
 
 def _state_data(state: State) -> dict[str, Any]:

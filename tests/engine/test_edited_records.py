@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -175,3 +176,40 @@ def test_a_time_limit_end_past_any_date_at_an_edited_speed_is_named_in_one_line(
         assert run in line, line
         assert "seq 9" in line, line
         assert "past year 9999" in line, line
+
+
+def _inject_without_message(scenario: dict[str, Any]) -> None:
+    del scenario["injects"][0]["message"]
+
+
+def _expect_of_two_actions(scenario: dict[str, Any]) -> None:
+    scenario["injects"][0]["expect"] = {"trigger": "acknowledge", "check": "bridge", "within": 300, "role": None}
+
+
+def _points_as_text(scenario: dict[str, Any]) -> None:
+    scenario["scoring"] = {"points": {"P": "lots"}}
+
+
+def _unknown_grade(scenario: dict[str, Any]) -> None:
+    scenario["scoring"] = {"grades": {"满分": 100}}
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (_inject_without_message, "missing 'message'"),
+        (_expect_of_two_actions, "injects.0.expect: expected exactly one of trigger or check"),
+        (_points_as_text, "scoring.points.P: expected a whole number from 0 to 100"),
+        (_unknown_grade, "scoring.grades: unknown key '满分'"),
+    ],
+)
+def test_a_drill_whose_copy_of_its_scenario_is_damaged_is_named_in_one_line(
+    drill: Drill, damage: Callable[[dict[str, Any]], None], says: str
+) -> None:
+    run = drill("start", "core-outage-q4", "--detach", "--by", "alice", ok=True).stdout.strip()
+    events = drill.events(run)
+    damage(events[0]["scenario"])
+    drill.record(run).write_bytes(rechained(events))
+    done = drill("status", run)
+    assert done.returncode == 1
+    assert done.stderr == f"drill: the record of {run} cannot be replayed at seq 1: {says} (see drill verify)\n"

@@ -115,7 +115,7 @@ def test_scenario_with_chinese_people_and_ids_loads() -> None:
     assert isinstance(scenario, Scenario)
     assert scenario.participants["值班长"] == "王伟"
     assert scenario.injects[0].expect is not None
-    assert scenario.injects[0].expect.action == "trigger:确认"
+    assert scenario.injects[0].expect.trigger == "确认"
     assert scenario.time_limit == 3 * 3600
     assert playbook.playbook == "customer-data-leak"
 
