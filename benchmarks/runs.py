@@ -8,6 +8,7 @@ from pathlib import Path
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import SystemClock
+from drillkit.services.drills import start_drill
 from drillkit.services.runs import open_incident
 from drillkit.store.port import Event
 from drillkit.store.stores import open_store
@@ -32,6 +33,11 @@ def make_run(root: Path, events: int) -> str:
         store.append(run_id, _const(batch), clock)
         left -= len(batch)
     return run_id
+
+
+def make_drill(root: Path) -> str:
+    """An open drill of the `bench` plan (scenario `bench-act`: nothing comes due for 12 hours)."""
+    return start_drill(Workspace(root), "bench-act", clock=SystemClock(), by="alice")
 
 
 def _const(drafts: list[Event]) -> Callable[[list[Event], datetime], list[Event]]:

@@ -6,7 +6,7 @@ import shutil
 import sys
 
 from benchmarks.core import Budget, Figure, Paired, alternate, child_env, drill_argv, run_timed, script_argv
-from benchmarks.runs import make_run
+from benchmarks.runs import make_drill, make_run
 from benchmarks.workspaces import bench_workspace
 
 FLOOR_APP = "typer floor app"
@@ -16,7 +16,7 @@ RECORD_FLOOR_APP = "typer floor app writing its line through structlog"
 def startup_figures(reps: int, big: int) -> list[Figure]:
     root = bench_workspace("act")
     try:
-        small_run, big_run = make_run(root, 10), make_run(root, big)
+        small_run, big_run, drill_run = make_run(root, 10), make_run(root, big), make_drill(root)
         drill, floor, record_floor = drill_argv(), script_argv("floor_app.py"), script_argv("record_floor_app.py")
         act = ["--workspace", str(root), "act"]
         tail = ["ping", "--by", "bob", "--note", "benchmark"]
@@ -43,6 +43,18 @@ def startup_figures(reps: int, big: int) -> list[Figure]:
                 None,
                 reps,
                 note="context: what drill adds to typer parsing the options and structlog writing one line",
+            ),
+            _figure(
+                "drill act on a drill (wall)",
+                alternate(
+                    lambda: run_timed([*drill, *act, drill_run, *tail]),
+                    lambda: run_timed([*drill, *act, small_run, *tail]),
+                    reps,
+                ),
+                "drill act on an incident",
+                Budget("<=", 1.2),
+                reps,
+                note="a drill's record also carries its scenario, read as plain values as its playbook is",
             ),
             _figure(
                 "drill --help (wall)",

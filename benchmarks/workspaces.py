@@ -59,6 +59,22 @@ metrics:
 """
 
 
+ACT_SCENARIO = """\
+scenario: bench-act
+title: Benchmark drill / 基准演练
+playbook: bench
+severity: II
+form: functional
+participants: {lead: alice, noc: bob}
+time_limit: 1d
+injects:
+  - id: ring
+    at: 12h
+    message: "BJ-3 ring flapping"
+    expect: {trigger: resolve, within: 1h}
+"""
+
+
 def live_scenario(injects: int = 20) -> str:
     """Nobody acts: injects every drill minute from 1m, breaches at 3m, 5m and 10m, timed out at the end."""
     lines = [
@@ -118,6 +134,7 @@ def bench_workspace(prefix: str = "ws") -> Path:
     (root / "playbooks" / "bench.yaml").write_text(BENCH_PLAYBOOK, encoding="utf-8")
     (root / "playbooks" / "bench-live.yaml").write_text(LIVE_PLAYBOOK, encoding="utf-8")
     (root / "scenarios" / "bench-live.yaml").write_text(live_scenario(), encoding="utf-8")
+    (root / "scenarios" / "bench-act.yaml").write_text(ACT_SCENARIO, encoding="utf-8")
     (root / "scenarios" / "bench-sim.yaml").write_text(sim_scenario(), encoding="utf-8")
     return root
 

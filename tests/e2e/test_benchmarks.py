@@ -17,6 +17,7 @@ EXPECTED = (
     "drill --help (wall)",
     "TAB completion `drill ac`",
     "drill act on ",
+    "drill act on a drill (wall)",
     "fsync'd appends",
     "fsync'd appends, sealing (conductor with the key)",
     "drill abort, sealing the run it ends (wall)",
