@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import hashlib
 import hmac
 import importlib
@@ -40,7 +41,7 @@ from drillkit.model.provenance import Provenance
 from drillkit.model.redact import Redactor, redactor_for
 from drillkit.store import snapshot
 from drillkit.store.port import Decide, DecideOn, Event, Kept, RecordStore, Restore
-from drillkit.store.reader import RecordReader, origin_of, repaired_bytes
+from drillkit.store.reader import RecordReader, collector_paused, origin_of, repaired_bytes
 
 if TYPE_CHECKING:
     from drillkit.store.verify import Verdict
@@ -211,7 +212,9 @@ def _structlog() -> ModuleType:
 
     `import structlog` imports `rich` when it is installed (typer installs it) for pretty
     console output this writer never uses: about 50 ms on every command. Hiding `rich` for the
-    length of the import makes structlog take its documented no-rich path.
+    length of the import makes structlog take its documented no-rich path. It is imported as
+    psycopg is (`store/postgres`): with the collector off, then what it made frozen, which no
+    collection need walk (`drill note`: 400 M instructions to 390 M).
     """
     if "structlog" in sys.modules or "rich" in sys.modules:
         import structlog
@@ -220,7 +223,10 @@ def _structlog() -> ModuleType:
     _asyncio_on_first_use()
     sys.modules["rich"] = None  # type: ignore[assignment]  # a None entry makes `import rich` fail
     try:
-        import structlog
+        with collector_paused():
+            import structlog
+
+            gc.freeze()
     finally:
         del sys.modules["rich"]
     return structlog

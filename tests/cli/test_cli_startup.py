@@ -12,7 +12,7 @@ import typer.main
 
 from drillkit.cli.main import COMMANDS, MODULES, app_for, build_app, run
 from drillkit.config.workspace import Workspace
-from tests.conftest import Drill
+from tests.conftest import DRILL, Drill
 
 
 def test_a_command_runs_with_the_garbage_collector_on(
@@ -87,3 +87,22 @@ def test_a_command_on_a_drill_reads_its_scenario_without_the_validated_models(dr
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=drill.env(), check=False)
     assert done.returncode == 0, done.stderr
     assert drill.events(run)[-1]["trigger"] == "acknowledge"
+
+
+def test_the_drill_script_imports_typer_and_drill_without_collecting() -> None:
+    """The console script turns the collector off before its first import of typer or drill:
+    `drill --version`, which ends before any command runs, sets off no collection at all."""
+    probe = (
+        "import gc, sys\n"
+        f"script = compile(open({str(DRILL)!r}).read(), 'drill', 'exec')\n"
+        "seen = []\n"
+        "gc.callbacks.append(lambda phase, info: seen.append(phase))\n"
+        "sys.argv = ['drill', '--version']\n"
+        "try:\n"
+        "    exec(script, {'__name__': '__main__'})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('collections:', seen.count('stop'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "collections: 0", done.stdout
