@@ -4,7 +4,7 @@ median, p90 and share of targets met, breaches by owner role, and expectation ve
 Each record is read once and reduced to a small summary. Summaries are kept in
 `logs/report-cache.json`, keyed by run id and valid while the record's last line hash (its head)
 is unchanged, so a second report reads only the tails of the records. The last report's text is
-kept in `logs/report-last.cache` under a digest of the question (drill's version, the selection,
+kept in `logs/report-last.cache` under the question (drill's version, the selection,
 the format, language and zone, the size and modification time of every record and of the
 corrective actions' ledger, and the day overdue actions are counted on): the same report asked
 again with nothing changed is read back whole. Incident figures leave drills and simulations out
@@ -17,14 +17,13 @@ middle values for an even count).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -32,12 +31,11 @@ import drillkit
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import format_utc
 from drillkit.model.errors import DrillError, RecordError
-from drillkit.model.events import EventType
 from drillkit.model.timefmt import date_option
-from drillkit.store.files import RUN_ID, is_started, new_file
-from drillkit.store.ledger import ledger_file
-from drillkit.store.port import RecordStore
-from drillkit.store.reader import parse_lines
+from drillkit.store.stamps import LEDGER, Stamp, Stamps, file_stamp, record_stamps
+
+if TYPE_CHECKING:
+    from drillkit.store.port import RecordStore
 
 CACHE_FILE = "report-cache.json"
 LAST_FILE = "report-last.cache"
@@ -46,8 +44,6 @@ EVENT_KEY, NOTE_KEY = b'"event":"', b'"event":"note",'
 TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
 Document = dict[str, Any]
-Stamp = list[int]  # a record's [size, modification time in ns]: records only grow, so any append changes both
-Stamps = dict[str, tuple[str, Stamp]]  # run id → (record file, stamp)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +90,7 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
     from drillkit.engine.expectations import expectation_rows
     from drillkit.engine.metrics import metric_rows
     from drillkit.engine.replay import RunState
+    from drillkit.model.events import EventType
 
     rs = RunState.replay(events)
     breached = EventType.DEADLINE_BREACHED  # bound once: this filter walks every event of the run
@@ -140,35 +137,13 @@ def _entries(ws: Workspace, stamps: Stamps | None) -> _Entries:
     cached = _read_cache(ws)
     fresh: dict[str, dict[str, Any]] = {}
     left_out = []
-    for run_id, (file, stamp) in (_stamps(ws) if stamps is None else stamps).items():
+    for run_id, (file, stamp) in (record_stamps(ws.runs) if stamps is None else stamps).items():
         entry = _entry(file, stamp, cached.get(run_id))
         if entry is not None and entry["summary"] is not None:
             fresh[run_id] = entry
         else:
             left_out.append(run_id)
     return _Entries(fresh, left_out, changed=fresh != cached)
-
-
-def _stamps(ws: Workspace) -> Stamps:
-    """Each record's file name and stamp, by run id. Plain names, not `Path`s: a repeated report
-    over many records spends its time here."""
-    try:
-        with os.scandir(ws.runs) as entries:
-            records = sorted(
-                (e.name[:-6], e) for e in entries if e.name.endswith(".jsonl") and RUN_ID.fullmatch(e.name[:-6])
-            )
-    except FileNotFoundError:  # no run yet
-        return {}
-    except OSError as exc:  # never a report of no runs over records it could not see
-        raise RecordError(f"cannot list logs/runs: {exc.strerror}") from None
-    found: Stamps = {}
-    for run_id, entry in records:
-        try:
-            stat = entry.stat()
-        except OSError:
-            continue
-        found[run_id] = (entry.path, [stat.st_size, stat.st_mtime_ns])
-    return found
 
 
 def _entry(file: str, stamp: Stamp, cached: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -199,6 +174,9 @@ def _fresh_entry(file: str, stamp: list[int]) -> dict[str, Any] | None:
 
 def _summarise_bytes(data: bytes) -> Summary | None:
     """A record's summary; None for a record that is not a run (`drill verify` names it)."""
+    from drillkit.store.files import is_started  # here: an answer read back reads no record (store.files: ~5 ms)
+    from drillkit.store.reader import parse_lines
+
     try:
         events, _torn = parse_lines(_without_notes(data))
         return summarise(events) if events and is_started(events[0]) else None
@@ -252,6 +230,8 @@ def _keep(ws: Workspace, name: str, data: bytes) -> None:
     """Write a cache file through a temporary file made afresh (never through a link planted at
     its name), renamed into place. Best effort: a report is still right without its caches (a
     read-only workspace, a race)."""
+    from drillkit.store.files import new_file  # here: an answer read back writes nothing (store.files: ~5 ms)
+
     target = ws.logs / name
     temporary = target.with_name(f".{name}.{os.getpid()}.tmp")
     try:
@@ -340,15 +320,15 @@ def answer(  # noqa: PLR0917  # the question's parts, each named at the one call
     end = _period_end(selection, now)
     if ws.store_url() is not None:
         return render(_team_report(ws, selection, catch_up, end))
-    stamps = _stamps(ws)
+    stamps = record_stamps(ws.runs)
     records, last = _records_key(stamps), _LastAnswer.read(ws)
     open_runs = last.open if last is not None and last.records == records else _maybe_open(ws, stamps)
     if [run_id for run_id in open_runs if catch_up(run_id)]:
-        stamps = _stamps(ws)
+        stamps = record_stamps(ws.runs)
         records = _records_key(stamps)
     version = [drillkit.__version__, CACHE_VERSION]  # another drill may render differently
-    question = _digest([version, asdict(selection), form, records, end[:10], _ledger_stamp(ws)])
-    if last is not None and last.question == question:
+    question = orjson.dumps([version, asdict(selection), form, end[:10], file_stamp(ws.logs / LEDGER)])
+    if last is not None and last.question == question and last.records == records:
         return last.text
     document, entries = _report(ws, selection, end, stamps)
     text = render(document)
@@ -363,15 +343,6 @@ def _period_end(selection: Selection, now: datetime) -> str:
     return min(now_text, selection.until or now_text)
 
 
-def _ledger_stamp(ws: Workspace) -> Stamp | None:
-    """The actions ledger file's size and modification time: it only grows, as records do."""
-    try:
-        stat = ledger_file(ws).stat()
-    except OSError:
-        return None
-    return [stat.st_size, stat.st_mtime_ns]
-
-
 def _actions(ws: Workspace, selection: Selection, end: str) -> Document:
     """The corrective actions of the selected playbook in the period (all of them, drills'
     included: actions come from drills far more often than from incidents)."""
@@ -382,22 +353,20 @@ def _actions(ws: Workspace, selection: Selection, end: str) -> Document:
     return period_figures(chosen, Period(selection.since, selection.until, end))
 
 
-def _records_key(stamps: Stamps) -> str:
+def _records_key(stamps: Stamps) -> bytes:
     """Names the records as they are: a record only grows, so any append changes its stamp."""
-    return _digest({run_id: stamp for run_id, (_file, stamp) in stamps.items()})
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(orjson.dumps(value)).hexdigest()
+    return orjson.dumps({run_id: stamp for run_id, (_file, stamp) in stamps.items()})
 
 
 @dataclass(frozen=True)
 class _LastAnswer:
     """The last report written, with the question it answers, the records it was asked of and
-    which of them were open: one header line, then the text."""
+    which of them were open: one header line, then the text. The question and the records are
+    kept whole, as JSON, and compared as orjson writes them: no digest, whose hashlib would cost
+    an answer read back some 3 ms to import, and no two questions can share one."""
 
-    question: str
-    records: str
+    question: bytes
+    records: bytes
     open: list[str]
     text: str
 
@@ -408,15 +377,15 @@ class _LastAnswer:
             fields = orjson.loads(header)
             if fields["size"] != len(text):  # cut short (a full disk, a crash: kept without fsync)
                 return None
-            return cls(fields["question"], fields["records"], list(fields["open"]), text.decode("utf-8"))
+            question, records = orjson.dumps(fields["question"]), orjson.dumps(fields["records"])
+            return cls(question, records, list(fields["open"]), text.decode("utf-8"))
         except (OSError, orjson.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
             return None
 
     def keep(self, ws: Workspace) -> None:
         text = self.text.encode("utf-8")
-        header = orjson.dumps(
-            {"question": self.question, "records": self.records, "open": self.open, "size": len(text)}
-        )
+        question, records = orjson.Fragment(self.question), orjson.Fragment(self.records)
+        header = orjson.dumps({"question": question, "records": records, "open": self.open, "size": len(text)})
         _keep(ws, LAST_FILE, header + b"\n" + text)
 
 
@@ -458,6 +427,8 @@ def _team_report(ws: Workspace, selection: Selection, catch_up: Callable[[str], 
 
 
 def _summarise_run(store: RecordStore, run_id: str) -> Summary | None:
+    from drillkit.store.files import is_started  # here: an answer read back reads no record (store.files: ~5 ms)
+
     try:
         events = store.read(run_id)
         return summarise(events) if events and is_started(events[0]) else None

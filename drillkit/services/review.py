@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
 from drillkit.model.errors import DrillError, RecordError, UsageError
-from drillkit.services.views import Tell, record_due
 
 VERIFIED = ("ok", "open")  # the only verdicts that read as verified (SPEC §4)
 PASSING = (*VERIFIED, "unsealed")  # what `drill verify` passes without --strict
 
 if TYPE_CHECKING:
     from drillkit.render.runview import RunView
+    from drillkit.services.views import Tell
     from drillkit.store.sealcheck import SealCheck
     from drillkit.store.verify import Verdict
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 def run_view(ws: Workspace, clock: Clock, run: str, *, zone: str, lang: str, tell: Tell) -> RunView:
     """The run as the exports see it, read again when an open run had something due."""
     from drillkit.render.runview import load_view
+    from drillkit.services.views import record_due
 
     view = load_view(ws, run, zone=zone, lang=lang, now=clock.now())
     intact = view.document["integrity"]["verdict"] != "tampered"
@@ -76,9 +77,11 @@ def report_text(
 def _due_recorder(ws: Workspace, clock: Clock, tell: Tell) -> Callable[[str], bool]:
     """Records what came due in an open run (as `status` does); a record that cannot be read is
     left to the report, which leaves it out."""
-    from drillkit.store.stores import open_store
 
     def record(run_id: str) -> bool:
+        from drillkit.services.views import record_due  # here: a report read back records nothing (store.files: ~5 ms)
+        from drillkit.store.stores import open_store
+
         try:
             return record_due(ws, clock, run_id, open_store(ws).read(run_id), tell)
         except DrillError:

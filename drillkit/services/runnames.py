@@ -12,7 +12,7 @@ import re
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.errors import UsageError
-from drillkit.store.files import RUN_ID
+from drillkit.store.stamps import RUN_ID
 
 LAST = "last"
 SHOWN = 5  # candidates named in the one-line refusal of an ambiguous name

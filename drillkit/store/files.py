@@ -21,7 +21,6 @@ import importlib
 import importlib.machinery
 import importlib.util
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
 from datetime import datetime, timedelta
@@ -42,6 +41,7 @@ from drillkit.model.redact import Redactor, redactor_for
 from drillkit.store import snapshot
 from drillkit.store.port import Decide, DecideOn, Event, Kept, RecordStore, Restore
 from drillkit.store.reader import RecordReader, collector_paused, origin_of, repaired_bytes
+from drillkit.store.stamps import RUN_ID
 
 if TYPE_CHECKING:
     from drillkit.store.verify import Verdict
@@ -51,7 +51,6 @@ TAIL_BYTES = 65536  # what a listing reads of the end of each record
 WATCH_POLL = 0.05  # seconds between looks at a watched record
 GENESIS = "0" * 64
 HASH_MARK = b',"hash":"'
-RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+-[0-9a-f]{4}")  # matched with fullmatch
 FREE_TEXT = frozenset({"message", "note", "text", "reason", "title", "label", "error"})
 PROSE_MAPS = frozenset({"roles", "checklist"})  # in embedded plans: id → a description in prose
 

@@ -10,8 +10,9 @@ import orjson
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.events import AFTER_END, EventType
-from drillkit.store.files import RUN_ID, TAIL_BYTES, is_started
+from drillkit.store.files import TAIL_BYTES, is_started
 from drillkit.store.port import Event
+from drillkit.store.stamps import RUN_ID
 
 _SEVERITY_MARK = f'"event":"{EventType.SEVERITY_CHANGED}"'.encode()
 

@@ -40,9 +40,9 @@ from drillkit.store.files import (
 )
 from drillkit.store.port import ActionLedger, Decide, Event
 from drillkit.store.reader import parse_lines, repaired_bytes
+from drillkit.store.stamps import LEDGER
 
 FORMAT_VERSION = 1
-LEDGER = "actions.jsonl"
 
 
 def ledger_file(ws: Workspace) -> Path:

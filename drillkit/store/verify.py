@@ -27,7 +27,8 @@ import orjson
 
 from drillkit.model.errors import NotFound, UsageError
 from drillkit.model.events import AFTER_END, EventType
-from drillkit.store.files import GENESIS, HASH_MARK, RUN_ID, complete_lines, hashed_with, ledger_chain
+from drillkit.store.files import GENESIS, HASH_MARK, complete_lines, hashed_with, ledger_chain
+from drillkit.store.stamps import RUN_ID
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,11 +4,13 @@ fails writes neither, and neither is written through a link planted at its tempo
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Drill
+from tests.conftest import DRILL, Drill
 from tests.engine.test_metrics import invoke
 
 CACHES = ("report-cache.json", "report-last.cache")
@@ -75,3 +77,18 @@ def test_a_cache_is_never_written_through_a_link_at_its_temporary_name(
     assert kept.stat().st_mode & 0o777 == 0o640
     assert not os.path.lexists(planted)
     assert invoke(drill.root, "report").stdout == done.stdout  # the cache kept is read back
+
+
+def test_a_report_read_back_imports_neither_the_file_store_nor_hashlib_nor_zoneinfo(drill: Drill) -> None:
+    """Asked again of unchanged records, the report stamps them and reads its answer back: the
+    modules that only making a report needs (some 10 ms of start-up together) stay unimported."""
+    pinned = drill.pinned()
+    run = pinned.open()
+    pinned("abort", run, "--by", "alice", "--reason", "over", ok=True)  # an open run would be caught up first
+    made = pinned("report", "--format", "json", ok=True).stdout
+    argv = [sys.executable, "-X", "importtime", str(DRILL), "report", "--format", "json"]
+    again = subprocess.run(argv, capture_output=True, text=True, env=pinned.env(), timeout=60, check=True)
+    imported = {line.rpartition("|")[2].strip() for line in again.stderr.splitlines()}
+    assert again.stdout == made
+    assert "drillkit.services.report" in imported
+    assert not imported & {"drillkit.store.files", "hashlib", "zoneinfo"}

@@ -216,6 +216,31 @@ def test_the_same_report_asked_again_is_read_back_until_anything_changes(review_
     assert figures(review_ws)["overall"]["runs"] == 2  # so is one cut short (a full disk, a crash)
 
 
+def test_an_answer_kept_is_not_read_back_once_a_record_is_replaced_or_removed(review_ws: Path) -> None:
+    people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
+    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people, "--by", "alice").stdout.strip()
+    invoke(review_ws, "open", "core-network-outage", "--severity", "III", *people, "--by", "alice")
+    assert figures(review_ws)["overall"]["runs"] == 2
+    last = review_ws / "logs" / "report-last.cache"
+
+    def plant() -> None:
+        """An answer only a read back can give, kept for the records as they are now."""
+        question = last.read_text(encoding="utf-8").partition("\n")[0]
+        last.write_text(_planted(question, '{"overall": {"runs": 99}}\n'), encoding="utf-8")
+
+    plant()
+    assert figures(review_ws)["overall"]["runs"] == 99
+    record = review_ws / "logs" / "runs" / f"{run}.jsonl"
+    stat, replacement = record.stat(), record.with_suffix(".new")
+    replacement.write_bytes(record.read_bytes())  # the same bytes, in another file written 1 ns later
+    os.utime(replacement, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    replacement.replace(record)
+    assert figures(review_ws)["overall"]["runs"] == 2  # a record replaced
+    plant()
+    record.unlink()
+    assert figures(review_ws)["overall"]["runs"] == 1  # a record removed
+
+
 def _planted(question: str, body: str, cut: int = 0) -> str:
     """A kept answer: the question's header line (its `size` made that of `body`, or `cut`
     bytes more, as if the rest were lost), then `body`."""
