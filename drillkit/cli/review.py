@@ -107,7 +107,7 @@ def report(  # noqa: PLR0917  # typer maps each CLI option to one parameter
 ) -> None:
     """Figures across runs: runs by mode, metric medians, p90s and targets met, breaches, expectations."""
     from drillkit.render.formats import figures_text
-    from drillkit.services.review import ReportQuestion, report_text
+    from drillkit.services.report import ReportQuestion, report_text
 
     ws = workspace()
     zone = display_zone(ws)

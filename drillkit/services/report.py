@@ -21,20 +21,22 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
 import drillkit
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import format_utc
-from drillkit.model.errors import DrillError, RecordError
+from drillkit.model.errors import DrillError, RecordError, UsageError
 from drillkit.model.timefmt import date_option
+from drillkit.services.history import known_playbook
 from drillkit.store.stamps import LEDGER, Stamp, Stamps, file_stamp, record_stamps
 
 if TYPE_CHECKING:
+    from drillkit.model.clock import Clock
+    from drillkit.services.views import Tell
     from drillkit.store.port import RecordStore
 
 CACHE_FILE = "report-cache.json"
@@ -46,8 +48,52 @@ Summary = dict[str, Any]
 Document = dict[str, Any]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Selection:
+class ReportQuestion(NamedTuple):
+    """What `drill report` is asked. Named tuples here and below, not dataclasses: making a
+    dataclass costs some 0.5 ms, and a report read back is a few ms of work in all."""
+
+    since: str | None
+    until: str | None
+    playbook: str | None
+    include_drills: bool
+    key: tuple[str, str, str]  # format, language, zone: what the cached text depends on
+
+
+def report_text(
+    ws: Workspace, clock: Clock, question: ReportQuestion, render: Callable[[dict[str, object]], str], tell: Tell
+) -> str:
+    """`drill report`: the figures for the question, rendered (or the last answer, when nothing changed)."""
+    zone = question.key[2]
+    lower = bound(question.since, "--since", zone)
+    upper = bound(question.until, "--until", zone, end_of_day=True)
+    if lower is not None and upper is not None and lower >= upper:
+        raise UsageError(f"--since {question.since} is not before --until {question.until}; no run could match")
+    selection = Selection(
+        since=lower,
+        until=upper,
+        playbook=known_playbook(ws, question.playbook) if question.playbook is not None else None,
+        include_drills=question.include_drills,
+    )
+    return answer(ws, selection, question.key, render, clock.now(), catch_up=_due_recorder(ws, clock, tell))
+
+
+def _due_recorder(ws: Workspace, clock: Clock, tell: Tell) -> Callable[[str], bool]:
+    """Records what came due in an open run (as `status` does); a record that cannot be read is
+    left to the report, which leaves it out."""
+
+    def record(run_id: str) -> bool:
+        from drillkit.services.views import record_due  # here: a report read back records nothing (store.files: ~5 ms)
+        from drillkit.store.stores import open_store
+
+        try:
+            return record_due(ws, clock, run_id, open_store(ws).read(run_id), tell)
+        except DrillError:
+            return False
+
+    return record
+
+
+class Selection(NamedTuple):
     since: str | None = None  # inclusive, RFC 3339 UTC text
     until: str | None = None  # exclusive
     playbook: str | None = None
@@ -106,8 +152,7 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
     }
 
 
-@dataclass(frozen=True)
-class _Entries:
+class _Entries(NamedTuple):
     """The cache entries of the records readable as runs, by run id, and the records left out."""
 
     fresh: dict[str, dict[str, Any]]
@@ -327,7 +372,7 @@ def answer(  # noqa: PLR0917  # the question's parts, each named at the one call
         stamps = record_stamps(ws.runs)
         records = _records_key(stamps)
     version = [drillkit.__version__, CACHE_VERSION]  # another drill may render differently
-    question = orjson.dumps([version, asdict(selection), form, end[:10], file_stamp(ws.logs / LEDGER)])
+    question = orjson.dumps([version, selection._asdict(), form, end[:10], file_stamp(ws.logs / LEDGER)])
     if last is not None and last.question == question and last.records == records:
         return last.text
     document, entries = _report(ws, selection, end, stamps)
@@ -358,8 +403,7 @@ def _records_key(stamps: Stamps) -> bytes:
     return orjson.dumps({run_id: stamp for run_id, (_file, stamp) in stamps.items()})
 
 
-@dataclass(frozen=True)
-class _LastAnswer:
+class _LastAnswer(NamedTuple):
     """The last report written, with the question it answers, the records it was asked of and
     which of them were open: one header line, then the text. The question and the records are
     kept whole, as JSON, and compared as orjson writes them: no digest, whose hashlib would cost

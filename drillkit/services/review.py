@@ -1,14 +1,15 @@
-"""What the review commands answer: one run's view, the report across runs, records' verdicts."""
+"""What the review commands answer: one run's view and records' verdicts (the report across
+runs is `services/report.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
-from drillkit.model.errors import DrillError, RecordError, UsageError
+from drillkit.model.errors import RecordError, UsageError
 
 VERIFIED = ("ok", "open")  # the only verdicts that read as verified (SPEC §4)
 PASSING = (*VERIFIED, "unsealed")  # what `drill verify` passes without --strict
@@ -42,52 +43,6 @@ def tampered_exit(view: RunView, tell: Tell) -> int:
     why = "is not chained with the workspace key" if verdict == "unkeyed" else "fails verification"
     tell(f"drill: the record of {run} {why} (see `drill verify {run}`)")
     return 1
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReportQuestion:
-    since: str | None
-    until: str | None
-    playbook: str | None
-    include_drills: bool
-    key: tuple[str, str, str]  # format, language, zone: what the cached text depends on
-
-
-def report_text(
-    ws: Workspace, clock: Clock, question: ReportQuestion, render: Callable[[dict[str, object]], str], tell: Tell
-) -> str:
-    """`drill report`: the figures for the question, rendered (or the last answer, when nothing changed)."""
-    from drillkit.services.history import known_playbook
-    from drillkit.services.report import Selection, answer, bound
-
-    zone = question.key[2]
-    lower = bound(question.since, "--since", zone)
-    upper = bound(question.until, "--until", zone, end_of_day=True)
-    if lower is not None and upper is not None and lower >= upper:
-        raise UsageError(f"--since {question.since} is not before --until {question.until}; no run could match")
-    selection = Selection(
-        since=lower,
-        until=upper,
-        playbook=known_playbook(ws, question.playbook) if question.playbook is not None else None,
-        include_drills=question.include_drills,
-    )
-    return answer(ws, selection, question.key, render, clock.now(), catch_up=_due_recorder(ws, clock, tell))
-
-
-def _due_recorder(ws: Workspace, clock: Clock, tell: Tell) -> Callable[[str], bool]:
-    """Records what came due in an open run (as `status` does); a record that cannot be read is
-    left to the report, which leaves it out."""
-
-    def record(run_id: str) -> bool:
-        from drillkit.services.views import record_due  # here: a report read back records nothing (store.files: ~5 ms)
-        from drillkit.store.stores import open_store
-
-        try:
-            return record_due(ws, clock, run_id, open_store(ws).read(run_id), tell)
-        except DrillError:
-            return False
-
-    return record
 
 
 @dataclass(frozen=True)
