@@ -41,10 +41,8 @@ def workspace() -> Workspace:
 
 
 def display_zone(ws: Workspace) -> str:
-    """`--tz`, else `drill.toml` timezone, else UTC (see `services.people.display_zone`)."""
-    from drillkit.services.people import display_zone as zone_of  # zoneinfo only for commands that show times
-
-    return zone_of(ws, GLOBALS.tz)
+    """`--tz`, else `drill.toml` timezone, else UTC (see `Workspace.display_zone`)."""
+    return ws.display_zone(GLOBALS.tz)
 
 
 def run_argument(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from drillkit.config.sections import SECTIONS, TOP_LEVEL, roster_names, unreadable_config
 from drillkit.model.errors import RecordError, UsageError
+from drillkit.model.timefmt import check_zone
 
 if TYPE_CHECKING:
     from drillkit.config.notifiers import Notifier
@@ -101,6 +102,16 @@ class Workspace:
     def seal_key(self) -> Path:
         """Where the private seal key is: `[integrity] seal_key`, else `logs/keys/seal.key`."""
         return self.config().seal_key or self.logs / "keys" / "seal.key"
+
+    def display_zone(self, chosen: str | None = None) -> str:
+        """`chosen` (`--tz`), else `drill.toml` timezone, else UTC; checked to be a known zone."""
+        if chosen:
+            return check_zone(chosen)
+        configured = self.config().timezone  # a drill.toml that cannot be read is its own error, not the zone's
+        try:
+            return check_zone(configured)
+        except UsageError as err:
+            raise UsageError(f"drill.toml: timezone: {err}") from None
 
     def run_file(self, run_id: str) -> Path:
         return self.runs / f"{run_id}.jsonl"

@@ -1,4 +1,4 @@
-"""Who acts, and the display zone: what a command line and the environment decide together."""
+"""Who acts: what a command line and the environment decide together."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import os
 
 from drillkit.config.workspace import Workspace
 from drillkit.engine.people import Who, acting_name
-from drillkit.model.errors import UsageError
 from drillkit.model.names import RESERVED, check_name, check_person
 from drillkit.model.provenance import login_name
 
@@ -58,16 +57,3 @@ def is_system_account(name: str) -> bool:
         return False
     no_login = entry.pw_shell.endswith(("nologin", "false"))
     return entry.pw_uid == 0 or (entry.pw_uid < FIRST_PERSON_UID and no_login)
-
-
-def display_zone(ws: Workspace, chosen: str | None) -> str:
-    """`--tz` (chosen), else `drill.toml` timezone, else UTC; checked to be a known zone."""
-    from drillkit.model.timefmt import check_zone  # the acting commands settle who acts without it
-
-    if chosen:
-        return check_zone(chosen)
-    configured = ws.config().timezone  # a drill.toml that cannot be read is its own error, not the zone's
-    try:
-        return check_zone(configured)
-    except UsageError as err:
-        raise UsageError(f"drill.toml: timezone: {err}") from None
