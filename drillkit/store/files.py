@@ -24,7 +24,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
 from datetime import datetime, timedelta
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -312,14 +312,6 @@ def effective_t(event: Event) -> float:
     return float(event["t"])
 
 
-@lru_cache(maxsize=1024)
-def _record_file(ws: Workspace, run_id: str) -> tuple[Path, str, str]:
-    """A checked run id's record file as a path and as text, and its `.torn` file (all asked
-    on every append)."""
-    path = ws.run_file(check_run_id(run_id))
-    return path, str(path), f"{path}.torn"
-
-
 class RunRecord:
     """One run's record file: read it, create it, append to it under its lock, through the
     store's reader of it."""
@@ -327,7 +319,8 @@ class RunRecord:
     def __init__(self, ws: Workspace, run_id: str, reader: RecordReader | None = None) -> None:
         self.ws = ws
         self.run_id = run_id
-        self.path, self.file, self._aside_file = _record_file(ws, run_id)
+        self.path = ws.run_file(check_run_id(run_id))
+        self.file, self._aside_file = str(self.path), f"{self.path}.torn"  # as text: asked on every append
         self.reader = reader or RecordReader(self.name)
 
     @property
@@ -643,19 +636,21 @@ def _write_all(fd: int, data: bytes, what: str = "the record") -> None:
 
 
 class FileRecordStore(RecordStore):
-    """The records as JSON-lines files under `logs/runs`, one `RecordReader` per record read."""
+    """The records as JSON-lines files under `logs/runs`, one `RunRecord` (and its `RecordReader`)
+    per record read."""
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        self._readers: dict[str, RecordReader] = {}  # by run id
+        self._records: dict[str, RunRecord] = {}  # by run id
         self._conducting: set[str] = set()  # the runs whose conductor lock this store holds
 
     def record(self, run_id: str) -> RunRecord:
-        """The run's record file, through this store's reader of it."""
-        reader = self._readers.get(run_id)
-        if reader is None:  # a race of two threads makes two readers; the last one kept serves
-            reader = self._readers[run_id] = RecordReader(f"the record of {run_id}")
-        return RunRecord(self.ws, run_id, reader)
+        """The run's record file, through this store's reader of it: made once per run, as a
+        conductor appends to its runs again and again."""
+        record = self._records.get(run_id)
+        if record is None:  # a race of two threads makes two; the last one kept serves
+            record = self._records[run_id] = RunRecord(self.ws, run_id)
+        return record
 
     def create(
         self,
