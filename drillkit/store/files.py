@@ -51,6 +51,7 @@ TAIL_BYTES = 65536  # what a listing reads of the end of each record
 WATCH_POLL = 0.05  # seconds between looks at a watched record
 GENESIS = "0" * 64
 HASH_MARK = b',"hash":"'
+NO_ATIME = getattr(os, "O_NOATIME", 0)  # Linux only
 FREE_TEXT = frozenset({"message", "note", "text", "reason", "title", "label", "error"})
 PROSE_MAPS = frozenset({"roles", "checklist"})  # in embedded plans: id → a description in prose
 
@@ -492,7 +493,7 @@ class RunRecord:
         """The record opened for appending, with its exclusive lock held (closing releases it).
         Never through a symbolic link: what drill writes stays under `logs/runs`."""
         try:
-            fd = os.open(self.file, os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW)
+            fd = _open_for_append(self.file)
         except FileNotFoundError:
             raise NotFound(f"no run {self.run_id!r} (see `drill runs`)") from None
         except OSError as exc:
@@ -514,6 +515,19 @@ class RunRecord:
 
     def _redactor(self) -> Redactor:
         return redactor_for(self.ws.config().redact)
+
+
+def _open_for_append(file: str) -> int:
+    """`file` opened to append, never through a link; without an access time update where the
+    system allows it (Linux, to the file's owner): reading the tail under the lock would
+    otherwise dirty the inode once more before every write (some 5 µs of each fsync'd append)."""
+    flags = os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW
+    try:
+        return os.open(file, flags | NO_ATIME)
+    except PermissionError as exc:
+        if exc.errno != errno.EPERM or not NO_ATIME:
+            raise
+    return os.open(file, flags)  # a file of another owner: O_NOATIME is refused, not the append
 
 
 def unrecorded_tails(aside_file: str, accounted: int, torn: bytes) -> tuple[list[bytes], bytes]:

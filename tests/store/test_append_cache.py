@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from functools import partial
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,7 @@ from drillkit.model.clock import SystemClock
 from drillkit.model.errors import Rejected
 from drillkit.services.runs import apply
 from drillkit.services.simulate import simulate
-from drillkit.store.files import RunRecord
+from drillkit.store.files import NO_ATIME, RunRecord
 from tests.conftest import Drill
 
 
@@ -63,3 +65,34 @@ def test_the_events_a_write_returns_are_what_a_reader_parses_from_the_record(dri
     events = RunRecord(ws, run_id).read()
     assert written == events[-len(written) :]
     assert "138****5678" in written[0]["text"]
+
+
+@pytest.mark.skipif(not NO_ATIME, reason="O_NOATIME is Linux's")
+def test_an_append_leaves_the_records_access_time_as_it_was(drill: Drill) -> None:
+    """Reading the tail under the lock does not touch the access time (an inode left clean until the write)."""
+    ws, clock = Workspace(drill.root), SystemClock()
+    run_id = drill.open()
+    path = drill.record(run_id)
+    os.utime(path, ns=(1_000_000_000, path.stat().st_mtime_ns))  # older than the last change: relatime would update it
+    apply(ws, clock, run_id, lambda rs: decide.note(rs, "first look", "alice", None))
+    assert path.stat().st_atime_ns == 1_000_000_000
+    assert drill.events(run_id)[-1]["text"] == "first look"
+
+
+def test_a_record_the_system_refuses_o_noatime_for_is_appended_to_all_the_same(
+    drill: Drill, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """O_NOATIME is for the file's owner only: a teammate's record is appended to without it."""
+    ws, clock = Workspace(drill.root), SystemClock()
+    run_id = drill.open()
+    real_open = os.open
+
+    def not_the_owner(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & NO_ATIME:
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", not_the_owner)
+    apply(ws, clock, run_id, lambda rs: decide.note(rs, "first look", "alice", None))
+    monkeypatch.undo()
+    assert drill.events(run_id)[-1]["text"] == "first look"
