@@ -1,14 +1,13 @@
 """Figures across runs (`drill report`): per playbook and overall, runs by mode, each metric's
 median, p90 and share of targets met, breaches by owner role, and expectation verdicts.
 
-Each record is read once and reduced to a small summary. Summaries are kept in
-`logs/report-cache.json`, keyed by run id and valid while the record's last line hash (its head)
-is unchanged, so a second report reads only the tails of the records. The last report's text is
-kept in `logs/report-last.cache` under the question (drill's version, the selection,
-the format, language and zone, the size and modification time of every record and of the
-corrective actions' ledger, and the day overdue actions are counted on): the same report asked
-again with nothing changed is read back whole. Incident figures leave drills and simulations out
-unless asked for; corrective actions are counted whatever their run's mode.
+Each run is reduced to a small summary, kept in `logs/report-cache.json`
+(`services/report_summaries.py`). The last report's text is kept in `logs/report-last.cache`
+under the question (drill's version, the selection, the format, language and zone, the size and
+modification time of every record and of the corrective actions' ledger, and the day overdue
+actions are counted on): the same report asked again with nothing changed is read back whole.
+Incident figures leave drills and simulations out unless asked for; corrective actions are
+counted whatever their run's mode.
 
 Percentiles use the nearest-rank method: p90 is the smallest measured value that at least 90%
 of the measured values do not exceed. The median is the middle value (the mean of the two
@@ -18,7 +17,6 @@ middle values for an even count).
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -29,22 +27,25 @@ import orjson
 import drillkit
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import format_utc
-from drillkit.model.errors import DrillError, RecordError, UsageError
+from drillkit.model.errors import DrillError, UsageError
 from drillkit.model.timefmt import date_option
 from drillkit.services.history import known_playbook
-from drillkit.store.stamps import LEDGER, Stamp, Stamps, file_stamp, record_stamps
+from drillkit.services.report_summaries import (
+    CACHE_VERSION,
+    Summary,
+    SummaryEntries,
+    keep_cache_file,
+    maybe_open,
+    summarise_run,
+    summary_entries,
+)
+from drillkit.store.stamps import LEDGER, Stamps, file_stamp, record_stamps
 
 if TYPE_CHECKING:
     from drillkit.model.clock import Clock
     from drillkit.services.views import Tell
-    from drillkit.store.port import RecordStore
 
-CACHE_FILE = "report-cache.json"
 LAST_FILE = "report-last.cache"
-CACHE_VERSION = 6  # bumped when a summary or the figures would be computed differently
-EVENT_KEY, NOTE_KEY = b'"event":"', b'"event":"note",'
-TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
-Summary = dict[str, Any]
 Document = dict[str, Any]
 
 
@@ -129,169 +130,6 @@ def _is_date(text: str) -> bool:
     return True
 
 
-def summarise(events: list[dict[str, Any]]) -> Summary:
-    """What the report needs of one run, from its events: the run document's metric rows,
-    expectation verdicts and breach owners, and none of the rest (who answered for each breach,
-    the state spans, the checklist), which a first report over many runs would pay for."""
-    from drillkit.engine.expectations import expectation_rows
-    from drillkit.engine.metrics import metric_rows
-    from drillkit.engine.replay import RunState
-    from drillkit.model.events import EventType
-
-    rs = RunState.replay(events)
-    breached = EventType.DEADLINE_BREACHED  # bound once: this filter walks every event of the run
-    return {
-        "id": rs.run,
-        "mode": rs.mode,
-        "playbook": rs.playbook.playbook,
-        "started": events[0]["ts"],
-        "metrics": [{k: m[k] for k in ("name", "value", "target", "verdict")} for m in metric_rows(rs, events)],
-        "breaches": [e.get("owner") for e in events if e["event"] == breached],
-        "expectations": [e["verdict"] for e in expectation_rows(rs, events)],
-        "open": not rs.ended,
-    }
-
-
-class _Entries(NamedTuple):
-    """The cache entries of the records readable as runs, by run id, and the records left out."""
-
-    fresh: dict[str, dict[str, Any]]
-    left_out: list[str]
-    changed: bool  # differs from the cache kept
-
-    def summaries(self) -> list[Summary]:
-        return [entry["summary"] for entry in self.fresh.values()]
-
-    def keep(self, ws: Workspace) -> None:
-        if self.changed:
-            _keep(ws, CACHE_FILE, orjson.dumps({"version": CACHE_VERSION, "runs": self.fresh}))
-
-
-def summaries(ws: Workspace, stamps: Stamps | None = None) -> tuple[list[Summary], list[str]]:
-    """A summary of every record (`stamps`: each record's file and stamp, when already taken),
-    from the cache where the record's head is unchanged; and the records left out, which cannot
-    be read as runs (`drill verify` names what is wrong with each). The cache is updated at once."""
-    entries = _entries(ws, stamps)
-    entries.keep(ws)
-    return entries.summaries(), entries.left_out
-
-
-def _entries(ws: Workspace, stamps: Stamps | None) -> _Entries:
-    """Each record's cache entry, nothing written. A record whose stamp is as cached is not
-    opened at all."""
-    cached = _read_cache(ws)
-    fresh: dict[str, dict[str, Any]] = {}
-    left_out = []
-    for run_id, (file, stamp) in (record_stamps(ws.runs) if stamps is None else stamps).items():
-        entry = _entry(file, stamp, cached.get(run_id))
-        if entry is not None and entry["summary"] is not None:
-            fresh[run_id] = entry
-        else:
-            left_out.append(run_id)
-    return _Entries(fresh, left_out, changed=fresh != cached)
-
-
-def _entry(file: str, stamp: Stamp, cached: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The cache entry for a record: the cached one while it still fits, else a fresh summary."""
-    if cached is not None and cached.get("stamp") == stamp:
-        return cached
-    if cached is not None:
-        head = _read_head(file)
-        if head is None:
-            return None
-        if cached.get("head") == head:
-            return {**cached, "stamp": stamp}
-    return _fresh_entry(file, stamp)
-
-
-def _fresh_entry(file: str, stamp: list[int]) -> dict[str, Any] | None:
-    """A new entry from one read of the record: its head and its summary."""
-    try:
-        with open(file, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return None
-    head = _head(data[-TAIL:])
-    if head is None:
-        return None
-    return {"head": head, "stamp": stamp, "summary": _summarise_bytes(data)}
-
-
-def _summarise_bytes(data: bytes) -> Summary | None:
-    """A record's summary; None for a record that is not a run (`drill verify` names it)."""
-    from drillkit.store.files import is_started  # here: an answer read back reads no record (store.files: ~5 ms)
-    from drillkit.store.reader import parse_lines
-
-    try:
-        events, _torn = parse_lines(_without_notes(data))
-        return summarise(events) if events and is_started(events[0]) else None
-    except (DrillError, KeyError, TypeError, ValueError):
-        return None
-
-
-def _without_notes(data: bytes) -> bytes:
-    """The record's complete lines but the notes between its first and last line: no summary
-    reads a note, and notes are most of a long incident's lines. A line is a note when its first
-    `"event":"` is a note's: the keys a writer puts before `event` (v, seq, ts, t, run) hold no
-    quote, so that first one is the event's own. The report does not prove the lines it skips,
-    as it never proved the others: `drill verify` does."""
-    lines = data[: data.rfind(b"\n") + 1].splitlines(keepends=True)
-    if len(lines) < 3:
-        return data
-    middle = [line for line in lines[1:-1] if not 0 <= line.find(NOTE_KEY) == line.find(EVENT_KEY)]
-    return b"".join([lines[0], *middle, lines[-1]])
-
-
-def _read_head(file: str) -> str | None:
-    """A record's head, from its tail alone."""
-    try:
-        with open(file, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(max(0, size - TAIL))
-            return _head(handle.read())
-    except OSError:
-        return None
-
-
-def _head(tail: bytes) -> str | None:
-    """The `hash` of the last complete line in a record's tail."""
-    complete = tail[: tail.rfind(b"\n")]
-    last = complete.rsplit(b"\n", 1)[-1]
-    cut = last.rfind(b',"hash":"')
-    return last[cut + 9 : cut + 73].decode("ascii", "replace") if cut >= 0 else None
-
-
-def _read_cache(ws: Workspace) -> dict[str, dict[str, Any]]:
-    try:
-        data = orjson.loads((ws.logs / CACHE_FILE).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
-        return {}
-    return dict(data.get("runs") or {})
-
-
-def _keep(ws: Workspace, name: str, data: bytes) -> None:
-    """Write a cache file through a temporary file made afresh (never through a link planted at
-    its name), renamed into place. Best effort: a report is still right without its caches (a
-    read-only workspace, a race)."""
-    from drillkit.store.files import new_file  # here: an answer read back writes nothing (store.files: ~5 ms)
-
-    target = ws.logs / name
-    temporary = target.with_name(f".{name}.{os.getpid()}.tmp")
-    try:
-        ws.ensure_dir(ws.logs)
-        fd = new_file(temporary, name)
-        try:
-            if os.write(fd, data) != len(data):  # a full disk: no cut cache put in place
-                raise OSError("short write")
-        finally:
-            os.close(fd)
-        os.replace(temporary, target)
-    except (OSError, RecordError):
-        temporary.unlink(missing_ok=True)
-
-
 def median(values: list[float]) -> float | None:
     import statistics  # here: a report read back whole computes no figures
 
@@ -367,7 +205,7 @@ def answer(  # noqa: PLR0917  # the question's parts, each named at the one call
         return render(_team_report(ws, selection, catch_up, end))
     stamps = record_stamps(ws.runs)
     records, last = _records_key(stamps), _LastAnswer.read(ws)
-    open_runs = last.open if last is not None and last.records == records else _maybe_open(ws, stamps)
+    open_runs = last.open if last is not None and last.records == records else maybe_open(ws, stamps)
     if [run_id for run_id in open_runs if catch_up(run_id)]:
         stamps = record_stamps(ws.runs)
         records = _records_key(stamps)
@@ -378,7 +216,7 @@ def answer(  # noqa: PLR0917  # the question's parts, each named at the one call
     document, entries = _report(ws, selection, end, stamps)
     text = render(document)
     entries.keep(ws)  # only now: a report that fails leaves no cache written
-    _LastAnswer(question, records, _maybe_open(ws, stamps), text).keep(ws)
+    _LastAnswer(question, records, maybe_open(ws, stamps), text).keep(ws)
     return text
 
 
@@ -430,26 +268,7 @@ class _LastAnswer(NamedTuple):
         text = self.text.encode("utf-8")
         question, records = orjson.Fragment(self.question), orjson.Fragment(self.records)
         header = orjson.dumps({"question": question, "records": records, "open": self.open, "size": len(text)})
-        _keep(ws, LAST_FILE, header + b"\n" + text)
-
-
-def _maybe_open(ws: Workspace, stamps: Stamps) -> list[str]:
-    """Runs that have not ended: open when last summarised, or, for a record changed since (or
-    never seen), without `run.ended` in its tail. Read from the cache and the tails only: a first
-    report over a thousand records must not read each of them twice."""
-    from drillkit.store.index import has_ended
-
-    cached = _read_cache(ws)
-    found = []
-    for run_id, (file, stamp) in stamps.items():
-        entry = cached.get(run_id)
-        if entry is not None and entry.get("stamp") == stamp:
-            is_open = bool((entry["summary"] or {}).get("open"))
-        else:
-            is_open = not has_ended(file)
-        if is_open:
-            found.append(run_id)
-    return found
+        keep_cache_file(ws, LAST_FILE, header + b"\n" + text)
 
 
 def _team_report(ws: Workspace, selection: Selection, catch_up: Callable[[str], bool], end: str) -> Document:
@@ -460,9 +279,9 @@ def _team_report(ws: Workspace, selection: Selection, catch_up: Callable[[str], 
     store = open_store(ws)
     runs, left_out = [], []
     for run_id in store.runs():
-        summary = _summarise_run(store, run_id)
+        summary = summarise_run(store, run_id)
         if summary is not None and summary["open"] and catch_up(run_id):
-            summary = _summarise_run(store, run_id)
+            summary = summarise_run(store, run_id)
         if summary is None:
             left_out.append(run_id)
         else:
@@ -470,21 +289,11 @@ def _team_report(ws: Workspace, selection: Selection, catch_up: Callable[[str], 
     return _document(selection, runs, left_out, _actions(ws, selection, end))
 
 
-def _summarise_run(store: RecordStore, run_id: str) -> Summary | None:
-    from drillkit.store.files import is_started  # here: an answer read back reads no record (store.files: ~5 ms)
-
-    try:
-        events = store.read(run_id)
-        return summarise(events) if events and is_started(events[0]) else None
-    except (DrillError, KeyError, TypeError, ValueError):
-        return None
-
-
-def _report(ws: Workspace, selection: Selection, end: str, stamps: Stamps) -> tuple[Document, _Entries]:
+def _report(ws: Workspace, selection: Selection, end: str, stamps: Stamps) -> tuple[Document, SummaryEntries]:
     """The `drill report` document (the selection, the overall figures and each playbook's, and
     the corrective actions in the period), and the cache entries it was made from, to keep once
     it has been rendered."""
-    entries = _entries(ws, stamps)
+    entries = summary_entries(ws, stamps)
     return _document(selection, entries.summaries(), entries.left_out, _actions(ws, selection, end)), entries
 
 

@@ -139,7 +139,7 @@ _JUDGED = ("met", "late", "missed")
 def run_verdicts(ws: Workspace) -> dict[str, RunVerdict]:
     """Each run's verdict, from the summaries `drill report` keeps (a record unchanged since the
     last report or list is not read again)."""
-    from drillkit.services.report import summaries
+    from drillkit.services.report_summaries import summaries
 
     return {summary["id"]: _verdict(summary) for summary in summaries(ws)[0]}
 

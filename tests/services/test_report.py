@@ -1,5 +1,6 @@
 """`drill report` over 1,000 generated runs: medians and p90s equal a direct computation,
-drills and simulations excluded unless asked, the head-keyed cache stays right.
+drills and simulations excluded unless asked, the last answer read back until anything changes
+(the per-run summaries and their cache: `test_report_summaries.py`).
 
 Records are generated in-process through the record's own line writer (real hash chains,
 events a conductor could have written), without an fsync per run.
@@ -21,11 +22,9 @@ import pytest
 from drillkit.config.workspace import Workspace
 from drillkit.model.redact import Redactor
 from drillkit.plans.library import Plans
-from drillkit.services.report import summaries, summarise
 from drillkit.services.runs import started_draft
 from drillkit.store.files import GENESIS, Chain, render_lines
 from drillkit.store.port import Event
-from drillkit.store.reader import parse_lines
 from tests.engine.test_metrics import invoke, review_ws
 
 __all__ = ["review_ws"]  # the fixture, used by name
@@ -144,16 +143,6 @@ def test_since_until_and_playbook_select_runs(corpus: tuple[Path, dict[str, dict
     assert figures(root, "--playbook", "customer-data-leak")["overall"]["runs"] == 0
 
 
-def test_cache_follows_a_record_that_grows(review_ws: Path) -> None:
-    people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
-    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people, "--by", "alice").stdout.strip()
-    first = figures(review_ws)["overall"]["metrics"][0]
-    assert (first["name"], first["measured"]) == ("time_to_acknowledge", 0)
-    invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:02:00Z")
-    first = figures(review_ws)["overall"]["metrics"][0]
-    assert (first["measured"], first["median"], first["met"]) == (1, 120.0, 1)
-
-
 def test_an_open_run_is_judged_as_of_now_not_as_last_written(review_ws: Path) -> None:
     people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
     run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people, "--by", "alice").stdout.strip()
@@ -168,23 +157,6 @@ def test_an_open_run_is_judged_as_of_now_not_as_last_written(review_ws: Path) ->
         json.loads(line)["event"] for line in (review_ws / "logs" / "runs" / f"{run}.jsonl").read_text().splitlines()
     ]
     assert written.count("deadline.breached") == 3  # recorded, as any command that touches a run does
-
-
-def test_a_record_whose_size_and_time_are_unchanged_is_not_read_again(review_ws: Path) -> None:
-    people = ("--as", "lead=alice", "--as", "noc=bob", "--as", "comms=carol")
-    run = invoke(review_ws, "open", "core-network-outage", "--severity", "II", *people, "--by", "alice").stdout.strip()
-    invoke(review_ws, "act", run, "acknowledge", "--by", "bob", now="2026-11-29T08:02:00Z")
-    assert figures(review_ws)["overall"]["runs"] == 1
-    record = review_ws / "logs" / "runs" / f"{run}.jsonl"
-    original, stat = record.read_bytes(), record.stat()
-    try:
-        record.write_bytes(b"x" * len(original))  # what a re-read would see: not a run at all
-        os.utime(record, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-        assert figures(review_ws)["overall"]["runs"] == 1  # the cached summary, file not opened
-        os.utime(record, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
-        assert figures(review_ws)["overall"]["runs"] == 0  # a changed stamp is read again
-    finally:
-        record.write_bytes(original)
 
 
 def test_the_same_report_asked_again_is_read_back_until_anything_changes(review_ws: Path) -> None:
@@ -301,32 +273,3 @@ def test_dates_without_a_zone_are_days_in_the_display_zone(review_ws: Path) -> N
     assert [r["id"] for r in json.loads(listed.stdout)] == [run]
     period = invoke(review_ws, "report", *day, now=late_evening).stdout
     assert "2026-11-30 00:00:00 CST – 2026-12-01 00:00:00 CST" in period
-
-
-def test_a_summary_skips_notes_and_reads_the_same_as_every_event(review_ws: Path) -> None:
-    """The first report parses no note between a record's first and last line: what it sums
-    up is what every event gives, with notes that quote event keys, an action whose note looks
-    like a note's key, and the record's last line a note."""
-    ws = Workspace(review_ws)
-    pb = Plans(ws).playbook("core-network-outage")
-    begin = START
-    run_id = f"{begin.strftime('%Y%m%dT%H%M%SZ')}-core-network-outage-0abc"
-    quoting = '"event":"transition","to":"resolved",'
-    steps: list[tuple[float, Event]] = [
-        (30, move("bob", "noc", "acknowledge", "detected", "triage")),
-        (31, {**check("alice", "lead", "bridge", "triage"), "note": '"event":"note",'}),
-        (4000, move("bob", "noc", "mitigate", "triage", "mitigated")),
-        *((10.0 * n, {"event": "note", "actor": "carol", "role": "comms", "text": quoting}) for n in range(1, 500)),
-        (5000, {"event": "note", "actor": "carol", "role": "comms", "text": "last word"}),
-    ]
-    first = started_draft(ws, pb=pb, mode="incident", severity="II", by="gen", participants=PEOPLE)
-    drafts = [{**draft, "_now": begin + timedelta(seconds=at)} for at, draft in sorted(steps, key=lambda s: s[0])]
-    lines = render_lines(Chain(run_id, 0, GENESIS, None, 1.0, None), Redactor(()), [first, *drafts], begin)[0]
-    ws.ensure_dir(ws.runs)
-    (ws.runs / f"{run_id}.jsonl").write_bytes(b"".join(lines))
-
-    found, left_out = summaries(ws)
-    every_event, _torn = parse_lines(b"".join(lines))
-    assert (found, left_out) == ([summarise(every_event)], [])
-    assert {m["name"]: m["value"] for m in found[0]["metrics"]}["time_to_acknowledge"] == 30
-    assert found[0]["open"]
