@@ -35,8 +35,9 @@ from drillkit.model.clock import SystemClock
 from drillkit.services.runs import apply
 from drillkit.config.workspace import Workspace
 
-root, cycles, seed, runs = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[5:]
+root, cycles, seed, runs = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[6:]
 tears = sys.argv[4] == "tear"  # a torn tail now and then: only a file can be torn
+longest = float(sys.argv[5])  # seconds: the children are killed after a random delay up to this
 ws, clock, rng = Workspace(root), SystemClock(), random.Random(seed)
 
 def append_forever(run, tag, pipe):
@@ -75,7 +76,7 @@ for cycle in range(cycles):
                 os._exit(1)
         children.append(pid)
     os.close(w)
-    time.sleep(rng.uniform(0.0, 0.04))
+    time.sleep(rng.uniform(0.0, longest))
     for pid in children:
         os.kill(pid, signal.SIGKILL)
     for pid in children:
@@ -88,10 +89,12 @@ for cycle in range(cycles):
 """
 
 
-def _killed_again_and_again(drill: Drill, runs: list[str], *, tear: bool) -> list[list[str]]:
-    """The driver's lines: `RUN SEQ TEXT` for each acknowledged note, `RUN torn BYTES` for each tear."""
+def _killed_again_and_again(drill: Drill, runs: list[str], *, tear: bool, longest: float) -> list[list[str]]:
+    """The driver's lines: `RUN SEQ TEXT` for each acknowledged note, `RUN torn BYTES` for each tear.
+    Each cycle's children are killed after a random delay of up to `longest` seconds."""
+    mode = "tear" if tear else "-"
     done = subprocess.run(
-        [sys.executable, "-c", DRIVER, str(drill.root), str(CYCLES), "20261129", "tear" if tear else "-", *runs],
+        [sys.executable, "-c", DRIVER, str(drill.root), str(CYCLES), "20261129", mode, str(longest), *runs],
         capture_output=True,
         text=True,
         env=drill.env(),
@@ -108,7 +111,7 @@ def test_kill_9_loses_nothing_acknowledged(drill: Drill, workspace: Path, histor
     runs = [drill.open() for _ in range(RUNS)]
     for run in runs:
         add_notes(workspace, run, history)
-    lines = _killed_again_and_again(drill, runs, tear=True)
+    lines = _killed_again_and_again(drill, runs, tear=True, longest=0.04)
     acked = [line for line in lines if line[1] != "torn"]
     tears = Counter(run for run, kind, _ in lines if kind == "torn")
     torn_bytes = Counter(dict.fromkeys(runs, 0))
@@ -154,7 +157,9 @@ def test_kill_9_loses_nothing_acknowledged_on_the_team_store(drill: Drill, team_
     answered leaves nothing, one acknowledged is there once, and the run's lock dies with it."""
     (drill.root / "drill.toml").write_text(f'[store]\nurl = "{team_db.url}"\n', encoding="utf-8")
     runs = [drill.open() for _ in range(RUNS)]
-    acked = _killed_again_and_again(drill, runs, tear=False)
+    # a child connects before its first append, and each append waits for a COMMIT: more time
+    # between kills than on files, or on a busy machine too few appends are acknowledged to tell
+    acked = _killed_again_and_again(drill, runs, tear=False, longest=0.1)
     assert len(acked) > CYCLES
     store = team_store(Workspace(drill.root), team_db.url)
     for run in runs:
