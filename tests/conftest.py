@@ -192,6 +192,19 @@ time.sleep(float(sys.argv[2]))
 """
 
 
+def imported_by(drill: Drill, *args: str) -> set[str]:
+    """The modules a process has imported once `drill ARGS` has run in it (the command must succeed)."""
+    probe = (
+        "import json, sys\nfrom drillkit.cli.main import run\n"
+        f"sys.argv = ['drill', *{list(args)!r}]\n"
+        "try:\n    run()\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=drill.env(), check=False)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
 def command_notifier(root: Path, folder: Path, events: list[str], *, delay: float = 0.0, extra: str = "") -> Path:
     """A `command` notifier named `pager` in the workspace's drill.toml that logs each idempotency
     key it receives (after `delay` seconds of work); the log's path."""

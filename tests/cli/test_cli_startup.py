@@ -12,7 +12,7 @@ import typer.main
 
 from drillkit.cli.main import COMMANDS, MODULES, app_for, build_app, run
 from drillkit.config.workspace import Workspace
-from tests.conftest import DRILL, Drill
+from tests.conftest import DRILL, Drill, imported_by
 
 
 def test_a_command_runs_with_the_garbage_collector_on(
@@ -78,14 +78,7 @@ def test_a_command_on_a_drill_reads_its_scenario_without_the_validated_models(dr
     """The record's copy of a drill's scenario is read as plain values, as its playbook is: the
     validated models (pydantic) would double the start-up of every command a drill's people type."""
     run = drill("start", "core-outage-q4", "--detach", "--by", "alice", ok=True).stdout.strip()
-    probe = (
-        "import sys\nfrom drillkit.cli.main import run\n"
-        f"sys.argv = ['drill', 'act', {run!r}, 'acknowledge', '--by', 'bob']\n"
-        "try:\n    run()\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
-        "assert 'pydantic' not in sys.modules, 'pydantic imported'\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=drill.env(), check=False)
-    assert done.returncode == 0, done.stderr
+    assert "pydantic" not in imported_by(drill, "act", run, "acknowledge", "--by", "bob")
     assert drill.events(run)[-1]["trigger"] == "acknowledge"
 
 

@@ -6,7 +6,6 @@ import json
 import math
 import random
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from drillkit.config.workspace import Workspace
 from drillkit.engine import decide
 from drillkit.model.clock import VirtualClock
 from drillkit.services.runs import apply, open_incident
-from tests.conftest import Drill
+from tests.conftest import Drill, imported_by
 
 MEAN_ACK = 240.0
 ANALYTIC = 1 - math.exp(-300 / MEAN_ACK)
@@ -111,14 +110,7 @@ def test_bad_input_is_one_line_and_exit_2(drill: Drill) -> None:
 
 def test_acting_on_a_run_never_imports_numpy(drill: Drill) -> None:
     run = drill.open()
-    probe = (
-        "import sys\nfrom drillkit.cli.main import run\n"
-        f"sys.argv = ['drill', 'act', {run!r}, 'acknowledge', '--by', 'bob']\n"
-        "try:\n    run()\nexcept SystemExit:\n    pass\n"
-        "assert 'numpy' not in sys.modules, 'numpy imported'\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=drill.env(), check=False)
-    assert done.returncode == 0, done.stderr
+    assert "numpy" not in imported_by(drill, "act", run, "acknowledge", "--by", "bob")
     assert drill.events(run)[-1]["trigger"] == "acknowledge"
 
 
