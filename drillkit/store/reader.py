@@ -150,9 +150,10 @@ def parse_lines(data: bytes, first_line: int = 1, record: str = "the record") ->
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector held off while many events are parsed: JSON parses to trees,
-    never to cycles, and the collections that thousands of new dicts set off would each walk them
-    all again (more than a third of the time it took to read a long record)."""
+    """The cyclic garbage collector held off while many objects that are not garbage are made:
+    events parsed (JSON parses to trees, never to cycles: the collections that thousands of new
+    dicts set off would each walk them all again, more than a third of the time it took to read a
+    long record), or a library imported (structlog by the record writer, psycopg by the team store)."""
     if not gc.isenabled():  # off already: drill's start-up, or another thread's parse
         yield
         return
