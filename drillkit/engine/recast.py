@@ -267,7 +267,7 @@ def _note(walk: _Walk, event: Event, t: float) -> None:
     """A responder's note is replayed; the note of someone outside the response roles is news."""
     text = walk.scrub(str(event["text"]))
     if walk.rs.roles_of(str(event["actor"])):
-        walk.step(t, walk.names.of(str(event["actor"])), note=text)
+        walk.step(t, walk.names.of(str(event["actor"])), role=walk.role(event), note=text)
     else:
         walk.inform(t, "note", text)
 

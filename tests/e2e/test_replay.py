@@ -259,3 +259,17 @@ def test_what_a_replay_cannot_script_or_judge_alike_is_said(drill: Drill) -> Non
     assert "person-1 from the duty desk joined the bridge" in text  # a name in a note, as a placeholder too
     assert "message: 'Severity II → I (特别重大 / Extraordinary): person-1: regulator asked'" in text  # an inject
     assert "severity: I," not in text
+
+
+def test_a_person_holding_several_roles_replays_their_notes_in_one_of_them(drill: Drill) -> None:
+    run_id = drill.open("--as", "lead=alice", "--as", "noc=alice", "--as", "comms=carol", DRILL_FAKE_NOW=at(0))
+    drill("note", run_id, "both hats on", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(30))  # recorded with no role
+    drill("act", run_id, "acknowledge", "--by", "alice", "--role", "noc", ok=True, DRILL_FAKE_NOW=at(60))
+    drill("check", run_id, "bridge", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(120))
+    drill("act", run_id, "mitigate", "--by", "alice", "--role", "noc", ok=True, DRILL_FAKE_NOW=at(300))
+    drill("act", run_id, "resolve", "--by", "alice", "--role", "lead", ok=True, DRILL_FAKE_NOW=at(400))
+
+    text, original, simulated = replayed(drill, run_id, "two-hats-replay")
+
+    assert judged(simulated) == judged(original)
+    assert "- {at: 30s, by: lead-1, role: lead, note: both hats on}" in text
