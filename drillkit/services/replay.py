@@ -17,10 +17,12 @@ import yaml
 from drillkit.config.workspace import Workspace
 from drillkit.engine.recast import Recast, recast
 from drillkit.engine.replay import RunState
-from drillkit.model.errors import DrillError, UsageError
+from drillkit.model.errors import DrillError, RecordError, UsageError
 from drillkit.model.plans import FILE_ID_PATTERN
 from drillkit.model.redact import redactor_for
 from drillkit.plans.library import Plans
+from drillkit.render.runview import integrity
+from drillkit.services.review import VERIFIED
 from drillkit.services.runnames import resolve_run
 from drillkit.store.port import Event
 from drillkit.store.stores import open_store
@@ -41,12 +43,25 @@ class Replayed:
 def replay(ws: Workspace, run: str, *, output: Path | None, scenario_id: str | None, title: str | None) -> Replayed:
     run_id = resolve_run(ws, run)
     wanted = _scenario_id(scenario_id, output, run_id)
+    _verified(ws, run_id)
     events = open_store(ws).read(run_id)
     made = recast(events, Recast(scenario=wanted, title=title, mask=redactor_for(ws.config().redact)))
     text = _yaml(made.data)
     _validates(ws, text, output or ws.scenarios / f"{wanted}.yaml")
     left_out = [f"left out of the script: {action}" for action in made.left_out]
     return Replayed(text, wanted, _plan_changed(ws, events) + left_out)
+
+
+def _verified(ws: Workspace, run_id: str) -> None:
+    """The record as `drill verify` judges it (seals included): a drill made of a record that was
+    edited would carry the edit, under a `source` that names the incident as if it were evidence."""
+    verdict = integrity(ws, run_id)["verdict"]
+    if verdict not in VERIFIED:
+        why = "is not chained with the workspace key" if verdict == "unkeyed" else "fails verification"
+        raise RecordError(
+            f"the record of {run_id} {why} (see `drill verify {run_id}`):"
+            " a drill is made only of a record that verifies"
+        )
 
 
 def _plan_changed(ws: Workspace, events: list[Event]) -> list[str]:

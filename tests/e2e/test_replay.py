@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Drill
+from tests.conftest import Drill, read_events, rechained
 
 START = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 PEOPLE = ("alice", "bob", "carol", "dave", "erin")
@@ -273,3 +273,26 @@ def test_a_person_holding_several_roles_replays_their_notes_in_one_of_them(drill
 
     assert judged(simulated) == judged(original)
     assert "- {at: 30s, by: lead-1, role: lead, note: both hats on}" in text
+
+
+def test_a_record_edited_by_hand_is_not_replayed(drill: Drill) -> None:
+    run_id = drill.open(DRILL_FAKE_NOW=at(0))
+    drill("act", run_id, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(60))
+    drill("abort", run_id, "--by", "alice", "--reason", "false alarm", ok=True, DRILL_FAKE_NOW=at(120))
+    record = drill.record(run_id)
+    kept = record.read_bytes()
+    moved_earlier = read_events(record)
+    moved_earlier[1]["t"] = -5  # chained again: only the head `run.ended` names gives it away
+    typo = kept.replace(b'"trigger":"acknowledge"', b'"trigger":"acknowledged"')
+    path = drill.root / "scenarios" / "edited.yaml"
+    for edited in (rechained(moved_earlier), typo):
+        record.write_bytes(edited)
+        done = drill("replay", run_id, "-o", str(path))
+        assert (done.returncode, done.stdout) == (1, "")
+        assert done.stderr == (
+            f"drill: the record of {run_id} fails verification (see `drill verify {run_id}`):"
+            " a drill is made only of a record that verifies\n"
+        )
+        assert not path.exists()
+    record.write_bytes(kept)
+    drill("replay", run_id, "-o", str(path), ok=True)
