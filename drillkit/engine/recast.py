@@ -85,7 +85,7 @@ def recast(events: list[Event], ask: Recast) -> Recasting:
         "severity": str(events[0]["severity"]),
         "form": "tabletop",
         "participants": {role: names.of(person) for role, person in (events[0].get("participants") or {}).items()},
-        "time_limit": format_duration(limit),
+        "time_limit": format_drill_time(limit),
         "source": {"run": rs.run, "head": str(events[-1]["hash"])},
         "injects": injects,
         "script": walk.script,
@@ -99,11 +99,12 @@ def _until_end(events: list[Event]) -> list[Event]:
     return events[: ended + 1]
 
 
-def _time_limit(end: float, resolved: bool) -> int:
+def _time_limit(end: float, resolved: bool) -> float:
     """An incident that was resolved leaves the drill room (twice its length, at least half an hour
-    more, to the minute); an aborted one ends the drill where it ended."""
+    more, to the minute); an aborted one ends the drill where it ended, to the millisecond (a second
+    later, a deadline the incident never reached would be breached in the drill)."""
     if not resolved:
-        return max(1, math.ceil(end))
+        return max(0.001, round(end, 3))
     return math.ceil(max(2 * end, end + DRILL_MARGIN) / 60) * 60
 
 
@@ -222,13 +223,13 @@ class _Walk:
     def _ids(self) -> set[str]:
         return {inject["id"] for inject in self.informed}
 
-    def expectations(self, limit: int) -> list[dict[str, Any]]:
+    def expectations(self, limit: float) -> list[dict[str, Any]]:
         """The injects, each action asked on the inject of the moment its stay began (a new one
         where that moment has none free)."""
         pb = self.rs.playbook
         for asked in self.asked:
             deadline = pb.deadline(asked.state, asked.severity)
-            within = deadline if deadline is not None else max(1, limit - math.floor(asked.at))
+            within = deadline if deadline is not None else max(1, math.ceil(limit - asked.at))
             kind, name = asked.action
             expect = {kind: name, "within": format_duration(within)} | ({"role": asked.role} if asked.role else {})
             at = format_drill_time(asked.at)

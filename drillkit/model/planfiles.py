@@ -357,7 +357,7 @@ class Scenario(ScenarioPart):
     severity: Id
     form: Literal["tabletop", "functional", "full-scale"]
     participants: dict[Id, Person] = Field(default_factory=dict)
-    time_limit: Duration
+    time_limit: DrillTime  # milliseconds too: a replayed incident ends where it was aborted
     injects: list[Inject] = Field(default_factory=list)
     script: list[Step] = Field(default_factory=list)
     # Breaches that are the point of the drill: they do not fail `drill simulate`. Left out of the

@@ -186,7 +186,7 @@ class Scenario(NamedTuple):
 
     scenario: str
     title: str
-    time_limit: int
+    time_limit: int | float
     injects: list[Inject]
     evaluators: list[str]
     objectives: dict[str, Objective]
@@ -200,7 +200,7 @@ class Scenario(NamedTuple):
         return cls(
             scenario=_text(data["scenario"], "scenario"),
             title=_text(data["title"], "title"),
-            time_limit=_seconds(data["time_limit"], "time_limit"),
+            time_limit=_time_limit(data["time_limit"]),
             injects=[_inject(item, f"injects.{n}") for n, item in enumerate(_list(data.get("injects", []), "injects"))],
             evaluators=_texts(data.get("evaluators", []), "evaluators"),
             objectives=_map(data.get("objectives", {}), "objectives", _objective),
@@ -393,6 +393,14 @@ def _whole(value: object, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{where}: expected a whole number from 1")
     return value
+
+
+def _time_limit(value: object) -> int | float:
+    """A scenario's time limit: text with units (as older records hold it) or seconds, which may
+    carry milliseconds (a replayed incident that was aborted ends where it was)."""
+    if isinstance(value, str):
+        return _seconds(value, "time_limit")
+    return _drill_seconds(value, "time_limit")
 
 
 def _seconds(value: object, where: str) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from drillkit.model.durations import format_duration
+from drillkit.model.durations import format_drill_time
 from drillkit.model.planfiles import Inject, Scenario, Step
 from drillkit.model.plans import GRADES, Playbook
 from drillkit.plans.loader import Path_
@@ -199,7 +199,7 @@ def _timing(sc: Scenario) -> Found:
         last: float = 0
         for index, entry in enumerate(entries):
             if entry.at > sc.time_limit:
-                yield (kind, index, "at"), f"'at' lies after the time_limit ({format_duration(sc.time_limit)})"
+                yield (kind, index, "at"), f"'at' lies after the time_limit ({format_drill_time(sc.time_limit)})"
             if entry.at < last:
                 yield (kind, index, "at"), f"{kind} must be in time order ('at' before the previous entry)"
             last = max(last, entry.at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -207,11 +208,12 @@ def _fires_in(schedule: Schedule, year: int, windows: Sequence[Blackout]) -> lis
 
 
 def _titles(ws: Workspace, schedules: list[Schedule]) -> dict[str, tuple[str, int]]:
-    """Scenario id → (title, time limit in seconds) for the scenarios that load."""
+    """Scenario id → (title, time limit in whole seconds, as a calendar's DURATION takes them) for
+    the scenarios that load."""
     from drillkit.plans.library import Plans  # pydantic, ~200 ms: `schedule list` does without
 
     loaded = Plans(ws).loadable({s.scenario for s in schedules})
-    return {scenario_id: (scenario.title, scenario.time_limit) for scenario_id, (scenario, _p) in loaded.items()}
+    return {sid: (scenario.title, math.ceil(scenario.time_limit)) for sid, (scenario, _p) in loaded.items()}
 
 
 def next_fires_by_playbook(ws: Workspace, tell: Tell, clock: Clock | None = None) -> dict[str, str]:

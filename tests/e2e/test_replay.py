@@ -198,7 +198,7 @@ def test_a_late_acknowledgement_and_an_abort_replay_with_the_same_verdicts(drill
         },
         "breaches": [("state:detected", "noc", 300.0), ("metric:time_to_acknowledge", "noc", 300.0)],
     }
-    assert "time_limit: 20m1s" in text  # the drill ends where the incident was aborted
+    assert "time_limit: 20m0.5s" in text  # the drill ends where the incident was aborted
 
 
 def test_only_an_ended_incident_replays_and_bad_input_is_one_line(drill: Drill) -> None:
@@ -296,3 +296,15 @@ def test_a_record_edited_by_hand_is_not_replayed(drill: Drill) -> None:
         assert not path.exists()
     record.write_bytes(kept)
     drill("replay", run_id, "-o", str(path), ok=True)
+
+
+def test_an_abort_in_the_second_before_a_deadline_replays_without_its_breach(drill: Drill) -> None:
+    run_id = drill.open(DRILL_FAKE_NOW=at(0))
+    drill("act", run_id, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(60))
+    drill("abort", run_id, "--by", "alice", "--reason", "vendor took it", ok=True, DRILL_FAKE_NOW=at(1799.5))
+
+    text, original, simulated = replayed(drill, run_id, "abort-replay")
+
+    assert judged(simulated) == judged(original)  # time_to_notify (due at 30m) stays void in both
+    assert [m["verdict"] for m in simulated["metrics"]] == ["met", "void", "void"]
+    assert "time_limit: 29m59.5s" in text
