@@ -80,7 +80,7 @@ def recast(events: list[Event], ask: Recast) -> Recasting:
     injects = walk.expectations(limit)
     data = {
         "scenario": ask.scenario,
-        "title": ask.title or f"Replay: {walk.scrub(title)}",
+        "title": walk.scrub(ask.title or f"Replay: {title}"),  # a --title typed with a name or a number too
         "playbook": rs.playbook.playbook,
         "severity": str(events[0]["severity"]),
         "form": "tabletop",
@@ -146,10 +146,13 @@ class Placeholders:
 
 
 def _name_pattern(person: str) -> re.Pattern[str]:
-    """A name as a whole word where it is written in letters of the Latin alphabet; anywhere in
-    scripts written without spaces between words (张伟 in 张伟已到场)."""
+    """A name as a whole word in any case where it is written in letters of the Latin alphabet
+    (`Bob` and `BOB` for bob); anywhere in scripts written without spaces between words (张伟 in
+    张伟已到场)."""
     quoted = re.escape(person)
-    return re.compile(rf"(?<![A-Za-z0-9]){quoted}(?![A-Za-z0-9])" if person.isascii() else quoted)
+    if person.isascii():
+        return re.compile(rf"(?<![A-Za-z0-9]){quoted}(?![A-Za-z0-9])", re.IGNORECASE)
+    return re.compile(quoted)
 
 
 @dataclass(frozen=True)

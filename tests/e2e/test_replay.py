@@ -308,3 +308,18 @@ def test_an_abort_in_the_second_before_a_deadline_replays_without_its_breach(dri
     assert judged(simulated) == judged(original)  # time_to_notify (due at 30m) stays void in both
     assert [m["verdict"] for m in simulated["metrics"]] == ["met", "void", "void"]
     assert "time_limit: 29m59.5s" in text
+
+
+def test_names_in_any_case_and_a_typed_title_stay_masked(drill: Drill) -> None:
+    run_id = drill.open("--title", "Bob paged ALICE", DRILL_FAKE_NOW=at(0))
+    drill("act", run_id, "acknowledge", "--by", "bob", "--note", "Alice on the bridge", ok=True, DRILL_FAKE_NOW=at(60))
+    drill("abort", run_id, "--by", "alice", "--reason", "false alarm", ok=True, DRILL_FAKE_NOW=at(120))
+    path = drill.root / "scenarios" / "cased-replay.yaml"
+
+    drill("replay", run_id, "-o", str(path), "--title", "Carol: call 13812345678", ok=True)
+
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"alice|bob|carol|13812345678", text, re.IGNORECASE), text
+    assert "title: 'comms-1: call 138****5678'" in text
+    assert "message: 'noc-1 paged lead-1: severity II" in text
+    assert "note: lead-1 on the bridge}" in text
