@@ -173,7 +173,14 @@ def replay(
         warn(f"drill: warning: {warning}")
     emit(made.text, output, force=force)
     if output is not None:
-        warn(f"try it with: drill simulate {made.scenario}")
+        warn(_next_step(ws.scenarios / f"{made.scenario}.yaml", output, made.scenario))
+
+
+def _next_step(wanted: Path, output: Path, scenario: str) -> str:
+    """`drill simulate ID` reads the workspace's `scenarios/ID.yaml` only: elsewhere, the file must move there first."""
+    if output.parent.resolve() / output.name == wanted.resolve():
+        return f"try it with: drill simulate {scenario}"
+    return f"drill simulate {scenario} reads {wanted}: move the file there to try it"
 
 
 def register(app: typer.Typer) -> None:

@@ -323,3 +323,20 @@ def test_names_in_any_case_and_a_typed_title_stay_masked(drill: Drill) -> None:
     assert "title: 'comms-1: call 138****5678'" in text
     assert "message: 'noc-1 paged lead-1: severity II" in text
     assert "note: lead-1 on the bridge}" in text
+
+
+def test_a_scenario_written_where_simulate_does_not_read_it_says_where_it_must_go(drill: Drill) -> None:
+    run_id = drill.open(DRILL_FAKE_NOW=at(0))
+    drill("abort", run_id, "--by", "alice", "--reason", "false alarm", ok=True, DRILL_FAKE_NOW=at(60))
+    (drill.root / "drafts").mkdir()
+    for path in (drill.root / "scenarios" / "short.yml", drill.root / "drafts" / "elsewhere.yaml"):
+        done = drill("replay", run_id, "-o", str(path), ok=True)
+        wanted = drill.root / "scenarios" / f"{path.stem}.yaml"
+        assert (
+            done.stderr.splitlines()[-1] == f"drill simulate {path.stem} reads {wanted}: move the file there to try it"
+        )
+        assert drill("simulate", path.stem).returncode == 2
+        path.rename(wanted)
+        drill("simulate", path.stem, ok=True)
+    done = drill("replay", run_id, "-o", str(drill.root / "scenarios" / "right.yaml"), ok=True)
+    assert done.stderr.splitlines()[-1] == "try it with: drill simulate right"
