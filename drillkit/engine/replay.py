@@ -95,16 +95,17 @@ class RunState:
     @classmethod
     def _from_started(cls, started: Event) -> RunState:
         scenario = started.get("scenario")
+        playbook = _validated(Playbook.from_data, started["playbook"])
         return cls(
             run=started["run"],
             mode=started["mode"],
-            playbook=_validated(Playbook.from_data, started["playbook"]),
+            playbook=playbook,
             scenario=_validated(Scenario.from_data, scenario) if scenario else None,
-            severity=started["severity"],
-            participants=dict(started.get("participants") or {}),
+            severity=_one_of(started["severity"], "severity", playbook.severities),
+            participants=_people(started.get("participants") or {}, playbook),
             speed=_speed(started.get("speed", 1.0)),
             started=parse_utc(started["ts"]),
-            state=started["state"],
+            state=_one_of(started["state"], "state", playbook.states),
             seq=started["seq"],
             head=started["hash"],
         )
@@ -316,6 +317,23 @@ class Due(NamedTuple):
     at: float
     rank: int
     key: str
+
+
+def _one_of(value: Any, name: str, known: Mapping[str, object]) -> str:
+    """A severity or state `run.started` names: one of its playbook's (a ValueError names it)."""
+    if not isinstance(value, str) or value not in known:
+        raise ValueError(f"{name} {value!r} is none of the playbook's: {', '.join(known)}")
+    return value
+
+
+def _people(value: Any, playbook: Playbook) -> dict[str, str]:
+    """`run.started`'s participants: each a role of the playbook and a person's name."""
+    people = dict(value)
+    for role, person in people.items():
+        _one_of(role, "role", playbook.roles)
+        if not isinstance(person, str):
+            raise ValueError(f"participant {role}: {person!r} is not a name")
+    return people
 
 
 def _speed(value: Any) -> float:

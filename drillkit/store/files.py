@@ -34,6 +34,7 @@ import orjson
 from drillkit.config.keyfiles import read_key_file
 from drillkit.config.workspace import FILE_MODE, Workspace, fsync_folder
 from drillkit.model.clock import Clock, format_utc
+from drillkit.model.durations import MAX_DURATION
 from drillkit.model.errors import NotFound, RecordError, RunExists, UsageError
 from drillkit.model.events import TAKES_EFFECT_WHEN_DUE, EventType
 from drillkit.model.provenance import Provenance
@@ -309,8 +310,17 @@ def effective_t(event: Event) -> float:
     """When an event took effect: a system transition or time-limit end caught up late counts
     from its `due` time."""
     if event["event"] in TAKES_EFFECT_WHEN_DUE and "due" in event:
-        return float(event["due"])
-    return float(event["t"])
+        return drill_seconds(event["due"], "due")
+    return drill_seconds(event["t"], "t")
+
+
+def drill_seconds(value: Any, name: str) -> float:
+    """A drill time a line holds: seconds from the run's start, no more than ten years. A
+    ValueError or TypeError names it (a line edited by hand and rechained may hold -5 or 1e308)."""
+    seconds = float(value)
+    if not 0 <= seconds <= MAX_DURATION:
+        raise ValueError(f"{name} {value!r} is not a drill time (0 to ten years in seconds)")
+    return seconds
 
 
 class RunRecord:

@@ -58,16 +58,26 @@ def drilled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def _without(record: Path, kind: str, field: str) -> int:
-    """The record with `field` taken out of its first `kind` line and rechained, `run.ended`'s
-    head included: what `drill verify` cannot tell from a record written so. That line's seq."""
+    """The record with `field` taken out of its first `kind` line and rechained: that line's seq."""
+
+    def take_out(events: list[dict[str, Any]]) -> int:
+        edited = next(event for event in events if event["event"] == kind)
+        del edited[field]
+        return int(edited["seq"])
+
+    return _forged(record, take_out)
+
+
+def _forged(record: Path, change: Callable[[list[dict[str, Any]]], int]) -> int:
+    """The record with its events changed by `change` and rechained, `run.ended`'s head included:
+    what `drill verify` cannot tell from a record written so. The seq `change` names."""
     events = [json.loads(line) for line in record.read_bytes().splitlines()]
-    edited = next(event for event in events if event["event"] == kind)
-    del edited[field]
+    seq = change(events)
     rechained(events)
     ended = next(event for event in events if event["event"] == "run.ended")
     ended["head"] = ended["prev"]
     record.write_bytes(rechained(events))
-    return int(edited["seq"])
+    return seq
 
 
 EDITS = [
@@ -213,3 +223,46 @@ def test_a_drill_whose_copy_of_its_scenario_is_damaged_is_named_in_one_line(
     done = drill("status", run)
     assert done.returncode == 1
     assert done.stderr == f"drill: the record of {run} cannot be replayed at seq 1: {says} (see drill verify)\n"
+
+
+def _set(kind: str, field: str, value: object) -> Callable[[list[dict[str, Any]]], int]:
+    """Sets `field` of the first `kind` line (a participant's name, for `participants.ROLE`); its seq."""
+
+    def change(events: list[dict[str, Any]]) -> int:
+        edited = next(event for event in events if event["event"] == kind)
+        name, _, role = field.partition(".")
+        if role:
+            edited[name][role] = value
+        else:
+            edited[field] = value
+        return int(edited["seq"])
+
+    return change
+
+
+FORGED = [  # what the line holds, as a forger who rechains the record may write it; what the refusal says
+    (_set("run.started", "severity", "IX"), "severity 'IX' is none of the playbook's: I, II, III, IV"),
+    (_set("run.started", "state", "nowhere"), "state 'nowhere' is none of the playbook's: detected, triage,"),
+    (_set("run.started", "participants.noc", 5), "participant noc: 5 is not a name"),
+    (_set("note", "t", -5), "t -5 is not a drill time (0 to ten years in seconds)"),
+    (_set("note", "t", 1e308), "t 1e+308 is not a drill time (0 to ten years in seconds)"),
+]
+
+
+@pytest.mark.parametrize(("forge", "says"), FORGED, ids=["severity", "state", "participant", "t-negative", "t-huge"])
+def test_a_rechained_incident_holding_what_no_run_could_is_named_in_one_line(
+    tmp_path: Path, forge: Callable[[list[dict[str, Any]]], int], says: str
+) -> None:
+    drill = Drill(tmp_path / "ws")
+    drill("init", str(drill.root), ok=True)
+    run = drill.pinned(at(0)).open()
+    drill("note", run, "on the bridge", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(1))
+    for minute, (command, *args) in INCIDENT:
+        drill(command, run, *args, ok=True, DRILL_FAKE_NOW=at(minute))
+    seq = _forged(drill.record(run), forge)
+    assert drill("verify", run).returncode == 0
+    for review in ("replay", "timeline"):
+        done = drill.pinned(at(90))(review, run)
+        assert done.returncode == 1, (review, done.stderr)
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(f"drill: the record of {run} cannot be replayed at seq {seq}: {says}"), (review, line)
