@@ -104,11 +104,16 @@ class Basis:
 
 
 def parse_what_if(pairs: Sequence[str], pb: Playbook) -> WhatIf:
-    """`deadline.STATE=20m` and `target.METRIC=30m` pairs, each naming something the playbook has."""
+    """`deadline.STATE=20m` and `target.METRIC=30m` pairs, each naming something the playbook has,
+    each at most once (a second value for the same key would silently replace the first)."""
     deadlines: dict[str, int] = {}
     targets: dict[str, int] = {}
+    given: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
+        if sep and key in given:
+            raise UsageError(f"--what-if {pair!r}: {key} is already given ({given[key]!r}); give each key once")
+        given[key] = pair
         kind, dot, name = key.partition(".")
         known: list[str] | None = {"deadline": list(pb.states), "target": list(pb.metrics)}.get(kind)
         if not sep or not dot or known is None:

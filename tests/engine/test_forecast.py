@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,11 @@ def test_the_same_seed_gives_the_same_answer_and_another_seed_another(core: Play
 def test_a_malformed_what_if_is_refused(core: Playbook, pair: str, says: str) -> None:
     with pytest.raises(UsageError, match=says):
         parse_what_if([pair], core)
+
+
+def test_a_key_given_twice_is_refused_rather_than_the_last_one_winning(core: Playbook) -> None:
+    with pytest.raises(UsageError, match=re.escape("deadline.triage is already given ('deadline.triage=5m')")):
+        parse_what_if(["deadline.triage=5m", "target.time_to_notify=45m", "deadline.triage=10m"], core)
 
 
 def test_zero_runs_is_refused(core: Playbook) -> None:
