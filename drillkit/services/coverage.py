@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock, format_utc, parse_utc
-from drillkit.model.errors import InvalidFile
+from drillkit.model.errors import InvalidFile, RecordError
 from drillkit.model.plans import Playbook
 from drillkit.plans.library import Plans
 
@@ -37,7 +37,7 @@ def coverage(ws: Workspace, clock: Clock, tell: Tell) -> list[dict[str, Any]]:
             rows.append(_invalid(playbook_id))
             continue
         rows.append(_row(pb, last.get(pb.playbook), upcoming.get(pb.playbook), now))
-    _add_forecasts(ws, rows, summaries)
+    _add_forecasts(ws, rows, summaries, tell)
     return _with_actions(ws, rows, now)
 
 
@@ -57,9 +57,11 @@ def _with_actions(ws: Workspace, rows: list[dict[str, Any]], now: datetime) -> l
 FORECAST_RUNS = 20_000  # simulated runs per playbook: coverage wants the rough odds, quickly
 
 
-def _add_forecasts(ws: Workspace, rows: list[dict[str, Any]], summaries: list[RunSummary]) -> None:
+def _add_forecasts(ws: Workspace, rows: list[dict[str, Any]], summaries: list[RunSummary], tell: Tell) -> None:
     """Give each valid row `forecast`: for a playbook with enough resolved incidents (SPEC §11), the
-    forecast odds of meeting its tightest target at the severity most of them had; else None."""
+    forecast odds of meeting its tightest target at the severity most of them had; else None. A
+    past incident the forecast refuses (a line edited by hand) leaves that playbook without odds,
+    said through `tell`: the odds are an extra, the coverage table is still the answer."""
     from collections import Counter
 
     resolved = Counter(s.playbook for s in summaries if s.mode == "incident" and s.outcome == "resolved")
@@ -67,7 +69,10 @@ def _add_forecasts(ws: Workspace, rows: list[dict[str, Any]], summaries: list[Ru
     for row in rows:
         row["forecast"] = None
         if row["status"] != "invalid" and resolved[row["playbook"]] >= _enough():
-            row["forecast"] = _tightest_odds(ws, plans.playbook(row["playbook"]), summaries)
+            try:
+                row["forecast"] = _tightest_odds(ws, plans.playbook(row["playbook"]), summaries, tell)
+            except RecordError as err:
+                tell(f"drill: {err}")
 
 
 def _enough() -> int:
@@ -76,13 +81,13 @@ def _enough() -> int:
     return ENOUGH
 
 
-def _tightest_odds(ws: Workspace, pb: Playbook, summaries: list[RunSummary]) -> dict[str, Any] | None:
+def _tightest_odds(ws: Workspace, pb: Playbook, summaries: list[RunSummary], tell: Tell) -> dict[str, Any] | None:
     from collections import Counter
 
     from drillkit.engine import forecast as engine
     from drillkit.services.forecast import past_runs
 
-    history = past_runs(ws, summaries, pb, since=None, include_drills=False)
+    history = past_runs(ws, summaries, pb, since=None, include_drills=False, tell=tell)
     by_severity = Counter(run.severity for run in history)
     severity = max(pb.severities, key=lambda sid: by_severity[sid])  # ties: the most severe, listed first
     targets = {name: pb.target(name, severity) for name in pb.metrics}

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import Workspace
 from drillkit.engine.fields import reads_a_line
-from drillkit.model.errors import UsageError
+from drillkit.model.errors import NotFound, RecordError, UsageError
 from drillkit.model.events import EventType
 from drillkit.model.plans import Playbook
+from drillkit.store.files import effective_t
 from drillkit.store.port import Event
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def forecast(ws: Workspace, question: Question, zone: str, tell: Tell) -> dict[s
         raise UsageError(f"--seed {question.seed}: must be 0 or more")
     what_if = engine.parse_what_if(question.what_if, pb) if question.what_if else None
     since = bound(question.since, "--since", zone)
-    history = past_runs(ws, listed_runs(ws, tell), pb, since=since, include_drills=question.include_drills)
+    history = past_runs(ws, listed_runs(ws, tell), pb, since=since, include_drills=question.include_drills, tell=tell)
     basis = engine.choose_basis(history, severity)
     answer = engine.forecast(
         pb,
@@ -98,10 +99,19 @@ def _playbook(ws: Workspace, playbook_id: str) -> Playbook:
 
 
 def past_runs(
-    ws: Workspace, summaries: list[RunSummary], pb: Playbook, *, since: str | None, include_drills: bool
+    ws: Workspace,
+    summaries: list[RunSummary],
+    pb: Playbook,
+    *,
+    since: str | None,
+    include_drills: bool,
+    tell: Tell,
 ) -> list[PastRun]:
     """The playbook's resolved runs since `since` among `summaries` (newest first, as listed), as
-    the engine's `PastRun`s, oldest first."""
+    the engine's `PastRun`s, oldest first. A record whose first and last lines read but another
+    line does not (not JSON: corruption, which `drill verify` reports) is left out and named
+    through `tell`, as the listing does. A line that parses but lacks a field the forecast reads
+    (edited by hand and rechained) is refused at its seq, as every reader of a run refuses it."""
     from drillkit.store.stores import open_store
 
     store = open_store(ws)
@@ -113,7 +123,18 @@ def past_runs(
         and (include_drills or summary.mode == "incident")
         and (since is None or summary.started >= since)
     ]
-    return [past_run(store.read(summary.id)) for summary in reversed(chosen)]
+    found, left_out = [], []
+    for summary in reversed(chosen):
+        try:
+            events = store.read(summary.id)
+        except (RecordError, NotFound):
+            left_out.append(f"{summary.id}.jsonl")
+        else:
+            found.append(past_run(events))
+    if left_out:
+        names = ", ".join(left_out)
+        tell(f"drill: {len(left_out)} record(s) left out, not readable as runs: {names} (see `drill verify --all`)")
+    return found
 
 
 def past_run(events: list[Event]) -> PastRun:
@@ -121,6 +142,9 @@ def past_run(events: list[Event]) -> PastRun:
     from drillkit.engine.forecast import PastRun, Stay
     from drillkit.engine.metrics import state_spans
 
+    for event in events:
+        if event["event"] == EventType.TRANSITION:
+            _entry(event)  # what the stays are read from, so that a line lacking it is named at its seq
     spans = state_spans(events)
     stays = tuple(
         Stay(span.state, span.end - span.start, after.state, span.left_by == "system")
@@ -135,6 +159,11 @@ def past_run(events: list[Event]) -> PastRun:
         elif event["event"] == EventType.SEVERITY_CHANGED:
             severity = _severity(event)
     return PastRun(severity, stays, checks)
+
+
+@reads_a_line
+def _entry(event: Event) -> tuple[float, str]:
+    return effective_t(event), str(event["to"])
 
 
 @reads_a_line

@@ -125,6 +125,8 @@ REPLAY, FORECAST = ("replay",), ("forecast", "--severity", "II")  # the commands
     ("kind", "field", "readers"),
     [
         ("transition", "actor", [REPLAY, FORECAST]),
+        ("transition", "t", [FORECAST]),
+        ("transition", "to", [FORECAST]),
         ("transition", "trigger", [REPLAY]),
         ("check.done", "t", [REPLAY, FORECAST]),
         ("assigned", "role", [REPLAY]),
