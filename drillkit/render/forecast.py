@@ -25,10 +25,18 @@ _TEXT: dict[str, tuple[str, str]] = {
         "该级别历史运行仅 {own} 次（足够为 {enough} 次）：改依据 {severities} 级共 {n} 次历史运行。",
     ),
     "deadlines": (
-        "No past runs of this playbook: the plan's deadlines are the only knowledge (each stay lasts"
-        " its deadline), so the answer is certain only if the plan is followed to the letter.",
-        "该预案没有历史运行：仅以预案时限为依据（每个状态停留至其时限），结果只说明严格按预案执行时的情况。",
+        "No past runs of this playbook to learn from ({counted}): the plan's deadlines are the only"
+        " knowledge (each stay lasts its deadline), so the answer is certain only if the plan is followed"
+        " to the letter.",
+        "该预案没有可依据的历史运行（{counted}）：仅以预案时限为依据（每个状态停留至其时限），"
+        "结果只说明严格按预案执行时的情况。",
     ),
+    "incidents": (
+        "only resolved incidents{since} count; drills and simulations with --include-drills",
+        "仅计{since}已解决的事件；演练与模拟需加 --include-drills",
+    ),
+    "resolved": ("only resolved runs{since} count", "仅计{since}已解决的运行"),
+    "since": (" started since {since}", " {since} 之后开始的"),
     "thin": ("The history is thin: read the intervals, not the point values.", "历史数据较少：请看区间，而非点估计。"),
     "metric": ("metric", "指标"),
     "owner": ("owner", "责任角色"),
@@ -152,10 +160,17 @@ def _basis(document: dict[str, Any], lang: str) -> str:
         severity=document["severity"],
         severities=", ".join(basis["severities"]),
         enough=basis["enough"],
+        counted=_counted(document, lang),
     )
     if basis["kind"] != "deadlines" and basis["runs"] < basis["enough"]:
         line += " " + _say(lang, "thin")
     return line
+
+
+def _counted(document: dict[str, Any], lang: str) -> str:
+    """Which past runs count, so that "no past runs" is not read as "this plan was never run"."""
+    since = "" if document["since"] is None else _say(lang, "since", since=document["since"])
+    return _say(lang, "resolved" if document["include_drills"] else "incidents", since=since)
 
 
 def _columns(document: dict[str, Any], lang: str, *names: str) -> list[str]:

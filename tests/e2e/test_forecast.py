@@ -90,6 +90,24 @@ def test_no_history_says_so_and_falls_back_to_deadlines(drill: Drill) -> None:
     assert "No past runs of this playbook" in text
 
 
+def test_a_history_left_out_whole_says_which_runs_count_rather_than_that_there_are_none(drill: Drill) -> None:
+    drill("simulate", "core-outage-q4", ok=True)  # a resolved run of the plan, but not an incident
+    args = ("forecast", "core-network-outage", "--severity", "II", "--runs", "500")
+    lines = drill(*args, ok=True).stdout.splitlines()
+    assert lines[1].startswith(
+        "No past runs of this playbook to learn from (only resolved incidents count;"
+        " drills and simulations with --include-drills): "
+    )
+    assert json.loads(drill(*args, "--include-drills", "--json", ok=True).stdout)["basis"]["runs"] == 1
+    later = drill(*args, "--include-drills", "--since", "2099-01-01T00:00Z", ok=True).stdout.splitlines()
+    assert later[1].startswith(
+        "No past runs of this playbook to learn from"
+        " (only resolved runs started since 2099-01-01T00:00:00.000Z count): "
+    )
+    chinese = drill(*args, "--lang", "zh", ok=True).stdout.splitlines()
+    assert chinese[1].startswith("该预案没有可依据的历史运行（仅计已解决的事件；演练与模拟需加 --include-drills）")
+
+
 def test_bad_input_is_one_line_and_exit_2(drill: Drill) -> None:
     cases = {
         ("nope", "--severity", "II"): "no playbook 'nope'",
