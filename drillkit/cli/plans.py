@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from drillkit.cli.common import display_zone, print_json, say, warn, workspace
+from drillkit.cli.common import display_zone, exit_with, print_json, say, warn, workspace
 
 
 class ShowFormat(StrEnum):
@@ -35,17 +35,18 @@ def validate(
 
 
 def playbooks(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
-    """List playbooks: id, title, kind, version, last drill, next scheduled drill."""
+    """List playbooks: id, title, kind, version, last drill, next scheduled drill; exit 1 if one is not valid."""
     from drillkit.services.catalog import playbook_rows
 
     ws = workspace()
-    rows = playbook_rows(ws, warn)
+    rows, invalid = playbook_rows(ws, warn)
     if as_json:
         print_json(rows)
-        return
-    from drillkit.render.summaries import playbooks_table  # the table's imports only for the text form
+    else:
+        from drillkit.render.summaries import playbooks_table  # the table's imports only for the text form
 
-    say(playbooks_table(rows, display_zone(ws)))
+        say(playbooks_table(rows, display_zone(ws)))
+    exit_with(1 if invalid else 0)
 
 
 def show(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import DIR_MODE, FILE_MODE, Workspace
-from drillkit.model.errors import UsageError
+from drillkit.model.errors import InvalidFile, UsageError
 from drillkit.plans.library import Plans
 
 if TYPE_CHECKING:
@@ -17,17 +17,23 @@ if TYPE_CHECKING:
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
-def playbook_rows(ws: Workspace, tell: Tell) -> list[dict[str, Any]]:
-    """id, title, kind, version, last drill and next scheduled drill of each valid playbook;
-    records that cannot be read as runs, and schedules that cannot be read, are named through `tell`."""
+def playbook_rows(ws: Workspace, tell: Tell) -> tuple[list[dict[str, Any]], list[str]]:
+    """id, title, kind, version, last drill and next scheduled drill of each valid playbook, and the
+    files of those left out as not valid, which are named through `tell` in one line (`drill
+    validate` says what is wrong with each): one broken plan never hides the others. Records that
+    cannot be read as runs, and schedules that cannot be read, are named through `tell` too."""
     from drillkit.services.history import last_drills, listed_runs, next_drills
 
     plans = Plans(ws)
     last = last_drills(listed_runs(ws, tell))
     upcoming = next_drills(ws, tell)
-    rows = []
+    rows, invalid = [], []
     for playbook_id in plans.playbook_ids():
-        pb = plans.playbook(playbook_id)
+        try:
+            pb = plans.playbook(playbook_id)
+        except InvalidFile as err:
+            invalid.append(err.problems[0].file if err.problems else f"playbooks/{playbook_id}.yaml")
+            continue
         rows.append(
             {
                 "id": pb.playbook,
@@ -38,7 +44,9 @@ def playbook_rows(ws: Workspace, tell: Tell) -> list[dict[str, Any]]:
                 "next_drill": upcoming.get(pb.playbook),
             }
         )
-    return rows
+    if invalid:
+        tell(f"drill: {len(invalid)} playbook(s) left out, not valid: {', '.join(invalid)} (see `drill validate`)")
+    return rows, invalid
 
 
 def init_workspace(folder: Path) -> int:

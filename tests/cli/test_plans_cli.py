@@ -97,6 +97,23 @@ def test_playbooks_lists_the_new_workspace(tmp_path: Path) -> None:
     assert "客户个人信息泄露" in text.stdout
 
 
+def test_playbooks_lists_the_valid_ones_and_names_a_broken_one_in_one_line(tmp_path: Path) -> None:
+    assert _drill("init", tmp_path / "ws").exit_code == 0
+    (tmp_path / "ws" / "playbooks" / "half-written.yaml").write_text("playbook: half-written\ntitle: [\n")
+    listed: dict[bool, str] = {}
+    for form in (["--json"], []):
+        done = subprocess.run(
+            [DRILL, "--workspace", tmp_path / "ws", "playbooks", *form], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.splitlines() == [
+            "drill: 1 playbook(s) left out, not valid: playbooks/half-written.yaml (see `drill validate`)"
+        ]
+        listed[bool(form)] = done.stdout
+    assert {row["id"] for row in json.loads(listed[True])} == {p.stem for p in (ROOT / "playbooks").glob("*.yaml")}
+    assert "客户个人信息泄露" in listed[False]
+
+
 def test_init_refuses_a_folder_that_is_not_empty_and_show_an_unknown_playbook(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("mine", encoding="utf-8")
     refused = subprocess.run([DRILL, "init", tmp_path], capture_output=True, text=True, check=False)
