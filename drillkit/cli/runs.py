@@ -239,7 +239,7 @@ def runs(
     ws = workspace()
     wanted = mode.value if mode else None
     found = run_list(ws, since=since, playbook=playbook, mode=wanted, zone=display_zone(ws), tell=warn)
-    verdicts = run_verdicts(ws) if found else {}
+    verdicts = run_verdicts(ws, [summary.id for summary in found]) if found else {}
     if as_json:
         print_json(runs_document(found, verdicts))
         return

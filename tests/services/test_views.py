@@ -47,16 +47,17 @@ def test_a_tampered_record_exits_1_and_an_open_one_0(drill: Drill) -> None:
     assert (tampered.exit_code, [v.line for v in tampered.verdicts]) == (1, [2])
 
 
-def test_runs_shows_each_runs_outcome_breaches_and_verdict(drill: Drill) -> None:
-    drill("simulate", "core-outage-q4", ok=True)  # one breach, allowed by the scenario; every target met
-    drill("simulate", "dns-outage-late-ack", ok=False)  # the acknowledgement never came
-    open_run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
-    listed = {r["scenario"] or r["id"]: r for r in json.loads(drill("runs", "--json", ok=True).stdout)}
+def test_runs_shows_each_runs_outcome_breaches_and_verdict(drill: Drill, kept_in: dict[str, str]) -> None:
+    """The same in files and in the team store (SPEC §8: every command of §5 over both)."""
+    drill("simulate", "core-outage-q4", ok=True, **kept_in)  # one breach, allowed by the scenario; every target met
+    drill("simulate", "dns-outage-late-ack", ok=False, **kept_in)  # the acknowledgement never came
+    open_run = drill.open(DRILL_FAKE_NOW=FAKE_NOW, **kept_in)
+    listed = {r["scenario"] or r["id"]: r for r in json.loads(drill("runs", "--json", ok=True, **kept_in).stdout)}
     met, missed, pending = listed["core-outage-q4"], listed["dns-outage-late-ack"], listed[open_run]
     assert (met["outcome"], met["verdict"], met["met"], met["judged"], met["breaches"]) == ("resolved", "met", 5, 5, 1)
     assert (missed["verdict"], missed["met"], missed["judged"], missed["breaches"]) == ("missed", 4, 6, 2)
     assert (pending["outcome"], pending["verdict"], pending["breaches"]) == (None, "pending", 0)
-    header, _rule, *rows = drill("runs", ok=True).stdout.splitlines()
+    header, _rule, *rows = drill("runs", ok=True, **kept_in).stdout.splitlines()
     assert header.split() == ["run", "mode", "playbook", "severity", "started", "outcome", "breaches", "verdict"]
     shown = {row.split()[0]: row for row in rows}
     assert shown[met["id"]].endswith("resolved  1         met (5/5)")
