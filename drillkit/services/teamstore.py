@@ -46,7 +46,7 @@ class Pushed:
 
 def push_runs(ws: Workspace, runs: list[str], every: bool) -> list[Pushed]:
     """Copy the named local records (or all) into the team store, each verified first: a
-    tampered record is refused before anything of it is copied."""
+    tampered record, or one the store holds differently, is refused before anything is copied."""
     from drillkit.store.files import check_run_id, complete_lines, workspace_key
     from drillkit.store.postgres.admin import push
     from drillkit.store.stores import file_store
@@ -59,11 +59,8 @@ def push_runs(ws: Workspace, runs: list[str], every: bool) -> list[Pushed]:
     for verdict in verdicts:
         if verdict.verdict == "tampered":
             raise RecordError(f"{verdict.run}: tampered at line {verdict.line} ({verdict.problem}); nothing was pushed")
-    pushed = []
-    for run_id in ids:
-        lines, _torn = complete_lines(files.lines(run_id))  # a torn tail is not a line
-        pushed.append(Pushed(run_id, push(url, run_id, lines)))
-    return pushed
+    records = [(run_id, complete_lines(files.lines(run_id))[0]) for run_id in ids]  # a torn tail is not a line
+    return [Pushed(run_id, added) for run_id, added in zip(ids, push(url, records), strict=True)]
 
 
 def push_actions(ws: Workspace) -> int | None:

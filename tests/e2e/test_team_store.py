@@ -91,6 +91,25 @@ def test_push_refuses_a_different_record_under_the_same_id(drill: Drill, team_db
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+def test_a_push_refused_for_one_record_pushes_none_of_the_others(drill: Drill, team_db: TeamDb) -> None:
+    """`nothing was pushed` holds for the whole command: a record that grew since the last push
+    is not copied when another one in the same push is refused (the one pushed first, by id)."""
+    grown = drill.open(DRILL_FAKE_NOW="2026-11-29T08:00:00Z")
+    other = drill.open(DRILL_FAKE_NOW="2026-11-29T08:00:01Z")
+    drill("store", "push", "--all", ok=True, DRILL_STORE=team_db.url)
+    later = {"DRILL_FAKE_NOW": "2026-11-29T08:01:00Z"}
+    drill("note", grown, "added since the push", "--by", "alice", ok=True, **later)
+    drill("note", other, "in the team store", "--by", "alice", ok=True, DRILL_STORE=team_db.url, **later)
+    drill("note", other, "in this workspace", "--by", "alice", ok=True, **later)
+    done = drill("store", "push", "--all", DRILL_STORE=team_db.url)
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"drill: {other}: the team store at ")
+    assert line.endswith("holds a different record under this id; nothing was pushed")
+    in_team = json.loads(drill("export", grown, "--format", "json", ok=True, DRILL_STORE=team_db.url, **later).stdout)
+    assert [e["event"] for e in in_team["events"]] == ["run.started"]
+
+
 def test_a_tampered_record_is_not_pushed(drill: Drill, team_db: TeamDb) -> None:
     run = drill.open()
     record = drill.record(run)

@@ -119,23 +119,28 @@ def _row(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def push(url: str, run_id: str, lines: list[bytes]) -> int:
-    """Copy a verified record's lines (each without its newline) into the store; how many were
-    added. A record already there whole adds none; one the store holds a beginning of is
-    completed; a different record under the same id is refused (exit 1)."""
-    check_run_id(run_id)
+def push(url: str, records: list[tuple[str, list[bytes]]]) -> list[int]:
+    """Copy verified records' lines (each without its newline) into the store, in one
+    transaction; how many were added to each. A record already there whole adds none; one the
+    store holds a beginning of is completed; a different record under the same id is refused
+    (exit 1), and then none of the others is copied either."""
     db = database(url)
     with db.transaction() as cursor:
-        cursor.execute("SELECT seq FROM drill.run WHERE id = %s FOR UPDATE", (run_id,))
-        held = cursor.fetchone()
-        stored = _stored(cursor, run_id) if held else []
-        if stored != lines[: len(stored)]:
-            raise RecordError(
-                f"{run_id}: the team store at {db.server} holds a different record under this id; nothing was pushed"
-            )
-        fresh = lines[len(stored) :]
-        if fresh:
-            _add(cursor, run_id, len(stored), fresh, exists=bool(held))
+        return [_push_record(cursor, db.server, run_id, lines) for run_id, lines in records]
+
+
+def _push_record(cursor: psycopg.Cursor[Any], server: str, run_id: str, lines: list[bytes]) -> int:
+    check_run_id(run_id)
+    cursor.execute("SELECT seq FROM drill.run WHERE id = %s FOR UPDATE", (run_id,))
+    held = cursor.fetchone()
+    stored = _stored(cursor, run_id) if held else []
+    if stored != lines[: len(stored)]:
+        raise RecordError(
+            f"{run_id}: the team store at {server} holds a different record under this id; nothing was pushed"
+        )
+    fresh = lines[len(stored) :]
+    if fresh:
+        _add(cursor, run_id, len(stored), fresh, exists=bool(held))
     return len(fresh)
 
 
