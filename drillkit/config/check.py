@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from drillkit.config.keyfiles import read_key_file
-from drillkit.config.sections import SECTIONS, TOP_LEVEL, roster_names, unreadable_config
+from drillkit.config.sections import SECTIONS, STORE_SCHEMES, TOP_LEVEL, roster_names, unreadable_config
 from drillkit.model.blackouts import parse_blackouts
 from drillkit.model.errors import Problem, UsageError
 from drillkit.model.redact import extra_pattern
@@ -154,7 +154,7 @@ class _Check:
     def store_url(self, value: Any) -> None:
         if value is None:
             return
-        if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
+        if not isinstance(value, str) or not value.startswith(STORE_SCHEMES):
             self.add(
                 self.find("url", "store"), "[store] url must be a postgresql:// URL, e.g. 'postgresql://drill@db/drill'"
             )

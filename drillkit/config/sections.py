@@ -11,6 +11,8 @@ SECTIONS = {
     "paths": ("logs", "runs"),  # where `logs/` or `logs/runs/` may lead, as a symbolic link out of the workspace
     "people": ("names",),
 }
+STORE_SCHEMES = ("postgresql://", "postgres://")  # what a team store's URL starts with (SPEC §8)
+STORE_EXAMPLE = "postgresql://drill@db.noc.example/drill"
 
 
 def unreadable_config(exc: OSError) -> str:

@@ -10,7 +10,14 @@ from stat import S_ISDIR, S_ISREG
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from drillkit.config.sections import SECTIONS, TOP_LEVEL, roster_names, unreadable_config
+from drillkit.config.sections import (
+    SECTIONS,
+    STORE_EXAMPLE,
+    STORE_SCHEMES,
+    TOP_LEVEL,
+    roster_names,
+    unreadable_config,
+)
 from drillkit.model.errors import RecordError, UsageError
 from drillkit.model.timefmt import check_zone
 
@@ -164,7 +171,12 @@ class Workspace:
 
     def store_url(self) -> str | None:
         """Where run records live: `$DRILL_STORE`, else `[store] url`; None for files under `logs/`."""
-        return os.environ.get("DRILL_STORE") or self.config().store_url
+        from_env = os.environ.get("DRILL_STORE")
+        if from_env:
+            if not from_env.startswith(STORE_SCHEMES):
+                raise UsageError(f"DRILL_STORE must be a postgresql:// URL, e.g. {STORE_EXAMPLE!r} (see docs/team.md)")
+            return from_env
+        return self.config().store_url
 
     def config(self) -> Config:
         """`drill.toml`, read again only when the file changes (appends ask on every write).
@@ -260,7 +272,9 @@ def _lease(value: Any) -> float:
 
 
 def _store_url(value: Any) -> str | None:
-    if value is not None and (not isinstance(value, str) or not value):
+    """`[store] url`: a blank or keyword string is refused, never handed to libpq, whose defaults
+    (the local server, a database named after the login) would be taken for the team store."""
+    if value is not None and (not isinstance(value, str) or not value.startswith(STORE_SCHEMES)):
         raise UsageError(
             "drill.toml: [store] url must be a postgresql:// URL in quotes; `drill validate` checks the file"
         )

@@ -151,6 +151,30 @@ def test_a_store_url_libpq_cannot_read_is_a_usage_error(drill: Drill) -> None:
     ]
 
 
+@pytest.mark.parametrize("url", ["  ", "host=127.0.0.1 dbname=drill", "mysql://drill@127.0.0.1/drill"])
+def test_a_store_that_is_not_a_postgresql_url_is_refused_not_taken_for_libpq_defaults(drill: Drill, url: str) -> None:
+    """A blank or keyword string would reach libpq's defaults (the local server, a database named
+    after the login) and `drill store init` would set that one up."""
+    done = drill("store", "status", DRILL_STORE=url)  # (not init: without the check, it would set one up)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip().splitlines() == [
+        "drill: DRILL_STORE must be a postgresql:// URL, e.g. 'postgresql://drill@db.noc.example/drill'"
+        " (see docs/team.md)"
+    ]
+    (drill.root / "drill.toml").write_text(f"[store]\nurl = {json.dumps(url)}\n", encoding="utf-8")
+    listed = drill("runs")
+    assert listed.returncode == 2
+    assert listed.stderr.startswith("drill: drill.toml: [store] url must be a postgresql:// URL")
+
+
+def test_a_store_url_error_never_shows_its_password(drill: Drill) -> None:
+    for url in ("postgresql://drill:s3cret@[::1/drill", "postgresql://drill:s3%zzcret@127.0.0.1/drill"):
+        done = drill("runs", DRILL_STORE=url)
+        assert done.returncode == 2
+        assert "s3" not in done.stderr
+        assert done.stderr.startswith("drill: the team store URL ([store] url or DRILL_STORE): ")
+
+
 def test_a_reviewer_reads_but_the_database_refuses_their_note(drill: Drill, team_db: TeamDb) -> None:
     run = drill.open(DRILL_STORE=team_db.url)
     drill("note", run, "by a responder", "--by", "alice", ok=True, DRILL_STORE=team_db.url)

@@ -27,6 +27,7 @@ T = TypeVar("T")
 SILENCE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 UNACKNOWLEDGED_MS = 25_000
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PASSWORD = re.compile(r"[A-Za-z]+://[^:/?#@]*:([^/?#]*)@")  # scheme://user:PASSWORD@host…
 
 
 class Unreachable(RecordError):
@@ -60,6 +61,12 @@ def expand(url: str) -> str:
         return os.environ[name]
 
     return _VARIABLE.sub(value, url)
+
+
+def without_password(text: str, url: str) -> str:
+    """libpq's word on a URL it cannot read, which may quote the URL: its password masked."""
+    found = _PASSWORD.match(url)
+    return text.replace(found.group(1), "****") if found and found.group(1) else text
 
 
 def server_of(url: str) -> str:
@@ -119,7 +126,8 @@ class Database:
                 " [store] url / DRILL_STORE (nothing was written)"
             ) from None
         except psycopg.Error as exc:  # a URL libpq cannot read
-            raise UsageError(f"the team store URL ([store] url or DRILL_STORE): {first_line(exc)}") from None
+            said = without_password(first_line(exc), self.url)
+            raise UsageError(f"the team store URL ([store] url or DRILL_STORE): {said}") from None
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Cursor[Any]]:
