@@ -41,12 +41,14 @@ def status(as_json: bool = typer.Option(False, "--json", help="One JSON document
         f"schema    {schema}\nruns      {found.runs}\nlines     {found.lines}\nseals     {found.seals}"
         f"\nactions   {found.action_lines} lines"
     )
-    active = found.scheduler
-    if active is not None:
-        say(
-            f"scheduler {active['host']} (pid {active['pid']}, epoch {active['epoch']}) active since"
-            f" {active['since']}, lease renewed {active['renewed']}"
-        )
+    lease = found.scheduler
+    if lease is None:
+        return
+    who = f"{lease['host']} (pid {lease['pid']}, epoch {lease['epoch']})"
+    if lease["active"]:
+        say(f"scheduler {who} active since {lease['since']}, lease renewed {lease['renewed']}")
+    else:
+        say(f"scheduler none active; the last was {who}, its lease last renewed {lease['renewed']}")
 
 
 @store_app.command("push")

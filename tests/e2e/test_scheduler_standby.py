@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -60,6 +61,23 @@ def test_a_standby_says_so_and_takes_over_when_the_active_scheduler_is_killed(
             if daemon is not None and daemon.poll() is None:
                 daemon.send_signal(signal.SIGTERM)
                 daemon.wait(timeout=60)
+
+
+def test_store_status_tells_an_active_scheduler_from_one_that_stopped(drill: Drill, team_db: TeamDb) -> None:
+    from drillkit.store.postgres.lease import Lease
+
+    lease = Lease(team_db.scheduler, LEASE)
+    assert lease.try_take()
+    try:
+        status = json.loads(drill("store", "status", "--json", ok=True, DRILL_STORE=team_db.reviewer).stdout)
+        assert (status["scheduler"]["epoch"], status["scheduler"]["active"]) == (1, True)
+    finally:
+        lease.release()
+    status = json.loads(drill("store", "status", "--json", ok=True, DRILL_STORE=team_db.reviewer).stdout)
+    assert (status["scheduler"]["epoch"], status["scheduler"]["active"]) == (1, False)
+    text = drill("store", "status", ok=True, DRILL_STORE=team_db.reviewer).stdout
+    [line] = [line for line in text.splitlines() if line.startswith("scheduler")]
+    assert line.startswith(f"scheduler none active; the last was {socket.gethostname()} (pid {os.getpid()}, epoch 1)")
 
 
 # A scheduler's process: takes the lease, says so, waits for a line on stdin (while it waits it

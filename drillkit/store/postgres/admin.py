@@ -30,7 +30,7 @@ class StoreStatus:
     action_lines: int  # lines of the corrective actions' ledger
     seals: int  # the seal ledger's size (SPEC §9)
     writable: bool
-    scheduler: dict[str, Any] | None  # the active scheduler's lease: host, pid, epoch, since, renewed
+    scheduler: dict[str, Any] | None  # the last scheduler's lease: host, pid, epoch, since, renewed, active
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +87,7 @@ def _lease_document(active: Holder) -> dict[str, Any]:
         "epoch": active.epoch,
         "since": format_utc(active.since) if active.since else None,
         "renewed": format_utc(active.renewed) if active.renewed else None,
+        "active": active.active,
     }
 
 

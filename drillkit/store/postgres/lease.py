@@ -44,6 +44,18 @@ class Holder:
     pid: int | None
     since: datetime | None
     renewed: datetime | None
+    active: bool  # its lock session still holds the lease lock (the row outlives a stopped scheduler)
+
+
+# The lease row, and whether the session it names holds the lease's advisory lock (a bigint key
+# shows in pg_locks as its high and low 32 bits).
+_HOLDER = """
+SELECT epoch, host, pid, since, renewed,
+       EXISTS (SELECT 1 FROM pg_locks k
+                WHERE k.locktype = 'advisory' AND k.granted AND k.pid = l.backend
+                  AND k.classid::bigint = %s AND k.objid::bigint = %s AND k.objsubid = 1)
+  FROM drill.lease l
+"""
 
 
 def holder(url: str) -> Holder | None:
@@ -53,7 +65,7 @@ def holder(url: str) -> Holder | None:
         row = cursor.fetchone()
         if not row or not row[0]:
             return None
-        cursor.execute("SELECT epoch, host, pid, since, renewed FROM drill.lease")
+        cursor.execute(_HOLDER, (LEASE_LOCK >> 32, LEASE_LOCK & 0xFFFFFFFF))
         found = cursor.fetchone()
     return Holder(*found) if found and found[0] else None
 
