@@ -143,6 +143,21 @@ def test_an_unreachable_server_is_one_line_naming_it_and_nothing_is_written(
     assert not (drill.root / "logs" / "runs").exists()
 
 
+def test_a_server_that_refuses_the_login_is_not_said_to_be_down(drill: Drill, team_db: TeamDb) -> None:
+    """The server answered: "start the server" would send the reader the wrong way."""
+    server = team_db.owner.split("@", 1)[1].split("/", 1)[0]
+    for url, why in (
+        (team_db.as_user("nobody_here"), 'role "nobody_here" does not exist'),
+        (team_db.owner.rsplit("/", 1)[0] + "/no_such_database", 'database "no_such_database" does not exist'),
+    ):
+        done = drill("note", "20261129T080000Z-core-network-outage-1a2b", "hello", "--by", "alice", DRILL_STORE=url)
+        assert (done.returncode, done.stdout) == (1, "")
+        assert done.stderr.strip().splitlines() == [
+            f"drill: the team store at {server} refused the connection: {why}; fix [store] url / DRILL_STORE"
+            " or ask the database's administrator (nothing was written)"
+        ]
+
+
 def test_a_store_url_libpq_cannot_read_is_a_usage_error(drill: Drill) -> None:
     done = drill("runs", DRILL_STORE="postgresql://drill@127.0.0.1/drill?nonsense=1")
     assert done.returncode == 2

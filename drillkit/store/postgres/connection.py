@@ -121,10 +121,7 @@ class Database:
                 self.url, "drill", options="-c synchronous_commit=on"
             )  # acknowledged = durable, whatever the server default
         except psycopg.OperationalError as exc:
-            raise Unreachable(
-                f"cannot reach the team store at {self.server}: {first_line(exc)}; start the server or fix"
-                " [store] url / DRILL_STORE (nothing was written)"
-            ) from None
+            raise Unreachable(_not_connected(self.server, first_line(exc))) from None
         except psycopg.Error as exc:  # a URL libpq cannot read
             said = without_password(first_line(exc), self.url)
             raise UsageError(f"the team store URL ([store] url or DRILL_STORE): {said}") from None
@@ -203,6 +200,21 @@ class Database:
             raise ConnectionLost(self.lost(exc, "before COMMIT (nothing was written)"), committed=False) from None
         except psycopg.Error as exc:
             raise RecordError(f"the team store at {self.server}: {first_line(exc)}") from None
+
+
+def _not_connected(server: str, said: str) -> str:
+    """Why no connection was made, and what to do: a server that answered and refused the login
+    (no such role or database, a wrong password) is not said to be down."""
+    _reached, fatal, why = said.partition("FATAL:")
+    if fatal:
+        return (
+            f"the team store at {server} refused the connection: {why.strip()}; fix [store] url / DRILL_STORE"
+            " or ask the database's administrator (nothing was written)"
+        )
+    return (
+        f"cannot reach the team store at {server}: {said}; start the server or fix"
+        " [store] url / DRILL_STORE (nothing was written)"
+    )
 
 
 def first_line(exc: BaseException) -> str:
