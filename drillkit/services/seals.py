@@ -20,6 +20,7 @@ class KeyInfo:
     key_file: str
     private_here: bool
     ledger_size: int
+    private_problem: str | None = None  # why the private key here cannot seal
 
     def document(self) -> dict[str, Any]:
         return {
@@ -28,6 +29,7 @@ class KeyInfo:
             "fingerprint": self.public.fingerprint,
             "key_file": self.key_file,
             "private_key_here": self.private_here,
+            "private_key_problem": self.private_problem,
             "ledger_size": self.ledger_size,
         }
 
@@ -63,7 +65,7 @@ def init_key(ws: Workspace, origin: str | None) -> KeyInfo:
 
 
 def show_key(ws: Workspace) -> KeyInfo:
-    from drillkit.store.seals import public_key, read_key, signing_key
+    from drillkit.store.seals import public_key, read_key
     from drillkit.store.stores import open_seals
 
     public, path = public_key(ws), ws.seal_key()
@@ -71,17 +73,33 @@ def show_key(ws: Workspace) -> KeyInfo:
         read_key(path)  # says why the key there cannot be used
     if public is None:
         raise NotFound("this workspace has no seal key; `drill keys init` makes one")
+    problem = _private_key_problem(ws)
     return KeyInfo(
         public=public,
         key_file=ws.display(path),
-        private_here=signing_key(ws) is not None,
+        private_here=path.exists() and problem is None,
         ledger_size=len(open_seals(ws).ledger()),
+        private_problem=problem,
     )
 
 
+def _private_key_problem(ws: Workspace) -> str | None:
+    """Why the private key file here cannot seal (unreadable, garbled, another workspace's);
+    None when it can, or when there is none."""
+    from drillkit.store.seals import workspace_signing_key
+
+    if not ws.seal_key().exists():
+        return None
+    try:
+        workspace_signing_key(ws)
+    except UsageError as exc:
+        return str(exc)
+    return None
+
+
 def holder_key(ws: Workspace) -> SealKey:
-    """The private key, or one line saying sealing needs it."""
-    from drillkit.store.seals import read_key
+    """The private key, or one line saying sealing needs it (or why the one here cannot seal)."""
+    from drillkit.store.seals import workspace_signing_key
 
     path = ws.seal_key()
     if not path.exists():
@@ -89,7 +107,7 @@ def holder_key(ws: Workspace) -> SealKey:
             f"drill keys seal needs the private seal key ({ws.display(path)}), which is not here;"
             " run it where the key is"
         )
-    return read_key(path)
+    return workspace_signing_key(ws)
 
 
 def seal_runs(ws: Workspace, clock: Clock, runs: list[str]) -> list[tuple[str, str | None]]:

@@ -196,14 +196,27 @@ def read_key(path: Path) -> SealKey:
     return SealKey(parsed.name, parsed.key, PublicKey(verifier))
 
 
-def signing_key(ws: Workspace) -> SealKey | None:
-    """The private key when this process can read it, else None: a command never fails for lack
-    of it (SPEC §9), it leaves the run unsealed."""
+def workspace_signing_key(ws: Workspace) -> SealKey:
+    """The private key at `seal_key`, refused (a UsageError saying why) when it cannot be read or
+    is not the half of drill.toml's `seal_public_key`: what it signed would read as tampered."""
     path = ws.seal_key()
-    if not os.access(path, os.R_OK):
+    key = read_key(path)
+    configured = ws.config().seal_public_key
+    if configured is not None and key.public.text != _configured_key(configured).text:
+        raise UsageError(
+            f"seal key {ws.display(path)} is not this workspace's: its public key {key.public.text} is not"
+            f" drill.toml's seal_public_key {configured}; seals made with it would not verify"
+        )
+    return key
+
+
+def signing_key(ws: Workspace) -> SealKey | None:
+    """The workspace's private key when this process can read it, else None: a command never fails
+    for lack of it (SPEC §9), it leaves the run unsealed."""
+    if not os.access(ws.seal_key(), os.R_OK):
         return None
     try:
-        return read_key(path)
+        return workspace_signing_key(ws)
     except UsageError:
         return None
 
@@ -215,6 +228,10 @@ def public_key(ws: Workspace) -> PublicKey | None:
     if text is None:
         key = signing_key(ws)
         return key.public if key is not None else None
+    return _configured_key(text)
+
+
+def _configured_key(text: str) -> PublicKey:
     try:
         return PublicKey(notes.parse_verifier_key(text))
     except NoteError as exc:

@@ -270,6 +270,34 @@ def test_without_the_private_key_a_workspace_verifies_and_commands_write_unseale
     check_verifiers_agree(copy.root)
 
 
+def test_another_workspaces_private_key_never_seals_here(sealed: Sealed, copy: Drill, tmp_path: Path) -> None:
+    """A seal key copied from another workspace signs nothing here: what it signed would make
+    every run it sealed, and the ledger, read as tampered for good."""
+    other = tmp_path / "other"
+    Drill(tmp_path)("init", str(other), ok=True)
+    Drill(other)("keys", "init", ok=True)
+    shutil.copy(other / "logs/keys/seal.key", copy.root / "logs/keys/seal.key")
+    run = copy.open()
+    copy("abort", run, "--by", "alice", "--reason", "wrong key here", ok=True)
+    code, document = _verify(copy, "--checkpoint", str(sealed.kept))
+    assert code == 0, document
+    assert _verdicts(document)[run]["verdict"] == "unsealed"
+    refused = copy("keys", "seal", "--all")
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1
+    assert "is not this workspace's" in refused.stderr
+    shown = json.loads(copy("keys", "show", "--json", ok=True).stdout)
+    assert shown["private_key_here"] is False
+    assert "is not this workspace's" in shown["private_key_problem"]
+
+
+def test_keys_show_says_why_a_garbled_private_key_cannot_seal(copy: Drill) -> None:
+    (copy.root / "logs/keys/seal.key").write_text("garbage\n", encoding="utf-8")
+    shown = copy("keys", "show", ok=True).stdout
+    assert "not here" not in shown
+    assert "cannot seal" in shown
+
+
 def test_keys_seal_sweeps_what_is_unsealed(copy: Drill) -> None:
     run = copy.open()
     assert _verdicts(_verify(copy)[1])[run]["verdict"] == "unsealed"
