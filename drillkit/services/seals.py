@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
 from drillkit.model.errors import NotFound, UsageError
 from drillkit.store.seals import PublicKey, SealKey
+
+if TYPE_CHECKING:
+    from drillkit.store.sealport import SealStore
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -50,8 +53,10 @@ def init_key(ws: Workspace, origin: str | None) -> KeyInfo:
 
     if ws.config().seal_public_key is not None:
         raise UsageError("drill.toml already has [integrity] seal_public_key; `drill keys show` prints it")
-    ledger_size = len(open_seals(ws).ledger())
+    seals = open_seals(ws)
+    ledger_size = len(seals.ledger())
     path = ws.seal_key()
+    content = None
     if path.exists():  # an init stopped between the key and drill.toml: finish it with that key
         key = read_key(path)
     else:
@@ -59,9 +64,23 @@ def init_key(ws: Workspace, origin: str | None) -> KeyInfo:
             content, key = new_key(origin or default_origin(ws))
         except NoteError as exc:
             raise UsageError(f"--origin: {exc}") from None
+    _refuse_a_ledger_of_another_key(seals, key, ledger_size)
+    if content is not None:
         write_key(ws, path, content)
     add_setting(ws.root / "drill.toml", "integrity", "seal_public_key", key.public.text)
     return KeyInfo(public=key.public, key_file=ws.display(path), private_here=True, ledger_size=ledger_size)
+
+
+def _refuse_a_ledger_of_another_key(seals: SealStore, key: SealKey, ledger_size: int) -> None:
+    """A ledger whose checkpoint this key did not sign holds seals of another key: with this one
+    in drill.toml, every run sealed before would read as tampered."""
+    checkpoint = seals.checkpoint()
+    if ledger_size and (checkpoint is None or key.public.opened(checkpoint) is None):
+        raise UsageError(
+            f"the seal ledger holds {ledger_size} seal(s) signed with another key, which a new key would leave"
+            " unverifiable: put that key's public half back in drill.toml as [integrity] seal_public_key,"
+            " or make a new key in a fresh workspace (docs/integrity.md)"
+        )
 
 
 def show_key(ws: Workspace) -> KeyInfo:

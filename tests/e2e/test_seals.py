@@ -298,6 +298,19 @@ def test_keys_show_says_why_a_garbled_private_key_cannot_seal(copy: Drill) -> No
     assert "cannot seal" in shown
 
 
+def test_keys_init_over_a_ledger_of_another_key_is_refused_and_writes_nothing(copy: Drill) -> None:
+    """The key lost and its drill.toml line removed: a new key would turn every sealed run tampered."""
+    (copy.root / "logs/keys/seal.key").unlink()
+    toml = copy.root / "drill.toml"
+    toml.write_text("", encoding="utf-8")
+    refused = copy("keys", "init")
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1
+    assert "signed with another key" in refused.stderr
+    assert not (copy.root / "logs/keys/seal.key").exists()
+    assert toml.read_text(encoding="utf-8") == ""
+
+
 def test_keys_seal_sweeps_what_is_unsealed(copy: Drill) -> None:
     run = copy.open()
     assert _verdicts(_verify(copy)[1])[run]["verdict"] == "unsealed"
