@@ -237,6 +237,9 @@ def _check_ledger(seals: SealStore, key: PublicKey, ledger: _Ledger, kept: bytes
     if finding.problem is None and own is not None:
         problem = _extends(key, ledger.leaves, own, f"its own checkpoint ({seals.checkpoint_name()})")
         finding = replace(finding, problem=problem)
+    elif finding.problem is None and ledger.leaves:
+        problem = f"the ledger has {len(ledger.leaves)} entries but no checkpoint ({seals.checkpoint_name()} is gone)"
+        finding = replace(finding, problem=problem)
     if kept is not None:
         kept_size = _kept_size(kept)
         problem = finding.problem or _extends(key, ledger.leaves, kept, f"the kept checkpoint (size {kept_size})")

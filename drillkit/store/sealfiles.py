@@ -14,6 +14,7 @@ from pathlib import Path
 
 from drillkit.config.workspace import FILE_MODE, Workspace, fsync_folder
 from drillkit.model.clock import Clock
+from drillkit.model.errors import RecordError
 from drillkit.store import merkle, notes
 from drillkit.store.files import new_file, write_or_take_back
 from drillkit.store.notes import NoteError
@@ -62,8 +63,11 @@ class FileSealStore(SealStore):
             seal = next_seal(key, verdict, lines, self.notes(run_id), clock)
             if seal is None:
                 return None
+            ledger = ledger_file(self.ws)
+            _cut_torn_tail(ledger)
+            size, edge = self._edge(key, _length(ledger))  # a ledger off its checkpoint: nothing written
             _append(path, seal.note)
-            self._extend_ledger(key, LedgerEntry(run=run_id, events=seal.events, digest=seal.digest))
+            self._extend_ledger(key, LedgerEntry(run=run_id, events=seal.events, digest=seal.digest), size, edge)
         return seal
 
     def seals_name(self, run_id: str) -> str:
@@ -84,21 +88,27 @@ class FileSealStore(SealStore):
         finally:
             os.close(fd)
 
-    def _extend_ledger(self, key: SealKey, entry: LedgerEntry) -> None:
-        """Append the entry and replace the checkpoint, reading the tree's right edge from its
-        cache when the cache holds for the ledger as it is (no re-reading of every entry)."""
+    def _extend_ledger(self, key: SealKey, entry: LedgerEntry, size: int, edge: list[bytes]) -> None:
+        """Append the entry to the ledger of `size` entries whose tree's right edge is `edge`
+        (`_edge`), and replace the checkpoint."""
         path = ledger_file(self.ws)
-        _cut_torn_tail(path)
-        size, edge = self._edge(_length(path))
+        if size == 0 and self.checkpoint() is None:
+            self._first_checkpoint(key)
         _append(path, entry.line + b"\n")
         grown = merkle.extend_frontier(edge, size, entry.leaf)
         _replace(checkpoint_file(self.ws), signed_checkpoint(key, size + 1, merkle.frontier_root(grown)))
         _write_edge(edge_file(self.ws), _length(path), size + 1, grown)
 
-    def _edge(self, length: int) -> tuple[int, list[bytes]]:
+    def _first_checkpoint(self, key: SealKey) -> None:
+        """The empty tree's checkpoint, made durable before the first entry: from then on a ledger
+        always has a checkpoint it extends, so one gone is tampering, never a crash."""
+        _replace(checkpoint_file(self.ws), signed_checkpoint(key, 0, merkle.EMPTY_ROOT))
+        fsync_folder(self.ws.seals)
+
+    def _edge(self, key: SealKey, length: int) -> tuple[int, list[bytes]]:
         """The ledger's size and the roots of its tree's perfect subtrees: from the cache when it
         was written for a ledger of this length and its root is the checkpoint's, else from
-        every entry."""
+        every entry, which must extend the checkpoint (a seal never signs a rolled-back ledger)."""
         cached = _read_edge(edge_file(self.ws), length)
         note = self.checkpoint()
         if cached is not None and note is not None:
@@ -109,11 +119,27 @@ class FileSealStore(SealStore):
             size, edge = cached
             if checkpoint and checkpoint.size == size and checkpoint.root == merkle.frontier_root(edge):
                 return cached
-        lines = self.ledger()
+        leaves = [merkle.leaf_hash(line) for line in self.ledger()]
+        self._check_extends_checkpoint(key, leaves, note)
         edge = []
-        for index, line in enumerate(lines):
-            edge = merkle.extend_frontier(edge, index, merkle.leaf_hash(line))
-        return len(lines), edge
+        for index, leaf in enumerate(leaves):
+            edge = merkle.extend_frontier(edge, index, leaf)
+        return len(leaves), edge
+
+    def _check_extends_checkpoint(self, key: SealKey, leaves: list[bytes], note: bytes | None) -> None:
+        """A RecordError when the ledger is not the checkpoint's tree or an extension of it."""
+        if note is None and not leaves:
+            return
+        try:
+            checkpoint = parse_checkpoint(note) if note is not None and key.public.opened(note) else None
+        except NoteError:
+            checkpoint = None
+        size = checkpoint.size if checkpoint else 0
+        if checkpoint is None or size > len(leaves) or merkle.root(leaves[:size]) != checkpoint.root:
+            raise RecordError(
+                f"not sealed: {self.ws.display(ledger_file(self.ws))} does not extend its checkpoint"
+                f" ({self.checkpoint_name()}); see `drill verify`"
+            )
 
 
 def seals_file(ws: Workspace, run_id: str) -> Path:

@@ -220,6 +220,34 @@ def test_a_rollback_needs_the_kept_checkpoint_to_show(sealed: Sealed, copy: Dril
     assert "rolled back" in _verdicts(document)[None]["problem"]
 
 
+def _cut_last_ledger_entry(root: Path) -> None:
+    ledger = root / "logs/seals/ledger"
+    ledger.write_bytes(b"".join(ledger.read_bytes().splitlines(keepends=True)[:-1]))
+
+
+def test_a_ledger_cut_with_its_checkpoint_deleted_is_tampered_without_a_kept_one(copy: Drill) -> None:
+    _cut_last_ledger_entry(copy.root)
+    (copy.root / "logs/seals/checkpoint").unlink()
+    code, document = _verify(copy)
+    assert code == 1
+    assert "no checkpoint" in _verdicts(document)[None]["problem"]
+
+
+def test_a_seal_never_signs_over_a_rolled_back_ledger(copy: Drill) -> None:
+    """The next seal would have signed the cut ledger as its own, and the rollback vanished."""
+    _cut_last_ledger_entry(copy.root)
+    run = copy.open()
+    copy("abort", run, "--by", "alice", "--reason", "drill over", ok=True)  # the write stands, unsealed
+    code, document = _verify(copy)
+    assert code == 1
+    assert "rolled back" in _verdicts(document)[None]["problem"]
+    assert _verdicts(document)[run]["verdict"] == "unsealed"
+    refused = copy("keys", "seal", "--all")
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1
+    assert "does not extend its checkpoint" in refused.stderr
+
+
 def test_a_line_appended_past_the_seal_is_an_unsealed_tail(sealed: Sealed, copy: Drill) -> None:
     path = copy.record(sealed.run)
     lines = _lines(path)
