@@ -248,6 +248,16 @@ def test_a_seal_never_signs_over_a_rolled_back_ledger(copy: Drill) -> None:
     assert "does not extend its checkpoint" in refused.stderr
 
 
+def test_the_views_of_an_unsealed_run_pass_as_drill_verify_passes_it(copy: Drill) -> None:
+    """An open run no key holder has sealed yet is not a record that fails verification."""
+    run = copy.open()
+    assert copy("verify", run).returncode == 0
+    for view in (("timeline", run), ("export", run, "--format", "md")):
+        done = copy(*view)
+        assert (done.returncode, done.stderr) == (0, ""), view
+        assert "NOT sealed" in done.stdout
+
+
 def test_a_line_appended_past_the_seal_is_an_unsealed_tail(sealed: Sealed, copy: Drill) -> None:
     path = copy.record(sealed.run)
     lines = _lines(path)
