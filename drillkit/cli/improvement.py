@@ -29,7 +29,9 @@ def _line(event: dict[str, Any]) -> str:
 
 @action_app.command("add")
 def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
-    source: str = typer.Option(..., "--from", help="RUN or RUN:OBJECTIVE the action comes from."),
+    source: str = typer.Option(
+        ..., "--from", help="RUN or RUN:OBJECTIVE the action comes from (RUN: id, unique prefix, last 4 hex digits)."
+    ),
     title: str = typer.Option(..., "--title", help="What is to be done."),
     owner: str = typer.Option(..., "--owner", help="ROLE=PERSON who owns it."),
     due: str = typer.Option(..., "--due", help="Due date, YYYY-MM-DD."),
@@ -101,7 +103,9 @@ def update(
 def close(
     action: str = ACTION,
     retest: str = typer.Option(
-        ..., "--retest", help="A later drill of the same playbook where the objective scored P or S."
+        ...,
+        "--retest",
+        help="A later drill of the same playbook where its objective scored P or S (a run name, as RUN takes).",
     ),
     by: str | None = BY,
 ) -> None:

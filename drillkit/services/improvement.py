@@ -14,6 +14,7 @@ from drillkit.engine.replay import RunState
 from drillkit.model.clock import Clock
 from drillkit.model.errors import UsageError
 from drillkit.model.names import check_name
+from drillkit.services.runnames import resolve_run
 from drillkit.store.port import Event
 from drillkit.store.stores import open_ledger, open_store
 
@@ -30,7 +31,9 @@ class NewAction:
 
 
 def add(ws: Workspace, clock: Clock, new: NewAction, *, by: str) -> Event:
-    run_id, _, objective = new.source.partition(":")
+    """`--from RUN[:OBJECTIVE]`, the run named as every command names one (SPEC §5)."""
+    run_name, _, objective = new.source.partition(":")
+    run_id = resolve_run(ws, run_name)
     role, sep, person = new.owner.partition("=")
     if not sep or not role or not person.strip():
         raise UsageError(f"--owner {new.owner!r}: write ROLE=PERSON, e.g. --owner lead=alice")
@@ -79,7 +82,7 @@ def update(ws: Workspace, clock: Clock, action_id: str, *, status: str, note: st
 
 
 def close(ws: Workspace, clock: Clock, action_id: str, *, retest: str, by: str) -> Event:
-    retest_events = open_store(ws).read(retest)
+    retest_events = open_store(ws).read(resolve_run(ws, retest))
     corrective.close_draft(corrective.known(actions(ws), action_id), retest_events, by)  # refused untouched
 
     def decide(events: list[Event], _now: object) -> list[Event]:

@@ -152,6 +152,20 @@ def test_a_rated_drill_reports_its_score_and_grade_and_an_action_closes_only_on_
     assert_chained(ledger_lines(drill), ["action.opened", "action.closed"])
 
 
+def test_actions_take_a_run_by_the_short_names_every_command_takes(drill: Drill) -> None:
+    """SPEC §5: a run is named by its id, a unique prefix or its last four hex digits, everywhere."""
+    run_id = run_drill(drill, START)
+    add = ("action", "add", "--title", "Refresh the phone list", "--owner", "lead=alice", "--due", "2027-01-15")
+    drill(*add, "--from", f"{run_id[-4:]}:mitigate", "--by", "risk", ok=True, DRILL_FAKE_NOW=at(START, 60))
+    later = START + timedelta(days=7)
+    fixed = run_drill(drill, later)
+    observe(drill, fixed, "mitigate", "P", "erin", when=at(later, 60))
+    close = ("action", "close", "A-1", "--retest", fixed[:-3], "--by", "risk")
+    drill(*close, ok=True, DRILL_FAKE_NOW=at(later, 90))
+    shown = json.loads(drill("action", "show", "A-1", ok=True).stdout)
+    assert (shown["from_run"], shown["objective"], shown["retest"]) == (run_id, "mitigate", fixed)
+
+
 def assert_chained(lines: list[bytes], kinds: list[str]) -> None:
     """The ledger verifies as SPEC §4 says a reviewer verifies a record, with no `run` or `t`."""
     prev = "0" * 64
