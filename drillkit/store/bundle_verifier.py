@@ -102,6 +102,10 @@ def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
 SIG_PREFIX = "\u2014 "
 
 
+class Unreadable(Exception):
+    """The bundle cannot be checked as it is (a file missing or unreadable, a key not given): exit 2."""
+
+
 class Bad(Exception):
     """The bundle is not what it claims: the message says what was found (at `line` of the record)."""
 
@@ -214,7 +218,7 @@ def check_record(data: bytes, hmac_key: bytes | None) -> tuple[list[str], bool]:
     except (ValueError, AttributeError):
         raise Bad("the line is not a JSON object", 1) from None
     if keyed and hmac_key is None:
-        raise SystemExit("the record is HMAC-chained: pass the workspace's key with --hmac-key FILE")
+        raise Unreadable("the record is HMAC-chained: pass the workspace's key with --hmac-key FILE")
     hashes: list[str] = []
     prev, ended = "0" * 64, False
     for number, line in enumerate(lines, start=1):
@@ -254,7 +258,10 @@ def seal_fields(text: str) -> dict[str, str]:
 
 def check_seals(files: dict[str, bytes], run: str, hashes: list[str]) -> tuple[int, str]:
     """The events the latest seal covers and its fingerprint; raises Bad for any seal problem."""
-    key = parse_key(files["public_key.txt"].decode())
+    try:
+        key = parse_key(required(files, "public_key.txt").decode())
+    except (UnicodeDecodeError, ValueError):
+        raise Unreadable("public_key.txt is not a verifier key (NAME+KEYID+BASE64)") from None
     seals = split_notes(files.get(f"{run}.seals", b""))
     latest = (0, "", b"")
     for number, note in enumerate(seals, start=1):
@@ -314,9 +321,17 @@ def _proof_hashes(hashes: object) -> list[bytes]:
     return [bytes.fromhex(h) for h in hashes]
 
 
+def required(files: dict[str, bytes], name: str) -> bytes:
+    if name not in files:
+        raise Unreadable(f"the bundle has no {name}")
+    return files[name]
+
+
 def verdict(files: dict[str, bytes], hmac_key: bytes | None) -> tuple[str, int, int]:
     """The line `drill verify` prints for the bundled run, and the exit code without and with --strict."""
-    name = next(n for n in files if n.endswith(".jsonl"))
+    name = next((n for n in files if n.endswith(".jsonl")), None)
+    if name is None:
+        raise Unreadable("the bundle has no record (RUN.jsonl)")
     run = name.removesuffix(".jsonl")
     try:
         hashes, ended = check_record(files[name], hmac_key)
@@ -342,7 +357,10 @@ def main(argv: list[str] | None = None) -> int:
         files = read_bundle(Path(args.bundle))
         key = args.hmac_key.read_bytes().strip() if args.hmac_key else None
         line, normal, strict = verdict(files, key)
-    except (OSError, KeyError, StopIteration, ValueError, zipfile.BadZipFile) as exc:
+    except Unreadable as exc:
+        print(f"verify_bundle: cannot check the bundle: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         print(f"verify_bundle: cannot read the bundle: {exc!r}", file=sys.stderr)
         return 2
     print(line)

@@ -497,6 +497,26 @@ def _verify_bundle(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_a_bundle_that_cannot_be_checked_exits_2_naming_what_is_missing(copy: Drill, tmp_path: Path) -> None:
+    """Exit 1 is `tampered`: a bundle checked without what it needs is not found tampered."""
+    (copy.root / "drill.key").write_bytes(b"s3cret-key-material")
+    toml = copy.root / "drill.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + 'key_file = "drill.key"\n', encoding="utf-8")
+    run = copy.open()
+    copy("abort", run, "--by", "alice", "--reason", "drill over", ok=True)
+    where = _bundle(copy, run, tmp_path)
+    unkeyed = _verify_bundle(where)
+    assert (unkeyed.returncode, unkeyed.stdout) == (2, "")
+    assert "--hmac-key" in unkeyed.stderr
+    assert _verify_bundle(where, "--hmac-key", str(copy.root / "drill.key"), "--strict").returncode == 0
+    (where / f"{run}.jsonl").unlink()
+    missing = _verify_bundle(where)
+    assert (missing.returncode, missing.stderr.strip()) == (
+        2,
+        "verify_bundle: cannot check the bundle: the bundle has no record (RUN.jsonl)",
+    )
+
+
 def test_the_bundle_verifies_offline_with_the_same_verdict(sealed: Sealed, copy: Drill, tmp_path: Path) -> None:
     where = _bundle(copy, sealed.run, tmp_path)
     shared = ["VERIFY.md", "checkpoint", "ledger", "proof.json", "public_key.txt", "verify_bundle.py"]
