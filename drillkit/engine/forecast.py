@@ -19,11 +19,14 @@ metric's owner.
 Uncertainty: the simulated runs are split into B bootstrap replicates. Each replicate draws its
 stays from a resample (with replacement, whole runs at a time) of the past runs, so the spread
 of the replicates' shares is the 95% interval and a thin history shows as a wide interval.
-The point estimate is the share over all simulated runs. Breaches of state deadlines and
-escalations are expected counts, worked out rather than counted: the stays a run is expected to
-make in each state, moving as the replicate's resampled stays there lead (within the walk's limit
-on stays), times the share of those stays that are late (or fire). That is what counting the
-simulated runs' late stays would tend to, without their sampling noise.
+The point estimate is the share over all simulated runs. Breaches of state deadlines are
+expected counts, worked out rather than counted: the stays a run is expected to make in each
+state, moving as the replicate's resampled stays there lead (within the walk's limit on stays),
+times the share of those stays that are late. That is what counting the simulated runs' late
+stays would tend to, without their sampling noise. An escalation's odds are worked out so too:
+the stays a run is expected to make in the state before the first one that fires, times the
+share that fire, the chance that a run escalates at all (a run that comes back and fires again
+is one run that escalated).
 
 Every random number comes from one `numpy.random.Generator` seeded by the caller, drawn in a
 fixed order, and a what-if is simulated from the same seed (common random numbers): the same
@@ -487,15 +490,36 @@ class _Walker:
         return slots, clocks
 
 
-def _expected_stays(plan: _Plan, stays: _Stays) -> Floats:
+def _expected(plan: _Plan, stays: _Stays, escalated: list[tuple[str, str]]) -> tuple[Floats, Floats]:
     """Per replicate and state (replicates × states): how many stays a simulated run is expected
-    to make in that state, moving as the replicate's shares of where the stays there lead say,
-    for at most as many stays as the walk draws (`MAX_HOPS_PER_STATE` per state)."""
-    final = np.array([plan.pb.states[s].final for s in plan.states])
-    onward = stays.moves * ~final[:, np.newaxis]  # a run that reached a final state draws no more
-    expected = _power_sum(onward, MAX_HOPS_PER_STATE * len(plan.states))[:, plan.index[plan.pb.initial_state]]
-    expected[:, final] = 0.0
-    return expected
+    to make in that state, moving as the replicate's shares of where the stays there lead say, for
+    at most as many stays as the walk draws (`MAX_HOPS_PER_STATE` per state). And per replicate and
+    (state, state it escalates to) of `escalated`: the chance that the system fires the state's
+    `on_deadline` at least once in a run, which a playbook with cycles may enter again: the stays
+    a run is expected to make there before the first one that fires (the moves of those that fire
+    taken out), times the share of stays there that fire. One power sum works out both."""
+    here = np.array([plan.index[state] for state, _ in escalated], dtype=np.intp)
+    to = np.array([plan.index[escalation] for _, escalation in escalated], dtype=np.intp)
+    fire = stays.fired_share[:, here].T  # escalated × replicates
+    moves = np.repeat(_onward(plan, stays)[np.newaxis], here.size + 1, axis=0)  # as they are, then one per state
+    ours = np.arange(1, here.size + 1)
+    moves[ours, :, here, to] = np.maximum(moves[ours, :, here, to] - fire, 0.0)
+    visits = _power_sum(moves, MAX_HOPS_PER_STATE * len(plan.states))[:, :, plan.index[plan.pb.initial_state]]
+    expected = visits[0]
+    expected[:, _finals(plan)] = 0.0
+    odds: Floats = (visits[ours, :, here] * fire).T
+    return expected, odds
+
+
+def _onward(plan: _Plan, stays: _Stays) -> Floats:
+    """The shares of where the stays in each state lead, with none from a final state: a run that
+    reached one draws no more."""
+    onward: Floats = stays.moves * ~_finals(plan)[:, np.newaxis]
+    return onward
+
+
+def _finals(plan: _Plan) -> Bools:
+    return np.array([plan.pb.states[s].final for s in plan.states])
 
 
 def _power_sum(moves: Floats, hops: int) -> Floats:
@@ -544,10 +568,11 @@ def _stand_in_offset(plan: _Plan, state: str) -> float:
 def _answer(plan: _Plan, stays: _Stays, *, values: dict[str, Floats], replicate: Ints) -> dict[str, Any]:
     sizes = np.bincount(replicate, minlength=stays.segments.replicates).astype(np.float64)
     firsts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64)  # runs are grouped by replicate
-    draws = _expected_stays(plan, stays) * sizes[:, np.newaxis]
+    escalated = [(state, e) for state, e in plan.escalation.items() if e is not None]
+    expected, odds = _expected(plan, stays, [(state, e[1]) for state, e in escalated])
+    draws = expected * sizes[:, np.newaxis]
     late = (draws * stays.late_share).sum(axis=0)
     breaches = np.bincount(stays.owner, weights=late, minlength=len(plan.roles))
-    fired = (draws * stays.fired_share).T  # states × replicates
     metrics, hits = [], []
     for name, metric in plan.pb.metrics.items():
         target = plan.target[name]
@@ -559,8 +584,7 @@ def _answer(plan: _Plan, stays: _Stays, *, values: dict[str, Floats], replicate:
             breaches[plan.role(metric.owner)] += replicate.size - np.count_nonzero(met)
             hits.append(np.add.reduceat(met, firsts, dtype=np.intp))
         metrics.append(row)
-    escalated = [(state, e) for state, e in plan.escalation.items() if e is not None]
-    hits += [fired[plan.index[state]] for state, _ in escalated]
+    hits += list((odds * sizes[:, np.newaxis]).T)
     spreads = iter(_spreads(np.array(hits, dtype=np.float64).reshape(len(hits), sizes.size), sizes))
     for row in metrics:
         if row["target"] is not None:

@@ -143,3 +143,44 @@ def test_a_key_given_twice_is_refused_rather_than_the_last_one_winning(core: Pla
 def test_zero_runs_is_refused(core: Playbook) -> None:
     with pytest.raises(UsageError, match="at least 1"):
         forecast(core, "II", choose_basis([], "II"), runs=0, seed=0)
+
+
+LOOPING = """\
+playbook: looping
+title: A plan whose escalated incident may be handed back
+kind: outage
+version: 1
+severities: {II: {label: Major}}
+roles: {noc: NOC engineer}
+states:
+  open: {initial: true, owner: noc, deadline: 5m, on_deadline: escalate}
+  escalated: {owner: noc}
+  closed: {final: true}
+transitions:
+  - {trigger: escalate, from: open, to: escalated}
+  - {trigger: hand_back, from: escalated, to: open}
+  - {trigger: close, from: [open, escalated], to: closed}
+"""
+
+
+def test_the_odds_of_an_escalation_are_of_a_run_escalating_at_all_however_often_it_comes_back(
+    tmp_path: Path,
+) -> None:
+    """Half the past runs closed in 2m; half escalated at 5m, were handed back and escalated again.
+    A stay in `open` fires 2 times in 3; one in `escalated` is handed back 1 time in 2. A run does
+    not escalate only if its first stay closes it: 2/3 of runs escalate, once each on average, so
+    counting escalations would say 100%."""
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "looping.yaml").write_text(LOOPING, encoding="utf-8")
+    pb = Plans(Workspace(tmp_path)).playbook("looping")
+    quick = PastRun("II", (Stay("open", 120, "closed", False),))
+    fired, back = Stay("open", 300, "escalated", True), Stay("escalated", 600, "open", False)
+    looped = PastRun("II", (fired, back, fired, Stay("escalated", 600, "closed", False)))
+    basis = Basis("severity", (quick, looped) * 40)
+    (row,) = forecast(pb, "II", basis, runs=40_000, seed=5)["plan"]["escalations"]
+    assert row["state"] == "open"
+    assert row["p"] == pytest.approx(2 / 3, abs=0.01)
+    assert row["low"] <= 2 / 3 <= row["high"] <= 1
+    always = forecast(pb, "II", basis, runs=40_000, seed=5, what_if=WhatIf(deadlines={"open": 60}))
+    (row,) = always["what_if"]["escalations"]
+    assert (row["p"], row["low"], row["high"]) == (1.0, 1.0, 1.0)  # every stay fires at 1m now: each run, once or more
