@@ -9,10 +9,14 @@ the ids the store lists, never turned into a path.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.errors import UsageError
 from drillkit.store.stamps import RUN_ID
+
+if TYPE_CHECKING:
+    from drillkit.store.port import RecordStore
 
 LAST = "last"
 SHOWN = 5  # candidates named in the one-line refusal of an ambiguous name
@@ -20,13 +24,15 @@ _HEX4 = re.compile(r"[0-9a-f]{4}")
 _EXAMPLE = "20261129T053000Z-core-network-outage-1a2b"
 
 
-def resolve_run(ws: Workspace, name: str) -> str:
-    """The run id `name` stands for; a name that matches none or several is refused in one line."""
+def resolve_run(ws: Workspace, name: str, store: RecordStore | None = None) -> str:
+    """The run id `name` stands for among the workspace's runs (or those of `store`: `drill store
+    push` names local records, `pull` the team store's); a name that matches none or several is
+    refused in one line."""
     if RUN_ID.fullmatch(name):
         return name
     if name == LAST or name.startswith(f"{LAST}:"):
-        return newest_open(ws, name.partition(":")[2] or None)
-    matches = matching_runs(known_runs(ws), name)
+        return newest_open(ws, name.partition(":")[2] or None, store)
+    matches = matching_runs(known_runs(ws, store), name)
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -37,11 +43,11 @@ def resolve_run(ws: Workspace, name: str) -> str:
     raise UsageError(f"{name!r} names {len(matches)} runs: {_candidates(matches)}; give more of the id")
 
 
-def known_runs(ws: Workspace) -> list[str]:
-    """Every run id in the workspace, newest first (an id starts with its start time)."""
+def known_runs(ws: Workspace, store: RecordStore | None = None) -> list[str]:
+    """Every run id in the workspace (or in `store`), newest first (an id starts with its start time)."""
     from drillkit.store.stores import open_store
 
-    return sorted(open_store(ws).runs(), reverse=True)
+    return sorted((store or open_store(ws)).runs(), reverse=True)
 
 
 def matching_runs(ids: list[str], name: str) -> list[str]:
@@ -54,12 +60,12 @@ def matching_runs(ids: list[str], name: str) -> list[str]:
     return [run_id for run_id in ids if name and run_id.startswith(name)]
 
 
-def newest_open(ws: Workspace, playbook: str | None) -> str:
+def newest_open(ws: Workspace, playbook: str | None, store: RecordStore | None = None) -> str:
     """`last`: the newest run not ended (of `playbook` when given). A newer record that cannot be
     read as a run may be the open one: `last` is then refused rather than pass over it."""
     from drillkit.store.index import read_runs
 
-    every, left_out = read_runs(ws)
+    every, left_out = read_runs(ws, store)
     summaries = [s for s in every if playbook in (None, s.playbook)]
     found = next((s.id for s in summaries if s.ended is None), None)
     which = f"{LAST}:{playbook}" if playbook else LAST

@@ -3,7 +3,6 @@ workspace's files, and read back into files."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,6 +10,7 @@ from drillkit.config.workspace import Workspace
 from drillkit.model.errors import RecordError, UsageError
 
 if TYPE_CHECKING:
+    from drillkit.store.port import RecordStore
     from drillkit.store.postgres.admin import StoreStatus
 
 
@@ -52,7 +52,7 @@ def push_runs(ws: Workspace, runs: list[str], every: bool) -> list[Pushed]:
     from drillkit.store.stores import file_store
 
     url, files = team_url(ws), file_store(ws)
-    ids = _chosen(runs, every, files.runs)
+    ids = _chosen(ws, runs, every, files)
     verdicts, unreadable = files.verify([check_run_id(run) for run in ids], workspace_key(ws))
     if unreadable:
         raise RecordError(f"{unreadable[0]}; nothing was pushed")
@@ -90,11 +90,14 @@ def pull_records(ws: Workspace, runs: list[str], every: bool) -> list[tuple[str,
     from drillkit.store.stores import team_store
 
     store = team_store(ws, team_url(ws))
-    ids = [check_run_id(run) for run in _chosen(runs, every, store.runs)]
+    ids = [check_run_id(run) for run in _chosen(ws, runs, every, store)]
     return [(f"{run_id}.jsonl", store.lines(run_id)) for run_id in ids]
 
 
-def _chosen(runs: list[str], every: bool, all_runs: Callable[[], list[str]]) -> list[str]:
+def _chosen(ws: Workspace, runs: list[str], every: bool, source: RecordStore) -> list[str]:
+    """The runs named (by any name SPEC §5 allows, among the records of `source`), or all of them."""
+    from drillkit.services.runnames import resolve_run
+
     if every == bool(runs):
         raise UsageError("name the runs, or give --all (not both)")
-    return all_runs() if every else runs
+    return source.runs() if every else [resolve_run(ws, run, source) for run in runs]

@@ -11,7 +11,7 @@ import orjson
 from drillkit.config.workspace import Workspace
 from drillkit.model.events import AFTER_END, EventType
 from drillkit.store.files import TAIL_BYTES, is_started
-from drillkit.store.port import Event
+from drillkit.store.port import Event, RecordStore
 from drillkit.store.stamps import RUN_ID
 
 _SEVERITY_MARK = f'"event":"{EventType.SEVERITY_CHANGED}"'.encode()
@@ -35,13 +35,13 @@ def run_summaries(ws: Workspace) -> list[RunSummary]:
     return read_runs(ws)[0]
 
 
-def read_runs(ws: Workspace) -> tuple[list[RunSummary], list[str]]:
-    """Every run, newest first, and the names of the records that cannot be read as runs (`drill
-    verify` says what is wrong with each)."""
+def read_runs(ws: Workspace, store: RecordStore | None = None) -> tuple[list[RunSummary], list[str]]:
+    """Every run of the workspace's store (or of `store`), newest first, and the names of the
+    records that cannot be read as runs (`drill verify` says what is wrong with each)."""
     from drillkit.store.stores import open_store
 
     found, left_out = [], []
-    for run_id, first_line, tail in open_store(ws).heads_and_tails():
+    for run_id, first_line, tail in (store or open_store(ws)).heads_and_tails():
         summary = _summary_from(run_id, first_line, tail)
         if summary is None:
             left_out.append(f"{run_id}.jsonl")

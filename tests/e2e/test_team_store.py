@@ -52,6 +52,24 @@ def test_push_then_pull_gives_the_same_bytes(drill: Drill, team_db: TeamDb, tmp_
     assert drill("verify", "--all", ok=True, DRILL_STORE=team_db.url).returncode == 0
 
 
+def test_push_and_pull_take_a_run_by_any_of_its_names(drill: Drill, team_db: TeamDb, tmp_path: Path) -> None:
+    """SPEC §5's names: push looks among the local records, pull among the team store's."""
+    drill("simulate", "core-outage-q4")
+    (ended,) = [p.stem for p in (drill.root / "logs" / "runs").glob("*.jsonl")]
+    run = drill.open()
+    pushed = drill("store", "push", ended[-4:], "last", ok=True, DRILL_STORE=team_db.url)
+    assert [line.split(":")[0] for line in pushed.stderr.splitlines()] == [ended, run]
+    unknown = drill("store", "push", "ffff", DRILL_STORE=team_db.url)
+    assert unknown.returncode == 2
+    (line,) = unknown.stderr.splitlines()
+    assert line.startswith("drill: 'ffff' is not a run id")
+    for record in (drill.root / "logs" / "runs").glob("*.jsonl"):
+        record.unlink()  # pull names only what the team store holds
+    out = tmp_path / "pulled"
+    drill("store", "pull", ended[:-1], "last", "-o", str(out), ok=True, DRILL_STORE=team_db.url)
+    assert sorted(p.stem for p in out.glob("*.jsonl")) == sorted([ended, run])
+
+
 def test_pull_writes_by_the_rules_of_every_output(drill: Drill, team_db: TeamDb, tmp_path: Path) -> None:
     """Never into logs/, an existing file only with --force, and a refusal writes nothing."""
     run = drill.open()
