@@ -276,7 +276,8 @@ def _store_url(value: Any) -> str | None:
     (the local server, a database named after the login) would be taken for the team store."""
     if value is not None and (not isinstance(value, str) or not value.startswith(STORE_SCHEMES)):
         raise UsageError(
-            "drill.toml: [store] url must be a postgresql:// URL in quotes; `drill validate` checks the file"
+            f"drill.toml: [store] url must be a postgresql:// URL, e.g. {STORE_EXAMPLE!r};"
+            " `drill validate` checks the file"
         )
     return value
 

@@ -10,7 +10,7 @@ from tests.conftest import Drill
 @pytest.mark.parametrize(
     ("url", "code", "said"),
     [
-        ("http://x", 2, 'drill: the team store URL ([store] url or DRILL_STORE): missing "=" after "http://x"'),
+        ("http://x", 2, "drill: drill.toml: [store] url must be a postgresql:// URL, e.g. "),
         ("postgresql://nobody@127.0.0.1:1/x", 1, "drill: cannot reach the team store at 127.0.0.1:1:"),
     ],
     ids=["bad-url", "unreachable"],
