@@ -228,6 +228,6 @@ def footer(view: RunView) -> str:
     line = f"{say('integrity.' + verdict)} · {found.get('events', 0)} {say('events')} · {say('head')} {head}"
     if found.get("seal"):
         line += f" · {say('seal')} {found['seal']}"
-    if found.get("unsealed"):
-        line += f" · {found['unsealed']} {say('unsealed_tail')}"
+        if found.get("unsealed"):
+            line += f" · {found['unsealed']} {say('unsealed_tail')}"
     return line

@@ -256,6 +256,7 @@ def test_the_views_of_an_unsealed_run_pass_as_drill_verify_passes_it(copy: Drill
         done = copy(*view)
         assert (done.returncode, done.stderr) == (0, ""), view
         assert "NOT sealed" in done.stdout
+        assert "past the seal" not in done.stdout  # there is no seal for events to be past
 
 
 def test_a_line_appended_past_the_seal_is_an_unsealed_tail(sealed: Sealed, copy: Drill) -> None:
