@@ -157,14 +157,12 @@ def known(actions: dict[str, Action], action_id: str) -> Action:
 
 
 def parse_due(text: str) -> str:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise UsageError(f"--due {text!r}: write a date as YYYY-MM-DD, e.g. 2027-01-15")
     try:
-        return date.fromisoformat(text).isoformat() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else _bad_due(text)
-    except ValueError:
-        return _bad_due(text)
-
-
-def _bad_due(text: str) -> str:
-    raise UsageError(f"--due {text!r}: write a date as YYYY-MM-DD, e.g. 2027-01-15")
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise UsageError(f"--due {text!r}: no such day ({exc})") from None
 
 
 def open_draft(actions: dict[str, Action], rs: RunState, opened: dict[str, Any], by: str) -> Event:

@@ -166,6 +166,21 @@ def test_actions_take_a_run_by_the_short_names_every_command_takes(drill: Drill)
     assert (shown["from_run"], shown["objective"], shown["retest"]) == (run_id, "mitigate", fixed)
 
 
+@pytest.mark.parametrize(
+    ("due", "says"),
+    [
+        ("2027-02-29", "--due '2027-02-29': no such day (day is out of range for month)"),
+        ("15/01/2027", "--due '15/01/2027': write a date as YYYY-MM-DD, e.g. 2027-01-15"),
+    ],
+)
+def test_a_due_date_that_is_no_day_is_refused_saying_why(drill: Drill, due: str, says: str) -> None:
+    run_id = run_drill(drill, START)
+    add = ("action", "add", "--title", "Refresh the phone list", "--owner", "lead=alice", "--due", due)
+    done = drill(*add, "--from", f"{run_id}:mitigate", "--by", "risk", DRILL_FAKE_NOW=at(START, 60))
+    assert (done.returncode, done.stderr) == (2, f"drill: {says}\n")
+    assert not (drill.root / "logs" / "actions.jsonl").exists()
+
+
 def assert_chained(lines: list[bytes], kinds: list[str]) -> None:
     """The ledger verifies as SPEC §4 says a reviewer verifies a record, with no `run` or `t`."""
     prev = "0" * 64
