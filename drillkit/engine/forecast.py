@@ -113,25 +113,34 @@ def parse_what_if(pairs: Sequence[str], pb: Playbook) -> WhatIf:
     targets: dict[str, int] = {}
     given: dict[str, str] = {}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if sep and key in given:
+        kind, name, seconds = _change(pair, pb)
+        key = f"{kind}.{name}"
+        if key in given:
             raise UsageError(f"--what-if {pair!r}: {key} is already given ({given[key]!r}); give each key once")
         given[key] = pair
-        kind, dot, name = key.partition(".")
-        known: list[str] | None = {"deadline": list(pb.states), "target": list(pb.metrics)}.get(kind)
-        if not sep or not dot or known is None:
-            raise UsageError(
-                f"--what-if {pair!r}: write deadline.STATE=DURATION or target.METRIC=DURATION, e.g. deadline.triage=20m"
-            )
-        if name not in known:
-            what = "state" if kind == "deadline" else "metric"
-            raise UsageError(f"--what-if {pair!r}: no {what} {name!r}; known: {', '.join(known)}")
-        try:
-            seconds = parse_duration(value)
-        except ValueError as err:
-            raise UsageError(f"--what-if {pair!r}: {err}") from None
         (deadlines if kind == "deadline" else targets)[name] = seconds
     return WhatIf(deadlines, targets)
+
+
+def _change(pair: str, pb: Playbook) -> tuple[str, str, int]:
+    """One `deadline.STATE=DURATION` or `target.METRIC=DURATION`: its kind, name and seconds."""
+    key, sep, value = pair.partition("=")
+    kind, dot, name = key.partition(".")
+    known: list[str] | None = {"deadline": list(pb.states), "target": list(pb.metrics)}.get(kind)
+    if not sep or not dot or known is None:
+        raise UsageError(
+            f"--what-if {pair!r}: write deadline.STATE=DURATION or target.METRIC=DURATION, e.g. deadline.triage=20m"
+        )
+    if name not in known:
+        what = "state" if kind == "deadline" else "metric"
+        raise UsageError(f"--what-if {pair!r}: no {what} {name!r}; known: {', '.join(known)}")
+    if kind == "deadline" and pb.states[name].final:
+        timed = ", ".join(state for state in pb.states if not pb.states[state].final)
+        raise UsageError(f"--what-if {pair!r}: {name} is a final state, where no deadline runs; states: {timed}")
+    try:
+        return kind, name, parse_duration(value)
+    except ValueError as err:
+        raise UsageError(f"--what-if {pair!r}: {err}") from None
 
 
 def choose_basis(history: Sequence[PastRun], severity: str) -> Basis:

@@ -126,6 +126,7 @@ def test_the_same_seed_gives_the_same_answer_and_another_seed_another(core: Play
         ("deadline.triage", "write deadline.STATE=DURATION"),
         ("limit.triage=5m", "write deadline.STATE=DURATION"),
         ("deadline.nowhere=5m", "no state 'nowhere'"),
+        ("deadline.resolved=5m", "resolved is a final state, where no deadline runs; states: detected, triage,"),
         ("target.speed=5m", "no metric 'speed'"),
         ("target.time_to_acknowledge=5", "has no unit"),
     ],
