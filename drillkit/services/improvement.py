@@ -32,7 +32,7 @@ class NewAction:
 
 def add(ws: Workspace, clock: Clock, new: NewAction, *, by: str) -> Event:
     """`--from RUN[:OBJECTIVE]`, the run named as every command names one (SPEC §5)."""
-    run_name, _, objective = new.source.partition(":")
+    run_name, objective = _source(new.source)
     run_id = resolve_run(ws, run_name)
     role, sep, person = new.owner.partition("=")
     if not sep or not role or not person.strip():
@@ -51,6 +51,16 @@ def add(ws: Workspace, clock: Clock, new: NewAction, *, by: str) -> Event:
     corrective.open_draft(replay_actions(ledger.read()), rs, opened, by)  # refused before the ledger is touched
     written = ledger.append(lambda events, _now: [corrective.open_draft(replay_actions(events), rs, opened, by)], clock)
     return written[-1]
+
+
+def _source(text: str) -> tuple[str, str]:
+    """RUN and OBJECTIVE of `--from`: RUN itself holds a colon in `last:PLAYBOOK`, so with two
+    colons the objective is what follows the second."""
+    if text.count(":") >= 2:
+        run_name, _, objective = text.rpartition(":")
+        return run_name, objective
+    run_name, _, objective = text.partition(":")
+    return run_name, objective
 
 
 def actions(ws: Workspace) -> dict[str, Action]:

@@ -166,6 +166,15 @@ def test_actions_take_a_run_by_the_short_names_every_command_takes(drill: Drill)
     assert (shown["from_run"], shown["objective"], shown["retest"]) == (run_id, "mitigate", fixed)
 
 
+def test_an_action_from_the_newest_open_run_of_a_playbook_names_its_objective_after_it(drill: Drill) -> None:
+    """`--from last:PLAYBOOK:OBJECTIVE`: the run is `last:PLAYBOOK`, the objective what follows."""
+    run_id = drill("start", SCENARIO, "--detach", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(START, 0)).stdout.strip()
+    add = ("action", "add", "--title", "Refresh the phone list", "--owner", "lead=alice", "--due", "2027-01-15")
+    drill(*add, "--from", "last:core-network-outage:mitigate", "--by", "risk", ok=True, DRILL_FAKE_NOW=at(START, 5))
+    shown = json.loads(drill("action", "show", "A-1", ok=True).stdout)
+    assert (shown["from_run"], shown["objective"]) == (run_id, "mitigate")
+
+
 @pytest.mark.parametrize(
     ("due", "says"),
     [
