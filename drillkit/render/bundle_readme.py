@@ -20,7 +20,7 @@ It prints one line: `ok` / `open` (intact; ended or not), `ok, N events unsealed
 `unsealed`, or `tampered` with what was found; exit 0, or 1 for `tampered` (and, with
 `--strict`, for unsealed events).
 
-Check the public key's fingerprint and the final seal against copies kept elsewhere: the
+Check the public key and the final seal's fingerprint against copies kept elsewhere: the
 key was published as `{public_key}`; the final seal's fingerprint is `{seal}` (it is printed
 on the after-action report and sent with the run's end notification). A bundle verifies only
 against the key in it: what you compare it with is what makes it evidence.
@@ -39,7 +39,7 @@ against the key in it: what you compare it with is what makes it evidence.
 `unsealed`（未签封），或 `tampered`（已被篡改，并说明发现了什么）；退出码 0，`tampered` 为 1
 （加 `--strict` 时，存在未签封事件也为 1）。
 
-请将公钥指纹与最终签封与别处保存的副本比对：公钥为 `{public_key}`；最终签封指纹为 `{seal}`
+请将公钥和最终签封指纹与别处保存的副本比对：公钥为 `{public_key}`；最终签封指纹为 `{seal}`
 （印在事后评估报告上，并随运行结束通知发出）。证据包只能用包内的公钥核验，
 与外部副本的比对才使其成为证据。
 """
