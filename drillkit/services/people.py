@@ -6,6 +6,7 @@ import os
 
 from drillkit.config.workspace import Workspace
 from drillkit.engine.people import Who, acting_name
+from drillkit.model.errors import Rejected
 from drillkit.model.names import RESERVED, check_name, check_person
 from drillkit.model.provenance import login_name
 
@@ -35,7 +36,7 @@ def person_outside_a_run(ws: Workspace, who: Who) -> str:
         return who.given
     if who.offered:
         return who.offered[0][1]
-    return acting_name(who, set(), "on corrective actions")  # refused, saying why
+    raise Rejected(f"who acts? pass --by NAME ({'; '.join(who.passed_over) or 'no --by, $DRILL_USER or login name'})")
 
 
 def _offer(source: str, name: str, offered: list[tuple[str, str]], passed_over: list[str]) -> None:

@@ -79,6 +79,9 @@ def test_no_system_account_ever_acts(drill: Drill) -> None:
     drill("note", run, "hi", ok=True, **{**login_root, "LOGNAME": "carol", "USER": "carol"})  # then the login name
     assert _actors(drill, run) == ["alice", "bob", "carol"]
     assert '"actor":"root"' not in drill.record(run).read_text(encoding="utf-8")
+    action = ("action", "add", "--from", run, "--title", "Fix", "--owner", "lead=alice", "--due", "2027-01-15")
+    line = _refused(drill, *action, **login_root)  # no run's people to name: only --by can
+    assert line == "drill: who acts? pass --by NAME (the login name 'root' is a system account)"
 
 
 def test_a_roster_in_drill_toml_is_honoured(drill: Drill) -> None:
