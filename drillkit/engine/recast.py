@@ -114,6 +114,7 @@ class Placeholders:
 
     names: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    _found: tuple[re.Pattern[str], list[str]] | None = field(default=None, repr=False)  # for `names` as they are
 
     @classmethod
     def from_record(cls, events: list[Event]) -> Placeholders:
@@ -134,25 +135,32 @@ class Placeholders:
         if person not in self.names:
             self.counts[role] = self.counts.get(role, 0) + 1
             self.names[person] = f"{role}-{self.counts[role]}"
+            self._found = None
 
     def of(self, person: str) -> str:
         return self.names[person]
 
     def scrub(self, text: str) -> str:
-        """`text` with every person's name replaced by their placeholder (longest names first)."""
-        for person in sorted(self.names, key=len, reverse=True):
-            text = _name_pattern(person).sub(self.names[person], text)
-        return text
+        """`text` with every person's name replaced by their placeholder, in one pass (longest
+        names first): a placeholder written is never read again as a name (a person named `lead`
+        would turn `lead-1` into `noc-1-1`)."""
+        if not self.names:
+            return text
+        if self._found is None:
+            people = sorted(self.names, key=len, reverse=True)
+            self._found = re.compile("|".join(f"({_name_pattern(person)})" for person in people)), people
+        pattern, people = self._found
+        return pattern.sub(lambda found: self.names[people[(found.lastindex or 1) - 1]], text)
 
 
-def _name_pattern(person: str) -> re.Pattern[str]:
+def _name_pattern(person: str) -> str:
     """A name as a whole word in any case where it is written in letters of the Latin alphabet
     (`Bob` and `BOB` for bob); anywhere in scripts written without spaces between words (张伟 in
     张伟已到场)."""
     quoted = re.escape(person)
     if person.isascii():
-        return re.compile(rf"(?<![A-Za-z0-9]){quoted}(?![A-Za-z0-9])", re.IGNORECASE)
-    return re.compile(quoted)
+        return rf"(?i:(?<![A-Za-z0-9]){quoted}(?![A-Za-z0-9]))"
+    return quoted
 
 
 @dataclass(frozen=True)
