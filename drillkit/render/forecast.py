@@ -37,6 +37,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     "resolved": ("only resolved runs{since} count", "仅计{since}已解决的运行"),
     "since": (" started since {since}", " {since} 之后开始的"),
+    "no_metrics": (
+        "The playbook has no metrics: no target to meet, only the breaches and escalations below.",
+        "该预案未定义指标：没有可达成的目标，仅有下列超时与自动触发。",
+    ),
     "thin": ("The history is thin: read the intervals, not the point values.", "历史数据较少：请看区间，而非点估计。"),
     "metric": ("metric", "指标"),
     "owner": ("owner", "责任角色"),
@@ -73,20 +77,30 @@ def _say(lang: str, key: str, **values: object) -> str:
 
 
 def render(document: dict[str, Any], lang: str) -> str:
-    """The forecast as text: a header, what it rests on, and three tables."""
+    """The forecast as text: a header, what it rests on, and its tables."""
+    lines = _intro(document, lang)
+    for headers, rows in _tables(document, lang):
+        lines += ["", table(headers, rows)]
+    return "\n".join(lines)
+
+
+def _intro(document: dict[str, Any], lang: str) -> list[str]:
+    """The question, what the answer rests on, the what-if's changes, and a playbook without metrics said so."""
     say = partial(_say, lang)
     lines = [say("title", **{k: document[k] for k in ("playbook", "severity", "runs", "seed")}), _basis(document, lang)]
     what_if = document["what_if"]
     if what_if is not None:
         changes = ", ".join(f"{key}={format_duration(value)}" for key, value in what_if["changes"].items())
         lines.append(say("changes", changes=changes))
-    for headers, rows in _tables(document, lang):
-        lines += ["", table(headers, rows)]
-    return "\n".join(lines)
+    if not document["plan"]["metrics"]:
+        lines.append(say("no_metrics"))
+    return lines
 
 
 def _tables(document: dict[str, Any], lang: str) -> list[Rows]:
-    tables = [_metrics(document, lang), _breaches(document, lang)]
+    """The metrics (if the playbook has any), the breaches, and the escalations (if any)."""
+    tables = [_metrics(document, lang)] if document["plan"]["metrics"] else []
+    tables.append(_breaches(document, lang))
     if document["plan"]["escalations"]:
         tables.append(_escalations(document, lang))
     return tables
@@ -101,10 +115,7 @@ def render_html(document: dict[str, Any], lang: str) -> str:
 
     say = partial(_say, lang)
     heading = say("page", title=document["title"])
-    intro = [say("title", **{k: document[k] for k in ("playbook", "severity", "runs", "seed")}), _basis(document, lang)]
-    if document["what_if"] is not None:
-        changes = ", ".join(f"{key}={format_duration(value)}" for key, value in document["what_if"]["changes"].items())
-        intro.append(say("changes", changes=changes))
+    intro = _intro(document, lang)
     tables = "\n".join(
         page.table(headers, [[str(cell) for cell in row] for row in rows]) for headers, rows in _tables(document, lang)
     )
@@ -112,12 +123,21 @@ def render_html(document: dict[str, Any], lang: str) -> str:
         f"<header>\n<h1>{escape(heading)}</h1>\n"
         + "".join(f"<p>{escape(line)}</p>\n" for line in intro)
         + "</header>\n"
-        f'<section id="odds">\n<h2>{escape(say("tables"))}</h2>\n{tables}\n</section>\n'
+        f'<section id="odds">\n<h2>{escape(say("tables"))}</h2>\n{tables}\n</section>\n' + _spread(document, lang)
+    )
+    return page.page(lang, heading, body, CHART_STYLE + SPREAD_STYLE)
+
+
+def _spread(document: dict[str, Any], lang: str) -> str:
+    """The section of charts, one per metric; none for a playbook without metrics."""
+    if not document["plan"]["metrics"]:
+        return ""
+    say = partial(_say, lang)
+    return (
         f'<section id="spread">\n<h2>{escape(say("charts"))}</h2>\n<p>{escape(say("legend"))}</p>\n'
         + "\n".join(_charts(document, lang))
         + "\n</section>\n"
     )
-    return page.page(lang, heading, body, CHART_STYLE + SPREAD_STYLE)
 
 
 def _charts(document: dict[str, Any], lang: str) -> list[str]:

@@ -188,3 +188,31 @@ def test_the_html_page_in_chinese_and_its_guards(drill: Drill) -> None:
     assert both.returncode == 2
     assert len(both.stderr.strip().splitlines()) == 1
     assert drill(*args, "--seed", "3", ok=True).stdout == drill(*args, "--seed", "3", ok=True).stdout
+
+
+NO_METRICS = """\
+playbook: no-metrics
+title: A plan with deadlines and no metrics
+kind: outage
+version: 1
+severities: {II: {label: Major}}
+roles: {noc: NOC engineer}
+states:
+  open: {initial: true, owner: noc, deadline: 5m}
+  closed: {final: true}
+transitions:
+  - {trigger: close, from: open, to: closed}
+"""
+
+
+def test_a_playbook_without_metrics_says_so_rather_than_show_an_empty_table(drill: Drill, tmp_path: Path) -> None:
+    (drill.root / "playbooks" / "no-metrics.yaml").write_text(NO_METRICS, encoding="utf-8")
+    text = drill("forecast", "no-metrics", "--severity", "II", ok=True).stdout
+    assert "The playbook has no metrics: no target to meet" in text
+    assert "P(met)" not in text
+    assert "expected breaches" in text
+    page = tmp_path / "odds.html"
+    drill("forecast", "no-metrics", "--severity", "II", "--format", "html", "-o", str(page), ok=True)
+    html = page.read_text(encoding="utf-8")
+    assert "no target to meet" in html
+    assert 'id="spread"' not in html
