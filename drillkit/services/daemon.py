@@ -22,7 +22,7 @@ from structlog.typing import EventDict, FilteringBoundLogger, WrappedLogger
 from drillkit.config.workspace import FILE_MODE, Workspace
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import Conflict, DrillError, RecordError
-from drillkit.model.events import EventType, SchedulerEvent
+from drillkit.model.events import SchedulerEvent
 from drillkit.schedule.store import open_store
 from drillkit.schedule.upcoming import blackouts
 from drillkit.services.scheduler import DROPPED, SET_ASIDE, Daemon, run
@@ -180,14 +180,21 @@ class DrillStarter:
         return [run for run in candidates if records.read(run)[0].get("actor") == "scheduler"]
 
     def running(self, run_id: str) -> bool:
-        """Whether the run has not ended; a record that cannot be read holds up no later drill."""
+        """Whether the run has not ended, counting what is due by now and not yet recorded: a drill
+        whose time limit passed while no scheduler ran is over, though its conductor has yet to
+        write `run.ended`. A record that cannot be read holds up no later drill."""
+        from drillkit.engine.replay import RunState, due_drafts
         from drillkit.store.stores import open_store as open_records
 
         try:
             events = open_records(self._ws).read(run_id)
+            if not events:
+                return False
+            state = RunState.replay(events)
         except DrillError:
             return False
-        return not any(event.get("event") == EventType.RUN_ENDED for event in events)
+        due_drafts(state, state.drill_time(self._clock.now()))  # applied to this state only, written by no one
+        return not state.ended
 
 
 class RunConducting:

@@ -408,6 +408,20 @@ def test_a_fire_while_the_schedules_drill_still_runs_is_skipped_as_overlap(drill
     assert drill("schedule", "history", "nope").returncode == 2
 
 
+def test_a_drill_past_its_time_limit_while_no_scheduler_ran_does_not_skip_the_next_fire(drill: Drill) -> None:
+    """The scheduler was down while the first drill's 2h time limit passed: that drill is over, not
+    still running, and the next day's fire starts its drill instead of being skipped as an overlap."""
+    drill("schedule", "add", SCENARIO, "--every", "1d", "--id", "daily", ok=True, DRILL_FAKE_NOW=FAKE_NOW)
+    drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(24 * 60 + 1))
+    [first] = drill_runs(drill.root)
+    drill("scheduler", "--once", ok=True, DRILL_FAKE_NOW=_fake(2 * 24 * 60 + 1))
+    history = json.loads(drill("schedule", "history", "daily", "--json", ok=True).stdout)
+    assert [h["status"] for h in history] == ["started", "started"]
+    assert len(drill_runs(drill.root)) == 2
+    ended = [e for e in read_events(drill.root / "logs" / "runs" / f"{first}.jsonl") if e["event"] == "run.ended"]
+    assert [e["outcome"] for e in ended] == ["timed-out"]
+
+
 def test_a_stop_while_the_scheduler_starts_up_is_a_clean_exit(drill: Drill) -> None:
     """SIGTERM right after the scheduler takes its lock (before it is serving) still ends it with exit 0."""
     lock = drill.root / "logs" / "scheduler.lock"
