@@ -119,7 +119,7 @@ def _blackout(window: dict[str, Any], default_zone: str, number: int) -> Blackou
     if not isinstance(window, dict):
         raise UsageError(f"{where} must be a table such as {{days = ['sat'], from = '00:00', to = '24:00'}}")
     keys = set(window)
-    zone = check_zone(str(window.get("tz", default_zone)))
+    zone = _zone(str(window.get("tz", default_zone)), where)
     if keys <= {"start", "end", "tz"} and {"start", "end"} <= keys:
         start, end = _dated(window["start"], zone, where), _dated(window["end"], zone, where)
         if end <= start:
@@ -132,6 +132,14 @@ def _blackout(window: dict[str, Any], default_zone: str, number: int) -> Blackou
         days = _weekdays(window.get("days"), where)
         return Blackout(zone=zone, weekdays=days, daily_from=daily_from, daily_to=daily_to)
     raise UsageError(f"{where} needs either start and end, or from and to (with optional days), and optional tz")
+
+
+def _zone(name: str, where: str) -> str:
+    """A window's `tz`, or a UsageError naming the window (not to be taken for a bad `--tz`)."""
+    try:
+        return check_zone(name)
+    except UsageError as err:
+        raise UsageError(f"{where}: {err}") from None
 
 
 def _dated(value: object, zone: str, where: str) -> datetime:

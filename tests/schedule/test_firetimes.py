@@ -189,6 +189,7 @@ def test_blackout_windows_dated_and_weekly() -> None:
         {"start": "2026-01-01T00:00", "end": "9999-12-31T23:59"},
         {"from": "10:00", "to": "09:00"},
         {"days": ["x"]},
+        {"start": "2026-01-01T00:00", "end": "2026-01-02T00:00", "tz": "Mars/Base"},
     ],
 )
 def test_bad_blackout_windows_name_the_window(window: dict[str, object]) -> None:
