@@ -237,10 +237,21 @@ def _field(text: str, low: int, high: int, names: list[str], what: str, *, first
         star, start, end, step = match.groups()
         lo = low if star else _value(start, names, first, what)
         hi = high if star or (step and end is None) else _value(end or start, names, first, what)
-        if not low <= lo <= hi <= high or (step is not None and int(step) == 0):
-            raise UsageError(f"cron {what} field {text!r} is out of range {low}-{high}")
+        _check_part(text, part, (lo, hi, int(step or 1)), (low, high), what)
         values.update(range(lo, hi + 1, int(step or 1)))
     return frozenset(values)
+
+
+def _check_part(text: str, part: str, span: tuple[int, int, int], bounds: tuple[int, int], what: str) -> None:
+    """One part of a field: within the field's range, a range that goes upwards, a step above 0."""
+    lo, hi, step = span
+    low, high = bounds
+    if not (low <= lo <= high and low <= hi <= high):
+        raise UsageError(f"cron {what} field {text!r} is out of range {low}-{high}")
+    if hi < lo:
+        raise UsageError(f"cron {what} field {text!r}: the range {part!r} runs backwards; write it low-high")
+    if step == 0:
+        raise UsageError(f"cron {what} field {text!r}: the step in {part!r} must be 1 or more")
 
 
 def _value(token: str, names: list[str], first: int, what: str) -> int:
