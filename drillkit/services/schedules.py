@@ -198,10 +198,11 @@ def year_plan(ws: Workspace, year: int, tell: Tell) -> list[PlanItem]:
 
 
 def _fires_in(schedule: Schedule, year: int, windows: Sequence[Blackout]) -> list[str]:
+    """The schedule's fires in `year`, in its zone; none from before it was added (they were never owed)."""
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(schedule.tz)
-    start = datetime(year, 1, 1, tzinfo=zone) - timedelta(microseconds=1)
+    start = max(datetime(year, 1, 1, tzinfo=zone) - timedelta(microseconds=1), schedule.anchor)
     end = datetime(year + 1, 1, 1, tzinfo=zone)
     fires = takewhile(lambda when: when < end, upcoming_fires(schedule, start, windows))
     return [f"{when.astimezone(zone):%Y-%m-%d %H:%M} {schedule.tz}" for when in islice(fires, YEAR_PLAN_FIRES)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 import shutil
@@ -479,6 +481,25 @@ def test_year_zero_is_refused_like_any_year_out_of_range(drill: Drill, fmt: str,
     done = drill("schedule", "export", "--format", fmt, "--year", "0", "-o", str(plan))
     assert (done.returncode, done.stdout, done.stderr) == (2, "", "drill: --year 0: give a year such as 2027\n")
     assert not plan.exists()
+
+
+def _plan_times(drill: Drill, year: int, now: str) -> list[str]:
+    """The 演练时间 cell of the year plan's one row, as its times."""
+    table = drill("schedule", "export", "--format", "csv", "--year", str(year), ok=True, DRILL_FAKE_NOW=now).stdout
+    [_header, row] = list(csv.reader(io.StringIO(table.removeprefix("\ufeff"))))
+    return row[4].split("; ")
+
+
+def test_the_year_plan_lists_no_drill_from_before_the_schedule_was_added(drill: Drill) -> None:
+    now = "2026-11-18T12:00:00Z"  # a Wednesday: the Mondays of 2026 before it were never scheduled
+    drill("schedule", "add", SCENARIO, "--cron", "0 9 * * mon", ok=True, DRILL_FAKE_NOW=now)
+    assert _plan_times(drill, 2026, now) == [f"2026-11-{day} 09:00 UTC" for day in (23, 30)] + [
+        "2026-12-07 09:00 UTC",
+        "2026-12-14 09:00 UTC",
+        "2026-12-21 09:00 UTC",
+        "2026-12-28 09:00 UTC",
+    ]
+    assert len(_plan_times(drill, 2027, now)) == 52
 
 
 LOOKUPS = [
