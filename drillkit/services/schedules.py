@@ -198,14 +198,22 @@ def year_plan(ws: Workspace, year: int, tell: Tell) -> list[PlanItem]:
 
 
 def _fires_in(schedule: Schedule, year: int, windows: Sequence[Blackout]) -> list[str]:
-    """The schedule's fires in `year`, in its zone; none from before it was added (they were never owed)."""
+    """The schedule's fires in `year`, in its zone: none from before it was added (they were
+    never owed), and at most `YEAR_PLAN_FIRES`, a last entry saying so when more follow."""
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(schedule.tz)
     start = max(datetime(year, 1, 1, tzinfo=zone) - timedelta(microseconds=1), schedule.anchor)
     end = datetime(year + 1, 1, 1, tzinfo=zone)
-    fires = takewhile(lambda when: when < end, upcoming_fires(schedule, start, windows))
-    return [f"{when.astimezone(zone):%Y-%m-%d %H:%M} {schedule.tz}" for when in islice(fires, YEAR_PLAN_FIRES)]
+    fires = list(
+        islice(takewhile(lambda when: when < end, upcoming_fires(schedule, start, windows)), YEAR_PLAN_FIRES + 1)
+    )
+    listed = [f"{when.astimezone(zone):%Y-%m-%d %H:%M} {schedule.tz}" for when in fires[:YEAR_PLAN_FIRES]]
+    if len(fires) > YEAR_PLAN_FIRES:
+        listed.append(
+            f"… 仅列出前 {YEAR_PLAN_FIRES} 次 / only the first {YEAR_PLAN_FIRES} drills of the year are listed"
+        )
+    return listed
 
 
 def _titles(ws: Workspace, schedules: list[Schedule]) -> dict[str, tuple[str, int]]:

@@ -502,6 +502,17 @@ def test_the_year_plan_lists_no_drill_from_before_the_schedule_was_added(drill: 
     assert len(_plan_times(drill, 2027, now)) == 52
 
 
+def test_a_year_plan_cut_short_says_so(drill: Drill) -> None:
+    now = "2026-12-01T00:00:00Z"
+    drill("schedule", "add", SCENARIO, "--cron", "0 * * * *", ok=True, DRILL_FAKE_NOW=now)
+    times = _plan_times(drill, 2027, now)
+    assert times[0] == "2027-01-01 00:00 UTC"
+    assert times[-2:] == [
+        "2027-01-17 15:00 UTC",
+        "… 仅列出前 400 次 / only the first 400 drills of the year are listed",
+    ]
+
+
 LOOKUPS = [
     ["schedule", "list"],
     ["schedule", "list", "--json", "--next", "3"],
