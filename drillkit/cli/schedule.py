@@ -46,7 +46,12 @@ def _when(cron: str | None, at: str | None, every: str | None) -> tuple[str, str
     if len(given) != 1:
         raise UsageError("give exactly one of --cron EXPR, --at DATETIME or --every DURATION")
     kind, value = given[0]
-    return (kind, str(_seconds(value, "--every"))) if kind == "every" else (kind, value)
+    if kind != "every":
+        return kind, value
+    seconds = _seconds(value, "--every")
+    if seconds == 0:
+        raise UsageError(f"--every {value}: give an interval longer than 0, e.g. 30d")
+    return kind, str(seconds)
 
 
 def _seconds(text: str, option: str, at_most: int | None = None) -> int:

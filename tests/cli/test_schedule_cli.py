@@ -121,6 +121,7 @@ def test_list_next_shows_that_many_fires_of_each_schedule(drill: Drill) -> None:
         (["schedule", "add", SCENARIO, "--cron", "0 9 * * 7-1"], "field '7-1': the range '7-1' runs backwards"),
         (["schedule", "add", SCENARIO, "--cron", "*/0 9 * * *"], "field '*/0': the step in '*/0' must be 1 or more"),
         (["schedule", "add", SCENARIO, "--every", "90"], "no unit"),
+        (["schedule", "add", SCENARIO, "--every", "0s"], "--every 0s: give an interval longer than 0"),
         (["schedule", "add", "nope", "--at", "2027-01-01T09:00"], "no scenario"),
         (["schedule", "add", SCENARIO, "--at", "2027-01-01T09:00", "--tz", "Mars/Base"], "unknown time zone"),
         (["schedule", "add", SCENARIO, "--at", "2020-01-01T09:00"], "never fires after now"),
