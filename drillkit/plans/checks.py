@@ -146,12 +146,13 @@ def _closure(start: str, edges: dict[str, set[str]]) -> set[str]:
     return seen
 
 
-def check_scenario(sc: Scenario, pb: Playbook | None, stem: str | None) -> Found:
+def check_scenario(sc: Scenario, pb: Playbook | str, stem: str | None) -> Found:
+    """The scenario's problems against its playbook (`pb`: why there is none to check against)."""
     if stem is not None and sc.scenario != stem:
         yield ("scenario",), f"scenario id {sc.scenario!r} must equal the file name {stem!r}"
     yield from _timing(sc)
-    if pb is None:
-        yield ("playbook",), f"unknown or invalid playbook {sc.playbook!r}"
+    if isinstance(pb, str):
+        yield ("playbook",), pb
         return
     if sc.severity not in pb.severities:
         yield ("severity",), f"unknown severity {sc.severity!r}; allowed: {_names(pb.severities)}"

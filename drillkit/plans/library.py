@@ -74,7 +74,7 @@ class Plans:
         found, problems = to_model(doc, Scenario)
         if found is None:
             return problems
-        return list(_scenario_problems(doc, found, self._playbook_or_none(found.playbook), path.stem))
+        return list(_scenario_problems(doc, found, self._playbook_or_why(found.playbook), path.stem))
 
     def loadable(self, scenario_ids: Iterable[str]) -> dict[str, tuple[Scenario, Playbook]]:
         """The given scenarios that load, with their playbooks; the others are left out
@@ -231,15 +231,23 @@ class Plans:
         found, problems = self._made.once(path, "model", (doc,), lambda: to_model(doc, Scenario), keep=cached)
         if found is None:
             return None, None, list(problems)
-        playbook = self._playbook_or_none(found.playbook)
+        playbook = self._playbook_or_why(found.playbook)
         problems_of = partial(_scenario_problems, doc, found, playbook, path.stem)
-        return found, playbook, list(self._made.once(path, "checks", (doc, playbook), problems_of, keep=cached))
+        checked = self._made.once(path, "checks", (doc, playbook), problems_of, keep=cached)
+        return found, playbook if isinstance(playbook, Playbook) else None, list(checked)
 
-    def _playbook_or_none(self, playbook_id: str) -> Playbook | None:
+    def _playbook_or_why(self, playbook_id: str) -> Playbook | str:
+        """The scenario's playbook, or why it cannot be had: not there (naming those that are), or
+        not valid (naming its first problem, so `drill start` shows what to fix)."""
         try:
             return self.playbook(playbook_id)
-        except (NotFound, InvalidFile):
-            return None
+        except NotFound as missing:
+            return str(missing)
+        except InvalidFile as bad:
+            more = len(bad.problems) - 1
+            return f"playbook {playbook_id!r} is not valid: {bad.problems[0]}" + (
+                f" (and {more} more problem(s): see `drill validate`)" if more else ""
+            )
 
 
 @dataclass
@@ -273,7 +281,7 @@ def _playbook_problems(doc: Document, pb: Playbook, stem: str) -> tuple[Problem,
     return tuple(doc.problem(where, message) for where, message in check_playbook(pb, stem))
 
 
-def _scenario_problems(doc: Document, sc: Scenario, pb: Playbook | None, stem: str) -> tuple[Problem, ...]:
+def _scenario_problems(doc: Document, sc: Scenario, pb: Playbook | str, stem: str) -> tuple[Problem, ...]:
     return tuple(doc.problem(where, message) for where, message in check_scenario(sc, pb, stem))
 
 

@@ -90,7 +90,7 @@ EXPECTED = [
     ("sc-within-too-long", 12, 36, "duration '99999999999999999999d' is too long: at most 3650d"),
     ("sc-expect-trigger-and-check", 12, 5, "exactly one of 'trigger' or 'check'"),
     ("sc-step-without-action", 15, 5, "needs a 'trigger', a 'check' or a 'note'"),
-    ("sc-unknown-playbook", 3, 1, "unknown or invalid playbook 'nowhere'"),
+    ("sc-unknown-playbook", 3, 1, "no playbook 'nowhere'; available: "),
     ("sc-unknown-severity", 4, 1, "unknown severity 'III'; allowed: I, II"),
     ("sc-unknown-participant-role", 6, 39, "unknown role 'sre'"),
     ("sc-unknown-expect-trigger", 12, 14, "unknown trigger 'ack'"),
@@ -252,3 +252,29 @@ def test_a_plan_that_is_not_a_readable_file_is_named_with_the_reason(drill: Dril
     shown = drill("show", "ghost")
     assert shown.returncode == 2
     assert shown.stderr.splitlines() == ["playbooks/ghost.yaml:1:1: cannot read: no such file or directory"]
+
+
+def test_a_drill_of_an_invalid_playbook_is_refused_naming_what_is_wrong_with_it(drill: Drill) -> None:
+    """`drill start` shows what to fix in the playbook, not only that it is unknown or invalid."""
+    playbook = drill.root / "playbooks" / "core-network-outage.yaml"
+    text = playbook.read_text(encoding="utf-8")
+    playbook.write_text(text.replace("kind: outage\n", "kind: outage\nkind: security\n"), encoding="utf-8")
+    started = drill("start", "core-outage-q4", "--by", "alice", "--detach")
+    assert started.returncode == 2
+    assert started.stderr.splitlines() == [
+        "scenarios/core-outage-q4.yaml:4:1: playbook 'core-network-outage' is not valid:"
+        " playbooks/core-network-outage.yaml:5:1: duplicate key 'kind'"
+    ]
+    assert not (drill.root / "logs" / "runs").exists() or not any((drill.root / "logs" / "runs").iterdir())
+
+
+def test_a_scenario_naming_no_playbook_lists_the_playbooks_there(drill: Drill) -> None:
+    scenario = drill.root / "scenarios" / "core-outage-q4.yaml"
+    text = scenario.read_text(encoding="utf-8")
+    scenario.write_text(text.replace("playbook: core-network-outage", "playbook: core"), encoding="utf-8")
+    done = drill("validate", str(scenario))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "scenarios/core-outage-q4.yaml:4:1: no playbook 'core'; available: billing-crm-outage, core-network-outage,"
+        " customer-data-leak, idc-ddos, mobile-data-dns-outage"
+    ]
