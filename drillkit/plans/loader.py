@@ -100,12 +100,23 @@ def _parse(raw: bytes) -> tuple[Any, dict[Path_, tuple[int, int]]]:
         return _build(text)
     except yaml.MarkedYAMLError as exc:
         line, column = _at(exc.problem_mark) if exc.problem_mark else (1, 1)
-        raise _YamlProblem(line, column, f"YAML syntax: {exc.problem}") from None
+        raise _YamlProblem(line, column, f"YAML syntax: {_syntax_problem(exc, text, line, column)}") from None
     except yaml.reader.ReaderError as exc:  # a control character: no mark, and a message of two lines
         line, column = _place(text, text.find(chr(exc.character)))
         raise _YamlProblem(line, column, f"YAML syntax: character #x{exc.character:04x}: {exc.reason}") from None
     except yaml.YAMLError as exc:
         raise _YamlProblem(1, 1, f"YAML syntax: {exc}") from None
+
+
+TAB_INDENT = "found a tab character where YAML allows only spaces: indent with spaces"
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, line: int, column: int) -> str:
+    """PyYAML's words, but for a tab at the place: it says "found character that cannot start any
+    token" of a tab that indents a line, which names neither the tab nor what is allowed."""
+    lines = text.splitlines()
+    at_tab = line <= len(lines) and lines[line - 1][column - 1 : column] == "\t"
+    return TAB_INDENT if at_tab else str(exc.problem)
 
 
 def _place(text: str, index: int) -> tuple[int, int]:

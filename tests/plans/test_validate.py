@@ -39,6 +39,7 @@ EXPECTED = [
     ("yaml-two-documents", 30, 1, "only one YAML document"),
     ("yaml-duplicate-key", 4, 1, "duplicate key 'title'"),
     ("yaml-tab-indent", 19, 1, "tab character"),
+    ("yaml-tab-first-indent", 18, 1, "found a tab character where YAML allows only spaces: indent with spaces"),
     ("yaml-syntax-error", 23, 11, "YAML syntax"),
     ("yaml-complex-key", 7, 5, "keys must be plain strings"),
     ("yaml-on-key", 22, 28, "unknown key 'on'"),
