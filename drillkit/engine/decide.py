@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from drillkit.engine.machine import Attempt
 from drillkit.engine.replay import EVALUATOR, RunState, ended_draft, final_drafts
+from drillkit.model.durations import format_clock
 from drillkit.model.errors import Rejected
 from drillkit.model.events import EventType
 from drillkit.model.plans import RATINGS
@@ -79,7 +80,7 @@ def check(rs: RunState, item: str, by: str, role: str | None, note: str | None) 
     if item in rs.checks:
         done = rs.checks[item]
         raise Rejected(
-            f"checklist item {item!r} was already done by {done.by} at T+{done.t:.0f}s; "
+            f"checklist item {item!r} was already done by {done.by} at {format_clock(done.t)}; "
             f"open items: {_names(rs.open_items())}"
         )
     return [{"event": EventType.CHECK_DONE, "actor": by, "role": role, "item": item, "state": rs.state, "note": note}]

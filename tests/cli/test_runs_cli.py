@@ -68,6 +68,15 @@ def test_checking_an_item_twice_is_rejected(drill: Drill) -> None:
     assert "notify_customers" in line
 
 
+def test_an_item_done_twice_names_when_as_the_timeline_shows_it(drill: Drill) -> None:
+    """Done at 65.7 s: the refusal says T+00:01:05, as the board and timeline do, not T+66s."""
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    drill("check", run, "bridge", "--by", "alice", ok=True, DRILL_FAKE_NOW="2026-11-29T08:01:05.700Z")
+    assert "T+00:01:05" in drill("timeline", run, ok=True).stdout
+    line = _rejected(drill, drill.record(run), "check", run, "bridge", "--by", "alice")
+    assert "was already done by alice at T+00:01:05;" in line
+
+
 def test_unknown_run_and_path_like_ids_touch_nothing(drill: Drill, workspace: Path) -> None:
     run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
     runs = workspace / "logs" / "runs"
