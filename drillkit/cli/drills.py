@@ -1,5 +1,6 @@
 """Drills: `start`, `resume`, `simulate`, `replay`."""
 
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -115,23 +116,30 @@ class _Screen:
         from drillkit.render.board import board_lines
 
         lines = board_lines(conductor.state(run_id), conductor.events(run_id), now)
-        text = _fitted(lines, shutil.get_terminal_size().columns)
+        text = _fitted(lines, shutil.get_terminal_size())
         if text != self.shown:
             sys.stdout.write(("\x1b[2J" if not self.shown else "") + "\x1b[H" + text + "\x1b[J")
             sys.stdout.flush()
             self.shown = text
 
 
-def _fitted(lines: list[Any], width: int) -> str:
-    """The board's lines, styled, for a terminal `width` cells wide: each cut with an ellipsis
-    rather than wrapped (a wrapped line would push the board off its place)."""
+def _fitted(lines: list[Any], size: os.terminal_size) -> str:
+    """The board's lines, styled, for a terminal of `size`: each cut with an ellipsis rather than
+    wrapped, and the board cut to the terminal's height with a line saying so (a wrapped line, or
+    one past the last row, scrolls the screen and pushes the board off its place at every redraw)."""
     import io
 
     from rich.console import Console
     from rich.text import Text
 
+    from drillkit.render.board import BoardLine
+
+    rows = max(2, size.lines - 1)  # the cursor rests on the row below the board
+    if len(lines) > rows:
+        left_out = len(lines) - rows + 1
+        lines = [*lines[: rows - 1], BoardLine(f"… {left_out} more line(s): a taller terminal shows them", "dim")]
     out = io.StringIO()
-    console = Console(file=out, width=width, force_terminal=True, color_system="standard")
+    console = Console(file=out, width=size.columns, force_terminal=True, color_system="standard")
     for line in lines:
         console.print(Text(printable(line.text), style=line.style), overflow="ellipsis", no_wrap=True, crop=True)
     return "".join(f"{row}\x1b[K\n" for row in out.getvalue().splitlines())
