@@ -36,14 +36,25 @@ def config_problems(path: Path, shown: str, root: Path) -> list[Problem]:
     except UnicodeDecodeError:
         return [Problem(file=shown, line=1, column=1, message="not UTF-8 text")]
     except tomllib.TOMLDecodeError as exc:
-        at = _AT.search(str(exc))
-        line, column = (int(at[1]), int(at[2])) if at else (1, 1)
+        line, column = _toml_place(str(exc), text)
         return [
             Problem(file=shown, line=line, column=column, message=f"not valid TOML: {_AT.sub('', str(exc)).strip()}")
         ]
     check = _Check(text.splitlines(), shown, root)
     check.run(data)
     return sorted(check.problems, key=lambda p: (p.line, p.column))
+
+
+def _toml_place(message: str, text: str) -> tuple[int, int]:
+    """Where tomllib says the error is: its line and column, or the file's end for an error it
+    finds "at end of document" (an unclosed list, a table declared twice), where 1:1 would mislead."""
+    at = _AT.search(message)
+    if at:
+        return int(at[1]), int(at[2])
+    if "at end of document" in message:
+        lines = text.splitlines() or [""]
+        return len(lines), len(lines[-1]) + 1
+    return 1, 1
 
 
 class _Check:

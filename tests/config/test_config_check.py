@@ -86,6 +86,9 @@ def test_validate_reports_every_drill_toml_problem_at_its_line(drill: Drill, wor
 def test_validate_places_syntax_and_type_errors(drill: Drill, workspace: Path) -> None:
     cases = {
         "timezone = \n": ["drill.toml:1:12: not valid TOML: Invalid value"],
+        "timezone = 'UTC'\n[redact]\npatterns = ['x',\n": [
+            "drill.toml:3:17: not valid TOML: Invalid value (at end of document)"  # an unclosed list: at the end
+        ],
         "redact = 1\nnotify = {a = 1}\n": [
             "drill.toml:1:1: redact must be a table: [redact]",
             "drill.toml:2:1: notify must be an array of tables: one [[notify]] per notifier",
