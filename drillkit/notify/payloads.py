@@ -15,6 +15,7 @@ Every body's text is made inert first (`drillkit.model.inert`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -28,6 +29,8 @@ from drillkit.render.labels import drill_mark, is_drill_mode
 TEST_MARK = "[TEST / 测试]"
 
 WECOM_MARKDOWN_BYTES = 4096
+# DingTalk and Feishu limit the whole request body (20000 bytes, 20 KB): their text is measured
+# as it is sent, JSON-escaped, leaving room for the title, the signature and the JSON around it.
 DINGTALK_TEXT_BYTES = 18000
 FEISHU_TEXT_BYTES = 18000
 SLACK_SECTION_CHARS = 3000
@@ -121,14 +124,28 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def fit(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` UTF-8 bytes without splitting a character."""
-    raw = text.encode("utf-8")
-    if len(raw) <= limit:
+def fit(text: str, limit: int, *, escaped: bool = False) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes without splitting a character. `escaped`: measured
+    as the body carries it, JSON-escaped (a `"`, a `\\` or a newline takes two bytes there), for
+    a platform that limits the body rather than the text."""
+    size = _escaped_size if escaped else _utf8_size
+    if size(text) <= limit:
         return text
     ellipsis = "…"
-    cut = raw[: limit - len(ellipsis.encode("utf-8"))]
-    return cut.decode("utf-8", errors="ignore") + ellipsis
+    room = limit - size(ellipsis)
+    keep, longest = 0, len(text)  # the longest prefix that fits: sizes grow with the prefix
+    while keep < longest:
+        middle = (keep + longest + 1) // 2
+        keep, longest = (middle, longest) if size(text[:middle]) <= room else (keep, middle - 1)
+    return text[:keep] + ellipsis
+
+
+def _utf8_size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _escaped_size(text: str) -> int:
+    return _utf8_size(json.dumps(text, ensure_ascii=False)) - 2  # without the quotes around it
 
 
 def _json(message: Message) -> dict[str, Any]:
@@ -164,7 +181,10 @@ def _markdown(message: Message) -> str:
 def _dingtalk(message: Message) -> dict[str, Any]:
     return {
         "msgtype": "markdown",
-        "markdown": {"title": fit(message.headline, 200), "text": fit(_markdown(message), DINGTALK_TEXT_BYTES)},
+        "markdown": {
+            "title": fit(message.headline, 200, escaped=True),
+            "text": fit(_markdown(message), DINGTALK_TEXT_BYTES, escaped=True),
+        },
     }
 
 
@@ -173,7 +193,7 @@ def _wecom(message: Message) -> dict[str, Any]:
 
 
 def _feishu(message: Message) -> dict[str, Any]:
-    return {"msg_type": "text", "content": {"text": fit(message.text, FEISHU_TEXT_BYTES)}}
+    return {"msg_type": "text", "content": {"text": fit(message.text, FEISHU_TEXT_BYTES, escaped=True)}}
 
 
 _RENDERERS: dict[str, Callable[[Message], dict[str, Any]]] = {

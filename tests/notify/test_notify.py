@@ -292,6 +292,22 @@ def test_dingtalk_errors_inside_a_200_answer_are_failures(hook: Hook) -> None:
     assert "errcode 310000" in str(outcome.error)
 
 
+PLATFORM_BODY_LIMIT = 20000  # DingTalk refuses a longer body (errcode 460101), Feishu one over 20 KB (9499)
+
+
+@pytest.mark.parametrize("fmt", ["dingtalk", "feishu"])
+@pytest.mark.parametrize("pasted", ['{"alarm": "MME down", "pool": "BJ-3"} ' * 500, "C:\\logs\\mme\\" * 1500])
+def test_a_long_note_of_quotes_or_backslashes_stays_within_the_platform_body_limit(
+    hook: Hook, fmt: str, pasted: str
+) -> None:
+    hook.script = [(200, b'{"errcode":0,"errmsg":"ok","code":0}')]
+    message = Message(key=f"{RUN}:2", headline=f"{DRILL_MARK} Note: {pasted}", lines=("Run: x",), run=RUN)
+    assert deliver(webhook(hook.url, format=fmt, secret="SECsigning-secret"), message, CLOCK).ok
+    [(_, _, raw)] = hook.got
+    assert len(raw) <= PLATFORM_BODY_LIMIT
+    assert "…" in raw.decode("utf-8")
+
+
 def test_a_rate_limited_feishu_answer_is_retried(hook: Hook) -> None:
     hook.script = [(200, b'{"code":11232,"msg":"frequency limited"}'), (200, b'{"code":0,"msg":"success"}')]
     outcome = deliver(webhook(hook.url, format="feishu"), MESSAGE, CLOCK)
