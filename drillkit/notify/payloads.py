@@ -10,12 +10,16 @@ documents its incoming-webhook text or markdown message:
 - `wecom`: `{"msgtype": "markdown", "markdown": {"content"}}` (at most 4096 UTF-8 bytes);
 - `feishu`: `{"msg_type": "text", "content": {"text"}}` (no markdown type exists).
 
+As on Slack, text from the record never mentions anyone: a `<@userid>` (WeCom) or `<at …>`
+(Feishu) in a note is shown with a full-width `＜`, so the group sees it and nobody is paged by it.
+
 Every body's text is made inert first (`drillkit.model.inert`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -34,6 +38,10 @@ WECOM_MARKDOWN_BYTES = 4096
 DINGTALK_TEXT_BYTES = 18000
 FEISHU_TEXT_BYTES = 18000
 SLACK_SECTION_CHARS = 3000
+# Where a `<` would open a mention: WeCom's `<@userid>`, Feishu's `<at user_id="all">`.
+_WECOM_MENTION = re.compile(r"<(?=@)")
+_FEISHU_MENTION = re.compile(r"<(?=\s*at[\s>])", re.IGNORECASE)
+SHOWN_LT = "\uff1c"  # ＜: reads as `<`, opens no tag
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,11 +197,13 @@ def _dingtalk(message: Message) -> dict[str, Any]:
 
 
 def _wecom(message: Message) -> dict[str, Any]:
-    return {"msgtype": "markdown", "markdown": {"content": fit(_markdown(message), WECOM_MARKDOWN_BYTES)}}
+    content = _WECOM_MENTION.sub(SHOWN_LT, _markdown(message))
+    return {"msgtype": "markdown", "markdown": {"content": fit(content, WECOM_MARKDOWN_BYTES)}}
 
 
 def _feishu(message: Message) -> dict[str, Any]:
-    return {"msg_type": "text", "content": {"text": fit(message.text, FEISHU_TEXT_BYTES, escaped=True)}}
+    text = _FEISHU_MENTION.sub(SHOWN_LT, message.text)
+    return {"msg_type": "text", "content": {"text": fit(text, FEISHU_TEXT_BYTES, escaped=True)}}
 
 
 _RENDERERS: dict[str, Callable[[Message], dict[str, Any]]] = {

@@ -138,6 +138,20 @@ def test_slack_escapes_markup_so_a_message_cannot_ping_everyone() -> None:
     assert "&lt;!channel&gt; &amp; friends" in body["blocks"][0]["text"]["text"]
 
 
+def test_a_note_cannot_mention_everyone_in_a_feishu_group() -> None:
+    event = dict(INJECT, message='call the bridge <at user_id="all">所有人</at> now')
+    [text] = texts(wire(render("feishu", describe(event, DRILL))))
+    assert "<at" not in text
+    assert 'call the bridge ＜at user_id="all">所有人</at> now' in text
+
+
+def test_a_note_cannot_mention_anyone_in_a_wecom_group() -> None:
+    event = dict(INJECT, message="ask <@zhangsan> for the <b>phone list</b>")
+    [content] = texts(wire(render("wecom", describe(event, DRILL))))
+    assert "<@" not in content
+    assert "ask ＜@zhangsan> for the <b>phone list</b>" in content
+
+
 def test_wecom_content_stays_within_4096_bytes_without_breaking_a_character() -> None:
     event = dict(INJECT, message="应急" * 3000)
     content = render("wecom", describe(event, DRILL))["markdown"]["content"]
