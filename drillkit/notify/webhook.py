@@ -157,5 +157,7 @@ def _check_answer(fmt: str, status: int, answer: bytes, target: str) -> None:
     code = document.get(code_key, document.get("StatusCode"))
     if code == 0:
         return
+    if not isinstance(code, int):  # an answer in another shape (another platform, a proxy): quote it
+        raise DeliveryError(f"{fmt} answered without a numeric {code_key}: {_snippet(answer)}", retry=False)
     text = f"{fmt} answered {code_key} {code}: {_snippet(str(document.get(text_key, '')).encode())}"
     raise DeliveryError(text, retry=code in _RETRYABLE_CODES)

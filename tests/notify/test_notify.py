@@ -308,6 +308,19 @@ def test_a_long_note_of_quotes_or_backslashes_stays_within_the_platform_body_lim
     assert "…" in raw.decode("utf-8")
 
 
+@pytest.mark.parametrize(
+    ("fmt", "answer"), [("feishu", b'{"errcode":0,"errmsg":"ok"}'), ("dingtalk", b'{"errcode":"0","errmsg":"ok"}')]
+)
+def test_an_answer_without_the_platforms_code_is_quoted_in_the_failure(hook: Hook, fmt: str, answer: bytes) -> None:
+    hook.script = [(200, answer)]
+    outcome = deliver(webhook(hook.url, format=fmt), MESSAGE, CLOCK)
+    assert (outcome.ok, outcome.attempts) == (False, 1)
+    assert outcome.error is not None
+    assert outcome.error.endswith(
+        f"answered without a numeric {'code' if fmt == 'feishu' else 'errcode'}: {answer.decode()}"
+    )
+
+
 def test_a_rate_limited_feishu_answer_is_retried(hook: Hook) -> None:
     hook.script = [(200, b'{"code":11232,"msg":"frequency limited"}'), (200, b'{"code":0,"msg":"success"}')]
     outcome = deliver(webhook(hook.url, format="feishu"), MESSAGE, CLOCK)
