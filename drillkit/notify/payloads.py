@@ -13,7 +13,8 @@ documents its incoming-webhook text or markdown message:
 As on Slack, text from the record never mentions anyone: a `<@userid>` (WeCom) or `<at …>`
 (Feishu) in a note is shown with a full-width `＜`, so the group sees it and nobody is paged by it.
 
-Every body's text is made inert first (`drillkit.model.inert`).
+Every body's text is made inert first (`drillkit.model.inert`). A message too long for its
+platform is cut in its headline (the note or inject text), so the run, time and actor lines stay.
 """
 
 from __future__ import annotations
@@ -136,16 +137,29 @@ def fit(text: str, limit: int, *, escaped: bool = False) -> str:
     """`text` cut to at most `limit` UTF-8 bytes without splitting a character. `escaped`: measured
     as the body carries it, JSON-escaped (a `"`, a `\\` or a newline takes two bytes there), for
     a platform that limits the body rather than the text."""
-    size = _escaped_size if escaped else _utf8_size
+    return _cut(text, limit, _escaped_size if escaped else _utf8_size)
+
+
+def _cut(text: str, limit: int, size: Callable[[str], int]) -> str:
+    """The longest start of `text` that, with an ellipsis, is at most `limit` by `size`."""
     if size(text) <= limit:
         return text
     ellipsis = "…"
     room = limit - size(ellipsis)
-    keep, longest = 0, len(text)  # the longest prefix that fits: sizes grow with the prefix
+    keep, longest = 0, len(text)  # sizes grow with the prefix: search for the longest that fits
     while keep < longest:
         middle = (keep + longest + 1) // 2
         keep, longest = (middle, longest) if size(text[:middle]) <= room else (keep, middle - 1)
     return text[:keep] + ellipsis
+
+
+def _short_headline(
+    message: Message, limit: int, whole: Callable[[Message], str], size: Callable[[str], int]
+) -> Message:
+    """`message` with its headline cut so that `whole(message)` is at most `limit` by `size`: a
+    long note or inject text gives way, and the lines naming the run, the time and who acted stay."""
+    room = limit - size(whole(replace(message, headline="")))
+    return replace(message, headline=_cut(message.headline, room, size))
 
 
 def _utf8_size(text: str) -> int:
@@ -173,7 +187,11 @@ def _slack_escape(text: str) -> str:
 
 
 def _slack(message: Message) -> dict[str, Any]:
-    body = "\n".join((f"*{_slack_escape(message.headline)}*", *(_slack_escape(line) for line in message.lines)))
+    def escaped_size(text: str) -> int:
+        return len(_slack_escape(text))
+
+    shortened = _short_headline(message, SLACK_SECTION_CHARS, _slack_section, escaped_size)
+    body = _slack_escape(_slack_section(shortened))
     if len(body) > SLACK_SECTION_CHARS:
         body = body[: SLACK_SECTION_CHARS - 1] + "…"
     return {
@@ -182,28 +200,42 @@ def _slack(message: Message) -> dict[str, Any]:
     }
 
 
+def _slack_section(message: Message) -> str:
+    return "\n".join((f"*{message.headline}*", *message.lines))
+
+
 def _markdown(message: Message) -> str:
     return "\n\n".join((f"**{message.headline}**", *(f"> {line}" for line in message.lines)))
 
 
 def _dingtalk(message: Message) -> dict[str, Any]:
+    shortened = _short_headline(message, DINGTALK_TEXT_BYTES, _markdown, _escaped_size)
     return {
         "msgtype": "markdown",
         "markdown": {
             "title": fit(message.headline, 200, escaped=True),
-            "text": fit(_markdown(message), DINGTALK_TEXT_BYTES, escaped=True),
+            "text": fit(_markdown(shortened), DINGTALK_TEXT_BYTES, escaped=True),
         },
     }
 
 
 def _wecom(message: Message) -> dict[str, Any]:
-    content = _WECOM_MENTION.sub(SHOWN_LT, _markdown(message))
-    return {"msgtype": "markdown", "markdown": {"content": fit(content, WECOM_MARKDOWN_BYTES)}}
+    def shown(text: str) -> str:
+        return _WECOM_MENTION.sub(SHOWN_LT, text)
+
+    shortened = _short_headline(message, WECOM_MARKDOWN_BYTES, _markdown, lambda text: _utf8_size(shown(text)))
+    return {"msgtype": "markdown", "markdown": {"content": fit(shown(_markdown(shortened)), WECOM_MARKDOWN_BYTES)}}
 
 
 def _feishu(message: Message) -> dict[str, Any]:
-    text = _FEISHU_MENTION.sub(SHOWN_LT, message.text)
-    return {"msg_type": "text", "content": {"text": fit(text, FEISHU_TEXT_BYTES, escaped=True)}}
+    def shown(text: str) -> str:
+        return _FEISHU_MENTION.sub(SHOWN_LT, text)
+
+    def whole(message: Message) -> str:
+        return message.text
+
+    shortened = _short_headline(message, FEISHU_TEXT_BYTES, whole, lambda text: _escaped_size(shown(text)))
+    return {"msg_type": "text", "content": {"text": fit(shown(shortened.text), FEISHU_TEXT_BYTES, escaped=True)}}
 
 
 _RENDERERS: dict[str, Callable[[Message], dict[str, Any]]] = {

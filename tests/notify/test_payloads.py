@@ -157,7 +157,17 @@ def test_wecom_content_stays_within_4096_bytes_without_breaking_a_character() ->
     content = render("wecom", describe(event, DRILL))["markdown"]["content"]
     raw = content.encode("utf-8")
     assert len(raw) <= WECOM_MARKDOWN_BYTES
-    assert raw.decode("utf-8").endswith("…")
+    assert "应急…**" in raw.decode("utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["slack", "dingtalk", "wecom", "feishu"])
+def test_a_long_inject_text_is_cut_but_the_run_time_and_actor_lines_stay(fmt: str) -> None:
+    event = dict(INJECT, message="应急 & <告警> " * 3000)
+    [*_, text] = texts(wire(render(fmt, describe(event, DRILL))))
+    assert "…" in text
+    assert f"Run: {DRILL.title} · {RUN}" in text
+    assert "Time: 2026-03-01T08:00:00.000Z (T+00:00:00)" in text
+    assert text.endswith("By: system")
 
 
 def test_fit_leaves_short_text_alone_and_cuts_on_character_boundaries() -> None:
