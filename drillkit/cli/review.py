@@ -91,7 +91,7 @@ def _view(run: str, lang: Lang, tz: str | None) -> "RunView":
     from drillkit.services.review import run_view
 
     ws = workspace()
-    zone = check_zone(tz) if tz else display_zone(ws)
+    zone = check_zone(tz) if tz is not None else display_zone(ws)
     return run_view(ws, default_clock(), run, zone=zone, lang=lang.value, tell=warn)
 
 

@@ -112,7 +112,7 @@ class Workspace:
 
     def display_zone(self, chosen: str | None = None) -> str:
         """`chosen` (`--tz`), else `drill.toml` timezone, else UTC; checked to be a known zone."""
-        if chosen:
+        if chosen is not None:  # an empty --tz is refused, not taken for none
             return check_zone(chosen)
         configured = self.config().timezone  # a drill.toml that cannot be read is its own error, not the zone's
         try:

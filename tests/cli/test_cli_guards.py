@@ -267,6 +267,16 @@ def test_an_empty_output_name_is_refused_in_one_line(drill: Drill, command: str)
     assert line == "drill: -o .: a folder, not a file; name a file in a folder that exists and can be written"
 
 
+@pytest.mark.parametrize("where", ["export", "global"])
+def test_an_empty_time_zone_is_refused_not_taken_for_the_default(drill: Drill, tmp_path: Path, where: str) -> None:
+    run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
+    aar = tmp_path / "aar.csv"
+    args = ("export", run, "--format", "csv", "-o", str(aar))
+    line = _refused(drill, *(("--tz", "", *args) if where == "global" else (*args, "--tz", "")))
+    assert line == "drill: unknown time zone ''; use an IANA name such as Asia/Shanghai or UTC"
+    assert not aar.exists()
+
+
 def test_verify_with_run_ids_and_all_is_refused(drill: Drill) -> None:
     run = drill.open(DRILL_FAKE_NOW=FAKE_NOW)
     assert _refused(drill, "verify", "--all", run) == "drill: give run ids or `actions`, or --all, not both"
