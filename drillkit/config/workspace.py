@@ -114,11 +114,7 @@ class Workspace:
         """`chosen` (`--tz`), else `drill.toml` timezone, else UTC; checked to be a known zone."""
         if chosen is not None:  # an empty --tz is refused, not taken for none
             return check_zone(chosen)
-        configured = self.config().timezone  # a drill.toml that cannot be read is its own error, not the zone's
-        try:
-            return check_zone(configured)
-        except UsageError as err:
-            raise UsageError(f"drill.toml: timezone: {err}") from None
+        return self.config().timezone  # checked as drill.toml is read
 
     def run_file(self, run_id: str) -> Path:
         return self.runs / f"{run_id}.jsonl"
@@ -251,7 +247,7 @@ def _config(data: dict[str, Any], root: Path) -> Config:
         if value is not None and not isinstance(value, str):
             raise UsageError(f"drill.toml: [integrity] {name} must be text in quotes; `drill validate` checks the file")
     return Config(
-        timezone=str(data.get("timezone", "UTC")),
+        timezone=_timezone(data.get("timezone", "UTC")),
         redact=tuple(str(p) for p in _list(_table(data, "redact"), "patterns", "[redact] patterns")),
         notify=tuple(_list(data, "notify", "[[notify]]")),
         blackout=tuple(_list(_table(data, "schedule"), "blackout", "[schedule] blackout")),
@@ -263,6 +259,15 @@ def _config(data: dict[str, Any], root: Path) -> Config:
         places=_places(_table(data, "paths"), root),
         people=_roster(_table(data, "people")),
     )
+
+
+def _timezone(value: Any) -> str:
+    """`timezone`, checked as the rest of the file is, by every command: a run is never written
+    in a workspace whose next command could not show its times."""
+    try:
+        return check_zone(str(value))
+    except UsageError as err:
+        raise UsageError(f"drill.toml: timezone: {err}") from None
 
 
 def _lease(value: Any) -> float:

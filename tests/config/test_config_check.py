@@ -175,10 +175,23 @@ def test_an_empty_key_file_is_refused_not_taken_as_no_key(drill: Drill) -> None:
 
 def test_an_unknown_time_zone_in_drill_toml_is_named_as_its(drill: Drill) -> None:
     run = drill.open()
-    (drill.root / "drill.toml").write_text('timezone = "Mars/Olympus"\n', encoding="utf-8")
+    toml = drill.root / "drill.toml"
+    kept = toml.read_bytes() if toml.exists() else None
+    toml.write_text('timezone = "Mars/Olympus"\n', encoding="utf-8")
     done = drill("status", run)
     assert done.returncode == 2
     assert done.stderr.startswith("drill: drill.toml: timezone: unknown time zone 'Mars/Olympus'")
+    before = sorted((drill.root / "logs" / "runs").iterdir())
+    for writing in (("note", run, "hello", "--by", "alice"), ("open", "core-network-outage", "--severity", "II")):
+        done = drill(*writing, "--as", "lead=alice") if writing[0] == "open" else drill(*writing)
+        assert (done.returncode, done.stderr.count("\n")) == (2, 1), writing  # refused as the zone is read
+        assert "timezone: unknown time zone 'Mars/Olympus'" in done.stderr
+    assert sorted((drill.root / "logs" / "runs").iterdir()) == before
+    assert drill.events(run)[-1]["event"] == "run.started"
+    if kept is None:
+        toml.unlink()
+    else:
+        toml.write_bytes(kept)
 
 
 @pytest.mark.parametrize(
