@@ -52,6 +52,34 @@ def test_push_then_pull_gives_the_same_bytes(drill: Drill, team_db: TeamDb, tmp_
     assert drill("verify", "--all", ok=True, DRILL_STORE=team_db.url).returncode == 0
 
 
+def test_runs_and_report_read_the_team_store_as_they_read_the_same_records_in_files(
+    drill: Drill, team_db: TeamDb
+) -> None:
+    """The team store sends a listing or a report no note to summarise; what they show is what
+    the same records show in files, to the byte (notes quoting an action's keys among them)."""
+    for scenario in SCENARIOS:
+        assert drill.pinned()("simulate", scenario).returncode in (0, 1)
+    run = drill.pinned("2026-11-29T08:00:00Z").open()
+    quoting = 'first look: "event":"transition","to":"resolved",'
+    drill.pinned("2026-11-29T08:01:00Z")("note", run, quoting, "--by", "bob", ok=True)
+    drill.pinned("2026-11-29T08:02:00Z")("act", run, "acknowledge", "--by", "bob", ok=True)
+    drill.pinned("2026-11-29T08:03:00Z")("note", run, "bridge open", "--by", "alice", ok=True)
+    pinned = drill.pinned("2026-11-29T08:04:00Z")
+    pinned("store", "push", "--all", ok=True, DRILL_STORE=team_db.url)
+    shown = {}
+    for command in ("runs", "runs --json", "report --format json --include-drills", "report --include-drills"):
+        in_files, in_team = (
+            pinned(*command.split(), ok=True),
+            pinned(*command.split(), ok=True, DRILL_STORE=team_db.url),
+        )
+        assert (in_team.stdout, in_team.stderr) == (in_files.stdout, in_files.stderr), command
+        shown[command] = in_team.stdout
+    listed = json.loads(shown["runs --json"])
+    assert [r["verdict"] for r in listed if r["id"] == run] == ["pending"]
+    assert all(r["verdict"] is not None for r in listed)
+    assert json.loads(shown["report --format json --include-drills"])["overall"]["runs"] == len(SCENARIOS) + 1
+
+
 def test_push_and_pull_take_a_run_by_any_of_its_names(drill: Drill, team_db: TeamDb, tmp_path: Path) -> None:
     """SPEC §5's names: push looks among the local records, pull among the team store's."""
     drill("simulate", "core-outage-q4")
