@@ -36,7 +36,7 @@ from drillkit.services.report_summaries import (
     SummaryEntries,
     keep_cache_file,
     maybe_open,
-    summarise_run,
+    summarised,
     summary_entries,
 )
 from drillkit.store.stamps import LEDGER, Stamps, file_stamp, record_stamps
@@ -272,20 +272,20 @@ class _LastAnswer(NamedTuple):
 
 
 def _team_report(ws: Workspace, selection: Selection, catch_up: Callable[[str], bool], end: str) -> Document:
-    """The report over a team store: each record read through the store (its caches are files
-    of one machine, kept for the file store); open runs caught up first."""
+    """The report over a team store: every run summarised from the lines the store sends for it
+    (its caches are files of one machine, kept for the file store); open runs caught up, and
+    those that were summarised again."""
     from drillkit.store.stores import open_store
 
     store = open_store(ws)
-    runs, left_out = [], []
-    for run_id in store.runs():
-        summary = summarise_run(store, run_id)
-        if summary is not None and summary["open"] and catch_up(run_id):
-            summary = summarise_run(store, run_id)
-        if summary is None:
-            left_out.append(run_id)
-        else:
-            runs.append(summary)
+    found = summarised(store)
+    caught_up = [
+        run_id for run_id, summary in found.items() if summary is not None and summary["open"] and catch_up(run_id)
+    ]
+    if caught_up:
+        found |= summarised(store, caught_up)
+    runs = [summary for summary in found.values() if summary is not None]
+    left_out = [run_id for run_id, summary in found.items() if summary is None]
     return _document(selection, runs, left_out, _actions(ws, selection, end))
 
 

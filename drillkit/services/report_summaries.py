@@ -4,8 +4,10 @@ Each record is read once and reduced to a small summary. Summaries are kept in
 `logs/report-cache.json`, keyed by run id and valid while the record's stamp (its size and
 modification time) or, failing that, its last line's hash (its head) is unchanged, so a second
 report opens no unchanged record and reads only the tails of the others. `drill runs`' verdicts
-come from the same cache. The engine and the store are imported inside the functions that
-need them: an answer `services/report.py` reads back summarises, reads and writes nothing here.
+come from the same cache. Over a team store, whose records no file of one machine can stand
+for, each run is summarised from the lines the store sends: all but the notes between its first
+and last line. The engine and the store are imported inside the functions that need them: an
+answer `services/report.py` reads back summarises, reads and writes nothing here.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ if TYPE_CHECKING:
 
 CACHE_FILE = "report-cache.json"
 CACHE_VERSION = 6  # bumped when a summary or the report's figures would be computed differently
-EVENT_KEY, NOTE_KEY = b'"event":"', b'"event":"note",'
 TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
 
@@ -52,15 +53,10 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
     }
 
 
-def summarise_run(store: RecordStore, run_id: str) -> Summary | None:
-    """A run's summary, read through `store`; None for a record that is not a run."""
-    from drillkit.store.files import is_started  # here: an answer read back reads no record (store.files: ~5 ms)
-
-    try:
-        events = store.read(run_id)
-        return summarise(events) if events and is_started(events[0]) else None
-    except (DrillError, KeyError, TypeError, ValueError):
-        return None
+def summarised(store: RecordStore, run_ids: list[str] | None = None) -> dict[str, Summary | None]:
+    """Every run's summary (or those named), in id order, from only the lines a summary reads
+    (`RecordStore.summary_lines`: a team store sends no note); None for a record that is not a run."""
+    return {run_id: _summarise_bytes(data) for run_id, data in store.summary_lines(run_ids)}
 
 
 class SummaryEntries(NamedTuple):
@@ -117,6 +113,8 @@ def _entry(file: str, stamp: Stamp, cached: dict[str, Any] | None) -> dict[str, 
 
 def _fresh_entry(file: str, stamp: list[int]) -> dict[str, Any] | None:
     """A new entry from one read of the record: its head and its summary."""
+    from drillkit.store.reader import without_notes
+
     try:
         with open(file, "rb") as handle:
             data = handle.read()
@@ -125,32 +123,21 @@ def _fresh_entry(file: str, stamp: list[int]) -> dict[str, Any] | None:
     head = _head(data[-TAIL:])
     if head is None:
         return None
-    return {"head": head, "stamp": stamp, "summary": _summarise_bytes(data)}
+    return {"head": head, "stamp": stamp, "summary": _summarise_bytes(without_notes(data))}
 
 
-def _summarise_bytes(data: bytes) -> Summary | None:
-    """A record's summary; None for a record that is not a run (`drill verify` names it)."""
+def _summarise_bytes(lines: bytes) -> Summary | None:
+    """A summary from a record's lines but its notes (`reader.without_notes`); None for a record
+    that is not a run (`drill verify` names it). The report does not prove the lines it reads or
+    skips: `drill verify` does."""
     from drillkit.store.files import is_started  # here: an answer read back reads no record (store.files: ~5 ms)
     from drillkit.store.reader import parse_lines
 
     try:
-        events, _torn = parse_lines(_without_notes(data))
+        events, _torn = parse_lines(lines)
         return summarise(events) if events and is_started(events[0]) else None
     except (DrillError, KeyError, TypeError, ValueError):
         return None
-
-
-def _without_notes(data: bytes) -> bytes:
-    """The record's complete lines but the notes between its first and last line: no summary
-    reads a note, and notes are most of a long incident's lines. A line is a note when its first
-    `"event":"` is a note's: the keys a writer puts before `event` (v, seq, ts, t, run) hold no
-    quote, so that first one is the event's own. The report does not prove the lines it skips,
-    as it never proved the others: `drill verify` does."""
-    lines = data[: data.rfind(b"\n") + 1].splitlines(keepends=True)
-    if len(lines) < 3:
-        return data
-    middle = [line for line in lines[1:-1] if not 0 <= line.find(NOTE_KEY) == line.find(EVENT_KEY)]
-    return b"".join([lines[0], *middle, lines[-1]])
 
 
 def _read_head(file: str) -> str | None:

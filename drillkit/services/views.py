@@ -138,14 +138,13 @@ _JUDGED = ("met", "late", "missed")
 
 def run_verdicts(ws: Workspace, run_ids: list[str]) -> dict[str, RunVerdict]:
     """The verdicts of the runs listed, from the summaries `drill report` keeps (a record
-    unchanged since the last report or list is not read again); with a team store, from each
-    record read through it (those caches are files of one machine)."""
-    from drillkit.services.report_summaries import summaries, summarise_run
+    unchanged since the last report or list is not read again); with a team store, from the
+    lines it sends of each run listed, notes left out (those caches are files of one machine)."""
+    from drillkit.services.report_summaries import summaries, summarised
 
     if ws.store_url() is None:
         return {summary["id"]: _verdict(summary) for summary in summaries(ws)[0]}
-    store = open_store(ws)
-    read = {run_id: summarise_run(store, run_id) for run_id in run_ids}
+    read = summarised(open_store(ws), run_ids)
     return {run_id: _verdict(summary) for run_id, summary in read.items() if summary is not None}
 
 

@@ -41,7 +41,7 @@ from drillkit.model.provenance import Provenance
 from drillkit.model.redact import Redactor, redactor_for
 from drillkit.store import snapshot
 from drillkit.store.port import Decide, DecideOn, Event, Kept, RecordStore, Restore
-from drillkit.store.reader import RecordReader, collector_paused, origin_of, repaired_bytes
+from drillkit.store.reader import RecordReader, collector_paused, origin_of, repaired_bytes, without_notes
 from drillkit.store.stamps import RUN_ID
 
 if TYPE_CHECKING:
@@ -740,6 +740,17 @@ class FileRecordStore(RecordStore):
                     yield run_id, first, handle.read()
             except OSError:
                 yield run_id, b"", b""
+
+    def summary_lines(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes]]:
+        """Each record read whole and its notes dropped here (a file is read where it lies)."""
+        for run_id in sorted(self.runs() if run_ids is None else run_ids):
+            try:
+                data = self.ws.run_file(check_run_id(run_id)).read_bytes()
+            except FileNotFoundError:
+                continue
+            except OSError:
+                data = b""
+            yield run_id, without_notes(data)
 
     def _jsonl_names(self) -> list[str]:
         """The names of the records' files, without `.jsonl`; none before the first run."""

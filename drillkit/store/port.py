@@ -95,6 +95,13 @@ class RecordStore(ABC):
         """For every run (or those named): its id, its first line and its last bytes (the first
         of which may be the end of a line): all a listing of runs reads."""
 
+    @abstractmethod
+    def summary_lines(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes]]:
+        """For every run (or those named), in id order: its id and its complete lines but the
+        notes between its first and its last line (`reader.without_notes`): all a summary of the
+        run reads (`drill runs`' verdicts, `drill report`). A run not recorded gives nothing; a
+        record that cannot be read gives no bytes. Nothing is proven of the lines left out."""
+
     def verify(
         self, run_ids: list[str], key: bytes | None, accepted: frozenset[str] = frozenset()
     ) -> tuple[list[Verdict], list[str]]:

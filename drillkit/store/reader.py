@@ -19,6 +19,8 @@ from drillkit.model.events import EventType
 from drillkit.store.port import Event
 
 REPAIRED_MARK = f'"{EventType.RECORD_REPAIRED.value}"'.encode()  # in every line that records a repair
+EVENT_KEY = b'"event":"'
+NOTE_KEY = f'"event":"{EventType.NOTE.value}",'.encode()
 
 
 class RecordReader:
@@ -174,6 +176,20 @@ def parsed_line(line: bytes, what: str, hint: str = "") -> Event:
     if not isinstance(event, dict):
         raise RecordError(f"{what} is not a JSON object{hint}")
     return event
+
+
+def without_notes(data: bytes) -> bytes:
+    """A record's complete lines but the notes between its first and its last line: no summary
+    of a run reads a note, and notes are most of a long incident's lines. A line is a note when
+    its first `"event":"` is a note's: the keys a writer puts before `event` (v, seq, ts, t, run)
+    hold no quote, so that first one is the event's own. Nothing here proves the lines it skips
+    (`drill verify` does)."""
+    complete = data[: data.rfind(b"\n") + 1]
+    lines = complete.split(b"\n")[:-1]
+    if len(lines) < 3:
+        return complete
+    middle = [line for line in lines[1:-1] if not 0 <= line.find(NOTE_KEY) == line.find(EVENT_KEY)]
+    return b"\n".join([lines[0], *middle, lines[-1], b""])
 
 
 def _all_objects(events: list[Any]) -> bool:

@@ -76,6 +76,9 @@ class SealingStore(RecordStore):
     def heads_and_tails(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes, bytes]]:
         return self.inner.heads_and_tails(run_ids)
 
+    def summary_lines(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes]]:
+        return self.inner.summary_lines(run_ids)
+
     def verify(
         self, run_ids: list[str], key: bytes | None, accepted: frozenset[str] = frozenset()
     ) -> tuple[list[Verdict], list[str]]:

@@ -372,6 +372,25 @@ def test_the_lines_are_the_bytes_that_were_hashed(subject: Subject) -> None:
     assert (verdict.verdict, verdict.events, verdict.head) == ("open", 2, subject.store.read(run_id)[-1]["hash"])
 
 
+def test_a_summary_reads_every_line_but_the_notes_between_the_first_and_the_last(subject: Subject) -> None:
+    """What a listing or a report summarises, in id order: a note's text may quote another
+    event's key and an action's field a note's, and the last line stays even when it is a note."""
+    clock = VirtualClock(parse_utc(FAKE_NOW))
+    run_id = subject.new_run(clock)
+    clock.advance(60)
+    short = subject.new_run(clock)
+    assigned = {"event": "assigned", "actor": "alice", "role": "comms", "person": '"event":"note",'}
+    subject.store.append(run_id, note("first", '"event":"transition","to":"resolved",'), clock)
+    subject.store.append(run_id, lambda events, now: [assigned], clock)
+    subject.store.append(run_id, note("between", "last"), clock)
+    subject.store.append(short, note("the only one"), clock)
+    lines = subject.other_store().lines(run_id).splitlines(keepends=True)
+    summarised = [(run_id, lines[0] + lines[3] + lines[-1]), (short, subject.other_store().lines(short))]
+    assert list(subject.other_store().summary_lines()) == summarised
+    unknown = new_run_id(PLAYBOOK, clock)
+    assert list(subject.other_store().summary_lines([short, unknown])) == summarised[1:]
+
+
 def test_a_keyed_run_takes_no_append_once_the_workspace_has_no_key(subject: Subject) -> None:
     from drillkit.model.errors import UsageError
 

@@ -38,7 +38,7 @@ from drillkit.store.files import (
 from drillkit.store.port import Decide, Event, RecordStore
 from drillkit.store.postgres.connection import Database, database, tried_again
 from drillkit.store.postgres.listen import Listener, listener
-from drillkit.store.reader import collector_paused, parsed_line
+from drillkit.store.reader import EVENT_KEY, NOTE_KEY, collector_paused, parsed_line
 
 TAIL_LINES = 32  # a listing reads a run's first line and this many last ones
 NEWLINE = b"\n"
@@ -253,6 +253,17 @@ class PostgresRecordStore(RecordStore):
             )
             return cursor.fetchall()
 
+    def summary_lines(self, run_ids: list[str] | None = None) -> Iterator[tuple[str, bytes]]:
+        """The notes are left out by the server, which sends each run's other lines as one value."""
+        for run_id, data in tried_again(lambda: self._summary_lines(run_ids)):
+            yield run_id, bytes(data or b"")
+
+    def _summary_lines(self, run_ids: list[str] | None) -> list[tuple[str, bytes | None]]:
+        with self.db.statement() as cursor:
+            cursor.execute(_SUMMARY_LINES, (EVENT_KEY, len(NOTE_KEY), NOTE_KEY, run_ids, run_ids))
+            with collector_paused():
+                return cursor.fetchall()
+
     def watch(self, run_id: str, after_seq: int, timeout: float, clock: Clock) -> list[Event]:
         """On the wall clock, woken by the notification of each commit (LISTEN/NOTIFY) and
         reading again every `NOTIFY_FALLBACK` seconds anyway (notifications do not pass a
@@ -309,6 +320,16 @@ _UNMOVED = (
     "SELECT EXISTS (SELECT 1 FROM drill.run WHERE id = %s AND seq = %s AND head = %s)"
     " AND NOT EXISTS (SELECT 1 FROM drill.command WHERE run = %s AND req = %s)"
 )
+_SUMMARY_LINES = """
+SELECT r.id, string_agg(l.line || '\\x0a'::bytea, ''::bytea ORDER BY l.seq)
+  FROM drill.run r
+  LEFT JOIN drill.line l ON l.run = r.id
+       AND (l.seq IN (1, r.seq) OR substring(l.line FROM position(%s IN l.line) FOR %s) <> %s)
+ WHERE %s::text[] IS NULL OR r.id = ANY(%s::text[])
+ GROUP BY r.id
+ ORDER BY r.id
+"""  # `reader.without_notes`: a line is a note when its first `"event":"` begins a note's key (a line
+# without one has it at position 0, where fewer bytes than the key's are taken: never a note)
 _NEW_LINES_ONLY = "SELECT seq, line FROM drill.line WHERE seq > %s AND run = %s ORDER BY seq"
 _NEW_LINES = "SELECT NULL, seq, line FROM drill.line WHERE seq > %s AND run = %s ORDER BY seq"
 _LOCKED_NEW_LINES = (
