@@ -90,7 +90,7 @@ def runs_table(runs: Sequence[RunSummary], zone: str, verdicts: Mapping[str, Any
             r.id,
             r.mode if r.mode == "incident" else f"{r.mode} ({DRILL_MARK})",
             r.playbook,
-            r.severity,
+            _severity(r, verdicts.get(r.id)),
             local(parse_utc(r.started), zone),
             r.outcome or "open",
             *_verdict_cells(verdicts.get(r.id)),
@@ -98,6 +98,12 @@ def runs_table(runs: Sequence[RunSummary], zone: str, verdicts: Mapping[str, Any
         for r in runs
     ]
     return table(["run", "mode", "playbook", "severity", "started", "outcome", "breaches", "verdict"], rows)
+
+
+def _severity(run: RunSummary, verdict: Any) -> str:
+    """The run's severity now, from its whole record where it was judged; else as the listing,
+    which reads only the record's end, found it."""
+    return run.severity if verdict is None else str(verdict.severity)
 
 
 def _verdict_cells(verdict: Any) -> list[str]:

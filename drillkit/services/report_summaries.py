@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from drillkit.store.port import RecordStore
 
 CACHE_FILE = "report-cache.json"
-CACHE_VERSION = 6  # bumped when a summary or the report's figures would be computed differently
+CACHE_VERSION = 7  # bumped when a summary or the report's figures would be computed differently
 TAIL = 4096  # bytes read from the end of a record for its head: the last line's hash
 Summary = dict[str, Any]
 
@@ -45,6 +45,7 @@ def summarise(events: list[dict[str, Any]]) -> Summary:
         "id": rs.run,
         "mode": rs.mode,
         "playbook": rs.playbook.playbook,
+        "severity": rs.severity,
         "started": events[0]["ts"],
         "metrics": [{k: m[k] for k in ("name", "value", "target", "verdict")} for m in metric_rows(rs, events)],
         "breaches": [e.get("owner") for e in events if e["event"] == breached],

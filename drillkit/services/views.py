@@ -128,6 +128,7 @@ class RunVerdict:
     a scenario may allow one (SPEC §3), so a breach alone does not make the verdict."""
 
     verdict: str
+    severity: str  # the run's severity now, from its whole record
     met: int  # targets and expectations met
     judged: int  # targets and expectations judged (met, late or missed)
     breaches: int
@@ -158,7 +159,7 @@ def _verdict(summary: dict[str, Any]) -> RunVerdict:
         word = "pending"
     else:
         word = "met" if judged else "unmeasured"
-    return RunVerdict(word, met, len(judged), len(summary["breaches"]))
+    return RunVerdict(word, summary["severity"], met, len(judged), len(summary["breaches"]))
 
 
 def runs_document(found: list[RunSummary], verdicts: dict[str, RunVerdict]) -> list[Document]:

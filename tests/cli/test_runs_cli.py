@@ -213,3 +213,15 @@ def test_severity_takes_a_label_or_grade_and_an_unknown_one_lists_the_labels(dri
     assert refused.returncode == 2
     assert "unknown severity '严重'; allowed: I (特别重大 / Extraordinary), II (重大 / Major)" in refused.stderr
     assert len(drill.events(run)) == 3
+
+
+def test_runs_shows_the_severity_a_run_has_now_however_long_ago_it_changed(drill: Drill) -> None:
+    run = drill.open(severity="II")
+    drill("severity", run, "I", "--by", "alice", "--reason", "second province affected", ok=True)
+    for n in range(8):  # some 80 KB of notes after the change: more than a listing reads of a record's end
+        drill("note", run, f"update {n}: " + "链路 " * 3300, "--by", "alice", ok=True)
+
+    (row,) = json.loads(drill("runs", "--json", ok=True).stdout)
+    assert row["severity"] == "I"
+    table = drill("runs", ok=True).stdout.splitlines()[-1]
+    assert table.split()[3] == "I"
