@@ -1,5 +1,6 @@
 """Schedule: `schedule add|list|remove|pause|resume|export` and the `scheduler` daemon."""
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ import typer
 from drillkit.cli.common import display_zone, emit, exit_with, print_json, say, stop_on_signals, warn, workspace
 from drillkit.cli.output import force_option, output_option
 from drillkit.model.clock import default_clock, parse_utc
-from drillkit.model.durations import MAX_DURATION, parse_duration
+from drillkit.model.durations import MAX_DURATION, parse_duration, parse_span
 from drillkit.model.errors import UsageError
 
 schedule_app = typer.Typer(
@@ -48,15 +49,16 @@ def _when(cron: str | None, at: str | None, every: str | None) -> tuple[str, str
     kind, value = given[0]
     if kind != "every":
         return kind, value
-    seconds = _seconds(value, "--every")
-    if seconds == 0:
-        raise UsageError(f"--every {value}: give an interval longer than 0, e.g. 30d")
-    return kind, str(seconds)
+    return kind, str(_seconds(value, "--every", read=parse_span))
 
 
-def _seconds(text: str, option: str, at_most: int | None = None) -> int:
+def _seconds(
+    text: str, option: str, at_most: int | None = None, read: Callable[[str, int], int] = parse_duration
+) -> int:
+    """An option's duration: `parse_span` where zero makes no sense (an interval; a grace time,
+    which a fire always overruns by a moment), `parse_duration` where it means none (jitter)."""
     try:
-        return parse_duration(text, at_most or MAX_DURATION)
+        return read(text, at_most or MAX_DURATION)
     except ValueError as exc:
         raise UsageError(f"{option}: {exc}") from None
 
@@ -78,7 +80,9 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
     jitter: str | None = typer.Option(
         None, "--jitter", help="Start at a random moment up to DURATION later (at most 1d, under an --every interval)."
     ),
-    grace: str = typer.Option("1h", "--grace", help="How late a missed fire may still start (at most 7d)."),
+    grace: str = typer.Option(
+        "1h", "--grace", help="How late a missed fire may still start (longer than 0s, at most 7d)."
+    ),
     schedule_id: str | None = typer.Option(None, "--id", help="Schedule id (default: the scenario id)."),
 ) -> None:
     """Schedule a scenario's drill; prints the schedule id."""
@@ -94,7 +98,7 @@ def add(  # noqa: PLR0917  # typer maps each CLI option to one parameter
         when=_when(cron, at, every),
         tz=check_zone(tz) if tz else display_zone(ws),
         jitter=_seconds(jitter, "--jitter", MAX_JITTER) if jitter else 0,
-        grace=_seconds(grace, "--grace", MAX_GRACE),
+        grace=_seconds(grace, "--grace", MAX_GRACE, read=parse_span),
         schedule_id=schedule_id,
     )
     say(added.schedule.id)

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from drillkit.model.durations import parse_duration
+from drillkit.model.durations import parse_span
 from drillkit.model.errors import UsageError
 from drillkit.model.plans import Playbook, for_severity
 
@@ -138,7 +138,7 @@ def _change(pair: str, pb: Playbook) -> tuple[str, str, int]:
         timed = ", ".join(state for state in pb.states if not pb.states[state].final)
         raise UsageError(f"--what-if {pair!r}: {name} is a final state, where no deadline runs; states: {timed}")
     try:
-        return kind, name, parse_duration(value)
+        return kind, name, parse_span(value)
     except ValueError as err:
         raise UsageError(f"--what-if {pair!r}: {err}") from None
 

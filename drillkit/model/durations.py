@@ -24,6 +24,20 @@ def parse_duration(text: str, at_most: int = MAX_DURATION) -> int:
     return seconds
 
 
+def parse_span(text: str, at_most: int = MAX_DURATION) -> int:
+    """A length of time that has to pass (a deadline, a target, an interval between drills): a
+    duration, but never zero, which would be breached, overdue or due again at once."""
+    seconds = parse_duration(text, at_most)
+    refuse_zero(seconds, text)
+    return seconds
+
+
+def refuse_zero(seconds: float, text: str) -> None:
+    """ValueError, saying what is allowed, when `seconds` read from `text` are zero."""
+    if seconds == 0:
+        raise ValueError(f"duration {_shown(text)} is zero: give one longer than 0s, like '90s' or '15m'")
+
+
 _DRILL_TIME = re.compile(r"^(.*?)(\d+)\.(\d{1,3})s$", re.ASCII)
 
 

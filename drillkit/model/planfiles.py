@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from drillkit.model import plans
-from drillkit.model.durations import parse_drill_time, parse_duration
+from drillkit.model.durations import parse_drill_time, parse_span, refuse_zero
 from drillkit.model.errors import UsageError
 from drillkit.model.names import check_name
 from drillkit.model.plans import DEFAULT_GRADES, DEFAULT_POINTS, FILE_ID_PATTERN, ID_PATTERN, MAX_VERSION, Grade, Rating
@@ -50,19 +50,29 @@ _DURATION_SCHEMA = {
 
 
 def _duration(value: object) -> int:
-    """Text with units from a file; whole seconds from a record's own copy of the playbook."""
+    """Text with units from a file; whole seconds from a record's own copy of the playbook. Every
+    duration of a plan is a length that has to pass (a deadline, a target, `within`,
+    `exercise_every`), so a file's is longer than zero."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if not isinstance(value, str):
         raise ValueError("a duration must be a string with units like '15m' or '1h30m'")
-    return parse_duration(value)
+    return parse_span(value)
 
 
 def _per_severity(value: object) -> dict[str, int]:
     """`15m` or `{I: 10m, default: 30m}` → {severity or 'default': seconds}."""
     if isinstance(value, dict):
-        return {str(key): _duration(item) for key, item in value.items()}
+        return {str(key): _severity_duration(key, item) for key, item in value.items()}
     return {"default": _duration(value)}
+
+
+def _severity_duration(key: object, value: object) -> int:
+    """One severity's duration; a problem with it names the severity (the place is the mapping's)."""
+    try:
+        return _duration(value)
+    except ValueError as err:
+        raise ValueError(f"{key}: {err}") from None
 
 
 def _listify(value: object) -> object:
@@ -81,20 +91,23 @@ def _drill_time(value: object) -> int | float:
     return parse_drill_time(value)
 
 
+def _time_limit(value: object) -> int | float:
+    """A drill's length: a drill time (a replayed incident ends where it was aborted), never zero."""
+    seconds = _drill_time(value)
+    if isinstance(value, str):
+        refuse_zero(seconds, value)
+    return seconds
+
+
 # When an inject or a script step happens: a duration from the start, whose seconds may carry up
 # to three decimals (a replayed incident keeps its recorded times to the millisecond).
-DrillTime = Annotated[
-    int | float,
-    BeforeValidator(_drill_time),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+(\.\d{1,3})?s)?$",
-            "minLength": 2,
-            "description": "a time from the start with units: 90s, 15m, 1h30m, 4m12.345s",
-        }
-    ),
-]
+_DRILL_TIME_SCHEMA = {
+    "type": "string",
+    "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+(\.\d{1,3})?s)?$",
+    "minLength": 2,
+    "description": "a time from the start with units: 90s, 15m, 1h30m, 4m12.345s",
+}
+DrillTime = Annotated[int | float, BeforeValidator(_drill_time), WithJsonSchema(_DRILL_TIME_SCHEMA)]
 
 
 def _flag(value: object) -> object:
@@ -357,7 +370,7 @@ class Scenario(ScenarioPart):
     severity: Id
     form: Literal["tabletop", "functional", "full-scale"]
     participants: dict[Id, Person] = Field(default_factory=dict)
-    time_limit: DrillTime  # milliseconds too: a replayed incident ends where it was aborted
+    time_limit: Annotated[int | float, BeforeValidator(_time_limit), WithJsonSchema(_DRILL_TIME_SCHEMA)]
     injects: list[Inject] = Field(default_factory=list)
     script: list[Step] = Field(default_factory=list)
     # Breaches that are the point of the drill: they do not fail `drill simulate`. Left out of the

@@ -114,6 +114,8 @@ def test_bad_input_is_one_line_and_exit_2(drill: Drill) -> None:
         ("core-network-outage", "--severity", "IX"): "--severity 'IX'",
         ("core-network-outage", "--severity", "II", "--what-if", "deadline.triage"): "--what-if",
         ("core-network-outage", "--severity", "II", "--what-if", "deadline.nowhere=5m"): "no state 'nowhere'",
+        ("core-network-outage", "--severity", "II", "--what-if", "deadline.triage=0s"): "'0s' is zero",
+        ("core-network-outage", "--severity", "II", "--what-if", "target.time_to_acknowledge=0m"): "'0m' is zero",
         ("core-network-outage", "--severity", "II", "--runs", "0"): "--runs 0",
         ("core-network-outage", "--severity", "II", "--seed", "-1"): "--seed -1",
     }

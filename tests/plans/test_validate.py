@@ -61,6 +61,11 @@ EXPECTED = [
     ("pb-version-too-large", 4, 1, "version: must be at most 9007199254740991 (2^53 - 1)"),
     ("pb-deadline-too-long", 15, 5, "duration '99999999999999999999999d' is too long: at most 3650d"),
     ("pb-exercise-every-too-long", 5, 1, "duration '99999999d' is too long: at most 3650d"),
+    # a length of time that has to pass is never zero (an inject's `at: 0m`, the start, is fine)
+    ("pb-deadline-zero", 15, 5, "states.detected.deadline: duration '0s' is zero: give one longer than 0s"),
+    ("pb-deadline-zero-severity", 19, 5, "states.triage.deadline: I: duration '0m' is zero: give one longer than 0s"),
+    ("pb-target-zero", 29, 53, "target: duration '0h0m0s' is zero: give one longer than 0s"),
+    ("pb-exercise-every-zero", 5, 1, "exercise_every: duration '0d' is zero: give one longer than 0s"),
     # playbook checks
     ("pb-no-initial", 11, 1, "exactly one state must be 'initial: true'; found 0"),
     ("pb-two-initial", 11, 1, "exactly one state must be 'initial: true'; found 2"),
@@ -89,6 +94,8 @@ EXPECTED = [
     ("sc-file-id-mismatch", 1, 1, "must equal the file name 'sc-file-id-mismatch'"),
     ("sc-time-limit-too-long", 7, 1, "duration '99999999999999999999…' is too long: at most 3650d"),
     ("sc-within-too-long", 12, 36, "duration '99999999999999999999d' is too long: at most 3650d"),
+    ("sc-time-limit-zero", 7, 1, "time_limit: duration '0.000s' is zero: give one longer than 0s"),
+    ("sc-within-zero", 12, 36, "within: duration '0s' is zero: give one longer than 0s"),
     ("sc-expect-trigger-and-check", 12, 5, "exactly one of 'trigger' or 'check'"),
     ("sc-step-without-action", 15, 5, "needs a 'trigger', a 'check' or a 'note'"),
     ("sc-unknown-playbook", 3, 1, "no playbook 'nowhere'; available: "),
