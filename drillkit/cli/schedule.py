@@ -220,7 +220,8 @@ def export(
     if fmt is ExportFormat.ics:
         if year is not None:
             raise UsageError("--year is for --format md or csv; the calendar holds the coming year")
-        emit(calendar_text(workspace(), default_clock(), unreadable), output, force=force)
+        ws = workspace()
+        emit(calendar_text(ws, default_clock(), display_zone(ws), unreadable), output, force=force)
     else:
         chosen = default_clock().now().year if year is None else year
         emit(year_plan_text(workspace(), chosen, fmt.value, unreadable), output, force=force)

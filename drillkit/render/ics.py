@@ -6,6 +6,13 @@ named gets a `VTIMEZONE` with one observance per offset change in the exported s
 calendar reader needs no zone database of its own. Paused schedules are left out, and so are
 fires inside a blackout window (`schedule.upcoming.upcoming_fires`); a schedule contributes at most
 `PER_SCHEDULE` events within `HORIZON_DAYS`.
+
+A calendar holds at least one component (RFC 5545 §3.4, §3.6): with no upcoming drill it holds
+the display zone's `VTIMEZONE`, which every calendar reader accepts and none shows as an item.
+Each event's `UID` is a UUID (RFC 7986 §5.3) named by the schedule as it was added (its id and the
+millisecond it was added, kept by the schedule store) and the fire: the same on every export and
+every machine sharing the store, so a re-import updates rather than duplicates, and different in
+another workspace, so two workspaces' calendars in one reader never replace each other's drills.
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice, takewhile
+from uuid import NAMESPACE_URL, uuid5
 from zoneinfo import ZoneInfo
 
 from drillkit.model.blackouts import Blackout, offset_change
+from drillkit.model.clock import format_utc
 from drillkit.model.durations import format_duration
 from drillkit.model.inert import inert
 from drillkit.schedule.port import Schedule
@@ -25,6 +34,7 @@ from drillkit.schedule.upcoming import upcoming_fires
 HORIZON_DAYS = 366
 PER_SCHEDULE = 500
 _PRODID = "-//drillkit//exercise schedule//EN"
+_UIDS = uuid5(NAMESPACE_URL, "urn:drillkit:exercise-calendar")  # drillkit's own space of event UIDs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,10 +61,11 @@ def upcoming(
     return sorted(events, key=lambda e: (e.start, e.schedule.id))
 
 
-def calendar(events: list[Upcoming], now: datetime) -> str:
-    """The whole VCALENDAR text, CRLF line endings, lines folded at 75 octets."""
+def calendar(events: list[Upcoming], now: datetime, display_zone: str) -> str:
+    """The whole VCALENDAR text, CRLF line endings, lines folded at 75 octets; with no event, the
+    display zone's VTIMEZONE is its one component."""
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{_PRODID}", "CALSCALE:GREGORIAN"]
-    zones = sorted({e.schedule.tz for e in events} - {"UTC"})
+    zones = sorted({e.schedule.tz for e in events} - {"UTC"}) if events else [display_zone]
     end = now + timedelta(days=HORIZON_DAYS + 1)
     for zone in zones:
         lines += _vtimezone(zone, (now - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0), end)
@@ -66,14 +77,13 @@ def calendar(events: list[Upcoming], now: datetime) -> str:
 
 def _vevent(event: Upcoming, now: datetime) -> list[str]:
     schedule = event.schedule
-    stamp = _utc_stamp(event.start)
     when = format_duration(int(schedule.expr)) if schedule.kind == "every" else schedule.expr
     detail = f"Scenario {schedule.scenario}, schedule {schedule.id} ({schedule.kind} {when})"
     if schedule.jitter:
         detail += f"; starts at a random moment up to {format_duration(schedule.jitter)} after this time"
     return [
         "BEGIN:VEVENT",
-        f"UID:{schedule.id}-{stamp}@drillkit",
+        f"UID:{_uid(schedule, event.start)}",
         f"DTSTAMP:{_utc_stamp(now)}",
         _dtstart(event.start, schedule.tz),
         f"DURATION:PT{event.seconds}S",
@@ -82,6 +92,11 @@ def _vevent(event: Upcoming, now: datetime) -> list[str]:
         "CATEGORIES:DRILL",
         "END:VEVENT",
     ]
+
+
+def _uid(schedule: Schedule, start: datetime) -> str:
+    """One fire's UID (module docstring): stable across exports, distinct across workspaces."""
+    return str(uuid5(_UIDS, f"{schedule.id}\n{format_utc(schedule.created)}\n{_utc_stamp(start)}"))
 
 
 def _dtstart(start: datetime, zone: str) -> str:

@@ -146,15 +146,16 @@ def _history_row(fire: Fire, zone: str) -> dict[str, Any]:
     }
 
 
-def calendar_text(ws: Workspace, clock: Clock, tell: Tell) -> str:
-    """The upcoming scheduled drills as an iCalendar file (fires inside a blackout window left out);
-    schedules that cannot be read are named through `tell`."""
+def calendar_text(ws: Workspace, clock: Clock, zone: str, tell: Tell) -> str:
+    """The upcoming scheduled drills as an iCalendar file (fires inside a blackout window left out;
+    `zone`, the display zone, for a calendar with none); schedules that cannot be read are named
+    through `tell`."""
     from drillkit.render.ics import calendar, upcoming  # ~60 ms, for this export only
 
     now, windows = clock.now(), blackouts(ws)
     with reading_store(ws) as store:
         schedules = readable_schedules(store, tell)
-    return calendar(upcoming(schedules, _titles(ws, schedules), now, windows), now)
+    return calendar(upcoming(schedules, _titles(ws, schedules), now, windows), now, zone)
 
 
 def year_plan_text(ws: Workspace, year: int, fmt: str, tell: Tell) -> str:

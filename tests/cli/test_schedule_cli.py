@@ -194,16 +194,63 @@ def test_ics_export_has_one_event_per_upcoming_fire_in_its_zone(drill: Drill, tm
     drill("schedule", "export", "--format", "ics", "-o", str(out), ok=True)
     calendar = Calendar.from_ical(out.read_bytes())
     events = list(calendar.walk("VEVENT"))
-    daily = [e for e in events if str(e["UID"]).startswith(f"{SCENARIO}-")]
+    daily = of_schedule(events, SCENARIO)
     assert len(daily) == 366
     assert len(events) == 367
     starts = [e.decoded("DTSTART") for e in daily]
     assert all(str(s.tzinfo) == "America/New_York" for s in starts)
     assert {(s.hour, s.minute) for s in starts} == {(2, 30), (3, 0)}  # 03:00 on the spring-forward day
-    [q1] = [e for e in events if str(e["UID"]).startswith("q1-")]
+    [q1] = of_schedule(events, "q1")
     assert q1.decoded("DTSTART").astimezone(UTC) == datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
     assert str(q1["SUMMARY"]).startswith("[DRILL / 演练]")
     assert {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")} == {"America/New_York", "Asia/Shanghai"}
+
+
+def of_schedule(events: list[Any], schedule_id: str) -> list[Any]:
+    """The calendar's events of one schedule, which each event's description names."""
+    return [e for e in events if f"schedule {schedule_id} (" in str(e["DESCRIPTION"])]
+
+
+def exported_calendar(drill: Drill, *options: str) -> Calendar:
+    """`drill [OPTIONS] schedule export --format ics`, read and validated by a real iCalendar parser."""
+    out = drill.root.parent / "drills.ics"
+    drill(*options, "schedule", "export", "--format", "ics", "-o", str(out), "--force", ok=True)
+    calendar = Calendar.from_ical(out.read_bytes())
+    calendar.validate()  # type: ignore[no-untyped-call]  # icalendar leaves it unannotated; raises if invalid
+    return calendar
+
+
+def test_an_ics_export_with_no_upcoming_drill_is_a_valid_calendar(drill: Drill) -> None:
+    """RFC 5545 §3.6: a calendar holds at least one component; with no drill to show it holds the
+    display zone's VTIMEZONE, which readers accept and show nothing for."""
+    empty = exported_calendar(drill, "--tz", "Asia/Shanghai")  # validated: PRODID, VERSION, a component
+    [zone] = empty.walk("VTIMEZONE")
+    assert (str(zone["TZID"]), empty.walk("VEVENT")) == ("Asia/Shanghai", [])
+    drill("schedule", "add", SCENARIO, "--every", "7d", ok=True)
+    drill("schedule", "pause", SCENARIO, ok=True)
+    paused = exported_calendar(drill, "--tz", "UTC")
+    assert [str(z["TZID"]) for z in paused.walk("VTIMEZONE")] == ["UTC"]
+    assert paused.walk("VEVENT") == []
+
+
+def test_ics_uids_stay_the_same_across_exports_and_differ_between_workspaces(drill: Drill, tmp_path: Path) -> None:
+    other = Drill(tmp_path / "other")
+    subprocess.run([str(DRILL), "init", str(other.root)], capture_output=True, check=True, timeout=60)
+    for ws in (drill, other):  # the same schedule, added in two workspaces
+        ws("schedule", "add", SCENARIO, "--cron", "0 9 * * mon", "--tz", "UTC", ok=True)
+
+    def uids(ws: Drill, now: str) -> dict[datetime, str]:
+        events = exported_calendar(ws.pinned(now)).walk("VEVENT")
+        return {e.decoded("DTSTART"): str(e["UID"]) for e in events}
+
+    first, week_later = uids(drill, "2030-01-07T00:00:00Z"), uids(drill, "2030-01-14T00:00:00Z")
+    assert len(set(first.values())) == len(first) == 53  # one UID per fire
+    shared = first.keys() & week_later.keys()
+    assert len(shared) == 52
+    assert {first[start] for start in shared} == {week_later[start] for start in shared}  # stable
+    elsewhere = uids(other, "2030-01-07T00:00:00Z")
+    assert elsewhere.keys() == first.keys()
+    assert not set(elsewhere.values()) & set(first.values())  # one reader can hold both calendars
 
 
 def test_list_and_export_show_only_fires_that_no_blackout_window_skips(drill: Drill, tmp_path: Path) -> None:
