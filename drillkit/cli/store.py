@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from drillkit.cli.common import print_json, say, warn, workspace
+from drillkit.cli.common import print_json, say, workspace
 
 store_app = typer.Typer(
     help="The team store: run records in a PostgreSQL database shared by a team (docs/team.md).",
@@ -18,7 +18,7 @@ def init() -> None:
     """Create or upgrade the team store's schema (idempotent); run it as the database's owner."""
     from drillkit.services.teamstore import init_store
 
-    warn(init_store(workspace()))
+    say(init_store(workspace()))
 
 
 @store_app.command("status")
@@ -62,10 +62,10 @@ def push(
 
     ws = workspace()
     for pushed in push_runs(ws, runs or [], every):
-        warn(f"{pushed.run}: {_pushed(pushed.added)}")
+        say(f"{pushed.run}: {_pushed(pushed.added)}")
     added = push_actions(ws) if every else None
     if added is not None:
-        warn(f"logs/actions.jsonl: {_pushed(added)}")
+        say(f"logs/actions.jsonl: {_pushed(added)}")
 
 
 def _pushed(added: int) -> str:
@@ -87,7 +87,7 @@ def pull(
 
     ws = workspace()
     for path in write_into_folder(ws, output, pull_records(ws, runs or [], every), force=force):
-        warn(f"wrote {path}")
+        say(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:

@@ -26,7 +26,8 @@ STORM = 200  # commands per process
 
 def test_store_init_is_idempotent_and_status_shows_the_schema(drill: Drill, team_db: TeamDb) -> None:
     again = drill("store", "init", ok=True, DRILL_STORE=team_db.owner)
-    assert "is up to date (schema version" in again.stderr
+    assert "is up to date (schema version" in again.stdout  # human text to stdout, SPEC §5
+    assert again.stderr == ""
     status = json.loads(drill("store", "status", "--json", ok=True, DRILL_STORE=team_db.url).stdout)
     assert status["schema_version"] == status["latest_version"] >= 1
     assert (status["runs"], status["lines"], status["action_lines"], status["writable"]) == (0, 0, 0, True)
@@ -42,13 +43,17 @@ def test_push_then_pull_gives_the_same_bytes(drill: Drill, team_db: TeamDb, tmp_
     assert len(originals) == len(SCENARIOS) + 1
 
     first = drill("store", "push", "--all", ok=True, DRILL_STORE=team_db.url)
-    assert first.stderr.count("lines pushed") == len(originals)
+    assert (first.stdout.count("lines pushed"), first.stderr) == (len(originals), "")  # human text to stdout
     again = drill("store", "push", "--all", ok=True, DRILL_STORE=team_db.url)
-    assert again.stderr.count("already in the team store") == len(originals)
+    assert (again.stdout.count("already in the team store"), again.stderr) == (len(originals), "")
 
     out = tmp_path / "pulled"
-    drill("store", "pull", "--all", "-o", str(out), ok=True, DRILL_STORE=team_db.url)
+    pulled = drill("store", "pull", "--all", "-o", str(out), ok=True, DRILL_STORE=team_db.url)
     assert {p.name: p.read_bytes() for p in out.glob("*.jsonl")} == originals
+    assert (sorted(pulled.stdout.splitlines()), pulled.stderr) == (
+        sorted(f"wrote {out / name}" for name in originals),
+        "",
+    )
     assert drill("verify", "--all", ok=True, DRILL_STORE=team_db.url).returncode == 0
 
 
@@ -86,7 +91,7 @@ def test_push_and_pull_take_a_run_by_any_of_its_names(drill: Drill, team_db: Tea
     (ended,) = [p.stem for p in (drill.root / "logs" / "runs").glob("*.jsonl")]
     run = drill.open()
     pushed = drill("store", "push", ended[-4:], "last", ok=True, DRILL_STORE=team_db.url)
-    assert [line.split(":")[0] for line in pushed.stderr.splitlines()] == [ended, run]
+    assert [line.split(":")[0] for line in pushed.stdout.splitlines()] == [ended, run]
     unknown = drill("store", "push", "ffff", DRILL_STORE=team_db.url)
     assert unknown.returncode == 2
     (line,) = unknown.stderr.splitlines()
