@@ -14,6 +14,7 @@ from typing import Any
 
 from drillkit.config.keyfiles import read_key_file
 from drillkit.config.sections import SECTIONS, STORE_SCHEMES, TOP_LEVEL, roster_names, unreadable_config
+from drillkit.config.workspace import config_text
 from drillkit.model.blackouts import parse_blackouts
 from drillkit.model.errors import Problem, UsageError
 from drillkit.model.redact import extra_pattern
@@ -27,7 +28,7 @@ SEAL_PUBLIC_KEY = re.compile(r"[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}")
 def config_problems(path: Path, shown: str, root: Path) -> list[Problem]:
     """Every problem of the `drill.toml` at `path` (none when there is no such file), in line order."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = config_text(path)
         data = tomllib.loads(text)
     except FileNotFoundError:
         return []

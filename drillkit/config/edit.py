@@ -8,7 +8,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from drillkit.config.workspace import FILE_MODE, fsync_folder
+from drillkit.config.workspace import BOM, FILE_MODE, fsync_folder
 from drillkit.model.errors import UsageError
 
 _TABLE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
@@ -18,6 +18,7 @@ def add_setting(path: Path, table: str, key: str, value: str) -> None:
     """`key = "value"` added to `[table]` (the table made at the end when absent); refused when
     the key is already set. Written through a temporary file renamed into place."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
+    mark, text = (BOM, text[1:]) if text.startswith(BOM) else ("", text)  # kept as the file had it
     current = tomllib.loads(text).get(table, {}) if text else {}
     if key in current:
         raise UsageError(f"{path.name}: [{table}] {key} is already set; remove it first to replace it")
@@ -32,7 +33,7 @@ def add_setting(path: Path, table: str, key: str, value: str) -> None:
     tomllib.loads(updated)  # what is written still reads
     temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
     mode = path.stat().st_mode & 0o777 if path.exists() else FILE_MODE
-    data = updated.encode()
+    data = (mark + updated).encode()
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
         try:

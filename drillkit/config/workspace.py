@@ -195,7 +195,7 @@ class Workspace:
         import tomllib  # here: most workspaces have no drill.toml, and every command starts up
 
         try:
-            data = tomllib.loads(Path(name).read_text(encoding="utf-8"))
+            data = tomllib.loads(config_text(Path(name)))
         except OSError as exc:
             raise UsageError(f"drill.toml: {unreadable_config(exc)}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -216,6 +216,15 @@ class _ConfigRead:
     def __init__(self) -> None:
         self.stamp: tuple[int, int, int] | None = None
         self.config = _NO_FILE
+
+
+BOM = "\ufeff"
+
+
+def config_text(path: Path) -> str:
+    """`drill.toml`'s text, read past a byte-order mark at its start (Windows editors write one;
+    plan files are read past it too). TOML forbids the mark, so `tomllib` would refuse the file."""
+    return path.read_text(encoding="utf-8").removeprefix(BOM)
 
 
 def never_read(mode: int) -> bool:

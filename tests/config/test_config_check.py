@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import json
 import os
 import re
 from collections.abc import Callable
@@ -105,6 +107,18 @@ def test_validate_places_syntax_and_type_errors(drill: Drill, workspace: Path) -
         assert (done.returncode, done.stdout.splitlines()) == (1, expected), text
     (workspace / "drill.toml").write_bytes(b"\xff = 1\n")
     assert drill("validate").stdout == "drill.toml:1:1: not UTF-8 text\n"
+
+
+def test_a_drill_toml_saved_with_a_byte_order_mark_is_read_as_plan_files_are(drill: Drill, workspace: Path) -> None:
+    """Windows editors save UTF-8 with a byte-order mark, which TOML itself does not allow."""
+    toml = workspace / "drill.toml"
+    toml.write_bytes(codecs.BOM_UTF8 + b'timezone = "Asia/Shanghai"\n')
+    assert (drill("validate", ok=True).stdout, toml.read_bytes()[:3]) == ("", codecs.BOM_UTF8)
+    drill("schedule", "add", "core-outage-q4", "--at", "2030-01-07T09:00", ok=True)  # in the zone it names
+    [added] = json.loads(drill("schedule", "list", "--json", ok=True).stdout)
+    assert added["next_fire"] == "2030-01-07T01:00:00.000Z"
+    toml.write_bytes(codecs.BOM_UTF8 + b'timezone = "UTC"\ncolour = "red"\n')  # problems keep their places
+    assert drill("validate").stdout.startswith("drill.toml:2:1: unknown key 'colour'")
 
 
 def test_validate_of_named_files_leaves_drill_toml_alone(drill: Drill, workspace: Path) -> None:

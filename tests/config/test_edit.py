@@ -34,6 +34,13 @@ def test_a_setting_joins_its_existing_table_and_the_rest_stays(tmp_path: Path) -
     assert data["notify"][0]["name"] == "pager"
 
 
+def test_a_byte_order_mark_the_file_begins_with_stays_there(tmp_path: Path) -> None:
+    path = tmp_path / "drill.toml"
+    path.write_text("\ufeff[integrity]\n", encoding="utf-8")
+    add_setting(path, "integrity", "seal_public_key", "k")
+    assert path.read_text(encoding="utf-8") == '\ufeff[integrity]\nseal_public_key = "k"\n'
+
+
 def test_a_missing_table_or_file_is_made(tmp_path: Path) -> None:
     path = tmp_path / "drill.toml"
     add_setting(path, "integrity", "seal_public_key", "k")
