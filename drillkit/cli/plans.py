@@ -16,7 +16,9 @@ class ShowFormat(StrEnum):
 
 
 def validate(
-    paths: list[Path] | None = typer.Argument(None, help="Files to check (default: the whole workspace)."),
+    paths: list[Path] | None = typer.Argument(
+        None, help="Files, or folders whose *.yaml files to check (default: the whole workspace and drill.toml)."
+    ),
 ) -> None:
     """Check playbooks and scenarios; print every problem as FILE:LINE:COLUMN: message."""
     from drillkit.plans.library import Plans

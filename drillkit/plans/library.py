@@ -99,18 +99,39 @@ class Plans:
         )
 
     def validate(self, paths: Iterable[Path] = ()) -> list[Problem]:
-        """Every problem in the given files (default: the whole workspace with `drill.toml`), in file order."""
+        """Every problem in the given files and folders (default: the whole workspace with
+        `drill.toml`), in file order."""
         chosen = list(paths)
-        problems = [] if chosen else self._config_problems()
         if not chosen:
-            for folder in (self.ws.playbooks, self.ws.scenarios):
-                try:
-                    chosen += sorted(self._files(folder))
-                except UnreadableFolder as unreadable:
-                    problems.append(unreadable.problem())
+            return self._config_problems() + self._folder_problems(self.ws.playbooks, self.ws.scenarios)
+        problems = []
         for path in chosen:
-            problems.extend(self._validate_one(path))
+            problems.extend(self._folder_problems(path, named=True) if path.is_dir() else self._validate_one(path))
         return problems
+
+    def _folder_problems(self, *folders: Path, named: bool = False) -> list[Problem]:
+        """The problems of every plan file (`*.yaml`) directly in `folders`, as the workspace's own
+        folders are read (subfolders are not plans). A folder named on the command line with no plan
+        file in it is a problem: a wrong folder must not read as valid."""
+        problems = []
+        for folder in folders:
+            try:
+                files = sorted(self._files(folder))
+            except UnreadableFolder as unreadable:
+                problems.append(unreadable.problem())
+                continue
+            if named and not files:
+                problems.append(self._no_plans_in(folder))
+            for path in files:
+                problems.extend(self._validate_one(path))
+        return problems
+
+    def _no_plans_in(self, folder: Path) -> Problem:
+        message = (
+            "no plan files (*.yaml) directly in this folder; name a folder of playbooks or scenarios,"
+            " or files, or run `drill validate` alone for the whole workspace"
+        )
+        return Problem(file=f"{self.ws.display(folder)}/", line=1, column=1, message=message)
 
     def _files(self, folder: Path) -> list[Path]:
         """The folder's `*.yaml` files; none when there is no folder. Listed with `os.listdir`,

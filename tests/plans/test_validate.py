@@ -184,6 +184,26 @@ def test_file_over_one_mebibyte_is_refused_unread(tmp_path: Path) -> None:
     assert lines == [f"{big}:1:1: file is {big.stat().st_size} bytes; at most {MAX_BYTES} (1 MiB) are allowed"]
 
 
+def test_a_folder_named_is_validated_file_by_file_without_its_subfolders() -> None:
+    """SPEC §5: `drill validate [PATH…]`; a folder is its `*.yaml` files, as the workspace's own are read."""
+    code, lines, stderr = _validate(CORPUS)  # the corpus: every malformed file, and valid plans in subfolders
+    assert code == 1
+    assert [line.split(":", 1)[0] for line in lines] == sorted(f"{stem}.yaml" for stem, *_ in EXPECTED)
+    assert stderr == f"{len(EXPECTED)} problem(s) found\n"
+    assert _validate(CORPUS / "playbooks", CORPUS / "scenarios" / "base-drill.yaml")[:2] == (0, [])
+
+
+def test_a_folder_named_with_no_plan_file_in_it_is_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "plan.yml").write_text("not read: plans end in .yaml\n", encoding="utf-8")
+    code, lines, _ = _validate(tmp_path)
+    assert code == 1
+    assert lines == [
+        f"{tmp_path}/:1:1: no plan files (*.yaml) directly in this folder; name a folder of playbooks or"
+        " scenarios, or files, or run `drill validate` alone for the whole workspace"
+    ]
+
+
 def test_missing_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     code, lines, _ = _validate(tmp_path / "absent.yaml")
     assert code == 1
@@ -251,11 +271,13 @@ def test_a_plan_that_is_not_a_readable_file_is_named_with_the_reason(drill: Dril
     playbooks = drill.root / "playbooks"
     (playbooks / "ghost.yaml").symlink_to("nowhere.yaml")
     (playbooks / "folder.yaml").mkdir()
-    done = drill("validate", "/dev/zero", str(playbooks / "folder.yaml"))
-    assert done.returncode == 1
-    assert done.stdout.splitlines() == [
-        "/dev/zero:1:1: cannot read: not a regular file",  # never read: it would never end
+    named = drill("validate", "/dev/zero")
+    assert (named.returncode, named.stdout) == (1, "/dev/zero:1:1: cannot read: not a regular file\n")  # never read
+    whole = drill("validate")
+    assert whole.returncode == 1
+    assert whole.stdout.splitlines()[:2] == [
         "playbooks/folder.yaml:1:1: cannot read: a folder, not a file",
+        "playbooks/ghost.yaml:1:1: cannot read: no such file or directory",
     ]
     shown = drill("show", "ghost")
     assert shown.returncode == 2
