@@ -261,3 +261,13 @@ def _wait_for_session_end(team_db: TeamDb, pid: int, timeout: float = 10.0) -> N
         while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone() != (0,):
             assert time.monotonic() < deadline, f"session {pid} still there after {timeout:g} s"
             time.sleep(0.02)
+
+
+def test_drill_sessions_commit_durably_and_compile_no_query(team_db: TeamDb, workspace: Path) -> None:
+    """Every acknowledged append is durable whatever the server's default, and no listing pays for
+    the server's JIT compiler (on 1,000 runs it doubled `drill runs`' query: 200 ms against 90 ms)."""
+    store = _store(workspace, team_db.url)
+    _new_run(store, workspace)
+    with store.db.statement() as cursor:  # type: ignore[attr-defined]
+        cursor.execute("SELECT current_setting('synchronous_commit'), current_setting('jit')")
+        assert cursor.fetchone() == ("on", "off")
