@@ -27,7 +27,7 @@ h2 {{ font-size: 1.15rem; margin: 1.8rem 0 .5rem; border-bottom: 1px solid #d0d7
   padding: .1rem .5rem; letter-spacing: .05em; }}
 table {{ border-collapse: collapse; width: 100%; font-size: .9rem; }}
 th, td {{ border: 1px solid #d0d7de; padding: .25rem .45rem; text-align: left; vertical-align: top;
-  overflow-wrap: anywhere; }}
+  overflow-wrap: anywhere; white-space: pre-line; }}
 th {{ background: #f3f5f7; }}
 #timeline td:nth-child(-n+5), #notes td:nth-child(-n+3) {{ white-space: nowrap; }}
 dl {{ display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0; }}

@@ -53,6 +53,7 @@ class Page:
     errors: list[str] = field(default_factory=list)
     chart_bars: int = 0
     screenshot: bytes = b""
+    text: str = ""  # the rendered text of the element `load` was asked for, as a reader sees it
 
 
 class DevTools:
@@ -143,9 +144,9 @@ def _high_pipe() -> tuple[int, int]:
     return high
 
 
-def load(page: Path, profile: Path, bars: str = "#state-chart rect.stay") -> Page:
-    """Open a file in headless Chromium; its console errors, chart bars (`bars`: a CSS selector)
-    and a screenshot."""
+def load(page: Path, profile: Path, bars: str = "#state-chart rect.stay", text: str = "body") -> Page:
+    """Open a file in headless Chromium; its console errors, chart bars (`bars`: a CSS selector),
+    a screenshot, and the rendered text of the element `text` selects (its lines as laid out)."""
     tools = DevTools(chromium(), profile)
     try:
         target = tools.send("Target.createTarget", {"url": "about:blank"})["result"]["targetId"]
@@ -159,8 +160,13 @@ def load(page: Path, profile: Path, bars: str = "#state-chart rect.stay") -> Pag
             {"expression": f"document.querySelectorAll({bars!r}).length", "returnByValue": True},
             session=session,
         )["result"]["result"]["value"]
+        shown = tools.send(
+            "Runtime.evaluate",
+            {"expression": f"document.querySelector({text!r}).innerText", "returnByValue": True},
+            session=session,
+        )["result"]["result"]["value"]
         shot = tools.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session)
-        return Page(_errors(tools.events), int(found), base64.b64decode(shot["result"]["data"]))
+        return Page(_errors(tools.events), int(found), base64.b64decode(shot["result"]["data"]), str(shown))
     finally:
         tools.close()
 
@@ -238,3 +244,12 @@ def test_the_forecast_page_opens_without_console_errors(lang: str, drill: Drill,
     assert opened.chart_bars == 3  # one chart per metric of core-network-outage
     (artefacts / f"forecast.{lang}.png").write_bytes(opened.screenshot)
     assert opened.screenshot.startswith(b"\x89PNG")
+
+
+def test_a_note_written_on_several_lines_keeps_its_lines_in_the_html_export(drill: Drill, tmp_path: Path) -> None:
+    run = drill.open()
+    drill("note", run, "bridge opened\nBJ-4 pool rerouted\nwaiting on vendor", "--by", "alice", ok=True)
+    report = tmp_path / "note.html"
+    drill("export", run, "--format", "html", "-o", str(report), ok=True)
+    page = load(report, tmp_path / "profile", text="#timeline")
+    assert "bridge opened\nBJ-4 pool rerouted\nwaiting on vendor" in page.text
