@@ -20,8 +20,8 @@ from drillkit.engine.fields import UNREPLAYABLE, unreplayable
 from drillkit.engine.machine import Attempt, PlanMachine
 from drillkit.model.clock import parse_utc
 from drillkit.model.events import AFTER_END, EventType
-from drillkit.model.plans import Playbook, Scenario, for_severity
-from drillkit.store.files import effective_t
+from drillkit.model.plans import Playbook, Scenario, Transition, for_severity
+from drillkit.store.files import drill_seconds, effective_t
 from drillkit.store.port import Event
 
 PlanModel = TypeVar("PlanModel")
@@ -68,7 +68,7 @@ class RunState:
         self.handled: set[str] = set()
         self.evaluators: set[str] = set()  # added with `drill assign RUN evaluator NAME`
         self.outcome: str | None = None
-        self.escalation_owed: str | None = None  # a stay whose breach is recorded and its `on_deadline` move not yet
+        self.escalation_owed: float | None = None  # the stay's deadline, while its `on_deadline` move is owed
         self.people: set[str] = set(participants.values())  # everyone named with --as or assigned since
         self.machine = PlanMachine(playbook)
         self.inject_order = sorted((float(i.at), i.id) for i in scenario.injects) if scenario else []  # due order
@@ -210,13 +210,13 @@ class RunState:
         return [item for item in self.playbook.checklist_owner() if item not in self.checks]
 
 
-KEPT_FORMAT = 2  # of `RunState.kept`, raised with any change to what `fold` keeps: another is read past
+KEPT_FORMAT = 3  # of `RunState.kept`, raised with any change to what `fold` keeps: another is read past
 _KEPT_AS_IS = (
     "seq", "head", "state", "severity", "severity_since", "entered", "participants", "first_entry", "outcome",
     "escalation_owed",
 )  # fmt: skip
 _KEPT_SETS = ("delivered", "handled", "evaluators", "people")
-ESCALATION = "escalation"  # due `escalation:state:NAME@T`: an `on_deadline` move whose breach is recorded already
+ESCALATION = "escalation"  # due `escalation:state:NAME@T`: the `on_deadline` move owed since the stay's breach
 
 
 def _validated(make: Callable[[Any], PlanModel], data: dict[str, Any]) -> PlanModel:
@@ -278,10 +278,9 @@ def _delivered(state: RunState, event: Event, t: float) -> None:
 
 
 def _breached(state: RunState, event: Event, t: float) -> None:
-    key = _breach_key(state, event)
-    state.handled.add(key)
-    if not event.get("metric") and _escalation(state) is not None:
-        state.escalation_owed = key  # written with the breach, unless a crash cut the write between them
+    state.handled.add(_breach_key(state, event))
+    if event.get("state") == state.state and state.playbook.escalation(state.state) is not None:
+        state.escalation_owed = drill_seconds(event["due"], "due")  # until it fires or the run leaves the state
 
 
 def _ended(state: RunState, event: Event, t: float) -> None:
@@ -424,9 +423,21 @@ def _state_dues(state: RunState) -> list[Due]:
     at = _not_before_severity(state, state.entered + limit)
     if key not in state.handled:
         return [Due(at, 1, key)]
-    if state.escalation_owed == key:  # the breach is recorded, its escalation was cut off
-        return [Due(at, 1, f"{ESCALATION}:{key}")]
-    return []
+    fires = escalation_fires(state)
+    return [] if fires is None else [Due(fires, 1, f"{ESCALATION}:{key}")]
+
+
+def escalation_fires(state: RunState) -> float | None:
+    """When the system fires the current stay's owed `on_deadline` trigger (SPEC §2): as its
+    deadline passes, or as soon as the last checklist item its transition requires is done, if
+    that is later; never once the run has left the state. None while nothing is owed, or an item
+    it requires is not done yet."""
+    if state.escalation_owed is None:
+        return None
+    required = _escalation(state).requires
+    if any(item not in state.checks for item in required):
+        return None
+    return max([state.escalation_owed, *(state.checks[item].t for item in required)])
 
 
 def _not_before_severity(state: RunState, due: float) -> float:
@@ -463,6 +474,18 @@ def due_drafts(state: RunState, now_t: float) -> list[Event]:
     return drafts
 
 
+def decided(state: RunState, command: Callable[[RunState], list[Event]], now_t: float) -> list[Event]:
+    """What one command writes at drill time `now_t`: what came due before it (catch-up), its own
+    events decided on the state that gives, then what those make due at once (an owed
+    `on_deadline` move a check allows, a deadline a severity change brings forward), in due
+    order. Applies them to `state`; `command` raises `Rejected` to refuse."""
+    drafts = due_drafts(state, now_t)
+    made = command(state)
+    for draft in made:
+        state.apply({**draft, "t": now_t})
+    return drafts + made + due_drafts(state, now_t)
+
+
 def _make(state: RunState, due: Due, now_t: float) -> list[Event]:
     kind, _, name = due.key.partition(":")
     late = now_t - due.at
@@ -484,7 +507,7 @@ def _make(state: RunState, due: Due, now_t: float) -> list[Event]:
         "due": due.at,
         "late_by": late_by,
     }
-    return [breach, *_on_deadline(state, due, late_by)] if kind == "state" else [breach]
+    return [breach]
 
 
 def _owner(state: RunState, kind: str, name: str) -> str | None:
@@ -507,32 +530,29 @@ def _inject_draft(state: RunState, inject_id: str, at: float, late_by: float) ->
     }
 
 
-def _escalation(state: RunState) -> tuple[str, str] | None:
-    """The current state's `on_deadline` trigger and where it leads, when the system may fire it now."""
-    trigger = state.playbook.states[state.state].on_deadline
-    if trigger is None:
-        return None
-    target = state.machine.fire(state.state, trigger, Attempt(role=None, done=set(state.checks), system=True))
-    return None if target is None else (trigger, target)
+def _escalation(state: RunState) -> Transition:
+    """The current state's `on_deadline` transition, owed (`_breached` owes one only where there is one)."""
+    escalation = state.playbook.escalation(state.state)
+    assert escalation is not None
+    return escalation
 
 
 def _on_deadline(state: RunState, due: Due, late_by: float) -> list[Event]:
+    """The owed `on_deadline` move, come due by `escalation_fires`: right after its breach, in the
+    same pass, when nothing holds it back."""
     escalation = _escalation(state)
-    if escalation is None:
-        return []
-    trigger, target = escalation
     move = {
         "event": EventType.TRANSITION,
         "actor": "system",
         "role": None,
-        "trigger": trigger,
+        "trigger": escalation.trigger,
         "from": state.state,
-        "to": target,
+        "to": escalation.to,
         "note": f"on_deadline after {state.state!r} deadline",
         "due": due.at,
         "late_by": late_by,
     }
-    return [move, *final_drafts(state, target)]
+    return [move, *final_drafts(state, escalation.to)]
 
 
 def final_drafts(state: RunState, target: str) -> list[Event]:

@@ -224,7 +224,11 @@ class State(Frozen):
     final: Flag = False
     owner: Id | None = None
     deadline: PerSeverity | None = None
-    on_deadline: Id | None = None
+    on_deadline: Id | None = Field(
+        default=None,
+        description="a trigger leaving this state, fired by the system as the deadline passes, or once the"
+        " checklist items its transition requires are done if that is later, while the run is still here",
+    )
     checklist: dict[Id, Text] = Field(default_factory=dict)
 
 

@@ -135,6 +135,11 @@ class Playbook(NamedTuple):
     def deadline(self, state: str, severity: str) -> int | None:
         return for_severity(self.states[state].deadline, severity)
 
+    def escalation(self, state: str) -> Transition | None:
+        """The transition the state's `on_deadline` trigger takes from it (None: it has none)."""
+        trigger = self.states[state].on_deadline
+        return next((t for t in self.transitions if t.trigger == trigger and state in t.source), None)
+
     def target(self, metric: str, severity: str) -> int | None:
         return for_severity(self.metrics[metric].target, severity)
 

@@ -1,7 +1,8 @@
 """Run services: open a run, and apply a command to one under its lock with catch-up first.
 
 Every command that touches a run first records what came due while nobody watched
-(`engine.due_drafts`), then decides against the state that gives.
+(`engine.due_drafts`), then decides against the state that gives, and records right after its
+own events what they made due at once (`engine.decided`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from drillkit.config.workspace import Workspace
 from drillkit.engine.people import Who, acting_name, on_roster
-from drillkit.engine.replay import RunState, due_drafts, falls_due
+from drillkit.engine.replay import RunState, decided, due_drafts, falls_due
 from drillkit.model.clock import Clock
 from drillkit.model.errors import Rejected, RunExists, UsageError
 from drillkit.model.events import EventType
@@ -179,14 +180,10 @@ class Runs:
             state = self._replayed(run_id, events, known, kept)
             before.append(state)
             now_t = state.drill_time(now)
-            drafts: list[Event] = []
-            if falls_due(state, now_t):  # catch-up changes the state decided on, not the one kept
-                state = state.copy()
-                drafts = due_drafts(state, now_t)
-            if command is None:
-                return drafts
+            if command is None:  # catch-up alone: a copy to change only when something is due
+                return due_drafts(state.copy(), now_t) if falls_due(state, now_t) else []
             try:
-                return drafts + command(state)
+                return decided(state.copy(), command, now_t)  # the state kept is brought past what is written
             except Rejected as why:
                 rejection.append(why)
                 return []

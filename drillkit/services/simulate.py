@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from drillkit.config.workspace import Workspace
 from drillkit.engine import decide
-from drillkit.engine.replay import RunState, due_drafts, next_due
+from drillkit.engine.replay import RunState, decided, due_drafts, next_due
 from drillkit.model.clock import Clock, VirtualClock, format_utc
 from drillkit.model.errors import Rejected
 from drillkit.model.planfiles import Scenario, Step
@@ -88,14 +89,12 @@ def _play(
 
 
 def _step(rs: RunState, step: Step, now_t: float) -> tuple[list[Event], list[tuple[Step, str]]]:
-    """One script step as its person would type it; a rejection writes nothing."""
+    """One script step as its person would type it, with what it makes due at once, as the
+    command writes it; a rejection writes nothing."""
     try:
-        made = _command(rs, step)
+        return decided(rs, partial(_command, step=step), now_t), []
     except Rejected as why:
         return [], [(step, str(why))]
-    for draft in made:
-        rs.apply({**draft, "t": now_t})
-    return made, []
 
 
 def _command(rs: RunState, step: Step) -> list[Event]:

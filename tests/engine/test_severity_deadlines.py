@@ -100,3 +100,19 @@ def test_the_chart_marks_each_stay_deadline_with_the_severity_then_in_force(dril
     assert breaches(drill, run_id, "triage") == [1080.0]
     assert "deadline triage T+00:18:00" in html  # 3m + 15m (II), where the breach is marked
     assert "deadline triage T+00:13:00" not in html  # 3m + 10m: severity I came after the stay
+
+
+def test_the_change_that_passes_a_deadline_is_followed_by_its_breach_in_the_same_command(drill: Drill) -> None:
+    """As `drill simulate` and the conductor record it: at the change, not at whatever looks next."""
+    run_id = drill.open(DRILL_FAKE_NOW=at(0))
+    drill("act", run_id, "acknowledge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(1))
+    drill("severity", run_id, "I", "--by", "alice", "--reason", "two provinces", ok=True, DRILL_FAKE_NOW=at(13))
+    changed, breach = drill.events(run_id)[-2:]
+    assert (changed["event"], breach["event"], breach["state"], breach["t"], breach["late_by"]) == (
+        "severity.changed",
+        "deadline.breached",
+        "triage",
+        780.0,
+        0.0,
+    )
+    assert breach["req"] == changed["req"]
