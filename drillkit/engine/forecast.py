@@ -12,9 +12,10 @@ leaves by the first transition listed from it; an item is done when its state's 
 
 The plan's deadlines then apply to every drawn stay: a stay longer than its state's deadline is
 a breach of the state's owner, and where the state has `on_deadline` the system fires it at the
-deadline (a stay the system cut short in the past is cut short at the deadline again). A metric
-is met when its `to` is reached within its target of its `from`; missing it is a breach of the
-metric's owner.
+deadline (a stay the system cut short in the past is cut short at the deadline again), or, when
+its transition requires checklist items, once the past run had done them, if that is later and
+within the stay (the engine's rule, `replay.escalation_fires`). A metric is met when its `to` is
+reached within its target of its `from`; missing it is a breach of the metric's owner.
 
 Uncertainty: the simulated runs are split into B bootstrap replicates. Each replicate draws its
 stays from a resample (with replacement, whole runs at a time) of the past runs, so the spread
@@ -190,16 +191,8 @@ class _Plan:
             name: _seconds(what_if.deadlines.get(name, pb.deadline(name, severity))) for name in self.states
         }
         self.target = {name: _target(what_if.targets.get(name), pb, name, severity) for name in pb.metrics}
-        self.escalation = {name: self._escalation(name) for name in self.states}
+        self.escalation = {name: pb.escalation(name) for name in self.states}
         self.roles: list[str | None] = [*pb.roles, None]
-
-    def _escalation(self, state: str) -> tuple[str, str] | None:
-        """The `on_deadline` trigger of a state and the state it leads to."""
-        trigger = self.pb.states[state].on_deadline
-        for transition in self.pb.transitions:
-            if transition.trigger == trigger and state in transition.source:
-                return transition.trigger, transition.to
-        return None
 
     def default_next(self, state: str) -> str:
         """Where a stay known only by its deadline goes: the first transition listed from it that
@@ -230,25 +223,28 @@ class _History:
     def __init__(self, pb: Playbook, runs: Sequence[PastRun]) -> None:
         self.count = len(runs)
         index = {name: number for number, name in enumerate(pb.states)}
-        found: list[list[tuple[int, float, int, bool]]] = [[] for _ in index]
+        found: list[list[tuple[int, float, int, bool, float]]] = [[] for _ in index]
         firsts = []  # per run, when it first entered each state it entered (drill seconds)
+        required = {name: e.requires for name in pb.states if (e := pb.escalation(name)) is not None}
         for number, run in enumerate(runs):
             first, clock = ({run.stays[0].state: 0.0} if run.stays else {}), 0.0
             for stay in run.stays:
                 state, to = index.get(stay.state), index.get(stay.to)
                 if state is not None and to is not None:
-                    found[state].append((number, stay.seconds, to, stay.by_system))
+                    allowed = _allowed_after(required.get(stay.state, []), stay, run.checks, clock)
+                    found[state].append((number, stay.seconds, to, stay.by_system, allowed))
                 clock += stay.seconds
                 first.setdefault(stay.to, clock)
             firsts.append(first)
-        self.stays: dict[str, tuple[Ints, Floats, Ints, Bools]] = {}
+        self.stays: dict[str, tuple[Ints, Floats, Ints, Bools, Floats]] = {}
         for name, rows in zip(index, found, strict=True):
-            numbers, seconds, nexts, by_system = zip(*rows, strict=True) if rows else ((), (), (), ())
+            numbers, seconds, nexts, by_system, after = zip(*rows, strict=True) if rows else ((), (), (), (), ())
             self.stays[name] = (
                 np.array(numbers, dtype=np.int64),
                 np.array(seconds, dtype=np.float64),
                 np.array(nexts, dtype=np.int64),
                 np.array(by_system, dtype=np.bool_),
+                np.array(after, dtype=np.float64),
             )
         owners = pb.checklist_owner()
         self.items = {item: self._offsets(runs, firsts, item, owners[item]) for item in _measured_items(pb)}
@@ -266,6 +262,14 @@ class _History:
                 done = run.checks.get(item)
                 offsets.append(np.inf if done is None else done - entered)
         return np.array(numbers, dtype=np.int64), np.array(offsets, dtype=np.float64)
+
+
+def _allowed_after(required: Sequence[str], stay: Stay, checks: Mapping[str, float], entered: float) -> float:
+    """How far into a past stay its state's `on_deadline` move was first allowed: when the last of
+    the checklist items it `required` was done (0: before the stay, or none required; inf: not
+    during the stay). Before then the system holds the move back however late the stay runs."""
+    allowed = max([0.0, *(checks.get(item, np.inf) - entered for item in required)])
+    return allowed if allowed <= stay.seconds else np.inf
 
 
 def _measured_items(pb: Playbook) -> list[str]:
@@ -385,19 +389,24 @@ class _Stays:
     already applied to each: what the stay lasts, where it goes, whether it is late or escalated."""
 
     def __init__(self, history: _History, plan: _Plan, counts: Ints) -> None:
-        seconds, to, by_system, state_of = [], [], [], []
+        seconds, to, by_system, allowed, state_of = [], [], [], [], []
         for index, state in enumerate(plan.states):
-            _run_of, recorded, goes, system = history.stays[state]
+            _run_of, recorded, goes, system, allowed_after = history.stays[state]
             stand_in = plan.deadline[state] if np.isfinite(plan.deadline[state]) else 0.0
             seconds.append(np.append(recorded, stand_in))
             to.append(np.append(goes, self._stand_in_next(plan, state)))
             by_system.append(np.append(system, False))
+            allowed.append(np.append(allowed_after, 0.0))
             state_of.append(np.full(recorded.size + 1, index))
         runs_of = [history.stays[s][0] for s in plan.states]
         self.segments = _Segments(runs_of, counts)
         self.state_of = np.concatenate(state_of)
         self._apply_deadlines(
-            plan, np.concatenate(seconds), np.concatenate(to).astype(np.int64), np.concatenate(by_system)
+            plan,
+            np.concatenate(seconds),
+            np.concatenate(to).astype(np.int64),
+            np.concatenate(by_system),
+            np.concatenate(allowed),
         )
         leads_to = self.to[:, np.newaxis] == np.arange(len(plan.states))
         shares = self._shares(runs_of, counts, np.column_stack([self.late, self.fired, leads_to]).astype(np.float64))
@@ -431,13 +440,16 @@ class _Stays:
         """A final state is never left; its stand-in points at itself."""
         return plan.index[state if plan.pb.states[state].final else plan.default_next(state)]
 
-    def _apply_deadlines(self, plan: _Plan, seconds: Floats, to: Ints, by_system: Bools) -> None:
+    def _apply_deadlines(self, plan: _Plan, seconds: Floats, to: Ints, by_system: Bools, allowed: Floats) -> None:
+        """The engine's rule (`replay.escalation_fires`): the system fires `on_deadline` at the
+        deadline, or once the items its move requires are done if that is later, while the stay lasts."""
         deadline = np.array([plan.deadline[s] for s in plan.states])[self.state_of]
-        escalation = np.array([-1 if e is None else plan.index[e[1]] for e in plan.escalation.values()])[self.state_of]
+        escalation = np.array([-1 if e is None else plan.index[e.to] for e in plan.escalation.values()])[self.state_of]
+        fires = np.maximum(deadline, allowed)
         self.late = seconds > deadline
-        self.fired = (escalation >= 0) & (self.late | by_system)
+        self.fired = (escalation >= 0) & np.isfinite(allowed) & ((seconds > fires) | by_system)
         self.late |= self.fired
-        self.seconds = np.where(self.fired, deadline, seconds)
+        self.seconds = np.where(self.fired, fires, seconds)
         self.to = np.where(self.fired, escalation, to)
 
 
@@ -578,7 +590,7 @@ def _answer(plan: _Plan, stays: _Stays, *, values: dict[str, Floats], replicate:
     sizes = np.bincount(replicate, minlength=stays.segments.replicates).astype(np.float64)
     firsts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64)  # runs are grouped by replicate
     escalated = [(state, e) for state, e in plan.escalation.items() if e is not None]
-    expected, odds = _expected(plan, stays, [(state, e[1]) for state, e in escalated])
+    expected, odds = _expected(plan, stays, [(state, e.to) for state, e in escalated])
     draws = expected * sizes[:, np.newaxis]
     late = (draws * stays.late_share).sum(axis=0)
     breaches = np.bincount(stays.owner, weights=late, minlength=len(plan.roles))
@@ -598,7 +610,7 @@ def _answer(plan: _Plan, stays: _Stays, *, values: dict[str, Floats], replicate:
     for row in metrics:
         if row["target"] is not None:
             row.update(next(spreads))
-    escalations = [{"state": s, "trigger": e[0], "to": e[1], **next(spreads)} for s, e in escalated]
+    escalations = [{"state": s, "trigger": e.trigger, "to": e.to, **next(spreads)} for s, e in escalated]
     return {
         "metrics": metrics,
         "breaches": [

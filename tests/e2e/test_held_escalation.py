@@ -1,8 +1,8 @@
 """An `on_deadline` escalation its checklist items hold back, through the CLI (SPEC §2, §4): at the
 deadline only the breach is written; the escalation stays owed while the run is in the state and
 is written right after the check that allows it, in the same command; it is never written once
-the run has left the state. A live drill, `drill simulate`, catch-up and `drill replay` all keep
-that rule."""
+the run has left the state. A live drill, `drill simulate`, catch-up, `drill replay` and `drill
+forecast` all keep that rule."""
 
 from __future__ import annotations
 
@@ -168,3 +168,19 @@ def test_a_replayed_incident_escalates_in_its_drill_when_it_did_in_life(gated: D
     gated("replay", run, "-o", str(gated.root / "scenarios" / "gated-replay.yaml"), ok=True, DRILL_FAKE_NOW=at(21))
     simulated = json.loads(gated("simulate", "gated-replay", "--json", DRILL_FAKE_NOW=at(21)).stdout)
     assert system_moves(simulated["events"]) == system_moves(gated.events(run))
+
+
+def test_the_forecast_escalates_when_the_bridge_opens_not_at_the_deadline(gated: Drill) -> None:
+    """One incident escalated at 9m, when its bridge opened: the forecast's escalation comes then
+    too, so an 8-minute target for reaching `escalated` is never met, even with a 2-minute deadline."""
+    run = opened(gated)
+    gated("check", run, "bridge", "--by", "bob", ok=True, DRILL_FAKE_NOW=at(9))
+    gated("act", run, "resolve", "--by", "alice", ok=True, DRILL_FAKE_NOW=at(20))
+    done = gated(
+        "forecast", "gated", "--severity", "II", "--json", "--runs", "1000",
+        "--what-if", "target.time_to_escalate=8m", "--what-if", "deadline.triage=2m", ok=True, DRILL_FAKE_NOW=at(30),
+    )  # fmt: skip
+    what_if = json.loads(done.stdout)["what_if"]
+    escalation, metric = what_if["escalations"][0], what_if["metrics"][0]
+    assert (escalation["state"], escalation["p"]) == ("triage", 1.0)
+    assert (metric["name"], metric["target"], metric["p"]) == ("time_to_escalate", 480, 0.0)

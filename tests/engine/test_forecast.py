@@ -185,3 +185,43 @@ def test_the_odds_of_an_escalation_are_of_a_run_escalating_at_all_however_often_
     always = forecast(pb, "II", basis, runs=40_000, seed=5, what_if=WhatIf(deadlines={"open": 60}))
     (row,) = always["what_if"]["escalations"]
     assert (row["p"], row["low"], row["high"]) == (1.0, 1.0, 1.0)  # every stay fires at 1m now: each run, once or more
+
+
+GATED = """\
+playbook: gated
+title: A plan whose escalation needs the bridge open
+kind: outage
+version: 1
+severities: {II: {label: Major}}
+roles: {noc: NOC engineer}
+states:
+  open: {initial: true, owner: noc, deadline: 5m, on_deadline: escalate, checklist: {bridge: Open the bridge}}
+  escalated: {owner: noc}
+  closed: {final: true}
+transitions:
+  - {trigger: escalate, from: open, to: escalated, requires: [bridge]}
+  - {trigger: close, from: [open, escalated], to: closed}
+metrics:
+  time_to_escalate: {from: open, to: escalated, target: 7m, owner: noc}
+"""
+
+
+def test_an_escalation_its_items_hold_back_fires_when_they_are_done_not_at_the_deadline(tmp_path: Path) -> None:
+    """Half the past runs opened the bridge at 10m, and the system escalated then; half never
+    opened it and closed at 15m, never escalated. The system fires as the engine does: at the
+    deadline or once the bridge is open, if later; so half the runs escalate, none within 7m,
+    and a tighter deadline changes neither."""
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "gated.yaml").write_text(GATED, encoding="utf-8")
+    pb = Plans(Workspace(tmp_path)).playbook("gated")
+    held = PastRun(
+        "II", (Stay("open", 600, "escalated", True), Stay("escalated", 300, "closed", False)), {"bridge": 600}
+    )
+    never = PastRun("II", (Stay("open", 900, "closed", False),))
+    basis = Basis("severity", (held, never) * 40)
+    answer = forecast(pb, "II", basis, runs=40_000, seed=5, what_if=WhatIf(deadlines={"open": 120}))
+    for block in ("plan", "what_if"):
+        (escalation,) = answer[block]["escalations"]
+        assert escalation["p"] == pytest.approx(0.5, abs=0.02), block
+        (metric,) = answer[block]["metrics"]
+        assert (metric["name"], metric["p"]) == ("time_to_escalate", 0.0), block
