@@ -24,7 +24,8 @@ def _board_on_a_terminal(drill: Drill, seconds: float) -> tuple[bytes, int]:
     after Ctrl-C."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
-    env = {k: v for k, v in drill.env().items() if k != "NO_COLOR"} | {"TERM": "xterm"}
+    # LINES and COLUMNS would override the terminal's size (pytest-xdist's workers set 24 x 80)
+    env = {k: v for k, v in drill.env().items() if k not in ("NO_COLOR", "LINES", "COLUMNS")} | {"TERM": "xterm"}
     argv = [str(DRILL), "start", "core-outage-q4", "--by", "alice", "--speed", "100"]
     process = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=subprocess.DEVNULL, env=env)
     os.close(follower)
