@@ -20,11 +20,34 @@ KINDS = ("command", "webhook")
 MODES = ("incident", "drill")
 DEFAULT_EVENTS = (EventType.RUN_STARTED, EventType.INJECT_DELIVERED, EventType.DEADLINE_BREACHED, EventType.RUN_ENDED)
 BACKOFF_CAP = 60.0
-_COMMON_KEYS = ("name", "kind", "events", "modes", "attempts", "timeout", "backoff")
+MAX_TIMEOUT = 300.0  # seconds an attempt may be given
+MAX_RATE_WINDOW = 3600  # seconds: the longest window a `rate` may count in
+_COMMON_KEYS = ("name", "kind", "events", "modes", "attempts", "timeout", "backoff", "rate")
 _KIND_KEYS = {"command": ("command",), "webhook": ("url", "format", "headers", "secret")}
 FORMATS = ("json", "slack", "dingtalk", "wecom", "feishu")  # payload formats of a webhook
 SIGNED_FORMATS = ("dingtalk", "feishu")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most `count` messages within any `per` seconds."""
+
+    count: int
+    per: int
+
+
+# How fast each platform's robots take messages (shared/reference webhooks: DingTalk and WeCom 20 a
+# minute, DingTalk throttling a robot for 10 minutes past that; Feishu 100 a minute and 5 a second;
+# Slack about 1 a second). `json` webhooks and commands have no known limit: not paced.
+PLATFORM_RATES: dict[str, tuple[Rate, ...]] = {
+    "dingtalk": (Rate(20, 60),),
+    "wecom": (Rate(20, 60),),
+    "feishu": (Rate(100, 60), Rate(5, 1)),
+    "slack": (Rate(1, 1),),
+}
+_RATE = re.compile(r"^(\d{1,5})/(\w+)$", re.ASCII)
+_RATE_HINT = 'use "COUNT/DURATION" such as "20/1m" (1 to 10000 within 1s to 1h), a list of them, or [] for none'
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +66,7 @@ class Notifier:
     attempts: int = 5
     timeout: float = 5.0
     backoff: float = 1.0
+    rates: tuple[Rate, ...] = ()  # the pace of its messages; none for an unpaced notifier
 
     def wants(self, event_type: str, mode: str) -> bool:
         return event_type in self.events and mode in self.modes
@@ -102,14 +126,15 @@ def _notifier(entry: Any, index: int) -> Notifier:
         "events": _events(entry.get("events", list(DEFAULT_EVENTS)), label),
         "modes": _modes(entry.get("modes", list(MODES)), label),
         "attempts": _attempts(entry.get("attempts", 5), label),
-        "timeout": _seconds(entry.get("timeout", 5), "timeout", label, 0.001, 300),
+        "timeout": _seconds(entry.get("timeout", 5), "timeout", label, 0.001, MAX_TIMEOUT),
         "backoff": _seconds(entry.get("backoff", 1), "backoff", label, 0, BACKOFF_CAP),
     }
     if kind == "command":
-        return Notifier(**common, command=_command(entry.get("command"), label))
+        return Notifier(**common, command=_command(entry.get("command"), label), rates=_rates(entry, "", label))
     fmt = _format(entry.get("format", "json"), label)
     return Notifier(
         **common,
+        rates=_rates(entry, fmt, label),
         url=_url(entry.get("url"), label),
         format=fmt,
         headers=_headers(entry.get("headers", {}), label),
@@ -160,6 +185,28 @@ def _seconds(value: Any, key: str, label: str, low: float, high: float) -> float
     if not low <= seconds <= high:
         raise _bad(label, f"{key} {value!r} is out of range; allowed: {low:g} to {high:g} seconds")
     return seconds
+
+
+def _rates(entry: dict[str, Any], fmt: str, label: str) -> tuple[Rate, ...]:
+    """`rate`: one limit ("20/1m") or a list of them; without it, the platform's (PLATFORM_RATES)."""
+    if "rate" not in entry:
+        return PLATFORM_RATES.get(fmt, ())
+    value = entry["rate"]
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list):
+        raise _bad(label, f"rate {value!r} is not allowed; {_RATE_HINT}")
+    return tuple(_rate(text, label) for text in texts)
+
+
+def _rate(text: Any, label: str) -> Rate:
+    match = _RATE.match(text) if isinstance(text, str) else None
+    try:
+        per = parse_duration(match[2], at_most=MAX_RATE_WINDOW) if match else 0
+    except ValueError:
+        per = 0
+    if match is None or not 1 <= int(match[1]) <= 10000 or per < 1:
+        raise _bad(label, f"rate {text!r} is not allowed; {_RATE_HINT}")
+    return Rate(int(match[1]), per)
 
 
 def _command(value: Any, label: str) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ run `drill` commands "seven minutes later" without sleeping.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -24,6 +25,10 @@ class Clock(Protocol):
         """Wait; a virtual clock advances instead."""
         ...
 
+    def wait(self, seconds: float, stop: threading.Event) -> bool:
+        """Wait unless `stop` is set meanwhile; whether it is set. A virtual clock advances instead."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -32,6 +37,9 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
+
+    def wait(self, seconds: float, stop: threading.Event) -> bool:
+        return stop.wait(seconds) if seconds > 0 else stop.is_set()
 
 
 class VirtualClock:
@@ -45,6 +53,11 @@ class VirtualClock:
 
     def sleep(self, seconds: float) -> None:
         self.advance(seconds)
+
+    def wait(self, seconds: float, stop: threading.Event) -> bool:
+        if not stop.is_set():
+            self.advance(seconds)
+        return stop.is_set()
 
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=max(0.0, seconds))

@@ -1,11 +1,15 @@
 """The outbox: the record is the outbox (SPEC §7).
 
 A conducting process calls `Outbox.poll(run_id, events)` from its loop; matching events with no
-`notify.sent`/`notify.failed` yet are handed to a few worker threads, delivered at least once
-with `<run>:<seq>` as the idempotency key, and the outcome is appended to the run's record.
-Nothing that writes an event waits on the network, and a process does not wait on it to end: a
-delivery still under way when the outbox closes is left unrecorded, so it stays owed in the
-record and the next conducting process (the scheduler) delivers it.
+`notify.sent`/`notify.failed` yet are queued, delivered at least once with `<run>:<seq>` as the
+idempotency key, and the outcome is appended to the run's record. Each robot (`pace.robot_of`)
+has one lane. A paced notifier's lane is one thread that delivers its messages one at a time in
+the order they were queued (each run's in the order of its record), each attempt at the robot's
+pace, shared by every run this process conducts; an unpaced one (a command, a `json` webhook
+without `rate`) delivers up to UNPACED_AT_ONCE at a time, for a slow program. Robots are served
+side by side. Nothing that writes an event waits on the network, and a process does not wait on
+it to end: a delivery still under way or queued when the outbox closes is left unrecorded, so it
+stays owed in the record and the next conducting process (the scheduler) delivers it.
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ from drillkit.model.clock import Clock
 from drillkit.model.errors import DrillError
 from drillkit.model.events import NOTIFY_OUTCOMES, EventType
 from drillkit.model.threads import DaemonThreads
+from drillkit.notify.pace import Paces, robot_of
 from drillkit.notify.payloads import Message, RunInfo, describe
 from drillkit.notify.senders import Outcome, deliver
 from drillkit.store.port import RecordStore
 from drillkit.store.stores import open_store
+
+UNPACED_AT_ONCE = 4
 
 
 def delivered(events: Iterable[dict[str, Any]]) -> set[tuple[str, int]]:
@@ -66,7 +73,7 @@ def _stderr(text: str) -> None:
 
 
 class Outbox:
-    """Delivers the matching events of runs from their records, in background threads.
+    """Delivers the matching events of runs from their records, in background threads, one lane per robot.
 
     Wiring: `outbox = Outbox(ws, clock, ws.notifiers())`; call `outbox.poll(run_id, events)`
     with the events just read (or appended) in the conducting loop; `outbox.close(timeout)` on
@@ -80,14 +87,14 @@ class Outbox:
         clock: Clock,
         notifiers: Iterable[Notifier],
         *,
-        workers: int = 4,
         report: Callable[[str], None] = _stderr,
         store: RecordStore | None = None,
     ) -> None:
         self._ws, self._clock, self._notifiers = ws, clock, tuple(notifiers)
         self._store = store or open_store(ws)
         self._report = report
-        self._pool: DaemonThreads[None] = DaemonThreads(workers, "drill-notify")
+        self._paces = Paces(ws)
+        self._lanes: dict[str, DaemonThreads[None]] = {}
         self._lock = threading.Lock()
         self._claimed: set[tuple[str, str, int]] = set()
         self._futures: set[Future[None]] = set()
@@ -95,7 +102,7 @@ class Outbox:
         self._closed = False
 
     def poll(self, run_id: str, events: list[dict[str, Any]]) -> int:
-        """Hand every undelivered matching event to the pool; the number handed over."""
+        """Queue every undelivered matching event in its robot's lane; the number queued."""
         if self._closed:
             return 0
         handed = 0
@@ -135,15 +142,25 @@ class Outbox:
         _, unfinished = wait(running, timeout=timeout)
         self._stop.set()
         for future in unfinished:
-            future.cancel()  # one no worker has started
-        self._pool.stop()
+            future.cancel()  # one still queued in its lane
+        with self._lock:
+            for lane in self._lanes.values():
+                lane.stop()
         return len(unfinished)
 
     def _submit(self, run_id: str, notifier: Notifier, message: Message, seq: int) -> None:
-        future = self._pool.submit(partial(self._deliver, run_id, notifier, message, seq))
         with self._lock:
+            future = self._lane(notifier).submit(partial(self._deliver, run_id, notifier, message, seq))
             self._futures.add(future)
         future.add_done_callback(self._forget)
+
+    def _lane(self, notifier: Notifier) -> DaemonThreads[None]:
+        """The lane of the notifier's robot, begun by its first message (module docstring)."""
+        robot = robot_of(notifier)
+        if robot not in self._lanes:
+            at_once = 1 if notifier.rates else UNPACED_AT_ONCE
+            self._lanes[robot] = DaemonThreads(at_once, f"drill-notify-{notifier.name}")
+        return self._lanes[robot]
 
     def _forget(self, future: Future[None]) -> None:
         with self._lock:
@@ -151,7 +168,7 @@ class Outbox:
 
     def _deliver(self, run_id: str, notifier: Notifier, message: Message, seq: int) -> None:
         try:
-            outcome = deliver(notifier, message, self._clock, self._stop)
+            outcome = deliver(notifier, message, self._clock, self._stop, self._paces)
             if not outcome.abandoned and not self._stop.is_set():  # once handed over, it stays owed
                 self._record(run_id, notifier.name, seq, outcome)
         except Exception as err:  # a worker must never fail silently: say what was lost

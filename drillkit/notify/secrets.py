@@ -16,12 +16,15 @@ _TOKEN_MIN = 6
 
 
 class DeliveryError(Exception):
-    """One failed attempt; `retry` says whether another attempt may succeed."""
+    """One failed attempt; `retry` says whether another attempt may succeed, `wait` how long the
+    answer asked to wait (Retry-After). `throttle` is set on a rate-limit answer: how long the
+    platform holds the robot back, which a paced delivery waits out (`drillkit.notify.pace`)."""
 
-    def __init__(self, text: str, *, retry: bool, wait: float | None = None) -> None:
+    def __init__(self, text: str, *, retry: bool, wait: float | None = None, throttle: float | None = None) -> None:
         super().__init__(text)
         self.retry = retry
         self.wait = wait
+        self.throttle = throttle
 
 
 @dataclass

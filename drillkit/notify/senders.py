@@ -15,6 +15,7 @@ from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock, format_utc
 from drillkit.model.errors import NotFound
 from drillkit.notify.command import run_command
+from drillkit.notify.pace import Pace, Unpaced
 from drillkit.notify.payloads import Message, probe_message
 from drillkit.notify.secrets import DeliveryError, Secrets
 from drillkit.notify.webhook import post
@@ -28,26 +29,50 @@ class Outcome:
     abandoned: bool = False
 
 
+UNPACED = Unpaced()
 _SENDERS: dict[str, Callable[[Notifier, Message, Secrets, Clock], None]] = {"webhook": post, "command": run_command}
 
 
-def deliver(notifier: Notifier, message: Message, clock: Clock, stop: threading.Event | None = None) -> Outcome:
-    """Send with retries and exponential backoff; abandoned (nothing to record) if `stop` is set while waiting."""
+def deliver(
+    notifier: Notifier, message: Message, clock: Clock, stop: threading.Event | None = None, pace: Pace = UNPACED
+) -> Outcome:
+    """Send with retries and exponential backoff; abandoned (nothing to record) if `stop` is set
+    while waiting. Each attempt waits its turn at `pace`, which may wait out a rate-limit answer
+    instead of counting it as a failed attempt; `attempts` counts every request made."""
     stop = stop or threading.Event()
-    attempt = 0
+    failed = made = 0
+    error = None
     while True:
-        attempt += 1
-        secrets = Secrets()
-        try:
-            _SENDERS[notifier.kind](notifier, message, secrets, clock)
-        except DeliveryError as failure:
-            error = secrets.scrub(str(failure))
-            if not failure.retry or attempt >= notifier.attempts:
-                return Outcome(ok=False, attempts=attempt, error=error)
-            if stop.wait(failure.wait if failure.wait is not None else notifier.delay(attempt)):
-                return Outcome(ok=False, attempts=attempt, error=error, abandoned=True)
-        else:
-            return Outcome(ok=True, attempts=attempt)
+        booked = pace.turn(notifier, clock, stop)
+        if booked is None:
+            return Outcome(ok=False, attempts=made, error=error, abandoned=True)
+        made += 1
+        failed_with = _attempt(notifier, message, clock, pace, booked)
+        if failed_with is None:
+            return Outcome(ok=True, attempts=made)
+        failure, error = failed_with
+        if failure.throttle is not None and pace.holds:
+            pace.hold(notifier, failure.throttle, clock)  # waited out at the next turn
+            continue
+        failed += 1
+        if not failure.retry or failed >= notifier.attempts:
+            return Outcome(ok=False, attempts=made, error=error)
+        if clock.wait(failure.wait if failure.wait is not None else notifier.delay(failed), stop):
+            return Outcome(ok=False, attempts=made, error=error, abandoned=True)
+
+
+def _attempt(
+    notifier: Notifier, message: Message, clock: Clock, pace: Pace, booked: float
+) -> tuple[DeliveryError, str] | None:
+    """One attempt with fresh `Secrets`: None once sent, else the failure and its text scrubbed."""
+    secrets = Secrets()
+    try:
+        _SENDERS[notifier.kind](notifier, message, secrets, clock)
+    except DeliveryError as failure:
+        return failure, secrets.scrub(str(failure))
+    finally:
+        pace.settle(notifier, booked, clock)
+    return None
 
 
 PROBE_TIMEOUT = 3.0  # seconds: `drill notify test` answers quickly unless asked to wait longer

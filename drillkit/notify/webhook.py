@@ -24,8 +24,11 @@ from drillkit.notify.payloads import Message, render
 from drillkit.notify.secrets import DeliveryError, Secrets, redact_url
 
 RESPONSE_LIMIT = 65536
-# Platform error codes that mean "slow down, try again" (reference/webhooks.md).
-_RETRYABLE_CODES = frozenset({130101, 45009, 11232})
+# Rate-limit answers, and how long each platform then holds the robot back, in seconds (shared
+# reference on webhooks): DingTalk throttles it for 10 minutes; WeCom and Feishu count by the minute.
+THROTTLES = {130101: 600.0, 45009: 60.0, 11232: 60.0}
+UNSAID_RETRY_AFTER = 60.0  # a 429 that does not say how long: a minute, the usual window
+MAX_THROTTLE = 600.0  # a Retry-After longer than the longest known throttle is taken as that
 
 
 def _snippet(raw: bytes) -> str:
@@ -138,9 +141,16 @@ def _http_error(err: urllib.error.HTTPError, target: str) -> DeliveryError:
     if detail:
         text += f": {detail}"
     if err.code == 429:
-        after = err.headers.get("Retry-After", "")
-        return DeliveryError(text, retry=True, wait=min(float(after), BACKOFF_CAP) if after.isdigit() else None)
+        return _too_many(text, err.headers.get("Retry-After", ""))
     return DeliveryError(text, retry=err.code == 408 or err.code >= 500)
+
+
+def _too_many(text: str, after: str) -> DeliveryError:
+    """A 429: wait what Retry-After says (in seconds), within 1 s and MAX_THROTTLE; a minute when it says nothing."""
+    if not after.isdigit():
+        return DeliveryError(text, retry=True, throttle=UNSAID_RETRY_AFTER)
+    asked = float(after)
+    return DeliveryError(text, retry=True, wait=min(asked, BACKOFF_CAP), throttle=min(max(asked, 1.0), MAX_THROTTLE))
 
 
 def _check_answer(fmt: str, status: int, answer: bytes, target: str) -> None:
@@ -160,4 +170,4 @@ def _check_answer(fmt: str, status: int, answer: bytes, target: str) -> None:
     if not isinstance(code, int):  # an answer in another shape (another platform, a proxy): quote it
         raise DeliveryError(f"{fmt} answered without a numeric {code_key}: {_snippet(answer)}", retry=False)
     text = f"{fmt} answered {code_key} {code}: {_snippet(str(document.get(text_key, '')).encode())}"
-    raise DeliveryError(text, retry=code in _RETRYABLE_CODES)
+    raise DeliveryError(text, retry=code in THROTTLES, throttle=THROTTLES.get(code))

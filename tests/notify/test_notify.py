@@ -8,21 +8,18 @@ import hmac
 import json
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import pytest
 
 from drillkit.config.notifiers import Notifier, parse_notifiers
 from drillkit.config.workspace import Workspace
-from drillkit.model.clock import VirtualClock
+from drillkit.model.clock import SystemClock, VirtualClock
 from drillkit.model.errors import UsageError
 from drillkit.notify.outbox import Outbox, due
 from drillkit.notify.payloads import Message
@@ -31,74 +28,13 @@ from drillkit.notify.senders import deliver
 from drillkit.notify.webhook import dingtalk_signed_url, feishu_sign
 from drillkit.store.files import RunRecord
 from drillkit.store.verify import verify_file
+from tests.notify.conftest import HANG, Hook
 
 DRILL_MARK = "[DRILL / 演练]"  # what every message of a drill starts with
 RUN = "20260301T080000Z-core-network-outage-1a2b"
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-CLOCK = VirtualClock(START)
-HANG = "hang"
+CLOCK = VirtualClock(START)  # moves as deliveries wait: a test that needs START makes its own
 DRILL_BIN = Path(sys.executable).with_name("drill")
-
-
-@dataclass
-class Hook:
-    """A webhook on 127.0.0.1: answers from a script (the last answer repeats) and keeps what it got."""
-
-    url: str = ""
-    script: list[tuple[int, bytes] | str] = field(default_factory=lambda: [(200, b"ok")])
-    got: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def answer(self) -> tuple[int, bytes] | str:
-        with self.lock:
-            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(body.decode("utf-8")) for _, _, body in self.got]
-
-
-class _HookServer(ThreadingHTTPServer):
-    daemon_threads = True
-    hook: Hook
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        hook = cast(_HookServer, self.server).hook
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        with hook.lock:
-            hook.got.append((self.path, dict(self.headers.items()), body))
-        answer = hook.answer()
-        if answer == HANG:
-            hook.release.wait(30)
-            return
-        status, payload = cast(tuple[int, bytes], answer)
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the tests read what the hook got instead."""
-
-
-@pytest.fixture
-def hook() -> Iterator[Hook]:
-    server = _HookServer(("127.0.0.1", 0), _Handler)
-    server.hook = Hook(url=f"http://127.0.0.1:{server.server_address[1]}/robot/send")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield server.hook
-    server.hook.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace(tmp_path)
 
 
 def webhook(url: str, **extra: Any) -> Notifier:
@@ -116,10 +52,10 @@ def command(argv: list[str], **extra: Any) -> Notifier:
 MESSAGE = Message(key=f"{RUN}:2", headline=f"{DRILL_MARK} Inject alarm: 核心网告警", lines=("Run: x",), run=RUN)
 
 
-def start_run(ws: Workspace, mode: str = "drill") -> RunRecord:
-    """A record with `run.started` and one inject (seq 2)."""
+def start_run(ws: Workspace, mode: str = "drill", *, run: str = RUN, injects: int = 1) -> RunRecord:
+    """A record with `run.started` and `injects` injects (seq 2 onwards)."""
     clock = VirtualClock(START)
-    record = RunRecord(ws, RUN)
+    record = RunRecord(ws, run)
     record.create(
         {
             "event": "run.started",
@@ -135,16 +71,19 @@ def start_run(ws: Workspace, mode: str = "drill") -> RunRecord:
         },
         clock,
     )
-    inject = {
-        "event": "inject.delivered",
-        "actor": "system",
-        "role": None,
-        "inject": "alarm",
-        "message": "MME 池 BJ-3 不可达",
-        "due": 0,
-        "late": False,
-    }
-    record.append(lambda events, now: [inject], clock)
+    delivered = [
+        {
+            "event": "inject.delivered",
+            "actor": "system",
+            "role": None,
+            "inject": f"alarm{n or ''}",
+            "message": "MME 池 BJ-3 不可达",
+            "due": 0,
+            "late": False,
+        }
+        for n in range(injects)
+    ]
+    record.append(lambda events, now: delivered, clock)
     return record
 
 
@@ -183,6 +122,8 @@ def test_notifiers_are_read_from_drill_toml(ws: Workspace) -> None:
         ({"url": "ftp://example.invalid/x"}, ["https://"]),
         ({"command": ["/bin/true"]}, ["unknown key 'command'", "url"]),
         ({"secret": "${S}"}, ["secret signs only formats dingtalk, feishu"]),
+        ({"rate": "20"}, ["rate '20' is not allowed", '"COUNT/DURATION" such as "20/1m"']),
+        ({"rate": ["20/1m", "5/2h"]}, ["rate '5/2h' is not allowed", "1s to 1h"]),
     ],
 )
 def test_a_bad_notifier_names_drill_toml_the_notifier_and_what_is_allowed(
@@ -354,7 +295,7 @@ def test_dingtalk_signing_puts_timestamp_and_sign_in_the_query(hook: Hook, monke
     monkeypatch.setenv("DING_SECRET", "SEC0123456789abcdef")
     hook.script = [(200, b'{"errcode":0,"errmsg":"ok"}')]
     notifier = webhook(hook.url + "?access_token=t0ken123", format="dingtalk", secret="${DING_SECRET}")
-    assert deliver(notifier, MESSAGE, CLOCK).ok
+    assert deliver(notifier, MESSAGE, VirtualClock(START)).ok
     query = parse_qs(urlsplit(hook.got[0][0]).query)
     millis = int(START.timestamp() * 1000)
     expected = hmac.new(b"SEC0123456789abcdef", f"{millis}\nSEC0123456789abcdef".encode(), hashlib.sha256).digest()
@@ -375,7 +316,7 @@ def test_dingtalk_sign_is_url_encoded_exactly_once() -> None:
 def test_feishu_signing_puts_timestamp_and_sign_in_the_body(hook: Hook, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEISHU_SECRET", "feishu-secret-42")
     hook.script = [(200, b'{"code":0,"msg":"success"}')]
-    assert deliver(webhook(hook.url, format="feishu", secret="${FEISHU_SECRET}"), MESSAGE, CLOCK).ok
+    assert deliver(webhook(hook.url, format="feishu", secret="${FEISHU_SECRET}"), MESSAGE, VirtualClock(START)).ok
     [body] = hook.bodies()
     seconds = int(START.timestamp())
     key = f"{seconds}\nfeishu-secret-42".encode()
@@ -504,7 +445,8 @@ def test_an_event_is_delivered_once_per_process_and_not_again_once_recorded(ws: 
 def test_a_delivery_cut_short_is_not_recorded_and_a_new_process_sends_it_again(ws: Workspace, hook: Hook) -> None:
     record = start_run(ws)
     hook.script = [(500, b"busy"), (200, b"ok")]
-    first = Outbox(ws, VirtualClock(START), [webhook(hook.url, events=["inject.delivered"], backoff=30)])
+    waiting = SystemClock()  # the backoff takes real time: the close comes while it waits
+    first = Outbox(ws, waiting, [webhook(hook.url, events=["inject.delivered"], backoff=30)])
     first.poll(RUN, record.read())
     for _ in range(500):
         if hook.got:
@@ -638,7 +580,7 @@ def test_a_notifier_shows_no_url_header_or_command_when_printed() -> None:
 
 
 def test_a_connection_refused_is_retried_and_named_by_host_only() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     port = server.server_address[1]
     server.server_close()
     outcome = deliver(webhook(f"http://127.0.0.1:{port}/hook/abcdef123456", attempts=2), MESSAGE, CLOCK)
