@@ -71,6 +71,7 @@ def conduct(
 
 
 HAND_OVER = 1.0  # seconds a conductor leaving waits for deliveries under way before leaving them owed
+OWED_WAIT = 30.0  # seconds a resume of an ended run waits for the deliveries it owes
 
 
 def _hand_over(outbox: Outbox, tell: Tell) -> None:
@@ -93,12 +94,18 @@ def _delivered_if_ended(store: RecordStore, run_id: str, outbox: Outbox, tell: T
     if ended["event"] != EventType.RUN_ENDED:
         return False
     owed = outbox.poll(run_id, events)
-    outbox.close(timeout=30.0)
-    tell(
-        f"{run_id} has ended ({ended['outcome']}); nothing left to conduct"
-        + (f", {owed} notification(s) delivered" if owed else "")
-    )
+    left = outbox.hand_over(OWED_WAIT)
+    tell(f"{run_id} has ended ({ended['outcome']}); nothing left to conduct{_owed_outcome(owed, left)}")
     return True
+
+
+def _owed_outcome(owed: int, left: int) -> str:
+    """What a resume of an ended run did with the `owed` notifications: those still waiting their
+    turn at a robot's pace (or still under way) after OWED_WAIT are `left` owed."""
+    if not owed:
+        return ""
+    delivered = f", {owed - left} notification(s) delivered"
+    return delivered + (f", {left} left owed in the record for `drill scheduler`" if left else "")
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ import pytest
 
 from drillkit.config.notifiers import Rate, parse_notifiers
 from drillkit.config.workspace import Workspace
-from drillkit.model.clock import VirtualClock
+from drillkit.model.clock import SystemClock, VirtualClock
 from drillkit.notify.outbox import Outbox
+from drillkit.services import conducting
 from drillkit.services.conductor import Conductor
 from drillkit.services.drills import start_drill
 from tests.conftest import read_events
@@ -142,6 +143,32 @@ def test_rate_in_drill_toml_paces_a_robot_that_takes_fewer(ws: Workspace, robot:
     assert outbox.close(10)
     assert [e["event"] for e in outcomes(record)] == ["notify.sent"] * 12
     assert robot.most_within(60) <= 5
+    assert robot.refused == 0
+
+
+def unused(*_: object) -> None:
+    """A listener for a run that is not conducted (it has ended)."""
+
+
+def test_a_resume_of_an_ended_run_says_how_many_it_delivered_and_how_many_wait_their_turn(
+    ws: Workspace, robot: Robot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """25 notifications owed to a DingTalk robot: 20 go at once, 5 wait for the next minute."""
+    monkeypatch.setattr(conducting, "OWED_WAIT", 3.0)  # not the half minute a user waits
+    (ws.root / "drill.toml").write_text(notify_table(robot.url), encoding="utf-8")
+    record = start_run(ws, injects=25)
+    ended = {"event": "run.ended", "actor": "system", "role": None, "outcome": "aborted", "reason": "test"}
+    record.append(lambda events, now: [ended], VirtualClock(START))
+    told: list[str] = []
+    done = conducting.conduct(
+        ws, SystemClock(), RUN, listener=unused, every=unused, watch=lambda: lambda: True, tell=told.append
+    )
+    assert done is conducting.Conducted.ENDED_BEFORE
+    assert told == [
+        f"{RUN} has ended (aborted); nothing left to conduct, 20 notification(s) delivered,"
+        " 5 left owed in the record for `drill scheduler`"
+    ]
+    assert [e["event"] for e in outcomes(record)] == ["notify.sent"] * 20
     assert robot.refused == 0
 
 
