@@ -9,7 +9,8 @@ pace, shared by every run this process conducts; an unpaced one (a command, a `j
 without `rate`) delivers up to UNPACED_AT_ONCE at a time, for a slow program. Robots are served
 side by side. Nothing that writes an event waits on the network, and a process does not wait on
 it to end: a delivery still under way or queued when the outbox closes is left unrecorded, so it
-stays owed in the record and the next conducting process (the scheduler) delivers it.
+stays owed in the record and the scheduler delivers it (a running one at its next pass after the
+process has let go of the run's conductor lock).
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def conduct(
     outbox = Outbox(ws, clock, ws.notifiers(), store=store)
     if _delivered_if_ended(store, run_id, outbox, tell):
         return Conducted.ENDED_BEFORE
-    conductor = Conductor(ws, clock, listener=listener, outbox=outbox, store=store)
+    conductor = Conductor(ws, clock, listener=listener, outbox=outbox, store=store, hold=True)
     conductor.adopt_or_fail(run_id)
     stop = watch()
     try:
@@ -66,7 +66,7 @@ def conduct(
         try:
             conductor.close()  # raises what a last append in flight met, once it is finished
         finally:
-            _hand_over(outbox, tell)
+            _hand_over(outbox, conductor, tell)
     return Conducted.LEFT_RUNNING if stop() else Conducted.ENDED
 
 
@@ -74,10 +74,14 @@ HAND_OVER = 1.0  # seconds a conductor leaving waits for deliveries under way be
 OWED_WAIT = 30.0  # seconds a resume of an ended run waits for the deliveries it owes
 
 
-def _hand_over(outbox: Outbox, tell: Tell) -> None:
-    """Deliveries still under way stay owed in the record: the scheduler delivers them. A slow
+def _hand_over(outbox: Outbox, conductor: Conductor, tell: Tell) -> None:
+    """Deliveries still under way stay owed in the record: the scheduler delivers them, once this
+    process lets go of the run's conductor lock (so that no message goes out from both). A slow
     webhook never keeps a finished drill on the screen."""
-    pending = outbox.hand_over(HAND_OVER)
+    try:
+        pending = outbox.hand_over(HAND_OVER)
+    finally:
+        conductor.let_go()
     if pending:
         tell(
             f"{pending} notification(s) pending: left owed in the record for `drill scheduler`,"

@@ -55,13 +55,18 @@ class Conductor:
         dropped: Dropped | None = None,
         *,
         store: RecordStore | None = None,
+        hold: bool = False,
     ) -> None:
         """`dropped`: told of a run that can no longer be read or recorded, which is then let go so
         the others stay on time; without it such an error ends the conducting. `store`: the one
-        the process already holds, if any."""
+        the process already holds, if any. `hold`: keep each run's conductor lock past its end and
+        past `close`, until `let_go` (a foreground conductor hands over its last deliveries first,
+        and the scheduler takes the run's owed deliveries only after that)."""
         self.ws, self.clock = ws, clock
         self.listener, self.outbox, self.dropped = listener, outbox, dropped
         self.live: dict[str, _Live] = {}
+        self._hold = hold
+        self._held: list[Callable[[], None]] = []  # the locks of runs no longer conducted, kept until `let_go`
         self.runs = Runs(ws, store)  # one store for every run conducted: each look reads only what is new
         self._writers: DaemonThreads[object] = DaemonThreads(WRITERS, "drill-append")
 
@@ -196,7 +201,17 @@ class Conductor:
             self.outbox.poll(run_id, everything)
 
     def _release(self, run_id: str) -> None:
-        self.live.pop(run_id).release()
+        release = self.live.pop(run_id).release
+        if self._hold:
+            self._held.append(release)
+        else:
+            release()
+
+    def let_go(self) -> None:
+        """Let go of the conductor locks kept by `hold`."""
+        held, self._held = self._held, []
+        for release in held:
+            release()
 
     def close(self) -> None:
         """Wait up to CLOSE_WAIT for the appends in flight and read them back (so listeners and the

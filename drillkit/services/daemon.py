@@ -218,27 +218,56 @@ class RunConducting:
         self._outbox = Outbox(ws, clock, ws.notifiers(), report=report, store=self._records)
         self._conductor = Conductor(ws, clock, outbox=self._outbox, dropped=dropped, store=self._records)
         self._open_runs = OpenRuns(ws)
-        self._deliver_owed(clock)
+        self._conducted: set[str] = set()  # adopted here: this outbox has seen their every event
+        self._owing = self._ended_lately(clock)
 
-    def _deliver_owed(self, clock: Clock) -> None:
-        """Notifications still owed for runs that ended in the last day: a conductor killed just
-        after `run.ended` never recorded them, and no one conducts an ended run."""
+    def _ended_lately(self, clock: Clock) -> set[str]:
+        """The drills and incidents that ended in the last day: they may still owe notifications
+        (a conductor killed just after `run.ended`, or one that left them owed as it exited), and
+        no one conducts an ended run."""
         from drillkit.store.index import run_summaries
 
         since = format_utc(clock.now() - OWED_WINDOW)
-        for summary in run_summaries(self._ws):
-            if summary.ended is None or summary.ended < since or summary.mode == "simulation":
-                continue
-            try:
-                self._outbox.poll(summary.id, self._records.read(summary.id))
-            except DrillError:
-                continue  # a record that cannot be read is `drill verify`'s to report
+        return {
+            s.id for s in run_summaries(self._ws) if s.ended is not None and s.ended >= since and s.mode != "simulation"
+        }
 
     def open_runs(self) -> list[str]:
-        return self._open_runs(held=self._conductor.live)
+        """The runs not ended; on the way, what the runs found ended since the last pass still owe
+        is handed to the outbox (a foreground drill leaves what it could not deliver owed)."""
+        open_ones = self._open_runs(held=self._conductor.live)
+        self._owing.update(run for run in self._open_runs.ended_lately() if run not in self._conducted)
+        self._deliver_owing()
+        return open_ones
+
+    def _deliver_owing(self) -> None:
+        """Hand the outbox what each run in `_owing` still owes. A run whose conductor lock another
+        process holds (a foreground drill still handing over its last deliveries) is tried again at
+        the next pass, so that a message does not go out from both."""
+        for run_id in sorted(self._owing):
+            try:
+                handed = self._hand_to_outbox(run_id)
+            except (DrillError, OSError):
+                handed = True  # a record that cannot be read is `drill verify`'s to report, not retried
+            if handed:
+                self._owing.discard(run_id)
+
+    def _hand_to_outbox(self, run_id: str) -> bool:
+        """The outbox polled with the run's record, read under its conductor lock; False while another holds it."""
+        release = self._records.conduct(run_id)
+        if release is None:
+            return False
+        try:
+            self._outbox.poll(run_id, self._records.read(run_id))
+        finally:
+            release()
+        return True
 
     def adopt(self, run_id: str) -> bool:
-        return self._conductor.adopt(run_id)
+        adopted = self._conductor.adopt(run_id)
+        if adopted:
+            self._conducted.add(run_id)
+        return adopted
 
     def tick(self) -> float:
         return self._conductor.tick()

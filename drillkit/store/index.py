@@ -63,10 +63,16 @@ class OpenRuns:
     """The runs not ended, for one process that asks again and again (the scheduler, at every
     pass): a record once seen ended is not read again (a record only grows, and nothing but
     notification outcomes follows `run.ended`), nor is a run the caller holds. A pass then reads
-    only the records of runs it has not seen end and does not conduct, not the whole history."""
+    only the records of runs it has not seen end and does not conduct, not the whole history.
+
+    The drills and incidents seen to end after the first call (a foreground conductor's, one
+    aborted between passes) are kept for `ended_lately`: the one pass that finds a run ended is
+    the one that may deliver what it still owes."""
 
     ws: Workspace
     _ended: set[str] = field(default_factory=set)
+    _lately: list[str] = field(default_factory=list)
+    _asked: bool = False
 
     def __call__(self, held: Collection[str] = ()) -> list[str]:
         """Ids of the runs not ended, oldest first; those in `held` are taken as not ended."""
@@ -79,9 +85,17 @@ class OpenRuns:
             summary = _summary_from(run_id, first_line, tail)
             if summary is not None and summary.ended is not None:
                 self._ended.add(run_id)
+                if self._asked and summary.mode != "simulation":
+                    self._lately.append(run_id)
             else:  # one that cannot be read is tried too, so that its error is logged (`run.dropped`)
                 open_ones.add(run_id)
+        self._asked = True
         return sorted(open_ones)
+
+    def ended_lately(self) -> list[str]:
+        """The runs found ended since the last time this was asked (none that had ended before the first call)."""
+        lately, self._lately = self._lately, []
+        return lately
 
 
 def has_ended(file: str) -> bool:
