@@ -14,17 +14,14 @@ from pathlib import Path
 
 from drillkit.config.workspace import FILE_MODE, Workspace, fsync_folder
 from drillkit.model.clock import Clock
-from drillkit.model.errors import RecordError
 from drillkit.store import merkle, notes
 from drillkit.store.files import new_file, write_or_take_back
-from drillkit.store.notes import NoteError
-from drillkit.store.sealport import SealStore
+from drillkit.store.sealport import Edge, SealStore
 from drillkit.store.seals import (
     LedgerEntry,
     Seal,
     SealKey,
     next_seal,
-    parse_checkpoint,
     sealable,
     signed_checkpoint,
 )
@@ -73,6 +70,9 @@ class FileSealStore(SealStore):
     def seals_name(self, run_id: str) -> str:
         return self.ws.display(seals_file(self.ws, run_id))
 
+    def ledger_name(self) -> str:
+        return self.ws.display(ledger_file(self.ws))
+
     def checkpoint_name(self) -> str:
         return self.ws.display(checkpoint_file(self.ws))
 
@@ -105,41 +105,10 @@ class FileSealStore(SealStore):
         _replace(checkpoint_file(self.ws), signed_checkpoint(key, 0, merkle.EMPTY_ROOT))
         fsync_folder(self.ws.seals)
 
-    def _edge(self, key: SealKey, length: int) -> tuple[int, list[bytes]]:
-        """The ledger's size and the roots of its tree's perfect subtrees: from the cache when it
-        was written for a ledger of this length and its root is the checkpoint's, else from
-        every entry, which must extend the checkpoint (a seal never signs a rolled-back ledger)."""
-        cached = _read_edge(edge_file(self.ws), length)
-        note = self.checkpoint()
-        if cached is not None and note is not None:
-            try:
-                checkpoint = parse_checkpoint(note)
-            except NoteError:
-                checkpoint = None
-            size, edge = cached
-            if checkpoint and checkpoint.size == size and checkpoint.root == merkle.frontier_root(edge):
-                return cached
-        leaves = [merkle.leaf_hash(line) for line in self.ledger()]
-        self._check_extends_checkpoint(key, leaves, note)
-        edge = []
-        for index, leaf in enumerate(leaves):
-            edge = merkle.extend_frontier(edge, index, leaf)
-        return len(leaves), edge
-
-    def _check_extends_checkpoint(self, key: SealKey, leaves: list[bytes], note: bytes | None) -> None:
-        """A RecordError when the ledger is not the checkpoint's tree or an extension of it."""
-        if note is None and not leaves:
-            return
-        try:
-            checkpoint = parse_checkpoint(note) if note is not None and key.public.opened(note) else None
-        except NoteError:
-            checkpoint = None
-        size = checkpoint.size if checkpoint else 0
-        if checkpoint is None or size > len(leaves) or merkle.root(leaves[:size]) != checkpoint.root:
-            raise RecordError(
-                f"not sealed: {self.ws.display(ledger_file(self.ws))} does not extend its checkpoint"
-                f" ({self.checkpoint_name()}); see `drill verify`"
-            )
+    def _edge(self, key: SealKey, length: int) -> Edge:
+        """The ledger's size and edge (`SealStore.checked_edge`), from the cache when it was written
+        for a ledger of this length in bytes and the checkpoint signs it."""
+        return self.checked_edge(key, self.checkpoint(), _read_edge(edge_file(self.ws), length), self.ledger)
 
 
 def seals_file(ws: Workspace, run_id: str) -> Path:
@@ -160,7 +129,7 @@ def edge_file(ws: Workspace) -> Path:
     return ws.seals / "ledger.edge"
 
 
-def _read_edge(path: Path, length: int) -> tuple[int, list[bytes]] | None:
+def _read_edge(path: Path, length: int) -> Edge | None:
     """The cached size and edge when they were written for a ledger of `length` bytes."""
     try:
         head, *hashes = path.read_text(encoding="ascii").split()

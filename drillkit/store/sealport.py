@@ -7,10 +7,15 @@ an adapter (`open_seals(ws)` picks it).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from drillkit.model.clock import Clock
+from drillkit.model.errors import RecordError
+from drillkit.store import merkle
 from drillkit.store.notes import NoteError
-from drillkit.store.seals import Seal, SealKey, parse_seal
+from drillkit.store.seals import Seal, SealKey, parse_checkpoint, parse_seal
+
+Edge = tuple[int, list[bytes]]  # a ledger's size, and the roots of its tree's perfect subtrees (largest first)
 
 
 class SealStore(ABC):
@@ -40,6 +45,10 @@ class SealStore(ABC):
         """Where the run's seals are, for messages."""
 
     @abstractmethod
+    def ledger_name(self) -> str:
+        """Where the ledger is, for messages."""
+
+    @abstractmethod
     def checkpoint_name(self) -> str:
         """Where the ledger's own checkpoint is, for messages."""
 
@@ -56,3 +65,49 @@ class SealStore(ABC):
             return parse_seal(found[-1]) if found else None
         except NoteError:
             return None
+
+    def checked_edge(
+        self, key: SealKey, note: bytes | None, cached: Edge | None, entries: Callable[[], list[bytes]]
+    ) -> Edge:
+        """The ledger's edge, which the next checkpoint is signed from: `cached` (kept by the adapter
+        for a ledger of the size it has now) when the checkpoint `note` signs that tree, else
+        rebuilt from every entry (`entries()`), which must extend the checkpoint: a seal never
+        signs over a ledger cut short, or one whose checkpoint is gone (a RecordError, nothing written)."""
+        if cached is not None and note is not None and _signs(note, cached):
+            return cached
+        leaves = [merkle.leaf_hash(line) for line in entries()]
+        if not _extends(key, leaves, note):
+            raise RecordError(
+                f"not sealed: {self.ledger_name()} does not extend its checkpoint ({self.checkpoint_name()});"
+                " see `drill verify`"
+            )
+        edge: list[bytes] = []
+        for index, leaf in enumerate(leaves):
+            edge = merkle.extend_frontier(edge, index, leaf)
+        return len(leaves), edge
+
+
+def _signs(note: bytes, edge: Edge) -> bool:
+    """Whether the checkpoint `note` is of the tree whose edge is `edge`."""
+    size, roots = edge
+    try:
+        checkpoint = parse_checkpoint(note)
+    except NoteError:
+        return False
+    return len(roots) == size.bit_count() and (checkpoint.size, checkpoint.root) == (size, merkle.frontier_root(roots))
+
+
+def _extends(key: SealKey, leaves: list[bytes], note: bytes | None) -> bool:
+    """Whether the ledger of `leaves` is the tree of the checkpoint `note` signed by `key`, or an
+    extension of it; an empty ledger without a checkpoint is one never sealed."""
+    if note is None:
+        return not leaves
+    try:
+        checkpoint = parse_checkpoint(note) if key.public.opened(note) else None
+    except NoteError:
+        return False
+    return (
+        checkpoint is not None
+        and checkpoint.size <= len(leaves)
+        and merkle.root(leaves[: checkpoint.size]) == checkpoint.root
+    )

@@ -212,34 +212,6 @@ def test_every_attack_is_tampered(sealed: Sealed, copy: Drill, attack: str) -> N
     check_verifiers_agree(copy.root)  # the independent verifier says the same of every record
 
 
-def _cut_last_ledger_entry(root: Path) -> None:
-    ledger = root / "logs/seals/ledger"
-    ledger.write_bytes(b"".join(ledger.read_bytes().splitlines(keepends=True)[:-1]))
-
-
-def test_a_ledger_cut_with_its_checkpoint_deleted_is_tampered_without_a_kept_one(copy: Drill) -> None:
-    _cut_last_ledger_entry(copy.root)
-    (copy.root / "logs/seals/checkpoint").unlink()
-    code, document = _verify(copy)
-    assert code == 1
-    assert "no checkpoint" in _verdicts(document)[None]["problem"]
-
-
-def test_a_seal_never_signs_over_a_rolled_back_ledger(copy: Drill) -> None:
-    """The next seal would have signed the cut ledger as its own, and the rollback vanished."""
-    _cut_last_ledger_entry(copy.root)
-    run = copy.open()
-    copy("abort", run, "--by", "alice", "--reason", "drill over", ok=True)  # the write stands, unsealed
-    code, document = _verify(copy)
-    assert code == 1
-    assert "rolled back" in _verdicts(document)[None]["problem"]
-    assert _verdicts(document)[run]["verdict"] == "unsealed"
-    refused = copy("keys", "seal", "--all")
-    assert refused.returncode == 1
-    assert refused.stderr.count("\n") == 1
-    assert "does not extend its checkpoint" in refused.stderr
-
-
 def test_the_views_of_an_unsealed_run_pass_as_drill_verify_passes_it(copy: Drill) -> None:
     """An open run no key holder has sealed yet is not a record that fails verification."""
     run = copy.open()
@@ -312,26 +284,6 @@ def test_keys_show_says_why_a_garbled_private_key_cannot_seal(copy: Drill) -> No
     shown = copy("keys", "show", ok=True).stdout
     assert "not here" not in shown
     assert "cannot seal" in shown
-
-
-@pytest.mark.parametrize("cache", ["missing", "garbled", "forged for this ledger"])
-def test_sealing_never_trusts_a_wrong_ledger_edge_cache(sealed: Sealed, copy: Drill, cache: str) -> None:
-    """`logs/seals/ledger.edge` spares a seal reading the whole ledger; lost, garbled or made to
-    match the ledger's length with other hashes, it is rebuilt and the checkpoint stays right."""
-    edge = copy.root / "logs" / "seals" / "ledger.edge"
-    length = (copy.root / "logs" / "seals" / "ledger").stat().st_size
-    if cache == "missing":
-        edge.unlink()
-    elif cache == "garbled":
-        edge.write_text("not a cache", encoding="ascii")
-    else:
-        edge.write_text(f"{length}:3 {'ab' * 32} {'cd' * 32}\n", encoding="ascii")
-    for n in range(3):
-        run = copy.open()
-        copy("abort", run, "--by", "alice", "--reason", f"drill {n} over", ok=True)
-    code, document = _verify(copy, "--strict", "--checkpoint", str(sealed.kept))
-    assert code == 0, document
-    assert _verdicts(document)[None]["ledger"]["size"] == 6
 
 
 def test_a_bad_checkpoint_file_is_one_line_and_exit_2(copy: Drill, tmp_path: Path) -> None:

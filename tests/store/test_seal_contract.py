@@ -3,8 +3,9 @@ under `logs/seals/` and the team store's tables.
 
 An adapter is one parameter of the `subject` fixture. The store is driven through the port (and
 `drill verify`'s service reads what it holds); what a test needs of an adapter beyond the port is
-how to do behind drillkit's back what an attacker with the files or the database does: put an
-earlier ledger back with its seals and checkpoint.
+how to do behind drillkit's back what an attacker with the files or the database does: cut the
+ledger, remove its checkpoint, put an earlier ledger back with its seals and checkpoint, spoil
+the cached right edge of the ledger's tree.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import SystemClock, VirtualClock, parse_utc
-from drillkit.model.errors import UsageError
+from drillkit.model.errors import RecordError, UsageError
 from drillkit.plans.library import Plans
 from drillkit.services.review import Verification, verify_runs
 from drillkit.services.runs import new_run_id, started_draft
@@ -45,11 +46,27 @@ SEALERS = 6
 
 @dataclass(frozen=True)
 class Adapter:
-    """What an attacker does to one backend, behind drillkit's back: `save(s)` and
-    `restore(s, saved)` put the seals, the ledger and its checkpoint back as they were."""
+    """What an attacker does to one backend, behind drillkit's back: `cut(s, entry)` removes one
+    ledger entry (1 the first, -1 the last); `drop_checkpoint(s)` removes the checkpoint;
+    `save(s)` and `restore(s, saved)` put the seals, the ledger and its checkpoint back as they
+    were; `spoil_edge(s, edge)` replaces the cached right edge of the ledger's tree (None: gone)."""
 
+    cut: Callable[[Subject, int], None]
+    drop_checkpoint: Callable[[Subject], None]
     save: Callable[[Subject], Any]
     restore: Callable[[Subject, Any], None]
+    spoil_edge: Callable[[Subject, bytes | None], None]
+
+
+def _cut_file(s: Subject, entry: int) -> None:
+    ledger = s.ws.seals / "ledger"
+    lines = ledger.read_bytes().splitlines(keepends=True)
+    del lines[entry if entry < 0 else entry - 1]
+    ledger.write_bytes(b"".join(lines))
+
+
+def _drop_checkpoint_file(s: Subject) -> None:
+    (s.ws.seals / "checkpoint").unlink()
 
 
 def _save_files(s: Subject) -> Path:
@@ -63,7 +80,17 @@ def _restore_files(s: Subject, saved: Path) -> None:
     shutil.copytree(saved, s.ws.seals)
 
 
-FILES = Adapter(_save_files, _restore_files)
+def _spoil_edge_file(s: Subject, edge: bytes | None) -> None:
+    """The cache written for the ledger as it is (its length and size), with `edge` for hashes."""
+    path, ledger = s.ws.seals / "ledger.edge", s.ws.seals / "ledger"
+    if edge is None:
+        path.unlink()
+        return
+    hashes = " ".join(edge[i : i + merkle.HASH_SIZE].hex() for i in range(0, len(edge), merkle.HASH_SIZE))
+    path.write_text(f"{ledger.stat().st_size}:{len(s.seals.ledger())} {hashes}\n", encoding="ascii")
+
+
+FILES = Adapter(_cut_file, _drop_checkpoint_file, _save_files, _restore_files, _spoil_edge_file)
 
 
 def _as_owner(s: Subject, *steps: tuple[str, tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
@@ -80,6 +107,15 @@ def _as_owner(s: Subject, *steps: tuple[str, tuple[Any, ...]]) -> list[list[tupl
         for table in SEAL_TABLES:
             conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER".encode())
     return found
+
+
+def _cut_row(s: Subject, entry: int) -> None:
+    which = "(SELECT max(n) FROM drill.seal_ledger)" if entry < 0 else str(entry)
+    _as_owner(s, (f"DELETE FROM drill.seal_ledger WHERE n = {which}", ()))
+
+
+def _drop_checkpoint_row(s: Subject) -> None:
+    _as_owner(s, ("DELETE FROM drill.seal_checkpoint", ()))
 
 
 SAVED_COLUMNS = {
@@ -102,7 +138,11 @@ def _restore_rows(s: Subject, saved: dict[str, list[tuple[Any, ...]]]) -> None:
     _as_owner(s, *steps)
 
 
-POSTGRES = Adapter(_save_rows, _restore_rows)
+def _spoil_frontier(s: Subject, edge: bytes | None) -> None:
+    _as_owner(s, ("UPDATE drill.seal_checkpoint SET frontier = %s", (edge or b"",)))
+
+
+POSTGRES = Adapter(_cut_row, _drop_checkpoint_row, _save_rows, _restore_rows, _spoil_frontier)
 
 ADAPTERS = {"files": FILES, "postgres": POSTGRES}
 
@@ -267,6 +307,39 @@ def test_lines_that_fail_verification_or_rewrite_sealed_ones_are_never_sealed(
     assert (subject.seals.notes(run_id), *subject.held()) == before
 
 
+@pytest.mark.parametrize("entry", [-1, 1], ids=["last entry", "first entry"])
+def test_a_seal_never_signs_over_a_ledger_cut_short(subject: Subject, entry: int) -> None:
+    """The next seal would have signed the cut ledger as its own, and the cut vanished: a command
+    that ends a run writes and leaves it unsealed, `drill keys seal` is refused in one line,
+    nothing is written, and `drill verify` still shows the cut."""
+    for _ in range(2):
+        subject.seal(subject.new_run())
+    subject.adapter.cut(subject, entry)
+    before = subject.held()
+    run_id = subject.ended_by_a_command()
+    assert (subject.seals.notes(run_id), subject.held()) == ([], before)
+    with pytest.raises(RecordError, match="does not extend its checkpoint") as refused:
+        seal_runs(subject.ws, clock(), [run_id])
+    assert "\n" not in str(refused.value)
+    assert (subject.seals.notes(run_id), subject.held()) == ([], before)
+    checked = subject.verify()
+    assert "rolled back" in (ledger(checked).problem or "")
+    assert (verdict(checked, run_id).verdict, checked.exit_code) == ("unsealed", 1)
+
+
+def test_a_ledger_whose_checkpoint_is_gone_is_tampered_and_never_sealed_over(subject: Subject) -> None:
+    """The checkpoint exists from the first seal on: without it a ledger could be cut unseen, and
+    a seal that wrote a new one would hide that it was removed."""
+    subject.seal(subject.new_run())
+    subject.adapter.drop_checkpoint(subject)
+    checked = subject.verify()
+    assert "no checkpoint" in (ledger(checked).problem or "")
+    run_id = subject.new_run()
+    with pytest.raises(RecordError, match="does not extend its checkpoint"):
+        subject.seal(run_id)
+    assert (subject.seals.notes(run_id), subject.seals.checkpoint()) == ([], None)
+
+
 def test_a_rollback_of_seals_ledger_and_checkpoint_together_shows_against_a_kept_checkpoint(subject: Subject) -> None:
     """Put back together, the seals, ledger and checkpoint agree with each other: only a checkpoint
     kept elsewhere shows the rollback, and a seal made after it does not hide it."""
@@ -284,6 +357,27 @@ def test_a_rollback_of_seals_ledger_and_checkpoint_together_shows_against_a_kept
     for _ in range(2):
         subject.seal(subject.new_run())
     assert "were changed" in (ledger(subject.verify(kept)).problem or "")
+
+
+SPOILED = {
+    "gone": None,
+    "garbled": b"not an edge",
+    "forged for this ledger": bytes(range(32)),
+}
+
+
+@pytest.mark.parametrize("spoiled", list(SPOILED))
+def test_a_wrong_cached_edge_is_never_trusted(subject: Subject, spoiled: str) -> None:
+    """The right edge of the ledger's tree, kept so a seal need not read the whole ledger: lost,
+    garbled, or replaced by other hashes of the right count, it is rebuilt from the ledger."""
+    subject.seal(subject.new_run())
+    kept = subject.seals.checkpoint()
+    subject.adapter.spoil_edge(subject, SPOILED[spoiled])
+    for _ in range(3):
+        assert subject.seal(subject.new_run()) is not None
+    checked = subject.verify(kept, strict=True)
+    assert (ledger(checked).problem, checked.exit_code) == (None, 0)
+    assert ledger(checked).size == 4
 
 
 def test_a_command_of_the_key_holder_seals_the_run_it_ends(subject: Subject) -> None:

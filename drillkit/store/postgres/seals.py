@@ -3,7 +3,9 @@
 checkpoint, and the right edge of the tree so a seal reads no more than it).
 
 A sealer locks the checkpoint row (`SELECT … FOR UPDATE`): sealers on every host take turns,
-and a seal, its ledger entry and the new checkpoint commit together or not at all.
+and a seal, its ledger entry and the new checkpoint commit together or not at all. The edge kept
+in the row is used only while the ledger has as many rows as the checkpoint signs and the
+checkpoint signs that edge; else it is rebuilt from the ledger, which must extend the checkpoint.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from drillkit.config.workspace import Workspace
 from drillkit.model.clock import Clock
 from drillkit.store import merkle
 from drillkit.store.postgres.connection import Database, database
-from drillkit.store.sealport import SealStore
+from drillkit.store.sealport import Edge, SealStore
 from drillkit.store.seals import LedgerEntry, Seal, SealKey, next_seal, sealable, signed_checkpoint
+
+LEDGER = "SELECT line FROM drill.seal_ledger ORDER BY n"
 
 
 class PostgresSealStore(SealStore):
@@ -29,7 +33,7 @@ class PostgresSealStore(SealStore):
         return self._column("SELECT note FROM drill.seal WHERE run = %s ORDER BY n", (run_id,))
 
     def ledger(self) -> list[bytes]:
-        return self._column("SELECT line FROM drill.seal_ledger ORDER BY n", ())
+        return self._column(LEDGER, ())
 
     def checkpoint(self) -> bytes | None:
         found = self._column("SELECT note FROM drill.seal_checkpoint WHERE note IS NOT NULL", ())
@@ -41,7 +45,8 @@ class PostgresSealStore(SealStore):
             return None
         with self.db.transaction() as cursor:
             self.db.check_fence(cursor)  # a scheduler that was replaced seals nothing either
-            size, frontier = _locked_checkpoint(cursor)
+            note, kept = _locked_checkpoint(cursor)
+            size, frontier = self.checked_edge(key, note, kept, lambda: _ledger_lines(cursor))
             count, latest = _latest_seal(cursor, run_id)
             seal = next_seal(key, verdict, lines, latest, clock)
             if seal is None:
@@ -62,6 +67,9 @@ class PostgresSealStore(SealStore):
     def seals_name(self, run_id: str) -> str:
         return f"the team store's seals of {run_id} (drill.seal)"
 
+    def ledger_name(self) -> str:
+        return "the team store's ledger (drill.seal_ledger)"
+
     def checkpoint_name(self) -> str:
         return "the team store's checkpoint (drill.seal_checkpoint)"
 
@@ -71,13 +79,25 @@ class PostgresSealStore(SealStore):
             return [bytes(row[0]) for row in cursor]
 
 
-def _locked_checkpoint(cursor: psycopg.Cursor[Any]) -> tuple[int, list[bytes]]:
-    """The ledger's size and the right edge of its tree, the row locked until the commit."""
-    cursor.execute("SELECT size, frontier FROM drill.seal_checkpoint FOR UPDATE")
+def _locked_checkpoint(cursor: psycopg.Cursor[Any]) -> tuple[bytes | None, Edge | None]:
+    """The checkpoint and the edge kept with it, the row locked until the commit; the edge only
+    while the ledger has as many rows as the row says (neither when the row is gone: the
+    migration inserts it and a trigger keeps it, so only an owner with the triggers off removes it)."""
+    cursor.execute("SELECT size, frontier, note FROM drill.seal_checkpoint FOR UPDATE")
     row = cursor.fetchone()
-    assert row is not None  # the migration inserts the one row, and a trigger keeps it
-    edge = bytes(row[1])
-    return int(row[0]), [edge[i : i + merkle.HASH_SIZE] for i in range(0, len(edge), merkle.HASH_SIZE)]
+    if row is None:
+        return None, None
+    size, edge, note = int(row[0]), bytes(row[1]), None if row[2] is None else bytes(row[2])
+    cursor.execute("SELECT count(*) FROM drill.seal_ledger")
+    counted = cursor.fetchone()
+    if counted is None or int(counted[0]) != size:
+        return note, None
+    return note, (size, [edge[i : i + merkle.HASH_SIZE] for i in range(0, len(edge), merkle.HASH_SIZE)])
+
+
+def _ledger_lines(cursor: psycopg.Cursor[Any]) -> list[bytes]:
+    cursor.execute(LEDGER)
+    return [bytes(row[0]) for row in cursor]
 
 
 def _latest_seal(cursor: psycopg.Cursor[Any], run_id: str) -> tuple[int, list[bytes]]:
