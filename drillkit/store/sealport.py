@@ -13,7 +13,7 @@ from drillkit.model.clock import Clock
 from drillkit.model.errors import RecordError
 from drillkit.store import merkle
 from drillkit.store.notes import NoteError
-from drillkit.store.seals import Seal, SealKey, parse_checkpoint, parse_seal
+from drillkit.store.seals import Checkpoint, Seal, SealKey, parse_checkpoint, parse_seal
 
 Edge = tuple[int, list[bytes]]  # a ledger's size, and the roots of its tree's perfect subtrees (largest first)
 
@@ -69,11 +69,12 @@ class SealStore(ABC):
     def checked_edge(
         self, key: SealKey, note: bytes | None, cached: Edge | None, entries: Callable[[], list[bytes]]
     ) -> Edge:
-        """The ledger's edge, which the next checkpoint is signed from: `cached` (kept by the adapter
-        for a ledger of the size it has now) when the checkpoint `note` signs that tree, else
-        rebuilt from every entry (`entries()`), which must extend the checkpoint: a seal never
-        signs over a ledger cut short, or one whose checkpoint is gone (a RecordError, nothing written)."""
-        if cached is not None and note is not None and _signs(note, cached):
+        """The ledger's edge, which the next checkpoint is signed from: `cached` (kept by the
+        adapter for a ledger of the size it has now) when the checkpoint `note` is `key`'s and of
+        that tree, else rebuilt from every entry (`entries()`), which must extend the checkpoint:
+        a seal never signs over a ledger cut short, one whose checkpoint is gone, or one whose
+        checkpoint another key signed (a RecordError, nothing written)."""
+        if cached is not None and _signs(key, note, cached):
             return cached
         leaves = [merkle.leaf_hash(line) for line in entries()]
         if not _extends(key, leaves, note):
@@ -87,14 +88,25 @@ class SealStore(ABC):
         return len(leaves), edge
 
 
-def _signs(note: bytes, edge: Edge) -> bool:
-    """Whether the checkpoint `note` is of the tree whose edge is `edge`."""
-    size, roots = edge
+def _signed(key: SealKey, note: bytes | None) -> Checkpoint | None:
+    """The checkpoint `note` when `key` signed it."""
+    if note is None or key.public.opened(note) is None:
+        return None
     try:
-        checkpoint = parse_checkpoint(note)
+        return parse_checkpoint(note)
     except NoteError:
-        return False
-    return len(roots) == size.bit_count() and (checkpoint.size, checkpoint.root) == (size, merkle.frontier_root(roots))
+        return None
+
+
+def _signs(key: SealKey, note: bytes | None, edge: Edge) -> bool:
+    """Whether the checkpoint `note` is `key`'s and of the tree whose edge is `edge`."""
+    size, roots = edge
+    checkpoint = _signed(key, note)
+    return (
+        checkpoint is not None
+        and len(roots) == size.bit_count()
+        and (checkpoint.size, checkpoint.root) == (size, merkle.frontier_root(roots))
+    )
 
 
 def _extends(key: SealKey, leaves: list[bytes], note: bytes | None) -> bool:
@@ -102,10 +114,7 @@ def _extends(key: SealKey, leaves: list[bytes], note: bytes | None) -> bool:
     extension of it; an empty ledger without a checkpoint is one never sealed."""
     if note is None:
         return not leaves
-    try:
-        checkpoint = parse_checkpoint(note) if key.public.opened(note) else None
-    except NoteError:
-        return False
+    checkpoint = _signed(key, note)
     return (
         checkpoint is not None
         and checkpoint.size <= len(leaves)

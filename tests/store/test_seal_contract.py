@@ -380,6 +380,16 @@ def test_a_wrong_cached_edge_is_never_trusted(subject: Subject, spoiled: str) ->
     assert ledger(checked).size == 4
 
 
+def test_a_key_that_did_not_sign_the_checkpoint_never_extends_the_ledger(subject: Subject) -> None:
+    subject.seal(subject.new_run())
+    before = subject.held()
+    _content, other = new_key(subject.key.name)  # the same name, another key
+    run_id = subject.new_run()
+    with pytest.raises(RecordError, match="does not extend its checkpoint"):
+        subject.seal(run_id, other)
+    assert (subject.seals.notes(run_id), subject.held()) == ([], before)
+
+
 def test_a_command_of_the_key_holder_seals_the_run_it_ends(subject: Subject) -> None:
     run_id = subject.ended_by_a_command()
     latest = subject.seals.latest(run_id)
