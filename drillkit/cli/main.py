@@ -4,8 +4,10 @@ import gc
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 # drill loads no pydantic plugins; skipping their entry-point scan saves ~10 ms on every command
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
@@ -16,7 +18,7 @@ from typer.models import CommandInfo
 
 from drillkit import __version__
 from drillkit.cli.common import GLOBALS, warn
-from drillkit.model.errors import DrillError, InvalidFile
+from drillkit.model.errors import DrillError, DrillWarning, InvalidFile
 
 # The command modules in the order `drill --help` lists their commands, and the module of each
 # command word: `drill act …` imports runs.py alone and builds its `act` alone, not all 48
@@ -146,6 +148,7 @@ def run() -> None:
     the collector waits for the command (`_start_collecting`)."""
     gc.disable()
     _refuse_undecodable(sys.argv[1:])
+    _say_warnings_once()
     try:
         code = app_for(sys.argv[1:])(standalone_mode=False)  # typer's refusals come here
     except typer.TyperException as refused:
@@ -174,6 +177,29 @@ def run() -> None:
         warn(f"drill: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _say_warnings_once() -> None:
+    """A `DrillWarning` raised below (the store leaving a run unsealed, say) is one line on stderr,
+    `drill: warning: …`, the first time its text comes up in this process; the command goes on.
+    Python's own warnings are shown as Python shows them."""
+    python_shows = warnings.showwarning
+
+    def show(  # noqa: PLR0917  # the signature of warnings.showwarning, which Python calls
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, DrillWarning):
+            warn(f"drill: warning: {message}")
+        else:
+            python_shows(message, category, filename, lineno, file, line)
+
+    warnings.simplefilter("once", DrillWarning)
+    warnings.showwarning = show
 
 
 def _refusal(refused: typer.TyperException) -> str:

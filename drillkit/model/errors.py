@@ -15,6 +15,12 @@ class DrillError(Exception):
     exit_code = 2
 
 
+class DrillWarning(UserWarning):
+    """What a user must hear while the command goes on (a run left unsealed, a seal key others can
+    read): raised with `warnings.warn` where it is found, at any layer, and shown by the CLI once,
+    on one line of stderr; the command keeps its own exit code."""
+
+
 class UsageError(DrillError):
     """Bad arguments or a bad file: nothing was written."""
 

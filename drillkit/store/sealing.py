@@ -5,7 +5,8 @@ or lands after its end, is sealed at once; with `every` (the conductor and the s
 run whose events keep arriving is sealed at least that often. Sealing happens after the write
 is stored and reads the record back from the store, so a seal never claims more than the record
 holds. A seal that cannot be written never fails the write it follows: the run stays unsealed
-until a key holder runs `drill keys seal`.
+until a key holder runs `drill keys seal`. A key file here that cannot seal is said once, as a
+`DrillWarning` (`seals.sealing_key`), which the CLI shows on stderr.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from drillkit.model.errors import DrillError
 from drillkit.model.events import AFTER_END, EventType
 from drillkit.model.provenance import Provenance
 from drillkit.store.port import Decide, DecideOn, Event, Kept, RecordStore, Restore
-from drillkit.store.seals import SealKey, signing_key
+from drillkit.store.seals import SealKey, sealing_key
 
 if TYPE_CHECKING:
     from drillkit.store.sealport import SealStore
@@ -138,7 +139,7 @@ class SealingStore(RecordStore):
     @cached_property
     def key(self) -> SealKey | None:
         """Read at the first seal: a process that writes nothing never imports the signing code."""
-        return signing_key(self.ws)
+        return sealing_key(self.ws)
 
     def _seal(self, run_id: str) -> None:
         self._sealed_at[run_id] = self._seconds()

@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING
 from drillkit.config.keyfiles import read_key_file
 from drillkit.config.workspace import Workspace, fsync_folder
 from drillkit.model.clock import Clock, format_utc
-from drillkit.model.errors import UsageError
+from drillkit.model.errors import DrillWarning, UsageError
 from drillkit.store import merkle, notes
 from drillkit.store.files import HASH_MARK, _write_all
 from drillkit.store.notes import NoteError
@@ -208,6 +209,20 @@ def workspace_signing_key(ws: Workspace) -> SealKey:
             f" drill.toml's seal_public_key {configured}; seals made with it would not verify"
         )
     return key
+
+
+def sealing_key(ws: Workspace) -> SealKey | None:
+    """The key a command seals with: None when there is none here (SPEC §9: the command writes and
+    leaves the run unsealed, without a word, as for anyone who does not hold the key). A key file
+    here that cannot seal (unreadable, garbled, not drill.toml's `seal_public_key`) is None too,
+    said in a `DrillWarning`: left silent, every run would stay unsealed and nobody would know why."""
+    if not ws.seal_key().exists():
+        return None
+    try:
+        return workspace_signing_key(ws)
+    except UsageError as why:
+        warnings.warn(DrillWarning(f"not sealed: {why} (see `drill keys show`)"), stacklevel=2)
+        return None
 
 
 def signing_key(ws: Workspace) -> SealKey | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from drillkit.config.workspace import Workspace
@@ -20,11 +19,12 @@ SEAL_EVERY = 60.0  # seconds: how often a conductor or the scheduler seals a run
 def open_store(ws: Workspace, *, conducting: bool = False, clock: Clock | None = None) -> RecordStore:
     """The workspace's run records: the team store when `DRILL_STORE` or `[store] url` names
     one (SPEC §8), else files under `logs/runs`. Hold the store for as long as the process works
-    with them (it keeps what it has read). Where this process can read the seal key, writes are
-    sealed (SPEC §9): at a run's end, and at least every minute while `conducting`."""
+    with them (it keeps what it has read). Where the seal key is, writes are sealed (SPEC §9): at
+    a run's end, and at least every minute while `conducting` (a key that cannot seal is warned
+    about at the first seal)."""
     url = ws.store_url()
     store = team_store(ws, url) if url is not None else FileRecordStore(ws)
-    if not os.access(ws.seal_key(), os.R_OK):
+    if not ws.seal_key().exists():
         return store
     from drillkit.store.sealing import SealingStore
 

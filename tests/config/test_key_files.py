@@ -65,6 +65,9 @@ def test_a_seal_key_that_is_not_one_is_named_by_keys_show_and_seals_nothing(dril
     assert shown.returncode == 2
     assert shown.stderr.endswith(f": {NOT_KEYS[kind]}\n")
     assert len(shown.stderr.splitlines()) == 1
-    run = drill.open()  # a command never fails for want of the seal key: the run is left unsealed
-    drill("abort", run, "--by", "alice", "--reason", "a test", ok=True)
+    run = drill.open()  # a command never fails for want of the seal key: the run is left unsealed, said once
+    ended = drill("abort", run, "--by", "alice", "--reason", "a test", ok=True)
+    said = [line for line in ended.stderr.splitlines() if line.startswith("drill: warning:")]
+    assert len(said) == 1, ended.stderr
+    assert f"{path}: {NOT_KEYS[kind]}" in said[0]
     assert drill("verify", run, "--json", ok=True).returncode == 0

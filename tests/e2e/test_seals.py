@@ -279,6 +279,51 @@ def test_keys_show_and_keys_seal_say_another_workspaces_private_key_is_not_this_
     assert "is not this workspace's" in shown["private_key_problem"]
 
 
+def _garbled(key: Path, tmp_path: Path) -> None:
+    key.write_text("garbage\n", encoding="utf-8")
+
+
+def _another_workspaces(key: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    Drill(tmp_path)("init", str(other), ok=True)
+    Drill(other)("keys", "init", ok=True)
+    shutil.copy(other / "logs/keys/seal.key", key)
+
+
+def _unreadable(key: Path, tmp_path: Path) -> None:
+    key.chmod(0)
+
+
+UNUSABLE: dict[str, tuple[Callable[[Path, Path], None], str]] = {
+    "garbled": (_garbled, "private key: does not start with PRIVATE+KEY+"),
+    "another workspace's": (_another_workspaces, "is not this workspace's"),
+    "unreadable": (_unreadable, "seal.key: Permission denied"),
+}
+
+
+def warnings_in(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("drill: warning:")]
+
+
+@pytest.mark.parametrize("unusable", list(UNUSABLE))
+def test_a_command_whose_seal_key_cannot_seal_writes_and_says_so_in_one_line(
+    copy: Drill, tmp_path: Path, unusable: str
+) -> None:
+    """Not a word used to be said, and every run stayed unsealed until someone ran `drill keys show`."""
+    spoil, why = UNUSABLE[unusable]
+    run = copy.open()
+    spoil(copy.root / "logs/keys/seal.key", tmp_path)
+    done = copy.refused_by_file_modes("abort", run, "--by", "alice", "--reason", "drill over")
+    assert done.returncode == 0, done.stderr
+    said = warnings_in(done.stderr)
+    assert len(said) == 1, done.stderr
+    assert said[0].startswith("drill: warning: not sealed: seal key ")
+    assert why in said[0]
+    assert said[0].endswith("(see `drill keys show`)")
+    assert copy.events(run)[-1]["event"] == "run.ended"
+    assert _verdicts(_verify(copy)[1])[run]["verdict"] == "unsealed"
+
+
 def test_keys_show_says_why_a_garbled_private_key_cannot_seal(copy: Drill) -> None:
     (copy.root / "logs/keys/seal.key").write_text("garbage\n", encoding="utf-8")
     shown = copy("keys", "show", ok=True).stdout

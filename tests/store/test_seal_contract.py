@@ -23,7 +23,7 @@ import pytest
 
 from drillkit.config.workspace import Workspace
 from drillkit.model.clock import SystemClock, VirtualClock, parse_utc
-from drillkit.model.errors import RecordError, UsageError
+from drillkit.model.errors import DrillWarning, RecordError, UsageError
 from drillkit.plans.library import Plans
 from drillkit.services.review import Verification, verify_runs
 from drillkit.services.runs import new_run_id, started_draft
@@ -400,10 +400,11 @@ def test_a_command_of_the_key_holder_seals_the_run_it_ends(subject: Subject) -> 
 
 def test_a_private_key_that_is_not_drill_tomls_never_seals(subject: Subject) -> None:
     """Another workspace's key copied in: what it signed would read as tampered for good, so a
-    command writes and leaves the run unsealed, and `drill keys seal` refuses."""
+    command writes and leaves the run unsealed, saying so, and `drill keys seal` refuses."""
     content, _other = new_key("elsewhere")
     subject.ws.seal_key().write_text(content, encoding="utf-8")
-    run_id = subject.ended_by_a_command()
+    with pytest.warns(DrillWarning, match=r"^not sealed: seal key logs/keys/seal.key is not this workspace's"):
+        run_id = subject.ended_by_a_command()
     assert subject.seals.notes(run_id) == []
     assert verdict(subject.verify(), run_id).verdict == "unsealed"
     with pytest.raises(UsageError, match="is not this workspace's"):
