@@ -22,6 +22,8 @@ def _say_key(document: dict[str, object]) -> None:
     private = "here" if document["private_key_here"] else "not here (this workspace verifies, it does not seal)"
     if document["private_key_problem"]:
         private = f"here, but it cannot seal: {document['private_key_problem']}"
+    elif document["private_key_warning"]:
+        private = f"here, but {document['private_key_warning']}"
     say(f"private key: {document['key_file']}: {private}")
     say(f"ledger:      {document['ledger_size']} seal(s)")
 

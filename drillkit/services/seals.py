@@ -24,6 +24,7 @@ class KeyInfo:
     private_here: bool
     ledger_size: int
     private_problem: str | None = None  # why the private key here cannot seal
+    private_warning: str | None = None  # how the private key file is open to others than its owner
 
     def document(self) -> dict[str, Any]:
         return {
@@ -33,6 +34,7 @@ class KeyInfo:
             "key_file": self.key_file,
             "private_key_here": self.private_here,
             "private_key_problem": self.private_problem,
+            "private_key_warning": self.private_warning,
             "ledger_size": self.ledger_size,
         }
 
@@ -84,7 +86,7 @@ def _refuse_a_ledger_of_another_key(seals: SealStore, key: SealKey, ledger_size:
 
 
 def show_key(ws: Workspace) -> KeyInfo:
-    from drillkit.store.seals import public_key, read_key
+    from drillkit.store.seals import key_exposure, public_key, read_key
     from drillkit.store.stores import open_seals
 
     public, path = public_key(ws), ws.seal_key()
@@ -99,6 +101,7 @@ def show_key(ws: Workspace) -> KeyInfo:
         private_here=path.exists() and problem is None,
         ledger_size=len(open_seals(ws).ledger()),
         private_problem=problem,
+        private_warning=key_exposure(ws),
     )
 
 
@@ -117,8 +120,9 @@ def _private_key_problem(ws: Workspace) -> str | None:
 
 
 def holder_key(ws: Workspace) -> SealKey:
-    """The private key, or one line saying sealing needs it (or why the one here cannot seal)."""
-    from drillkit.store.seals import workspace_signing_key
+    """The private key, or one line saying sealing needs it (or why the one here cannot seal); one
+    open to others seals, with a `DrillWarning` saying so."""
+    from drillkit.store.seals import warn_if_exposed, workspace_signing_key
 
     path = ws.seal_key()
     if not path.exists():
@@ -126,7 +130,9 @@ def holder_key(ws: Workspace) -> SealKey:
             f"drill keys seal needs the private seal key ({ws.display(path)}), which is not here;"
             " run it where the key is"
         )
-    return workspace_signing_key(ws)
+    key = workspace_signing_key(ws)
+    warn_if_exposed(ws)
+    return key
 
 
 def seal_runs(ws: Workspace, clock: Clock, runs: list[str]) -> list[tuple[str, str | None]]:

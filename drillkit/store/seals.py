@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,10 +220,34 @@ def sealing_key(ws: Workspace) -> SealKey | None:
     if not ws.seal_key().exists():
         return None
     try:
-        return workspace_signing_key(ws)
+        key = workspace_signing_key(ws)
     except UsageError as why:
         warnings.warn(DrillWarning(f"not sealed: {why} (see `drill keys show`)"), stacklevel=2)
         return None
+    warn_if_exposed(ws)
+    return key
+
+
+def key_exposure(ws: Workspace) -> str | None:
+    """How the private key file is open to others than its owner (ssh's rule: any permission for
+    its group or for others), and what to run; None when it is the owner's alone, or not here."""
+    path = ws.seal_key()
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    who = " and ".join(name for name, bits in (("its group", 0o070), ("others", 0o007)) if mode & bits)
+    return f"open to {who} (mode {mode:04o}, not 0600): a seal key must be its owner's alone; run chmod 600 {path}"
+
+
+def warn_if_exposed(ws: Workspace) -> None:
+    """A `DrillWarning` when the private key file is open to others: the seal is made all the same
+    (refusing would leave the run unsealed mid-incident, and would not take back who read the key)."""
+    exposure = key_exposure(ws)
+    if exposure is not None:
+        warnings.warn(DrillWarning(f"seal key {ws.display(ws.seal_key())} is {exposure}"), stacklevel=2)
 
 
 def signing_key(ws: Workspace) -> SealKey | None:

@@ -324,6 +324,74 @@ def test_a_command_whose_seal_key_cannot_seal_writes_and_says_so_in_one_line(
     assert _verdicts(_verify(copy)[1])[run]["verdict"] == "unsealed"
 
 
+OPEN_TO = {0o640: "its group", 0o604: "others", 0o644: "its group and others"}
+
+
+def _exposed(key: Path, mode: int) -> str:
+    """The key made `mode`; the warning a command that seals with it then gives."""
+    key.chmod(mode)
+    return (
+        f"drill: warning: seal key logs/keys/seal.key is open to {OPEN_TO[mode]} (mode {mode:04o}, not 0600):"
+        f" a seal key must be its owner's alone; run chmod 600 {key}"
+    )
+
+
+@pytest.mark.parametrize("mode", list(OPEN_TO), ids=[f"{mode:04o}" for mode in OPEN_TO])
+def test_a_seal_key_open_to_others_seals_and_each_command_that_seals_warns(copy: Drill, mode: int) -> None:
+    """ssh's rule for a private key, as a warning and never a refusal: a run ended mid-incident on
+    a shared machine is sealed all the same; `drill keys show` says it plainly."""
+    warning = _exposed(copy.root / "logs/keys/seal.key", mode)
+    run, another = copy.open(), copy.open()
+    assert warnings_in(copy("abort", run, "--by", "alice", "--reason", "drill over", ok=True).stderr) == [warning]
+    assert warnings_in(copy("keys", "seal", another, ok=True).stderr) == [warning]
+    verdicts = _verdicts(_verify(copy, "--strict")[1])
+    assert (verdicts[run]["verdict"], verdicts[another]["verdict"]) == ("ok", "open")
+    shown = json.loads(copy("keys", "show", "--json", ok=True).stdout)
+    assert (shown["private_key_here"], shown["private_key_problem"]) == (True, None)
+    assert shown["private_key_warning"].startswith(f"open to {OPEN_TO[mode]} (mode {mode:04o}, not 0600)")
+    shown_text = copy("keys", "show", ok=True)
+    assert f"private key: logs/keys/seal.key: here, but open to {OPEN_TO[mode]}" in shown_text.stdout
+    assert shown_text.stderr == ""
+
+
+def _fast_drills(tmp_path: Path) -> Drill:
+    """A workspace with a seal key open to group and others, and a drill of one minute."""
+    from tests.services.test_drills import write_fast_drill
+
+    root = tmp_path / "ws"
+    Drill(tmp_path)("init", str(root), ok=True)
+    drill = Drill(root)
+    drill("keys", "init", ok=True)
+    write_fast_drill(root, limit="1m", every=20, count=3)
+    return drill
+
+
+def test_a_conductor_that_seals_again_and_again_warns_once(tmp_path: Path) -> None:
+    drill = _fast_drills(tmp_path)
+    warning = _exposed(drill.root / "logs/keys/seal.key", 0o644)
+    done = drill("start", "fast-drill", "--by", "alice", "--speed", "60")
+    run = next((drill.root / "logs" / "runs").glob("*.jsonl")).stem
+    seals = _seals(drill, run)
+    assert (len(seals) >= 2, seals[-1]["events"]) == (True, len(drill.events(run))), done.stderr
+    assert warnings_in(done.stderr) == [warning]
+
+
+def test_a_command_that_seals_several_runs_warns_once(tmp_path: Path) -> None:
+    """`drill status` catches up every open run, each through a store of its own: two drills past
+    their time limit end, and are sealed, in one command, with one warning."""
+    drill = _fast_drills(tmp_path)
+    runs = [
+        drill("start", "fast-drill", "--by", "alice", "--speed", "60", "--detach", ok=True).stdout.strip()
+        for _ in range(2)
+    ]
+    warning = _exposed(drill.root / "logs/keys/seal.key", 0o644)
+    time.sleep(1.5)  # a minute of each drill
+    done = drill("status", ok=True)
+    assert [drill.events(run)[-1]["event"] for run in runs] == ["run.ended"] * 2
+    assert all(_seals(drill, run) for run in runs)
+    assert warnings_in(done.stderr) == [warning]
+
+
 def test_keys_show_says_why_a_garbled_private_key_cannot_seal(copy: Drill) -> None:
     (copy.root / "logs/keys/seal.key").write_text("garbage\n", encoding="utf-8")
     shown = copy("keys", "show", ok=True).stdout

@@ -412,6 +412,14 @@ def test_a_private_key_that_is_not_drill_tomls_never_seals(subject: Subject) -> 
     assert subject.seals.notes(run_id) == []
 
 
+def test_a_private_key_open_to_others_seals_and_says_so(subject: Subject) -> None:
+    subject.ws.seal_key().chmod(0o640)
+    with pytest.warns(DrillWarning, match=r"^seal key logs/keys/seal.key is open to its group \(mode 0640"):
+        run_id = subject.ended_by_a_command()
+    assert subject.seals.latest(run_id) is not None
+    assert subject.verify(strict=True).exit_code == 0
+
+
 def test_without_the_private_key_commands_write_and_runs_wait_for_a_key_holder(subject: Subject) -> None:
     key = subject.ws.seal_key()
     aside = key.with_name("elsewhere")
