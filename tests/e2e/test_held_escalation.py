@@ -39,6 +39,7 @@ transitions:
   - {trigger: escalate, from: triage, to: escalated, requires: [bridge]}
   - {trigger: work, from: triage, to: working}
   - {trigger: resolve, from: [working, escalated], to: resolved, roles: [lead]}
+  - {trigger: back, from: working, to: triage}
 metrics:
   time_to_escalate: {from: triage, to: escalated, owner: lead}
 """

@@ -14,30 +14,7 @@ from drillkit.engine.replay import RunState, decided, due_drafts, first_due
 from drillkit.model.plans import Playbook
 from drillkit.plans.library import Plans
 from drillkit.store.port import Event
-
-GATED = """\
-playbook: gated
-title: An escalation that needs the bridge open
-kind: outage
-version: 1
-severities: {II: {label: Major}}
-roles: {lead: On-call lead, noc: NOC engineer}
-states:
-  triage:
-    initial: true
-    owner: noc
-    deadline: 5m
-    on_deadline: escalate
-    checklist: {bridge: Open the incident bridge}
-  working: {owner: noc}
-  escalated: {owner: lead}
-  resolved: {final: true}
-transitions:
-  - {trigger: escalate, from: triage, to: escalated, requires: [bridge]}
-  - {trigger: work, from: triage, to: working}
-  - {trigger: back, from: working, to: triage}
-  - {trigger: resolve, from: [working, escalated], to: resolved, roles: [lead]}
-"""
+from tests.e2e.test_held_escalation import GATED
 
 
 @pytest.fixture(scope="module")
