@@ -225,13 +225,14 @@ class _History:
         index = {name: number for number, name in enumerate(pb.states)}
         found: list[list[tuple[int, float, int, bool, float]]] = [[] for _ in index]
         firsts = []  # per run, when it first entered each state it entered (drill seconds)
-        required = {name: e.requires for name in pb.states if (e := pb.escalation(name)) is not None}
+        required = {name: e.requires for name in pb.states if (e := pb.escalation(name)) is not None and e.requires}
         for number, run in enumerate(runs):
             first, clock = ({run.stays[0].state: 0.0} if run.stays else {}), 0.0
             for stay in run.stays:
                 state, to = index.get(stay.state), index.get(stay.to)
                 if state is not None and to is not None:
-                    allowed = _allowed_after(required.get(stay.state, []), stay, run.checks, clock)
+                    held = required.get(stay.state)
+                    allowed = _allowed_after(held, stay, run.checks, clock) if held else 0.0
                     found[state].append((number, stay.seconds, to, stay.by_system, allowed))
                 clock += stay.seconds
                 first.setdefault(stay.to, clock)
